@@ -1,0 +1,461 @@
+/* allocator.c - the slow paths of one allocator and its bookkeeping: cache
+ * refill (central pool batch, else a fresh arena span split locally), cache
+ * drain (a batch back to the pool, pages beyond the pool's retain budget
+ * back to the OS), over-aligned and large requests, full validation of
+ * frees, the cache registry and stats. Locks: pool->lock, arena->lock,
+ * large->lock and registry_lock are never held together except by the fork
+ * hooks, which take them all in one fixed order. Never calls malloc. */
+#include "allocator.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "prim.h"
+
+static ORTHO_TLS ortho_status_t allocator_thread_status; /* last failed allocation */
+
+void allocator_set_status(ortho_status_t status)
+{
+    allocator_thread_status = status;
+}
+
+ortho_status_t allocator_last_status(void)
+{
+    return allocator_thread_status;
+}
+
+/* Records a failed allocation: status for ortho_last_status, errno for
+ * POSIX callers. Always returns NULL. */
+static void *allocator_fail(ortho_status_t status)
+{
+    allocator_set_status(status);
+    errno = status == ORTHO_E_NOMEM ? ENOMEM : EINVAL;
+    return NULL;
+}
+
+bool allocator_setup(struct ortho_allocator *a, const ortho_config_t *config)
+{
+    size_class_init();
+    memset(a, 0, sizeof *a);
+    a->config = *config;
+    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++) {
+        size_t block = size_class_block_bytes(cls);
+        size_t limit = config->cache_max_bytes / block;
+        if (limit > config->cache_max_blocks)
+            limit = config->cache_max_blocks;
+        if (limit < 1)
+            limit = 1;
+        a->class_limit[cls] = (uint32_t)limit;
+        a->class_refill[cls] = (uint32_t)(limit > 1 ? limit / 2 : 1);
+        a->pool_retain_blocks[cls] = config->pool_retain_bytes / block;
+    }
+    large_init(&a->large, config->large_retain_bytes, config->large_retain_count);
+    return arena_init(&a->arena, config->arena_region_bytes, config->arena_max_regions);
+}
+
+void allocator_teardown(struct ortho_allocator *a)
+{
+    large_destroy(&a->large);
+    arena_destroy(&a->arena);
+}
+
+/* ---- cache registry ---------------------------------------------------- */
+
+void allocator_cache_bind(struct ortho_allocator *a, struct ortho_cache *cache)
+{
+    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++) {
+        cache->bins[cls].limit = a->class_limit[cls];
+        cache->bins[cls].refill = a->class_refill[cls];
+    }
+    cache->owner = a;
+    cache->thread_id = prim_thread_id();
+    lock_acquire(&a->registry_lock);
+    cache->prev = NULL;
+    cache->next = a->caches;
+    if (a->caches != NULL)
+        a->caches->prev = cache;
+    a->caches = cache;
+    a->cache_count++;
+    cache->state = CACHE_ACTIVE;
+    lock_release(&a->registry_lock);
+}
+
+/* Adds one cache's counters into `into` and zeroes them (registry lock
+ * held, or the caller is alone). */
+static void allocator_fold_counters(struct class_counters *into, struct class_counters *from)
+{
+    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++) {
+        atomic_fetch_add_explicit(&into[cls].requested_net,
+                                  atomic_load(&from[cls].requested_net), memory_order_relaxed);
+        atomic_store(&from[cls].requested_net, 0);
+    }
+}
+
+/* Moves every cached block of `cache` to the pools. */
+static void allocator_cache_empty(struct ortho_allocator *a, struct ortho_cache *cache)
+{
+    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++) {
+        struct bin *bin = &cache->bins[cls];
+        if (bin->head != NULL)
+            pool_push(&a->pools[cls], bin->head, bin_count(bin));
+        bin->head = NULL;
+        bin_set_count(bin, 0);
+    }
+}
+
+/* Unlinks `cache` and folds its counters. Registry lock held. */
+static void allocator_unregister(struct ortho_allocator *a, struct ortho_cache *cache)
+{
+    if (cache->prev != NULL)
+        cache->prev->next = cache->next;
+    else
+        a->caches = cache->next;
+    if (cache->next != NULL)
+        cache->next->prev = cache->prev;
+    cache->next = cache->prev = NULL;
+    a->cache_count--;
+    allocator_fold_counters(a->retired, cache->counters);
+}
+
+void allocator_cache_retire(struct ortho_cache *cache)
+{
+    struct ortho_allocator *a = cache->owner;
+    if (a == NULL || cache->state != CACHE_ACTIVE)
+        return;
+    allocator_cache_empty(a, cache);
+    lock_acquire(&a->registry_lock);
+    allocator_unregister(a, cache);
+    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++)
+        cache->bins[cls].limit = 0; /* every later free takes the slow path */
+    cache->state = CACHE_RETIRED;
+    lock_release(&a->registry_lock);
+}
+
+/* Adds `amount` (modulo 2^64) to the requested-bytes counter of `cls`:
+ * the cache's own for an active cache, the allocator's shared one (atomic
+ * add) once the cache is retired. */
+static void allocator_count_requested(struct ortho_allocator *a, struct ortho_cache *cache,
+                                      unsigned cls, uint64_t amount)
+{
+    if (cache->state == CACHE_ACTIVE)
+        counter_bump(&cache->counters[cls].requested_net, amount);
+    else
+        atomic_fetch_add_explicit(&a->retired[cls].requested_net, amount, memory_order_relaxed);
+}
+
+/* ---- refill and drain -------------------------------------------------- */
+
+/* Carves `count` fresh blocks of `cls` as one span and chains them. NULL
+ * when the arena is exhausted. */
+static header_t *allocator_carve(struct ortho_allocator *a, unsigned cls, uint32_t count)
+{
+    size_t block = size_class_block_bytes(cls);
+    char *span = arena_carve(&a->arena, block * count);
+    if (span == NULL)
+        return NULL;
+    for (uint32_t i = 0; i < count; i++) {
+        header_t *h = (header_t *)(span + (size_t)i * block);
+        h->next_free = i + 1 < count ? (header_t *)(span + (size_t)(i + 1) * block) : NULL;
+    }
+    atomic_fetch_add_explicit(&a->carved_blocks[cls], count, memory_order_relaxed);
+    return (header_t *)span;
+}
+
+/* Takes one free block of `cls` for `cache`, refilling its bin from the
+ * pool or the arena when empty. A retired cache keeps nothing: it takes one
+ * block and returns the rest of a pool batch. NULL: out of memory. */
+static header_t *allocator_take_block(struct ortho_allocator *a, struct ortho_cache *cache,
+                                      unsigned cls)
+{
+    struct bin *bin = &cache->bins[cls];
+    if (bin->head == NULL) {
+        uint64_t count = 0;
+        header_t *batch = pool_pop(&a->pools[cls], &count);
+        if (batch == NULL) {
+            count = cache->state == CACHE_ACTIVE ? bin->refill : 1;
+            batch = allocator_carve(a, cls, (uint32_t)count);
+            if (batch == NULL)
+                return NULL;
+        }
+        if (cache->state != CACHE_ACTIVE) {
+            if (count > 1)
+                pool_push(&a->pools[cls], batch->next_free, count - 1);
+            return batch;
+        }
+        bin->head = batch;
+        bin_set_count(bin, (uint32_t)count);
+    }
+    header_t *h = bin->head;
+    bin->head = h->next_free;
+    bin_set_count(bin, bin_count(bin) - 1);
+    return h;
+}
+
+/* Gives the payload pages of each block of a batch back to the OS, keeping
+ * each block's header page (it holds the free-list links). Only classes
+ * whose blocks span several pages gain anything. */
+static void allocator_release_batch(struct ortho_allocator *a, unsigned cls, header_t *first)
+{
+    size_t payload = size_class_payload(cls);
+    if (payload < 4 * prim_page_size())
+        return;
+    for (header_t *h = first; h != NULL; h = h->next_free)
+        arena_release(&a->arena, (char *)h + ORTHO_HEADER_SIZE, payload);
+}
+
+/* Puts a freed block (block-start header) into the cache, draining a batch
+ * to the pool first when the bin is full; a retired cache hands it straight
+ * to the pool. */
+static void allocator_put_block(struct ortho_allocator *a, struct ortho_cache *cache,
+                                unsigned cls, header_t *block)
+{
+    struct bin *bin = &cache->bins[cls];
+    if (cache->state != CACHE_ACTIVE) {
+        block->next_free = NULL;
+        pool_push(&a->pools[cls], block, 1);
+        return;
+    }
+    if (bin_count(bin) >= bin->limit) {
+        /* Detach the first `refill` blocks: the most recently freed, hot
+         * in this core's cache, so the walk is cheap. */
+        uint32_t take = bin->refill;
+        header_t *first = bin->head;
+        header_t *last = first;
+        for (uint32_t i = 1; i < take; i++)
+            last = last->next_free;
+        bin->head = last->next_free;
+        last->next_free = NULL;
+        bin_set_count(bin, bin_count(bin) - take);
+        uint64_t pooled = atomic_load_explicit(&a->pools[cls].blocks, memory_order_relaxed);
+        if (pooled + take > a->pool_retain_blocks[cls])
+            allocator_release_batch(a, cls, first);
+        pool_push(&a->pools[cls], first, take);
+    }
+    block->next_free = bin->head;
+    bin->head = block;
+    bin_set_count(bin, bin_count(bin) + 1);
+}
+
+/* ---- allocation -------------------------------------------------------- */
+
+void *allocator_alloc_slow(struct ortho_allocator *a, struct ortho_cache *cache, size_t n,
+                           size_t align, bool *fresh_zero)
+{
+    if (fresh_zero != NULL)
+        *fresh_zero = false;
+    if (n == 0)
+        return allocator_fail(ORTHO_E_ZERO_SIZE);
+    if (align < ORTHO_MIN_ALIGN)
+        align = ORTHO_MIN_ALIGN;
+    /* Over-aligned: the header moves up to align-64 bytes into the block. */
+    size_t shift = align - ORTHO_MIN_ALIGN;
+    if (n > SIZE_MAX - shift)
+        return allocator_fail(ORTHO_E_NOMEM);
+    unsigned cls = size_class_of(n + shift);
+    if (cls >= SIZE_CLASS_COUNT) {
+        bool fresh = false;
+        void *p = large_alloc(&a->large, n, align, &fresh);
+        if (p == NULL)
+            return allocator_fail(ORTHO_E_NOMEM);
+        if (fresh_zero != NULL)
+            *fresh_zero = fresh;
+        return p;
+    }
+    header_t *block = allocator_take_block(a, cache, cls);
+    if (block == NULL)
+        return allocator_fail(ORTHO_E_NOMEM);
+    header_t *h = block;
+    if (shift != 0) {
+        uintptr_t user = ((uintptr_t)block + ORTHO_HEADER_SIZE + align - 1) & ~(uintptr_t)(align - 1);
+        h = header_of_user((void *)user);
+        if (h != block)
+            block->magic = 0; /* the block start is now slack, not a header */
+    }
+    header_stamp_small(h, cls, n, (size_t)((uintptr_t)h - (uintptr_t)block));
+    allocator_count_requested(a, cache, cls, n);
+    return header_user(h);
+}
+
+/* ---- free -------------------------------------------------------------- */
+
+ortho_status_t allocator_free_slow(struct ortho_allocator *a, struct ortho_cache *cache,
+                                   void *p, size_t expected_size, struct free_failure *why)
+{
+    why->verdict = HEADER_OK;
+    why->class_index = SIZE_CLASS_LARGE;
+    if (p == NULL)
+        return ORTHO_OK;
+    if (arena_region_of(&a->arena, p) < 0) {
+        ortho_status_t status = large_free(&a->large, p, expected_size, &why->verdict);
+        return status;
+    }
+    if ((uintptr_t)p % ORTHO_MIN_ALIGN != 0)
+        return ORTHO_E_MISALIGNED;
+    header_t *h = header_of_user(p);
+    why->verdict = header_validate(h);
+    if (why->verdict == HEADER_OK && h->kind != HEADER_KIND_SMALL)
+        why->verdict = HEADER_BAD_CLASS; /* a large header cannot live in the arena */
+    if (why->verdict != HEADER_OK)
+        return header_verdict_status(why->verdict);
+    unsigned cls = h->class_index;
+    why->class_index = cls;
+    if (expected_size != 0 && expected_size != h->requested_bytes)
+        return ORTHO_E_SIZE_MISMATCH;
+    uint64_t requested = h->requested_bytes;
+    header_t *block = header_block(h);
+    header_mark_freed(h);
+    allocator_put_block(a, cache, cls, block);
+    allocator_count_requested(a, cache, cls, -requested);
+    return ORTHO_OK;
+}
+
+/* The validated live header in front of p, or NULL. */
+static const header_t *allocator_live_header(struct ortho_allocator *a, const void *p)
+{
+    if (p == NULL || (uintptr_t)p % ORTHO_MIN_ALIGN != 0)
+        return NULL;
+    if (arena_region_of(&a->arena, p) < 0 && !large_owns(&a->large, p))
+        return NULL;
+    const header_t *h = header_of_user(p);
+    return header_validate(h) == HEADER_OK ? h : NULL;
+}
+
+size_t allocator_usable_size(struct ortho_allocator *a, const void *p)
+{
+    const header_t *h = allocator_live_header(a, p);
+    return h != NULL ? h->usable_bytes : 0;
+}
+
+bool allocator_owns_live(struct ortho_allocator *a, const void *p)
+{
+    return allocator_live_header(a, p) != NULL;
+}
+
+const char *allocator_failure_kind(ortho_status_t status, const struct free_failure *why)
+{
+    switch (status) {
+    case ORTHO_E_FOREIGN: return "foreign_pointer";
+    case ORTHO_E_MISALIGNED: return "misaligned_pointer";
+    case ORTHO_E_SIZE_MISMATCH: return "size_mismatch";
+    case ORTHO_E_DOUBLE_FREE: return "double_free";
+    case ORTHO_E_CORRUPT: return header_verdict_name(why->verdict);
+    default: return ortho_status_name(status);
+    }
+}
+
+/* ---- stats and trim ---------------------------------------------------- */
+
+void allocator_stats(struct ortho_allocator *a, ortho_stats_t *out)
+{
+    memset(out, 0, sizeof *out);
+    struct arena_usage usage;
+    arena_usage(&a->arena, &usage);
+    out->arena_reserved_bytes = usage.reserved_bytes;
+    out->arena_committed_bytes = usage.committed_bytes;
+    out->arena_carved_bytes = usage.carved_bytes;
+    out->arena_released_bytes = usage.released_bytes;
+    out->arena_regions = usage.regions;
+
+    uint64_t requested[SIZE_CLASS_COUNT];
+    lock_acquire(&a->registry_lock);
+    out->threads = a->cache_count;
+    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++)
+        requested[cls] = atomic_load(&a->retired[cls].requested_net);
+    for (struct ortho_cache *c = a->caches; c != NULL; c = c->next) {
+        for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++) {
+            requested[cls] +=
+                atomic_load_explicit(&c->counters[cls].requested_net, memory_order_relaxed);
+            out->classes[cls].cached_blocks += bin_count(&c->bins[cls]);
+        }
+    }
+    lock_release(&a->registry_lock);
+
+    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++) {
+        ortho_class_stats_t *s = &out->classes[cls];
+        s->payload_bytes = size_class_payload(cls);
+        s->pool_blocks = atomic_load_explicit(&a->pools[cls].blocks, memory_order_relaxed);
+        s->carved_blocks = atomic_load_explicit(&a->carved_blocks[cls], memory_order_relaxed);
+        /* Every carved block is live, cached or pooled. The three are read
+         * at slightly different moments while threads run: clamp at 0. */
+        uint64_t idle = s->cached_blocks + s->pool_blocks;
+        s->live_blocks = s->carved_blocks > idle ? s->carved_blocks - idle : 0;
+        s->live_requested_bytes = requested[cls];
+        s->live_usable_bytes = s->live_blocks * s->payload_bytes;
+        out->live_requested_bytes += s->live_requested_bytes;
+        out->live_usable_bytes += s->live_usable_bytes;
+    }
+
+    lock_acquire(&a->large.lock);
+    out->large_allocs = a->large.allocs;
+    out->large_frees = a->large.frees;
+    out->large_live_blocks = a->large.live.count;
+    out->large_live_requested_bytes = a->large.live_requested_bytes;
+    out->large_live_mapped_bytes = a->large.live_mapped_bytes;
+    out->large_free_blocks = a->large.retained_count;
+    out->large_free_bytes = a->large.retained_bytes;
+    out->large_unmapped_bytes = a->large.unmapped_bytes;
+    lock_release(&a->large.lock);
+    out->live_requested_bytes += out->large_live_requested_bytes;
+    out->live_usable_bytes += out->large_live_mapped_bytes;
+}
+
+size_t allocator_trim(struct ortho_allocator *a)
+{
+    uint64_t before = atomic_load(&a->arena.released_bytes);
+    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++) {
+        header_t *chain = pool_take_all(&a->pools[cls]);
+        while (chain != NULL) {
+            header_t *next = pool_batch_next(chain);
+            uint64_t blocks = pool_batch_blocks(chain);
+            allocator_release_batch(a, cls, chain);
+            pool_push(&a->pools[cls], chain, blocks);
+            chain = next;
+        }
+    }
+    size_t arena_bytes = (size_t)(atomic_load(&a->arena.released_bytes) - before);
+    return arena_bytes + large_trim(&a->large);
+}
+
+/* ---- fork -------------------------------------------------------------- */
+
+void allocator_fork_prepare(struct ortho_allocator *a)
+{
+    lock_acquire(&a->registry_lock);
+    arena_fork_prepare(&a->arena);
+    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++)
+        pool_fork_prepare(&a->pools[cls]);
+    large_fork_prepare(&a->large);
+}
+
+void allocator_fork_parent(struct ortho_allocator *a)
+{
+    large_fork_parent(&a->large);
+    for (unsigned cls = SIZE_CLASS_COUNT; cls-- > 0;)
+        pool_fork_parent(&a->pools[cls]);
+    arena_fork_parent(&a->arena);
+    lock_release(&a->registry_lock);
+}
+
+void allocator_fork_child(struct ortho_allocator *a, struct ortho_cache *survivor)
+{
+    large_fork_child(&a->large);
+    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++)
+        pool_fork_child(&a->pools[cls]);
+    arena_fork_child(&a->arena);
+    lock_reset(&a->registry_lock);
+    /* The other threads' caches are still mapped in the child (their TLS
+     * was copied with everything else) but their threads are gone: reclaim
+     * their blocks and counters. The child is single-threaded here. */
+    struct ortho_cache *c = a->caches;
+    while (c != NULL) {
+        struct ortho_cache *next = c->next;
+        if (c != survivor) {
+            allocator_cache_empty(a, c);
+            allocator_unregister(a, c);
+            c->state = CACHE_RETIRED;
+        }
+        c = next;
+    }
+    if (survivor != NULL && survivor->state == CACHE_ACTIVE)
+        survivor->thread_id = prim_thread_id();
+}

@@ -1,0 +1,89 @@
+/* allocator.h - one allocator: its arena, the central pool of each class,
+ * the large path, the registry of caches bound to it, and the slow paths
+ * behind cache.h's fast paths. The process-global allocator (global.c) and
+ * every ortho_allocator_create() instance are this same struct. */
+#ifndef ORTHO_ALLOCATOR_H
+#define ORTHO_ALLOCATOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "arena.h"
+#include "cache.h"
+#include "header.h"
+#include "large.h"
+#include "lock.h"
+#include "orthotope.h"
+#include "pool.h"
+
+struct ortho_allocator {
+    struct arena arena;
+    struct pool pools[SIZE_CLASS_COUNT];
+    struct large large;
+    ortho_config_t config;
+    uint32_t class_limit[SIZE_CLASS_COUNT];  /* cache limit per class, blocks */
+    uint32_t class_refill[SIZE_CLASS_COUNT]; /* refill/drain batch, blocks */
+    uint64_t pool_retain_blocks[SIZE_CLASS_COUNT]; /* pool keeps these resident */
+    _Atomic uint64_t carved_blocks[SIZE_CLASS_COUNT]; /* blocks ever carved */
+    lock_t registry_lock;            /* guards caches, cache_count, retired */
+    struct ortho_cache *caches;      /* bound, active caches */
+    uint32_t cache_count;            /* entries in caches */
+    struct class_counters retired[SIZE_CLASS_COUNT]; /* of caches gone */
+    bool mapped;                     /* instance: lives in its own mapping */
+};
+
+/* What a rejected free looked like, for diagnostics. */
+struct free_failure {
+    header_verdict_t verdict; /* header problem, HEADER_OK if not about the header */
+    unsigned class_index;     /* class of the block if known, else SIZE_CLASS_LARGE */
+};
+
+/* Initialises `a` in place from a validated config. false: the first region
+ * could not be reserved (nothing left mapped). */
+bool allocator_setup(struct ortho_allocator *a, const ortho_config_t *config);
+/* Unmaps all memory of `a` (caches must be gone). */
+void allocator_teardown(struct ortho_allocator *a);
+
+/* Binds and registers a cache (zeroed or unbound) with `a`. */
+void allocator_cache_bind(struct ortho_allocator *a, struct ortho_cache *cache);
+/* Hands all blocks of the cache to the central pools, folds its counters
+ * into the allocator and unregisters it. The cache becomes RETIRED: it still
+ * works, uncached, for a thread that allocates after its exit hook. */
+void allocator_cache_retire(struct ortho_cache *cache);
+
+/* Slow allocation: zero size, alignment above 64, large requests, empty
+ * bins (refill from pool, then arena), retired caches. NULL with
+ * ortho_last_status()/errno set on failure. `align` is a valid power of two
+ * (64 or less means the natural 64). *fresh_zero, if given, is set true when
+ * the memory is known to read as zero. */
+void *allocator_alloc_slow(struct ortho_allocator *a, struct ortho_cache *cache, size_t n,
+                           size_t align, bool *fresh_zero);
+/* Slow free: every pointer the fast path did not take. expected_size 0
+ * means unchecked. On failure nothing is changed and *why is filled. */
+ortho_status_t allocator_free_slow(struct ortho_allocator *a, struct ortho_cache *cache,
+                                   void *p, size_t expected_size, struct free_failure *why);
+
+/* Usable size of a live block, 0 if p does not validate. */
+size_t allocator_usable_size(struct ortho_allocator *a, const void *p);
+/* Whether p is a live block of this allocator (validated header). */
+bool allocator_owns_live(struct ortho_allocator *a, const void *p);
+/* Fills a stats snapshot. */
+void allocator_stats(struct ortho_allocator *a, ortho_stats_t *out);
+/* Releases idle memory; returns bytes given back to the OS. */
+size_t allocator_trim(struct ortho_allocator *a);
+
+/* Fork: take every lock in a fixed order, release in the parent; in the
+ * child reset them and fold the caches of threads that did not survive
+ * (all but `survivor`) back into the pools. */
+void allocator_fork_prepare(struct ortho_allocator *a);
+void allocator_fork_parent(struct ortho_allocator *a);
+void allocator_fork_child(struct ortho_allocator *a, struct ortho_cache *survivor);
+
+/* Records the failure reason of this thread's last allocation. */
+void allocator_set_status(ortho_status_t status);
+ortho_status_t allocator_last_status(void);
+
+/* The corruption kind name of a failed free ("double_free"). */
+const char *allocator_failure_kind(ortho_status_t status, const struct free_failure *why);
+
+#endif

@@ -1,0 +1,228 @@
+/* api.c - the exported ortho_* functions of orthotope.h: argument checks,
+ * status codes and errno, on top of the global allocator (global.c) and of
+ * instances (allocator.c). Owns no state; instance allocators and caches
+ * live in their own mappings so creating one never calls malloc. */
+#include <errno.h>
+#include <string.h>
+
+#include "global.h"
+#include "options.h"
+#include "prim.h"
+
+static const char *const api_status_messages[] = {
+#define API_STATUS_MESSAGE(name, short_name, message) message,
+    ORTHO_STATUS_MAP(API_STATUS_MESSAGE)
+#undef API_STATUS_MESSAGE
+};
+
+static const char *const api_status_names[] = {
+#define API_STATUS_NAME(name, short_name, message) short_name,
+    ORTHO_STATUS_MAP(API_STATUS_NAME)
+#undef API_STATUS_NAME
+};
+
+ORTHO_EXPORT const char *ortho_strerror(ortho_status_t status)
+{
+    if ((unsigned)status >= ORTHO_STATUS_COUNT)
+        return "unknown status";
+    return api_status_messages[status];
+}
+
+ORTHO_EXPORT const char *ortho_status_name(ortho_status_t status)
+{
+    if ((unsigned)status >= ORTHO_STATUS_COUNT)
+        return "unknown";
+    return api_status_names[status];
+}
+
+ORTHO_EXPORT unsigned ortho_version(void)
+{
+    return ORTHO_VERSION_NUMBER;
+}
+
+ORTHO_EXPORT ortho_status_t ortho_last_status(void)
+{
+    return allocator_last_status();
+}
+
+/* A valid alignment for the aligned calls: a power of two multiple of
+ * sizeof(void *), as posix_memalign requires. */
+static bool api_alignment_ok(size_t align)
+{
+    return align >= sizeof(void *) && (align & (align - 1)) == 0;
+}
+
+static void *api_fail(ortho_status_t status)
+{
+    allocator_set_status(status);
+    errno = status == ORTHO_E_NOMEM ? ENOMEM : EINVAL;
+    return NULL;
+}
+
+/* ---- global allocator -------------------------------------------------- */
+
+ORTHO_EXPORT void *ortho_alloc(size_t size)
+{
+    return global_alloc(size);
+}
+
+ORTHO_EXPORT void *ortho_alloc_aligned(size_t size, size_t align)
+{
+    if (!api_alignment_ok(align))
+        return api_fail(ORTHO_E_BAD_ALIGN);
+    if (align <= ORTHO_MIN_ALIGN)
+        return global_alloc(size);
+    return global_alloc_slow(size, align, NULL);
+}
+
+ORTHO_EXPORT ortho_status_t ortho_free(void *ptr)
+{
+    struct free_failure why;
+    return global_free(ptr, &why);
+}
+
+ORTHO_EXPORT ortho_status_t ortho_free_sized(void *ptr, size_t size)
+{
+    struct free_failure why;
+    if (ptr == NULL)
+        return ORTHO_OK;
+    if (size == 0)
+        return ORTHO_E_SIZE_MISMATCH;
+    return global_free_slow(ptr, size, &why);
+}
+
+ORTHO_EXPORT size_t ortho_usable_size(const void *ptr)
+{
+    return allocator_usable_size(&global_allocator, ptr);
+}
+
+ORTHO_EXPORT size_t ortho_trim(void)
+{
+    return allocator_trim(&global_allocator);
+}
+
+ORTHO_EXPORT ortho_status_t ortho_stats(ortho_stats_t *out)
+{
+    if (out == NULL)
+        return ORTHO_E_BAD_CONFIG;
+    allocator_stats(&global_allocator, out);
+    return ORTHO_OK;
+}
+
+/* ---- instances --------------------------------------------------------- */
+
+ORTHO_EXPORT ortho_status_t ortho_allocator_create(const ortho_config_t *config,
+                                                   ortho_allocator_t **out)
+{
+    if (out == NULL)
+        return ORTHO_E_BAD_CONFIG;
+    *out = NULL;
+    ortho_config_t defaults;
+    if (config == NULL) {
+        ortho_config_default(&defaults);
+        config = &defaults;
+    }
+    if (options_check_config(config) != NULL)
+        return ORTHO_E_BAD_CONFIG;
+    struct ortho_allocator *a = prim_map(sizeof *a);
+    if (a == NULL)
+        return ORTHO_E_NOMEM;
+    if (!allocator_setup(a, config)) {
+        prim_unmap(a, sizeof *a);
+        return ORTHO_E_NOMEM;
+    }
+    a->mapped = true;
+    *out = a;
+    return ORTHO_OK;
+}
+
+ORTHO_EXPORT ortho_status_t ortho_allocator_destroy(ortho_allocator_t *allocator)
+{
+    if (allocator == NULL || !allocator->mapped)
+        return ORTHO_E_BAD_CONFIG;
+    lock_acquire(&allocator->registry_lock);
+    uint32_t caches = allocator->cache_count;
+    lock_release(&allocator->registry_lock);
+    if (caches != 0)
+        return ORTHO_E_BUSY;
+    allocator_teardown(allocator);
+    prim_unmap(allocator, sizeof *allocator);
+    return ORTHO_OK;
+}
+
+ORTHO_EXPORT ortho_status_t ortho_allocator_stats(ortho_allocator_t *allocator, ortho_stats_t *out)
+{
+    if (allocator == NULL || out == NULL)
+        return ORTHO_E_BAD_CONFIG;
+    allocator_stats(allocator, out);
+    return ORTHO_OK;
+}
+
+ORTHO_EXPORT size_t ortho_allocator_trim(ortho_allocator_t *allocator)
+{
+    return allocator == NULL ? 0 : allocator_trim(allocator);
+}
+
+ORTHO_EXPORT ortho_status_t ortho_cache_create(ortho_allocator_t *allocator, ortho_cache_t **out)
+{
+    if (allocator == NULL || out == NULL)
+        return ORTHO_E_BAD_CONFIG;
+    struct ortho_cache *cache = prim_map(sizeof *cache);
+    if (cache == NULL)
+        return ORTHO_E_NOMEM;
+    cache->mapped = true;
+    allocator_cache_bind(allocator, cache);
+    *out = cache;
+    return ORTHO_OK;
+}
+
+ORTHO_EXPORT void ortho_cache_destroy(ortho_cache_t *cache)
+{
+    if (cache == NULL || !cache->mapped)
+        return;
+    allocator_cache_retire(cache);
+    prim_unmap(cache, sizeof *cache);
+}
+
+ORTHO_EXPORT void *ortho_cache_alloc(ortho_cache_t *cache, size_t size)
+{
+    if (cache == NULL)
+        return api_fail(ORTHO_E_BAD_CONFIG);
+    void *p = cache_alloc_fast(cache, size);
+    if (ORTHO_LIKELY(p != NULL))
+        return p;
+    return allocator_alloc_slow(cache->owner, cache, size, 0, NULL);
+}
+
+ORTHO_EXPORT void *ortho_cache_alloc_aligned(ortho_cache_t *cache, size_t size, size_t align)
+{
+    if (cache == NULL)
+        return api_fail(ORTHO_E_BAD_CONFIG);
+    if (!api_alignment_ok(align))
+        return api_fail(ORTHO_E_BAD_ALIGN);
+    if (align <= ORTHO_MIN_ALIGN)
+        return ortho_cache_alloc(cache, size);
+    return allocator_alloc_slow(cache->owner, cache, size, align, NULL);
+}
+
+ORTHO_EXPORT ortho_status_t ortho_cache_free(ortho_cache_t *cache, void *ptr)
+{
+    if (cache == NULL)
+        return ORTHO_E_BAD_CONFIG;
+    if (ORTHO_LIKELY(cache_free_fast(&cache->owner->arena, cache, ptr)))
+        return ORTHO_OK;
+    struct free_failure why;
+    return allocator_free_slow(cache->owner, cache, ptr, 0, &why);
+}
+
+ORTHO_EXPORT ortho_status_t ortho_cache_free_sized(ortho_cache_t *cache, void *ptr, size_t size)
+{
+    if (cache == NULL)
+        return ORTHO_E_BAD_CONFIG;
+    if (ptr == NULL)
+        return ORTHO_OK;
+    if (size == 0)
+        return ORTHO_E_SIZE_MISMATCH;
+    struct free_failure why;
+    return allocator_free_slow(cache->owner, cache, ptr, size, &why);
+}

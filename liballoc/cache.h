@@ -1,0 +1,114 @@
+/* cache.h - the thread cache: one free list ("bin") per size class per
+ * thread, plus that thread's counters, and the two fast paths everything
+ * else exists to feed. cache_alloc_fast pops a block and stamps its header;
+ * cache_free_fast validates a header and pushes the block. Neither locks,
+ * calls or loops; anything unusual (empty bin, full bin, foreign or
+ * over-aligned pointer, failed validation) returns "miss" and the caller
+ * takes the out-of-line slow path in allocator.c. A cache is only ever
+ * mutated by its own thread; counters are written with relaxed single-writer
+ * stores so a stats reader on another thread sees whole values. */
+#ifndef ORTHO_CACHE_H
+#define ORTHO_CACHE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "compiler.h"
+#include "header.h"
+#include "size_class.h"
+
+struct ortho_allocator;
+
+struct bin {
+    header_t *head;         /* free blocks of this class, via next_free */
+    _Atomic uint32_t count; /* blocks on the list (read by stats) */
+    uint32_t limit;         /* a free beyond this many drains; 0: uncached */
+    uint32_t refill;        /* blocks per refill and per drain batch */
+};
+
+/* Per-class counter of one cache: requested bytes handed out minus taken
+ * back (wraps below zero when a thread frees others' blocks; only the sum
+ * over all caches means anything). Block counts need no counter: live =
+ * carved - cached - pooled, since every carved block is in one place. */
+struct class_counters {
+    _Atomic uint64_t requested_net; /* bytes, modulo 2^64 */
+};
+
+typedef enum {
+    CACHE_UNBOUND = 0, /* zeroed TLS: no allocator yet */
+    CACHE_ACTIVE,      /* bound and registered */
+    CACHE_RETIRED,     /* thread exited: flushed, unregistered, uncached */
+} cache_state_t;
+
+struct ortho_cache {
+    struct bin bins[SIZE_CLASS_COUNT];
+    struct class_counters counters[SIZE_CLASS_COUNT];
+    struct ortho_allocator *owner; /* allocator the cache is bound to */
+    struct ortho_cache *next;      /* registry links, under the owner's lock */
+    struct ortho_cache *prev;
+    uint32_t thread_id;            /* thread that bound the cache */
+    uint8_t state;                 /* cache_state_t */
+    bool mapped;                   /* instance cache: lives in its own mapping */
+};
+
+/* Single-writer counter bump: plain load, add, store (no lock prefix). */
+ORTHO_INLINE void counter_bump(_Atomic uint64_t *counter, uint64_t amount)
+{
+    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + amount,
+                          memory_order_relaxed);
+}
+
+ORTHO_INLINE uint32_t bin_count(struct bin *bin)
+{
+    return atomic_load_explicit(&bin->count, memory_order_relaxed);
+}
+
+ORTHO_INLINE void bin_set_count(struct bin *bin, uint32_t count)
+{
+    atomic_store_explicit(&bin->count, count, memory_order_relaxed);
+}
+
+/* Pops a block of the class serving n (n >= 1 and <= 16 MiB for a hit).
+ * NULL means miss: the caller must take the slow path. */
+ORTHO_INLINE void *cache_alloc_fast(struct ortho_cache *cache, size_t n)
+{
+    unsigned cls = size_class_of(n);
+    if (ORTHO_UNLIKELY(cls >= SIZE_CLASS_COUNT))
+        return NULL;
+    struct bin *bin = &cache->bins[cls];
+    header_t *h = bin->head;
+    if (ORTHO_UNLIKELY(h == NULL))
+        return NULL;
+    bin->head = h->next_free;
+    bin_set_count(bin, bin_count(bin) - 1);
+    header_stamp_small(h, cls, n, 0);
+    counter_bump(&cache->counters[cls].requested_net, n);
+    return header_user(h);
+}
+
+/* Takes back p if it is a live, non-over-aligned small block in the first
+ * arena region and its bin has room. false means miss (nothing changed):
+ * the caller must take the slow path, which validates fully. */
+ORTHO_INLINE bool cache_free_fast(const struct arena *arena, struct ortho_cache *cache, void *p)
+{
+    if (ORTHO_UNLIKELY(!arena_in_first_region(arena, p) || ((uintptr_t)p % ORTHO_MIN_ALIGN) != 0))
+        return false;
+    header_t *h = header_of_user(p);
+    if (ORTHO_UNLIKELY(!header_is_live_small(h) || h->offset_bytes != 0))
+        return false;
+    unsigned cls = h->class_index;
+    struct bin *bin = &cache->bins[cls];
+    uint32_t count = bin_count(bin);
+    if (ORTHO_UNLIKELY(count >= bin->limit))
+        return false;
+    counter_bump(&cache->counters[cls].requested_net, -h->requested_bytes);
+    header_mark_freed(h);
+    h->next_free = bin->head;
+    bin->head = h;
+    bin_set_count(bin, count + 1);
+    return true;
+}
+
+#endif

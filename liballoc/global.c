@@ -1,0 +1,139 @@
+/* global.c - owns the process-global allocator, every thread's cache of it
+ * (initial-exec TLS, so no malloc to create it), its one-time set-up, the
+ * thread-exit hook and the fork hooks. Set-up runs on the first slow-path
+ * call, from whichever thread gets there first; the others spin until it
+ * is done. Nothing in set-up allocates through us (options read environ
+ * directly), so it cannot recurse; pthread_atfork, which may allocate, is
+ * called only once the allocator is usable. */
+#define _GNU_SOURCE
+#include "global.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+
+#include "prim.h"
+#include "report.h"
+
+struct ortho_allocator global_allocator;
+ORTHO_TLS struct ortho_cache global_thread_cache;
+
+typedef enum {
+    GLOBAL_UNINIT = 0,
+    GLOBAL_INITIALIZING,
+    GLOBAL_READY,
+    GLOBAL_FAILED, /* the arena could not be reserved: every allocation fails */
+} global_state_t;
+
+static _Atomic int global_state;         /* global_state_t */
+static struct options global_opts;      /* written once, during set-up */
+static pthread_key_t global_exit_key;    /* its destructor retires a cache */
+static bool global_exit_key_ok;          /* pthread_key_create succeeded */
+
+const struct options *global_options(void)
+{
+    return &global_opts;
+}
+
+/* pthread key destructor: runs at thread exit for threads that bound a
+ * cache. Blocks go back to the pools; later allocations of this thread
+ * (other destructors) go uncached. */
+static void global_thread_exit(void *arg)
+{
+    allocator_cache_retire((struct ortho_cache *)arg);
+}
+
+static void global_fork_prepare(void)
+{
+    allocator_fork_prepare(&global_allocator);
+}
+
+static void global_fork_parent(void)
+{
+    allocator_fork_parent(&global_allocator);
+}
+
+static void global_fork_child(void)
+{
+    allocator_fork_child(&global_allocator, &global_thread_cache);
+}
+
+static void global_report_failed_setup(void)
+{
+    struct report_line line;
+    report_begin(&line);
+    report_str(&line, "orthotope: cannot reserve the arena (");
+    report_bytes(&line, global_opts.config.arena_region_bytes);
+    report_str(&line, " of address space); every allocation will fail with ENOMEM; "
+                      "lower ORTHO_ARENA_REGION_SIZE or raise ulimit -v");
+    report_emit(&line);
+}
+
+/* Sets up the global allocator once. true when it is usable. */
+static bool global_setup(void)
+{
+    int state = atomic_load_explicit(&global_state, memory_order_acquire);
+    if (ORTHO_LIKELY(state == GLOBAL_READY))
+        return true;
+    int expected = GLOBAL_UNINIT;
+    if (state == GLOBAL_UNINIT &&
+        atomic_compare_exchange_strong(&global_state, &expected, GLOBAL_INITIALIZING)) {
+        options_load(&global_opts);
+        bool ok = allocator_setup(&global_allocator, &global_opts.config);
+        if (ok)
+            global_exit_key_ok = pthread_key_create(&global_exit_key, global_thread_exit) == 0;
+        atomic_store_explicit(&global_state, ok ? GLOBAL_READY : GLOBAL_FAILED,
+                              memory_order_release);
+        if (!ok) {
+            global_report_failed_setup();
+            return false;
+        }
+        pthread_atfork(global_fork_prepare, global_fork_parent, global_fork_child);
+        return true;
+    }
+    while ((state = atomic_load_explicit(&global_state, memory_order_acquire)) ==
+           GLOBAL_INITIALIZING)
+        sched_yield();
+    return state == GLOBAL_READY;
+}
+
+/* Binds the calling thread's cache on its first slow-path call. */
+static bool global_bind_thread(void)
+{
+    struct ortho_cache *cache = &global_thread_cache;
+    if (ORTHO_LIKELY(cache->state != CACHE_UNBOUND))
+        return true;
+    if (!global_setup())
+        return false;
+    allocator_cache_bind(&global_allocator, cache);
+    /* After binding, so an allocation inside pthread_setspecific (keys past
+     * the first 32 need a second-level array) finds a working cache. */
+    if (global_exit_key_ok)
+        pthread_setspecific(global_exit_key, cache);
+    return true;
+}
+
+void *global_alloc_slow(size_t n, size_t align, bool *fresh_zero)
+{
+    if (!global_bind_thread()) {
+        allocator_set_status(ORTHO_E_NOMEM);
+        errno = ENOMEM;
+        return NULL;
+    }
+    return allocator_alloc_slow(&global_allocator, &global_thread_cache, n, align, fresh_zero);
+}
+
+ortho_status_t global_free_slow(void *p, size_t expected_size, struct free_failure *why)
+{
+    if (p != NULL && global_thread_cache.state == CACHE_UNBOUND &&
+        atomic_load_explicit(&global_state, memory_order_acquire) == GLOBAL_READY)
+        global_bind_thread();
+    if (global_thread_cache.state == CACHE_UNBOUND) {
+        /* Allocator not set up yet: nothing can be ours. */
+        why->verdict = HEADER_OK;
+        why->class_index = SIZE_CLASS_LARGE;
+        return p == NULL ? ORTHO_OK : ORTHO_E_FOREIGN;
+    }
+    return allocator_free_slow(&global_allocator, &global_thread_cache, p, expected_size, why);
+}

@@ -1,0 +1,38 @@
+/* global.h - the process-global allocator: the one instance behind
+ * ortho_alloc/ortho_free and, when preloaded, behind malloc. Exposes the
+ * pieces shim.c needs: the inline fast paths bound to the global instance
+ * and the thread's cache, and the options read from the environment. */
+#ifndef ORTHO_GLOBAL_H
+#define ORTHO_GLOBAL_H
+
+#include "allocator.h"
+#include "options.h"
+
+extern ORTHO_HIDDEN struct ortho_allocator global_allocator;
+extern ORTHO_HIDDEN ORTHO_TLS struct ortho_cache global_thread_cache;
+
+/* Options in force (defaults until the first slow-path call). */
+const struct options *global_options(void);
+
+/* Slow paths of the global allocator: make sure it and the calling thread's
+ * cache are set up, then defer to allocator_*_slow. */
+void *global_alloc_slow(size_t n, size_t align, bool *fresh_zero);
+ortho_status_t global_free_slow(void *p, size_t expected_size, struct free_failure *why);
+
+ORTHO_INLINE void *global_alloc(size_t n)
+{
+    void *p = cache_alloc_fast(&global_thread_cache, n);
+    if (ORTHO_LIKELY(p != NULL))
+        return p;
+    return global_alloc_slow(n, 0, NULL);
+}
+
+/* ORTHO_OK or the reason in *why; see allocator_free_slow. */
+ORTHO_INLINE ortho_status_t global_free(void *p, struct free_failure *why)
+{
+    if (ORTHO_LIKELY(cache_free_fast(&global_allocator.arena, &global_thread_cache, p)))
+        return ORTHO_OK;
+    return global_free_slow(p, 0, why);
+}
+
+#endif

@@ -1,0 +1,223 @@
+/* large.c - owns every mapping of the large path of one allocator. All state
+ * is under large->lock: the large path maps or touches megabytes per call,
+ * so one uncontended lock is noise. A block's header records its offset from
+ * the mapping start and its usable size, from which free recovers the whole
+ * mapping; the registry lookup comes first, so a foreign pointer is refused
+ * without reading memory that may not exist. */
+#include "large.h"
+
+#include <string.h>
+
+#include "prim.h"
+
+/* Reuse a retained mapping only if it wastes at most a quarter of itself. */
+#define LARGE_FIT_SLACK_DIVISOR 4
+
+void large_init(struct large *large, size_t retain_bytes, uint32_t retain_count)
+{
+    memset(large, 0, sizeof *large);
+    large->retain_bytes_max = retain_bytes;
+    large->retain_count_max = retain_count > LARGE_RETAIN_SLOTS ? LARGE_RETAIN_SLOTS : retain_count;
+}
+
+static size_t large_map_bytes_of(const header_t *h)
+{
+    return h->offset_bytes + ORTHO_HEADER_SIZE + h->usable_bytes;
+}
+
+static void large_unmap_live(uintptr_t user, void *ctx)
+{
+    (void)ctx;
+    header_t *h = header_of_user((void *)user);
+    prim_unmap(header_block(h), large_map_bytes_of(h));
+}
+
+void large_destroy(struct large *large)
+{
+    ptrset_each(&large->live, large_unmap_live, NULL);
+    ptrset_destroy(&large->live);
+    large_trim(large);
+}
+
+/* Removes retained[index], keeping the rest oldest-first. Lock held. */
+static struct large_span large_take_retained(struct large *large, uint32_t index)
+{
+    struct large_span span = large->retained[index];
+    memmove(&large->retained[index], &large->retained[index + 1],
+            (large->retained_count - index - 1) * sizeof span);
+    large->retained_count--;
+    large->retained_bytes -= span.map_bytes;
+    return span;
+}
+
+/* Best-fitting retained mapping of at least `need` bytes, or NULL. Lock held. */
+static char *large_reuse(struct large *large, size_t need, size_t *map_bytes)
+{
+    uint32_t best = UINT32_MAX;
+    for (uint32_t i = 0; i < large->retained_count; i++) {
+        size_t have = large->retained[i].map_bytes;
+        if (have < need || have - need > have / LARGE_FIT_SLACK_DIVISOR)
+            continue;
+        if (best == UINT32_MAX || have < large->retained[best].map_bytes)
+            best = i;
+    }
+    if (best == UINT32_MAX)
+        return NULL;
+    struct large_span span = large_take_retained(large, best);
+    *map_bytes = span.map_bytes;
+    return span.base;
+}
+
+void *large_alloc(struct large *large, size_t size, size_t align, bool *fresh)
+{
+    size_t page = prim_page_size();
+    if (align < ORTHO_MIN_ALIGN)
+        align = ORTHO_MIN_ALIGN;
+    /* Room for the header, the worst-case alignment shift and the payload;
+     * refuse sizes whose rounding would wrap. */
+    size_t extra = ORTHO_HEADER_SIZE + (align > ORTHO_MIN_ALIGN ? align : 0) + page;
+    if (size > SIZE_MAX - extra)
+        return NULL;
+    size_t need = (size + extra - page + page - 1) / page * page;
+
+    lock_acquire(&large->lock);
+    size_t map_bytes = 0;
+    char *base = large_reuse(large, need, &map_bytes);
+    lock_release(&large->lock);
+    *fresh = base == NULL;
+    if (base == NULL) {
+        map_bytes = need;
+        base = prim_map(map_bytes);
+        if (base == NULL)
+            return NULL;
+    }
+    uintptr_t user = ((uintptr_t)base + ORTHO_HEADER_SIZE + align - 1) & ~(uintptr_t)(align - 1);
+    header_t *h = header_of_user((void *)user);
+    header_stamp_large(h, size, (uintptr_t)base + map_bytes - user, (uintptr_t)h - (uintptr_t)base);
+
+    lock_acquire(&large->lock);
+    bool registered = ptrset_insert(&large->live, user);
+    if (registered) {
+        large->allocs++;
+        large->live_requested_bytes += size;
+        large->live_mapped_bytes += map_bytes;
+    }
+    lock_release(&large->lock);
+    if (!registered) {
+        prim_unmap(base, map_bytes);
+        return NULL;
+    }
+    return (void *)user;
+}
+
+/* Classifies a pointer that is not live: inside a mapping we still hold and
+ * whose header says FREED, it is a double free; otherwise foreign. Lock held. */
+static ortho_status_t large_classify_dead(struct large *large, const void *p,
+                                          header_verdict_t *verdict)
+{
+    uintptr_t address = (uintptr_t)p;
+    if (address % ORTHO_MIN_ALIGN != 0)
+        return ORTHO_E_FOREIGN;
+    for (uint32_t i = 0; i < large->retained_count; i++) {
+        uintptr_t base = (uintptr_t)large->retained[i].base;
+        if (address < base + ORTHO_HEADER_SIZE || address >= base + large->retained[i].map_bytes)
+            continue;
+        header_verdict_t v = header_validate(header_of_user(p));
+        if (v == HEADER_DOUBLE_FREE) {
+            *verdict = v;
+            return ORTHO_E_DOUBLE_FREE;
+        }
+        break;
+    }
+    return ORTHO_E_FOREIGN;
+}
+
+/* Keeps a freed mapping for reuse or unmaps it, oldest first, to stay
+ * within the retain budget. Lock held; unmaps happen after release. */
+static size_t large_retain(struct large *large, char *base, size_t map_bytes,
+                           struct large_span *evicted, size_t evicted_max)
+{
+    size_t evicted_count = 0;
+    if (map_bytes > large->retain_bytes_max || large->retain_count_max == 0) {
+        evicted[evicted_count++] = (struct large_span){base, map_bytes};
+        return evicted_count;
+    }
+    while (large->retained_count > 0 && evicted_count < evicted_max &&
+           (large->retained_count >= large->retain_count_max ||
+            large->retained_bytes + map_bytes > large->retain_bytes_max)) {
+        evicted[evicted_count++] = large_take_retained(large, 0);
+    }
+    large->retained[large->retained_count++] = (struct large_span){base, map_bytes};
+    large->retained_bytes += map_bytes;
+    return evicted_count;
+}
+
+ortho_status_t large_free(struct large *large, void *p, size_t expected_size,
+                          header_verdict_t *verdict)
+{
+    struct large_span evicted[LARGE_RETAIN_SLOTS + 1];
+    size_t evicted_count = 0;
+    ortho_status_t status = ORTHO_OK;
+    *verdict = HEADER_OK;
+
+    lock_acquire(&large->lock);
+    if (!ptrset_contains(&large->live, (uintptr_t)p)) {
+        status = large_classify_dead(large, p, verdict);
+        goto out;
+    }
+    header_t *h = header_of_user(p);
+    *verdict = header_validate(h);
+    if (*verdict == HEADER_OK && h->kind != HEADER_KIND_LARGE)
+        *verdict = HEADER_BAD_CLASS;
+    if (*verdict != HEADER_OK) {
+        status = header_verdict_status(*verdict);
+        goto out;
+    }
+    if (expected_size != 0 && expected_size != h->requested_bytes) {
+        status = ORTHO_E_SIZE_MISMATCH;
+        goto out;
+    }
+    size_t map_bytes = large_map_bytes_of(h);
+    char *base = (char *)header_block(h);
+    ptrset_remove(&large->live, (uintptr_t)p);
+    large->frees++;
+    large->live_requested_bytes -= h->requested_bytes;
+    large->live_mapped_bytes -= map_bytes;
+    header_mark_freed(h);
+    evicted_count = large_retain(large, base, map_bytes, evicted, LARGE_RETAIN_SLOTS + 1);
+    for (size_t i = 0; i < evicted_count; i++)
+        large->unmapped_bytes += evicted[i].map_bytes;
+out:
+    lock_release(&large->lock);
+    for (size_t i = 0; i < evicted_count; i++)
+        prim_unmap(evicted[i].base, evicted[i].map_bytes);
+    return status;
+}
+
+bool large_owns(struct large *large, const void *p)
+{
+    lock_acquire(&large->lock);
+    bool owned = ptrset_contains(&large->live, (uintptr_t)p);
+    lock_release(&large->lock);
+    return owned;
+}
+
+size_t large_trim(struct large *large)
+{
+    struct large_span spans[LARGE_RETAIN_SLOTS];
+    lock_acquire(&large->lock);
+    uint32_t count = large->retained_count;
+    memcpy(spans, large->retained, count * sizeof spans[0]);
+    size_t bytes = large->retained_bytes;
+    large->retained_count = 0;
+    large->retained_bytes = 0;
+    large->unmapped_bytes += bytes;
+    lock_release(&large->lock);
+    for (uint32_t i = 0; i < count; i++)
+        prim_unmap(spans[i].base, spans[i].map_bytes);
+    return bytes;
+}
+
+void large_fork_prepare(struct large *large) { lock_acquire(&large->lock); }
+void large_fork_parent(struct large *large) { lock_release(&large->lock); }
+void large_fork_child(struct large *large) { lock_reset(&large->lock); }

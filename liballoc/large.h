@@ -1,0 +1,67 @@
+/* large.h - the large path: requests above 16 MiB get their own mapping with
+ * a header in front, are tracked in a live registry (so a free can be checked
+ * before any header is read), and freed mappings are kept for reuse by fit
+ * within a byte and count budget; what exceeds it goes back to the OS. */
+#ifndef ORTHO_LARGE_H
+#define ORTHO_LARGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "header.h"
+#include "lock.h"
+#include "orthotope.h"
+#include "ptrset.h"
+
+/* Freed mappings kept for reuse, at most (config may ask for fewer). */
+#define LARGE_RETAIN_SLOTS 64
+
+struct large_span {
+    char *base;       /* start of the mapping */
+    size_t map_bytes; /* length of the mapping */
+};
+
+struct large {
+    lock_t lock;                /* guards everything below */
+    struct ptrset live;         /* user pointers of live large blocks */
+    struct large_span retained[LARGE_RETAIN_SLOTS]; /* oldest first */
+    uint32_t retained_count;    /* valid entries of retained */
+    uint32_t retain_count_max;  /* config: keep at most this many */
+    size_t retain_bytes_max;    /* config: keep at most this many bytes */
+    uint64_t retained_bytes;    /* bytes in retained */
+    uint64_t allocs;            /* large allocations, total */
+    uint64_t frees;             /* large frees, total */
+    uint64_t live_requested_bytes; /* requested bytes of live blocks */
+    uint64_t live_mapped_bytes; /* mapped bytes of live blocks */
+    uint64_t unmapped_bytes;    /* returned to the OS, total */
+};
+
+void large_init(struct large *large, size_t retain_bytes, uint32_t retain_count);
+/* Unmaps every mapping, live or retained. */
+void large_destroy(struct large *large);
+
+/* Allocates `size` bytes aligned to `align` (a power of two; values below 64
+ * mean 64). *fresh tells whether the memory is known zero (a new mapping).
+ * NULL when the OS refuses or the size overflows: out of memory. */
+void *large_alloc(struct large *large, size_t size, size_t align, bool *fresh);
+
+/* Frees a large block. ORTHO_E_FOREIGN if p is no live large block (and not
+ * a freed one we still hold: that is ORTHO_E_DOUBLE_FREE), ORTHO_E_CORRUPT
+ * if its header fails validation (*verdict says how), ORTHO_E_SIZE_MISMATCH
+ * if expected_size is not 0 and differs from the requested size. The block
+ * stays untouched on any failure. */
+ortho_status_t large_free(struct large *large, void *p, size_t expected_size,
+                          header_verdict_t *verdict);
+
+/* Whether p is a live large block (registry lookup only). */
+bool large_owns(struct large *large, const void *p);
+
+/* Unmaps all retained mappings; returns the bytes released. */
+size_t large_trim(struct large *large);
+
+void large_fork_prepare(struct large *large);
+void large_fork_parent(struct large *large);
+void large_fork_child(struct large *large);
+
+#endif

@@ -1,0 +1,223 @@
+/* options.c - owns the option table and its parsing. Runs during the first
+ * allocation of a preloaded program, so it may not allocate: values are read
+ * from environ by prim_getenv and parsed by hand. Accepts 1/on/yes/true-style
+ * words only for choice options, and K/M/G/T (powers of 1024) on byte counts,
+ * as mimalloc and jemalloc users expect. */
+#include "options.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include "compiler.h"
+#include "prim.h"
+#include "report.h"
+
+#define GiB ((uint64_t)1 << 30)
+#define MiB ((uint64_t)1 << 20)
+#define KiB ((uint64_t)1 << 10)
+
+static const char *const options_corruption_words[] = {"abort", "report", NULL};
+
+#define CONFIG_FIELD(field) \
+    offsetof(struct options, config.field), sizeof(((ortho_config_t *)0)->field)
+
+const struct option_def options_table[] = {
+    {"ORTHO_ARENA_REGION_SIZE", OPTION_BYTES, CONFIG_FIELD(arena_region_bytes), 16 * GiB,
+     64 * MiB, (uint64_t)1 << 46, NULL,
+     "address space reserved per arena region (costs no memory until used)"},
+    {"ORTHO_ARENA_MAX_REGIONS", OPTION_COUNT, CONFIG_FIELD(arena_max_regions), 64, 1, 256, NULL,
+     "regions the arena may grow to; beyond them allocation fails with ENOMEM"},
+    {"ORTHO_CACHE_MAX_BYTES", OPTION_BYTES, CONFIG_FIELD(cache_max_bytes), 2 * MiB, 0, 1 * GiB,
+     NULL, "per thread and class: bytes of free blocks a thread cache keeps (at least 1 block)"},
+    {"ORTHO_CACHE_MAX_BLOCKS", OPTION_COUNT, CONFIG_FIELD(cache_max_blocks), 512, 1, 65536, NULL,
+     "per thread and class: most free blocks a thread cache keeps; refills take half"},
+    {"ORTHO_POOL_RETAIN_BYTES", OPTION_BYTES, CONFIG_FIELD(pool_retain_bytes), 64 * MiB, 0,
+     (uint64_t)1 << 46, NULL,
+     "per class: free bytes the central pool keeps resident; pages beyond go back to the OS"},
+    {"ORTHO_LARGE_RETAIN_BYTES", OPTION_BYTES, CONFIG_FIELD(large_retain_bytes), 256 * MiB, 0,
+     (uint64_t)1 << 46, NULL, "bytes of freed large (>16 MiB) mappings kept for reuse"},
+    {"ORTHO_LARGE_RETAIN_COUNT", OPTION_COUNT, CONFIG_FIELD(large_retain_count), 8, 0, 64, NULL,
+     "freed large mappings kept for reuse; beyond, the oldest is unmapped"},
+    {"ORTHO_ON_CORRUPTION", OPTION_CHOICE, offsetof(struct options, on_corruption),
+     sizeof(uint32_t), OPTIONS_ON_CORRUPTION_ABORT, 0, 1, options_corruption_words,
+     "abort: report misuse and abort; report: report and continue (the block is never reused)"},
+};
+const size_t options_count = sizeof options_table / sizeof options_table[0];
+
+static void options_store(struct options *out, const struct option_def *def, uint64_t value)
+{
+    char *field = (char *)out + def->offset;
+    if (def->width == sizeof(uint32_t)) {
+        uint32_t narrow = (uint32_t)value;
+        memcpy(field, &narrow, sizeof narrow);
+    } else {
+        memcpy(field, &value, sizeof value);
+    }
+}
+
+static uint64_t options_fetch(const struct options *in, const struct option_def *def)
+{
+    const char *field = (const char *)in + def->offset;
+    if (def->width == sizeof(uint32_t)) {
+        uint32_t narrow;
+        memcpy(&narrow, field, sizeof narrow);
+        return narrow;
+    }
+    uint64_t value;
+    memcpy(&value, field, sizeof value);
+    return value;
+}
+
+void options_defaults(struct options *out)
+{
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < options_count; i++)
+        options_store(out, &options_table[i], options_table[i].default_value);
+}
+
+ORTHO_EXPORT void ortho_config_default(ortho_config_t *config)
+{
+    struct options all;
+    options_defaults(&all);
+    *config = all.config;
+}
+
+static bool options_parse_number(const char *text, bool allow_suffix, uint64_t *value)
+{
+    uint64_t result = 0;
+    const char *p = text;
+    if (*p < '0' || *p > '9')
+        return false;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        uint64_t digit = (uint64_t)(*p - '0');
+        if (result > (UINT64_MAX - digit) / 10)
+            return false;
+        result = result * 10 + digit;
+    }
+    if (allow_suffix && *p != '\0') {
+        static const char suffixes[] = "KMGT";
+        const char *unit = strchr(suffixes, *p & ~0x20); /* upper-case */
+        if (unit == NULL)
+            return false;
+        unsigned shift = 10u * (unsigned)(unit - suffixes + 1);
+        if (result > (UINT64_MAX >> shift))
+            return false;
+        result <<= shift;
+        p++;
+        if ((*p & ~0x20) == 'I')
+            p++; /* accept KiB-style "Ki", "Mi" */
+        if ((*p & ~0x20) == 'B')
+            p++;
+    }
+    if (*p != '\0')
+        return false;
+    *value = result;
+    return true;
+}
+
+bool options_parse(const struct option_def *def, const char *text, uint64_t *value,
+                   const char **why)
+{
+    switch (def->kind) {
+    case OPTION_BYTES:
+        if (!options_parse_number(text, true, value)) {
+            *why = "is not a byte count";
+            return false;
+        }
+        break;
+    case OPTION_COUNT:
+        if (!options_parse_number(text, false, value)) {
+            *why = "is not a whole number";
+            return false;
+        }
+        break;
+    case OPTION_CHOICE:
+        for (uint64_t i = 0; def->choices[i] != NULL; i++) {
+            if (strcmp(text, def->choices[i]) == 0) {
+                *value = i;
+                return true;
+            }
+        }
+        *why = "is not one of the accepted words";
+        return false;
+    }
+    if (*value < def->min_value || *value > def->max_value) {
+        *why = "is out of range";
+        return false;
+    }
+    return true;
+}
+
+/* Formats a value of `def` the way a user would write it. */
+static void options_put_value(struct report_line *line, const struct option_def *def,
+                              uint64_t value)
+{
+    if (def->kind == OPTION_BYTES)
+        report_bytes(line, value);
+    else if (def->kind == OPTION_CHOICE)
+        report_str(line, def->choices[value]);
+    else
+        report_u64(line, value);
+}
+
+static void options_warn(const struct option_def *def, const char *text, const char *why)
+{
+    struct report_line line;
+    report_begin(&line);
+    report_str(&line, "orthotope: ");
+    report_str(&line, def->env_name);
+    report_str(&line, "=\"");
+    report_str(&line, text);
+    report_str(&line, "\" ");
+    report_str(&line, why);
+    report_str(&line, "; using ");
+    options_put_value(&line, def, def->default_value);
+    report_str(&line, " (default); write ");
+    if (def->kind == OPTION_CHOICE) {
+        for (size_t i = 0; def->choices[i] != NULL; i++) {
+            report_str(&line, i == 0 ? "" : " or ");
+            report_str(&line, def->choices[i]);
+        }
+    } else {
+        report_str(&line, "a value from ");
+        options_put_value(&line, def, def->min_value);
+        report_str(&line, " to ");
+        options_put_value(&line, def, def->max_value);
+        if (def->kind == OPTION_BYTES)
+            report_str(&line, ", e.g. 512K or 4M");
+    }
+    report_emit(&line);
+}
+
+void options_load(struct options *out)
+{
+    options_defaults(out);
+    for (size_t i = 0; i < options_count; i++) {
+        const struct option_def *def = &options_table[i];
+        const char *text = prim_getenv(def->env_name);
+        if (text == NULL)
+            continue;
+        uint64_t value;
+        const char *why = NULL;
+        if (options_parse(def, text, &value, &why))
+            options_store(out, def, value);
+        else
+            options_warn(def, text, why);
+    }
+}
+
+const char *options_check_config(const ortho_config_t *config)
+{
+    struct options all;
+    options_defaults(&all);
+    all.config = *config;
+    for (size_t i = 0; i < options_count; i++) {
+        const struct option_def *def = &options_table[i];
+        if (def->offset >= offsetof(struct options, config) + sizeof(ortho_config_t))
+            continue; /* not a config field */
+        uint64_t value = options_fetch(&all, def);
+        if (value < def->min_value || value > def->max_value)
+            return def->env_name;
+    }
+    return NULL;
+}

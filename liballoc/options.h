@@ -1,0 +1,62 @@
+/* options.h - every environment variable the allocator reads, as one table
+ * (name, kind, range, default, one-line doc). options_load() reads them once
+ * at start-up straight from environ; a bad value prints one warning line and
+ * the default stays. The same table gives ortho_config_default() its values,
+ * and README's option table is checked against it by the tests. */
+#ifndef ORTHO_OPTIONS_H
+#define ORTHO_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "compiler.h"
+#include "orthotope.h"
+
+typedef enum {
+    OPTIONS_ON_CORRUPTION_ABORT = 0, /* report, flush, abort (default) */
+    OPTIONS_ON_CORRUPTION_REPORT = 1, /* report and continue */
+} options_on_corruption_t;
+
+struct options {
+    ortho_config_t config;  /* allocator sizing for the global instance */
+    uint32_t on_corruption; /* options_on_corruption_t */
+};
+
+typedef enum {
+    OPTION_BYTES,  /* byte count with optional K/M/G/T suffix */
+    OPTION_COUNT,  /* plain unsigned integer */
+    OPTION_CHOICE, /* one of a list of words */
+} option_kind_t;
+
+struct option_def {
+    const char *env_name;     /* ORTHO_... */
+    option_kind_t kind;
+    size_t offset;            /* of the field in struct options */
+    size_t width;             /* sizeof the field: 4 or 8 */
+    uint64_t default_value;
+    uint64_t min_value;       /* inclusive */
+    uint64_t max_value;       /* inclusive */
+    const char *const *choices; /* OPTION_CHOICE: NULL-terminated words */
+    const char *doc;          /* one line, as in README */
+};
+
+/* The table, and its length. */
+extern ORTHO_HIDDEN const struct option_def options_table[];
+extern ORTHO_HIDDEN const size_t options_count;
+
+/* Every field at its default. */
+void options_defaults(struct options *out);
+/* Defaults overridden by the environment; warns on stderr per bad value. */
+void options_load(struct options *out);
+
+/* Parses one value. true and *value set when `text` is valid for `def`;
+ * otherwise false, and *why names the problem ("is not a byte count"). */
+bool options_parse(const struct option_def *def, const char *text, uint64_t *value,
+                   const char **why);
+
+/* Checks a config's ranges against the table: the first offending field's
+ * env name, or NULL when all are in range. */
+const char *options_check_config(const ortho_config_t *config);
+
+#endif

@@ -1,0 +1,125 @@
+/* prim.c - Linux implementation of prim.h: mmap/mprotect/madvise for memory,
+ * gettid and clock_gettime, write(2) for diagnostics and a walk of environ for
+ * the environment. Owns only the page-size cache and the test fault counter;
+ * both are atomics so any thread may call in at any time. */
+#define _GNU_SOURCE
+#include "prim.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static atomic_size_t prim_page_bytes;    /* cached sysconf(_SC_PAGESIZE) */
+static atomic_uint prim_failing_maps;    /* test hook: maps left to fail */
+
+size_t prim_page_size(void)
+{
+    size_t page = atomic_load_explicit(&prim_page_bytes, memory_order_relaxed);
+    if (page == 0) {
+        long value = sysconf(_SC_PAGESIZE);
+        page = value > 0 ? (size_t)value : 4096;
+        atomic_store_explicit(&prim_page_bytes, page, memory_order_relaxed);
+    }
+    return page;
+}
+
+void prim_fail_next_maps(unsigned count)
+{
+    atomic_store(&prim_failing_maps, count);
+}
+
+/* Consumes one injected failure if any is pending. */
+static bool prim_injected_failure(void)
+{
+    unsigned left = atomic_load(&prim_failing_maps);
+    while (left > 0) {
+        if (atomic_compare_exchange_weak(&prim_failing_maps, &left, left - 1))
+            return true;
+    }
+    return false;
+}
+
+void *prim_reserve(size_t size)
+{
+    if (prim_injected_failure())
+        return NULL;
+    /* PROT_NONE + NORESERVE: costs address space only, so a large arena
+     * reservation works under strict overcommit too. */
+    void *p = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+bool prim_commit(void *p, size_t size)
+{
+    return mprotect(p, size, PROT_READ | PROT_WRITE) == 0;
+}
+
+void prim_release_pages(void *p, size_t size)
+{
+    /* Errors (EINVAL on a bad range) would be our bug; the memory simply
+     * stays resident then, which is harmless. errno is preserved because
+     * free() must not change it. */
+    int saved = errno;
+    (void)madvise(p, size, MADV_DONTNEED);
+    errno = saved;
+}
+
+void *prim_map(size_t size)
+{
+    if (prim_injected_failure())
+        return NULL;
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void prim_unmap(void *p, size_t size)
+{
+    int saved = errno;
+    (void)munmap(p, size);
+    errno = saved;
+}
+
+uint32_t prim_thread_id(void)
+{
+    return (uint32_t)syscall(SYS_gettid);
+}
+
+uint64_t prim_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void prim_write_stderr(const char *buf, size_t len)
+{
+    int saved = errno;
+    while (len > 0) {
+        ssize_t n = write(STDERR_FILENO, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        buf += n;
+        len -= (size_t)n;
+    }
+    errno = saved;
+}
+
+const char *prim_getenv(const char *name)
+{
+    size_t name_len = strlen(name);
+    if (environ == NULL)
+        return NULL;
+    for (char **entry = environ; *entry != NULL; entry++) {
+        if (strncmp(*entry, name, name_len) == 0 && (*entry)[name_len] == '=')
+            return *entry + name_len + 1;
+    }
+    return NULL;
+}

@@ -1,0 +1,43 @@
+/* prim.h - every call the allocator makes into the operating system, behind
+ * one small interface (reserve, commit, release memory; thread ids; clocks;
+ * raw stderr writes; the environment). Nothing here allocates, so any of it
+ * may be called from inside malloc. Linux only for now. A single fault hook
+ * lets tests make the next mappings fail without touching the kernel. */
+#ifndef ORTHO_PRIM_H
+#define ORTHO_PRIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Page size of the machine (read once; 4096 before the first read). */
+size_t prim_page_size(void);
+
+/* Reserves `size` bytes of address space, inaccessible; NULL on failure. */
+void *prim_reserve(size_t size);
+/* Makes [p, p+size) readable and writable; false on failure. */
+bool prim_commit(void *p, size_t size);
+/* Gives the pages of [p, p+size) back to the OS; they read as zero after.
+ * p and size must be page multiples. */
+void prim_release_pages(void *p, size_t size);
+/* Maps `size` fresh read-write bytes (large path); NULL on failure. */
+void *prim_map(size_t size);
+/* Unmaps what prim_reserve or prim_map returned (or a page-aligned part). */
+void prim_unmap(void *p, size_t size);
+
+/* Test hook: the next `count` reserve/map calls fail as if the OS refused. */
+void prim_fail_next_maps(unsigned count);
+
+/* Kernel thread id of the caller (as in /proc and gdb). */
+uint32_t prim_thread_id(void);
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t prim_now_ns(void);
+
+/* Writes all of buf to stderr with write(2); async-signal-safe. */
+void prim_write_stderr(const char *buf, size_t len);
+
+/* Value of environment variable `name` read straight from environ, or NULL.
+ * Does not allocate (getenv may not be safe this early in a preload). */
+const char *prim_getenv(const char *name);
+
+#endif
