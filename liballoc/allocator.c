@@ -309,15 +309,58 @@ ortho_status_t allocator_free_slow(struct ortho_allocator *a, struct ortho_cache
     return ORTHO_OK;
 }
 
+ortho_status_t allocator_check_live(struct ortho_allocator *a, const void *p, header_t **h,
+                                    struct free_failure *why)
+{
+    why->verdict = HEADER_OK;
+    why->class_index = SIZE_CLASS_LARGE;
+    *h = NULL;
+    bool in_arena = arena_region_of(&a->arena, p) >= 0;
+    if ((uintptr_t)p % ORTHO_MIN_ALIGN != 0)
+        return in_arena ? ORTHO_E_MISALIGNED : ORTHO_E_FOREIGN;
+    if (!in_arena) {
+        ortho_status_t status = large_check(&a->large, p, &why->verdict);
+        if (status == ORTHO_OK)
+            *h = header_of_user(p);
+        return status;
+    }
+    header_t *candidate = header_of_user(p);
+    why->verdict = header_validate(candidate);
+    if (why->verdict == HEADER_OK && candidate->kind != HEADER_KIND_SMALL)
+        why->verdict = HEADER_BAD_CLASS;
+    if (why->verdict != HEADER_OK)
+        return header_verdict_status(why->verdict);
+    why->class_index = candidate->class_index;
+    *h = candidate;
+    return ORTHO_OK;
+}
+
+bool allocator_resize_in_place(struct ortho_allocator *a, struct ortho_cache *cache, header_t *h,
+                               size_t n)
+{
+    uint64_t old = h->requested_bytes;
+    if (h->kind == HEADER_KIND_SMALL) {
+        if (h->offset_bytes != 0 || size_class_of(n) != h->class_index)
+            return false;
+        allocator_count_requested(a, cache, h->class_index, (uint64_t)n - old);
+    } else {
+        if (n > h->usable_bytes || n <= ORTHO_SMALL_MAX || n < h->usable_bytes / 2)
+            return false;
+        large_note_resize(&a->large, old, n);
+    }
+    h->requested_bytes = n;
+    h->checksum = header_checksum(h);
+    return true;
+}
+
 /* The validated live header in front of p, or NULL. */
 static const header_t *allocator_live_header(struct ortho_allocator *a, const void *p)
 {
-    if (p == NULL || (uintptr_t)p % ORTHO_MIN_ALIGN != 0)
+    header_t *h = NULL;
+    struct free_failure why;
+    if (p == NULL)
         return NULL;
-    if (arena_region_of(&a->arena, p) < 0 && !large_owns(&a->large, p))
-        return NULL;
-    const header_t *h = header_of_user(p);
-    return header_validate(h) == HEADER_OK ? h : NULL;
+    return allocator_check_live(a, p, &h, &why) == ORTHO_OK ? h : NULL;
 }
 
 size_t allocator_usable_size(struct ortho_allocator *a, const void *p)

@@ -63,6 +63,17 @@ void *allocator_alloc_slow(struct ortho_allocator *a, struct ortho_cache *cache,
 ortho_status_t allocator_free_slow(struct ortho_allocator *a, struct ortho_cache *cache,
                                    void *p, size_t expected_size, struct free_failure *why);
 
+/* Validates p as a live block of `a` without freeing it. ORTHO_OK and *h
+ * set, or the status a free would fail with and *why. */
+ortho_status_t allocator_check_live(struct ortho_allocator *a, const void *p, header_t **h,
+                                    struct free_failure *why);
+/* Changes the requested size of the live block `h` to n (>= 1) without
+ * moving it, when n still belongs in the block (same class for small blocks
+ * at offset 0; at least half the usable size for large ones). false: the
+ * caller must move the block. */
+bool allocator_resize_in_place(struct ortho_allocator *a, struct ortho_cache *cache, header_t *h,
+                               size_t n);
+
 /* Usable size of a live block, 0 if p does not validate. */
 size_t allocator_usable_size(struct ortho_allocator *a, const void *p);
 /* Whether p is a live block of this allocator (validated header). */

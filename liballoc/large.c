@@ -194,6 +194,31 @@ out:
     return status;
 }
 
+ortho_status_t large_check(struct large *large, const void *p, header_verdict_t *verdict)
+{
+    ortho_status_t status = ORTHO_OK;
+    *verdict = HEADER_OK;
+    lock_acquire(&large->lock);
+    if (!ptrset_contains(&large->live, (uintptr_t)p)) {
+        status = large_classify_dead(large, p, verdict);
+    } else {
+        const header_t *h = header_of_user(p);
+        *verdict = header_validate(h);
+        if (*verdict == HEADER_OK && h->kind != HEADER_KIND_LARGE)
+            *verdict = HEADER_BAD_CLASS;
+        status = header_verdict_status(*verdict);
+    }
+    lock_release(&large->lock);
+    return status;
+}
+
+void large_note_resize(struct large *large, uint64_t old_requested, uint64_t new_requested)
+{
+    lock_acquire(&large->lock);
+    large->live_requested_bytes += new_requested - old_requested;
+    lock_release(&large->lock);
+}
+
 bool large_owns(struct large *large, const void *p)
 {
     lock_acquire(&large->lock);

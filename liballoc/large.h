@@ -54,6 +54,13 @@ void *large_alloc(struct large *large, size_t size, size_t align, bool *fresh);
 ortho_status_t large_free(struct large *large, void *p, size_t expected_size,
                           header_verdict_t *verdict);
 
+/* Validates p as a live large block without freeing it: ORTHO_OK, or the
+ * status large_free would give (FOREIGN, DOUBLE_FREE, CORRUPT). */
+ortho_status_t large_check(struct large *large, const void *p, header_verdict_t *verdict);
+
+/* Records that a live large block's requested size changed in place. */
+void large_note_resize(struct large *large, uint64_t old_requested, uint64_t new_requested);
+
 /* Whether p is a live large block (registry lookup only). */
 bool large_owns(struct large *large, const void *p);
 

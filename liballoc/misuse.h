@@ -1,0 +1,21 @@
+/* misuse.h - what happens when a pointer handed to free/realloc/delete does
+ * not validate: one line on stderr naming the misuse, the pointer, the class,
+ * the thread and the innermost frames outside the allocator; then, unless
+ * ORTHO_ON_CORRUPTION=report, abort(). The block itself is never touched. */
+#ifndef ORTHO_MISUSE_H
+#define ORTHO_MISUSE_H
+
+#include <stddef.h>
+
+#include "allocator.h"
+
+/* Reports a rejected call. `call` names the API entry ("free", "realloc",
+ * "operator delete"); `kind` is a corruption kind ("double_free"). Returns
+ * only in report mode. */
+void misuse_report(const char *call, const char *kind, const void *p, unsigned class_index);
+
+/* Convenience for a failed free: derives the kind from status and why. */
+void misuse_report_free(const char *call, ortho_status_t status, const void *p,
+                        const struct free_failure *why);
+
+#endif
