@@ -1,0 +1,499 @@
+/* check_allocator.c - the allocator instance (allocator.c) through the
+ * public instance API: create/destroy, the small path from thread cache to
+ * central pool to arena, over-alignment, validation of every free (each
+ * status code), arena exhaustion under a small configuration, stats that
+ * add up, and trim. Each test builds its own instance, so tests do not
+ * share state with the process-global allocator. */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "allocator.h"
+#include "check_support.h"
+#include "orthotope.h"
+#include "prim.h"
+
+static ortho_allocator_t *make_allocator(const ortho_config_t *config)
+{
+    ortho_allocator_t *a = NULL;
+    ck_assert_int_eq(ortho_allocator_create(config, &a), ORTHO_OK);
+    ck_assert_ptr_nonnull(a);
+    return a;
+}
+
+static ortho_config_t small_arena_config(void)
+{
+    ortho_config_t config;
+    ortho_config_default(&config);
+    config.arena_region_bytes = (size_t)64 << 20;
+    config.arena_max_regions = 1;
+    return config;
+}
+
+START_TEST(a_fresh_instance_hands_out_64_aligned_writable_blocks)
+{
+    ortho_allocator_t *a = make_allocator(NULL);
+    ortho_cache_t *c;
+    ck_assert_int_eq(ortho_cache_create(a, &c), ORTHO_OK);
+    static const size_t sizes[] = {1, 64, 65, 256, 4096, 6144, 8192, 70000, 1 << 20, 16 << 20};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        unsigned char *p = ortho_cache_alloc(c, sizes[i]);
+        ck_assert_ptr_nonnull(p);
+        ck_assert_uint_eq((uintptr_t)p % 64, 0);
+        memset(p, 0xab, sizes[i]);
+        ck_assert_uint_eq(p[sizes[i] - 1], 0xab);
+        ck_assert_int_eq(ortho_cache_free(c, p), ORTHO_OK);
+    }
+    ortho_cache_destroy(c);
+    ck_assert_int_eq(ortho_allocator_destroy(a), ORTHO_OK);
+}
+END_TEST
+
+START_TEST(a_freed_block_is_the_next_one_handed_out_on_the_same_thread)
+{
+    ortho_allocator_t *a = make_allocator(NULL);
+    ortho_cache_t *c;
+    ortho_cache_create(a, &c);
+    void *first = ortho_cache_alloc(c, 100);
+    ck_assert_int_eq(ortho_cache_free(c, first), ORTHO_OK);
+    void *second = ortho_cache_alloc(c, 200); /* same 256-byte class */
+    ck_assert_ptr_eq(first, second);
+    ortho_cache_free(c, second);
+    ortho_cache_destroy(c);
+    ortho_allocator_destroy(a);
+}
+END_TEST
+
+START_TEST(usable_size_is_the_class_payload_and_never_below_the_request)
+{
+    ortho_allocator_t *a = make_allocator(NULL);
+    ortho_cache_t *c;
+    ortho_cache_create(a, &c);
+    void *p = ortho_cache_alloc(c, 65);
+    ck_assert_uint_eq(allocator_usable_size(a, p), 256);
+    void *q = ortho_cache_alloc(c, 4097);
+    ck_assert_uint_eq(allocator_usable_size(a, q), 6144);
+    ortho_cache_free(c, p);
+    ortho_cache_free(c, q);
+    ck_assert_uint_eq(allocator_usable_size(a, p), 0); /* freed: does not validate */
+    ortho_cache_destroy(c);
+    ortho_allocator_destroy(a);
+}
+END_TEST
+
+START_TEST(over_aligned_requests_honour_every_power_of_two_up_to_2_mib)
+{
+    ortho_allocator_t *a = make_allocator(NULL);
+    ortho_cache_t *c;
+    ortho_cache_create(a, &c);
+    for (size_t align = 8; align <= ((size_t)2 << 20); align <<= 1) {
+        unsigned char *p = ortho_cache_alloc_aligned(c, 1000, align);
+        ck_assert_ptr_nonnull(p);
+        ck_assert_uint_eq((uintptr_t)p % align, 0);
+        memset(p, 1, 1000);
+        ck_assert_uint_ge(allocator_usable_size(a, p), 1000);
+        ck_assert_int_eq(ortho_cache_free(c, p), ORTHO_OK);
+    }
+    ortho_cache_destroy(c);
+    ortho_allocator_destroy(a);
+}
+END_TEST
+
+START_TEST(an_alignment_that_is_not_a_power_of_two_is_refused_with_bad_align)
+{
+    ortho_allocator_t *a = make_allocator(NULL);
+    ortho_cache_t *c;
+    ortho_cache_create(a, &c);
+    errno = 0;
+    ck_assert_ptr_null(ortho_cache_alloc_aligned(c, 64, 96));
+    ck_assert_int_eq(ortho_last_status(), ORTHO_E_BAD_ALIGN);
+    ck_assert_int_eq(errno, EINVAL);
+    ck_assert_ptr_null(ortho_cache_alloc_aligned(c, 64, 4)); /* below sizeof(void *) */
+    ortho_cache_destroy(c);
+    ortho_allocator_destroy(a);
+}
+END_TEST
+
+START_TEST(a_zero_size_request_fails_with_zero_size)
+{
+    ortho_allocator_t *a = make_allocator(NULL);
+    ortho_cache_t *c;
+    ortho_cache_create(a, &c);
+    errno = 0;
+    ck_assert_ptr_null(ortho_cache_alloc(c, 0));
+    ck_assert_int_eq(ortho_last_status(), ORTHO_E_ZERO_SIZE);
+    ck_assert_int_eq(errno, EINVAL);
+    ortho_cache_destroy(c);
+    ortho_allocator_destroy(a);
+}
+END_TEST
+
+START_TEST(a_small_arena_runs_out_with_nomem_instead_of_crashing)
+{
+    ortho_config_t config = small_arena_config();
+    ortho_allocator_t *a = make_allocator(&config);
+    ortho_cache_t *c;
+    ortho_cache_create(a, &c);
+    size_t served = 0;
+    void *p;
+    errno = 0;
+    while ((p = ortho_cache_alloc(c, 1 << 20)) != NULL)
+        served++;
+    ck_assert_int_eq(ortho_last_status(), ORTHO_E_NOMEM);
+    ck_assert_int_eq(errno, ENOMEM);
+    /* 64 MiB of blocks of 1 MiB + 64 bytes: at most 63 fit. */
+    ck_assert_uint_ge(served, 32);
+    ck_assert_uint_le(served, 63);
+    ortho_cache_destroy(c);
+    ortho_allocator_destroy(a);
+}
+END_TEST
+
+START_TEST(the_arena_grows_into_new_regions_when_one_is_full)
+{
+    ortho_config_t config = small_arena_config();
+    config.arena_max_regions = 4;
+    ortho_allocator_t *a = make_allocator(&config);
+    ortho_cache_t *c;
+    ortho_cache_create(a, &c);
+    for (int i = 0; i < 150; i++)
+        ck_assert_ptr_nonnull(ortho_cache_alloc(c, 1 << 20));
+    ortho_stats_t stats;
+    ortho_allocator_stats(a, &stats);
+    ck_assert_uint_ge(stats.arena_regions, 3);
+    ck_assert_uint_eq(stats.classes[10].live_blocks, 150);
+    ortho_cache_destroy(c);
+    ortho_allocator_destroy(a);
+}
+END_TEST
+
+START_TEST(an_invalid_config_is_refused_with_invalid_config)
+{
+    ortho_config_t config;
+    ortho_config_default(&config);
+    config.arena_region_bytes = 1 << 20; /* below the 64 MiB minimum */
+    ortho_allocator_t *a = (ortho_allocator_t *)&config;
+    ck_assert_int_eq(ortho_allocator_create(&config, &a), ORTHO_E_BAD_CONFIG);
+    ck_assert_ptr_null(a);
+    ortho_config_default(&config);
+    config.arena_max_regions = 0;
+    ck_assert_int_eq(ortho_allocator_create(&config, &a), ORTHO_E_BAD_CONFIG);
+}
+END_TEST
+
+START_TEST(an_instance_whose_first_region_cannot_be_reserved_reports_nomem)
+{
+    ortho_allocator_t *a = NULL;
+    prim_fail_next_maps(2); /* the instance struct mapping, then the region */
+    ck_assert_int_eq(ortho_allocator_create(NULL, &a), ORTHO_E_NOMEM);
+    ck_assert_ptr_null(a);
+    prim_fail_next_maps(0);
+}
+END_TEST
+
+START_TEST(destroying_an_instance_with_a_live_cache_is_refused_with_busy)
+{
+    ortho_allocator_t *a = make_allocator(NULL);
+    ortho_cache_t *c;
+    ortho_cache_create(a, &c);
+    ck_assert_int_eq(ortho_allocator_destroy(a), ORTHO_E_BUSY);
+    ortho_cache_destroy(c);
+    ck_assert_int_eq(ortho_allocator_destroy(a), ORTHO_OK);
+}
+END_TEST
+
+/* ---- every free status ---- */
+
+START_TEST(freeing_a_block_twice_reports_double_free_and_changes_nothing)
+{
+    ortho_allocator_t *a = make_allocator(NULL);
+    ortho_cache_t *c;
+    ortho_cache_create(a, &c);
+    void *p = ortho_cache_alloc(c, 48);
+    ck_assert_int_eq(ortho_cache_free(c, p), ORTHO_OK);
+    ortho_stats_t before, after;
+    ortho_allocator_stats(a, &before);
+    ck_assert_int_eq(ortho_cache_free(c, p), ORTHO_E_DOUBLE_FREE);
+    ortho_allocator_stats(a, &after);
+    ck_assert_uint_eq(before.classes[0].cached_blocks, after.classes[0].cached_blocks);
+    /* The block is handed out once, not twice. */
+    void *x = ortho_cache_alloc(c, 48);
+    void *y = ortho_cache_alloc(c, 48);
+    ck_assert_ptr_ne(x, y);
+    ortho_cache_destroy(c);
+    ortho_allocator_destroy(a);
+}
+END_TEST
+
+START_TEST(freeing_a_large_block_twice_reports_double_free)
+{
+    ortho_allocator_t *a = make_allocator(NULL);
+    ortho_cache_t *c;
+    ortho_cache_create(a, &c);
+    void *p = ortho_cache_alloc(c, (size_t)20 << 20);
+    ck_assert_int_eq(ortho_cache_free(c, p), ORTHO_OK);
+    ck_assert_int_eq(ortho_cache_free(c, p), ORTHO_E_DOUBLE_FREE);
+    ortho_cache_destroy(c);
+    ortho_allocator_destroy(a);
+}
+END_TEST
+
+START_TEST(freeing_a_stack_address_reports_foreign_pointer)
+{
+    ortho_allocator_t *a = make_allocator(NULL);
+    ortho_cache_t *c;
+    ortho_cache_create(a, &c);
+    _Alignas(64) char local[128];
+    ck_assert_int_eq(ortho_cache_free(c, local + 64), ORTHO_E_FOREIGN);
+    ortho_cache_destroy(c);
+    ortho_allocator_destroy(a);
+}
+END_TEST
+
+START_TEST(freeing_another_instances_block_reports_foreign_pointer)
+{
+    ortho_allocator_t *a = make_allocator(NULL), *b = make_allocator(NULL);
+    ortho_cache_t *ca, *cb;
+    ortho_cache_create(a, &ca);
+    ortho_cache_create(b, &cb);
+    void *p = ortho_cache_alloc(ca, 64);
+    ck_assert_int_eq(ortho_cache_free(cb, p), ORTHO_E_FOREIGN);
+    ck_assert_int_eq(ortho_cache_free(ca, p), ORTHO_OK);
+    ortho_cache_destroy(ca);
+    ortho_cache_destroy(cb);
+    ortho_allocator_destroy(a);
+    ortho_allocator_destroy(b);
+}
+END_TEST
+
+START_TEST(freeing_an_unaligned_pointer_inside_a_block_reports_misaligned_pointer)
+{
+    ortho_allocator_t *a = make_allocator(NULL);
+    ortho_cache_t *c;
+    ortho_cache_create(a, &c);
+    char *p = ortho_cache_alloc(c, 200);
+    ck_assert_int_eq(ortho_cache_free(c, p + 8), ORTHO_E_MISALIGNED);
+    ck_assert_int_eq(ortho_cache_free(c, p), ORTHO_OK);
+    ortho_cache_destroy(c);
+    ortho_allocator_destroy(a);
+}
+END_TEST
+
+START_TEST(freeing_an_interior_pointer_reports_a_corrupt_header)
+{
+    ortho_allocator_t *a = make_allocator(NULL);
+    ortho_cache_t *c;
+    ortho_cache_create(a, &c);
+    char *p = ortho_cache_alloc(c, 200);
+    memset(p, 0, 200);
+    ck_assert_int_eq(ortho_cache_free(c, p + 128), ORTHO_E_CORRUPT);
+    ck_assert_int_eq(ortho_cache_free(c, p), ORTHO_OK);
+    ortho_cache_destroy(c);
+    ortho_allocator_destroy(a);
+}
+END_TEST
+
+START_TEST(an_underflow_over_the_header_is_caught_and_the_block_is_not_reused)
+{
+    ortho_allocator_t *a = make_allocator(NULL);
+    ortho_cache_t *c;
+    ortho_cache_create(a, &c);
+    char *p = ortho_cache_alloc(c, 200);
+    p[-40] ^= 0x5a; /* inside the size fields */
+    ck_assert_int_eq(ortho_cache_free(c, p), ORTHO_E_CORRUPT);
+    for (int i = 0; i < 1000; i++)
+        ck_assert_ptr_ne(ortho_cache_alloc(c, 200), p);
+    ortho_cache_destroy(c);
+    ortho_allocator_destroy(a);
+}
+END_TEST
+
+START_TEST(a_sized_free_with_the_wrong_size_reports_size_mismatch_and_keeps_the_block)
+{
+    ortho_allocator_t *a = make_allocator(NULL);
+    ortho_cache_t *c;
+    ortho_cache_create(a, &c);
+    void *p = ortho_cache_alloc(c, 100);
+    ck_assert_int_eq(ortho_cache_free_sized(c, p, 101), ORTHO_E_SIZE_MISMATCH);
+    ck_assert_uint_eq(allocator_usable_size(a, p), 256); /* still live */
+    ck_assert_int_eq(ortho_cache_free_sized(c, p, 100), ORTHO_OK);
+    void *big = ortho_cache_alloc(c, (size_t)17 << 20);
+    ck_assert_int_eq(ortho_cache_free_sized(c, big, 1), ORTHO_E_SIZE_MISMATCH);
+    ck_assert_int_eq(ortho_cache_free_sized(c, big, (size_t)17 << 20), ORTHO_OK);
+    ortho_cache_destroy(c);
+    ortho_allocator_destroy(a);
+}
+END_TEST
+
+START_TEST(freeing_null_is_ok)
+{
+    ortho_allocator_t *a = make_allocator(NULL);
+    ortho_cache_t *c;
+    ortho_cache_create(a, &c);
+    ck_assert_int_eq(ortho_cache_free(c, NULL), ORTHO_OK);
+    ck_assert_int_eq(ortho_cache_free_sized(c, NULL, 10), ORTHO_OK);
+    ortho_cache_destroy(c);
+    ortho_allocator_destroy(a);
+}
+END_TEST
+
+/* ---- stats ---- */
+
+START_TEST(stats_count_live_cached_and_pooled_blocks_exactly)
+{
+    ortho_allocator_t *a = make_allocator(NULL);
+    ortho_cache_t *c;
+    ortho_cache_create(a, &c);
+    enum { COUNT = 1000 };
+    static void *blocks[COUNT];
+    for (int i = 0; i < COUNT; i++)
+        blocks[i] = ortho_cache_alloc(c, 100);
+    ortho_stats_t s;
+    ortho_allocator_stats(a, &s);
+    ck_assert_uint_eq(s.classes[1].live_blocks, COUNT);
+    ck_assert_uint_eq(s.classes[1].live_requested_bytes, COUNT * 100);
+    ck_assert_uint_eq(s.classes[1].live_usable_bytes, COUNT * 256);
+    ck_assert_uint_eq(s.classes[1].carved_blocks,
+                      s.classes[1].live_blocks + s.classes[1].cached_blocks + s.classes[1].pool_blocks);
+    for (int i = 0; i < COUNT; i++)
+        ortho_cache_free(c, blocks[i]);
+    ortho_allocator_stats(a, &s);
+    ck_assert_uint_eq(s.classes[1].live_blocks, 0);
+    ck_assert_uint_eq(s.classes[1].live_requested_bytes, 0);
+    /* 1000 frees overflow a 512-block cache: batches went to the pool. */
+    ck_assert_uint_gt(s.classes[1].pool_blocks, 0);
+    ck_assert_uint_le(s.classes[1].cached_blocks, 512);
+    ck_assert_uint_eq(s.classes[1].cached_blocks + s.classes[1].pool_blocks,
+                      s.classes[1].carved_blocks);
+    ortho_cache_destroy(c);
+    ortho_allocator_destroy(a);
+}
+END_TEST
+
+START_TEST(stats_track_the_large_path_live_and_retained)
+{
+    ortho_allocator_t *a = make_allocator(NULL);
+    ortho_cache_t *c;
+    ortho_cache_create(a, &c);
+    size_t n = (size_t)20 << 20;
+    void *p = ortho_cache_alloc(c, n);
+    ortho_stats_t s;
+    ortho_allocator_stats(a, &s);
+    ck_assert_uint_eq(s.large_live_blocks, 1);
+    ck_assert_uint_eq(s.large_live_requested_bytes, n);
+    ck_assert_uint_ge(s.large_live_mapped_bytes, n + 64);
+    ortho_cache_free(c, p);
+    ortho_allocator_stats(a, &s);
+    ck_assert_uint_eq(s.large_live_blocks, 0);
+    ck_assert_uint_eq(s.large_free_blocks, 1);
+    ck_assert_uint_ge(s.large_free_bytes, n);
+    ck_assert_uint_eq(s.large_allocs, 1);
+    ck_assert_uint_eq(s.large_frees, 1);
+    ortho_cache_destroy(c);
+    ortho_allocator_destroy(a);
+}
+END_TEST
+
+START_TEST(destroying_a_cache_hands_its_blocks_to_the_central_pool)
+{
+    ortho_allocator_t *a = make_allocator(NULL);
+    ortho_cache_t *c;
+    ortho_cache_create(a, &c);
+    void *p = ortho_cache_alloc(c, 64);
+    ortho_cache_free(c, p);
+    ortho_stats_t s;
+    ortho_allocator_stats(a, &s);
+    uint64_t cached = s.classes[0].cached_blocks;
+    ck_assert_uint_gt(cached, 0);
+    ck_assert_uint_eq(s.threads, 1);
+    ortho_cache_destroy(c);
+    ortho_allocator_stats(a, &s);
+    ck_assert_uint_eq(s.classes[0].cached_blocks, 0);
+    ck_assert_uint_eq(s.classes[0].pool_blocks, cached);
+    ck_assert_uint_eq(s.threads, 0);
+    ortho_allocator_destroy(a);
+}
+END_TEST
+
+START_TEST(a_new_cache_refills_from_the_central_pool_before_carving)
+{
+    ortho_allocator_t *a = make_allocator(NULL);
+    ortho_cache_t *c;
+    ortho_cache_create(a, &c);
+    ortho_cache_free(c, ortho_cache_alloc(c, 64));
+    ortho_cache_destroy(c);
+    ortho_stats_t before, after;
+    ortho_allocator_stats(a, &before);
+    ortho_cache_create(a, &c);
+    ortho_cache_alloc(c, 64);
+    ortho_allocator_stats(a, &after);
+    ck_assert_uint_eq(after.classes[0].carved_blocks, before.classes[0].carved_blocks);
+    ck_assert_uint_lt(after.classes[0].pool_blocks, before.classes[0].pool_blocks);
+    ortho_cache_destroy(c);
+    ortho_allocator_destroy(a);
+}
+END_TEST
+
+START_TEST(trim_returns_pooled_pages_of_big_classes_and_retained_large_mappings)
+{
+    ortho_allocator_t *a = make_allocator(NULL);
+    ortho_cache_t *c;
+    ortho_cache_create(a, &c);
+    void *mid[4];
+    for (int i = 0; i < 4; i++)
+        mid[i] = ortho_cache_alloc(c, 1 << 20);
+    void *big = ortho_cache_alloc(c, (size_t)20 << 20);
+    for (int i = 0; i < 4; i++)
+        memset(mid[i], 1, 1 << 20);
+    for (int i = 0; i < 4; i++)
+        ortho_cache_free(c, mid[i]);
+    ortho_cache_free(c, big);
+    ortho_cache_destroy(c); /* cached blocks go to the pool, where trim finds them */
+    size_t released = ortho_allocator_trim(a);
+    ck_assert_uint_ge(released, ((size_t)20 << 20) + 3 * ((size_t)1 << 20));
+    ortho_stats_t s;
+    ortho_allocator_stats(a, &s);
+    ck_assert_uint_eq(s.large_free_blocks, 0);
+    ck_assert_uint_gt(s.arena_released_bytes, 0);
+    ortho_allocator_destroy(a);
+}
+END_TEST
+
+Suite *allocator_suite(void)
+{
+    Suite *s = suite_create("allocator");
+    TCase *paths = tcase_create("paths");
+    tcase_add_test(paths, a_fresh_instance_hands_out_64_aligned_writable_blocks);
+    tcase_add_test(paths, a_freed_block_is_the_next_one_handed_out_on_the_same_thread);
+    tcase_add_test(paths, usable_size_is_the_class_payload_and_never_below_the_request);
+    tcase_add_test(paths, over_aligned_requests_honour_every_power_of_two_up_to_2_mib);
+    tcase_add_test(paths, an_alignment_that_is_not_a_power_of_two_is_refused_with_bad_align);
+    tcase_add_test(paths, a_zero_size_request_fails_with_zero_size);
+    tcase_add_test(paths, a_small_arena_runs_out_with_nomem_instead_of_crashing);
+    tcase_add_test(paths, the_arena_grows_into_new_regions_when_one_is_full);
+    tcase_add_test(paths, an_invalid_config_is_refused_with_invalid_config);
+    tcase_add_test(paths, an_instance_whose_first_region_cannot_be_reserved_reports_nomem);
+    tcase_add_test(paths, destroying_an_instance_with_a_live_cache_is_refused_with_busy);
+    suite_add_tcase(s, paths);
+    TCase *frees = tcase_create("free validation");
+    tcase_add_test(frees, freeing_a_block_twice_reports_double_free_and_changes_nothing);
+    tcase_add_test(frees, freeing_a_large_block_twice_reports_double_free);
+    tcase_add_test(frees, freeing_a_stack_address_reports_foreign_pointer);
+    tcase_add_test(frees, freeing_another_instances_block_reports_foreign_pointer);
+    tcase_add_test(frees, freeing_an_unaligned_pointer_inside_a_block_reports_misaligned_pointer);
+    tcase_add_test(frees, freeing_an_interior_pointer_reports_a_corrupt_header);
+    tcase_add_test(frees, an_underflow_over_the_header_is_caught_and_the_block_is_not_reused);
+    tcase_add_test(frees, a_sized_free_with_the_wrong_size_reports_size_mismatch_and_keeps_the_block);
+    tcase_add_test(frees, freeing_null_is_ok);
+    suite_add_tcase(s, frees);
+    TCase *stats = tcase_create("stats and pool");
+    tcase_add_test(stats, stats_count_live_cached_and_pooled_blocks_exactly);
+    tcase_add_test(stats, stats_track_the_large_path_live_and_retained);
+    tcase_add_test(stats, destroying_a_cache_hands_its_blocks_to_the_central_pool);
+    tcase_add_test(stats, a_new_cache_refills_from_the_central_pool_before_carving);
+    tcase_add_test(stats, trim_returns_pooled_pages_of_big_classes_and_retained_large_mappings);
+    suite_add_tcase(s, stats);
+    return s;
+}
+
+CHECK_SUPPORT_MAIN(allocator_suite)
