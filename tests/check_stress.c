@@ -55,9 +55,9 @@ static size_t stress_size(uint64_t *seed)
 {
     uint64_t r = stress_rand(seed);
     switch (r % 16) {
-    case 0: return (size_t)(r >> 8) % ((size_t)4 << 20) + 8;           /* up to B16M */
+    case 0: return (size_t)(r >> 8) % ((size_t)4 << 20) + 16;           /* up to B16M */
     case 1: return (r >> 8) % 64 == 0 ? ((size_t)17 << 20) : 70000;    /* rare large */
-    case 2: case 3: return (size_t)(r >> 8) % 65536 + 8; /* >= 8: the pattern's tail fits */
+    case 2: case 3: return (size_t)(r >> 8) % 65536 + 16; /* >= 16: head and tail patterns do not overlap */
     default: return (size_t)(r >> 8) % 512 + 16;
     }
 }
@@ -81,6 +81,14 @@ static int stress_check(const uint64_t *p, size_t n)
     return p[0] == pattern && tail == pattern;
 }
 
+/* Counts an error and says which block and why, so a failure is legible. */
+static void stress_error(struct stress_run *run, const char *what, const void *p, size_t n, int status)
+{
+    fprintf(stderr, "stress: %s: block %p of %zu bytes (status %s)\n", what, p, n,
+            ortho_status_name((ortho_status_t)status));
+    atomic_fetch_add(&run->errors, 1);
+}
+
 static void *stress_worker(void *arg)
 {
     struct stress_thread *self = arg;
@@ -95,7 +103,7 @@ static void *stress_worker(void *arg)
         struct stress_block *b = &slots[slot];
         if (b->p != NULL) {
             if (!stress_check(b->p, b->n))
-                atomic_fetch_add(&run->errors, 1);
+                stress_error(run, "pattern overwritten while live", b->p, b->n, 0);
             int target = (int)(stress_rand(&seed) % STRESS_THREADS);
             struct stress_mailbox *box = &run->boxes[target];
             pthread_mutex_lock(&box->lock);
@@ -106,16 +114,14 @@ static void *stress_worker(void *arg)
             if (!posted) {
                 ortho_status_t st = cache ? ortho_cache_free(cache, b->p) : ortho_free(b->p);
                 if (st != ORTHO_OK)
-                    atomic_fetch_add(&run->errors, 1);
+                    stress_error(run, "own free refused", b->p, b->n, st);
             }
             b->p = NULL;
         } else {
             b->n = stress_size(&seed);
             b->p = cache ? ortho_cache_alloc(cache, b->n) : ortho_alloc(b->n);
-            if (b->p == NULL) {
-                fprintf(stderr, "alloc of %zu failed: %s\n", b->n, ortho_strerror(ortho_last_status()));
-                atomic_fetch_add(&run->errors, 1);
-            }
+            if (b->p == NULL)
+                stress_error(run, "allocation failed", NULL, b->n, ortho_last_status());
             else
                 stress_fill(b->p, b->n);
         }
@@ -125,10 +131,10 @@ static void *stress_worker(void *arg)
             for (int i = 0; i < box->count; i++) {
                 struct stress_block *m = &box->items[i];
                 if (!stress_check(m->p, m->n))
-                    atomic_fetch_add(&run->errors, 1);
+                    stress_error(run, "pattern overwritten in transit", m->p, m->n, 0);
                 ortho_status_t st = cache ? ortho_cache_free(cache, m->p) : ortho_free(m->p);
                 if (st != ORTHO_OK)
-                    atomic_fetch_add(&run->errors, 1);
+                    stress_error(run, "cross-thread free refused", m->p, m->n, st);
             }
             box->count = 0;
             pthread_mutex_unlock(&box->lock);
@@ -137,9 +143,10 @@ static void *stress_worker(void *arg)
     for (int i = 0; i < STRESS_SLOTS; i++) {
         if (slots[i].p != NULL) {
             if (!stress_check(slots[i].p, slots[i].n))
-                atomic_fetch_add(&run->errors, 1);
-            if ((cache ? ortho_cache_free(cache, slots[i].p) : ortho_free(slots[i].p)) != ORTHO_OK)
-                atomic_fetch_add(&run->errors, 1);
+                stress_error(run, "pattern overwritten at the end", slots[i].p, slots[i].n, 0);
+            ortho_status_t st = cache ? ortho_cache_free(cache, slots[i].p) : ortho_free(slots[i].p);
+            if (st != ORTHO_OK)
+                stress_error(run, "final free refused", slots[i].p, slots[i].n, st);
         }
     }
     if (cache != NULL)
@@ -170,9 +177,10 @@ static int stress_run(ortho_allocator_t *instance)
         for (int j = 0; j < run.boxes[i].count; j++) {
             struct stress_block *m = &run.boxes[i].items[j];
             if (!stress_check(m->p, m->n))
-                run.errors++;
-            if ((cache ? ortho_cache_free(cache, m->p) : ortho_free(m->p)) != ORTHO_OK)
-                run.errors++;
+                stress_error(&run, "pattern overwritten in a mailbox", m->p, m->n, 0);
+            ortho_status_t st = cache ? ortho_cache_free(cache, m->p) : ortho_free(m->p);
+            if (st != ORTHO_OK)
+                stress_error(&run, "mailbox free refused", m->p, m->n, st);
         }
     }
     if (cache != NULL)
