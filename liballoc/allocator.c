@@ -35,7 +35,6 @@ static void *allocator_fail(ortho_status_t status)
 
 bool allocator_setup(struct ortho_allocator *a, const ortho_config_t *config)
 {
-    size_class_init();
     memset(a, 0, sizeof *a);
     a->config = *config;
     for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++) {

@@ -1,7 +1,10 @@
 /* size_class.h - the 12 fixed size classes of orthotope as one table, and the
  * request-size -> class lookup used by every allocation. The table is the
- * single source; size_class_init() derives two small lookup indexes from it
- * so the fast path maps a size to a class with one or two loads, no loop. */
+ * source of truth; two small constant indexes written out from it let the
+ * fast path map a size to a class with one or two loads and no loop. They
+ * are constant data (no lazy init, so no race on first use) and the unit
+ * tests compare them with a search of the table for every size up to
+ * 16 MiB + 1. */
 #ifndef ORTHO_SIZE_CLASS_H
 #define ORTHO_SIZE_CLASS_H
 
@@ -27,14 +30,13 @@ struct size_class {
 };
 
 extern ORTHO_HIDDEN const struct size_class size_class_table[SIZE_CLASS_COUNT];
-extern ORTHO_HIDDEN uint8_t size_class_fine_index[SIZE_CLASS_FINE_MAX >> SIZE_CLASS_FINE_STEP_SHIFT];
-extern ORTHO_HIDDEN uint8_t size_class_log2_index[SIZE_CLASS_LOG2_MAX + 1];
+extern ORTHO_HIDDEN const uint8_t
+    size_class_fine_index[SIZE_CLASS_FINE_MAX >> SIZE_CLASS_FINE_STEP_SHIFT];
+extern ORTHO_HIDDEN const uint8_t size_class_log2_index[SIZE_CLASS_LOG2_MAX + 1];
 
-/* Builds the lookup indexes; idempotent and thread-safe (every thread
- * writes the same bytes). Must run before size_class_of gives real answers:
- * until then it answers class 0, which callers treat as "maybe" because an
- * empty cache sends them to the slow path that calls this. */
-void size_class_init(void);
+/* First class whose payload holds n bytes, by searching the table: the
+ * definition the indexes must agree with (tests), not for hot paths. */
+unsigned size_class_search(size_t n);
 
 /* Class for a request of n bytes (n >= 1), or SIZE_CLASS_LARGE. */
 ORTHO_INLINE unsigned size_class_of(size_t n)
