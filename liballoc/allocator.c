@@ -277,6 +277,15 @@ void *allocator_alloc_slow(struct ortho_allocator *a, struct ortho_cache *cache,
 
 /* ---- free -------------------------------------------------------------- */
 
+/* The class a rejected header claims, for the report, when the header is
+ * recognisably ours (magic intact, class in range); else "unknown". */
+static unsigned allocator_reported_class(const header_t *h)
+{
+    if (h->magic == HEADER_MAGIC && h->kind == HEADER_KIND_SMALL && h->class_index < SIZE_CLASS_COUNT)
+        return h->class_index;
+    return SIZE_CLASS_LARGE;
+}
+
 ortho_status_t allocator_free_slow(struct ortho_allocator *a, struct ortho_cache *cache,
                                    void *p, size_t expected_size, struct free_failure *why)
 {
@@ -294,10 +303,10 @@ ortho_status_t allocator_free_slow(struct ortho_allocator *a, struct ortho_cache
     why->verdict = header_validate(h);
     if (why->verdict == HEADER_OK && h->kind != HEADER_KIND_SMALL)
         why->verdict = HEADER_BAD_CLASS; /* a large header cannot live in the arena */
+    why->class_index = allocator_reported_class(h);
     if (why->verdict != HEADER_OK)
         return header_verdict_status(why->verdict);
     unsigned cls = h->class_index;
-    why->class_index = cls;
     if (expected_size != 0 && expected_size != h->requested_bytes)
         return ORTHO_E_SIZE_MISMATCH;
     uint64_t requested = h->requested_bytes;
@@ -327,9 +336,9 @@ ortho_status_t allocator_check_live(struct ortho_allocator *a, const void *p, he
     why->verdict = header_validate(candidate);
     if (why->verdict == HEADER_OK && candidate->kind != HEADER_KIND_SMALL)
         why->verdict = HEADER_BAD_CLASS;
+    why->class_index = allocator_reported_class(candidate);
     if (why->verdict != HEADER_OK)
         return header_verdict_status(why->verdict);
-    why->class_index = candidate->class_index;
     *h = candidate;
     return ORTHO_OK;
 }

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# deps.sh - installs what building, testing and benchmarking need, from
+# Debian 12 packages. Sourced by demo.sh and test.sh; safe to run again.
+set -euo pipefail
+ORTHO_DEPS=(
+  build-essential cmake pkg-config          # toolchain
+  check libunwind-dev                       # unit tests, stack frames
+  libsqlite3-dev sqlite3 libncurses-dev     # trace database and viewer
+  git perl python3 python3-numpy tmux procps # real programs in integration tests
+  libmimalloc-dev libjemalloc-dev libtcmalloc-minimal4 # benchmark competitors
+)
+if [ "$(id -u)" -eq 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${ORTHO_DEPS[@]}" >/dev/null
+else
+  echo "deps.sh: not root; assuming these are installed: ${ORTHO_DEPS[*]}" >&2
+fi
