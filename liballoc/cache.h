@@ -83,7 +83,7 @@ ORTHO_INLINE void *cache_alloc_fast(struct ortho_cache *cache, size_t n)
         return NULL;
     bin->head = h->next_free;
     bin_set_count(bin, bin_count(bin) - 1);
-    header_stamp_small(h, cls, n, 0);
+    header_stamp_small_fast(h, cls, n);
     counter_bump(&cache->counters[cls].requested_net, n);
     return header_user(h);
 }
@@ -96,7 +96,7 @@ ORTHO_INLINE bool cache_free_fast(const struct arena *arena, struct ortho_cache 
     if (ORTHO_UNLIKELY(!arena_in_first_region(arena, p) || ((uintptr_t)p % ORTHO_MIN_ALIGN) != 0))
         return false;
     header_t *h = header_of_user(p);
-    if (ORTHO_UNLIKELY(!header_is_live_small(h) || h->offset_bytes != 0))
+    if (ORTHO_UNLIKELY(!header_is_live_small(h)))
         return false;
     unsigned cls = h->class_index;
     struct bin *bin = &cache->bins[cls];

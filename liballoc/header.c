@@ -4,6 +4,26 @@
  * bytes; no state, callable from any thread. */
 #include "header.h"
 
+/* Rotate-left by 47 as a constant expression, for the templates. */
+#define HEADER_ROTL47(x) ((((uint64_t)(x)) << 47) | (((uint64_t)(x)) >> 17))
+#define HEADER_TEMPLATE_TAG(index) \
+    ((uint64_t)HEADER_MAGIC | ((uint64_t)HEADER_KIND_SMALL << 32) | \
+     ((uint64_t)(index) << HEADER_CLASS_SHIFT) | ((uint64_t)HEADER_STATE_LIVE << HEADER_STATE_SHIFT))
+
+enum header_class_index {
+#define HEADER_CLASS_INDEX(name, payload) HEADER_INDEX_##name,
+    SIZE_CLASS_LIST(HEADER_CLASS_INDEX)
+#undef HEADER_CLASS_INDEX
+};
+
+const struct header_template header_templates[SIZE_CLASS_COUNT] = {
+#define HEADER_TEMPLATE(name, payload)                                              \
+    {HEADER_TEMPLATE_TAG(HEADER_INDEX_##name), payload,                             \
+     (HEADER_TEMPLATE_TAG(HEADER_INDEX_##name) & ~HEADER_STATE_MASK) ^ HEADER_ROTL47(payload)},
+    SIZE_CLASS_LIST(HEADER_TEMPLATE)
+#undef HEADER_TEMPLATE
+};
+
 header_verdict_t header_validate(const header_t *h)
 {
     if (h->magic != HEADER_MAGIC)

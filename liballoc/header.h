@@ -1,12 +1,20 @@
 /* header.h - the 64-byte, 64-aligned header in front of every block: layout,
- * stamping on allocation, and validation on free. Layout follows orthotope's
- * AllocationHeader (magic, kind, class index, requested and usable size) with
- * sizes widened to 64 bits so nothing truncates above 4 GiB, and the spare
- * bytes spent on what a checked allocator needs: a checksum over the header
- * and its own address, a live/freed state for double-free detection, the
- * offset back to the block start (aligned allocations place the header
- * further in), and fields the tracer fills (stack id, timestamp, thread).
- * While a block sits free, its header keeps state FREED and `next_free` links
+ * stamping on allocation, and validation on free. It holds orthotope's
+ * AllocationHeader fields (magic, kind, class index, requested and usable
+ * size) with sizes widened to 64 bits so nothing truncates above 4 GiB, and
+ * spends the spare bytes on what a checked allocator needs: a checksum over
+ * the header and its own address, a live/freed state for double-free
+ * detection, the offset back to the block start (over-aligned blocks place
+ * the header further in), and fields the tracer fills (stack id, timestamp,
+ * thread).
+ *
+ * Field order differs from orthotope on purpose: the checked tag (magic,
+ * kind, class, state, flags) is the last 8 bytes, right before the user
+ * pointer, and the checksummed sizes come just before it, so even a one-byte
+ * underflow lands on something the next free verifies. The unchecked fields
+ * (free-list link, tracer fields) are at the far end.
+ *
+ * While a block sits free its header keeps state FREED and `next_free` links
  * it into a free list, so use-after-free writes into the payload cannot
  * corrupt our lists. Everything here is inline: it is the fast path. */
 #ifndef ORTHO_HEADER_H
@@ -28,48 +36,93 @@
 #define HEADER_STATE_FREED 0xf4u
 
 typedef struct header {
+    struct header *next_free; /* free-list link while FREED (block-start header) */
+    uint64_t stack_id;        /* tracer: allocation stack id, 0 if none */
+    uint64_t alloc_ts_ns;     /* tracer: allocation time, 0 if untraced */
+    uint32_t thread_id;       /* tracer: allocating thread, 0 if untraced */
+    uint32_t checksum;        /* header_checksum() of the fields and address */
+    uint64_t offset_bytes;    /* header address minus block start, bytes */
+    uint64_t requested_bytes; /* size the caller asked for */
+    uint64_t usable_bytes;    /* bytes from user pointer to block end */
     uint32_t magic;           /* HEADER_MAGIC */
     uint8_t kind;             /* HEADER_KIND_SMALL or HEADER_KIND_LARGE */
     uint8_t class_index;      /* 0..11, HEADER_CLASS_LARGE for large */
     uint8_t state;            /* HEADER_STATE_LIVE or HEADER_STATE_FREED */
-    uint8_t flags;            /* reserved for the tracer (sampled, ...) */
-    uint32_t checksum;        /* header_checksum() of the fields and address */
-    uint32_t thread_id;       /* allocating thread (tracer; 0 when untraced) */
-    uint64_t offset_bytes;    /* header address minus block start, bytes */
-    uint64_t requested_bytes; /* size the caller asked for */
-    uint64_t usable_bytes;    /* bytes from user pointer to block end */
-    uint64_t stack_id;        /* tracer: allocation stack id, 0 if none */
-    uint64_t alloc_ts_ns;     /* tracer: allocation time, 0 if untraced */
-    struct header *next_free; /* free-list link while FREED (block-start header) */
+    uint8_t flags;            /* reserved for the tracer (sampled, ...); checksummed */
 } header_t;
 
 _Static_assert(sizeof(header_t) == ORTHO_HEADER_SIZE, "header must be 64 bytes");
+_Static_assert(offsetof(header_t, magic) == ORTHO_HEADER_SIZE - 8, "tag must end the header");
 
-/* Mixes the identifying fields with the header's own address: a header
- * copied elsewhere, or with any of these fields changed, fails. One multiply:
- * it runs on every alloc and free. The top half of the product depends on
- * every input bit. The state enters as a separate xor term so that marking a
- * block freed is one xor with a constant, not a second hash. */
-ORTHO_INLINE uint32_t header_checksum_fields(const header_t *h)
+/* The tag (magic, kind, class, state, flags) as one little-endian word, so a
+ * stamp is one store and a check one compare. */
+#define HEADER_STATE_SHIFT 48
+#define HEADER_STATE_MASK ((uint64_t)0xff << HEADER_STATE_SHIFT)
+#define HEADER_CLASS_SHIFT 40
+#define HEADER_CLASS_MASK ((uint64_t)0xff << HEADER_CLASS_SHIFT)
+
+ORTHO_INLINE uint64_t header_make_tag(unsigned kind, unsigned cls, unsigned state)
 {
-    uint64_t word0 = (uint64_t)h->magic | ((uint64_t)h->kind << 32) |
-                     ((uint64_t)h->class_index << 40);
-    uint64_t x = word0 ^ (uint64_t)(uintptr_t)h;
-    x ^= (h->requested_bytes << 23) | (h->requested_bytes >> 41);
-    x ^= ((h->usable_bytes + h->offset_bytes) << 47) | ((h->usable_bytes + h->offset_bytes) >> 17);
-    return (uint32_t)((x * 0xff51afd7ed558ccdull) >> 32);
+    return (uint64_t)HEADER_MAGIC | ((uint64_t)kind << 32) | ((uint64_t)cls << HEADER_CLASS_SHIFT) |
+           ((uint64_t)state << HEADER_STATE_SHIFT);
 }
 
-/* The state's contribution to the checksum. */
-ORTHO_INLINE uint32_t header_state_term(uint8_t state)
+ORTHO_INLINE uint64_t header_tag(const header_t *h)
+{
+    uint64_t tag;
+    __builtin_memcpy(&tag, &h->magic, sizeof tag);
+    return tag;
+}
+
+ORTHO_INLINE void header_set_tag(header_t *h, uint64_t tag)
+{
+    __builtin_memcpy(&h->magic, &tag, sizeof tag);
+}
+
+ORTHO_INLINE uint64_t header_rotl(uint64_t x, unsigned r)
+{
+    return (x << r) | (x >> (64 - r));
+}
+
+/* The checksum mixes the tag (all but the state), the sizes and offset, and
+ * the header's own address, with one multiply: a header copied elsewhere, or
+ * with any of these bytes changed, fails. The top half of the product
+ * depends on every input bit. The state enters as a separate xor term so
+ * that marking a block freed is one xor with a constant, not a second hash.
+ * `partial` is everything but the address and the requested size, which
+ * lets the fast paths use a per-class precomputed value. */
+ORTHO_INLINE uint64_t header_checksum_partial(uint64_t tag, uint64_t usable, uint64_t offset)
+{
+    return (tag & ~HEADER_STATE_MASK) ^ header_rotl(usable + offset, 47);
+}
+
+ORTHO_INLINE uint32_t header_state_term(unsigned state)
 {
     return (uint32_t)state * 0x01010101u;
 }
 
+ORTHO_INLINE uint32_t header_checksum_finish(uint64_t partial, const header_t *h, uint64_t requested,
+                                             unsigned state)
+{
+    uint64_t x = partial ^ (uint64_t)(uintptr_t)h ^ header_rotl(requested, 23);
+    return (uint32_t)((x * 0xff51afd7ed558ccdull) >> 32) ^ header_state_term(state);
+}
+
 ORTHO_INLINE uint32_t header_checksum(const header_t *h)
 {
-    return header_checksum_fields(h) ^ header_state_term(h->state);
+    uint64_t tag = header_tag(h);
+    return header_checksum_finish(header_checksum_partial(tag, h->usable_bytes, h->offset_bytes), h,
+                                  h->requested_bytes, h->state);
 }
+
+/* What a live small block of each class looks like at offset 0: its tag,
+ * its usable size and the checksum part that follows from them. */
+struct header_template {
+    uint64_t tag;          /* live small tag of the class */
+    uint64_t usable_bytes; /* class payload */
+    uint64_t partial;      /* header_checksum_partial of the two, offset 0 */
+};
+extern ORTHO_HIDDEN const struct header_template header_templates[SIZE_CLASS_COUNT];
 
 ORTHO_INLINE header_t *header_of_user(const void *user)
 {
@@ -88,36 +141,35 @@ ORTHO_INLINE header_t *header_block(header_t *h)
     return (header_t *)((uintptr_t)h - h->offset_bytes);
 }
 
-/* Marks a small block live for a request of `requested` bytes, with the
- * header `offset` bytes into a block of class `cls`. */
-/* The first 8 bytes (magic, kind, class, state, flags) as one word, so a
- * stamp is one store and a check one compare (little-endian layout). */
-ORTHO_INLINE uint64_t header_word0(unsigned kind, unsigned cls, unsigned state)
+/* Marks a block-start header live for a request of `requested` bytes in
+ * class `cls`: the fast-path stamp, from the class template. */
+ORTHO_INLINE void header_stamp_small_fast(header_t *h, unsigned cls, size_t requested)
 {
-    return (uint64_t)HEADER_MAGIC | ((uint64_t)kind << 32) | ((uint64_t)cls << 40) |
-           ((uint64_t)state << 48);
+    const struct header_template *t = &header_templates[cls];
+    h->offset_bytes = 0;
+    h->requested_bytes = requested;
+    h->usable_bytes = t->usable_bytes;
+    h->checksum = header_checksum_finish(t->partial, h, requested, HEADER_STATE_LIVE);
+    header_set_tag(h, t->tag);
 }
 
+/* Marks a small block live with the header `offset` bytes into its block
+ * (over-aligned allocations). */
 ORTHO_INLINE void header_stamp_small(header_t *h, unsigned cls, size_t requested, size_t offset)
 {
-    uint64_t word0 = header_word0(HEADER_KIND_SMALL, cls, HEADER_STATE_LIVE);
-    __builtin_memcpy(h, &word0, sizeof word0);
     h->offset_bytes = offset;
     h->requested_bytes = requested;
     h->usable_bytes = size_class_payload(cls) - offset;
+    header_set_tag(h, header_make_tag(HEADER_KIND_SMALL, cls, HEADER_STATE_LIVE));
     h->checksum = header_checksum(h);
 }
 
 ORTHO_INLINE void header_stamp_large(header_t *h, size_t requested, size_t usable, size_t offset)
 {
-    h->magic = HEADER_MAGIC;
-    h->kind = HEADER_KIND_LARGE;
-    h->class_index = HEADER_CLASS_LARGE;
-    h->state = HEADER_STATE_LIVE;
-    h->flags = 0;
     h->offset_bytes = offset;
     h->requested_bytes = requested;
     h->usable_bytes = usable;
+    header_set_tag(h, header_make_tag(HEADER_KIND_LARGE, HEADER_CLASS_LARGE, HEADER_STATE_LIVE));
     h->checksum = header_checksum(h);
 }
 
@@ -129,13 +181,23 @@ ORTHO_INLINE void header_mark_freed(header_t *h)
     h->checksum ^= header_state_term(HEADER_STATE_LIVE) ^ header_state_term(HEADER_STATE_FREED);
 }
 
-/* The quick test the fast free path runs inline: magic, checksum and state
- * all as a live small block. A false answer goes to header_diagnose(). */
+/* The quick test the fast free path runs inline: a live small block at
+ * offset 0 whose every checked byte is as stamped (the same verdict as
+ * header_validate for such a block). A false answer goes to the slow path. */
 ORTHO_INLINE bool header_is_live_small(const header_t *h)
 {
-    return ORTHO_LIKELY(h->magic == HEADER_MAGIC && h->kind == HEADER_KIND_SMALL &&
-                        h->state == HEADER_STATE_LIVE && h->class_index < SIZE_CLASS_COUNT &&
-                        h->checksum == header_checksum(h));
+    uint64_t tag = header_tag(h);
+    unsigned cls = (unsigned)((tag & HEADER_CLASS_MASK) >> HEADER_CLASS_SHIFT);
+    if (ORTHO_UNLIKELY((tag & ~HEADER_CLASS_MASK) !=
+                       header_make_tag(HEADER_KIND_SMALL, 0, HEADER_STATE_LIVE)))
+        return false;
+    if (ORTHO_UNLIKELY(cls >= SIZE_CLASS_COUNT))
+        return false;
+    const struct header_template *t = &header_templates[cls];
+    if (ORTHO_UNLIKELY(h->offset_bytes != 0 || h->usable_bytes != t->usable_bytes))
+        return false;
+    return ORTHO_LIKELY(h->checksum ==
+                        header_checksum_finish(t->partial, h, h->requested_bytes, HEADER_STATE_LIVE));
 }
 
 /* What is wrong with a header, for reporting and for the status returned. */

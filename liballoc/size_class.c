@@ -6,18 +6,9 @@
 
 
 const struct size_class size_class_table[SIZE_CLASS_COUNT] = {
-    {"B64", 64},
-    {"B256", 256},
-    {"B4K", 4096},
-    {"B6K", 6144},
-    {"B8K", 8192},
-    {"B16K", 16384},
-    {"B32K", 32768},
-    {"B64K", 65536},
-    {"B128K", 131072},
-    {"B256K", 262144},
-    {"B1M", 1048576},
-    {"B16M", 16777216},
+#define SIZE_CLASS_ENTRY(name, payload) {#name, payload},
+    SIZE_CLASS_LIST(SIZE_CLASS_ENTRY)
+#undef SIZE_CLASS_ENTRY
 };
 
 /* Slot s answers requests (64s, 64s+64]: B64 for 1-64, B256 to 256, B4K to

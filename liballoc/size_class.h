@@ -24,6 +24,22 @@
  * follows from ceil(log2(size)); 16 MiB = 2^24 is the last. */
 #define SIZE_CLASS_LOG2_MAX 24
 
+/* The class list itself: X(name, payload bytes), smallest first. Everything
+ * per class (the table below, the header templates) is generated from it. */
+#define SIZE_CLASS_LIST(X) \
+    X(B64, 64)             \
+    X(B256, 256)           \
+    X(B4K, 4096)           \
+    X(B6K, 6144)           \
+    X(B8K, 8192)           \
+    X(B16K, 16384)         \
+    X(B32K, 32768)         \
+    X(B64K, 65536)         \
+    X(B128K, 131072)       \
+    X(B256K, 262144)       \
+    X(B1M, 1048576)        \
+    X(B16M, 16777216)
+
 struct size_class {
     const char *name;      /* "B64" ... "B16M": the names the database uses */
     size_t payload_bytes;  /* usable bytes of a block of this class */

@@ -293,18 +293,38 @@ START_TEST(freeing_an_interior_pointer_reports_a_corrupt_header)
 }
 END_TEST
 
-START_TEST(an_underflow_over_the_header_is_caught_and_the_block_is_not_reused)
+/* Writes `value` `back` bytes before p, frees, and checks the free is
+ * refused as corrupt and the block never comes back. */
+static void check_underflow_caught(size_t back, unsigned char value)
 {
     ortho_allocator_t *a = make_allocator(NULL);
     ortho_cache_t *c;
     ortho_cache_create(a, &c);
-    char *p = ortho_cache_alloc(c, 200);
-    p[-40] ^= 0x5a; /* inside the size fields */
+    unsigned char *p = ortho_cache_alloc(c, 200);
+    p[-(ptrdiff_t)back] ^= value;
     ck_assert_int_eq(ortho_cache_free(c, p), ORTHO_E_CORRUPT);
     for (int i = 0; i < 1000; i++)
         ck_assert_ptr_ne(ortho_cache_alloc(c, 200), p);
     ortho_cache_destroy(c);
     ortho_allocator_destroy(a);
+}
+
+START_TEST(a_one_byte_underflow_is_caught_and_the_block_is_not_reused)
+{
+    check_underflow_caught(1, 0x01);
+}
+END_TEST
+
+START_TEST(an_underflow_over_the_magic_is_caught)
+{
+    check_underflow_caught(8, 0x20);
+}
+END_TEST
+
+START_TEST(an_underflow_into_the_size_fields_is_caught)
+{
+    check_underflow_caught(20, 0x5a); /* inside usable_bytes */
+    check_underflow_caught(30, 0x01); /* inside requested_bytes */
 }
 END_TEST
 
@@ -482,7 +502,9 @@ Suite *allocator_suite(void)
     tcase_add_test(frees, freeing_another_instances_block_reports_foreign_pointer);
     tcase_add_test(frees, freeing_an_unaligned_pointer_inside_a_block_reports_misaligned_pointer);
     tcase_add_test(frees, freeing_an_interior_pointer_reports_a_corrupt_header);
-    tcase_add_test(frees, an_underflow_over_the_header_is_caught_and_the_block_is_not_reused);
+    tcase_add_test(frees, a_one_byte_underflow_is_caught_and_the_block_is_not_reused);
+    tcase_add_test(frees, an_underflow_over_the_magic_is_caught);
+    tcase_add_test(frees, an_underflow_into_the_size_fields_is_caught);
     tcase_add_test(frees, a_sized_free_with_the_wrong_size_reports_size_mismatch_and_keeps_the_block);
     tcase_add_test(frees, freeing_null_is_ok);
     suite_add_tcase(s, frees);
