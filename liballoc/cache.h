@@ -96,9 +96,9 @@ ORTHO_INLINE bool cache_free_fast(const struct arena *arena, struct ortho_cache 
     if (ORTHO_UNLIKELY(!arena_in_first_region(arena, p) || ((uintptr_t)p % ORTHO_MIN_ALIGN) != 0))
         return false;
     header_t *h = header_of_user(p);
-    if (ORTHO_UNLIKELY(!header_is_live_small(h)))
+    unsigned cls;
+    if (ORTHO_UNLIKELY(!header_is_live_small(h, &cls)))
         return false;
-    unsigned cls = h->class_index;
     struct bin *bin = &cache->bins[cls];
     uint32_t count = bin_count(bin);
     if (ORTHO_UNLIKELY(count >= bin->limit))

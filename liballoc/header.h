@@ -182,9 +182,11 @@ ORTHO_INLINE void header_mark_freed(header_t *h)
 }
 
 /* The quick test the fast free path runs inline: a live small block at
- * offset 0 whose every checked byte is as stamped (the same verdict as
- * header_validate for such a block). A false answer goes to the slow path. */
-ORTHO_INLINE bool header_is_live_small(const header_t *h)
+ * offset 0 whose tag, offset, usable size and checksum are as stamped.
+ * header_validate also checks requested <= usable; that cannot fail here
+ * unless someone forged a matching checksum. Stores the class on success.
+ * A false answer goes to the slow path, which validates fully. */
+ORTHO_INLINE bool header_is_live_small(const header_t *h, unsigned *cls_out)
 {
     uint64_t tag = header_tag(h);
     unsigned cls = (unsigned)((tag & HEADER_CLASS_MASK) >> HEADER_CLASS_SHIFT);
@@ -196,6 +198,7 @@ ORTHO_INLINE bool header_is_live_small(const header_t *h)
     const struct header_template *t = &header_templates[cls];
     if (ORTHO_UNLIKELY(h->offset_bytes != 0 || h->usable_bytes != t->usable_bytes))
         return false;
+    *cls_out = cls;
     return ORTHO_LIKELY(h->checksum ==
                         header_checksum_finish(t->partial, h, h->requested_bytes, HEADER_STATE_LIVE));
 }

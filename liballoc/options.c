@@ -96,7 +96,9 @@ static bool options_parse_number(const char *text, bool allow_suffix, uint64_t *
     }
     if (allow_suffix && *p != '\0') {
         static const char suffixes[] = "KMGT";
-        const char *unit = strchr(suffixes, *p & ~0x20); /* upper-case */
+        /* Upper-case by clearing bit 5; a space would become NUL, which
+         * strchr would find as the terminator, so look in the 4 letters only. */
+        const char *unit = memchr(suffixes, *p & ~0x20, sizeof suffixes - 1);
         if (unit == NULL)
             return false;
         unsigned shift = 10u * (unsigned)(unit - suffixes + 1);

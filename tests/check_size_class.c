@@ -1,0 +1,374 @@
+/* check_size_class.c - the size-class table and the request -> class lookup
+ * (size_class.c). Covers every edge between classes (64/65, 256/257,
+ * 4096/4097, 6144/6145, 8192/8193 where the lookup switches from the 64-byte
+ * index to the log2 index, 16384/16385, 1 MiB +- 1, 16 MiB +- 1) and the
+ * large-path marker for 0 and anything above 16 MiB; an exhaustive check
+ * that the two derived indexes agree with a plain linear search of the table
+ * for every request from 1 byte to 16 MiB + 1; and the table itself: names,
+ * ascending payloads, and block sizes that keep every block 64-aligned. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "check_support.h"
+#include "orthotope.h"
+#include "size_class.h"
+
+#define KiB ((size_t)1 << 10)
+#define MiB ((size_t)1 << 20)
+
+/* Class indexes by name, so a test reads as the DESIGN table does. */
+enum {
+    CLASS_B64 = 0,
+    CLASS_B256,
+    CLASS_B4K,
+    CLASS_B6K,
+    CLASS_B8K,
+    CLASS_B16K,
+    CLASS_B32K,
+    CLASS_B64K,
+    CLASS_B128K,
+    CLASS_B256K,
+    CLASS_B1M,
+    CLASS_B16M,
+};
+
+/* The definition the indexes accelerate: the first class whose payload holds
+ * n bytes. Written here independently of size_class.c. */
+static unsigned reference_class_of(size_t n)
+{
+    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++) {
+        if (size_class_table[cls].payload_bytes >= n)
+            return cls;
+    }
+    return SIZE_CLASS_LARGE;
+}
+
+/* Asserts the class of a request and names both sides on failure. */
+#define assert_class_of(request, expected)                                                  \
+    do {                                                                                    \
+        size_t request_ = (request);                                                        \
+        unsigned got_ = size_class_of(request_);                                            \
+        ck_assert_msg(got_ == (unsigned)(expected),                                         \
+                      "request of %zu bytes: class %u (%s), expected %u (%s)", request_,    \
+                      got_, ortho_class_name(got_), (unsigned)(expected),                    \
+                      ortho_class_name((unsigned)(expected)));                              \
+    } while (0)
+
+/* ---- boundaries ---------------------------------------------------------- */
+
+START_TEST(request_of_1_byte_lands_in_the_64_byte_class)
+{
+    assert_class_of(1, CLASS_B64);
+}
+END_TEST
+
+START_TEST(request_of_64_bytes_lands_in_the_64_byte_class)
+{
+    assert_class_of(64, CLASS_B64);
+}
+END_TEST
+
+START_TEST(request_of_65_bytes_lands_in_the_256_byte_class)
+{
+    assert_class_of(65, CLASS_B256);
+}
+END_TEST
+
+START_TEST(request_of_256_bytes_lands_in_the_256_byte_class)
+{
+    assert_class_of(256, CLASS_B256);
+}
+END_TEST
+
+START_TEST(request_of_257_bytes_lands_in_the_4k_class)
+{
+    assert_class_of(257, CLASS_B4K);
+}
+END_TEST
+
+START_TEST(request_of_4096_bytes_lands_in_the_4k_class)
+{
+    assert_class_of(4096, CLASS_B4K);
+}
+END_TEST
+
+START_TEST(request_of_4097_bytes_lands_in_the_6k_class)
+{
+    assert_class_of(4097, CLASS_B6K);
+}
+END_TEST
+
+START_TEST(request_of_6144_bytes_lands_in_the_6k_class)
+{
+    assert_class_of(6144, CLASS_B6K);
+}
+END_TEST
+
+START_TEST(request_of_6145_bytes_lands_in_the_8k_class)
+{
+    assert_class_of(6145, CLASS_B8K);
+}
+END_TEST
+
+START_TEST(request_of_8192_bytes_lands_in_the_8k_class)
+{
+    assert_class_of(8192, CLASS_B8K);
+}
+END_TEST
+
+START_TEST(request_of_8193_bytes_lands_in_the_16k_class)
+{
+    /* First request answered by the log2 index instead of the fine one. */
+    assert_class_of(8193, CLASS_B16K);
+}
+END_TEST
+
+START_TEST(request_of_16384_bytes_lands_in_the_16k_class)
+{
+    assert_class_of(16384, CLASS_B16K);
+}
+END_TEST
+
+START_TEST(request_of_16385_bytes_lands_in_the_32k_class)
+{
+    assert_class_of(16385, CLASS_B32K);
+}
+END_TEST
+
+START_TEST(request_of_1_mib_lands_in_the_1m_class)
+{
+    assert_class_of(1 * MiB, CLASS_B1M);
+}
+END_TEST
+
+START_TEST(request_of_1_mib_plus_1_lands_in_the_16m_class)
+{
+    assert_class_of(1 * MiB + 1, CLASS_B16M);
+}
+END_TEST
+
+START_TEST(request_of_16_mib_lands_in_the_16m_class)
+{
+    assert_class_of(16 * MiB, CLASS_B16M);
+}
+END_TEST
+
+START_TEST(request_of_16_mib_plus_1_takes_the_large_path)
+{
+    assert_class_of(16 * MiB + 1, SIZE_CLASS_LARGE);
+}
+END_TEST
+
+START_TEST(request_of_size_max_takes_the_large_path)
+{
+    assert_class_of(SIZE_MAX, SIZE_CLASS_LARGE);
+}
+END_TEST
+
+START_TEST(request_of_0_bytes_takes_the_large_path_through_the_public_lookup)
+{
+    ck_assert_uint_eq(ortho_class_of(0), ORTHO_CLASS_COUNT);
+}
+END_TEST
+
+START_TEST(the_public_lookup_agrees_with_the_internal_one_at_the_edges)
+{
+    static const size_t edges[] = {1,     64,    65,    256,     257,     4096,
+                                   4097,  6144,  6145,  8192,    8193,    16384,
+                                   16385, 1 * MiB, 1 * MiB + 1, 16 * MiB, 16 * MiB + 1};
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++)
+        ck_assert_msg(ortho_class_of(edges[i]) == size_class_of(edges[i]),
+                      "ortho_class_of(%zu) = %u, size_class_of = %u", edges[i],
+                      ortho_class_of(edges[i]), size_class_of(edges[i]));
+}
+END_TEST
+
+/* ---- exhaustive ---------------------------------------------------------- */
+
+START_TEST(every_request_up_to_16_mib_plus_1_matches_a_linear_search_of_the_table)
+{
+    /* One assertion at the end: ck_assert per request would dominate the run
+     * time. The first mismatch is reported with both answers. */
+    size_t mismatches = 0;
+    size_t first_bad = 0;
+    unsigned first_got = 0, first_want = 0;
+    for (size_t n = 1; n <= 16 * MiB + 1; n++) {
+        unsigned got = size_class_of(n);
+        unsigned want = reference_class_of(n);
+        if (got != want) {
+            if (mismatches == 0) {
+                first_bad = n;
+                first_got = got;
+                first_want = want;
+            }
+            mismatches++;
+        }
+    }
+    ck_assert_msg(mismatches == 0,
+                  "%zu requests disagree; first: %zu bytes -> class %u, linear search says %u",
+                  mismatches, first_bad, first_got, first_want);
+}
+END_TEST
+
+START_TEST(the_library_table_search_agrees_with_the_reference_search)
+{
+    /* size_class_search is the library's own statement of the definition;
+     * check it at every payload and one byte either side. */
+    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++) {
+        size_t payload = size_class_payload(cls);
+        for (size_t n = payload - 1; n <= payload + 1; n++) {
+            if (n == 0)
+                continue;
+            ck_assert_msg(size_class_search(n) == reference_class_of(n),
+                          "size_class_search(%zu) = %u, reference says %u", n,
+                          size_class_search(n), reference_class_of(n));
+        }
+    }
+}
+END_TEST
+
+START_TEST(every_slot_of_the_fine_index_names_a_class)
+{
+    for (size_t slot = 0; slot < sizeof size_class_fine_index; slot++)
+        ck_assert_msg(size_class_fine_index[slot] < SIZE_CLASS_COUNT, "slot %zu holds %u", slot,
+                      (unsigned)size_class_fine_index[slot]);
+}
+END_TEST
+
+/* ---- the table ----------------------------------------------------------- */
+
+START_TEST(classes_are_named_b64_through_b16m_in_order)
+{
+    static const char *const expected[ORTHO_CLASS_COUNT] = {
+        "B64", "B256", "B4K", "B6K", "B8K", "B16K", "B32K", "B64K", "B128K", "B256K", "B1M",
+        "B16M"};
+    for (unsigned cls = 0; cls < ORTHO_CLASS_COUNT; cls++) {
+        ck_assert_ptr_nonnull(ortho_class_name(cls));
+        ck_assert_str_eq(ortho_class_name(cls), expected[cls]);
+        ck_assert_str_eq(size_class_table[cls].name, expected[cls]);
+    }
+}
+END_TEST
+
+START_TEST(the_index_after_the_last_class_is_named_large)
+{
+    ck_assert_pstr_eq(ortho_class_name(SIZE_CLASS_LARGE), "LARGE");
+}
+END_TEST
+
+START_TEST(indexes_beyond_large_have_no_name)
+{
+    ck_assert_ptr_null(ortho_class_name(SIZE_CLASS_LARGE + 1));
+    ck_assert_ptr_null(ortho_class_name(255));
+    ck_assert_ptr_null(ortho_class_name(UINT32_MAX));
+}
+END_TEST
+
+START_TEST(payloads_match_the_design_table)
+{
+    static const size_t expected[ORTHO_CLASS_COUNT] = {
+        64,       256,       4 * KiB,   6 * KiB, 8 * KiB, 16 * KiB,
+        32 * KiB, 64 * KiB, 128 * KiB, 256 * KiB, 1 * MiB, 16 * MiB};
+    for (unsigned cls = 0; cls < ORTHO_CLASS_COUNT; cls++) {
+        ck_assert_uint_eq(size_class_payload(cls), expected[cls]);
+        ck_assert_uint_eq(ortho_class_payload(cls), expected[cls]);
+    }
+}
+END_TEST
+
+START_TEST(payloads_strictly_ascend)
+{
+    for (unsigned cls = 1; cls < SIZE_CLASS_COUNT; cls++)
+        ck_assert_msg(size_class_payload(cls) > size_class_payload(cls - 1),
+                      "class %u (%zu bytes) is not above class %u (%zu bytes)", cls,
+                      size_class_payload(cls), cls - 1, size_class_payload(cls - 1));
+}
+END_TEST
+
+START_TEST(the_largest_payload_is_the_small_limit)
+{
+    ck_assert_uint_eq(size_class_payload(SIZE_CLASS_COUNT - 1), ORTHO_SMALL_MAX);
+}
+END_TEST
+
+START_TEST(payload_of_an_index_beyond_the_classes_is_zero)
+{
+    ck_assert_uint_eq(ortho_class_payload(SIZE_CLASS_LARGE), 0);
+    ck_assert_uint_eq(ortho_class_payload(UINT32_MAX), 0);
+}
+END_TEST
+
+START_TEST(a_block_is_its_payload_plus_the_64_byte_header)
+{
+    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++)
+        ck_assert_uint_eq(size_class_block_bytes(cls), size_class_payload(cls) + 64);
+}
+END_TEST
+
+START_TEST(every_block_size_is_a_multiple_of_64_so_blocks_stay_aligned)
+{
+    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++)
+        ck_assert_msg(size_class_block_bytes(cls) % 64 == 0, "class %s: block of %zu bytes",
+                      size_class_table[cls].name, size_class_block_bytes(cls));
+}
+END_TEST
+
+START_TEST(every_payload_is_the_largest_request_its_class_serves)
+{
+    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++) {
+        size_t payload = size_class_payload(cls);
+        ck_assert_uint_eq(size_class_of(payload), cls);
+        ck_assert_uint_ne(size_class_of(payload + 1), cls);
+    }
+}
+END_TEST
+
+Suite *size_class_suite(void)
+{
+    Suite *s = suite_create("size_class");
+
+    TCase *edges = tcase_create("boundaries");
+    tcase_add_test(edges, request_of_1_byte_lands_in_the_64_byte_class);
+    tcase_add_test(edges, request_of_64_bytes_lands_in_the_64_byte_class);
+    tcase_add_test(edges, request_of_65_bytes_lands_in_the_256_byte_class);
+    tcase_add_test(edges, request_of_256_bytes_lands_in_the_256_byte_class);
+    tcase_add_test(edges, request_of_257_bytes_lands_in_the_4k_class);
+    tcase_add_test(edges, request_of_4096_bytes_lands_in_the_4k_class);
+    tcase_add_test(edges, request_of_4097_bytes_lands_in_the_6k_class);
+    tcase_add_test(edges, request_of_6144_bytes_lands_in_the_6k_class);
+    tcase_add_test(edges, request_of_6145_bytes_lands_in_the_8k_class);
+    tcase_add_test(edges, request_of_8192_bytes_lands_in_the_8k_class);
+    tcase_add_test(edges, request_of_8193_bytes_lands_in_the_16k_class);
+    tcase_add_test(edges, request_of_16384_bytes_lands_in_the_16k_class);
+    tcase_add_test(edges, request_of_16385_bytes_lands_in_the_32k_class);
+    tcase_add_test(edges, request_of_1_mib_lands_in_the_1m_class);
+    tcase_add_test(edges, request_of_1_mib_plus_1_lands_in_the_16m_class);
+    tcase_add_test(edges, request_of_16_mib_lands_in_the_16m_class);
+    tcase_add_test(edges, request_of_16_mib_plus_1_takes_the_large_path);
+    tcase_add_test(edges, request_of_size_max_takes_the_large_path);
+    tcase_add_test(edges, request_of_0_bytes_takes_the_large_path_through_the_public_lookup);
+    tcase_add_test(edges, the_public_lookup_agrees_with_the_internal_one_at_the_edges);
+    suite_add_tcase(s, edges);
+
+    TCase *exhaustive = tcase_create("exhaustive");
+    tcase_add_test(exhaustive, every_request_up_to_16_mib_plus_1_matches_a_linear_search_of_the_table);
+    tcase_add_test(exhaustive, the_library_table_search_agrees_with_the_reference_search);
+    tcase_add_test(exhaustive, every_slot_of_the_fine_index_names_a_class);
+    suite_add_tcase(s, exhaustive);
+
+    TCase *table = tcase_create("table");
+    tcase_add_test(table, classes_are_named_b64_through_b16m_in_order);
+    tcase_add_test(table, the_index_after_the_last_class_is_named_large);
+    tcase_add_test(table, indexes_beyond_large_have_no_name);
+    tcase_add_test(table, payloads_match_the_design_table);
+    tcase_add_test(table, payloads_strictly_ascend);
+    tcase_add_test(table, the_largest_payload_is_the_small_limit);
+    tcase_add_test(table, payload_of_an_index_beyond_the_classes_is_zero);
+    tcase_add_test(table, a_block_is_its_payload_plus_the_64_byte_header);
+    tcase_add_test(table, every_block_size_is_a_multiple_of_64_so_blocks_stay_aligned);
+    tcase_add_test(table, every_payload_is_the_largest_request_its_class_serves);
+    suite_add_tcase(s, table);
+    return s;
+}
+
+CHECK_SUPPORT_MAIN(size_class_suite)
