@@ -56,28 +56,18 @@ void allocator_teardown(struct ortho_allocator *a)
 {
     large_destroy(&a->large);
     arena_destroy(&a->arena);
+    for (struct cache_chunk *chunk = a->record_chunks; chunk != NULL;) {
+        struct cache_chunk *next = chunk->next;
+        prim_unmap(chunk, chunk->bytes);
+        chunk = next;
+    }
+    a->record_chunks = NULL;
 }
 
 /* ---- cache registry ---------------------------------------------------- */
 
-void allocator_cache_bind(struct ortho_allocator *a, struct ortho_cache *cache)
-{
-    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++) {
-        cache->bins[cls].limit = a->class_limit[cls];
-        cache->bins[cls].refill = a->class_refill[cls];
-    }
-    cache->owner = a;
-    cache->thread_id = prim_thread_id();
-    lock_acquire(&a->registry_lock);
-    cache->prev = NULL;
-    cache->next = a->caches;
-    if (a->caches != NULL)
-        a->caches->prev = cache;
-    a->caches = cache;
-    a->cache_count++;
-    cache->state = CACHE_ACTIVE;
-    lock_release(&a->registry_lock);
-}
+/* Records per chunk mapping: one mapping serves many threads. */
+#define ALLOCATOR_RECORDS_PER_CHUNK 64
 
 /* Adds one cache's counters into `into` and zeroes them (registry lock
  * held, or the caller is alone). */
@@ -102,32 +92,104 @@ static void allocator_cache_empty(struct ortho_allocator *a, struct ortho_cache 
     }
 }
 
-/* Unlinks `cache` and folds its counters. Registry lock held. */
-static void allocator_unregister(struct ortho_allocator *a, struct ortho_cache *cache)
+/* Empties an active record, unlinks it, folds its counters and puts it on
+ * the spare list. Registry lock held; takes pool locks (never the other
+ * way round). */
+static void allocator_record_retire(struct ortho_allocator *a, struct ortho_cache *cache)
 {
+    allocator_cache_empty(a, cache);
     if (cache->prev != NULL)
         cache->prev->next = cache->next;
     else
         a->caches = cache->next;
     if (cache->next != NULL)
         cache->next->prev = cache->prev;
-    cache->next = cache->prev = NULL;
     a->cache_count--;
     allocator_fold_counters(a->retired, cache->counters);
+    cache->state = CACHE_RETIRED;
+    cache->prev = NULL;
+    cache->next = a->spare_records;
+    a->spare_records = cache;
 }
 
-void allocator_cache_retire(struct ortho_cache *cache)
+/* Maps a chunk of records onto the spare list. Registry lock held. */
+static bool allocator_add_record_chunk(struct ortho_allocator *a)
+{
+    size_t bytes = sizeof(struct cache_chunk) + ALLOCATOR_RECORDS_PER_CHUNK * sizeof(struct ortho_cache);
+    struct cache_chunk *chunk = prim_map(bytes);
+    if (chunk == NULL)
+        return false;
+    chunk->bytes = bytes;
+    chunk->next = a->record_chunks;
+    a->record_chunks = chunk;
+    struct ortho_cache *records = (struct ortho_cache *)(chunk + 1);
+    for (unsigned i = 0; i < ALLOCATOR_RECORDS_PER_CHUNK; i++) {
+        records[i].next = a->spare_records;
+        a->spare_records = &records[i];
+    }
+    return true;
+}
+
+struct ortho_cache *allocator_cache_acquire(struct ortho_allocator *a, bool thread_bound)
+{
+    uint32_t tid = prim_thread_id();
+    lock_acquire(&a->registry_lock);
+    if (thread_bound) {
+        for (struct ortho_cache *c = a->caches; c != NULL;) {
+            struct ortho_cache *next = c->next;
+            if (c->thread_bound && c->thread_id == tid)
+                allocator_record_retire(a, c);
+            c = next;
+        }
+    }
+    if (a->spare_records == NULL && !allocator_add_record_chunk(a)) {
+        lock_release(&a->registry_lock);
+        return NULL;
+    }
+    struct ortho_cache *cache = a->spare_records;
+    a->spare_records = cache->next;
+    memset(cache, 0, sizeof *cache);
+    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++) {
+        cache->bins[cls].limit = a->class_limit[cls];
+        cache->bins[cls].refill = a->class_refill[cls];
+    }
+    cache->owner = a;
+    cache->thread_id = tid;
+    cache->thread_bound = thread_bound;
+    cache->state = CACHE_ACTIVE;
+    cache->next = a->caches;
+    if (a->caches != NULL)
+        a->caches->prev = cache;
+    a->caches = cache;
+    a->cache_count++;
+    lock_release(&a->registry_lock);
+    return cache;
+}
+
+void allocator_cache_release(struct ortho_cache *cache)
 {
     struct ortho_allocator *a = cache->owner;
     if (a == NULL || cache->state != CACHE_ACTIVE)
         return;
-    allocator_cache_empty(a, cache);
     lock_acquire(&a->registry_lock);
-    allocator_unregister(a, cache);
-    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++)
-        cache->bins[cls].limit = 0; /* every later free takes the slow path */
-    cache->state = CACHE_RETIRED;
+    allocator_record_retire(a, cache);
     lock_release(&a->registry_lock);
+}
+
+unsigned allocator_reclaim_dead_threads(struct ortho_allocator *a)
+{
+    unsigned reclaimed = 0;
+    lock_acquire(&a->registry_lock);
+    for (struct ortho_cache *c = a->caches; c != NULL;) {
+        struct ortho_cache *next = c->next;
+        if (c->thread_bound && !prim_thread_alive(c->thread_id)) {
+            allocator_record_retire(a, c);
+            reclaimed++;
+        }
+        c = next;
+    }
+    lock_release(&a->registry_lock);
+    return reclaimed;
 }
 
 /* Adds `amount` (modulo 2^64) to the requested-bytes counter of `cls`:
@@ -398,6 +460,9 @@ const char *allocator_failure_kind(ortho_status_t status, const struct free_fail
 
 void allocator_stats(struct ortho_allocator *a, ortho_stats_t *out)
 {
+    /* Caches of threads that died without their exit hook would otherwise
+     * count as cached forever. */
+    allocator_reclaim_dead_threads(a);
     memset(out, 0, sizeof *out);
     struct arena_usage usage;
     arena_usage(&a->arena, &usage);
@@ -452,6 +517,7 @@ void allocator_stats(struct ortho_allocator *a, ortho_stats_t *out)
 
 size_t allocator_trim(struct ortho_allocator *a)
 {
+    allocator_reclaim_dead_threads(a);
     uint64_t before = atomic_load(&a->arena.released_bytes);
     for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++) {
         header_t *chain = pool_take_all(&a->pools[cls]);
@@ -494,19 +560,18 @@ void allocator_fork_child(struct ortho_allocator *a, struct ortho_cache *survivo
         pool_fork_child(&a->pools[cls]);
     arena_fork_child(&a->arena);
     lock_reset(&a->registry_lock);
-    /* The other threads' caches are still mapped in the child (their TLS
-     * was copied with everything else) but their threads are gone: reclaim
-     * their blocks and counters. The child is single-threaded here. */
-    struct ortho_cache *c = a->caches;
-    while (c != NULL) {
+    /* Only the forking thread exists in the child: every other record
+     * belongs to a thread that is gone. The child is single-threaded here. */
+    lock_acquire(&a->registry_lock);
+    for (struct ortho_cache *c = a->caches; c != NULL;) {
         struct ortho_cache *next = c->next;
-        if (c != survivor) {
-            allocator_cache_empty(a, c);
-            allocator_unregister(a, c);
-            c->state = CACHE_RETIRED;
-        }
+        if (c != survivor)
+            allocator_record_retire(a, c);
         c = next;
     }
+    /* The survivor runs under a new thread id in the child; without this
+     * the dead-thread sweep would take its live cache away. */
     if (survivor != NULL && survivor->state == CACHE_ACTIVE)
         survivor->thread_id = prim_thread_id();
+    lock_release(&a->registry_lock);
 }

@@ -25,11 +25,22 @@ struct ortho_allocator {
     uint32_t class_refill[SIZE_CLASS_COUNT]; /* refill/drain batch, blocks */
     uint64_t pool_retain_blocks[SIZE_CLASS_COUNT]; /* pool keeps these resident */
     _Atomic uint64_t carved_blocks[SIZE_CLASS_COUNT]; /* blocks ever carved */
-    lock_t registry_lock;            /* guards caches, cache_count, retired */
-    struct ortho_cache *caches;      /* bound, active caches */
+    lock_t registry_lock;            /* guards the cache records below */
+    struct ortho_cache *caches;      /* active cache records */
     uint32_t cache_count;            /* entries in caches */
+    struct ortho_cache *spare_records; /* released records for reuse (via next) */
+    struct cache_chunk *record_chunks; /* mappings that hold cache records */
     struct class_counters retired[SIZE_CLASS_COUNT]; /* of caches gone */
     bool mapped;                     /* instance: lives in its own mapping */
+};
+
+/* A mapping that holds cache records. Records live in allocator-owned
+ * memory, never in thread-local storage: a thread can exit without our
+ * exit hook running (glibc runs TSD destructors for a bounded number of
+ * rounds), and its record must then stay valid until it is reclaimed. */
+struct cache_chunk {
+    struct cache_chunk *next; /* older chunks */
+    size_t bytes;             /* size of this mapping */
 };
 
 /* What a rejected free looked like, for diagnostics. */
@@ -44,12 +55,19 @@ bool allocator_setup(struct ortho_allocator *a, const ortho_config_t *config);
 /* Unmaps all memory of `a` (caches must be gone). */
 void allocator_teardown(struct ortho_allocator *a);
 
-/* Binds and registers a cache (zeroed or unbound) with `a`. */
-void allocator_cache_bind(struct ortho_allocator *a, struct ortho_cache *cache);
+/* A new active cache record bound to `a` for the calling thread, or NULL
+ * when no memory could be mapped for it. With thread_bound, any record
+ * still active for the same kernel thread id is first reclaimed: that
+ * thread is dead (ids are unique among live threads) and its exit hook
+ * never ran. */
+struct ortho_cache *allocator_cache_acquire(struct ortho_allocator *a, bool thread_bound);
 /* Hands all blocks of the cache to the central pools, folds its counters
- * into the allocator and unregisters it. The cache becomes RETIRED: it still
- * works, uncached, for a thread that allocates after its exit hook. */
-void allocator_cache_retire(struct ortho_cache *cache);
+ * into the allocator, unregisters it and returns the record for reuse. The
+ * caller must drop every pointer to it. */
+void allocator_cache_release(struct ortho_cache *cache);
+/* Reclaims the records of thread-bound caches whose thread no longer exists
+ * (their exit hook did not run). Returns how many. */
+unsigned allocator_reclaim_dead_threads(struct ortho_allocator *a);
 
 /* Slow allocation: zero size, alignment above 64, large requests, empty
  * bins (refill from pool, then arena), retired caches. NULL with

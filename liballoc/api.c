@@ -167,21 +167,18 @@ ORTHO_EXPORT ortho_status_t ortho_cache_create(ortho_allocator_t *allocator, ort
 {
     if (allocator == NULL || out == NULL)
         return ORTHO_E_BAD_CONFIG;
-    struct ortho_cache *cache = prim_map(sizeof *cache);
+    struct ortho_cache *cache = allocator_cache_acquire(allocator, false);
     if (cache == NULL)
         return ORTHO_E_NOMEM;
-    cache->mapped = true;
-    allocator_cache_bind(allocator, cache);
     *out = cache;
     return ORTHO_OK;
 }
 
 ORTHO_EXPORT void ortho_cache_destroy(ortho_cache_t *cache)
 {
-    if (cache == NULL || !cache->mapped)
+    if (cache == NULL || cache->thread_bound)
         return;
-    allocator_cache_retire(cache);
-    prim_unmap(cache, sizeof *cache);
+    allocator_cache_release(cache);
 }
 
 ORTHO_EXPORT void *ortho_cache_alloc(ortho_cache_t *cache, size_t size)

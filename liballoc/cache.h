@@ -37,9 +37,9 @@ struct class_counters {
 };
 
 typedef enum {
-    CACHE_UNBOUND = 0, /* zeroed TLS: no allocator yet */
+    CACHE_UNBOUND = 0, /* a sentinel: the thread has no cache yet */
     CACHE_ACTIVE,      /* bound and registered */
-    CACHE_RETIRED,     /* thread exited: flushed, unregistered, uncached */
+    CACHE_RETIRED,     /* flushed and unregistered: uncached from now on */
 } cache_state_t;
 
 struct ortho_cache {
@@ -50,7 +50,9 @@ struct ortho_cache {
     struct ortho_cache *prev;
     uint32_t thread_id;            /* thread that bound the cache */
     uint8_t state;                 /* cache_state_t */
-    bool mapped;                   /* instance cache: lives in its own mapping */
+    bool thread_bound;             /* a thread's implicit cache of the global
+                                      allocator (reclaimable once the thread is
+                                      gone), not an ortho_cache_create() one */
 };
 
 /* Single-writer counter bump: plain load, add, store (no lock prefix). */

@@ -17,7 +17,10 @@
 #include "report.h"
 
 struct ortho_allocator global_allocator;
-ORTHO_TLS struct ortho_cache global_thread_cache;
+/* Sentinels: all bins empty, all limits 0; only ever read. */
+static struct ortho_cache global_unbound_cache = {.state = CACHE_UNBOUND};
+static struct ortho_cache global_retired_cache = {.state = CACHE_RETIRED};
+ORTHO_TLS struct ortho_cache *global_thread_cache = &global_unbound_cache;
 
 typedef enum {
     GLOBAL_UNINIT = 0,
@@ -37,11 +40,14 @@ const struct options *global_options(void)
 }
 
 /* pthread key destructor: runs at thread exit for threads that bound a
- * cache. Blocks go back to the pools; later allocations of this thread
- * (other destructors) go uncached. */
+ * cache (unless the thread bound it in glibc's last destructor round; the
+ * record is then reclaimed later, see allocator_cache_acquire). Blocks go
+ * back to the pools; later allocations of this thread (other destructors)
+ * go uncached through the retired sentinel. */
 static void global_thread_exit(void *arg)
 {
-    allocator_cache_retire((struct ortho_cache *)arg);
+    global_thread_cache = &global_retired_cache;
+    allocator_cache_release((struct ortho_cache *)arg);
 }
 
 static void global_fork_prepare(void)
@@ -56,7 +62,8 @@ static void global_fork_parent(void)
 
 static void global_fork_child(void)
 {
-    allocator_fork_child(&global_allocator, &global_thread_cache);
+    struct ortho_cache *self = global_thread_cache;
+    allocator_fork_child(&global_allocator, self->state == CACHE_ACTIVE ? self : NULL);
 }
 
 static void global_report_failed_setup(void)
@@ -98,15 +105,18 @@ static bool global_setup(void)
     return state == GLOBAL_READY;
 }
 
-/* Binds the calling thread's cache on its first slow-path call. */
+/* Binds the calling thread's cache on its first slow-path call. false:
+ * the allocator could not be set up, or no record could be mapped. */
 static bool global_bind_thread(void)
 {
-    struct ortho_cache *cache = &global_thread_cache;
-    if (ORTHO_LIKELY(cache->state != CACHE_UNBOUND))
+    if (ORTHO_LIKELY(global_thread_cache != &global_unbound_cache))
         return true;
     if (!global_setup())
         return false;
-    allocator_cache_bind(&global_allocator, cache);
+    struct ortho_cache *cache = allocator_cache_acquire(&global_allocator, true);
+    if (cache == NULL)
+        return false;
+    global_thread_cache = cache;
     /* After binding, so an allocation inside pthread_setspecific (keys past
      * the first 32 need a second-level array) finds a working cache. */
     if (global_exit_key_ok)
@@ -121,19 +131,23 @@ void *global_alloc_slow(size_t n, size_t align, bool *fresh_zero)
         errno = ENOMEM;
         return NULL;
     }
-    return allocator_alloc_slow(&global_allocator, &global_thread_cache, n, align, fresh_zero);
+    return allocator_alloc_slow(&global_allocator, global_thread_cache, n, align, fresh_zero);
 }
 
 ortho_status_t global_free_slow(void *p, size_t expected_size, struct free_failure *why)
 {
-    if (p != NULL && global_thread_cache.state == CACHE_UNBOUND &&
+    if (p != NULL && global_thread_cache == &global_unbound_cache &&
         atomic_load_explicit(&global_state, memory_order_acquire) == GLOBAL_READY)
         global_bind_thread();
-    if (global_thread_cache.state == CACHE_UNBOUND) {
+    if (global_thread_cache == &global_unbound_cache &&
+        atomic_load_explicit(&global_state, memory_order_acquire) != GLOBAL_READY) {
         /* Allocator not set up yet: nothing can be ours. */
         why->verdict = HEADER_OK;
         why->class_index = SIZE_CLASS_LARGE;
         return p == NULL ? ORTHO_OK : ORTHO_E_FOREIGN;
     }
-    return allocator_free_slow(&global_allocator, &global_thread_cache, p, expected_size, why);
+    /* A thread that could not get a record frees uncached, like a retired one. */
+    struct ortho_cache *cache = global_thread_cache == &global_unbound_cache ? &global_retired_cache
+                                                                            : global_thread_cache;
+    return allocator_free_slow(&global_allocator, cache, p, expected_size, why);
 }

@@ -9,7 +9,12 @@
 #include "options.h"
 
 extern ORTHO_HIDDEN struct ortho_allocator global_allocator;
-extern ORTHO_HIDDEN ORTHO_TLS struct ortho_cache global_thread_cache;
+/* The calling thread's cache record. Starts at a shared, never-written
+ * "unbound" sentinel whose bins are empty and whose limits are 0, so the
+ * fast paths need no NULL check: every operation misses into the slow
+ * path, which binds a real record. After the thread's exit hook it points
+ * at a "retired" sentinel: uncached from then on. */
+extern ORTHO_HIDDEN ORTHO_TLS struct ortho_cache *global_thread_cache;
 
 /* Options in force (defaults until the first slow-path call). */
 const struct options *global_options(void);
@@ -21,7 +26,7 @@ ortho_status_t global_free_slow(void *p, size_t expected_size, struct free_failu
 
 ORTHO_INLINE void *global_alloc(size_t n)
 {
-    void *p = cache_alloc_fast(&global_thread_cache, n);
+    void *p = cache_alloc_fast(global_thread_cache, n);
     if (ORTHO_LIKELY(p != NULL))
         return p;
     return global_alloc_slow(n, 0, NULL);
@@ -30,7 +35,7 @@ ORTHO_INLINE void *global_alloc(size_t n)
 /* ORTHO_OK or the reason in *why; see allocator_free_slow. */
 ORTHO_INLINE ortho_status_t global_free(void *p, struct free_failure *why)
 {
-    if (ORTHO_LIKELY(cache_free_fast(&global_allocator.arena, &global_thread_cache, p)))
+    if (ORTHO_LIKELY(cache_free_fast(&global_allocator.arena, global_thread_cache, p)))
         return ORTHO_OK;
     return global_free_slow(p, 0, why);
 }

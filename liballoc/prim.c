@@ -90,6 +90,15 @@ uint32_t prim_thread_id(void)
     return (uint32_t)syscall(SYS_gettid);
 }
 
+bool prim_thread_alive(uint32_t tid)
+{
+    int saved = errno;
+    long rc = syscall(SYS_tgkill, (long)getpid(), (long)tid, 0L);
+    bool alive = rc == 0 || errno != ESRCH;
+    errno = saved;
+    return alive;
+}
+
 uint64_t prim_now_ns(void)
 {
     struct timespec ts;

@@ -30,6 +30,8 @@ void prim_fail_next_maps(unsigned count);
 
 /* Kernel thread id of the caller (as in /proc and gdb). */
 uint32_t prim_thread_id(void);
+/* Whether thread `tid` of this process still exists. */
+bool prim_thread_alive(uint32_t tid);
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t prim_now_ns(void);
 

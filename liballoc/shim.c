@@ -67,7 +67,7 @@ ORTHO_EXPORT void *malloc(size_t n)
 
 ORTHO_EXPORT void free(void *p)
 {
-    if (ORTHO_LIKELY(cache_free_fast(&global_allocator.arena, &global_thread_cache, p)))
+    if (ORTHO_LIKELY(cache_free_fast(&global_allocator.arena, global_thread_cache, p)))
         return;
     if (p == NULL)
         return;
@@ -89,7 +89,7 @@ ORTHO_EXPORT void *calloc(size_t count, size_t size)
     if (n == 0)
         n = 1;
     bool zero = false;
-    void *p = cache_alloc_fast(&global_thread_cache, n);
+    void *p = cache_alloc_fast(global_thread_cache, n);
     if (p == NULL)
         p = global_alloc_slow(n, 0, &zero);
     if (p != NULL && !zero)
@@ -129,8 +129,8 @@ ORTHO_EXPORT void *realloc(void *p, size_t n)
         errno = EINVAL;
         return NULL;
     }
-    if (global_thread_cache.state != CACHE_UNBOUND &&
-        allocator_resize_in_place(&global_allocator, &global_thread_cache, h, n))
+    if (global_thread_cache->state == CACHE_ACTIVE &&
+        allocator_resize_in_place(&global_allocator, global_thread_cache, h, n))
         return p;
     size_t old_bytes = h->requested_bytes;
     void *q = global_alloc(n);
@@ -345,7 +345,7 @@ static void shim_delete(void *p, size_t size)
 {
     if (p == NULL)
         return;
-    if (size == 0 && ORTHO_LIKELY(cache_free_fast(&global_allocator.arena, &global_thread_cache, p)))
+    if (size == 0 && ORTHO_LIKELY(cache_free_fast(&global_allocator.arena, global_thread_cache, p)))
         return;
     shim_free_checked(p, size, "operator delete");
 }
