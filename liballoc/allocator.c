@@ -386,8 +386,8 @@ ortho_status_t allocator_check_live(struct ortho_allocator *a, const void *p, he
     why->class_index = SIZE_CLASS_LARGE;
     *h = NULL;
     bool in_arena = arena_region_of(&a->arena, p) >= 0;
-    if ((uintptr_t)p % ORTHO_MIN_ALIGN != 0)
-        return in_arena ? ORTHO_E_MISALIGNED : ORTHO_E_FOREIGN;
+    if (in_arena && (uintptr_t)p % ORTHO_MIN_ALIGN != 0)
+        return ORTHO_E_MISALIGNED;
     if (!in_arena) {
         ortho_status_t status = large_check(&a->large, p, &why->verdict);
         if (status == ORTHO_OK)

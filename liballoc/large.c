@@ -50,6 +50,25 @@ static struct large_span large_take_retained(struct large *large, uint32_t index
     return span;
 }
 
+/* Remembers that the block at `user` was freed and its mapping unmapped.
+ * Lock held. */
+static void large_remember_unmapped(struct large *large, uintptr_t user)
+{
+    large->recent_unmapped[large->recent_next] = user;
+    large->recent_next = (large->recent_next + 1) % LARGE_RECENT_SLOTS;
+}
+
+/* Forgets remembered pointers inside a range that is mapped again: a new
+ * block may live there now. Lock held. */
+static void large_forget_unmapped(struct large *large, const char *base, size_t map_bytes)
+{
+    for (uint32_t i = 0; i < LARGE_RECENT_SLOTS; i++) {
+        uintptr_t user = large->recent_unmapped[i];
+        if (user >= (uintptr_t)base && user < (uintptr_t)base + map_bytes)
+            large->recent_unmapped[i] = 0;
+    }
+}
+
 /* Best-fitting retained mapping of at least `need` bytes, or NULL. Lock held. */
 static char *large_reuse(struct large *large, size_t need, size_t *map_bytes)
 {
@@ -96,6 +115,7 @@ void *large_alloc(struct large *large, size_t size, size_t align, bool *fresh)
     header_stamp_large(h, size, (uintptr_t)base + map_bytes - user, (uintptr_t)h - (uintptr_t)base);
 
     lock_acquire(&large->lock);
+    large_forget_unmapped(large, base, map_bytes);
     bool registered = ptrset_insert(&large->live, user);
     if (registered) {
         large->allocs++;
@@ -110,45 +130,68 @@ void *large_alloc(struct large *large, size_t size, size_t align, bool *fresh)
     return (void *)user;
 }
 
-/* Classifies a pointer that is not live: inside a mapping we still hold and
- * whose header says FREED, it is a double free; otherwise foreign. Lock held. */
+/* Context of the search for a live large block containing a pointer. */
+struct large_containing {
+    uintptr_t address; /* the pointer looked for */
+    bool found;        /* it lies inside a live block's mapping */
+};
+
+static void large_check_containing(uintptr_t user, void *ctx)
+{
+    struct large_containing *search = ctx;
+    const header_t *h = header_of_user((void *)user);
+    uintptr_t base = (uintptr_t)h - h->offset_bytes;
+    if (search->address >= base && search->address < base + large_map_bytes_of(h))
+        search->found = true;
+}
+
+/* Classifies a pointer that is no live large block, without reading memory
+ * that may be gone. Lock held. A remembered unmapped block or a retained
+ * mapping whose header says FREED: double free. Inside a live or retained
+ * mapping but not its block's start: misaligned (interior) pointer.
+ * Anything else: foreign. */
 static ortho_status_t large_classify_dead(struct large *large, const void *p,
                                           header_verdict_t *verdict)
 {
     uintptr_t address = (uintptr_t)p;
-    if (address % ORTHO_MIN_ALIGN != 0)
-        return ORTHO_E_FOREIGN;
-    for (uint32_t i = 0; i < large->retained_count; i++) {
-        uintptr_t base = (uintptr_t)large->retained[i].base;
-        if (address < base + ORTHO_HEADER_SIZE || address >= base + large->retained[i].map_bytes)
-            continue;
-        header_verdict_t v = header_validate(header_of_user(p));
-        if (v == HEADER_DOUBLE_FREE) {
-            *verdict = v;
+    for (uint32_t i = 0; i < LARGE_RECENT_SLOTS; i++) {
+        if (address != 0 && large->recent_unmapped[i] == address) {
+            *verdict = HEADER_DOUBLE_FREE;
             return ORTHO_E_DOUBLE_FREE;
         }
-        break;
     }
-    return ORTHO_E_FOREIGN;
+    for (uint32_t i = 0; i < large->retained_count; i++) {
+        const struct large_span *span = &large->retained[i];
+        if (address < (uintptr_t)span->base || address >= (uintptr_t)span->base + span->map_bytes)
+            continue;
+        if (address == span->user && header_validate(header_of_user(p)) == HEADER_DOUBLE_FREE) {
+            *verdict = HEADER_DOUBLE_FREE;
+            return ORTHO_E_DOUBLE_FREE;
+        }
+        return ORTHO_E_MISALIGNED;
+    }
+    struct large_containing search = {address, false};
+    ptrset_each(&large->live, large_check_containing, &search);
+    return search.found ? ORTHO_E_MISALIGNED : ORTHO_E_FOREIGN;
 }
 
 /* Keeps a freed mapping for reuse or unmaps it, oldest first, to stay
  * within the retain budget. Lock held; unmaps happen after release. */
-static size_t large_retain(struct large *large, char *base, size_t map_bytes,
+static size_t large_retain(struct large *large, struct large_span freed,
                            struct large_span *evicted, size_t evicted_max)
 {
     size_t evicted_count = 0;
-    if (map_bytes > large->retain_bytes_max || large->retain_count_max == 0) {
-        evicted[evicted_count++] = (struct large_span){base, map_bytes};
+    if (freed.map_bytes > large->retain_bytes_max || large->retain_count_max == 0) {
+        evicted[evicted_count++] = freed;
         return evicted_count;
     }
     while (large->retained_count > 0 && evicted_count < evicted_max &&
            (large->retained_count >= large->retain_count_max ||
-            large->retained_bytes + map_bytes > large->retain_bytes_max)) {
+            large->retained_bytes + freed.map_bytes > large->retain_bytes_max)) {
         evicted[evicted_count++] = large_take_retained(large, 0);
     }
-    large->retained[large->retained_count++] = (struct large_span){base, map_bytes};
-    large->retained_bytes += map_bytes;
+    large->retained[large->retained_count++] = freed;
+    large->retained_bytes += freed.map_bytes;
     return evicted_count;
 }
 
@@ -184,9 +227,12 @@ ortho_status_t large_free(struct large *large, void *p, size_t expected_size,
     large->live_requested_bytes -= h->requested_bytes;
     large->live_mapped_bytes -= map_bytes;
     header_mark_freed(h);
-    evicted_count = large_retain(large, base, map_bytes, evicted, LARGE_RETAIN_SLOTS + 1);
-    for (size_t i = 0; i < evicted_count; i++)
+    struct large_span freed = {base, map_bytes, (uintptr_t)p};
+    evicted_count = large_retain(large, freed, evicted, LARGE_RETAIN_SLOTS + 1);
+    for (size_t i = 0; i < evicted_count; i++) {
         large->unmapped_bytes += evicted[i].map_bytes;
+        large_remember_unmapped(large, evicted[i].user);
+    }
 out:
     lock_release(&large->lock);
     for (size_t i = 0; i < evicted_count; i++)
@@ -234,6 +280,8 @@ size_t large_trim(struct large *large)
     uint32_t count = large->retained_count;
     memcpy(spans, large->retained, count * sizeof spans[0]);
     size_t bytes = large->retained_bytes;
+    for (uint32_t i = 0; i < count; i++)
+        large_remember_unmapped(large, spans[i].user);
     large->retained_count = 0;
     large->retained_bytes = 0;
     large->unmapped_bytes += bytes;

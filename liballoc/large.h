@@ -16,10 +16,14 @@
 
 /* Freed mappings kept for reuse, at most (config may ask for fewer). */
 #define LARGE_RETAIN_SLOTS 64
+/* User pointers of blocks whose mapping went back to the OS, remembered so
+ * a late second free is still named a double free. */
+#define LARGE_RECENT_SLOTS 64
 
 struct large_span {
     char *base;       /* start of the mapping */
     size_t map_bytes; /* length of the mapping */
+    uintptr_t user;   /* user pointer of the block that lived there */
 };
 
 struct large {
@@ -35,6 +39,8 @@ struct large {
     uint64_t live_requested_bytes; /* requested bytes of live blocks */
     uint64_t live_mapped_bytes; /* mapped bytes of live blocks */
     uint64_t unmapped_bytes;    /* returned to the OS, total */
+    uintptr_t recent_unmapped[LARGE_RECENT_SLOTS]; /* user pointers, ring */
+    uint32_t recent_next;       /* next slot of recent_unmapped to fill */
 };
 
 void large_init(struct large *large, size_t retain_bytes, uint32_t retain_count);
