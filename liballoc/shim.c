@@ -9,8 +9,10 @@
  * reported as misuse. C++ exceptions are raised through libstdc++'s own
  * __throw_bad_alloc, bound weakly so C programs do not load libstdc++. */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -208,12 +210,36 @@ ORTHO_EXPORT void *pvalloc(size_t n)
     return shim_alloc_aligned(rounded, page);
 }
 
+typedef size_t (*shim_usable_size_fn)(void *);
+
+/* glibc's malloc_usable_size (not exported under another name), looked up
+ * once; dlsym may allocate, which is fine here: no lock of ours is held. */
+static size_t shim_glibc_usable_size(void *p)
+{
+    static _Atomic(shim_usable_size_fn) glibc_usable_size;
+    shim_usable_size_fn fn = atomic_load_explicit(&glibc_usable_size, memory_order_acquire);
+    if (fn == NULL) {
+        fn = (shim_usable_size_fn)dlsym(RTLD_NEXT, "malloc_usable_size");
+        atomic_store_explicit(&glibc_usable_size, fn, memory_order_release);
+    }
+    return fn != NULL ? fn(p) : 0;
+}
+
 ORTHO_EXPORT size_t malloc_usable_size(void *p)
 {
     if (p == NULL)
         return 0;
-    size_t usable = allocator_usable_size(&global_allocator, p);
-    return usable;
+    header_t *h;
+    struct free_failure why;
+    ortho_status_t status = allocator_check_live(&global_allocator, p, &h, &why);
+    if (status == ORTHO_OK)
+        return h->usable_bytes;
+    /* Only a pointer that is nowhere in our memory can be glibc's: asking
+     * glibc about one of our freed blocks would make it read our header
+     * as its chunk header. */
+    if (status == ORTHO_E_FOREIGN && shim_glibc_has_memory())
+        return shim_glibc_usable_size(p);
+    return 0;
 }
 
 ORTHO_EXPORT int malloc_trim(size_t pad)
