@@ -87,6 +87,24 @@ static char *large_reuse(struct large *large, size_t need, size_t *map_bytes)
     return span.base;
 }
 
+/* Stamps the header of a block of `size` bytes aligned to `align` in the
+ * mapping [base, base+map_bytes) and registers it as live. Returns the user
+ * pointer, or 0 if the registry could not grow. Lock held. */
+static uintptr_t large_register(struct large *large, char *base, size_t map_bytes, size_t size,
+                                size_t align)
+{
+    uintptr_t user = ((uintptr_t)base + ORTHO_HEADER_SIZE + align - 1) & ~(uintptr_t)(align - 1);
+    if (!ptrset_insert(&large->live, user))
+        return 0;
+    header_t *h = header_of_user((void *)user);
+    header_stamp_large(h, size, (uintptr_t)base + map_bytes - user, (uintptr_t)h - (uintptr_t)base);
+    large_forget_unmapped(large, base, map_bytes);
+    large->allocs++;
+    large->live_requested_bytes += size;
+    large->live_mapped_bytes += map_bytes;
+    return user;
+}
+
 void *large_alloc(struct large *large, size_t size, size_t align, bool *fresh)
 {
     size_t page = prim_page_size();
@@ -99,31 +117,25 @@ void *large_alloc(struct large *large, size_t size, size_t align, bool *fresh)
         return NULL;
     size_t need = (size + extra - page + page - 1) / page * page;
 
+    /* Warm reuse takes the lock once: find a retained mapping and register
+     * the block in the same critical section. */
     lock_acquire(&large->lock);
     size_t map_bytes = 0;
     char *base = large_reuse(large, need, &map_bytes);
+    uintptr_t user = base != NULL ? large_register(large, base, map_bytes, size, align) : 0;
     lock_release(&large->lock);
     *fresh = base == NULL;
     if (base == NULL) {
+        /* A fresh mapping: mmap outside the lock, then register. */
         map_bytes = need;
         base = prim_map(map_bytes);
         if (base == NULL)
             return NULL;
+        lock_acquire(&large->lock);
+        user = large_register(large, base, map_bytes, size, align);
+        lock_release(&large->lock);
     }
-    uintptr_t user = ((uintptr_t)base + ORTHO_HEADER_SIZE + align - 1) & ~(uintptr_t)(align - 1);
-    header_t *h = header_of_user((void *)user);
-    header_stamp_large(h, size, (uintptr_t)base + map_bytes - user, (uintptr_t)h - (uintptr_t)base);
-
-    lock_acquire(&large->lock);
-    large_forget_unmapped(large, base, map_bytes);
-    bool registered = ptrset_insert(&large->live, user);
-    if (registered) {
-        large->allocs++;
-        large->live_requested_bytes += size;
-        large->live_mapped_bytes += map_bytes;
-    }
-    lock_release(&large->lock);
-    if (!registered) {
+    if (user == 0) {
         prim_unmap(base, map_bytes);
         return NULL;
     }
