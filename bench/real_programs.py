@@ -13,9 +13,7 @@ differently under an allocator fails the benchmark instead of being timed.
 Usage: python3 bench/real_programs.py --build build [--runs 5] [--quick]
 """
 import argparse
-import datetime
 import os
-import platform
 import re
 import shutil
 import statistics
@@ -25,6 +23,8 @@ import tempfile
 import time
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, BENCH_DIR)
+from run_bench import machine_line  # noqa: E402  (one description of the machine)
 README = os.path.join(BENCH_DIR, "README.md")
 LIBDIR = "/usr/lib/x86_64-linux-gnu"
 COMPETITORS = [
@@ -156,22 +156,6 @@ def normalise(name, out):
     return text
 
 
-def machine_line():
-    cpu = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    cc = subprocess.run(["gcc", "--version"], capture_output=True, text=True).stdout.splitlines()
-    return "%s, %d cores, Linux %s, %s, %s" % (
-        cpu, os.cpu_count(), platform.release(), cc[0] if cc else "gcc ?",
-        datetime.date.today().isoformat())
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build", default="build", help="CMake build directory")
@@ -216,7 +200,7 @@ def main():
                 "%s %.3fs %.0fMiB" % (a, med_t[a], med_r[a] / 1024) for a, _ in allocators))
 
     names = [a for a, _ in allocators]
-    lines = ["Machine: " + machine_line() + ". Median of %d runs per cell, interleaved; "
+    lines = ["Machine: " + machine_line(args.build) + ". Median of %d runs per cell, interleaved; "
              "output checked identical to glibc's on every run." % runs]
     if missing:
         lines.append("Not installed, so not measured: " + ", ".join(missing) + ".")
