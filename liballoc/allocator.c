@@ -45,7 +45,11 @@ bool allocator_setup(struct ortho_allocator *a, const ortho_config_t *config)
         if (limit < 1)
             limit = 1;
         a->class_limit[cls] = (uint32_t)limit;
-        a->class_refill[cls] = (uint32_t)(limit > 1 ? limit / 2 : 1);
+        /* A batch can be at most the whole cache (a drain happens at the
+         * limit and takes `refill` blocks from the bin). */
+        size_t refill = config->cache_refill_blocks != 0 ? config->cache_refill_blocks
+                                                         : (limit > 1 ? limit / 2 : 1);
+        a->class_refill[cls] = (uint32_t)(refill < limit ? refill : limit);
         a->pool_retain_blocks[cls] = config->pool_retain_bytes / block;
     }
     large_init(&a->large, config->large_retain_bytes, config->large_retain_count);

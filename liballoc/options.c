@@ -31,6 +31,8 @@ const struct option_def options_table[] = {
      NULL, "per thread and class: bytes of free blocks a thread cache keeps (at least 1 block)"},
     {"ORTHO_CACHE_MAX_BLOCKS", OPTION_COUNT, CONFIG_FIELD(cache_max_blocks), 512, 1, 65536, NULL,
      "per thread and class: most free blocks a thread cache keeps; refills take half"},
+    {"ORTHO_CACHE_REFILL_BLOCKS", OPTION_COUNT, CONFIG_FIELD(cache_refill_blocks), 0, 0, 65536,
+     NULL, "blocks a refill takes from the pool and a drain gives back; 0: half the cache cap"},
     {"ORTHO_POOL_RETAIN_BYTES", OPTION_BYTES, CONFIG_FIELD(pool_retain_bytes), 64 * MiB, 0,
      (uint64_t)1 << 46, NULL,
      "per class: free bytes the central pool keeps resident; pages beyond go back to the OS"},

@@ -479,6 +479,24 @@ START_TEST(trim_returns_pooled_pages_of_big_classes_and_retained_large_mappings)
 }
 END_TEST
 
+START_TEST(the_refill_batch_follows_the_configured_block_count)
+{
+    ortho_config_t config;
+    ortho_config_default(&config);
+    config.cache_refill_blocks = 7;
+    ortho_allocator_t *a = make_allocator(&config);
+    ortho_cache_t *c;
+    ortho_cache_create(a, &c);
+    ortho_cache_alloc(c, 64);
+    ortho_stats_t s;
+    ortho_allocator_stats(a, &s);
+    ck_assert_uint_eq(s.classes[0].carved_blocks, 7); /* one refill carved 7 blocks */
+    ck_assert_uint_eq(s.classes[0].cached_blocks, 6);
+    ortho_cache_destroy(c);
+    ortho_allocator_destroy(a);
+}
+END_TEST
+
 Suite *allocator_suite(void)
 {
     Suite *s = suite_create("allocator");
@@ -513,6 +531,7 @@ Suite *allocator_suite(void)
     tcase_add_test(stats, stats_track_the_large_path_live_and_retained);
     tcase_add_test(stats, destroying_a_cache_hands_its_blocks_to_the_central_pool);
     tcase_add_test(stats, a_new_cache_refills_from_the_central_pool_before_carving);
+    tcase_add_test(stats, the_refill_batch_follows_the_configured_block_count);
     tcase_add_test(stats, trim_returns_pooled_pages_of_big_classes_and_retained_large_mappings);
     suite_add_tcase(s, stats);
     return s;
