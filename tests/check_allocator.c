@@ -497,6 +497,55 @@ START_TEST(the_refill_batch_follows_the_configured_block_count)
 }
 END_TEST
 
+START_TEST(frees_of_arbitrary_arena_addresses_are_all_refused_and_harm_nothing)
+{
+    ortho_allocator_t *a = make_allocator(NULL);
+    ortho_cache_t *c;
+    ortho_cache_create(a, &c);
+    enum { LIVE = 300, PROBES = 50000 };
+    static unsigned char *live[LIVE];
+    static size_t sizes[LIVE];
+    uint64_t seed = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < LIVE; i++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        sizes[i] = (size_t)(seed >> 33) % 20000 + 1;
+        live[i] = ortho_cache_alloc(c, sizes[i]);
+        memset(live[i], (int)(i & 0xff), sizes[i]);
+    }
+    for (int i = 0; i < LIVE; i += 3) { /* some blocks sit freed in lists */
+        ortho_cache_free(c, live[i]);
+        live[i] = NULL;
+    }
+    const struct arena_region *region = &a->arena.regions[0];
+    for (int probe = 0; probe < PROBES; probe++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        uintptr_t offset = (uintptr_t)(seed >> 20) % region->carved_bytes;
+        if (probe % 2 == 0)
+            offset &= ~(uintptr_t)63; /* half of them 64-aligned, like real blocks */
+        unsigned char *p = (unsigned char *)region->base + offset;
+        int is_live = 0;
+        for (int i = 0; i < LIVE && !is_live; i++)
+            is_live = live[i] == p;
+        if (is_live)
+            continue;
+        ck_assert_int_ne(ortho_cache_free(c, p), ORTHO_OK);
+    }
+    for (int i = 0; i < LIVE; i++) {
+        if (live[i] == NULL)
+            continue;
+        for (size_t b = 0; b < sizes[i]; b += 97)
+            ck_assert_uint_eq(live[i][b], (unsigned)(i & 0xff));
+        ck_assert_int_eq(ortho_cache_free(c, live[i]), ORTHO_OK);
+    }
+    ortho_stats_t stats;
+    ortho_allocator_stats(a, &stats);
+    for (unsigned cls = 0; cls < ORTHO_CLASS_COUNT; cls++)
+        ck_assert_uint_eq(stats.classes[cls].live_blocks, 0);
+    ortho_cache_destroy(c);
+    ortho_allocator_destroy(a);
+}
+END_TEST
+
 Suite *allocator_suite(void)
 {
     Suite *s = suite_create("allocator");
@@ -525,6 +574,7 @@ Suite *allocator_suite(void)
     tcase_add_test(frees, an_underflow_into_the_size_fields_is_caught);
     tcase_add_test(frees, a_sized_free_with_the_wrong_size_reports_size_mismatch_and_keeps_the_block);
     tcase_add_test(frees, freeing_null_is_ok);
+    tcase_add_test(frees, frees_of_arbitrary_arena_addresses_are_all_refused_and_harm_nothing);
     suite_add_tcase(s, frees);
     TCase *stats = tcase_create("stats and pool");
     tcase_add_test(stats, stats_count_live_cached_and_pooled_blocks_exactly);
