@@ -95,7 +95,7 @@ void misuse_report(const char *call, const char *kind, const void *p, unsigned c
     report_hex(&line, (uint64_t)(uintptr_t)p);
     report_str(&line, " (");
     report_str(&line, kind);
-    if (class_index <= SIZE_CLASS_COUNT && class_index != SIZE_CLASS_LARGE) {
+    if (class_index < SIZE_CLASS_COUNT) {
         report_str(&line, ", class ");
         report_str(&line, ortho_class_name(class_index));
     }
