@@ -2,15 +2,17 @@
  * refill (central pool batch, else a fresh arena span split locally), cache
  * drain (a batch back to the pool, pages beyond the pool's retain budget
  * back to the OS), over-aligned and large requests, full validation of
- * frees, the cache registry and stats. Locks: pool->lock, arena->lock,
- * large->lock and registry_lock are never held together except by the fork
- * hooks, which take them all in one fixed order. Never calls malloc. */
+ * frees, stats and trim (cache records live in registry.c). Lock order:
+ * registry_lock may be held while a pool->lock is taken (retiring a cache);
+ * no other two are held together, except by the fork hooks, which take
+ * them all in that same order. Never calls malloc. */
 #include "allocator.h"
 
 #include <errno.h>
 #include <string.h>
 
 #include "prim.h"
+#include "registry.h"
 
 static ORTHO_TLS ortho_status_t allocator_thread_status; /* last failed allocation */
 
@@ -60,140 +62,7 @@ void allocator_teardown(struct ortho_allocator *a)
 {
     large_destroy(&a->large);
     arena_destroy(&a->arena);
-    for (struct cache_chunk *chunk = a->record_chunks; chunk != NULL;) {
-        struct cache_chunk *next = chunk->next;
-        prim_unmap(chunk, chunk->bytes);
-        chunk = next;
-    }
-    a->record_chunks = NULL;
-}
-
-/* ---- cache registry ---------------------------------------------------- */
-
-/* Records per chunk mapping: one mapping serves many threads. */
-#define ALLOCATOR_RECORDS_PER_CHUNK 64
-
-/* Adds one cache's counters into `into` and zeroes them (registry lock
- * held, or the caller is alone). */
-static void allocator_fold_counters(struct class_counters *into, struct class_counters *from)
-{
-    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++) {
-        atomic_fetch_add_explicit(&into[cls].requested_net,
-                                  atomic_load(&from[cls].requested_net), memory_order_relaxed);
-        atomic_store(&from[cls].requested_net, 0);
-    }
-}
-
-/* Moves every cached block of `cache` to the pools. */
-static void allocator_cache_empty(struct ortho_allocator *a, struct ortho_cache *cache)
-{
-    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++) {
-        struct bin *bin = &cache->bins[cls];
-        if (bin->head != NULL)
-            pool_push(&a->pools[cls], bin->head, bin_count(bin));
-        bin->head = NULL;
-        bin_set_count(bin, 0);
-    }
-}
-
-/* Empties an active record, unlinks it, folds its counters and puts it on
- * the spare list. Registry lock held; takes pool locks (never the other
- * way round). */
-static void allocator_record_retire(struct ortho_allocator *a, struct ortho_cache *cache)
-{
-    allocator_cache_empty(a, cache);
-    if (cache->prev != NULL)
-        cache->prev->next = cache->next;
-    else
-        a->caches = cache->next;
-    if (cache->next != NULL)
-        cache->next->prev = cache->prev;
-    a->cache_count--;
-    allocator_fold_counters(a->retired, cache->counters);
-    cache->state = CACHE_RETIRED;
-    cache->prev = NULL;
-    cache->next = a->spare_records;
-    a->spare_records = cache;
-}
-
-/* Maps a chunk of records onto the spare list. Registry lock held. */
-static bool allocator_add_record_chunk(struct ortho_allocator *a)
-{
-    size_t bytes = sizeof(struct cache_chunk) + ALLOCATOR_RECORDS_PER_CHUNK * sizeof(struct ortho_cache);
-    struct cache_chunk *chunk = prim_map(bytes);
-    if (chunk == NULL)
-        return false;
-    chunk->bytes = bytes;
-    chunk->next = a->record_chunks;
-    a->record_chunks = chunk;
-    struct ortho_cache *records = (struct ortho_cache *)(chunk + 1);
-    for (unsigned i = 0; i < ALLOCATOR_RECORDS_PER_CHUNK; i++) {
-        records[i].next = a->spare_records;
-        a->spare_records = &records[i];
-    }
-    return true;
-}
-
-struct ortho_cache *allocator_cache_acquire(struct ortho_allocator *a, bool thread_bound)
-{
-    uint32_t tid = prim_thread_id();
-    lock_acquire(&a->registry_lock);
-    if (thread_bound) {
-        for (struct ortho_cache *c = a->caches; c != NULL;) {
-            struct ortho_cache *next = c->next;
-            if (c->thread_bound && c->thread_id == tid)
-                allocator_record_retire(a, c);
-            c = next;
-        }
-    }
-    if (a->spare_records == NULL && !allocator_add_record_chunk(a)) {
-        lock_release(&a->registry_lock);
-        return NULL;
-    }
-    struct ortho_cache *cache = a->spare_records;
-    a->spare_records = cache->next;
-    memset(cache, 0, sizeof *cache);
-    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++) {
-        cache->bins[cls].limit = a->class_limit[cls];
-        cache->bins[cls].refill = a->class_refill[cls];
-    }
-    cache->owner = a;
-    cache->thread_id = tid;
-    cache->thread_bound = thread_bound;
-    cache->state = CACHE_ACTIVE;
-    cache->next = a->caches;
-    if (a->caches != NULL)
-        a->caches->prev = cache;
-    a->caches = cache;
-    a->cache_count++;
-    lock_release(&a->registry_lock);
-    return cache;
-}
-
-void allocator_cache_release(struct ortho_cache *cache)
-{
-    struct ortho_allocator *a = cache->owner;
-    if (a == NULL || cache->state != CACHE_ACTIVE)
-        return;
-    lock_acquire(&a->registry_lock);
-    allocator_record_retire(a, cache);
-    lock_release(&a->registry_lock);
-}
-
-unsigned allocator_reclaim_dead_threads(struct ortho_allocator *a)
-{
-    unsigned reclaimed = 0;
-    lock_acquire(&a->registry_lock);
-    for (struct ortho_cache *c = a->caches; c != NULL;) {
-        struct ortho_cache *next = c->next;
-        if (c->thread_bound && !prim_thread_alive(c->thread_id)) {
-            allocator_record_retire(a, c);
-            reclaimed++;
-        }
-        c = next;
-    }
-    lock_release(&a->registry_lock);
-    return reclaimed;
+    registry_unmap_records(a);
 }
 
 /* Adds `amount` (modulo 2^64) to the requested-bytes counter of `cls`:
@@ -466,7 +335,7 @@ void allocator_stats(struct ortho_allocator *a, ortho_stats_t *out)
 {
     /* Caches of threads that died without their exit hook would otherwise
      * count as cached forever. */
-    allocator_reclaim_dead_threads(a);
+    registry_reclaim_dead(a);
     memset(out, 0, sizeof *out);
     struct arena_usage usage;
     arena_usage(&a->arena, &usage);
@@ -521,7 +390,7 @@ void allocator_stats(struct ortho_allocator *a, ortho_stats_t *out)
 
 size_t allocator_trim(struct ortho_allocator *a)
 {
-    allocator_reclaim_dead_threads(a);
+    registry_reclaim_dead(a);
     uint64_t before = atomic_load(&a->arena.released_bytes);
     for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++) {
         header_t *chain = pool_take_all(&a->pools[cls]);
@@ -570,7 +439,7 @@ void allocator_fork_child(struct ortho_allocator *a, struct ortho_cache *survivo
     for (struct ortho_cache *c = a->caches; c != NULL;) {
         struct ortho_cache *next = c->next;
         if (c != survivor)
-            allocator_record_retire(a, c);
+            registry_retire_locked(a, c);
         c = next;
     }
     /* The survivor runs under a new thread id in the child; without this

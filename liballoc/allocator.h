@@ -34,7 +34,7 @@ struct ortho_allocator {
     bool mapped;                     /* instance: lives in its own mapping */
 };
 
-/* A mapping that holds cache records. Records live in allocator-owned
+/* A mapping that holds cache records (see registry.h). Records live in allocator-owned
  * memory, never in thread-local storage: a thread can exit without our
  * exit hook running (glibc runs TSD destructors for a bounded number of
  * rounds), and its record must then stay valid until it is reclaimed. */
@@ -54,20 +54,6 @@ struct free_failure {
 bool allocator_setup(struct ortho_allocator *a, const ortho_config_t *config);
 /* Unmaps all memory of `a` (caches must be gone). */
 void allocator_teardown(struct ortho_allocator *a);
-
-/* A new active cache record bound to `a` for the calling thread, or NULL
- * when no memory could be mapped for it. With thread_bound, any record
- * still active for the same kernel thread id is first reclaimed: that
- * thread is dead (ids are unique among live threads) and its exit hook
- * never ran. */
-struct ortho_cache *allocator_cache_acquire(struct ortho_allocator *a, bool thread_bound);
-/* Hands all blocks of the cache to the central pools, folds its counters
- * into the allocator, unregisters it and returns the record for reuse. The
- * caller must drop every pointer to it. */
-void allocator_cache_release(struct ortho_cache *cache);
-/* Reclaims the records of thread-bound caches whose thread no longer exists
- * (their exit hook did not run). Returns how many. */
-unsigned allocator_reclaim_dead_threads(struct ortho_allocator *a);
 
 /* Slow allocation: zero size, alignment above 64, large requests, empty
  * bins (refill from pool, then arena), retired caches. NULL with

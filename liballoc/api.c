@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "global.h"
+#include "registry.h"
 #include "options.h"
 #include "prim.h"
 
@@ -167,7 +168,7 @@ ORTHO_EXPORT ortho_status_t ortho_cache_create(ortho_allocator_t *allocator, ort
 {
     if (allocator == NULL || out == NULL)
         return ORTHO_E_BAD_CONFIG;
-    struct ortho_cache *cache = allocator_cache_acquire(allocator, false);
+    struct ortho_cache *cache = registry_acquire(allocator, false);
     if (cache == NULL)
         return ORTHO_E_NOMEM;
     *out = cache;
@@ -178,7 +179,7 @@ ORTHO_EXPORT void ortho_cache_destroy(ortho_cache_t *cache)
 {
     if (cache == NULL || cache->thread_bound)
         return;
-    allocator_cache_release(cache);
+    registry_release(cache);
 }
 
 ORTHO_EXPORT void *ortho_cache_alloc(ortho_cache_t *cache, size_t size)

@@ -7,6 +7,7 @@
  * called only once the allocator is usable. */
 #define _GNU_SOURCE
 #include "global.h"
+#include "registry.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -41,13 +42,13 @@ const struct options *global_options(void)
 
 /* pthread key destructor: runs at thread exit for threads that bound a
  * cache (unless the thread bound it in glibc's last destructor round; the
- * record is then reclaimed later, see allocator_cache_acquire). Blocks go
+ * record is then reclaimed later, see registry_acquire). Blocks go
  * back to the pools; later allocations of this thread (other destructors)
  * go uncached through the retired sentinel. */
 static void global_thread_exit(void *arg)
 {
     global_thread_cache = &global_retired_cache;
-    allocator_cache_release((struct ortho_cache *)arg);
+    registry_release((struct ortho_cache *)arg);
 }
 
 static void global_fork_prepare(void)
@@ -113,7 +114,7 @@ static bool global_bind_thread(void)
         return true;
     if (!global_setup())
         return false;
-    struct ortho_cache *cache = allocator_cache_acquire(&global_allocator, true);
+    struct ortho_cache *cache = registry_acquire(&global_allocator, true);
     if (cache == NULL)
         return false;
     global_thread_cache = cache;
