@@ -1,0 +1,558 @@
+/* check_ring.c - the trace ring and the record framing: argument checks,
+ * order and content, full-ring behaviour in each push mode, drop counting
+ * and the DROPPED marker, wrap-around, all-or-nothing framed events, a
+ * producer and a consumer thread moving millions of records (the test that
+ * must stay clean under ThreadSanitizer), a blocking push that gives up, and
+ * a forked child consuming from a MAP_SHARED mapping as the collector will.
+ * Every record carries a sequence number in addr, so loss, duplication and
+ * reordering all show up as a wrong number. No timing is measured. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check_support.h"
+#include "record.h"
+#include "ring.h"
+
+/* Records the two-thread test moves (about 6 s under ThreadSanitizer). */
+#define THREADED_RECORDS 10000000ull
+#define THREADED_CAPACITY 1024      /* small, so the producer often finds it full */
+#define THREADED_FRAME_EVERY 4096   /* every so many records, also push a framed event */
+#define THREADED_FRAME_PAYLOAD 3    /* continuation records in those events */
+#define POP_MAX (1 + RECORD_PAYLOAD_RECORDS_MAX) /* always enough for a whole event */
+#define FORK_RECORDS 200000ull
+#define FORK_CAPACITY 256
+
+/* A 64-aligned buffer for one ring, freed by the caller. */
+static void *ring_memory(size_t capacity, size_t *bytes_out)
+{
+    size_t bytes = ring_bytes_for(capacity);
+    ck_assert_uint_gt(bytes, 0);
+    void *mem = aligned_alloc(RING_LINE_BYTES, bytes);
+    ck_assert_ptr_nonnull(mem);
+    memset(mem, 0, bytes);
+    *bytes_out = bytes;
+    return mem;
+}
+
+static record_t seq_record(uint64_t seq)
+{
+    return record_make_alloc(seq, seq * 3 + 1, (unsigned)(seq % 12), (uint32_t)(seq % 97), 0, seq * 10);
+}
+
+static bool seq_record_ok(const record_t *r, uint64_t seq)
+{
+    record_t want = seq_record(seq);
+    return memcmp(r, &want, sizeof want) == 0;
+}
+
+START_TEST(init_rejects_a_capacity_that_is_not_a_power_of_two)
+{
+    size_t bytes;
+    void *mem = ring_memory(64, &bytes);
+    ck_assert_uint_eq(ring_bytes_for(48), 0);
+    ck_assert_uint_eq(ring_bytes_for(0), 0);
+    ck_assert_uint_eq(ring_bytes_for(1), 0); /* below RING_MIN_CAPACITY */
+    ck_assert_ptr_null(ring_init(mem, bytes, 48));
+    ck_assert_ptr_null(ring_init(mem, bytes, 63));
+    ck_assert_ptr_null(ring_init(mem, bytes, 0));
+    ck_assert_ptr_null(ring_init(mem, bytes, (size_t)RING_MAX_CAPACITY * 2));
+    ck_assert_ptr_nonnull(ring_init(mem, bytes, 64));
+    free(mem);
+}
+END_TEST
+
+START_TEST(init_rejects_memory_too_small_misaligned_or_null)
+{
+    size_t bytes;
+    void *mem = ring_memory(64, &bytes);
+    ck_assert_uint_eq(bytes, sizeof(ring_t) + 64 * RECORD_BYTES);
+    ck_assert_ptr_null(ring_init(mem, bytes - 1, 64));
+    ck_assert_ptr_null(ring_init(mem, sizeof(ring_t), 64));
+    ck_assert_ptr_null(ring_init((char *)mem + 8, bytes - 8, 32));
+    ck_assert_ptr_null(ring_init(NULL, bytes, 64));
+    /* A refused init leaves the memory as it was (still FREE, all zero). */
+    ck_assert_ptr_null(ring_attach(mem, bytes));
+    ring_t *ring = ring_init(mem, bytes, 64);
+    ck_assert_ptr_eq(ring, mem);
+    ck_assert(ring_is_valid(ring));
+    ck_assert_uint_eq(atomic_load(&ring->state), RING_STATE_ACTIVE);
+    ck_assert_uint_eq(atomic_load(&ring->producer_pid), (uint32_t)getpid());
+    free(mem);
+}
+END_TEST
+
+START_TEST(attach_accepts_an_initialised_ring_and_rejects_a_smashed_one)
+{
+    size_t bytes;
+    void *mem = ring_memory(16, &bytes);
+    ring_t *ring = ring_init(mem, bytes, 16);
+    ck_assert_ptr_eq(ring_attach(mem, bytes), ring);
+    ck_assert_ptr_null(ring_attach(mem, bytes - RECORD_BYTES)); /* smaller than the ring */
+    ring->version = RING_VERSION + 1;
+    ck_assert_ptr_null(ring_attach(mem, bytes));
+    ring->version = RING_VERSION;
+    ring->capacity = 12;
+    ck_assert_ptr_null(ring_attach(mem, bytes));
+    ring->capacity = 16;
+    ring->magic ^= 1;
+    ck_assert_ptr_null(ring_attach(mem, bytes));
+    free(mem);
+}
+END_TEST
+
+START_TEST(pushed_records_pop_in_order_with_identical_content)
+{
+    size_t bytes;
+    void *mem = ring_memory(64, &bytes);
+    ring_t *ring = ring_init(mem, bytes, 64);
+    for (uint64_t i = 0; i < 40; i++) {
+        record_t r = seq_record(i);
+        ck_assert(ring_try_push(ring, &r));
+    }
+    record_t out[64];
+    ck_assert_uint_eq(ring_pop_batch(ring, out, 25), 25);
+    ck_assert_uint_eq(ring_pop_batch(ring, out + 25, 64), 15);
+    ck_assert_uint_eq(ring_pop_batch(ring, out, 64), 0);
+    for (uint64_t i = 0; i < 40; i++)
+        ck_assert_msg(seq_record_ok(&out[i], i), "record %llu differs", (unsigned long long)i);
+    ck_assert_uint_eq(ring_dropped(ring), 0);
+    free(mem);
+}
+END_TEST
+
+START_TEST(free_records_carry_the_allocating_thread_and_saturate_huge_sizes)
+{
+    record_t r = record_make_free(0x1000, 100, 2, 41, 7, 42, 5);
+    ck_assert_uint_eq(r.kind, RECORD_FREE);
+    ck_assert_uint_eq(r.free_info.alloc_tid, 41);
+    ck_assert_uint_eq(r.free_info.requested_bytes32, 100);
+    ck_assert_uint_eq(r.stack_id, 7);
+    ck_assert_uint_eq(r.flags, RECORD_FLAG_CROSS_THREAD);
+    r = record_make_free(0x2000, (uint64_t)5 << 30, RECORD_CLASS_NONE, 42, 0, 42, 6);
+    ck_assert_uint_eq(r.free_info.requested_bytes32, RECORD_FREE_SIZE_SATURATED);
+    ck_assert_uint_eq(r.flags, RECORD_FLAG_SIZE_SATURATED);
+    ck_assert_str_eq(record_kind_name(RECORD_CACHE_REFILL), "CACHE_REFILL");
+    ck_assert_str_eq(record_kind_name(99), "unknown");
+}
+END_TEST
+
+START_TEST(a_full_ring_refuses_try_push_until_the_consumer_pops)
+{
+    size_t bytes;
+    void *mem = ring_memory(8, &bytes);
+    ring_t *ring = ring_init(mem, bytes, 8);
+    for (uint64_t i = 0; i < 8; i++) {
+        record_t r = seq_record(i);
+        ck_assert(ring_try_push(ring, &r));
+    }
+    record_t extra = seq_record(8);
+    ck_assert(!ring_try_push(ring, &extra));
+    ck_assert(!ring_try_push(ring, &extra));
+    ck_assert_uint_eq(ring_dropped(ring), 0); /* try_push counts nothing */
+    record_t out[8];
+    ck_assert_uint_eq(ring_pop_batch(ring, out, 1), 1);
+    ck_assert(seq_record_ok(&out[0], 0));
+    ck_assert(ring_try_push(ring, &extra));
+    ck_assert_uint_eq(ring_pop_batch(ring, out, 8), 8);
+    for (uint64_t i = 0; i < 8; i++)
+        ck_assert(seq_record_ok(&out[i], i + 1));
+    free(mem);
+}
+END_TEST
+
+START_TEST(push_or_drop_counts_exactly_the_dropped_records_and_marks_the_gap)
+{
+    size_t bytes;
+    void *mem = ring_memory(8, &bytes);
+    ring_t *ring = ring_init(mem, bytes, 8);
+    unsigned pushed = 0;
+    for (uint64_t i = 0; i < 20; i++) {
+        record_t r = seq_record(i);
+        pushed += ring_push_or_drop(ring, &r);
+    }
+    ck_assert_uint_eq(pushed, 8);
+    ck_assert_uint_eq(ring_dropped(ring), 12);
+    record_t frame[3] = {seq_record(100), seq_record(101), seq_record(102)};
+    frame[0].payload_records = 2;
+    ck_assert(!ring_push_or_drop_n(ring, frame, 3));
+    ck_assert_uint_eq(ring_dropped(ring), 15); /* a framed event counts all its records */
+
+    record_t out[16];
+    ck_assert_uint_eq(ring_pop_batch(ring, out, 16), 8);
+    for (uint64_t i = 0; i < 8; i++)
+        ck_assert(seq_record_ok(&out[i], i));
+    /* The next record that fits comes behind a marker holding the loss. */
+    record_t after = seq_record(20);
+    ck_assert(ring_push_or_drop(ring, &after));
+    ck_assert_uint_eq(ring_pop_batch(ring, out, 16), 2);
+    ck_assert_uint_eq(out[0].kind, RECORD_DROPPED);
+    ck_assert_uint_eq(out[0].count, 15);
+    ck_assert_uint_eq(out[0].ts_ns, after.ts_ns);
+    ck_assert(seq_record_ok(&out[1], 20));
+    /* The marker is sent once; the counter keeps the total. */
+    ck_assert(ring_push_or_drop(ring, &after));
+    ck_assert_uint_eq(ring_pop_batch(ring, out, 16), 1);
+    ck_assert(seq_record_ok(&out[0], 20));
+    ck_assert_uint_eq(ring_dropped(ring), 15);
+    free(mem);
+}
+END_TEST
+
+START_TEST(indices_wrap_around_the_slots_over_many_laps)
+{
+    enum { CAPACITY = 8, LAPS = 5000 };
+    size_t bytes;
+    void *mem = ring_memory(CAPACITY, &bytes);
+    ring_t *ring = ring_init(mem, bytes, CAPACITY);
+    uint64_t next_push = 0, next_pop = 0;
+    record_t out[CAPACITY];
+    /* Batch sizes 1..7 against capacity 8 put every split point of a
+     * two-part copy to work, on both sides. */
+    for (unsigned lap = 0; lap < LAPS; lap++) {
+        unsigned burst = 1 + lap % 7;
+        for (unsigned k = 0; k < burst; k++) {
+            record_t r = seq_record(next_push);
+            if (!ring_try_push(ring, &r))
+                break;
+            next_push++;
+        }
+        size_t got = ring_pop_batch(ring, out, 1 + (lap * 3) % 7);
+        for (size_t k = 0; k < got; k++, next_pop++)
+            ck_assert_msg(seq_record_ok(&out[k], next_pop), "record %llu differs",
+                          (unsigned long long)next_pop);
+        ck_assert(ring_is_valid(ring));
+    }
+    size_t got;
+    while ((got = ring_pop_batch(ring, out, CAPACITY)) > 0)
+        for (size_t k = 0; k < got; k++, next_pop++)
+            ck_assert(seq_record_ok(&out[k], next_pop));
+    ck_assert_uint_eq(next_pop, next_push);
+    ck_assert_uint_gt(next_push, (uint64_t)CAPACITY * 1000);
+    free(mem);
+}
+END_TEST
+
+START_TEST(a_framed_event_is_all_or_nothing_when_only_the_head_fits)
+{
+    size_t bytes;
+    void *mem = ring_memory(8, &bytes);
+    ring_t *ring = ring_init(mem, bytes, 8);
+    for (uint64_t i = 0; i < 6; i++) {
+        record_t r = seq_record(i);
+        ck_assert(ring_try_push(ring, &r));
+    }
+    /* A CORRUPTION event: head plus two records of raw header bytes. */
+    unsigned char header_bytes[RECORD_CORRUPTION_HEADER_BYTES];
+    for (unsigned i = 0; i < sizeof header_bytes; i++)
+        header_bytes[i] = (unsigned char)(0xa0 + i);
+    record_t head = {.kind = RECORD_CORRUPTION, .class_index = 3, .addr = 0xdead0, .ts_ns = 77};
+    head.corruption_info.verdict = 2;
+    head.corruption_info.op = RECORD_FREE;
+    record_t frame[4];
+    size_t n = record_frame_write(frame, 4, &head, header_bytes, sizeof header_bytes);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_uint_eq(frame[0].payload_records, 2);
+
+    /* Two free slots: the head and one payload record would fit, not all. */
+    record_t out[8];
+    ck_assert(!ring_try_push_n(ring, frame, n));
+    ck_assert(!ring_push_or_drop_n(ring, frame, n));
+    ck_assert_uint_eq(ring_dropped(ring), 3);
+    ck_assert_uint_eq(ring_pop_batch(ring, out, 8), 6); /* nothing of the refused frame */
+    for (uint64_t i = 0; i < 6; i++)
+        ck_assert(seq_record_ok(&out[i], i));
+    /* With room it goes in whole, behind the marker for the 3 lost. */
+    ck_assert(ring_try_push_n(ring, frame, n));
+    ck_assert_uint_eq(ring_pop_batch(ring, out, 8), 4);
+    ck_assert_uint_eq(out[0].kind, RECORD_DROPPED);
+    ck_assert_uint_eq(out[0].count, 3);
+    unsigned char back[RECORD_CORRUPTION_HEADER_BYTES];
+    ck_assert_uint_eq(record_frame_read(&out[1], 3, back, sizeof back), 3);
+    ck_assert_uint_eq(out[1].kind, RECORD_CORRUPTION);
+    ck_assert_uint_eq(out[1].addr, 0xdead0);
+    ck_assert_mem_eq(back, header_bytes, sizeof header_bytes);
+    /* An event as long as the ring can never fit. */
+    record_t too_long[8] = {{0}};
+    too_long[0].payload_records = 7;
+    ck_assert(!ring_try_push_n(ring, too_long, 8));
+    ck_assert(!ring_push_blocking_n(ring, too_long, 8, NULL, NULL));
+    free(mem);
+}
+END_TEST
+
+START_TEST(a_batch_never_ends_inside_a_framed_event)
+{
+    size_t bytes;
+    void *mem = ring_memory(16, &bytes);
+    ring_t *ring = ring_init(mem, bytes, 16);
+    const char path[] = "/usr/lib/x86_64-linux-gnu/libexample.so.1"; /* 41 bytes: two records */
+    record_t head = {.kind = RECORD_MODULE_LOAD, .class_index = RECORD_CLASS_NONE, .addr = 0x7f0000};
+    head.payload_bytes = sizeof path - 1;
+    record_t frame[4];
+    size_t n = record_frame_write(frame, 4, &head, path, sizeof path - 1);
+    ck_assert_uint_eq(n, 3);
+    record_t one = seq_record(1);
+    ck_assert(ring_try_push(ring, &one));
+    ck_assert(ring_try_push_n(ring, frame, n));
+    record_t out[16];
+    ck_assert_uint_eq(ring_pop_batch(ring, out, 2), 1); /* stops before the event */
+    ck_assert_uint_eq(ring_pop_batch(ring, out, 2), 0); /* the event needs 3 */
+    ck_assert_uint_eq(ring_pop_batch(ring, out, 3), 3);
+    char back[2 * RECORD_BYTES];
+    ck_assert_uint_eq(record_frame_read(out, 3, back, sizeof back), 3);
+    ck_assert_uint_eq(out[0].payload_bytes, strlen(path));
+    ck_assert_mem_eq(back, path, strlen(path));
+    ck_assert_uint_eq(back[strlen(path)], 0); /* zero padding */
+    ck_assert_uint_eq(record_frame_read(out, 2, back, sizeof back), 0); /* truncated */
+    /* Payloads past what a uint8_t count can frame are refused. */
+    ck_assert_uint_eq(record_frame_records(RECORD_PAYLOAD_BYTES_MAX), 1 + RECORD_PAYLOAD_RECORDS_MAX);
+    ck_assert_uint_eq(record_frame_records(RECORD_PAYLOAD_BYTES_MAX + 1), 0);
+    free(mem);
+}
+END_TEST
+
+/* Two-thread run: the producer pushes THREADED_RECORDS sequence numbers,
+ * with a framed event (sequence in the head, pattern in the payload) after
+ * every THREADED_FRAME_EVERY; the consumer checks every one. */
+struct threaded_run {
+    ring_t *ring;
+    atomic_bool consumer_failed; /* set when the consumer stops early */
+    uint64_t consumed;           /* sequence records seen, records */
+    uint64_t frames;             /* framed events seen, events */
+    char error[160];             /* first failure, for the message */
+};
+
+static bool threaded_consumer_gone(void *arg)
+{
+    struct threaded_run *run = arg;
+    return atomic_load(&run->consumer_failed);
+}
+
+static void threaded_frame(record_t frame[1 + THREADED_FRAME_PAYLOAD], uint64_t seq)
+{
+    uint64_t payload[THREADED_FRAME_PAYLOAD * RECORD_BYTES / sizeof(uint64_t)];
+    for (size_t i = 0; i < sizeof payload / sizeof payload[0]; i++)
+        payload[i] = seq ^ (i * 0x9e3779b97f4a7c15ull);
+    record_t head = {.kind = RECORD_STACK_DEF, .class_index = RECORD_CLASS_NONE, .addr = seq};
+    head.payload_bytes = sizeof payload;
+    size_t n = record_frame_write(frame, 1 + THREADED_FRAME_PAYLOAD, &head, payload, sizeof payload);
+    (void)n;
+}
+
+static void *threaded_producer(void *arg)
+{
+    struct threaded_run *run = arg;
+    for (uint64_t seq = 0; seq < THREADED_RECORDS; seq++) {
+        record_t r = seq_record(seq);
+        if (!ring_push_blocking(run->ring, &r, threaded_consumer_gone, run))
+            break;
+        if (seq % THREADED_FRAME_EVERY == THREADED_FRAME_EVERY - 1) {
+            record_t frame[1 + THREADED_FRAME_PAYLOAD];
+            threaded_frame(frame, seq);
+            if (!ring_push_blocking_n(run->ring, frame, 1 + THREADED_FRAME_PAYLOAD,
+                                      threaded_consumer_gone, run))
+                break;
+        }
+    }
+    ring_close(run->ring);
+    return NULL;
+}
+
+static void *threaded_consumer(void *arg)
+{
+    struct threaded_run *run = arg;
+    static record_t out[POP_MAX];
+    uint64_t next = 0;
+    for (;;) {
+        size_t got = ring_pop_batch(run->ring, out, POP_MAX);
+        if (got == 0) {
+            if (ring_is_drained(run->ring))
+                return NULL;
+            continue;
+        }
+        for (size_t k = 0; k < got;) {
+            if (out[k].kind == RECORD_STACK_DEF) {
+                record_t want[1 + THREADED_FRAME_PAYLOAD];
+                threaded_frame(want, next - 1);
+                if (k + 1 + THREADED_FRAME_PAYLOAD > got ||
+                    memcmp(&out[k], want, sizeof want) != 0) {
+                    snprintf(run->error, sizeof run->error, "frame after %llu wrong or split",
+                             (unsigned long long)(next - 1));
+                    goto fail;
+                }
+                run->frames++;
+                k += 1 + THREADED_FRAME_PAYLOAD;
+                continue;
+            }
+            if (!seq_record_ok(&out[k], next)) {
+                snprintf(run->error, sizeof run->error, "expected record %llu, found addr %llu kind %u",
+                         (unsigned long long)next, (unsigned long long)out[k].addr, out[k].kind);
+                goto fail;
+            }
+            next++;
+            run->consumed = next;
+            k++;
+        }
+    }
+fail:
+    atomic_store(&run->consumer_failed, true);
+    return NULL;
+}
+
+START_TEST(a_producer_and_a_consumer_thread_move_ten_million_records_in_order)
+{
+    size_t bytes;
+    void *mem = ring_memory(THREADED_CAPACITY, &bytes);
+    static struct threaded_run run;
+    memset(&run, 0, sizeof run);
+    run.ring = ring_init(mem, bytes, THREADED_CAPACITY);
+    pthread_t producer, consumer;
+    ck_assert_int_eq(pthread_create(&consumer, NULL, threaded_consumer, &run), 0);
+    ck_assert_int_eq(pthread_create(&producer, NULL, threaded_producer, &run), 0);
+    pthread_join(producer, NULL);
+    pthread_join(consumer, NULL);
+    ck_assert_msg(!atomic_load(&run.consumer_failed), "consumer: %s", run.error);
+    ck_assert_uint_eq(run.consumed, THREADED_RECORDS);
+    ck_assert_uint_eq(run.frames, THREADED_RECORDS / THREADED_FRAME_EVERY);
+    ck_assert_uint_eq(ring_dropped(run.ring), 0);
+    ck_assert(ring_is_drained(run.ring));
+    ck_assert(ring_release(run.ring));
+    ck_assert_uint_eq(atomic_load(&run.ring->state), RING_STATE_FREE);
+    free(mem);
+}
+END_TEST
+
+/* Says the consumer is gone on its `after`-th call. */
+struct give_up_after {
+    unsigned calls; /* calls so far */
+    unsigned after; /* call that answers true */
+};
+
+static bool give_up_counting(void *arg)
+{
+    struct give_up_after *g = arg;
+    return ++g->calls >= g->after;
+}
+
+START_TEST(a_blocking_push_gives_up_when_the_consumer_is_gone)
+{
+    size_t bytes;
+    void *mem = ring_memory(4, &bytes);
+    ring_t *ring = ring_init(mem, bytes, 4);
+    for (uint64_t i = 0; i < 4; i++) {
+        record_t r = seq_record(i);
+        ck_assert(ring_push_blocking(ring, &r, NULL, NULL)); /* room: no wait */
+    }
+    /* Enough calls to go through the spin, yield and sleep phases. */
+    struct give_up_after g = {0, 80};
+    record_t r = seq_record(4);
+    ck_assert(!ring_push_blocking(ring, &r, give_up_counting, &g));
+    ck_assert_uint_eq(g.calls, 80);
+    ck_assert_uint_eq(ring_dropped(ring), 1); /* the record given up on is counted */
+    record_t out[4];
+    ck_assert_uint_eq(ring_pop_batch(ring, out, 4), 4);
+    ck_assert(seq_record_ok(&out[3], 3));
+    free(mem);
+}
+END_TEST
+
+/* For the fork test: waiting is pointless once the child has exited. */
+struct fork_child {
+    pid_t pid;   /* the consumer process */
+    bool exited; /* reaped by the predicate */
+    int status;  /* its wait status once exited */
+};
+
+static bool fork_child_gone(void *arg)
+{
+    struct fork_child *c = arg;
+    if (!c->exited && waitpid(c->pid, &c->status, WNOHANG) == c->pid)
+        c->exited = true;
+    return c->exited;
+}
+
+/* Child: attaches as the collector will, pops until the ring is drained,
+ * and exits 0 only if every sequence number arrived once and in order. */
+static void fork_consume(void *mem, size_t bytes)
+{
+    ring_t *ring = ring_attach(mem, bytes);
+    if (ring == NULL)
+        _exit(2);
+    record_t out[64];
+    uint64_t next = 0;
+    for (;;) {
+        size_t got = ring_pop_batch(ring, out, 64);
+        if (got == 0) {
+            if (ring_is_drained(ring))
+                break;
+            continue;
+        }
+        for (size_t k = 0; k < got; k++, next++)
+            if (!seq_record_ok(&out[k], next))
+                _exit(3);
+    }
+    _exit(next == FORK_RECORDS ? 0 : 4);
+}
+
+START_TEST(a_forked_child_consumes_a_ring_in_a_shared_mapping)
+{
+    size_t bytes = ring_bytes_for(FORK_CAPACITY);
+    void *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(mem, MAP_FAILED);
+    ring_t *ring = ring_init(mem, bytes, FORK_CAPACITY);
+    ck_assert_ptr_nonnull(ring);
+    struct fork_child child = {0};
+    child.pid = fork();
+    ck_assert_int_ge(child.pid, 0);
+    if (child.pid == 0)
+        fork_consume(mem, bytes);
+    uint64_t pushed = 0;
+    for (; pushed < FORK_RECORDS; pushed++) {
+        record_t r = seq_record(pushed);
+        if (!ring_push_blocking(ring, &r, fork_child_gone, &child))
+            break;
+    }
+    ring_close(ring);
+    ck_assert_uint_eq(pushed, FORK_RECORDS);
+    if (!child.exited)
+        ck_assert_int_eq(waitpid(child.pid, &child.status, 0), child.pid);
+    ck_assert(WIFEXITED(child.status));
+    ck_assert_int_eq(WEXITSTATUS(child.status), 0);
+    ck_assert(ring_is_drained(ring));
+    munmap(mem, bytes);
+}
+END_TEST
+
+Suite *ring_suite(void)
+{
+    Suite *s = suite_create("ring");
+    TCase *tc = tcase_create("single_thread");
+    tcase_add_test(tc, init_rejects_a_capacity_that_is_not_a_power_of_two);
+    tcase_add_test(tc, init_rejects_memory_too_small_misaligned_or_null);
+    tcase_add_test(tc, attach_accepts_an_initialised_ring_and_rejects_a_smashed_one);
+    tcase_add_test(tc, pushed_records_pop_in_order_with_identical_content);
+    tcase_add_test(tc, free_records_carry_the_allocating_thread_and_saturate_huge_sizes);
+    tcase_add_test(tc, a_full_ring_refuses_try_push_until_the_consumer_pops);
+    tcase_add_test(tc, push_or_drop_counts_exactly_the_dropped_records_and_marks_the_gap);
+    tcase_add_test(tc, indices_wrap_around_the_slots_over_many_laps);
+    tcase_add_test(tc, a_framed_event_is_all_or_nothing_when_only_the_head_fits);
+    tcase_add_test(tc, a_batch_never_ends_inside_a_framed_event);
+    tcase_add_test(tc, a_blocking_push_gives_up_when_the_consumer_is_gone);
+    suite_add_tcase(s, tc);
+    TCase *tc_conc = tcase_create("concurrent");
+    tcase_set_timeout(tc_conc, 300);
+    tcase_add_test(tc_conc, a_producer_and_a_consumer_thread_move_ten_million_records_in_order);
+    tcase_add_test(tc_conc, a_forked_child_consumes_a_ring_in_a_shared_mapping);
+    suite_add_tcase(s, tc_conc);
+    return s;
+}
+
+CHECK_SUPPORT_MAIN(ring_suite)

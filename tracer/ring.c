@@ -1,0 +1,303 @@
+/* ring.c - the single-producer single-consumer record ring (see ring.h for
+ * the layout and the ordering contract). The producer half runs inside the
+ * traced program, often inside malloc: it takes no lock, never allocates,
+ * and only ring_push_blocking waits (spin, sched_yield, nanosleep - all
+ * async-signal-safe). The consumer half runs in the collector process and
+ * treats everything in the shared header as untrusted: a corrupted producer
+ * index makes it stop, not read out of bounds. One producer thread and one
+ * consumer per ring; neither side is reentrant. */
+#include "ring.h"
+
+#include <sched.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lock.h" /* lock_cpu_relax */
+#include "prim.h" /* prim_thread_id */
+
+/* Waiting in ring_push_blocking: spin first (the collector usually frees
+ * room within microseconds), then yield, then sleep so a stalled collector
+ * does not cost a whole core. give_up is asked after every spin round. */
+#define RING_WAIT_SPINS 128         /* pause instructions per spin round */
+#define RING_WAIT_SPIN_ROUNDS 4     /* rounds of pure spinning before yielding */
+#define RING_WAIT_YIELD_ROUNDS 64   /* rounds ending in sched_yield before sleeping */
+#define RING_WAIT_SLEEP_NS 50000L   /* sleep per round after that: 50 us */
+
+static inline record_t *ring_slots(ring_t *ring)
+{
+    return (record_t *)((char *)ring + sizeof(ring_t));
+}
+
+static bool ring_capacity_ok(size_t capacity)
+{
+    return capacity >= RING_MIN_CAPACITY && capacity <= RING_MAX_CAPACITY &&
+           (capacity & (capacity - 1)) == 0;
+}
+
+size_t ring_bytes_for(size_t capacity)
+{
+    if (!ring_capacity_ok(capacity))
+        return 0;
+    return sizeof(ring_t) + capacity * sizeof(record_t);
+}
+
+ring_t *ring_init(void *mem, size_t bytes, size_t capacity)
+{
+    size_t need = ring_bytes_for(capacity);
+    if (mem == NULL || ((uintptr_t)mem % RING_LINE_BYTES) != 0 || need == 0 || bytes < need)
+        return NULL;
+    ring_t *ring = mem;
+    /* FREE while the fields are written: an attaching collector that reads
+     * the state first never sees a half-made header. */
+    atomic_store_explicit(&ring->state, RING_STATE_FREE, memory_order_relaxed);
+    ring->magic = RING_MAGIC;
+    ring->version = RING_VERSION;
+    ring->record_bytes = (uint32_t)sizeof(record_t);
+    ring->capacity = (uint32_t)capacity;
+    ring->slots_offset = (uint32_t)sizeof(ring_t);
+    memset(ring->pad0, 0, sizeof ring->pad0);
+    memset(ring->pad1, 0, sizeof ring->pad1);
+    memset(ring->pad2, 0, sizeof ring->pad2);
+    atomic_store_explicit(&ring->producer_pid, (uint32_t)getpid(), memory_order_relaxed);
+    atomic_store_explicit(&ring->producer_tid, prim_thread_id(), memory_order_relaxed);
+    atomic_store_explicit(&ring->head, 0, memory_order_relaxed);
+    atomic_store_explicit(&ring->dropped_records, 0, memory_order_relaxed);
+    ring->cached_tail = 0;
+    ring->drops_pending = 0;
+    atomic_store_explicit(&ring->tail, 0, memory_order_relaxed);
+    ring->cached_head = 0;
+    atomic_store_explicit(&ring->state, RING_STATE_ACTIVE, memory_order_release);
+    return ring;
+}
+
+ring_t *ring_attach(void *mem, size_t bytes)
+{
+    if (mem == NULL || ((uintptr_t)mem % RING_LINE_BYTES) != 0 || bytes < sizeof(ring_t))
+        return NULL;
+    ring_t *ring = mem;
+    /* Acquire pairs with the release in ring_init: the identity fields read
+     * below are the ones init wrote. */
+    if (atomic_load_explicit(&ring->state, memory_order_acquire) == RING_STATE_FREE)
+        return NULL;
+    if (!ring_is_valid(ring) || bytes < ring_bytes_for(ring->capacity))
+        return NULL;
+    return ring;
+}
+
+void ring_set_producer(ring_t *ring, uint32_t pid, uint32_t tid)
+{
+    atomic_store_explicit(&ring->producer_pid, pid, memory_order_relaxed);
+    atomic_store_explicit(&ring->producer_tid, tid, memory_order_relaxed);
+}
+
+/* Free slots as far as the producer can tell, re-reading tail only when the
+ * cached copy says there are fewer than `need`: that keeps the producer off
+ * the consumer's cache line on nearly every push. */
+static inline uint64_t ring_room(ring_t *ring, uint64_t head, uint64_t need)
+{
+    uint64_t room = ring->capacity - (head - ring->cached_tail);
+    if (room < need) {
+        /* Acquire pairs with the consumer's release of tail: its reads of
+         * the slots we are about to overwrite are finished. */
+        ring->cached_tail = atomic_load_explicit(&ring->tail, memory_order_acquire);
+        room = ring->capacity - (head - ring->cached_tail);
+    }
+    return room;
+}
+
+/* Writes recs[0..n) at index `at` onward, wrapping at the end of the slots. */
+static inline void ring_write_slots(ring_t *ring, uint64_t at, const record_t *recs, size_t n)
+{
+    record_t *slots = ring_slots(ring);
+    uint64_t mask = ring->capacity - 1;
+    size_t first = (size_t)(at & mask);
+    size_t run = ring->capacity - first;
+    if (run > n)
+        run = n;
+    memcpy(&slots[first], recs, run * sizeof(record_t));
+    if (run < n)
+        memcpy(&slots[0], recs + run, (n - run) * sizeof(record_t));
+}
+
+/* The one push: all n records (behind a DROPPED marker when drops are
+ * pending) become visible with one release store of head, or nothing
+ * changes. Events longer than capacity - 1 never fit, so a marker always can
+ * go in front. */
+static bool ring_push_core(ring_t *ring, const record_t *recs, size_t n)
+{
+    if (n == 0 || n >= ring->capacity)
+        return false;
+    uint64_t head = atomic_load_explicit(&ring->head, memory_order_relaxed); /* ours */
+    uint64_t pending = ring->drops_pending;
+    uint64_t need = n + (pending != 0);
+    if (ring_room(ring, head, need) < need)
+        return false;
+    if (pending != 0) {
+        /* Stamped with the next event's time: the loss happened before it. */
+        record_t marker = {.kind = RECORD_DROPPED, .class_index = RECORD_CLASS_NONE,
+                           .ts_ns = recs[0].ts_ns};
+        marker.count = pending;
+        ring_write_slots(ring, head, &marker, 1);
+        head++;
+        ring->drops_pending = 0;
+    }
+    ring_write_slots(ring, head, recs, n);
+    /* Release: the slot writes above happen-before the consumer's acquire
+     * load that sees this head. */
+    atomic_store_explicit(&ring->head, head + n, memory_order_release);
+    return true;
+}
+
+/* Counts n records lost. Only the producer writes the counter, so a plain
+ * load and store suffice; atomic so the collector may read it any time. */
+static void ring_count_drops(ring_t *ring, size_t n)
+{
+    uint64_t total = atomic_load_explicit(&ring->dropped_records, memory_order_relaxed);
+    atomic_store_explicit(&ring->dropped_records, total + n, memory_order_relaxed);
+    ring->drops_pending += n;
+}
+
+bool ring_try_push(ring_t *ring, const record_t *rec)
+{
+    return ring_push_core(ring, rec, 1);
+}
+
+bool ring_try_push_n(ring_t *ring, const record_t *recs, size_t n)
+{
+    return ring_push_core(ring, recs, n);
+}
+
+bool ring_push_or_drop(ring_t *ring, const record_t *rec)
+{
+    return ring_push_or_drop_n(ring, rec, 1);
+}
+
+bool ring_push_or_drop_n(ring_t *ring, const record_t *recs, size_t n)
+{
+    if (ring_push_core(ring, recs, n))
+        return true;
+    ring_count_drops(ring, n);
+    return false;
+}
+
+bool ring_push_blocking(ring_t *ring, const record_t *rec, ring_give_up_fn give_up, void *arg)
+{
+    return ring_push_blocking_n(ring, rec, 1, give_up, arg);
+}
+
+bool ring_push_blocking_n(ring_t *ring, const record_t *recs, size_t n, ring_give_up_fn give_up,
+                          void *arg)
+{
+    if (n == 0)
+        return false;
+    if (n >= ring->capacity) { /* would wait forever */
+        ring_count_drops(ring, n);
+        return false;
+    }
+    for (unsigned round = 0;; round++) {
+        for (unsigned spin = 0; spin < RING_WAIT_SPINS; spin++) {
+            if (ring_push_core(ring, recs, n))
+                return true;
+            lock_cpu_relax();
+        }
+        if (give_up != NULL && give_up(arg)) {
+            ring_count_drops(ring, n);
+            return false;
+        }
+        if (round < RING_WAIT_SPIN_ROUNDS) {
+            continue;
+        } else if (round < RING_WAIT_SPIN_ROUNDS + RING_WAIT_YIELD_ROUNDS) {
+            sched_yield();
+        } else {
+            struct timespec nap = {0, RING_WAIT_SLEEP_NS};
+            nanosleep(&nap, NULL);
+        }
+    }
+}
+
+size_t ring_pop_batch(ring_t *ring, record_t *out, size_t max)
+{
+    uint64_t tail = atomic_load_explicit(&ring->tail, memory_order_relaxed); /* ours */
+    uint64_t capacity = ring->capacity;
+    uint64_t avail = ring->cached_head - tail;
+    if (avail < max) {
+        /* Acquire pairs with the producer's release of head: the slots up
+         * to it are fully written. */
+        ring->cached_head = atomic_load_explicit(&ring->head, memory_order_acquire);
+        avail = ring->cached_head - tail;
+    }
+    if (avail > capacity || !ring_capacity_ok(capacity))
+        return 0; /* the producer's side of the header was overwritten */
+    size_t n = avail < max ? (size_t)avail : max;
+    if (n == 0)
+        return 0;
+    const record_t *slots = ring_slots(ring);
+    uint64_t mask = capacity - 1;
+    size_t first = (size_t)(tail & mask);
+    size_t run = (size_t)capacity - first;
+    if (run > n)
+        run = n;
+    memcpy(out, &slots[first], run * sizeof(record_t));
+    if (run < n)
+        memcpy(out + run, &slots[0], (n - run) * sizeof(record_t));
+    /* Cut at the last whole event, reading the frame lengths from our copy
+     * (the producer may not touch these slots yet, but a wild write in the
+     * traced process could; our copy cannot change under us). Events are
+     * published whole, so only max can cut one. */
+    size_t whole = 0;
+    while (whole < n) {
+        size_t span = 1 + (size_t)out[whole].payload_records;
+        if (whole + span > n)
+            break;
+        whole += span;
+    }
+    if (whole == 0)
+        return 0;
+    /* Release: our copies are done before the producer may reuse the slots. */
+    atomic_store_explicit(&ring->tail, tail + whole, memory_order_release);
+    return whole;
+}
+
+void ring_close(ring_t *ring)
+{
+    /* Release: every push happens-before a consumer that sees CLOSED. */
+    atomic_store_explicit(&ring->state, RING_STATE_CLOSED, memory_order_release);
+}
+
+bool ring_is_drained(const ring_t *ring)
+{
+    if (atomic_load_explicit(&ring->state, memory_order_acquire) != RING_STATE_CLOSED)
+        return false;
+    return atomic_load_explicit(&ring->head, memory_order_acquire) ==
+           atomic_load_explicit(&ring->tail, memory_order_acquire);
+}
+
+bool ring_release(ring_t *ring)
+{
+    if (!ring_is_drained(ring))
+        return false;
+    atomic_store_explicit(&ring->state, RING_STATE_FREE, memory_order_release);
+    return true;
+}
+
+uint64_t ring_dropped(const ring_t *ring)
+{
+    return atomic_load_explicit(&ring->dropped_records, memory_order_relaxed);
+}
+
+bool ring_is_valid(const ring_t *ring)
+{
+    if (ring->magic != RING_MAGIC || ring->version != RING_VERSION ||
+        ring->record_bytes != sizeof(record_t) || ring->slots_offset != sizeof(ring_t) ||
+        !ring_capacity_ok(ring->capacity))
+        return false;
+    uint32_t state = atomic_load_explicit(&ring->state, memory_order_acquire);
+    if (state > RING_STATE_CLOSED)
+        return false;
+    /* tail first: head only grows, so head read after it is >= tail unless
+     * something overwrote the header. */
+    uint64_t tail = atomic_load_explicit(&ring->tail, memory_order_acquire);
+    uint64_t head = atomic_load_explicit(&ring->head, memory_order_acquire);
+    return head - tail <= ring->capacity;
+}

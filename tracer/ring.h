@@ -1,0 +1,160 @@
+/* ring.h - one single-producer single-consumer lock-free ring of trace
+ * records, laid out in caller-provided memory that is meant to be a shared
+ * mapping between the traced process (producer: one thread) and the
+ * collector process (consumer). The structure therefore holds no pointers,
+ * only a header with counters and the slots right after it, and every
+ * cross-process field is a lock-free, address-free C11 atomic.
+ *
+ * Indices are 64-bit counts of records ever pushed (head) and popped (tail);
+ * slot = index & (capacity - 1), so they never wrap in practice. The producer
+ * writes slots, then publishes head with release; the consumer reads head
+ * with acquire, copies, then publishes tail with release; the producer reads
+ * tail with acquire (only when its cached copy says the ring is full) before
+ * reusing slots. head and the producer's private state share one 64-byte
+ * line, tail and the consumer's another, so neither side writes the other's.
+ *
+ * Rules: exactly one producer thread and one consumer at a time. Pushes take
+ * no lock, never call malloc, and make no syscall except the waiting in
+ * ring_push_blocking; they are async-signal-safe but not reentrant: a signal
+ * handler must not push to a ring its thread was pushing to when interrupted
+ * (the tracer's per-thread recursion guard ensures that). A framed event
+ * (record.h) is pushed with one *_n call and becomes visible whole or not at
+ * all. Losses are never silent: every record dropped is counted in
+ * dropped_records, and the next record that fits is preceded, in the same
+ * publication, by a RECORD_DROPPED record holding the count lost in between.
+ *
+ * Lifecycle (state): FREE (zeroed memory) -> ring_init -> ACTIVE ->
+ * ring_close (producer, e.g. at thread exit) -> CLOSED -> the consumer pops
+ * until ring_is_drained -> ring_release -> FREE. Claiming a FREE ring among
+ * many threads is the shm layer's job; ring_init itself is not atomic. */
+#ifndef ORTHO_TRACER_RING_H
+#define ORTHO_TRACER_RING_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "record.h"
+
+#define RING_MAGIC 0x474e4952u       /* "RING" in little-endian memory */
+#define RING_VERSION 1u              /* bump on any layout change of ring_t or record_t */
+#define RING_LINE_BYTES 64           /* cache line: what the header fields are padded to */
+#define RING_MIN_CAPACITY 2u         /* room for a DROPPED marker plus one record */
+#define RING_MAX_CAPACITY (1u << 30) /* records; keeps ring_bytes_for far from overflow */
+
+/* Cross-process atomics must not fall back to a lock inside one process. */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free for shared memory");
+_Static_assert(ATOMIC_LONG_LOCK_FREE == 2 || ATOMIC_LLONG_LOCK_FREE == 2,
+               "64-bit atomics must be lock-free for shared memory");
+
+typedef enum {
+    RING_STATE_FREE = 0,   /* zeroed or released: nobody produces */
+    RING_STATE_ACTIVE = 1, /* initialised; the producer may push */
+    RING_STATE_CLOSED = 2, /* the producer is done; drain, then release */
+} ring_state_t;
+
+typedef struct ring {
+    /* Line 0: identity, written by ring_init before state turns ACTIVE. */
+    _Atomic uint32_t state;  /* ring_state_t; the publication point of init */
+    uint32_t magic;          /* RING_MAGIC */
+    uint32_t version;        /* RING_VERSION */
+    uint32_t record_bytes;   /* sizeof(record_t), checked by ring_attach */
+    uint32_t capacity;       /* slots, a power of two, records */
+    uint32_t slots_offset;   /* from the ring's first byte to slot 0, bytes */
+    _Atomic uint32_t producer_pid; /* process of the producer (getpid) */
+    _Atomic uint32_t producer_tid; /* kernel thread id of the producer */
+    uint8_t pad0[RING_LINE_BYTES - 8 * sizeof(uint32_t)];
+
+    /* Line 1: written by the producer only. */
+    _Atomic uint64_t head;            /* records ever published (producer index) */
+    _Atomic uint64_t dropped_records; /* records ever dropped, for the database */
+    uint64_t cached_tail;             /* producer's last read of tail, records */
+    uint64_t drops_pending;           /* dropped since the last DROPPED marker, records */
+    uint8_t pad1[RING_LINE_BYTES - 4 * sizeof(uint64_t)];
+
+    /* Line 2: written by the consumer only. */
+    _Atomic uint64_t tail;  /* records ever consumed (consumer index) */
+    uint64_t cached_head;   /* consumer's last read of head, records */
+    uint8_t pad2[RING_LINE_BYTES - 2 * sizeof(uint64_t)];
+
+    /* Slots follow at slots_offset (== sizeof(ring_t)). */
+} ring_t;
+
+_Static_assert(sizeof(ring_t) == 3 * RING_LINE_BYTES, "ring header is three cache lines");
+_Static_assert(offsetof(ring_t, head) == RING_LINE_BYTES, "head starts the producer line");
+_Static_assert(offsetof(ring_t, tail) == 2 * RING_LINE_BYTES, "tail starts the consumer line");
+
+/* Gives up a blocking push: return true when waiting is pointless (the
+ * consumer process is gone, the program is exiting). Called from the
+ * waiting producer, so it must not malloc or push to the same ring. */
+typedef bool (*ring_give_up_fn)(void *arg);
+
+/* Bytes of memory a ring of `capacity` records needs; 0 if capacity is not
+ * a power of two within [RING_MIN_CAPACITY, RING_MAX_CAPACITY]. */
+size_t ring_bytes_for(size_t capacity);
+
+/* Formats `bytes` of memory at mem (RING_LINE_BYTES-aligned, e.g. an mmap)
+ * as an empty ACTIVE ring of `capacity` records whose producer is the
+ * calling thread. Returns mem as a ring, or NULL (memory untouched) if mem
+ * is NULL or misaligned, capacity is not a valid power of two, or bytes <
+ * ring_bytes_for(capacity). Not thread-safe: nobody may use the memory yet. */
+ring_t *ring_init(void *mem, size_t bytes, size_t capacity);
+
+/* For the consumer (another process): checks that the `bytes` at mem hold a
+ * ring made by ring_init of this version (state not FREE, magic, version,
+ * record size, capacity, size). Returns the ring or NULL. */
+ring_t *ring_attach(void *mem, size_t bytes);
+
+/* Records the producer (pid, kernel tid) when a thread other than the one
+ * that called ring_init will push. Producer side, before the first push. */
+void ring_set_producer(ring_t *ring, uint32_t pid, uint32_t tid);
+
+/* Pushes one record if there is room (also for a pending DROPPED marker).
+ * Returns false, changing nothing and counting nothing, when full. */
+bool ring_try_push(ring_t *ring, const record_t *rec);
+/* The same for n records published all at once (a framed event): false,
+ * with nothing visible, unless all n (plus a pending marker) fit. */
+bool ring_try_push_n(ring_t *ring, const record_t *recs, size_t n);
+
+/* Pushes, or counts the record(s) as dropped when full. Never waits.
+ * Returns true if pushed. */
+bool ring_push_or_drop(ring_t *ring, const record_t *rec);
+bool ring_push_or_drop_n(ring_t *ring, const record_t *recs, size_t n);
+
+/* Pushes, waiting while full: spins, then sched_yield, then short sleeps,
+ * asking give_up (if not NULL) between rounds. Returns true once pushed;
+ * false if give_up said so or the event can never fit (n > capacity - 1),
+ * in which case the record(s) are counted as dropped. With give_up NULL a
+ * dead consumer blocks the producer forever: pass one. */
+bool ring_push_blocking(ring_t *ring, const record_t *rec, ring_give_up_fn give_up, void *arg);
+bool ring_push_blocking_n(ring_t *ring, const record_t *recs, size_t n, ring_give_up_fn give_up,
+                          void *arg);
+
+/* Consumer: copies up to max records, oldest first, to out and frees their
+ * slots. A batch never ends inside a framed event: if the next event does
+ * not fit in what is left of max it stays for the next call (so pass max >=
+ * 1 + RECORD_PAYLOAD_RECORDS_MAX to always make progress). Returns the
+ * records copied; 0 when empty, or when the producer's index is corrupt
+ * (ring_is_valid says false then). Never blocks. */
+size_t ring_pop_batch(ring_t *ring, record_t *out, size_t max);
+
+/* Producer: no more pushes will follow (thread exit). */
+void ring_close(ring_t *ring);
+
+/* Consumer: true once the ring is CLOSED and every record was popped. */
+bool ring_is_drained(const ring_t *ring);
+
+/* Consumer: hands a drained ring back as FREE for reuse; false (no change)
+ * if it is not closed and drained. */
+bool ring_release(ring_t *ring);
+
+/* Records ever dropped on this ring (either side may read). */
+uint64_t ring_dropped(const ring_t *ring);
+
+/* Invariant check for tests and the collector: header fields consistent
+ * and 0 <= head - tail <= capacity. Call it from the consumer (or with the
+ * producer stopped): a third party's tail can be stale and fail the check. */
+bool ring_is_valid(const ring_t *ring);
+
+#endif
