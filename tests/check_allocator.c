@@ -21,6 +21,23 @@ static ortho_allocator_t *make_allocator(const ortho_config_t *config)
     return a;
 }
 
+/* Most tests run on a default instance with one cache, made and destroyed
+ * around each test by this fixture (Check runs it in the test's process). */
+static ortho_allocator_t *fixture_allocator;
+static ortho_cache_t *fixture_cache;
+
+static void fixture_setup(void)
+{
+    fixture_allocator = make_allocator(NULL);
+    ck_assert_int_eq(ortho_cache_create(fixture_allocator, &fixture_cache), ORTHO_OK);
+}
+
+static void fixture_teardown(void)
+{
+    ortho_cache_destroy(fixture_cache);
+    ck_assert_int_eq(ortho_allocator_destroy(fixture_allocator), ORTHO_OK);
+}
+
 static ortho_config_t small_arena_config(void)
 {
     ortho_config_t config;
@@ -51,24 +68,19 @@ END_TEST
 
 START_TEST(a_freed_block_is_the_next_one_handed_out_on_the_same_thread)
 {
-    ortho_allocator_t *a = make_allocator(NULL);
-    ortho_cache_t *c;
-    ortho_cache_create(a, &c);
+    ortho_cache_t *c = fixture_cache;
     void *first = ortho_cache_alloc(c, 100);
     ck_assert_int_eq(ortho_cache_free(c, first), ORTHO_OK);
     void *second = ortho_cache_alloc(c, 200); /* same 256-byte class */
     ck_assert_ptr_eq(first, second);
     ortho_cache_free(c, second);
-    ortho_cache_destroy(c);
-    ortho_allocator_destroy(a);
 }
 END_TEST
 
 START_TEST(usable_size_is_the_class_payload_and_never_below_the_request)
 {
-    ortho_allocator_t *a = make_allocator(NULL);
-    ortho_cache_t *c;
-    ortho_cache_create(a, &c);
+    ortho_allocator_t *a = fixture_allocator;
+    ortho_cache_t *c = fixture_cache;
     void *p = ortho_cache_alloc(c, 65);
     ck_assert_uint_eq(allocator_usable_size(a, p), 256);
     void *q = ortho_cache_alloc(c, 4097);
@@ -76,16 +88,13 @@ START_TEST(usable_size_is_the_class_payload_and_never_below_the_request)
     ortho_cache_free(c, p);
     ortho_cache_free(c, q);
     ck_assert_uint_eq(allocator_usable_size(a, p), 0); /* freed: does not validate */
-    ortho_cache_destroy(c);
-    ortho_allocator_destroy(a);
 }
 END_TEST
 
 START_TEST(over_aligned_requests_honour_every_power_of_two_up_to_2_mib)
 {
-    ortho_allocator_t *a = make_allocator(NULL);
-    ortho_cache_t *c;
-    ortho_cache_create(a, &c);
+    ortho_allocator_t *a = fixture_allocator;
+    ortho_cache_t *c = fixture_cache;
     for (size_t align = 8; align <= ((size_t)2 << 20); align <<= 1) {
         unsigned char *p = ortho_cache_alloc_aligned(c, 1000, align);
         ck_assert_ptr_nonnull(p);
@@ -94,37 +103,27 @@ START_TEST(over_aligned_requests_honour_every_power_of_two_up_to_2_mib)
         ck_assert_uint_ge(allocator_usable_size(a, p), 1000);
         ck_assert_int_eq(ortho_cache_free(c, p), ORTHO_OK);
     }
-    ortho_cache_destroy(c);
-    ortho_allocator_destroy(a);
 }
 END_TEST
 
 START_TEST(an_alignment_that_is_not_a_power_of_two_is_refused_with_bad_align)
 {
-    ortho_allocator_t *a = make_allocator(NULL);
-    ortho_cache_t *c;
-    ortho_cache_create(a, &c);
+    ortho_cache_t *c = fixture_cache;
     errno = 0;
     ck_assert_ptr_null(ortho_cache_alloc_aligned(c, 64, 96));
     ck_assert_int_eq(ortho_last_status(), ORTHO_E_BAD_ALIGN);
     ck_assert_int_eq(errno, EINVAL);
     ck_assert_ptr_null(ortho_cache_alloc_aligned(c, 64, 4)); /* below sizeof(void *) */
-    ortho_cache_destroy(c);
-    ortho_allocator_destroy(a);
 }
 END_TEST
 
 START_TEST(a_zero_size_request_fails_with_zero_size)
 {
-    ortho_allocator_t *a = make_allocator(NULL);
-    ortho_cache_t *c;
-    ortho_cache_create(a, &c);
+    ortho_cache_t *c = fixture_cache;
     errno = 0;
     ck_assert_ptr_null(ortho_cache_alloc(c, 0));
     ck_assert_int_eq(ortho_last_status(), ORTHO_E_ZERO_SIZE);
     ck_assert_int_eq(errno, EINVAL);
-    ortho_cache_destroy(c);
-    ortho_allocator_destroy(a);
 }
 END_TEST
 
@@ -206,9 +205,8 @@ END_TEST
 
 START_TEST(freeing_a_block_twice_reports_double_free_and_changes_nothing)
 {
-    ortho_allocator_t *a = make_allocator(NULL);
-    ortho_cache_t *c;
-    ortho_cache_create(a, &c);
+    ortho_allocator_t *a = fixture_allocator;
+    ortho_cache_t *c = fixture_cache;
     void *p = ortho_cache_alloc(c, 48);
     ck_assert_int_eq(ortho_cache_free(c, p), ORTHO_OK);
     ortho_stats_t before, after;
@@ -220,33 +218,23 @@ START_TEST(freeing_a_block_twice_reports_double_free_and_changes_nothing)
     void *x = ortho_cache_alloc(c, 48);
     void *y = ortho_cache_alloc(c, 48);
     ck_assert_ptr_ne(x, y);
-    ortho_cache_destroy(c);
-    ortho_allocator_destroy(a);
 }
 END_TEST
 
 START_TEST(freeing_a_large_block_twice_reports_double_free)
 {
-    ortho_allocator_t *a = make_allocator(NULL);
-    ortho_cache_t *c;
-    ortho_cache_create(a, &c);
+    ortho_cache_t *c = fixture_cache;
     void *p = ortho_cache_alloc(c, (size_t)20 << 20);
     ck_assert_int_eq(ortho_cache_free(c, p), ORTHO_OK);
     ck_assert_int_eq(ortho_cache_free(c, p), ORTHO_E_DOUBLE_FREE);
-    ortho_cache_destroy(c);
-    ortho_allocator_destroy(a);
 }
 END_TEST
 
 START_TEST(freeing_a_stack_address_reports_foreign_pointer)
 {
-    ortho_allocator_t *a = make_allocator(NULL);
-    ortho_cache_t *c;
-    ortho_cache_create(a, &c);
+    ortho_cache_t *c = fixture_cache;
     _Alignas(64) char local[128];
     ck_assert_int_eq(ortho_cache_free(c, local + 64), ORTHO_E_FOREIGN);
-    ortho_cache_destroy(c);
-    ortho_allocator_destroy(a);
 }
 END_TEST
 
@@ -268,28 +256,20 @@ END_TEST
 
 START_TEST(freeing_an_unaligned_pointer_inside_a_block_reports_misaligned_pointer)
 {
-    ortho_allocator_t *a = make_allocator(NULL);
-    ortho_cache_t *c;
-    ortho_cache_create(a, &c);
+    ortho_cache_t *c = fixture_cache;
     char *p = ortho_cache_alloc(c, 200);
     ck_assert_int_eq(ortho_cache_free(c, p + 8), ORTHO_E_MISALIGNED);
     ck_assert_int_eq(ortho_cache_free(c, p), ORTHO_OK);
-    ortho_cache_destroy(c);
-    ortho_allocator_destroy(a);
 }
 END_TEST
 
 START_TEST(freeing_an_interior_pointer_reports_a_corrupt_header)
 {
-    ortho_allocator_t *a = make_allocator(NULL);
-    ortho_cache_t *c;
-    ortho_cache_create(a, &c);
+    ortho_cache_t *c = fixture_cache;
     char *p = ortho_cache_alloc(c, 200);
     memset(p, 0, 200);
     ck_assert_int_eq(ortho_cache_free(c, p + 128), ORTHO_E_CORRUPT);
     ck_assert_int_eq(ortho_cache_free(c, p), ORTHO_OK);
-    ortho_cache_destroy(c);
-    ortho_allocator_destroy(a);
 }
 END_TEST
 
@@ -330,9 +310,8 @@ END_TEST
 
 START_TEST(a_sized_free_with_the_wrong_size_reports_size_mismatch_and_keeps_the_block)
 {
-    ortho_allocator_t *a = make_allocator(NULL);
-    ortho_cache_t *c;
-    ortho_cache_create(a, &c);
+    ortho_allocator_t *a = fixture_allocator;
+    ortho_cache_t *c = fixture_cache;
     void *p = ortho_cache_alloc(c, 100);
     ck_assert_int_eq(ortho_cache_free_sized(c, p, 101), ORTHO_E_SIZE_MISMATCH);
     ck_assert_uint_eq(allocator_usable_size(a, p), 256); /* still live */
@@ -340,20 +319,14 @@ START_TEST(a_sized_free_with_the_wrong_size_reports_size_mismatch_and_keeps_the_
     void *big = ortho_cache_alloc(c, (size_t)17 << 20);
     ck_assert_int_eq(ortho_cache_free_sized(c, big, 1), ORTHO_E_SIZE_MISMATCH);
     ck_assert_int_eq(ortho_cache_free_sized(c, big, (size_t)17 << 20), ORTHO_OK);
-    ortho_cache_destroy(c);
-    ortho_allocator_destroy(a);
 }
 END_TEST
 
 START_TEST(freeing_null_is_ok)
 {
-    ortho_allocator_t *a = make_allocator(NULL);
-    ortho_cache_t *c;
-    ortho_cache_create(a, &c);
+    ortho_cache_t *c = fixture_cache;
     ck_assert_int_eq(ortho_cache_free(c, NULL), ORTHO_OK);
     ck_assert_int_eq(ortho_cache_free_sized(c, NULL, 10), ORTHO_OK);
-    ortho_cache_destroy(c);
-    ortho_allocator_destroy(a);
 }
 END_TEST
 
@@ -361,9 +334,8 @@ END_TEST
 
 START_TEST(stats_count_live_cached_and_pooled_blocks_exactly)
 {
-    ortho_allocator_t *a = make_allocator(NULL);
-    ortho_cache_t *c;
-    ortho_cache_create(a, &c);
+    ortho_allocator_t *a = fixture_allocator;
+    ortho_cache_t *c = fixture_cache;
     enum { COUNT = 1000 };
     static void *blocks[COUNT];
     for (int i = 0; i < COUNT; i++)
@@ -385,16 +357,13 @@ START_TEST(stats_count_live_cached_and_pooled_blocks_exactly)
     ck_assert_uint_le(s.classes[1].cached_blocks, 512);
     ck_assert_uint_eq(s.classes[1].cached_blocks + s.classes[1].pool_blocks,
                       s.classes[1].carved_blocks);
-    ortho_cache_destroy(c);
-    ortho_allocator_destroy(a);
 }
 END_TEST
 
 START_TEST(stats_track_the_large_path_live_and_retained)
 {
-    ortho_allocator_t *a = make_allocator(NULL);
-    ortho_cache_t *c;
-    ortho_cache_create(a, &c);
+    ortho_allocator_t *a = fixture_allocator;
+    ortho_cache_t *c = fixture_cache;
     size_t n = (size_t)20 << 20;
     void *p = ortho_cache_alloc(c, n);
     ortho_stats_t s;
@@ -409,8 +378,6 @@ START_TEST(stats_track_the_large_path_live_and_retained)
     ck_assert_uint_ge(s.large_free_bytes, n);
     ck_assert_uint_eq(s.large_allocs, 1);
     ck_assert_uint_eq(s.large_frees, 1);
-    ortho_cache_destroy(c);
-    ortho_allocator_destroy(a);
 }
 END_TEST
 
@@ -499,9 +466,8 @@ END_TEST
 
 START_TEST(frees_of_arbitrary_arena_addresses_are_all_refused_and_harm_nothing)
 {
-    ortho_allocator_t *a = make_allocator(NULL);
-    ortho_cache_t *c;
-    ortho_cache_create(a, &c);
+    ortho_allocator_t *a = fixture_allocator;
+    ortho_cache_t *c = fixture_cache;
     enum { LIVE = 300, PROBES = 50000 };
     static unsigned char *live[LIVE];
     static size_t sizes[LIVE];
@@ -541,8 +507,6 @@ START_TEST(frees_of_arbitrary_arena_addresses_are_all_refused_and_harm_nothing)
     ortho_allocator_stats(a, &stats);
     for (unsigned cls = 0; cls < ORTHO_CLASS_COUNT; cls++)
         ck_assert_uint_eq(stats.classes[cls].live_blocks, 0);
-    ortho_cache_destroy(c);
-    ortho_allocator_destroy(a);
 }
 END_TEST
 
@@ -550,6 +514,7 @@ Suite *allocator_suite(void)
 {
     Suite *s = suite_create("allocator");
     TCase *paths = tcase_create("paths");
+    tcase_add_checked_fixture(paths, fixture_setup, fixture_teardown);
     tcase_add_test(paths, a_fresh_instance_hands_out_64_aligned_writable_blocks);
     tcase_add_test(paths, a_freed_block_is_the_next_one_handed_out_on_the_same_thread);
     tcase_add_test(paths, usable_size_is_the_class_payload_and_never_below_the_request);
@@ -563,6 +528,7 @@ Suite *allocator_suite(void)
     tcase_add_test(paths, destroying_an_instance_with_a_live_cache_is_refused_with_busy);
     suite_add_tcase(s, paths);
     TCase *frees = tcase_create("free validation");
+    tcase_add_checked_fixture(frees, fixture_setup, fixture_teardown);
     tcase_add_test(frees, freeing_a_block_twice_reports_double_free_and_changes_nothing);
     tcase_add_test(frees, freeing_a_large_block_twice_reports_double_free);
     tcase_add_test(frees, freeing_a_stack_address_reports_foreign_pointer);
@@ -577,6 +543,7 @@ Suite *allocator_suite(void)
     tcase_add_test(frees, frees_of_arbitrary_arena_addresses_are_all_refused_and_harm_nothing);
     suite_add_tcase(s, frees);
     TCase *stats = tcase_create("stats and pool");
+    tcase_add_checked_fixture(stats, fixture_setup, fixture_teardown);
     tcase_add_test(stats, stats_count_live_cached_and_pooled_blocks_exactly);
     tcase_add_test(stats, stats_track_the_large_path_live_and_retained);
     tcase_add_test(stats, destroying_a_cache_hands_its_blocks_to_the_central_pool);
