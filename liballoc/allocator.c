@@ -221,6 +221,23 @@ static unsigned allocator_reported_class(const header_t *h)
     return SIZE_CLASS_LARGE;
 }
 
+/* Validates p, known to lie in the arena, as a live small block: the half
+ * of allocator_check_live that free's slow path shares. */
+static ortho_status_t allocator_check_small(const void *p, header_t **h, struct free_failure *why)
+{
+    if ((uintptr_t)p % ORTHO_MIN_ALIGN != 0)
+        return ORTHO_E_MISALIGNED;
+    header_t *candidate = header_of_user(p);
+    why->verdict = header_validate(candidate);
+    if (why->verdict == HEADER_OK && candidate->kind != HEADER_KIND_SMALL)
+        why->verdict = HEADER_BAD_CLASS; /* a large header cannot live in the arena */
+    why->class_index = allocator_reported_class(candidate);
+    if (why->verdict != HEADER_OK)
+        return header_verdict_status(why->verdict);
+    *h = candidate;
+    return ORTHO_OK;
+}
+
 ortho_status_t allocator_free_slow(struct ortho_allocator *a, struct ortho_cache *cache,
                                    void *p, size_t expected_size, struct free_failure *why)
 {
@@ -228,19 +245,13 @@ ortho_status_t allocator_free_slow(struct ortho_allocator *a, struct ortho_cache
     why->class_index = SIZE_CLASS_LARGE;
     if (p == NULL)
         return ORTHO_OK;
-    if (arena_region_of(&a->arena, p) < 0) {
-        ortho_status_t status = large_free(&a->large, p, expected_size, &why->verdict);
+    /* Large blocks are validated and freed under one lock in large.c. */
+    if (arena_region_of(&a->arena, p) < 0)
+        return large_free(&a->large, p, expected_size, &why->verdict);
+    header_t *h;
+    ortho_status_t status = allocator_check_small(p, &h, why);
+    if (status != ORTHO_OK)
         return status;
-    }
-    if ((uintptr_t)p % ORTHO_MIN_ALIGN != 0)
-        return ORTHO_E_MISALIGNED;
-    header_t *h = header_of_user(p);
-    why->verdict = header_validate(h);
-    if (why->verdict == HEADER_OK && h->kind != HEADER_KIND_SMALL)
-        why->verdict = HEADER_BAD_CLASS; /* a large header cannot live in the arena */
-    why->class_index = allocator_reported_class(h);
-    if (why->verdict != HEADER_OK)
-        return header_verdict_status(why->verdict);
     unsigned cls = h->class_index;
     if (expected_size != 0 && expected_size != h->requested_bytes)
         return ORTHO_E_SIZE_MISMATCH;
@@ -258,24 +269,12 @@ ortho_status_t allocator_check_live(struct ortho_allocator *a, const void *p, he
     why->verdict = HEADER_OK;
     why->class_index = SIZE_CLASS_LARGE;
     *h = NULL;
-    bool in_arena = arena_region_of(&a->arena, p) >= 0;
-    if (in_arena && (uintptr_t)p % ORTHO_MIN_ALIGN != 0)
-        return ORTHO_E_MISALIGNED;
-    if (!in_arena) {
-        ortho_status_t status = large_check(&a->large, p, &why->verdict);
-        if (status == ORTHO_OK)
-            *h = header_of_user(p);
-        return status;
-    }
-    header_t *candidate = header_of_user(p);
-    why->verdict = header_validate(candidate);
-    if (why->verdict == HEADER_OK && candidate->kind != HEADER_KIND_SMALL)
-        why->verdict = HEADER_BAD_CLASS;
-    why->class_index = allocator_reported_class(candidate);
-    if (why->verdict != HEADER_OK)
-        return header_verdict_status(why->verdict);
-    *h = candidate;
-    return ORTHO_OK;
+    if (arena_region_of(&a->arena, p) >= 0)
+        return allocator_check_small(p, h, why);
+    ortho_status_t status = large_check(&a->large, p, &why->verdict);
+    if (status == ORTHO_OK)
+        *h = header_of_user(p);
+    return status;
 }
 
 bool allocator_resize_in_place(struct ortho_allocator *a, struct ortho_cache *cache, header_t *h,

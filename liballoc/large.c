@@ -207,6 +207,22 @@ static size_t large_retain(struct large *large, struct large_span freed,
     return evicted_count;
 }
 
+/* Validates p as a live large block: registered, then a header that
+ * validates and says large; otherwise what large_classify_dead makes of it.
+ * Lock held. */
+static ortho_status_t large_check_locked(struct large *large, const void *p,
+                                         header_verdict_t *verdict)
+{
+    *verdict = HEADER_OK;
+    if (!ptrset_contains(&large->live, (uintptr_t)p))
+        return large_classify_dead(large, p, verdict);
+    const header_t *h = header_of_user(p);
+    *verdict = header_validate(h);
+    if (*verdict == HEADER_OK && h->kind != HEADER_KIND_LARGE)
+        *verdict = HEADER_BAD_CLASS;
+    return header_verdict_status(*verdict);
+}
+
 ortho_status_t large_free(struct large *large, void *p, size_t expected_size,
                           header_verdict_t *verdict)
 {
@@ -216,18 +232,10 @@ ortho_status_t large_free(struct large *large, void *p, size_t expected_size,
     *verdict = HEADER_OK;
 
     lock_acquire(&large->lock);
-    if (!ptrset_contains(&large->live, (uintptr_t)p)) {
-        status = large_classify_dead(large, p, verdict);
+    status = large_check_locked(large, p, verdict);
+    if (status != ORTHO_OK)
         goto out;
-    }
     header_t *h = header_of_user(p);
-    *verdict = header_validate(h);
-    if (*verdict == HEADER_OK && h->kind != HEADER_KIND_LARGE)
-        *verdict = HEADER_BAD_CLASS;
-    if (*verdict != HEADER_OK) {
-        status = header_verdict_status(*verdict);
-        goto out;
-    }
     if (expected_size != 0 && expected_size != h->requested_bytes) {
         status = ORTHO_E_SIZE_MISMATCH;
         goto out;
@@ -254,18 +262,8 @@ out:
 
 ortho_status_t large_check(struct large *large, const void *p, header_verdict_t *verdict)
 {
-    ortho_status_t status = ORTHO_OK;
-    *verdict = HEADER_OK;
     lock_acquire(&large->lock);
-    if (!ptrset_contains(&large->live, (uintptr_t)p)) {
-        status = large_classify_dead(large, p, verdict);
-    } else {
-        const header_t *h = header_of_user(p);
-        *verdict = header_validate(h);
-        if (*verdict == HEADER_OK && h->kind != HEADER_KIND_LARGE)
-            *verdict = HEADER_BAD_CLASS;
-        status = header_verdict_status(*verdict);
-    }
+    ortho_status_t status = large_check_locked(large, p, verdict);
     lock_release(&large->lock);
     return status;
 }

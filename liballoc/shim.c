@@ -42,16 +42,12 @@ static bool shim_glibc_has_memory(void)
     return info.uordblks > 0 || info.hblkhd > 0;
 }
 
-/* Frees p for `call`: ours, glibc's, or misuse (reported; may abort). */
+/* Frees p for `call` after the inline fast path missed (callers try it
+ * first): ours, glibc's, or misuse (reported; may abort). */
 static void shim_free_checked(void *p, size_t expected_size, const char *call)
 {
     struct free_failure why;
-    ortho_status_t status;
-    if (expected_size == 0) {
-        status = global_free(p, &why);
-    } else {
-        status = global_free_slow(p, expected_size, &why);
-    }
+    ortho_status_t status = global_free_slow(p, expected_size, &why);
     if (ORTHO_LIKELY(status == ORTHO_OK))
         return;
     if (status == ORTHO_E_FOREIGN && shim_glibc_has_memory()) {
