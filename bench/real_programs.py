@@ -24,7 +24,7 @@ import time
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, BENCH_DIR)
-from run_bench import machine_line  # noqa: E402  (one description of the machine)
+from run_bench import machine_line, write_readme  # noqa: E402  (shared with run_bench)
 README = os.path.join(BENCH_DIR, "README.md")
 LIBDIR = "/usr/lib/x86_64-linux-gnu"
 COMPETITORS = [
@@ -219,17 +219,7 @@ def main():
     print(table)
     if args.quick:
         return
-    with open(README) as f:
-        text = f.read()
-    begin, end = "<!-- programs:begin -->", "<!-- programs:end -->"
-    if begin in text and end in text:
-        head, rest = text.split(begin, 1)
-        _, tail = rest.split(end, 1)
-        text = head + begin + "\n" + table + "\n" + end + tail
-    else:
-        text += "\n## Real programs\n\n" + begin + "\n" + table + "\n" + end + "\n"
-    with open(README, "w") as f:
-        f.write(text)
+    write_readme(table, "<!-- programs:begin -->", "<!-- programs:end -->", "Real programs")
     print("wrote the table into %s" % README)
 
 

@@ -231,18 +231,20 @@ def build_table(rows, allocators, notes, failures, rounds, build):
     return "\n".join(out)
 
 
-def write_readme(table):
+def write_readme(table, begin=BEGIN, end=END, heading="Results"):
+    """Puts `table` between the `begin`/`end` markers of bench/README.md, or
+    appends it under `heading` when the markers are missing."""
     try:
         with open(README) as f:
             text = f.read()
     except OSError:
         text = "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
-        text = head + BEGIN + "\n" + table + "\n" + END + tail
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        _, tail = rest.split(end, 1)
+        text = head + begin + "\n" + table + "\n" + end + tail
     else:
-        text += "\n## Results\n\n" + BEGIN + "\n" + table + "\n" + END + "\n"
+        text += "\n## %s\n\n%s\n%s\n%s\n" % (heading, begin, table, end)
     with open(README, "w") as f:
         f.write(text)
 
