@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include "prim.h"
+#include "record.h"
 #include "registry.h"
+#include "tracer.h"
 
 static ORTHO_TLS ortho_status_t allocator_thread_status; /* last failed allocation */
 
@@ -92,6 +94,8 @@ static header_t *allocator_carve(struct ortho_allocator *a, unsigned cls, uint32
         h->next_free = i + 1 < count ? (header_t *)(span + (size_t)(i + 1) * block) : NULL;
     }
     atomic_fetch_add_explicit(&a->carved_blocks[cls], count, memory_order_relaxed);
+    if (ORTHO_UNLIKELY(a->traced))
+        tracer_event(RECORD_ARENA_CARVE, cls, (uintptr_t)span, count);
     return (header_t *)span;
 }
 
@@ -105,17 +109,25 @@ static header_t *allocator_take_block(struct ortho_allocator *a, struct ortho_ca
     if (bin->head == NULL) {
         uint64_t count = 0;
         header_t *batch = pool_pop(&a->pools[cls], &count);
+        uint64_t source = RECORD_REFILL_FROM_POOL;
         if (batch == NULL) {
             count = cache->state == CACHE_ACTIVE ? bin->refill : 1;
             batch = allocator_carve(a, cls, (uint32_t)count);
             if (batch == NULL)
                 return NULL;
+            source = RECORD_REFILL_FROM_ARENA;
         }
         if (cache->state != CACHE_ACTIVE) {
             if (count > 1)
                 pool_push(&a->pools[cls], batch->next_free, count - 1);
+            /* A retired cache keeps one block and gives the rest back:
+             * to the collector, one block left the pool. */
+            if (ORTHO_UNLIKELY(a->traced))
+                tracer_event(RECORD_CACHE_REFILL, cls, source, 1);
             return batch;
         }
+        if (ORTHO_UNLIKELY(a->traced))
+            tracer_event(RECORD_CACHE_REFILL, cls, source, count);
         bin->head = batch;
         bin_set_count(bin, (uint32_t)count);
     }
@@ -133,8 +145,13 @@ static void allocator_release_batch(struct ortho_allocator *a, unsigned cls, hea
     size_t payload = size_class_payload(cls);
     if (payload < 4 * prim_page_size())
         return;
-    for (header_t *h = first; h != NULL; h = h->next_free)
+    uint64_t released = 0;
+    for (header_t *h = first; h != NULL; h = h->next_free) {
         arena_release(&a->arena, (char *)h + ORTHO_HEADER_SIZE, payload);
+        released += payload;
+    }
+    if (ORTHO_UNLIKELY(a->traced))
+        tracer_event(RECORD_OS_RELEASE, cls, (uintptr_t)first, released);
 }
 
 /* Puts a freed block (block-start header) into the cache, draining a batch
@@ -147,6 +164,8 @@ static void allocator_put_block(struct ortho_allocator *a, struct ortho_cache *c
     if (cache->state != CACHE_ACTIVE) {
         block->next_free = NULL;
         pool_push(&a->pools[cls], block, 1);
+        if (ORTHO_UNLIKELY(a->traced))
+            tracer_event(RECORD_CACHE_DRAIN, cls, 0, 1);
         return;
     }
     if (bin_count(bin) >= bin->limit) {
@@ -164,6 +183,8 @@ static void allocator_put_block(struct ortho_allocator *a, struct ortho_cache *c
         if (pooled + take > a->pool_retain_blocks[cls])
             allocator_release_batch(a, cls, first);
         pool_push(&a->pools[cls], first, take);
+        if (ORTHO_UNLIKELY(a->traced))
+            tracer_event(RECORD_CACHE_DRAIN, cls, 0, take);
     }
     block->next_free = bin->head;
     bin->head = block;

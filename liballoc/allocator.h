@@ -32,6 +32,7 @@ struct ortho_allocator {
     struct cache_chunk *record_chunks; /* mappings that hold cache records */
     struct class_counters retired[SIZE_CLASS_COUNT]; /* of caches gone */
     bool mapped;                     /* instance: lives in its own mapping */
+    bool traced;                     /* internal events go to the tracer (global only) */
 };
 
 /* A mapping that holds cache records (see registry.h). Records live in allocator-owned

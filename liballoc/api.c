@@ -9,6 +9,7 @@
 #include "registry.h"
 #include "options.h"
 #include "prim.h"
+#include "tracer.h"
 
 static const char *const api_status_messages[] = {
 #define API_STATUS_MESSAGE(name, short_name, message) message,
@@ -64,21 +65,27 @@ static void *api_fail(ortho_status_t status)
 
 ORTHO_EXPORT void *ortho_alloc(size_t size)
 {
-    return global_alloc(size);
+    void *p = global_alloc(size);
+    if (ORTHO_UNLIKELY(tracer_on))
+        tracer_alloc(p);
+    return p;
 }
 
 ORTHO_EXPORT void *ortho_alloc_aligned(size_t size, size_t align)
 {
     if (!api_alignment_ok(align))
         return api_fail(ORTHO_E_BAD_ALIGN);
-    if (align <= ORTHO_MIN_ALIGN)
-        return global_alloc(size);
-    return global_alloc_slow(size, align, NULL);
+    void *p = align <= ORTHO_MIN_ALIGN ? global_alloc(size) : global_alloc_slow(size, align, NULL);
+    if (ORTHO_UNLIKELY(tracer_on))
+        tracer_alloc(p);
+    return p;
 }
 
 ORTHO_EXPORT ortho_status_t ortho_free(void *ptr)
 {
     struct free_failure why;
+    if (ORTHO_UNLIKELY(tracer_on))
+        tracer_free(ptr, 0);
     return global_free(ptr, &why);
 }
 
@@ -89,6 +96,8 @@ ORTHO_EXPORT ortho_status_t ortho_free_sized(void *ptr, size_t size)
         return ORTHO_OK;
     if (size == 0)
         return ORTHO_E_SIZE_MISMATCH;
+    if (ORTHO_UNLIKELY(tracer_on))
+        tracer_free(ptr, size);
     return global_free_slow(ptr, size, &why);
 }
 

@@ -16,6 +16,7 @@
 
 #include "prim.h"
 #include "report.h"
+#include "tracer.h"
 
 struct ortho_allocator global_allocator;
 /* Sentinels: all bins empty, all limits 0; only ever read. */
@@ -49,10 +50,13 @@ static void global_thread_exit(void *arg)
 {
     global_thread_cache = &global_retired_cache;
     registry_release((struct ortho_cache *)arg);
+    if (ORTHO_UNLIKELY(tracer_on))
+        tracer_thread_exit(); /* after the flush, whose drains it records */
 }
 
 static void global_fork_prepare(void)
 {
+    tracer_fork_prepare();
     allocator_fork_prepare(&global_allocator);
 }
 
@@ -63,8 +67,14 @@ static void global_fork_parent(void)
 
 static void global_fork_child(void)
 {
+    /* No events while the parent's segment is still mapped: they would land
+     * in the parent's rings. The tracer re-enables them once the child has
+     * a segment of its own. */
+    global_allocator.traced = false;
+    global_allocator.large.traced = false;
     struct ortho_cache *self = global_thread_cache;
     allocator_fork_child(&global_allocator, self->state == CACHE_ACTIVE ? self : NULL);
+    tracer_fork_child();
 }
 
 static void global_report_failed_setup(void)
@@ -104,6 +114,11 @@ static bool global_setup(void)
            GLOBAL_INITIALIZING)
         sched_yield();
     return state == GLOBAL_READY;
+}
+
+bool global_ready(void)
+{
+    return global_setup();
 }
 
 /* Binds the calling thread's cache on its first slow-path call. false:

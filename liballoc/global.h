@@ -18,6 +18,8 @@ extern ORTHO_HIDDEN ORTHO_TLS struct ortho_cache *global_thread_cache;
 
 /* Options in force (defaults until the first slow-path call). */
 const struct options *global_options(void);
+/* Sets the global allocator up if it is not yet; true when it is usable. */
+bool global_ready(void);
 
 /* Slow paths of the global allocator: make sure it and the calling thread's
  * cache are set up, then defer to allocator_*_slow. */

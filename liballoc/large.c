@@ -5,6 +5,8 @@
  * mapping; the registry lookup comes first, so a foreign pointer is refused
  * without reading memory that may not exist. */
 #include "large.h"
+#include "record.h"
+#include "tracer.h"
 
 #include <string.h>
 
@@ -131,6 +133,8 @@ void *large_alloc(struct large *large, size_t size, size_t align, bool *fresh)
         base = prim_map(map_bytes);
         if (base == NULL)
             return NULL;
+        if (ORTHO_UNLIKELY(large->traced))
+            tracer_event(RECORD_LARGE_MAP, RECORD_CLASS_NONE, (uintptr_t)base, map_bytes);
         lock_acquire(&large->lock);
         user = large_register(large, base, map_bytes, size, align);
         lock_release(&large->lock);
@@ -255,8 +259,12 @@ ortho_status_t large_free(struct large *large, void *p, size_t expected_size,
     }
 out:
     lock_release(&large->lock);
-    for (size_t i = 0; i < evicted_count; i++)
+    for (size_t i = 0; i < evicted_count; i++) {
         prim_unmap(evicted[i].base, evicted[i].map_bytes);
+        if (ORTHO_UNLIKELY(large->traced))
+            tracer_event(RECORD_LARGE_UNMAP, RECORD_CLASS_NONE, (uintptr_t)evicted[i].base,
+                         evicted[i].map_bytes);
+    }
     return status;
 }
 
@@ -296,8 +304,12 @@ size_t large_trim(struct large *large)
     large->retained_bytes = 0;
     large->unmapped_bytes += bytes;
     lock_release(&large->lock);
-    for (uint32_t i = 0; i < count; i++)
+    for (uint32_t i = 0; i < count; i++) {
         prim_unmap(spans[i].base, spans[i].map_bytes);
+        if (ORTHO_UNLIKELY(large->traced))
+            tracer_event(RECORD_LARGE_UNMAP, RECORD_CLASS_NONE, (uintptr_t)spans[i].base,
+                         spans[i].map_bytes);
+    }
     return bytes;
 }
 

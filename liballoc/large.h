@@ -41,6 +41,7 @@ struct large {
     uint64_t unmapped_bytes;    /* returned to the OS, total */
     uintptr_t recent_unmapped[LARGE_RECENT_SLOTS]; /* user pointers, ring */
     uint32_t recent_next;       /* next slot of recent_unmapped to fill */
+    bool traced;                /* map/unmap events go to the tracer */
 };
 
 void large_init(struct large *large, size_t retain_bytes, uint32_t retain_count);

@@ -16,6 +16,7 @@
 #include "global.h"
 #include "prim.h"
 #include "report.h"
+#include "tracer.h"
 
 /* Frames captured, and how many outside the allocator the line names. */
 #define MISUSE_FRAMES_CAPTURED 24
@@ -84,9 +85,22 @@ static const char *misuse_describe(const char *kind)
     return kind;
 }
 
+/* Whether the 64 bytes in front of p can be read: the validator already
+ * read them for every kind but these two, and only arena memory is sure to
+ * stay mapped (a large block's mapping may be gone). */
+static bool misuse_header_readable(const char *kind, const void *p)
+{
+    if (__builtin_strcmp(kind, "foreign_pointer") == 0 ||
+        __builtin_strcmp(kind, "misaligned_pointer") == 0)
+        return false;
+    return arena_region_of(&global_allocator.arena, p) >= 0;
+}
+
 void misuse_report(const char *call, const char *kind, const void *p, unsigned class_index)
 {
     bool keep_going = global_options()->on_corruption == OPTIONS_ON_CORRUPTION_REPORT;
+    if (ORTHO_UNLIKELY(tracer_on))
+        tracer_corruption(call, kind, p, class_index, misuse_header_readable(kind, p));
     struct report_line line;
     report_begin(&line);
     report_str(&line, "orthotope: ");
@@ -108,8 +122,10 @@ void misuse_report(const char *call, const char *kind, const void *p, unsigned c
     report_str(&line, keep_going ? "; continuing (ORTHO_ON_CORRUPTION=report), block left untouched"
                                  : "; aborting; set ORTHO_ON_CORRUPTION=report to continue");
     report_emit(&line);
-    if (!keep_going)
+    if (!keep_going) {
+        tracer_finish(); /* the corruption row is committed before we die */
         abort();
+    }
 }
 
 void misuse_report_free(const char *call, ortho_status_t status, const void *p,

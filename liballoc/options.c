@@ -6,6 +6,7 @@
 #include "options.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "compiler.h"
@@ -17,9 +18,13 @@
 #define KiB ((uint64_t)1 << 10)
 
 static const char *const options_corruption_words[] = {"abort", "report", NULL};
+static const char *const options_trace_words[] = {"0", "1", "full", NULL};
+static const char *const options_overflow_words[] = {"wait", "drop", NULL};
 
 #define CONFIG_FIELD(field) \
     offsetof(struct options, config.field), sizeof(((ortho_config_t *)0)->field)
+
+#define OPTION_FIELD(field) offsetof(struct options, field), sizeof(((struct options *)0)->field)
 
 const struct option_def options_table[] = {
     {"ORTHO_ARENA_REGION_SIZE", OPTION_BYTES, CONFIG_FIELD(arena_region_bytes), 16 * GiB,
@@ -43,6 +48,24 @@ const struct option_def options_table[] = {
     {"ORTHO_ON_CORRUPTION", OPTION_CHOICE, offsetof(struct options, on_corruption),
      sizeof(uint32_t), OPTIONS_ON_CORRUPTION_ABORT, 0, 1, options_corruption_words,
      "abort: report misuse and abort; report: report and continue (the block is never reused)"},
+    {"ORTHO_TRACE", OPTION_CHOICE, OPTION_FIELD(trace_mode), OPTIONS_TRACE_OFF, 0, 2,
+     options_trace_words,
+     "1: trace into a database (totals, sites, leaks, corruption); full: also one row per allocation"},
+    {"ORTHO_TRACE_DB", OPTION_TEXT, OPTION_FIELD(trace_db), 0, 0, 0, NULL,
+     "trace database path; unset: ortho-PROGRAM-PID.db in the working directory"},
+    {"ORTHO_TRACE_STACKS", OPTION_COUNT, OPTION_FIELD(trace_stacks), 32, 0, 128, NULL,
+     "frames per allocation stack; 0 turns stacks off (counters stay exact)"},
+    {"ORTHO_TRACE_SAMPLE", OPTION_BYTES, OPTION_FIELD(trace_sample), 0, 0, (uint64_t)1 << 40, NULL,
+     "take stacks for a byte-sampled subset, one per this many bytes on average; 0: every allocation"},
+    {"ORTHO_TRACE_OVERFLOW", OPTION_CHOICE, OPTION_FIELD(trace_overflow), 0, 0, 1,
+     options_overflow_words,
+     "wait: a full ring makes its thread wait (lossless); drop: never stall, count what is lost"},
+    {"ORTHO_TRACE_INTERVAL_MS", OPTION_COUNT, OPTION_FIELD(trace_interval_ms), 250, 10, 60000, NULL,
+     "time-series interval of the per-class counters in the database, milliseconds"},
+    {"ORTHO_TRACE_RING_SIZE", OPTION_BYTES, OPTION_FIELD(trace_ring_bytes), 512 * KiB, 4 * KiB,
+     256 * MiB, NULL, "per-thread trace ring in shared memory (rounded down to a power of two)"},
+    {"ORTHO_TRACE_COLLECTOR", OPTION_TEXT, OPTION_FIELD(trace_collector), 0, 0, 0, NULL,
+     "collector program to start; unset: the one installed with liborthotope.so"},
 };
 const size_t options_count = sizeof options_table / sizeof options_table[0];
 
@@ -144,6 +167,13 @@ bool options_parse(const struct option_def *def, const char *text, uint64_t *val
         }
         *why = "is not one of the accepted words";
         return false;
+    case OPTION_TEXT:
+        if (text[0] == '\0') {
+            *why = "is empty";
+            return false;
+        }
+        *value = (uint64_t)(uintptr_t)text;
+        return true;
     }
     if (*value < def->min_value || *value > def->max_value) {
         *why = "is out of range";
@@ -160,6 +190,8 @@ static void options_put_value(struct report_line *line, const struct option_def 
         report_bytes(line, value);
     else if (def->kind == OPTION_CHOICE)
         report_str(line, def->choices[value]);
+    else if (def->kind == OPTION_TEXT)
+        report_str(line, value != 0 ? (const char *)(uintptr_t)value : "unset");
     else
         report_u64(line, value);
 }
@@ -182,6 +214,8 @@ static void options_warn(const struct option_def *def, const char *text, const c
             report_str(&line, i == 0 ? "" : " or ");
             report_str(&line, def->choices[i]);
         }
+    } else if (def->kind == OPTION_TEXT) {
+        report_str(&line, "a non-empty value");
     } else {
         report_str(&line, "a value from ");
         options_put_value(&line, def, def->min_value);

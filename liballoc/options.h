@@ -18,15 +18,31 @@ typedef enum {
     OPTIONS_ON_CORRUPTION_REPORT = 1, /* report and continue */
 } options_on_corruption_t;
 
+typedef enum {
+    OPTIONS_TRACE_OFF = 0,  /* ORTHO_TRACE unset or 0 */
+    OPTIONS_TRACE_SUMMARY,  /* ORTHO_TRACE=1 */
+    OPTIONS_TRACE_FULL,     /* ORTHO_TRACE=full */
+} options_trace_t;
+
 struct options {
     ortho_config_t config;  /* allocator sizing for the global instance */
     uint32_t on_corruption; /* options_on_corruption_t */
+    /* Tracing (tracer/). Text options hold a pointer into environ. */
+    uint32_t trace_mode;        /* options_trace_t */
+    uint32_t trace_stacks;      /* frames per stack, 0: none */
+    uint32_t trace_overflow;    /* 0: wait (lossless), 1: drop */
+    uint32_t trace_interval_ms; /* time-series interval */
+    uint64_t trace_sample;      /* mean bytes between sampled stacks, 0: all */
+    uint64_t trace_ring_bytes;  /* per-thread ring size */
+    uint64_t trace_db;          /* const char *: database path, 0: default */
+    uint64_t trace_collector;   /* const char *: collector program, 0: next to the library */
 };
 
 typedef enum {
     OPTION_BYTES,  /* byte count with optional K/M/G/T suffix */
     OPTION_COUNT,  /* plain unsigned integer */
     OPTION_CHOICE, /* one of a list of words */
+    OPTION_TEXT,   /* any non-empty text; stored as a pointer into environ */
 } option_kind_t;
 
 struct option_def {

@@ -22,7 +22,9 @@
 #include "global.h"
 #include "misuse.h"
 #include "prim.h"
+#include "record.h"
 #include "report.h"
+#include "tracer.h"
 
 /* glibc's own allocator, for pointers it handed out before we were loaded. */
 extern void __libc_free(void *p);
@@ -60,11 +62,16 @@ static void shim_free_checked(void *p, size_t expected_size, const char *call)
 ORTHO_EXPORT void *malloc(size_t n)
 {
     /* malloc(0) must return a unique pointer that free accepts. */
-    return global_alloc(n != 0 ? n : 1);
+    void *p = global_alloc(n != 0 ? n : 1);
+    if (ORTHO_UNLIKELY(tracer_on))
+        tracer_alloc(p);
+    return p;
 }
 
 ORTHO_EXPORT void free(void *p)
 {
+    if (ORTHO_UNLIKELY(tracer_on))
+        tracer_free(p, 0);
     if (ORTHO_LIKELY(cache_free_fast(&global_allocator.arena, global_thread_cache, p)))
         return;
     if (p == NULL)
@@ -92,6 +99,8 @@ ORTHO_EXPORT void *calloc(size_t count, size_t size)
         p = global_alloc_slow(n, 0, &zero);
     if (p != NULL && !zero)
         memset(p, 0, n);
+    if (ORTHO_UNLIKELY(tracer_on))
+        tracer_alloc(p);
     return p;
 }
 
@@ -101,9 +110,10 @@ static void *shim_alloc_aligned(size_t n, size_t align)
 {
     if (n == 0)
         n = 1;
-    if (align <= ORTHO_MIN_ALIGN)
-        return global_alloc(n);
-    return global_alloc_slow(n, align, NULL);
+    void *p = align <= ORTHO_MIN_ALIGN ? global_alloc(n) : global_alloc_slow(n, align, NULL);
+    if (ORTHO_UNLIKELY(tracer_on))
+        tracer_alloc(p);
+    return p;
 }
 
 ORTHO_EXPORT void *realloc(void *p, size_t n)
@@ -127,13 +137,20 @@ ORTHO_EXPORT void *realloc(void *p, size_t n)
         errno = EINVAL;
         return NULL;
     }
+    uint64_t old_ts = h->alloc_ts_ns;
+    unsigned old_class = h->kind == HEADER_KIND_SMALL ? h->class_index : RECORD_CLASS_LARGE;
     if (global_thread_cache->state == CACHE_ACTIVE &&
-        allocator_resize_in_place(&global_allocator, global_thread_cache, h, n))
+        allocator_resize_in_place(&global_allocator, global_thread_cache, h, n)) {
+        if (ORTHO_UNLIKELY(tracer_on))
+            tracer_resized(p, old_ts, old_class);
         return p;
+    }
     size_t old_bytes = h->requested_bytes;
     void *q = global_alloc(n);
     if (q == NULL)
         return NULL; /* errno is ENOMEM; the old block is intact */
+    if (ORTHO_UNLIKELY(tracer_on))
+        tracer_alloc(q);
     memcpy(q, p, old_bytes < n ? old_bytes : n);
     free(p);
     return q;
@@ -367,6 +384,8 @@ static void shim_delete(void *p, size_t size)
 {
     if (p == NULL)
         return;
+    if (ORTHO_UNLIKELY(tracer_on))
+        tracer_free(p, size);
     if (size == 0 && ORTHO_LIKELY(cache_free_fast(&global_allocator.arena, global_thread_cache, p)))
         return;
     shim_free_checked(p, size, "operator delete");

@@ -128,17 +128,16 @@ START_TEST(pushed_records_pop_in_order_with_identical_content)
 }
 END_TEST
 
-START_TEST(free_records_carry_the_allocating_thread_and_saturate_huge_sizes)
+START_TEST(free_records_name_the_allocation_they_undo_by_its_timestamp)
 {
-    record_t r = record_make_free(0x1000, 100, 2, 41, 7, 42, 5);
+    record_t r = record_make_free(0x1000, 2, 123456789, 7, 5);
     ck_assert_uint_eq(r.kind, RECORD_FREE);
-    ck_assert_uint_eq(r.free_info.alloc_tid, 41);
-    ck_assert_uint_eq(r.free_info.requested_bytes32, 100);
+    ck_assert_uint_eq(r.addr, 0x1000);
+    ck_assert_uint_eq(r.class_index, 2);
+    ck_assert_uint_eq(r.alloc_ts_ns, 123456789);
     ck_assert_uint_eq(r.stack_id, 7);
-    ck_assert_uint_eq(r.flags, RECORD_FLAG_CROSS_THREAD);
-    r = record_make_free(0x2000, (uint64_t)5 << 30, RECORD_CLASS_NONE, 42, 0, 42, 6);
-    ck_assert_uint_eq(r.free_info.requested_bytes32, RECORD_FREE_SIZE_SATURATED);
-    ck_assert_uint_eq(r.flags, RECORD_FLAG_SIZE_SATURATED);
+    ck_assert_uint_eq(r.ts_ns, 5);
+    ck_assert_uint_eq(r.flags, 0);
     ck_assert_str_eq(record_kind_name(RECORD_CACHE_REFILL), "CACHE_REFILL");
     ck_assert_str_eq(record_kind_name(99), "unknown");
 }
@@ -254,8 +253,7 @@ START_TEST(a_framed_event_is_all_or_nothing_when_only_the_head_fits)
     for (unsigned i = 0; i < sizeof header_bytes; i++)
         header_bytes[i] = (unsigned char)(0xa0 + i);
     record_t head = {.kind = RECORD_CORRUPTION, .class_index = 3, .addr = 0xdead0, .ts_ns = 77};
-    head.corruption_info.verdict = 2;
-    head.corruption_info.op = RECORD_FREE;
+    head.corruption_info.alloc_tid = 4242;
     record_t frame[4];
     size_t n = record_frame_write(frame, 4, &head, header_bytes, sizeof header_bytes);
     ck_assert_uint_eq(n, 3);
@@ -539,7 +537,7 @@ Suite *ring_suite(void)
     tcase_add_test(tc, init_rejects_memory_too_small_misaligned_or_null);
     tcase_add_test(tc, attach_accepts_an_initialised_ring_and_rejects_a_smashed_one);
     tcase_add_test(tc, pushed_records_pop_in_order_with_identical_content);
-    tcase_add_test(tc, free_records_carry_the_allocating_thread_and_saturate_huge_sizes);
+    tcase_add_test(tc, free_records_name_the_allocation_they_undo_by_its_timestamp);
     tcase_add_test(tc, a_full_ring_refuses_try_push_until_the_consumer_pops);
     tcase_add_test(tc, push_or_drop_counts_exactly_the_dropped_records_and_marks_the_gap);
     tcase_add_test(tc, indices_wrap_around_the_slots_over_many_laps);

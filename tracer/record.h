@@ -34,7 +34,8 @@
     X(THREAD_EXIT, 12)       \
     X(MODULE_LOAD, 13)       \
     X(STACK_DEF, 14)         \
-    X(DROPPED, 15)
+    X(DROPPED, 15)           \
+    X(PROCESS_INFO, 16)
 
 typedef enum {
     RECORD_KIND_NONE = 0, /* never sent; a zeroed slot reads as this */
@@ -46,29 +47,37 @@ typedef enum {
 /* Which fields each kind uses (unused fields are zero):
  *
  *   kind          class  stack_id      addr           word at 16           payload
- *   ALLOC         yes    alloc site    user pointer   size_bytes requested  -
- *   FREE          yes    alloc site(1) user pointer   free_info             -
+ *   ALLOC         yes    alloc site    user pointer   size_bytes requested  LARGE: 1 record_alloc_large_t
+ *   FREE          yes    alloc site(1) user pointer   alloc_ts_ns           -
  *   REALLOC       new    call site     new pointer    size_bytes requested  1: record_realloc_from_t
- *   CORRUPTION    hdr(2) detecting     user pointer   corruption_info       2: raw header bytes
- *   CACHE_REFILL  yes    -             -              count (blocks)        -
+ *   CORRUPTION    hdr(2) detecting     user pointer   corruption_info       3: record_corruption_t
+ *   CACHE_REFILL  yes    -             source (3)     count (blocks)        -
  *   CACHE_DRAIN   yes    -             -              count (blocks)        -
- *   ARENA_CARVE   yes    -             region start   size_bytes of region  -
+ *   ARENA_CARVE   yes    -             span start     count (blocks)        -
  *   LARGE_MAP     -      -             mapping start  size_bytes mapped     -
  *   LARGE_UNMAP   -      -             mapping start  size_bytes unmapped   -
  *   OS_RELEASE    -      -             range start    size_bytes released   -
- *   THREAD_START  -      -             -              -                     -
- *   THREAD_EXIT   -      -             -              -                     -
- *   MODULE_LOAD   -      -             load base      payload_bytes         path bytes, no NUL
+ *   THREAD_START  -      -             -              -                     1: thread name (16 bytes)
+ *   THREAD_EXIT   -      -             -              -                     1: thread name (16 bytes)
+ *   MODULE_LOAD   -      -             load bias      payload_bytes         path bytes, no NUL
  *   STACK_DEF     -      id defined    -              payload_bytes         uint64_t PCs, innermost first
  *   DROPPED       -      -             -              count (records lost)  -
+ *   PROCESS_INFO  -      -             -              count (= an info key) -
  *
- * ts_ns (CLOCK_MONOTONIC) is set for every kind. (1) For FREE, stack_id is
- * the allocation's stack id as kept in the block header, which lives in the
- * id space of free_info.alloc_tid's thread, so a cross-thread free still
- * names its allocation site. (2) For CORRUPTION, class_index is the class
- * byte as read from the (possibly smashed) header. "-" in the class column
- * means RECORD_CLASS_NONE. A DROPPED record is written by the ring itself in
- * front of the next record that fits after a loss (see ring.h). */
+ * ts_ns (CLOCK_MONOTONIC) is set for every kind; per ring it never goes
+ * backwards, and an ALLOC's ts_ns is also stamped into the block header, so
+ * (addr, alloc ts) names one allocation exactly: that is how the collector
+ * pairs a FREE with its ALLOC even when the two sit in different threads'
+ * rings and are drained in either order. (1) For FREE, stack_id is the
+ * allocation's stack id as kept in the block header (stack ids are
+ * process-wide). (2) For CORRUPTION, class_index is the class byte as read
+ * from the (possibly smashed) header. (3) CACHE_REFILL addr is 0 when the
+ * blocks came from the central pool, 1 when freshly carved from the arena,
+ * 2 for the snapshot of what caches (REFILL) and pools (DRAIN) held when
+ * this image started tracing.
+ * "-" in the class column means RECORD_CLASS_NONE. A DROPPED record is
+ * written by the ring itself in front of the next record that fits after a
+ * loss (see ring.h). The class of large blocks is RECORD_CLASS_LARGE. */
 
 #define RECORD_BYTES 32            /* size of every record and continuation */
 #define RECORD_CLASS_NONE 0xffu    /* class_index of kinds without a class */
@@ -77,16 +86,14 @@ typedef enum {
 #define RECORD_PAYLOAD_BYTES_MAX (RECORD_PAYLOAD_RECORDS_MAX * RECORD_BYTES) /* 8160 */
 /* Raw header bytes in a CORRUPTION payload: ORTHO_HEADER_SIZE (liballoc). */
 #define RECORD_CORRUPTION_HEADER_BYTES 64u
-/* FREE carries the requested size in 32 bits; larger sizes saturate to this
- * and set RECORD_FLAG_SIZE_SATURATED (the collector then takes the size from
- * the matching ALLOC). */
-#define RECORD_FREE_SIZE_SATURATED UINT32_MAX
+/* class_index of blocks on the large path (one past the size classes). */
+#define RECORD_CLASS_LARGE 12u
 
 /* flags bits. */
 #define RECORD_FLAG_SAMPLED 0x01u        /* ALLOC/REALLOC: stack captured by the sampler */
-#define RECORD_FLAG_CROSS_THREAD 0x02u   /* FREE: alloc_tid differs from this ring's thread */
-#define RECORD_FLAG_SIZE_SATURATED 0x04u /* FREE: requested_bytes32 was clamped */
 #define RECORD_FLAG_IN_PLACE 0x08u       /* REALLOC: the block did not move */
+#define RECORD_FLAG_TRUNCATED 0x10u      /* STACK_DEF: deeper than the depth limit */
+#define RECORD_FLAG_HEADER 0x20u         /* CORRUPTION: the raw header bytes are valid */
 
 typedef struct record {
     uint8_t kind;            /* record_kind_t */
@@ -99,13 +106,10 @@ typedef struct record {
         uint64_t size_bytes;    /* bytes requested or covered, see the table */
         uint64_t count;         /* blocks (CACHE_*) or records (DROPPED) */
         uint64_t payload_bytes; /* framed kinds with variable payload: exact bytes */
+        uint64_t alloc_ts_ns;   /* FREE: ts_ns of the ALLOC being undone */
         struct {
-            uint32_t alloc_tid;         /* kernel tid that allocated the block */
-            uint32_t requested_bytes32; /* requested size, saturated, bytes */
-        } free_info;
-        struct {
-            uint32_t verdict; /* header_verdict_t of the failed check */
-            uint32_t op;      /* record_kind_t of the call that found it */
+            uint32_t alloc_tid; /* CORRUPTION: thread in the header (0: unknown) */
+            uint32_t reserved;  /* zero */
         } corruption_info;
     };
     uint64_t ts_ns; /* CLOCK_MONOTONIC when the event happened, ns */
@@ -117,16 +121,44 @@ _Static_assert(offsetof(record_t, payload_records) == 3, "framing byte is part o
 _Static_assert(RECORD_CORRUPTION_HEADER_BYTES == ORTHO_HEADER_SIZE, "corruption payload is one header");
 #endif
 
-/* Payload of REALLOC: where the block came from. */
+/* Payload of REALLOC: where the block came from. The collector treats a
+ * REALLOC as the FREE of (old_addr, old_alloc_ts_ns) plus the ALLOC of the
+ * head's block, so per-class counts stay exact whether it moved or not. */
 typedef struct record_realloc_from {
-    uint64_t old_addr;            /* previous user pointer */
-    uint64_t old_requested_bytes; /* previous requested size, bytes */
-    uint64_t old_alloc_ts_ns;     /* when the old block was allocated, ns (0 if untraced) */
-    uint32_t old_alloc_tid;       /* kernel tid that allocated the old block */
-    uint8_t old_class_index;      /* old class, RECORD_CLASS_NONE if large */
-    uint8_t reserved[3];          /* zero */
+    uint64_t old_addr;         /* previous user pointer */
+    uint64_t old_alloc_ts_ns;  /* ts_ns of the old block's ALLOC */
+    uint64_t new_usable_bytes; /* usable bytes of the new block */
+    uint8_t old_class_index;   /* old class (RECORD_CLASS_LARGE if large) */
+    uint8_t reserved[7];       /* zero */
 } record_realloc_from_t;
 _Static_assert(sizeof(record_realloc_from_t) == RECORD_BYTES, "realloc payload is one record");
+
+/* Payload of a large ALLOC: what the large path handed out. */
+typedef struct record_alloc_large {
+    uint64_t usable_bytes; /* from the user pointer to the end of the mapping */
+    uint64_t reserved[3];  /* zero */
+} record_alloc_large_t;
+_Static_assert(sizeof(record_alloc_large_t) == RECORD_BYTES, "large alloc payload is one record");
+
+/* Payload of CORRUPTION: what was wrong, in words the database stores,
+ * and the 64 header bytes in front of the pointer as they were found
+ * (valid only with RECORD_FLAG_HEADER: a foreign pointer's neighbourhood
+ * may not be readable). */
+typedef struct record_corruption {
+    char kind[16];  /* "double_free", NUL-padded */
+    char call[16];  /* API entry that found it ("free", "realloc"), NUL-padded */
+    uint8_t header[RECORD_CORRUPTION_HEADER_BYTES];
+} record_corruption_t;
+_Static_assert(sizeof(record_corruption_t) == 3 * RECORD_BYTES, "corruption payload is three records");
+
+/* CACHE_REFILL sources (the addr word); SNAPSHOT also for CACHE_DRAIN:
+ * blocks already cached (refill) or pooled (drain) when tracing began. */
+#define RECORD_REFILL_FROM_POOL 0u
+#define RECORD_REFILL_FROM_ARENA 1u
+#define RECORD_REFILL_SNAPSHOT 2u
+
+/* PROCESS_INFO keys (the `count` word): facts a process states once. */
+#define RECORD_INFO_EXE_PATH 1u /* payload: /proc/self/exe as text, no NUL */
 
 /* Name of a kind as spelled in the list ("ALLOC", "CACHE_REFILL"), for
  * messages and dumps; "unknown" for values outside it. Never NULL. */
@@ -151,23 +183,14 @@ static inline record_t record_make_alloc(uint64_t addr, uint64_t requested_bytes
     return r;
 }
 
-/* A FREE record. alloc_tid and alloc_stack_id come from the block header;
- * self_tid is the freeing (this ring's) thread, used only to set
- * RECORD_FLAG_CROSS_THREAD. Sizes of 4 GiB and above saturate. */
-static inline record_t record_make_free(uint64_t addr, uint64_t requested_bytes, unsigned class_index,
-                                        uint32_t alloc_tid, uint32_t alloc_stack_id, uint32_t self_tid,
-                                        uint64_t ts_ns)
+/* A FREE record. alloc_ts_ns and alloc_stack_id come from the block
+ * header: they name the allocation being undone. */
+static inline record_t record_make_free(uint64_t addr, unsigned class_index, uint64_t alloc_ts_ns,
+                                        uint32_t alloc_stack_id, uint64_t ts_ns)
 {
-    unsigned flags = alloc_tid != self_tid ? RECORD_FLAG_CROSS_THREAD : 0u;
-    uint32_t size32 = (uint32_t)requested_bytes;
-    if (requested_bytes >= RECORD_FREE_SIZE_SATURATED) {
-        size32 = RECORD_FREE_SIZE_SATURATED;
-        flags |= RECORD_FLAG_SIZE_SATURATED;
-    }
-    record_t r = {.kind = RECORD_FREE, .class_index = (uint8_t)class_index, .flags = (uint8_t)flags,
+    record_t r = {.kind = RECORD_FREE, .class_index = (uint8_t)class_index,
                   .stack_id = alloc_stack_id, .addr = addr, .ts_ns = ts_ns};
-    r.free_info.alloc_tid = alloc_tid;
-    r.free_info.requested_bytes32 = size32;
+    r.alloc_ts_ns = alloc_ts_ns;
     return r;
 }
 

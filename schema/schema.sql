@@ -1,0 +1,313 @@
+-- Orthotope trace database, schema version 1.
+--
+-- Written by ortho-collector while a traced program runs (WAL mode, so
+-- readers such as ortho-top and sqlite3 can query it at the same time) and
+-- read by ortho-top, ortho-report and users' own SQL. Tables are the
+-- collector's storage; the views at the end are the documented query
+-- surface (class_totals, fragmentation, leaks and corruption are pinned by
+-- the design; the others are conveniences). Times are CLOCK_MONOTONIC
+-- nanoseconds (*_ns) unless named *_unix_ns. class_id 0..11 are the size
+-- classes B64..B16M, 12 is LARGE (> 16 MiB). One database holds a whole
+-- traced process tree: every table is keyed by process_id.
+--
+-- Bump user_version on any incompatible change; readers refuse versions
+-- newer than their own.
+
+PRAGMA application_id = 1330795592; -- 0x4F525448, "ORTH"
+PRAGMA user_version = 1;
+
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value
+) WITHOUT ROWID;
+
+CREATE TABLE classes (
+    class_id     INTEGER PRIMARY KEY,
+    class_name   TEXT NOT NULL UNIQUE,
+    payload_size INTEGER,          -- bytes a block of the class can hold (NULL for LARGE)
+    block_size   INTEGER           -- payload + 64-byte header (NULL for LARGE)
+);
+
+-- One row per traced process image. An exec gives the same pid a new row
+-- whose parent is the image it replaced.
+CREATE TABLE processes (
+    process_id        INTEGER PRIMARY KEY,
+    pid               INTEGER NOT NULL,
+    ppid              INTEGER,
+    parent_process_id INTEGER REFERENCES processes(process_id),
+    via               TEXT NOT NULL,  -- root, fork or exec
+    exe               TEXT,
+    cmdline           TEXT,           -- arguments separated by spaces
+    start_ns          INTEGER,
+    start_unix_ns     INTEGER,
+    end_ns            INTEGER,        -- NULL while running
+    end_reason        TEXT,           -- exit, exec, or killed (ended without its exit
+                                      -- handshake: a signal, a crash, _exit)
+    mode              TEXT,           -- summary or full
+    stack_depth       INTEGER,
+    sample_bytes      INTEGER,        -- 0: every allocation has a stack
+    overflow          TEXT,           -- wait (lossless) or drop
+    records           INTEGER NOT NULL DEFAULT 0,  -- records received
+    dropped_records   INTEGER NOT NULL DEFAULT 0,  -- lost in full rings (drop mode)
+    lost_no_slot      INTEGER NOT NULL DEFAULT 0,  -- events of threads that found no ring
+    stacks            INTEGER NOT NULL DEFAULT 0,  -- distinct stacks
+    stacks_truncated  INTEGER NOT NULL DEFAULT 0,  -- stacks cut at stack_depth
+    untracked_frees   INTEGER NOT NULL DEFAULT 0,  -- frees of blocks allocated before tracing
+    max_lag_ns        INTEGER NOT NULL DEFAULT 0,  -- worst delay event -> collector
+    last_ts_ns        INTEGER                      -- newest event seen
+);
+
+CREATE TABLE threads (
+    process_id         INTEGER NOT NULL,
+    thread_id          INTEGER NOT NULL,  -- kernel tid
+    start_ns           INTEGER NOT NULL,
+    name               TEXT,
+    end_ns             INTEGER,
+    allocs             INTEGER NOT NULL DEFAULT 0,
+    frees              INTEGER NOT NULL DEFAULT 0,
+    alloc_bytes        INTEGER NOT NULL DEFAULT 0,  -- requested
+    freed_bytes        INTEGER NOT NULL DEFAULT 0,  -- requested
+    cross_thread_frees INTEGER NOT NULL DEFAULT 0,  -- frees here of blocks other threads allocated
+    records            INTEGER NOT NULL DEFAULT 0,
+    dropped_records    INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (process_id, thread_id, start_ns)
+) WITHOUT ROWID;
+
+-- Exact whole-run counters per class (updated while the run goes on).
+CREATE TABLE class_stats (
+    process_id             INTEGER NOT NULL,
+    class_id               INTEGER NOT NULL REFERENCES classes(class_id),
+    allocs                 INTEGER NOT NULL,
+    frees                  INTEGER NOT NULL,
+    requested_bytes        INTEGER NOT NULL,  -- sum of requested sizes of allocs
+    usable_bytes           INTEGER NOT NULL,  -- sum of usable sizes handed out
+    freed_requested_bytes  INTEGER NOT NULL,
+    freed_usable_bytes     INTEGER NOT NULL,
+    live_blocks            INTEGER NOT NULL,
+    live_requested_bytes   INTEGER NOT NULL,
+    live_usable_bytes      INTEGER NOT NULL,
+    peak_live_usable_bytes INTEGER NOT NULL,
+    cached_blocks          INTEGER NOT NULL,  -- free blocks in thread caches
+    pooled_blocks          INTEGER NOT NULL,  -- free blocks in the central pool
+    cache_refills          INTEGER NOT NULL,
+    refill_blocks          INTEGER NOT NULL,
+    cache_drains           INTEGER NOT NULL,
+    drain_blocks           INTEGER NOT NULL,
+    carves                 INTEGER NOT NULL,  -- fresh spans cut from the arena
+    carved_blocks          INTEGER NOT NULL,
+    os_released_bytes      INTEGER NOT NULL,  -- pages given back (madvise/munmap)
+    large_maps             INTEGER NOT NULL,
+    large_mapped_bytes     INTEGER NOT NULL,
+    large_unmaps           INTEGER NOT NULL,
+    large_unmapped_bytes   INTEGER NOT NULL,
+    reallocs_in_place      INTEGER NOT NULL,
+    cross_thread_frees     INTEGER NOT NULL,
+    PRIMARY KEY (process_id, class_id)
+) WITHOUT ROWID;
+
+-- The same counters sampled every ORTHO_TRACE_INTERVAL_MS (cumulative;
+-- a row only when the class changed).
+CREATE TABLE class_series (
+    process_id           INTEGER NOT NULL,
+    class_id             INTEGER NOT NULL,
+    ts_ns                INTEGER NOT NULL,
+    allocs               INTEGER NOT NULL,
+    frees                INTEGER NOT NULL,
+    live_blocks          INTEGER NOT NULL,
+    live_requested_bytes INTEGER NOT NULL,
+    live_usable_bytes    INTEGER NOT NULL,
+    cached_blocks        INTEGER NOT NULL,
+    pooled_blocks        INTEGER NOT NULL,
+    cache_refills        INTEGER NOT NULL,
+    cache_drains         INTEGER NOT NULL,
+    carved_blocks        INTEGER NOT NULL,
+    PRIMARY KEY (process_id, class_id, ts_ns)
+) WITHOUT ROWID;
+
+-- Exact histogram of requested sizes: enough to recompute waste under any
+-- other class table.
+CREATE TABLE size_histogram (
+    process_id     INTEGER NOT NULL,
+    requested_size INTEGER NOT NULL,
+    class_id       INTEGER NOT NULL,
+    allocs         INTEGER NOT NULL,
+    PRIMARY KEY (process_id, requested_size)
+) WITHOUT ROWID;
+
+-- Lifetimes of freed blocks, in power-of-two buckets: log2_ns = k holds
+-- lifetimes in [2^k, 2^(k+1)) ns.
+CREATE TABLE lifetimes (
+    process_id INTEGER NOT NULL,
+    class_id   INTEGER NOT NULL,
+    log2_ns    INTEGER NOT NULL,
+    frees      INTEGER NOT NULL,
+    bytes      INTEGER NOT NULL,  -- requested
+    PRIMARY KEY (process_id, class_id, log2_ns)
+) WITHOUT ROWID;
+
+-- Who frees what others allocated.
+CREATE TABLE thread_pairs (
+    process_id      INTEGER NOT NULL,
+    alloc_thread_id INTEGER NOT NULL,
+    free_thread_id  INTEGER NOT NULL,
+    frees           INTEGER NOT NULL,
+    bytes           INTEGER NOT NULL,  -- requested
+    PRIMARY KEY (process_id, alloc_thread_id, free_thread_id)
+) WITHOUT ROWID;
+
+CREATE TABLE modules (
+    process_id INTEGER NOT NULL,
+    path       TEXT NOT NULL,
+    load_bias  INTEGER NOT NULL,
+    PRIMARY KEY (process_id, path, load_bias)
+) WITHOUT ROWID;
+
+-- Distinct call stacks. site_* is the innermost frame outside the allocator
+-- and its thin wrappers (operator new, strdup, ...): "where it came from".
+CREATE TABLE stacks (
+    process_id    INTEGER NOT NULL,
+    stack_id      INTEGER NOT NULL,
+    depth         INTEGER NOT NULL,
+    truncated     INTEGER NOT NULL,
+    site_function TEXT,
+    site_file     TEXT,
+    site_line     INTEGER,
+    PRIMARY KEY (process_id, stack_id)
+) WITHOUT ROWID;
+
+CREATE TABLE frames (
+    process_id INTEGER NOT NULL,
+    stack_id   INTEGER NOT NULL,
+    level      INTEGER NOT NULL,  -- 0 = innermost
+    pc         INTEGER NOT NULL,
+    function   TEXT,
+    module     TEXT,
+    file       TEXT,
+    line       INTEGER,
+    PRIMARY KEY (process_id, stack_id, level)
+) WITHOUT ROWID;
+
+-- Per-site aggregates; stack_id 0 collects allocations without a stack
+-- (stacks off, or not picked by the sampler).
+CREATE TABLE sites (
+    process_id     INTEGER NOT NULL,
+    stack_id       INTEGER NOT NULL,
+    allocs         INTEGER NOT NULL,
+    alloc_bytes    INTEGER NOT NULL,  -- requested
+    frees          INTEGER NOT NULL,
+    freed_bytes    INTEGER NOT NULL,
+    live_blocks    INTEGER NOT NULL,
+    live_bytes     INTEGER NOT NULL,
+    peak_live_bytes INTEGER NOT NULL,
+    est_allocs     REAL NOT NULL,     -- with sampling: estimated totals of the site
+    est_bytes      REAL NOT NULL,
+    PRIMARY KEY (process_id, stack_id)
+) WITHOUT ROWID;
+
+-- Allocations live when the process ended (rewritten at its end).
+CREATE TABLE live_allocations (
+    process_id     INTEGER NOT NULL,
+    address        INTEGER NOT NULL,
+    class_id       INTEGER NOT NULL,
+    requested_size INTEGER NOT NULL,
+    usable_size    INTEGER NOT NULL,
+    thread_id      INTEGER,
+    alloc_ns       INTEGER NOT NULL,
+    stack_id       INTEGER NOT NULL,
+    PRIMARY KEY (process_id, address)
+) WITHOUT ROWID;
+
+-- ORTHO_TRACE=full only: every allocation (free_ns NULL while live).
+CREATE TABLE allocations (
+    process_id      INTEGER NOT NULL,
+    address         INTEGER NOT NULL,
+    class_id        INTEGER NOT NULL,
+    requested_size  INTEGER NOT NULL,
+    usable_size     INTEGER NOT NULL,
+    thread_id       INTEGER,
+    free_thread_id  INTEGER,
+    alloc_ns        INTEGER NOT NULL,
+    free_ns         INTEGER,
+    stack_id        INTEGER NOT NULL
+);
+CREATE INDEX allocations_by_stack ON allocations(process_id, stack_id);
+
+CREATE TABLE corruption_events (
+    event_id        INTEGER PRIMARY KEY,
+    process_id      INTEGER NOT NULL,
+    thread_id       INTEGER,
+    ts_ns           INTEGER NOT NULL,
+    kind            TEXT NOT NULL,
+    call            TEXT,             -- free, realloc, operator delete, ...
+    address         INTEGER,
+    class_id        INTEGER,          -- as read from the header, if plausible
+    stack_id        INTEGER,          -- where it was detected
+    alloc_thread_id INTEGER,          -- from the header, if it was readable
+    alloc_stack_id  INTEGER,          -- from the header, if it was readable
+    header          BLOB              -- the 64 header bytes as found
+);
+
+-- ---- views: the query surface -------------------------------------------
+
+CREATE VIEW class_totals AS
+SELECT s.process_id, c.class_name, c.payload_size, s.allocs, s.frees,
+       s.requested_bytes, s.usable_bytes, s.class_id
+FROM class_stats s JOIN classes c USING (class_id);
+
+CREATE VIEW fragmentation AS
+SELECT s.process_id, c.class_name, s.live_blocks, s.live_requested_bytes,
+       s.live_usable_bytes, s.cached_blocks,
+       CASE WHEN s.live_usable_bytes > 0
+            THEN round(100.0 * (s.live_usable_bytes - s.live_requested_bytes) / s.live_usable_bytes, 2)
+            ELSE 0.0 END AS waste_pct,
+       s.pooled_blocks,
+       s.cached_blocks * c.payload_size AS cached_bytes,
+       s.pooled_blocks * c.payload_size AS pooled_bytes,
+       s.class_id
+FROM class_stats s JOIN classes c USING (class_id);
+
+CREATE VIEW leaks AS
+SELECT l.process_id, l.address, l.requested_size, c.class_name, l.thread_id,
+       st.site_function AS function, st.site_file AS file, st.site_line AS line,
+       l.stack_id, l.alloc_ns
+FROM live_allocations l
+JOIN classes c USING (class_id)
+LEFT JOIN stacks st ON st.process_id = l.process_id AND st.stack_id = l.stack_id;
+
+CREATE VIEW corruption AS
+SELECT e.process_id, e.thread_id, e.ts_ns, e.kind, e.address,
+       st.site_function AS function, st.site_file AS file, st.site_line AS line,
+       e.call, c.class_name, e.stack_id, e.alloc_thread_id, e.alloc_stack_id, e.event_id
+FROM corruption_events e
+LEFT JOIN stacks st ON st.process_id = e.process_id AND st.stack_id = e.stack_id
+LEFT JOIN classes c ON c.class_id = e.class_id;
+
+-- A stack as one line, innermost first: "f < g < main".
+CREATE VIEW stack_text AS
+SELECT process_id, stack_id,
+       group_concat(coalesce(function, printf('0x%x', pc)), ' < ') AS text
+FROM (SELECT * FROM frames ORDER BY process_id, stack_id, level)
+GROUP BY process_id, stack_id;
+
+CREATE VIEW top_sites AS
+SELECT si.process_id, si.stack_id, st.site_function AS function, st.site_file AS file,
+       st.site_line AS line, si.allocs, si.alloc_bytes, si.frees, si.live_blocks,
+       si.live_bytes, si.peak_live_bytes
+FROM sites si
+LEFT JOIN stacks st ON st.process_id = si.process_id AND st.stack_id = si.stack_id;
+
+-- Per-interval rates from the cumulative series.
+CREATE VIEW class_rates AS
+SELECT process_id, class_id, ts_ns,
+       allocs - lag(allocs, 1, 0) OVER w AS allocs_delta,
+       frees - lag(frees, 1, 0) OVER w AS frees_delta,
+       (ts_ns - lag(ts_ns, 1, NULL) OVER w) AS interval_ns,
+       live_blocks, live_requested_bytes, live_usable_bytes, cached_blocks, pooled_blocks
+FROM class_series
+WINDOW w AS (PARTITION BY process_id, class_id ORDER BY ts_ns);
+
+-- What tracing itself cost and lost, per process.
+CREATE VIEW trace_health AS
+SELECT process_id, pid, records, dropped_records, lost_no_slot, stacks, stacks_truncated,
+       untracked_frees, sample_bytes, stack_depth, overflow, max_lag_ns
+FROM processes;

@@ -1,0 +1,670 @@
+/* check_symbolize.c - the collector's symbolizer (tracer/collector/
+ * symbolize.c) on real code: functions of this test program (a PIE, so its
+ * load bias is not 0) resolve to their name, this file and the marked line;
+ * a return address resolves to the line of its call; code inlined into a
+ * function resolves to that function and its call line; libc (a shared
+ * library) and libstdc++ (a C++ name, demangled) resolve through the same
+ * dlpi_addr bias the traced process would send. Then the failure paths: pcs
+ * outside every module, missing, non-ELF, truncated and overlapping files,
+ * none of which may break later lookups, and modules added after lookups
+ * began. The test finds modules the way the traced process does, with
+ * dl_iterate_phdr. Check forks each test; every test builds its own
+ * symbolizer and destroys it, so the ASan build catches leaks. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <link.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check_support.h"
+#include "symbolize.h"
+
+/* The functions below must stay real, separate, unrenamed functions at
+ * -O2: noipa forbids inlining, cloning (".constprop.0" names) and merging. */
+#if defined(__clang__)
+#define TEST_NOIPA __attribute__((noinline, used))
+#else
+#define TEST_NOIPA __attribute__((noipa))
+#endif
+
+/* A pc far above any user-space mapping on x86-64 and AArch64 (their user
+ * halves end at 2^47 or 2^48; this is in the kernel half). */
+#define PC_OUTSIDE_EVERY_MODULE 0xffff800000001000ull
+
+/* A load bias no real module of this process uses: 2^46 lies below where
+ * Linux places PIE executables (about 2/3 of the user half, 0x55... on
+ * x86-64) and shared libraries (just under the top of the user half). */
+#define UNUSED_LOAD_BIAS 0x400000000000ull
+
+/* ---- code to resolve -------------------------------------------------------- */
+
+/* Returns the line it is defined on; its entry address belongs to it. */
+TEST_NOIPA static unsigned function_marked_with_its_line(void) { return __LINE__; }
+
+/* The caller's return address, i.e. the instruction after the call. */
+TEST_NOIPA static uintptr_t return_address_of_my_call(void)
+{
+    return (uintptr_t)__builtin_extract_return_addr(__builtin_return_address(0));
+}
+
+/* Same, stored through a pointer so that the call can be a statement of its
+ * own, whose next instruction belongs to the next line. */
+TEST_NOIPA static void store_return_address_of_my_call(uintptr_t *ra)
+{
+    *ra = (uintptr_t)__builtin_extract_return_addr(__builtin_return_address(0));
+}
+
+static volatile unsigned line_after_the_call; /* written so the next line has code */
+
+/* Calls store_return_address_of_my_call and says on which line. The line
+ * after the call writes a volatile, so the call is no tail jump (which would
+ * leave no return address in this function) and the return address lies on
+ * that next line: only the pc - 1 lookup gives the call's line. */
+TEST_NOIPA static uintptr_t caller_with_a_marked_call(unsigned *call_line)
+{
+    uintptr_t ra = 0;
+    *call_line = __LINE__ + 1;
+    store_return_address_of_my_call(&ra);
+    line_after_the_call = __LINE__;
+    return ra;
+}
+
+/* Always inlined: its call to return_address_of_my_call becomes code of
+ * whoever calls it, described in DWARF as an inlined call. */
+static inline __attribute__((always_inline)) uintptr_t inlined_helper(void)
+{
+    uintptr_t ra = return_address_of_my_call();
+    __asm__ volatile("" ::: "memory");
+    return ra;
+}
+
+TEST_NOIPA static uintptr_t function_with_an_inlined_call(unsigned *call_line)
+{
+    uintptr_t ra = inlined_helper(); *call_line = __LINE__;
+    __asm__ volatile("" ::: "memory");
+    return ra;
+}
+
+/* ---- finding modules the way the traced process does ----------------------- */
+
+struct module_query {
+    uintptr_t address;    /* in: an address inside the module */
+    bool found;           /* out: a module covers address */
+    char path[PATH_MAX];  /* out: its file ("" in dl_iterate_phdr means the executable) */
+    uint64_t load_bias;   /* out: dlpi_addr */
+    unsigned char build_id[64]; /* out: NT_GNU_BUILD_ID bytes, if any */
+    size_t build_id_size; /* out: bytes in build_id (0: none) */
+};
+
+/* Copies the module's GNU build-id, read from its PT_NOTE segments in
+ * memory, into q. */
+static void module_query_build_id(const struct dl_phdr_info *info, struct module_query *q)
+{
+    for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_NOTE)
+            continue;
+        size_t align = ph->p_align == 8 ? 8 : 4; /* notes pad to their segment's alignment */
+        const char *at = (const char *)(info->dlpi_addr + ph->p_vaddr);
+        const char *end = at + ph->p_memsz;
+        while (at < end && (size_t)(end - at) >= sizeof(ElfW(Nhdr))) {
+            const ElfW(Nhdr) *note = (const ElfW(Nhdr) *)at;
+            const char *name = at + sizeof *note;
+            const char *desc = at + ((sizeof *note + note->n_namesz + align - 1) & ~(align - 1));
+            if (note->n_type == NT_GNU_BUILD_ID && note->n_namesz == sizeof "GNU"
+                && memcmp(name, "GNU", sizeof "GNU") == 0 && note->n_descsz <= sizeof q->build_id) {
+                memcpy(q->build_id, desc, note->n_descsz);
+                q->build_id_size = note->n_descsz;
+                return;
+            }
+            at += (size_t)(desc - at + note->n_descsz + align - 1) & ~(align - 1);
+        }
+    }
+}
+
+static int module_query_visit(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    struct module_query *q = data;
+    for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t start = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type != PT_LOAD || q->address < start || q->address - start >= ph->p_memsz)
+            continue;
+        const char *name = info->dlpi_name;
+        if (name == NULL || name[0] == '\0') {
+            if (realpath("/proc/self/exe", q->path) == NULL)
+                return 0;
+        } else {
+            snprintf(q->path, sizeof q->path, "%s", name);
+        }
+        q->load_bias = info->dlpi_addr;
+        module_query_build_id(info, q);
+        q->found = true;
+        return 1;
+    }
+    return 0;
+}
+
+static struct module_query module_of(uintptr_t address)
+{
+    struct module_query q = {.address = address};
+    dl_iterate_phdr(module_query_visit, &q);
+    ck_assert_msg(q.found, "no loaded module holds %#lx", (unsigned long)address);
+    return q;
+}
+
+static uintptr_t function_address(unsigned (*fn)(void))
+{
+    return (uintptr_t)fn;
+}
+
+/* The address of a function as defined in a library (not a PLT stub). */
+static uintptr_t library_function(const char *library, const char *name)
+{
+    void *handle = dlopen(library, RTLD_NOW);
+    ck_assert_msg(handle != NULL, "dlopen %s: %s", library, dlerror());
+    void *fn = dlsym(handle, name);
+    ck_assert_msg(fn != NULL, "dlsym %s: %s", name, dlerror());
+    /* The library stays loaded: the process exits at the end of the test. */
+    return (uintptr_t)fn;
+}
+
+static bool ends_with(const char *text, const char *suffix)
+{
+    size_t n = strlen(text), m = strlen(suffix);
+    return n >= m && strcmp(text + n - m, suffix) == 0;
+}
+
+static void write_file(const char *path, const void *bytes, size_t size)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, bytes, size), (ssize_t)size);
+    ck_assert_int_eq(close(fd), 0);
+}
+
+/* ---- fixture: a symbolizer that knows this executable ---------------------- */
+
+static struct symbolizer *sym;
+static struct module_query exe;
+
+static void setup(void)
+{
+    sym = symbolizer_create();
+    ck_assert_ptr_nonnull(sym);
+    exe = module_of(function_address(function_marked_with_its_line));
+    ck_assert(symbolizer_add_module(sym, exe.path, exe.load_bias));
+}
+
+static void teardown(void)
+{
+    symbolizer_destroy(sym);
+    sym = NULL;
+}
+
+static void add_module_holding(uintptr_t address)
+{
+    struct module_query q = module_of(address);
+    ck_assert_msg(symbolizer_add_module(sym, q.path, q.load_bias), "cannot add %s", q.path);
+}
+
+/* ---- the executable ------------------------------------------------------------ */
+
+START_TEST(a_function_in_the_executable_resolves_to_its_name_file_and_line)
+{
+    unsigned marked_line = function_marked_with_its_line();
+    sym_frame_t f;
+    ck_assert(symbolizer_lookup(sym, function_address(function_marked_with_its_line), false, &f));
+    ck_assert_str_eq(f.function, "function_marked_with_its_line");
+    ck_assert_ptr_nonnull(f.file);
+    ck_assert_msg(ends_with(f.file, "check_symbolize.c"), "file is %s", f.file);
+    ck_assert_uint_eq(f.line, marked_line);
+}
+END_TEST
+
+START_TEST(a_pc_in_the_pie_executable_reports_its_path_and_offset_from_the_load_bias)
+{
+    /* Without a nonzero bias this test would not tell bias from address. */
+    ck_assert_msg(exe.load_bias != 0, "the test program must be built as a PIE");
+    uintptr_t pc = function_address(function_marked_with_its_line);
+    sym_frame_t f;
+    ck_assert(symbolizer_lookup(sym, pc, false, &f));
+    ck_assert_str_eq(f.module, exe.path);
+    ck_assert_uint_eq(f.module_offset, pc - exe.load_bias);
+}
+END_TEST
+
+START_TEST(a_return_address_resolves_to_the_line_of_the_call)
+{
+    unsigned call_line = 0;
+    uintptr_t ra = caller_with_a_marked_call(&call_line);
+    sym_frame_t plain, as_return;
+    /* Asked first as a plain pc: the cache must keep the two kinds apart. */
+    ck_assert(symbolizer_lookup(sym, ra, false, &plain));
+    ck_assert(symbolizer_lookup(sym, ra, true, &as_return));
+    /* Precondition: taken as a plain pc, ra is on a later line; otherwise
+     * this test could not tell whether pc - 1 was looked up. */
+    ck_assert_uint_ne(plain.line, call_line);
+    ck_assert_str_eq(as_return.function, "caller_with_a_marked_call");
+    ck_assert_ptr_nonnull(as_return.file);
+    ck_assert(ends_with(as_return.file, "check_symbolize.c"));
+    ck_assert_uint_eq(as_return.line, call_line);
+    /* The offset is of the pc given, not of the pc - 1 looked up. */
+    ck_assert_uint_eq(as_return.module_offset, ra - exe.load_bias);
+}
+END_TEST
+
+START_TEST(code_inlined_into_a_function_resolves_to_that_function_and_its_call_line)
+{
+    unsigned call_line = 0;
+    uintptr_t ra = function_with_an_inlined_call(&call_line);
+    sym_frame_t f;
+    ck_assert(symbolizer_lookup(sym, ra, true, &f));
+    ck_assert_str_eq(f.function, "function_with_an_inlined_call");
+    ck_assert_ptr_nonnull(f.file);
+    ck_assert(ends_with(f.file, "check_symbolize.c"));
+    ck_assert_uint_eq(f.line, call_line);
+}
+END_TEST
+
+START_TEST(repeated_lookups_return_the_same_strings)
+{
+    uintptr_t pc = function_address(function_marked_with_its_line);
+    sym_frame_t first, again;
+    ck_assert(symbolizer_lookup(sym, pc, false, &first));
+    ck_assert(symbolizer_lookup(sym, pc, false, &again));
+    ck_assert_ptr_eq(first.function, again.function);
+    ck_assert_ptr_eq(first.module, again.module);
+    ck_assert_ptr_eq(first.file, again.file);
+    ck_assert_uint_eq(first.line, again.line);
+    ck_assert_uint_eq(first.module_offset, again.module_offset);
+}
+END_TEST
+
+START_TEST(frames_of_one_source_file_share_one_file_string)
+{
+    unsigned call_line = 0;
+    sym_frame_t a, b;
+    ck_assert(symbolizer_lookup(sym, function_address(function_marked_with_its_line), false, &a));
+    ck_assert(symbolizer_lookup(sym, caller_with_a_marked_call(&call_line), true, &b));
+    ck_assert_ptr_nonnull(a.file);
+    ck_assert_ptr_eq(a.file, b.file);
+}
+END_TEST
+
+START_TEST(registering_the_same_module_twice_is_harmless)
+{
+    ck_assert(symbolizer_add_module(sym, exe.path, exe.load_bias));
+    sym_frame_t f;
+    ck_assert(symbolizer_lookup(sym, function_address(function_marked_with_its_line), false, &f));
+    ck_assert_str_eq(f.function, "function_marked_with_its_line");
+    ck_assert_str_eq(f.module, exe.path);
+}
+END_TEST
+
+/* ---- shared libraries ------------------------------------------------------- */
+
+START_TEST(a_libc_function_resolves_to_its_name_in_libc)
+{
+    uintptr_t pc = library_function("libc.so.6", "getpid");
+    struct module_query libc = module_of(pc);
+    ck_assert(symbolizer_add_module(sym, libc.path, libc.load_bias));
+    sym_frame_t f;
+    ck_assert(symbolizer_lookup(sym, pc, false, &f));
+    ck_assert_ptr_nonnull(f.function);
+    /* glibc defines getpid as an alias of __getpid; either name is right. */
+    ck_assert_msg(strcmp(f.function, "getpid") == 0 || strcmp(f.function, "__getpid") == 0,
+                  "function is %s", f.function);
+    ck_assert_str_eq(f.module, libc.path);
+    ck_assert_uint_eq(f.module_offset, pc - libc.load_bias);
+}
+END_TEST
+
+/* The path where dwfl's standard find_debuginfo looks a build-id up:
+ * /usr/lib/debug/.build-id/xx/yyyy....debug. */
+static void build_id_debug_path(const struct module_query *q, char *path, size_t size)
+{
+    int n = snprintf(path, size, "/usr/lib/debug/.build-id/%02x/", q->build_id[0]);
+    for (size_t i = 1; i < q->build_id_size; i++)
+        n += snprintf(path + n, size - (size_t)n, "%02x", q->build_id[i]);
+    snprintf(path + n, size - (size_t)n, ".debug");
+}
+
+START_TEST(a_libc_pc_has_a_source_line_exactly_when_its_separate_debug_file_is_installed)
+{
+    /* Only local files count here: no downloads from debuginfod servers. */
+    unsetenv("DEBUGINFOD_URLS");
+    struct symbolizer *s = symbolizer_create();
+    ck_assert_ptr_nonnull(s);
+    uintptr_t pc = library_function("libc.so.6", "qsort");
+    struct module_query libc = module_of(pc);
+    ck_assert_msg(libc.build_id_size > 0, "libc has no build-id");
+    char debug_path[PATH_MAX];
+    build_id_debug_path(&libc, debug_path, sizeof debug_path);
+    ck_assert(symbolizer_add_module(s, libc.path, libc.load_bias));
+    sym_frame_t f;
+    ck_assert(symbolizer_lookup(s, pc, false, &f));
+    ck_assert_ptr_nonnull(f.function);
+    if (access(debug_path, R_OK) == 0) {
+        ck_assert_msg(f.file != NULL, "%s exists but gave no file", debug_path);
+        ck_assert_uint_gt(f.line, 0);
+    } else {
+        /* Distributions ship libc stripped: without the debug file there is
+         * no DWARF, so no file or line, only the .dynsym name. */
+        ck_assert_ptr_null(f.file);
+        ck_assert_uint_eq(f.line, 0);
+    }
+    symbolizer_destroy(s);
+}
+END_TEST
+
+START_TEST(a_mangled_cxx_symbol_is_demangled)
+{
+    uintptr_t pc = library_function("libstdc++.so.6", "_ZNKSt9exception4whatEv");
+    add_module_holding(pc);
+    sym_frame_t f;
+    ck_assert(symbolizer_lookup(sym, pc, false, &f));
+    ck_assert_ptr_nonnull(f.function);
+    ck_assert_str_eq(f.function, "std::exception::what() const");
+}
+END_TEST
+
+START_TEST(a_module_added_after_lookups_began_is_found)
+{
+    uintptr_t pc = library_function("libc.so.6", "getpid");
+    sym_frame_t f;
+    ck_assert(!symbolizer_lookup(sym, pc, false, &f));
+    add_module_holding(pc);
+    /* The earlier miss must not have been cached. */
+    ck_assert(symbolizer_lookup(sym, pc, false, &f));
+    ck_assert_ptr_nonnull(f.module);
+    /* The executable, reported before, still resolves. */
+    ck_assert(symbolizer_lookup(sym, function_address(function_marked_with_its_line), false, &f));
+    ck_assert_str_eq(f.function, "function_marked_with_its_line");
+}
+END_TEST
+
+/* ---- failures ------------------------------------------------------------------ */
+
+START_TEST(a_pc_outside_every_module_returns_false_and_an_empty_frame)
+{
+    sym_frame_t f;
+    memset(&f, 0x5a, sizeof f); /* garbage: lookup must clear it */
+    ck_assert(!symbolizer_lookup(sym, PC_OUTSIDE_EVERY_MODULE, false, &f));
+    ck_assert_ptr_null(f.function);
+    ck_assert_ptr_null(f.module);
+    ck_assert_ptr_null(f.file);
+    ck_assert_uint_eq(f.line, 0);
+    ck_assert_uint_eq(f.module_offset, 0);
+    ck_assert(!symbolizer_lookup(sym, 0, true, &f));
+    ck_assert_ptr_null(f.module);
+}
+END_TEST
+
+START_TEST(a_symbolizer_without_modules_finds_nothing)
+{
+    struct symbolizer *empty = symbolizer_create();
+    ck_assert_ptr_nonnull(empty);
+    sym_frame_t f;
+    ck_assert(!symbolizer_lookup(empty, function_address(function_marked_with_its_line), false, &f));
+    ck_assert_ptr_null(f.module);
+    symbolizer_destroy(empty);
+}
+END_TEST
+
+START_TEST(a_missing_file_is_refused_and_later_lookups_still_work)
+{
+    ck_assert(!symbolizer_add_module(sym, "/nonexistent/orthotope/libnothing.so", UNUSED_LOAD_BIAS));
+    ck_assert(!symbolizer_add_module(sym, "", UNUSED_LOAD_BIAS));
+    ck_assert(!symbolizer_add_module(sym, "linux-vdso.so.1", UNUSED_LOAD_BIAS));
+    sym_frame_t f;
+    ck_assert(!symbolizer_lookup(sym, UNUSED_LOAD_BIAS + 0x1000, false, &f));
+    ck_assert(symbolizer_lookup(sym, function_address(function_marked_with_its_line), false, &f));
+    ck_assert_str_eq(f.function, "function_marked_with_its_line");
+}
+END_TEST
+
+START_TEST(non_elf_files_are_refused_and_later_lookups_still_work)
+{
+    char dir[] = "/tmp/check_symbolize.XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char text[PATH_MAX], empty[PATH_MAX];
+    snprintf(text, sizeof text, "%s/text.so", dir);
+    snprintf(empty, sizeof empty, "%s/empty.so", dir);
+    static const char words[] = "this is not an ELF file\n";
+    write_file(text, words, sizeof words - 1);
+    write_file(empty, "", 0);
+
+    ck_assert(!symbolizer_add_module(sym, text, UNUSED_LOAD_BIAS));
+    ck_assert(!symbolizer_add_module(sym, empty, UNUSED_LOAD_BIAS));
+    ck_assert(!symbolizer_add_module(sym, dir, UNUSED_LOAD_BIAS));     /* a directory */
+    ck_assert(!symbolizer_add_module(sym, "/dev/zero", UNUSED_LOAD_BIAS)); /* a device */
+    sym_frame_t f;
+    ck_assert(!symbolizer_lookup(sym, UNUSED_LOAD_BIAS + 0x10, false, &f));
+    ck_assert(symbolizer_lookup(sym, function_address(function_marked_with_its_line), false, &f));
+    ck_assert_str_eq(f.function, "function_marked_with_its_line");
+
+    unlink(text);
+    unlink(empty);
+    rmdir(dir);
+}
+END_TEST
+
+/* Copies the first size bytes of from into a new file at to. */
+static void copy_prefix(const char *from, const char *to, size_t size)
+{
+    int in = open(from, O_RDONLY);
+    ck_assert_int_ge(in, 0);
+    char *bytes = malloc(size);
+    ck_assert_ptr_nonnull(bytes);
+    ck_assert_int_eq(read(in, bytes, size), (ssize_t)size);
+    close(in);
+    write_file(to, bytes, size);
+    free(bytes);
+}
+
+START_TEST(truncated_elf_files_never_break_lookups)
+{
+    char dir[] = "/tmp/check_symbolize.XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char ident_only[PATH_MAX], header_only[PATH_MAX], first_page[PATH_MAX];
+    snprintf(ident_only, sizeof ident_only, "%s/ident_only.so", dir);
+    snprintf(header_only, sizeof header_only, "%s/header_only.so", dir);
+    snprintf(first_page, sizeof first_page, "%s/first_page.so", dir);
+    /* 16 bytes: the ELF magic and ident, cut before the header ends. */
+    copy_prefix(exe.path, ident_only, 16);
+    /* 100 bytes: the whole ELF header, program headers cut after the first. */
+    copy_prefix(exe.path, header_only, 100);
+    /* 4096 bytes: header and program headers, but no sections at all. */
+    copy_prefix(exe.path, first_page, 4096);
+
+    ck_assert(!symbolizer_add_module(sym, ident_only, UNUSED_LOAD_BIAS));
+    ck_assert(!symbolizer_add_module(sym, header_only, UNUSED_LOAD_BIAS));
+    /* The program headers are intact, so the module may be accepted; a pc
+     * in it must then give the module and offset and nothing it cannot
+     * know, and must not crash. */
+    sym_frame_t f;
+    uintptr_t offset = function_address(function_marked_with_its_line) - exe.load_bias;
+    if (symbolizer_add_module(sym, first_page, UNUSED_LOAD_BIAS)) {
+        ck_assert(symbolizer_lookup(sym, UNUSED_LOAD_BIAS + offset, false, &f));
+        ck_assert_str_eq(f.module, first_page);
+        ck_assert_uint_eq(f.module_offset, offset);
+        ck_assert_ptr_null(f.file);
+    }
+    ck_assert(symbolizer_lookup(sym, exe.load_bias + offset, false, &f));
+    ck_assert_str_eq(f.function, "function_marked_with_its_line");
+
+    unlink(ident_only);
+    unlink(header_only);
+    unlink(first_page);
+    rmdir(dir);
+}
+END_TEST
+
+/* Reads the whole file at path into a malloc'd buffer; sets *size. */
+static char *read_whole_file(const char *path, size_t *size)
+{
+    int fd = open(path, O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    off_t end = lseek(fd, 0, SEEK_END);
+    ck_assert_int_gt(end, 0);
+    char *bytes = malloc((size_t)end);
+    ck_assert_ptr_nonnull(bytes);
+    ck_assert_int_eq(pread(fd, bytes, (size_t)end, 0), (ssize_t)end);
+    close(fd);
+    *size = (size_t)end;
+    return bytes;
+}
+
+/* Renames the section ".debug_aranges" of an ELF image in memory (same
+ * length, so nothing moves) so that libdw no longer finds it: the file then
+ * looks like clang's default output, which has no .debug_aranges. */
+static void hide_debug_aranges(char *image, size_t size)
+{
+    const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)image;
+    ck_assert(size >= sizeof *eh && memcmp(eh->e_ident, ELFMAG, SELFMAG) == 0);
+    ck_assert(eh->e_shoff + (size_t)eh->e_shnum * sizeof(ElfW(Shdr)) <= size);
+    const ElfW(Shdr) *sh = (const ElfW(Shdr) *)(image + eh->e_shoff);
+    const ElfW(Shdr) *names = &sh[eh->e_shstrndx];
+    for (ElfW(Half) i = 0; i < eh->e_shnum; i++) {
+        char *name = image + names->sh_offset + sh[i].sh_name;
+        if (strcmp(name, ".debug_aranges") == 0)
+            memcpy(name, ".debug_arangeX", sizeof ".debug_arangeX");
+    }
+}
+
+START_TEST(a_module_without_debug_aranges_still_resolves_file_and_line)
+{
+    char dir[] = "/tmp/check_symbolize.XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char copy[PATH_MAX];
+    snprintf(copy, sizeof copy, "%s/no_aranges", dir);
+    size_t size = 0;
+    char *image = read_whole_file(exe.path, &size);
+    hide_debug_aranges(image, size);
+    write_file(copy, image, size);
+    free(image);
+
+    struct symbolizer *s = symbolizer_create();
+    ck_assert_ptr_nonnull(s);
+    ck_assert(symbolizer_add_module(s, copy, exe.load_bias));
+    unsigned marked_line = function_marked_with_its_line();
+    sym_frame_t f;
+    ck_assert(symbolizer_lookup(s, function_address(function_marked_with_its_line), false, &f));
+    ck_assert_str_eq(f.function, "function_marked_with_its_line");
+    ck_assert_ptr_nonnull(f.file);
+    ck_assert(ends_with(f.file, "check_symbolize.c"));
+    ck_assert_uint_eq(f.line, marked_line);
+    unsigned call_line = 0;
+    ck_assert(symbolizer_lookup(s, function_with_an_inlined_call(&call_line), true, &f));
+    ck_assert_str_eq(f.function, "function_with_an_inlined_call");
+    ck_assert_uint_eq(f.line, call_line);
+    symbolizer_destroy(s);
+
+    unlink(copy);
+    rmdir(dir);
+}
+END_TEST
+
+START_TEST(a_module_replaced_on_disk_after_registration_still_resolves)
+{
+    char dir[] = "/tmp/check_symbolize.XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char copy[PATH_MAX], replacement[PATH_MAX];
+    snprintf(copy, sizeof copy, "%s/copy", dir);
+    snprintf(replacement, sizeof replacement, "%s/replacement", dir);
+    size_t size = 0;
+    char *image = read_whole_file(exe.path, &size);
+    write_file(copy, image, size);
+    free(image);
+
+    struct symbolizer *s = symbolizer_create();
+    ck_assert_ptr_nonnull(s);
+    ck_assert(symbolizer_add_module(s, copy, exe.load_bias));
+    /* Replaced the way linkers and package managers do: a new file renamed
+     * over the old path. The symbolizer keeps reading the file it opened. */
+    write_file(replacement, "gone\n", 5);
+    ck_assert_int_eq(rename(replacement, copy), 0);
+    sym_frame_t f;
+    ck_assert(symbolizer_lookup(s, function_address(function_marked_with_its_line), false, &f));
+    ck_assert_str_eq(f.function, "function_marked_with_its_line");
+    ck_assert_str_eq(f.module, copy);
+    symbolizer_destroy(s);
+
+    unlink(copy);
+    rmdir(dir);
+}
+END_TEST
+
+START_TEST(a_module_overlapping_a_registered_one_is_refused)
+{
+    uintptr_t libc_pc = library_function("libc.so.6", "getpid");
+    struct module_query libc = module_of(libc_pc);
+    /* libc placed over the executable: a different file, an overlapping range. */
+    ck_assert(!symbolizer_add_module(sym, libc.path, exe.load_bias));
+    /* The same file at another bias that overlaps the first placement. */
+    ck_assert(!symbolizer_add_module(sym, exe.path, exe.load_bias + 0x1000));
+    sym_frame_t f;
+    ck_assert(symbolizer_lookup(sym, function_address(function_marked_with_its_line), false, &f));
+    ck_assert_str_eq(f.module, exe.path);
+    ck_assert_str_eq(f.function, "function_marked_with_its_line");
+}
+END_TEST
+
+START_TEST(null_arguments_are_refused_without_crashing)
+{
+    sym_frame_t f;
+    ck_assert(!symbolizer_add_module(sym, NULL, 0));
+    ck_assert(!symbolizer_add_module(NULL, exe.path, exe.load_bias));
+    ck_assert(!symbolizer_lookup(NULL, function_address(function_marked_with_its_line), false, &f));
+    ck_assert_ptr_null(f.module);
+    ck_assert(!symbolizer_lookup(sym, function_address(function_marked_with_its_line), false, NULL));
+    symbolizer_destroy(NULL);
+}
+END_TEST
+
+static Suite *symbolize_suite(void)
+{
+    Suite *s = suite_create("symbolize");
+
+    TCase *exec = tcase_create("executable");
+    tcase_add_checked_fixture(exec, setup, teardown);
+    tcase_add_test(exec, a_function_in_the_executable_resolves_to_its_name_file_and_line);
+    tcase_add_test(exec, a_pc_in_the_pie_executable_reports_its_path_and_offset_from_the_load_bias);
+    tcase_add_test(exec, a_return_address_resolves_to_the_line_of_the_call);
+    tcase_add_test(exec, code_inlined_into_a_function_resolves_to_that_function_and_its_call_line);
+    tcase_add_test(exec, repeated_lookups_return_the_same_strings);
+    tcase_add_test(exec, frames_of_one_source_file_share_one_file_string);
+    tcase_add_test(exec, registering_the_same_module_twice_is_harmless);
+    tcase_add_test(exec, a_module_without_debug_aranges_still_resolves_file_and_line);
+    suite_add_tcase(s, exec);
+
+    TCase *libs = tcase_create("shared_libraries");
+    tcase_add_checked_fixture(libs, setup, teardown);
+    tcase_add_test(libs, a_libc_function_resolves_to_its_name_in_libc);
+    tcase_add_test(libs, a_libc_pc_has_a_source_line_exactly_when_its_separate_debug_file_is_installed);
+    tcase_add_test(libs, a_mangled_cxx_symbol_is_demangled);
+    tcase_add_test(libs, a_module_added_after_lookups_began_is_found);
+    suite_add_tcase(s, libs);
+
+    TCase *bad = tcase_create("failures");
+    tcase_add_checked_fixture(bad, setup, teardown);
+    tcase_add_test(bad, a_pc_outside_every_module_returns_false_and_an_empty_frame);
+    tcase_add_test(bad, a_symbolizer_without_modules_finds_nothing);
+    tcase_add_test(bad, a_missing_file_is_refused_and_later_lookups_still_work);
+    tcase_add_test(bad, non_elf_files_are_refused_and_later_lookups_still_work);
+    tcase_add_test(bad, truncated_elf_files_never_break_lookups);
+    tcase_add_test(bad, a_module_replaced_on_disk_after_registration_still_resolves);
+    tcase_add_test(bad, a_module_overlapping_a_registered_one_is_refused);
+    tcase_add_test(bad, null_arguments_are_refused_without_crashing);
+    suite_add_tcase(s, bad);
+    return s;
+}
+
+CHECK_SUPPORT_MAIN(symbolize_suite)

@@ -1,0 +1,441 @@
+/* collector.c - see collector.h. One thread does everything, in passes:
+ * accept registrations, drain each image's rings (a batch per ring per
+ * pass, so one busy thread cannot starve the others), handle handshakes
+ * and ended processes, and commit every interval. When a pass finds
+ * nothing it sleeps in poll() for up to a millisecond on the listening
+ * socket and the processes' pidfds, which is also how process ends are
+ * noticed promptly. */
+#define _GNU_SOURCE
+#include "collector.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+#include "db.h"
+#include "ring.h"
+#include "segment.h"
+#include "state.h"
+#include "symbolize.h"
+
+#define COLLECTOR_BATCH 4096
+#define COLLECTOR_FORK_GRACE_NS (3ull * 1000000000ull)
+#define COLLECTOR_LINGER_NS (100ull * 1000000ull)
+
+struct image {
+    int64_t process_id;
+    uint32_t pid, ppid;
+    unsigned via;
+    segment_t *seg;
+    size_t seg_bytes;
+    int pidfd;               /* -1: poll kill(pid, 0) instead */
+    struct proc_state st;
+    struct symbolizer *sym;
+    size_t *slot_thread;     /* state thread index per slot */
+    uint32_t *slot_generation;
+    uint8_t *slot_known;
+    bool ended;
+    bool exited_cleanly;     /* went through the exit handshake */
+    uint32_t forks_started;  /* seg->forks_started when it ended */
+    uint64_t ended_ns;
+    uint64_t next_dead_check_ns;
+};
+
+struct collector {
+    const struct collector_config *cfg;
+    struct image **images;
+    size_t image_count, image_cap;
+    record_t batch[COLLECTOR_BATCH];
+    uint64_t last_activity_ns;
+};
+
+static uint64_t collector_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Reads a small /proc file into buf (NULs of cmdline become spaces). */
+static void collector_read_proc(uint32_t pid, const char *name, char *buf, size_t cap)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%u/%s", pid, name);
+    buf[0] = '\0';
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t n = read(fd, buf, cap - 1);
+    close(fd);
+    if (n <= 0)
+        return;
+    while (n > 0 && buf[n - 1] == '\0')
+        n--;
+    for (ssize_t i = 0; i < n; i++)
+        if (buf[i] == '\0')
+            buf[i] = ' ';
+    buf[n] = '\0';
+}
+
+/* Checks a mapped segment's header against its size before trusting it. */
+static bool collector_segment_ok(const segment_t *seg, size_t bytes)
+{
+    if (bytes < sizeof *seg || seg->magic != SEGMENT_MAGIC || seg->version != SEGMENT_VERSION ||
+        seg->header_bytes != SEGMENT_HEADER_BYTES || seg->slot_count == 0 ||
+        seg->slot_count > 65536 || seg->ring_capacity < RING_MIN_CAPACITY)
+        return false;
+    size_t slot = segment_slot_bytes(seg->ring_capacity);
+    return seg->slot_bytes == slot && seg->ring_offset + ring_bytes_for(seg->ring_capacity) == slot &&
+           seg->header_bytes + (uint64_t)seg->slot_count * slot <= bytes;
+}
+
+/* Drains up to one batch from every ring of im; the records taken. With
+ * `all`, keeps going until every ring is empty. */
+static size_t collector_drain(struct collector *c, struct image *im, bool all);
+
+static void collector_end_image(struct collector *c, struct image *im, const char *reason)
+{
+    if (im->ended)
+        return;
+    collector_drain(c, im, true);
+    state_settle(&im->st);
+    uint64_t now = collector_now();
+    im->forks_started = atomic_load(&im->seg->forks_started);
+    uint64_t lost = atomic_load(&im->seg->lost_no_slot);
+    db_begin(c->cfg->db);
+    db_write_state(c->cfg->db, im->process_id, &im->st, im->sym, im->st.last_ts);
+    db_write_live(c->cfg->db, im->process_id, &im->st);
+    db_end_process(c->cfg->db, im->process_id, im->st.last_ts > 0 ? im->st.last_ts : now, reason, lost);
+    db_commit(c->cfg->db);
+    im->ended = true;
+    im->ended_ns = now;
+    /* A process blocked in its exit handshake must not wait in vain. */
+    atomic_store_explicit(&im->seg->exit_acked, 1, memory_order_release);
+    munmap(im->seg, im->seg_bytes);
+    im->seg = NULL;
+    if (im->pidfd >= 0)
+        close(im->pidfd);
+    im->pidfd = -1;
+    if (im->sym != NULL)
+        symbolizer_destroy(im->sym);
+    im->sym = NULL;
+    state_free(&im->st);
+    free(im->slot_thread);
+    free(im->slot_generation);
+    free(im->slot_known);
+    im->slot_thread = NULL;
+    im->slot_generation = NULL;
+    im->slot_known = NULL;
+    c->last_activity_ns = now;
+}
+
+static struct image *collector_find_live(struct collector *c, uint32_t pid)
+{
+    for (size_t i = c->image_count; i-- > 0;)
+        if (!c->images[i]->ended && c->images[i]->pid == pid)
+            return c->images[i];
+    return NULL;
+}
+
+static struct image *collector_find_any(struct collector *c, uint32_t pid)
+{
+    for (size_t i = c->image_count; i-- > 0;)
+        if (c->images[i]->pid == pid)
+            return c->images[i];
+    return NULL;
+}
+
+static const char *const collector_via_names[] = {"root", "fork", "exec"};
+
+/* Takes one registration from connection fd: the hello, the memfd; maps
+ * it, adds the image, acks. */
+static void collector_register(struct collector *c, int fd)
+{
+    struct timeval timeout = {.tv_sec = 2, .tv_usec = 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    segment_hello_t hello;
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    struct iovec iov = {.iov_base = &hello, .iov_len = sizeof hello};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                         .msg_controllen = sizeof control.buf};
+    ssize_t got = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+    int memfd = -1;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); got > 0 && cm != NULL; cm = CMSG_NXTHDR(&msg, cm))
+        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+            memcpy(&memfd, CMSG_DATA(cm), sizeof memfd);
+    uint32_t ack = 0;
+    struct image *im = NULL;
+    struct stat sb;
+    if (got != (ssize_t)sizeof hello || memfd < 0 || hello.magic != SEGMENT_MAGIC ||
+        hello.version != SEGMENT_VERSION || fstat(memfd, &sb) != 0 ||
+        (uint64_t)sb.st_size < hello.bytes)
+        goto reply;
+    void *mem = mmap(NULL, hello.bytes, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+    if (mem == MAP_FAILED)
+        goto reply;
+    segment_t *seg = mem;
+    if (!collector_segment_ok(seg, hello.bytes)) {
+        munmap(mem, hello.bytes);
+        goto reply;
+    }
+    im = calloc(1, sizeof *im);
+    if (im == NULL || (c->image_count == c->image_cap &&
+                       !(c->images = realloc(c->images, (c->image_cap = c->image_cap * 2 + 8) *
+                                                            sizeof *c->images)))) {
+        free(im);
+        munmap(mem, hello.bytes);
+        goto reply;
+    }
+    im->seg = seg;
+    im->seg_bytes = hello.bytes;
+    im->pid = seg->pid;
+    im->ppid = seg->ppid;
+    im->via = seg->via < 3 ? seg->via : 0;
+    im->slot_thread = calloc(seg->slot_count, sizeof *im->slot_thread);
+    im->slot_generation = calloc(seg->slot_count, sizeof *im->slot_generation);
+    im->slot_known = calloc(seg->slot_count, 1);
+    im->sym = symbolizer_create();
+    state_init(&im->st, seg->pid, seg->mode, seg->sample_bytes);
+    im->pidfd = (int)syscall(SYS_pidfd_open, (pid_t)seg->pid, 0);
+    int64_t parent = 0;
+    if (im->via == SEGMENT_VIA_EXEC) {
+        struct image *old = collector_find_live(c, im->pid);
+        if (old != NULL) {
+            collector_end_image(c, old, "exec");
+            parent = old->process_id;
+        } else {
+            struct image *p = collector_find_any(c, im->ppid);
+            parent = p != NULL ? p->process_id : 0;
+        }
+    } else if (im->via == SEGMENT_VIA_FORK) {
+        struct image *p = collector_find_any(c, im->ppid);
+        parent = p != NULL ? p->process_id : 0;
+    }
+    char exe[4096], cmdline[8192];
+    char link[64];
+    snprintf(link, sizeof link, "/proc/%u/exe", im->pid);
+    ssize_t n = readlink(link, exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    collector_read_proc(im->pid, "cmdline", cmdline, sizeof cmdline);
+    struct db_process_info info = {
+        .pid = im->pid, .ppid = im->ppid, .parent_process_id = parent,
+        .via = collector_via_names[im->via], .exe = exe[0] ? exe : NULL,
+        .cmdline = cmdline[0] ? cmdline : NULL,
+        .mode = seg->mode == SEGMENT_MODE_FULL ? "full" : "summary",
+        .overflow = seg->overflow_drop ? "drop" : "wait", .start_ns = seg->start_ns,
+        .start_unix_ns = seg->start_realtime_ns, .sample_bytes = seg->sample_bytes,
+        .stack_depth = seg->stack_depth};
+    db_begin(c->cfg->db);
+    im->process_id = db_add_process(c->cfg->db, &info);
+    db_commit(c->cfg->db);
+    atomic_store(&seg->collector_pid, (uint32_t)getpid());
+    c->images[c->image_count++] = im;
+    ack = (uint32_t)getpid();
+reply:
+    if (memfd >= 0)
+        close(memfd);
+    send(fd, &ack, sizeof ack, MSG_NOSIGNAL);
+    close(fd);
+    c->last_activity_ns = collector_now();
+}
+
+static void collector_accept(struct collector *c)
+{
+    for (;;) {
+        int fd = accept4(c->cfg->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0)
+            return;
+        collector_register(c, fd);
+    }
+}
+
+/* Processes a batch popped from a ring, frame by frame. */
+static void collector_ingest(struct image *im, size_t thread, const record_t *recs, size_t count,
+                             uint64_t now)
+{
+    for (size_t i = 0; i < count;) {
+        size_t n = 1 + (size_t)recs[i].payload_records;
+        if (i + n > count)
+            break; /* cannot happen: batches never split a frame */
+        state_ingest(&im->st, thread, &recs[i], n);
+        i += n;
+    }
+    if (count > 0 && now > recs[count - 1].ts_ns && now - recs[count - 1].ts_ns > im->st.max_lag_ns)
+        im->st.max_lag_ns = now - recs[count - 1].ts_ns;
+}
+
+static size_t collector_drain_slot(struct collector *c, struct image *im, uint32_t index,
+                                   uint64_t now, bool check_dead)
+{
+    segment_t *seg = im->seg;
+    segment_slot_t *slot = segment_slot(seg, index);
+    uint32_t tid = atomic_load_explicit(&slot->claim_tid, memory_order_acquire);
+    if (tid == 0)
+        return 0;
+    ring_t *ring = segment_ring(seg, slot);
+    uint32_t state = atomic_load_explicit(&ring->state, memory_order_acquire);
+    if (state == RING_STATE_FREE)
+        return 0; /* claimed, not formatted yet */
+    if (!im->slot_known[index] || im->slot_generation[index] != slot->generation) {
+        if (ring_attach(ring, ring_bytes_for(seg->ring_capacity)) == NULL)
+            return 0;
+        im->slot_known[index] = 1;
+        im->slot_generation[index] = slot->generation;
+        im->slot_thread[index] = state_thread(&im->st, tid, now);
+    }
+    size_t thread = im->slot_thread[index];
+    size_t total = 0;
+    size_t got = ring_pop_batch(ring, c->batch, COLLECTOR_BATCH);
+    if (got > 0) {
+        collector_ingest(im, thread, c->batch, got, now);
+        total += got;
+    }
+    bool closed = atomic_load_explicit(&ring->state, memory_order_acquire) == RING_STATE_CLOSED;
+    bool dead = false;
+    if (!closed && check_dead && got == 0) {
+        /* A thread that ended without its exit hook: its ring is orphaned. */
+        dead = syscall(SYS_tgkill, (pid_t)seg->pid, (pid_t)tid, 0) != 0 && errno == ESRCH;
+        if (dead && ring_pop_batch(ring, c->batch, COLLECTOR_BATCH) == 0)
+            ring_close(ring);
+    }
+    if ((closed || dead) && ring_is_drained(ring)) {
+        struct thread_state *t = &im->st.threads[thread];
+        if (t->end_ns == 0)
+            t->end_ns = im->st.last_ts;
+        t->dirty = true;
+        ring_release(ring);
+        im->slot_known[index] = 0;
+        atomic_store_explicit(&slot->claim_tid, 0, memory_order_release);
+    }
+    return total;
+}
+
+static size_t collector_drain(struct collector *c, struct image *im, bool all)
+{
+    size_t total = 0;
+    for (;;) {
+        uint64_t now = collector_now();
+        bool check_dead = now >= im->next_dead_check_ns;
+        if (check_dead)
+            im->next_dead_check_ns = now + 500000000ull;
+        size_t pass = 0;
+        uint32_t high = atomic_load_explicit(&im->seg->slots_high, memory_order_acquire);
+        if (high > im->seg->slot_count)
+            high = im->seg->slot_count;
+        for (uint32_t i = 0; i < high; i++)
+            pass += collector_drain_slot(c, im, i, now, check_dead);
+        total += pass;
+        if (!all || pass == 0)
+            return total;
+    }
+}
+
+static bool collector_process_gone(struct image *im)
+{
+    if (im->pidfd >= 0) {
+        struct pollfd p = {.fd = im->pidfd, .events = POLLIN};
+        return poll(&p, 1, 0) > 0;
+    }
+    return kill((pid_t)im->pid, 0) != 0 && errno == ESRCH;
+}
+
+/* Whether every image has ended and no forked child is still on its way. */
+static bool collector_done(struct collector *c, uint64_t now)
+{
+    if (c->image_count == 0)
+        return false;
+    uint64_t last_end = 0;
+    for (size_t i = 0; i < c->image_count; i++) {
+        struct image *im = c->images[i];
+        if (!im->ended)
+            return false;
+        if (im->ended_ns > last_end)
+            last_end = im->ended_ns;
+    }
+    /* A child forked just before its parent ended registers a moment later. */
+    for (size_t i = 0; i < c->image_count; i++) {
+        struct image *im = c->images[i];
+        uint32_t children = 0;
+        for (size_t j = 0; j < c->image_count; j++)
+            if (c->images[j]->via == SEGMENT_VIA_FORK && c->images[j]->ppid == im->pid)
+                children++;
+        if (children < im->forks_started && now < last_end + COLLECTOR_FORK_GRACE_NS)
+            return false;
+    }
+    return now >= c->last_activity_ns + COLLECTOR_LINGER_NS;
+}
+
+static void collector_flush(struct collector *c)
+{
+    db_begin(c->cfg->db);
+    for (size_t i = 0; i < c->image_count; i++) {
+        struct image *im = c->images[i];
+        if (!im->ended)
+            db_write_state(c->cfg->db, im->process_id, &im->st, im->sym, im->st.last_ts);
+    }
+    db_commit(c->cfg->db);
+}
+
+int collector_run(const struct collector_config *config)
+{
+    struct collector *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return 1;
+    c->cfg = config;
+    c->last_activity_ns = collector_now();
+    uint64_t interval = (uint64_t)config->interval_ms * 1000000ull;
+    uint64_t next_flush = collector_now() + interval;
+    for (;;) {
+        collector_accept(c);
+        size_t drained = 0;
+        uint64_t now = collector_now();
+        for (size_t i = 0; i < c->image_count; i++) {
+            struct image *im = c->images[i];
+            if (im->ended)
+                continue;
+            drained += collector_drain(c, im, false);
+            atomic_store_explicit(&im->seg->heartbeat_ns, now, memory_order_relaxed);
+            if (atomic_load_explicit(&im->seg->exit_requested, memory_order_acquire) &&
+                !atomic_load_explicit(&im->seg->exit_acked, memory_order_relaxed)) {
+                collector_drain(c, im, true);
+                im->exited_cleanly = true;
+                db_begin(config->db);
+                db_write_state(config->db, im->process_id, &im->st, im->sym, im->st.last_ts);
+                db_write_live(config->db, im->process_id, &im->st);
+                db_commit(config->db);
+                atomic_store_explicit(&im->seg->exit_acked, 1, memory_order_release);
+            }
+            if (collector_process_gone(im))
+                collector_end_image(c, im, im->exited_cleanly ? "exit" : "killed");
+        }
+        now = collector_now();
+        if (now >= next_flush) {
+            collector_flush(c);
+            next_flush = now + interval;
+        }
+        if (collector_done(c, now))
+            break;
+        if (drained == 0) {
+            struct pollfd fds[1] = {{.fd = config->listen_fd, .events = POLLIN}};
+            poll(fds, 1, 1);
+        }
+    }
+    for (size_t i = 0; i < c->image_count; i++)
+        free(c->images[i]);
+    free(c->images);
+    free(c);
+    return 0;
+}

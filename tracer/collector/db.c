@@ -1,0 +1,633 @@
+/* db.c - see db.h. Every statement is prepared once; a write pass runs
+ * inside the caller's transaction, so a 250 ms flush of thousands of rows
+ * is one fsync-free WAL commit (synchronous=NORMAL: a power cut may lose
+ * the last commits, never the database). */
+#include "db.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include "size_class.h"
+#include "symbolize.h"
+
+#define DB_APPLICATION_ID 1330795592 /* "ORTH", as schema.sql sets it */
+#define DB_SCHEMA_VERSION 1
+
+extern const char ortho_schema_sql[];
+
+enum {
+    STMT_PROCESS_INSERT, STMT_PROCESS_UPDATE, STMT_PROCESS_END, STMT_CLASS, STMT_SERIES,
+    STMT_SITE, STMT_STACK, STMT_FRAME, STMT_THREAD, STMT_SIZE, STMT_LIFETIME, STMT_PAIR,
+    STMT_MODULE, STMT_CORRUPTION, STMT_ALLOCATION, STMT_LIVE_CLEAR, STMT_LIVE, STMT_META,
+    STMT_COUNT
+};
+
+static const char *const db_statements[STMT_COUNT] = {
+    [STMT_PROCESS_INSERT] =
+        "INSERT INTO processes(pid, ppid, parent_process_id, via, exe, cmdline, start_ns, "
+        "start_unix_ns, mode, stack_depth, sample_bytes, overflow) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+    [STMT_PROCESS_UPDATE] =
+        "UPDATE processes SET records=?, dropped_records=?, stacks=?, stacks_truncated=?, "
+        "untracked_frees=?, max_lag_ns=?, last_ts_ns=? WHERE process_id=?",
+    [STMT_PROCESS_END] =
+        "UPDATE processes SET end_ns=?, end_reason=?, lost_no_slot=? WHERE process_id=?",
+    [STMT_CLASS] =
+        "INSERT OR REPLACE INTO class_stats VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [STMT_SERIES] = "INSERT OR REPLACE INTO class_series VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [STMT_SITE] = "INSERT OR REPLACE INTO sites VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+    [STMT_STACK] = "INSERT OR REPLACE INTO stacks VALUES (?,?,?,?,?,?,?)",
+    [STMT_FRAME] = "INSERT OR REPLACE INTO frames VALUES (?,?,?,?,?,?,?,?)",
+    [STMT_THREAD] = "INSERT OR REPLACE INTO threads VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+    [STMT_SIZE] = "INSERT OR REPLACE INTO size_histogram VALUES (?,?,?,?)",
+    [STMT_LIFETIME] = "INSERT OR REPLACE INTO lifetimes VALUES (?,?,?,?,?)",
+    [STMT_PAIR] = "INSERT OR REPLACE INTO thread_pairs VALUES (?,?,?,?,?)",
+    [STMT_MODULE] = "INSERT OR IGNORE INTO modules VALUES (?,?,?)",
+    [STMT_CORRUPTION] =
+        "INSERT INTO corruption_events(process_id, thread_id, ts_ns, kind, call, address, class_id, "
+        "stack_id, alloc_thread_id, alloc_stack_id, header) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+    [STMT_ALLOCATION] = "INSERT INTO allocations VALUES (?,?,?,?,?,?,?,?,?,?)",
+    [STMT_LIVE_CLEAR] = "DELETE FROM live_allocations WHERE process_id=?",
+    [STMT_LIVE] = "INSERT OR REPLACE INTO live_allocations VALUES (?,?,?,?,?,?,?,?)",
+    [STMT_META] = "INSERT OR REPLACE INTO meta VALUES (?,?)",
+};
+
+struct db {
+    sqlite3 *conn;
+    sqlite3_stmt *stmt[STMT_COUNT];
+    char *path;
+    bool failed;
+};
+
+bool db_ok(const struct db *db)
+{
+    return db != NULL && !db->failed;
+}
+
+/* First failure: one line, then no more writes. */
+static void db_fail(struct db *db, const char *what)
+{
+    if (db->failed)
+        return;
+    db->failed = true;
+    fprintf(stderr,
+            "ortho-collector: cannot write the trace database %s (%s: %s); tracing continues "
+            "unrecorded, and what was written before stays readable; free space or pick another "
+            "ORTHO_TRACE_DB\n",
+            db->path, what, sqlite3_errmsg(db->conn));
+}
+
+static bool db_exec(struct db *db, const char *sql)
+{
+    if (db->failed)
+        return false;
+    if (sqlite3_exec(db->conn, sql, NULL, NULL, NULL) != SQLITE_OK) {
+        db_fail(db, sql);
+        return false;
+    }
+    return true;
+}
+
+/* What is at path already: 0 nothing (or empty), 1 a trace database (any
+ * version), -1 something else (described in why). */
+static int db_probe(const char *path, const char **why)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return 0;
+    unsigned char head[100];
+    size_t got = fread(head, 1, sizeof head, f);
+    fclose(f);
+    if (got == 0)
+        return 0;
+    if (got < sizeof head || memcmp(head, "SQLite format 3", 16) != 0) {
+        *why = "is not a SQLite database";
+        return -1;
+    }
+    uint32_t app = (uint32_t)head[68] << 24 | (uint32_t)head[69] << 16 | (uint32_t)head[70] << 8 | head[71];
+    if (app != DB_APPLICATION_ID) {
+        *why = "is a SQLite database of another application";
+        return -1;
+    }
+    return 1;
+}
+
+struct db *db_open(const char *path, char *err, size_t err_cap)
+{
+    const char *why = NULL;
+    int existing = db_probe(path, &why);
+    if (existing < 0) {
+        snprintf(err, err_cap,
+                 "%s already exists and %s; refusing to overwrite it: remove it or set "
+                 "ORTHO_TRACE_DB (ortho-run -o) to another path",
+                 path, why);
+        return NULL;
+    }
+    if (existing > 0) {
+        /* A previous trace: keep it one level back, as perf does. */
+        char old[4096];
+        snprintf(old, sizeof old, "%s.old", path);
+        if (rename(path, old) != 0) {
+            snprintf(err, err_cap, "cannot move the previous trace %s aside to %s (%s)", path, old,
+                     strerror(errno));
+            return NULL;
+        }
+        char side[4200];
+        snprintf(side, sizeof side, "%s-wal", path);
+        unlink(side);
+        snprintf(side, sizeof side, "%s-shm", path);
+        unlink(side);
+    }
+    struct db *db = calloc(1, sizeof *db);
+    if (db == NULL) {
+        snprintf(err, err_cap, "out of memory");
+        return NULL;
+    }
+    db->path = strdup(path);
+    int rc = sqlite3_open_v2(path, &db->conn, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, err_cap, "cannot create the trace database %s (%s); set ORTHO_TRACE_DB to a writable path",
+                 path, db->conn ? sqlite3_errmsg(db->conn) : sqlite3_errstr(rc));
+        db_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db->conn, 5000);
+    if (sqlite3_exec(db->conn, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL,
+                     NULL) != SQLITE_OK ||
+        sqlite3_exec(db->conn, ortho_schema_sql, NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, err_cap, "cannot create the trace database %s (%s); set ORTHO_TRACE_DB to a writable path",
+                 path, sqlite3_errmsg(db->conn));
+        db_close(db);
+        return NULL;
+    }
+    for (int i = 0; i < STMT_COUNT; i++) {
+        if (sqlite3_prepare_v3(db->conn, db_statements[i], -1, SQLITE_PREPARE_PERSISTENT, &db->stmt[i],
+                               NULL) != SQLITE_OK) {
+            snprintf(err, err_cap, "internal error preparing statement %d: %s", i,
+                     sqlite3_errmsg(db->conn));
+            db_close(db);
+            return NULL;
+        }
+    }
+    db_begin(db);
+    static const uint64_t payloads[] = {
+#define DB_CLASS_PAYLOAD(name, bytes) bytes,
+        SIZE_CLASS_LIST(DB_CLASS_PAYLOAD)
+#undef DB_CLASS_PAYLOAD
+    };
+    sqlite3_stmt *ins;
+    if (sqlite3_prepare_v2(db->conn, "INSERT INTO classes VALUES (?,?,?,?)", -1, &ins, NULL) == SQLITE_OK) {
+        for (unsigned c = 0; c < STATE_CLASSES; c++) {
+            sqlite3_bind_int(ins, 1, (int)c);
+            sqlite3_bind_text(ins, 2, state_class_name(c), -1, SQLITE_STATIC);
+            if (c < STATE_CLASSES - 1) {
+                sqlite3_bind_int64(ins, 3, (sqlite3_int64)payloads[c]);
+                sqlite3_bind_int64(ins, 4, (sqlite3_int64)payloads[c] + 64);
+            } else {
+                sqlite3_bind_null(ins, 3);
+                sqlite3_bind_null(ins, 4);
+            }
+            sqlite3_step(ins);
+            sqlite3_reset(ins);
+        }
+        sqlite3_finalize(ins);
+    }
+    db_set_meta(db, "schema_version", "1");
+    db_set_meta(db, "writer", "ortho-collector " ORTHO_VERSION_STRING);
+    db_commit(db);
+    if (db->failed) {
+        snprintf(err, err_cap, "cannot write the trace database %s; set ORTHO_TRACE_DB to a writable path", path);
+        db_close(db);
+        return NULL;
+    }
+    return db;
+}
+
+void db_close(struct db *db)
+{
+    if (db == NULL)
+        return;
+    for (int i = 0; i < STMT_COUNT; i++)
+        sqlite3_finalize(db->stmt[i]);
+    if (db->conn != NULL)
+        sqlite3_close(db->conn);
+    free(db->path);
+    free(db);
+}
+
+void db_begin(struct db *db)
+{
+    db_exec(db, "BEGIN");
+}
+
+void db_commit(struct db *db)
+{
+    if (!db->failed)
+        db_exec(db, "COMMIT");
+}
+
+/* Runs a bound statement and resets it; on error marks the db failed. */
+static void db_step(struct db *db, sqlite3_stmt *s)
+{
+    if (!db->failed) {
+        int rc = sqlite3_step(s);
+        if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+            db_fail(db, sqlite3_sql(s));
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+}
+
+static void db_bind_text_or_null(sqlite3_stmt *s, int i, const char *text)
+{
+    if (text != NULL)
+        sqlite3_bind_text(s, i, text, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+void db_set_meta(struct db *db, const char *key, const char *value)
+{
+    sqlite3_stmt *s = db->stmt[STMT_META];
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, value, -1, SQLITE_TRANSIENT);
+    db_step(db, s);
+}
+
+int64_t db_add_process(struct db *db, const struct db_process_info *info)
+{
+    sqlite3_stmt *s = db->stmt[STMT_PROCESS_INSERT];
+    sqlite3_bind_int64(s, 1, info->pid);
+    sqlite3_bind_int64(s, 2, info->ppid);
+    if (info->parent_process_id != 0)
+        sqlite3_bind_int64(s, 3, info->parent_process_id);
+    else
+        sqlite3_bind_null(s, 3);
+    db_bind_text_or_null(s, 4, info->via);
+    db_bind_text_or_null(s, 5, info->exe);
+    db_bind_text_or_null(s, 6, info->cmdline);
+    sqlite3_bind_int64(s, 7, (sqlite3_int64)info->start_ns);
+    sqlite3_bind_int64(s, 8, (sqlite3_int64)info->start_unix_ns);
+    db_bind_text_or_null(s, 9, info->mode);
+    sqlite3_bind_int64(s, 10, info->stack_depth);
+    sqlite3_bind_int64(s, 11, (sqlite3_int64)info->sample_bytes);
+    db_bind_text_or_null(s, 12, info->overflow);
+    db_step(db, s);
+    return db->failed ? 0 : sqlite3_last_insert_rowid(db->conn);
+}
+
+/* Names that only wrap an allocation: the site is their caller. */
+static bool db_is_wrapper(const char *function)
+{
+    static const char *const prefixes[] = {"operator new", "operator delete", "__libc_",
+                                           "strdup", "__strdup", "strndup", "__strndup",
+                                           "_Znw", "_Zna"};
+    if (function == NULL)
+        return false;
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        if (strncmp(function, prefixes[i], strlen(prefixes[i])) == 0)
+            return true;
+    return false;
+}
+
+/* Writes (or rewrites, once more modules are known) a stack and its frames. */
+static void db_write_stack(struct db *db, int64_t pid, uint32_t id, struct stack_state *st,
+                           struct symbolizer *sym)
+{
+    bool all_resolved = true;
+    const char *site_fn = NULL, *site_file = NULL;
+    unsigned site_line = 0;
+    bool site_found = false;
+    sqlite3_stmt *f = db->stmt[STMT_FRAME];
+    for (uint32_t level = 0; level < st->depth; level++) {
+        sym_frame_t frame = {0};
+        bool found = sym != NULL && symbolizer_lookup(sym, st->pcs[level], level > 0, &frame);
+        if (!found)
+            all_resolved = false;
+        if (!site_found && (frame.function == NULL || !db_is_wrapper(frame.function))) {
+            site_found = true;
+            site_fn = frame.function;
+            site_file = frame.file;
+            site_line = frame.line;
+        }
+        sqlite3_bind_int64(f, 1, pid);
+        sqlite3_bind_int64(f, 2, id);
+        sqlite3_bind_int64(f, 3, level);
+        sqlite3_bind_int64(f, 4, (sqlite3_int64)st->pcs[level]);
+        db_bind_text_or_null(f, 5, frame.function);
+        db_bind_text_or_null(f, 6, frame.module);
+        db_bind_text_or_null(f, 7, frame.file);
+        if (frame.line != 0)
+            sqlite3_bind_int64(f, 8, frame.line);
+        else
+            sqlite3_bind_null(f, 8);
+        db_step(db, f);
+    }
+    sqlite3_stmt *s = db->stmt[STMT_STACK];
+    sqlite3_bind_int64(s, 1, pid);
+    sqlite3_bind_int64(s, 2, id);
+    sqlite3_bind_int64(s, 3, st->depth);
+    sqlite3_bind_int64(s, 4, st->truncated);
+    db_bind_text_or_null(s, 5, site_fn);
+    db_bind_text_or_null(s, 6, site_file);
+    if (site_line != 0)
+        sqlite3_bind_int64(s, 7, site_line);
+    else
+        sqlite3_bind_null(s, 7);
+    db_step(db, s);
+    st->written = true;
+    st->symbolized = all_resolved;
+}
+
+struct db_each {
+    struct db *db;
+    int64_t pid;
+    struct proc_state *p;
+};
+
+/* Class serving a request of `size` bytes: the first whose payload holds
+ * it, from the same list the allocator uses. */
+static unsigned db_class_of(uint64_t size)
+{
+    static const uint64_t payloads[] = {
+#define DB_PAYLOAD(name, bytes) bytes,
+        SIZE_CLASS_LIST(DB_PAYLOAD)
+#undef DB_PAYLOAD
+    };
+    for (unsigned c = 0; c < sizeof payloads / sizeof payloads[0]; c++)
+        if (size <= payloads[c])
+            return c;
+    return STATE_CLASSES - 1;
+}
+
+static void db_write_size(uint64_t key, uint64_t value, void *arg)
+{
+    struct db_each *e = arg;
+    sqlite3_stmt *s = e->db->stmt[STMT_SIZE];
+    uint64_t size = key - 1;
+    unsigned cls = db_class_of(size);
+    sqlite3_bind_int64(s, 1, e->pid);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)size);
+    sqlite3_bind_int64(s, 3, cls);
+    sqlite3_bind_int64(s, 4, (sqlite3_int64)value);
+    db_step(e->db, s);
+}
+
+static void db_write_pair(uint64_t key, uint64_t value, void *arg)
+{
+    struct db_each *e = arg;
+    uint64_t k = key - 1;
+    sqlite3_stmt *s = e->db->stmt[STMT_PAIR];
+    sqlite3_bind_int64(s, 1, e->pid);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)(k >> 32));
+    sqlite3_bind_int64(s, 3, (sqlite3_int64)(k & 0xffffffffu));
+    sqlite3_bind_int64(s, 4, (sqlite3_int64)e->p->pair_frees[value - 1]);
+    sqlite3_bind_int64(s, 5, (sqlite3_int64)e->p->pair_bytes[value - 1]);
+    db_step(e->db, s);
+}
+
+static void db_write_classes(struct db *db, int64_t pid, struct proc_state *p, uint64_t ts_ns)
+{
+    for (unsigned c = 0; c < STATE_CLASSES; c++) {
+        struct class_state *k = &p->classes[c];
+        if (k->dirty) {
+            sqlite3_stmt *s = db->stmt[STMT_CLASS];
+            sqlite3_int64 v[] = {pid, c, (sqlite3_int64)k->allocs, (sqlite3_int64)k->frees,
+                                 (sqlite3_int64)k->requested, (sqlite3_int64)k->usable,
+                                 (sqlite3_int64)k->freed_requested, (sqlite3_int64)k->freed_usable,
+                                 k->live_blocks, k->live_requested, k->live_usable,
+                                 k->peak_live_usable, k->cached, k->pooled,
+                                 (sqlite3_int64)k->refills, (sqlite3_int64)k->refill_blocks,
+                                 (sqlite3_int64)k->drains, (sqlite3_int64)k->drain_blocks,
+                                 (sqlite3_int64)k->carves, (sqlite3_int64)k->carved_blocks,
+                                 (sqlite3_int64)k->os_released, (sqlite3_int64)k->large_maps,
+                                 (sqlite3_int64)k->large_mapped, (sqlite3_int64)k->large_unmaps,
+                                 (sqlite3_int64)k->large_unmapped,
+                                 (sqlite3_int64)k->reallocs_in_place,
+                                 (sqlite3_int64)k->cross_thread_frees};
+            for (int i = 0; i < (int)(sizeof v / sizeof v[0]); i++)
+                sqlite3_bind_int64(s, i + 1, v[i]);
+            db_step(db, s);
+            k->dirty = false;
+        }
+        if (k->series_dirty && ts_ns != 0) {
+            sqlite3_stmt *s = db->stmt[STMT_SERIES];
+            sqlite3_int64 v[] = {pid, c, (sqlite3_int64)ts_ns, (sqlite3_int64)k->allocs,
+                                 (sqlite3_int64)k->frees, k->live_blocks, k->live_requested,
+                                 k->live_usable, k->cached, k->pooled, (sqlite3_int64)k->refills,
+                                 (sqlite3_int64)k->drains, (sqlite3_int64)k->carved_blocks};
+            for (int i = 0; i < (int)(sizeof v / sizeof v[0]); i++)
+                sqlite3_bind_int64(s, i + 1, v[i]);
+            db_step(db, s);
+            k->series_dirty = false;
+        }
+    }
+}
+
+static void db_write_threads(struct db *db, int64_t pid, struct proc_state *p)
+{
+    for (size_t i = 0; i < p->thread_count; i++) {
+        struct thread_state *t = &p->threads[i];
+        if (!t->dirty)
+            continue;
+        sqlite3_stmt *s = db->stmt[STMT_THREAD];
+        sqlite3_bind_int64(s, 1, pid);
+        sqlite3_bind_int64(s, 2, t->tid);
+        sqlite3_bind_int64(s, 3, (sqlite3_int64)t->start_ns);
+        db_bind_text_or_null(s, 4, t->name[0] ? t->name : NULL);
+        if (t->end_ns != 0)
+            sqlite3_bind_int64(s, 5, (sqlite3_int64)t->end_ns);
+        else
+            sqlite3_bind_null(s, 5);
+        sqlite3_int64 v[] = {(sqlite3_int64)t->allocs, (sqlite3_int64)t->frees,
+                             (sqlite3_int64)t->alloc_bytes, (sqlite3_int64)t->freed_bytes,
+                             (sqlite3_int64)t->cross_thread_frees, (sqlite3_int64)t->records,
+                             (sqlite3_int64)t->dropped};
+        for (int j = 0; j < 7; j++)
+            sqlite3_bind_int64(s, 6 + j, v[j]);
+        db_step(db, s);
+        t->dirty = false;
+    }
+}
+
+static void db_write_stacks_and_sites(struct db *db, int64_t pid, struct proc_state *p,
+                                      struct symbolizer *sym)
+{
+    for (size_t i = 0; i < p->module_count; i++) {
+        struct module_state *m = &p->modules[i];
+        if (m->written)
+            continue;
+        if (sym != NULL)
+            symbolizer_add_module(sym, m->path, m->bias);
+        sqlite3_stmt *s = db->stmt[STMT_MODULE];
+        sqlite3_bind_int64(s, 1, pid);
+        sqlite3_bind_text(s, 2, m->path, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(s, 3, (sqlite3_int64)m->bias);
+        db_step(db, s);
+        m->written = true;
+    }
+    bool retry = p->modules_changed;
+    p->modules_changed = false;
+    for (uint32_t id = 1; id < p->stacks_cap; id++) {
+        struct stack_state *st = &p->stacks[id];
+        if (st->pcs == NULL)
+            continue;
+        if (!st->written || (retry && !st->symbolized))
+            db_write_stack(db, pid, id, st, sym);
+    }
+    for (uint32_t id = 0; id < p->sites_cap; id++) {
+        struct site_state *si = &p->sites[id];
+        if (!si->dirty)
+            continue;
+        sqlite3_stmt *s = db->stmt[STMT_SITE];
+        sqlite3_int64 v[] = {pid, id, (sqlite3_int64)si->allocs, (sqlite3_int64)si->alloc_bytes,
+                             (sqlite3_int64)si->frees, (sqlite3_int64)si->freed_bytes,
+                             si->live_blocks, si->live_bytes, si->peak_live_bytes};
+        for (int j = 0; j < 9; j++)
+            sqlite3_bind_int64(s, j + 1, v[j]);
+        sqlite3_bind_double(s, 10, si->est_allocs);
+        sqlite3_bind_double(s, 11, si->est_bytes);
+        db_step(db, s);
+        si->dirty = false;
+    }
+}
+
+static void db_write_corruption(struct db *db, int64_t pid, struct proc_state *p)
+{
+    for (; p->corruptions_written < p->corruption_count; p->corruptions_written++) {
+        struct corruption_state *c = &p->corruptions[p->corruptions_written];
+        sqlite3_stmt *s = db->stmt[STMT_CORRUPTION];
+        sqlite3_bind_int64(s, 1, pid);
+        sqlite3_bind_int64(s, 2, c->thread_id);
+        sqlite3_bind_int64(s, 3, (sqlite3_int64)c->ts_ns);
+        sqlite3_bind_text(s, 4, c->kind, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, 5, c->call, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(s, 6, (sqlite3_int64)c->address);
+        if (c->class_id >= 0)
+            sqlite3_bind_int64(s, 7, c->class_id);
+        else
+            sqlite3_bind_null(s, 7);
+        sqlite3_bind_int64(s, 8, c->stack_id);
+        if (c->has_header) {
+            sqlite3_bind_int64(s, 9, c->alloc_thread_id);
+            sqlite3_bind_int64(s, 10, (sqlite3_int64)c->alloc_stack_id);
+            sqlite3_bind_blob(s, 11, c->header, sizeof c->header, SQLITE_TRANSIENT);
+        }
+        db_step(db, s);
+    }
+}
+
+static void db_write_rows(struct db *db, int64_t pid, struct proc_state *p)
+{
+    sqlite3_stmt *s = db->stmt[STMT_ALLOCATION];
+    for (size_t i = 0; i < p->row_count; i++) {
+        struct alloc_row *r = &p->rows[i];
+        sqlite3_int64 v[] = {pid, (sqlite3_int64)r->addr, r->class_id, (sqlite3_int64)r->requested,
+                             (sqlite3_int64)r->usable, r->thread_id, r->free_thread_id,
+                             (sqlite3_int64)r->alloc_ts, (sqlite3_int64)r->free_ts, r->stack_id};
+        for (int j = 0; j < 10; j++)
+            sqlite3_bind_int64(s, j + 1, v[j]);
+        db_step(db, s);
+    }
+    p->row_count = 0;
+}
+
+void db_write_state(struct db *db, int64_t process_id, struct proc_state *p,
+                    struct symbolizer *sym, uint64_t ts_ns)
+{
+    if (db->failed)
+        return;
+    db_write_classes(db, process_id, p, ts_ns);
+    db_write_threads(db, process_id, p);
+    db_write_stacks_and_sites(db, process_id, p, sym);
+    struct db_each each = {db, process_id, p};
+    if (p->sizes_dirty)
+        u64map_each(&p->sizes, db_write_size, &each);
+    p->sizes_dirty = false;
+    if (p->pairs_dirty)
+        u64map_each(&p->pairs, db_write_pair, &each);
+    p->pairs_dirty = false;
+    if (p->lifetimes_dirty) {
+        sqlite3_stmt *s = db->stmt[STMT_LIFETIME];
+        for (unsigned c = 0; c < STATE_CLASSES; c++)
+            for (unsigned b = 0; b < STATE_LIFETIME_BUCKETS; b++) {
+                if (p->lifetimes[c][b][0] == 0)
+                    continue;
+                sqlite3_int64 v[] = {process_id, c, b, (sqlite3_int64)p->lifetimes[c][b][0],
+                                     (sqlite3_int64)p->lifetimes[c][b][1]};
+                for (int j = 0; j < 5; j++)
+                    sqlite3_bind_int64(s, j + 1, v[j]);
+                db_step(db, s);
+            }
+        p->lifetimes_dirty = false;
+    }
+    db_write_corruption(db, process_id, p);
+    db_write_rows(db, process_id, p);
+    sqlite3_stmt *s = db->stmt[STMT_PROCESS_UPDATE];
+    sqlite3_int64 v[] = {(sqlite3_int64)p->records, (sqlite3_int64)p->dropped,
+                         (sqlite3_int64)p->stack_count, (sqlite3_int64)p->stacks_truncated,
+                         (sqlite3_int64)p->untracked_frees, (sqlite3_int64)p->max_lag_ns,
+                         (sqlite3_int64)p->last_ts, process_id};
+    for (int j = 0; j < 8; j++)
+        sqlite3_bind_int64(s, j + 1, v[j]);
+    db_step(db, s);
+}
+
+void db_write_live(struct db *db, int64_t process_id, struct proc_state *p)
+{
+    sqlite3_stmt *clear = db->stmt[STMT_LIVE_CLEAR];
+    sqlite3_bind_int64(clear, 1, process_id);
+    db_step(db, clear);
+    sqlite3_stmt *s = db->stmt[STMT_LIVE];
+    for (size_t i = 0; i < p->live.cap; i++) {
+        struct live_entry *e = &p->live.slots[i];
+        if (e->addr == 0 || e->pending_free)
+            continue;
+        sqlite3_int64 v[] = {process_id, (sqlite3_int64)e->addr, e->class_id,
+                             (sqlite3_int64)e->requested, (sqlite3_int64)e->usable, e->thread_id,
+                             (sqlite3_int64)e->alloc_ts, e->stack_id};
+        for (int j = 0; j < 8; j++)
+            sqlite3_bind_int64(s, j + 1, v[j]);
+        db_step(db, s);
+    }
+    if (p->mode == 2) {
+        /* Full mode: live allocations are rows too, with no free time. */
+        sqlite3_stmt *del;
+        if (sqlite3_prepare_v2(db->conn, "DELETE FROM allocations WHERE process_id=? AND free_ns IS NULL",
+                               -1, &del, NULL) == SQLITE_OK) {
+            sqlite3_bind_int64(del, 1, process_id);
+            db_step(db, del);
+            sqlite3_finalize(del);
+        }
+        sqlite3_stmt *a = db->stmt[STMT_ALLOCATION];
+        for (size_t i = 0; i < p->live.cap; i++) {
+            struct live_entry *e = &p->live.slots[i];
+            if (e->addr == 0 || e->pending_free)
+                continue;
+            sqlite3_int64 v[] = {process_id, (sqlite3_int64)e->addr, e->class_id,
+                                 (sqlite3_int64)e->requested, (sqlite3_int64)e->usable,
+                                 e->thread_id};
+            for (int j = 0; j < 6; j++)
+                sqlite3_bind_int64(a, j + 1, v[j]);
+            sqlite3_bind_null(a, 7);
+            sqlite3_bind_int64(a, 8, (sqlite3_int64)e->alloc_ts);
+            sqlite3_bind_null(a, 9);
+            sqlite3_bind_int64(a, 10, e->stack_id);
+            db_step(db, a);
+        }
+    }
+}
+
+void db_end_process(struct db *db, int64_t process_id, uint64_t end_ns, const char *reason,
+                    uint64_t lost_no_slot)
+{
+    sqlite3_stmt *s = db->stmt[STMT_PROCESS_END];
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)end_ns);
+    sqlite3_bind_text(s, 2, reason, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, (sqlite3_int64)lost_no_slot);
+    sqlite3_bind_int64(s, 4, process_id);
+    db_step(db, s);
+}

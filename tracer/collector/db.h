@@ -1,0 +1,53 @@
+/* db.h - the collector's side of the trace database (schema/schema.sql):
+ * opening it safely, and writing a process's state (state.h) in batched
+ * transactions. After the first write error (a full disk, a removed
+ * directory) it prints one line and stops writing; what was committed
+ * stays a valid database, and the collector keeps draining so the traced
+ * program never stalls. */
+#ifndef ORTHO_COLLECTOR_DB_H
+#define ORTHO_COLLECTOR_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "state.h"
+
+struct db;
+struct symbolizer;
+
+struct db_process_info {
+    uint32_t pid, ppid;
+    int64_t parent_process_id; /* 0: none */
+    const char *via, *exe, *cmdline, *mode, *overflow;
+    uint64_t start_ns, start_unix_ns, sample_bytes;
+    uint32_t stack_depth;
+};
+
+/* Opens (creating) the database at path. An existing trace database there
+ * is kept as path.old; any other existing file is refused. NULL with a
+ * one-line reason (what is wrong and what to do) in err. */
+struct db *db_open(const char *path, char *err, size_t err_cap);
+void db_close(struct db *db);
+
+/* Whether writes still work (false after the first failure). */
+bool db_ok(const struct db *db);
+
+void db_begin(struct db *db);
+void db_commit(struct db *db);
+
+/* Inserts a process row; its process_id (0 on failure). */
+int64_t db_add_process(struct db *db, const struct db_process_info *info);
+/* Writes what changed in p since the last call (inside a transaction):
+ * counters, a time-series row at ts_ns, sites, stacks (symbolized with
+ * sym), threads, histogram, lifetimes, pairs, corruption, full-mode rows. */
+void db_write_state(struct db *db, int64_t process_id, struct proc_state *p,
+                    struct symbolizer *sym, uint64_t ts_ns);
+/* Replaces the process's live_allocations with p's live table. */
+void db_write_live(struct db *db, int64_t process_id, struct proc_state *p);
+/* Marks the process ended. reason: exit, exec or killed. */
+void db_end_process(struct db *db, int64_t process_id, uint64_t end_ns, const char *reason,
+                    uint64_t lost_no_slot);
+void db_set_meta(struct db *db, const char *key, const char *value);
+
+#endif

@@ -1,0 +1,501 @@
+/* ingest.c - turns records into the collector's picture of a process
+ * (state.h). The rules that keep the counts exact:
+ *   - an allocation is named by (address, alloc timestamp); a FREE or a
+ *     REALLOC's old half finds its ALLOC by that pair, and if it arrives
+ *     first (the two were in different threads' rings, drained in either
+ *     order) it waits in the live table as a pending free;
+ *   - class_totals count an ALLOC when it arrives and a FREE when it is
+ *     matched, so frees of blocks allocated before tracing began (pending
+ *     forever) never count; state_settle tallies them at the end;
+ *   - the cache gauge follows the blocks: a small ALLOC takes one from a
+ *     thread cache, any small FREE puts one back, refills and drains move
+ *     batches between caches, pool and arena (snapshot records seed it).
+ * Stacks arrive once per thread per unique stack under process-wide ids;
+ * equal PC sequences sent by different threads fold into one canonical id
+ * so sites aggregate per call path, not per thread. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "size_class.h"
+#include "state.h"
+
+static const char *const ingest_class_names[STATE_CLASSES] = {
+#define INGEST_CLASS_NAME(name, bytes) #name,
+    SIZE_CLASS_LIST(INGEST_CLASS_NAME)
+#undef INGEST_CLASS_NAME
+    "LARGE"};
+
+static const uint64_t ingest_class_payload[STATE_CLASSES] = {
+#define INGEST_CLASS_PAYLOAD(name, bytes) bytes,
+    SIZE_CLASS_LIST(INGEST_CLASS_PAYLOAD)
+#undef INGEST_CLASS_PAYLOAD
+    0};
+
+const char *state_class_name(unsigned class_id)
+{
+    return class_id < STATE_CLASSES ? ingest_class_names[class_id] : "unknown";
+}
+
+void state_init(struct proc_state *p, uint32_t pid, unsigned mode, uint64_t sample_bytes)
+{
+    memset(p, 0, sizeof *p);
+    p->pid = pid;
+    p->mode = mode;
+    p->sample_bytes = sample_bytes;
+    livetab_init(&p->live);
+    u64map_init(&p->sizes);
+    u64map_init(&p->pairs);
+    u64map_init(&p->stack_by_hash);
+}
+
+void state_free(struct proc_state *p)
+{
+    livetab_free(&p->live);
+    u64map_free(&p->sizes);
+    u64map_free(&p->pairs);
+    u64map_free(&p->stack_by_hash);
+    free(p->pair_frees);
+    free(p->pair_bytes);
+    free(p->canonical);
+    for (size_t i = 0; i < p->stacks_cap; i++)
+        free(p->stacks[i].pcs);
+    free(p->stacks);
+    free(p->sites);
+    free(p->threads);
+    for (size_t i = 0; i < p->module_count; i++)
+        free(p->modules[i].path);
+    free(p->modules);
+    free(p->corruptions);
+    free(p->rows);
+    memset(p, 0, sizeof *p);
+}
+
+/* Grows an array of `size`-byte items to hold index `need`; new items are
+ * zeroed. false: no memory (the caller skips the event). */
+static bool ingest_reserve(void **array, size_t *cap, size_t need, size_t size)
+{
+    if (need < *cap)
+        return true;
+    size_t cap2 = *cap ? *cap : 16;
+    while (cap2 <= need)
+        cap2 *= 2;
+    char *grown = realloc(*array, cap2 * size);
+    if (grown == NULL)
+        return false;
+    memset(grown + *cap * size, 0, (cap2 - *cap) * size);
+    *array = grown;
+    *cap = cap2;
+    return true;
+}
+
+size_t state_thread(struct proc_state *p, uint32_t tid, uint64_t start_ns)
+{
+    if (!ingest_reserve((void **)&p->threads, &p->thread_cap, p->thread_count, sizeof *p->threads))
+        return p->thread_count ? p->thread_count - 1 : 0;
+    struct thread_state *t = &p->threads[p->thread_count];
+    memset(t, 0, sizeof *t);
+    t->tid = tid;
+    t->start_ns = start_ns;
+    t->dirty = true;
+    return p->thread_count++;
+}
+
+static uint32_t ingest_canonical(const struct proc_state *p, uint32_t sent_id)
+{
+    if (sent_id == 0 || sent_id >= p->canonical_cap)
+        return 0;
+    return p->canonical[sent_id];
+}
+
+static struct site_state *ingest_site(struct proc_state *p, uint32_t stack)
+{
+    if (!ingest_reserve((void **)&p->sites, &p->sites_cap, stack, sizeof *p->sites))
+        return NULL;
+    return &p->sites[stack];
+}
+
+static unsigned ingest_class(const record_t *r)
+{
+    return r->class_index < STATE_CLASSES ? r->class_index : STATE_CLASSES - 1;
+}
+
+/* Estimated allocations one sampled allocation of `bytes` stands for. */
+static double ingest_weight(const struct proc_state *p, uint64_t bytes, bool sampled)
+{
+    if (p->sample_bytes == 0 || !sampled || bytes == 0)
+        return 1.0;
+    double q = -expm1(-(double)bytes / (double)p->sample_bytes);
+    return q > 0 ? 1.0 / q : 1.0;
+}
+
+/* Counts an allocation that is now live (or, pending, already freed). */
+static void ingest_count_alloc(struct proc_state *p, size_t thread, const struct live_entry *e,
+                               bool sampled)
+{
+    struct class_state *c = &p->classes[e->class_id];
+    c->allocs++;
+    c->requested += e->requested;
+    c->usable += e->usable;
+    c->live_blocks++;
+    c->live_requested += (int64_t)e->requested;
+    c->live_usable += (int64_t)e->usable;
+    if (c->live_usable > c->peak_live_usable)
+        c->peak_live_usable = c->live_usable;
+    c->dirty = c->series_dirty = true;
+    struct thread_state *t = &p->threads[thread];
+    t->allocs++;
+    t->alloc_bytes += e->requested;
+    t->dirty = true;
+    uint64_t *count = u64map_slot(&p->sizes, e->requested + 1); /* key 0 is reserved */
+    if (count != NULL)
+        (*count)++;
+    p->sizes_dirty = true;
+    struct site_state *s = ingest_site(p, e->stack_id);
+    if (s != NULL) {
+        double w = ingest_weight(p, e->requested, sampled);
+        s->allocs++;
+        s->alloc_bytes += e->requested;
+        s->live_blocks++;
+        s->live_bytes += (int64_t)e->requested;
+        if (s->live_bytes > s->peak_live_bytes)
+            s->peak_live_bytes = s->live_bytes;
+        s->est_allocs += w;
+        s->est_bytes += w * (double)e->requested;
+        s->dirty = true;
+    }
+}
+
+static void ingest_pair(struct proc_state *p, uint32_t alloc_tid, uint32_t free_tid, uint64_t bytes)
+{
+    uint64_t *index = u64map_slot(&p->pairs, ((uint64_t)alloc_tid << 32 | free_tid) + 1);
+    if (index == NULL)
+        return;
+    if (*index == 0) {
+        if (!ingest_reserve((void **)&p->pair_frees, &p->pair_cap, p->pair_count, sizeof(uint64_t)))
+            return;
+        size_t cap = p->pair_cap;
+        void *bytes_array = realloc(p->pair_bytes, cap * sizeof(uint64_t));
+        if (bytes_array == NULL)
+            return;
+        p->pair_bytes = bytes_array;
+        p->pair_bytes[p->pair_count] = 0;
+        *index = ++p->pair_count;
+    }
+    p->pair_frees[*index - 1]++;
+    p->pair_bytes[*index - 1] += bytes;
+    p->pairs_dirty = true;
+}
+
+/* Counts the matched free of *e by thread `thread` at free_ts. */
+static void ingest_count_free(struct proc_state *p, size_t thread, const struct live_entry *e,
+                              uint64_t free_ts, uint32_t free_tid)
+{
+    struct class_state *c = &p->classes[e->class_id];
+    c->frees++;
+    c->freed_requested += e->requested;
+    c->freed_usable += e->usable;
+    c->live_blocks--;
+    c->live_requested -= (int64_t)e->requested;
+    c->live_usable -= (int64_t)e->usable;
+    c->dirty = c->series_dirty = true;
+    struct thread_state *t = &p->threads[thread];
+    t->frees++;
+    t->freed_bytes += e->requested;
+    if (free_tid != e->thread_id) {
+        t->cross_thread_frees++;
+        c->cross_thread_frees++;
+    }
+    t->dirty = true;
+    ingest_pair(p, e->thread_id, free_tid, e->requested);
+    uint64_t life = free_ts > e->alloc_ts ? free_ts - e->alloc_ts : 1;
+    unsigned bucket = 63u - (unsigned)__builtin_clzll(life);
+    p->lifetimes[e->class_id][bucket][0]++;
+    p->lifetimes[e->class_id][bucket][1] += e->requested;
+    p->lifetimes_dirty = true;
+    struct site_state *s = ingest_site(p, e->stack_id);
+    if (s != NULL) {
+        s->frees++;
+        s->freed_bytes += e->requested;
+        s->live_blocks--;
+        s->live_bytes -= (int64_t)e->requested;
+        s->dirty = true;
+    }
+    if (p->mode == 2 &&
+        ingest_reserve((void **)&p->rows, &p->row_cap, p->row_count, sizeof *p->rows)) {
+        p->rows[p->row_count++] = (struct alloc_row){
+            .addr = e->addr, .alloc_ts = e->alloc_ts, .free_ts = free_ts, .requested = e->requested,
+            .usable = e->usable, .stack_id = e->stack_id, .thread_id = e->thread_id,
+            .free_thread_id = free_tid, .class_id = e->class_id};
+    }
+}
+
+static void ingest_alloc(struct proc_state *p, size_t thread, uint64_t addr, uint64_t ts,
+                         unsigned cls, uint64_t requested, uint64_t usable, uint32_t sent_stack,
+                         bool sampled)
+{
+    struct live_entry e = {.addr = addr, .alloc_ts = ts, .requested = requested,
+                           .usable = usable, .stack_id = ingest_canonical(p, sent_stack),
+                           .thread_id = p->threads[thread].tid, .class_id = (uint8_t)cls};
+    if (cls < STATE_CLASSES - 1)
+        p->classes[cls].cached--; /* the block left a thread cache */
+    struct live_entry *pending = livetab_find(&p->live, addr, ts);
+    if (pending != NULL && pending->pending_free) {
+        /* Its free came first: count both now. */
+        uint64_t free_ts = pending->free_ts;
+        uint32_t free_tid = pending->thread_id;
+        size_t free_thread = thread;
+        for (size_t i = p->thread_count; i-- > 0;)
+            if (p->threads[i].tid == free_tid) {
+                free_thread = i;
+                break;
+            }
+        livetab_remove(&p->live, pending);
+        ingest_count_alloc(p, thread, &e, sampled);
+        ingest_count_free(p, free_thread, &e, free_ts, free_tid);
+        return;
+    }
+    if (livetab_insert(&p->live, &e) != NULL)
+        ingest_count_alloc(p, thread, &e, sampled);
+}
+
+static void ingest_free(struct proc_state *p, size_t thread, uint64_t addr, uint64_t alloc_ts,
+                        unsigned cls, uint64_t ts)
+{
+    uint32_t tid = p->threads[thread].tid;
+    if (cls < STATE_CLASSES - 1)
+        p->classes[cls].cached++; /* the block went into a thread cache */
+    struct live_entry *e = livetab_find(&p->live, addr, alloc_ts);
+    if (e != NULL && !e->pending_free) {
+        struct live_entry copy = *e;
+        livetab_remove(&p->live, e);
+        ingest_count_free(p, thread, &copy, ts, tid);
+        return;
+    }
+    struct live_entry pending = {.addr = addr, .alloc_ts = alloc_ts, .free_ts = ts,
+                                 .thread_id = tid, .class_id = (uint8_t)cls, .pending_free = 1};
+    livetab_insert(&p->live, &pending);
+}
+
+static uint64_t ingest_hash_pcs(const uint64_t *pcs, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull ^ n;
+    for (size_t i = 0; i < n; i++) {
+        h ^= pcs[i];
+        h *= 0x100000001b3ull;
+        h ^= h >> 29;
+    }
+    return h != 0 ? h : 1;
+}
+
+static void ingest_stack_def(struct proc_state *p, const record_t *head, const record_t *payload)
+{
+    uint32_t id = head->stack_id;
+    size_t depth = head->payload_bytes / sizeof(uint64_t);
+    if (id == 0 || depth == 0 || depth > RECORD_PAYLOAD_BYTES_MAX / 8)
+        return;
+    if (!ingest_reserve((void **)&p->canonical, &p->canonical_cap, id, sizeof *p->canonical))
+        return;
+    const uint64_t *pcs = (const uint64_t *)(const void *)payload;
+    uint64_t hash = ingest_hash_pcs(pcs, depth) ^ (head->flags & RECORD_FLAG_TRUNCATED);
+    uint64_t *known = u64map_slot(&p->stack_by_hash, hash);
+    if (known == NULL)
+        return;
+    if (*known != 0) {
+        p->canonical[id] = (uint32_t)*known;
+        return;
+    }
+    if (!ingest_reserve((void **)&p->stacks, &p->stacks_cap, id, sizeof *p->stacks))
+        return;
+    struct stack_state *s = &p->stacks[id];
+    s->pcs = malloc(depth * sizeof(uint64_t));
+    if (s->pcs == NULL)
+        return;
+    memcpy(s->pcs, pcs, depth * sizeof(uint64_t));
+    s->depth = (uint32_t)depth;
+    s->truncated = (head->flags & RECORD_FLAG_TRUNCATED) != 0;
+    *known = id;
+    p->canonical[id] = id;
+    p->stack_count++;
+    if (s->truncated)
+        p->stacks_truncated++;
+}
+
+static void ingest_module(struct proc_state *p, const record_t *head, const record_t *payload)
+{
+    size_t len = head->payload_bytes;
+    if (len == 0 || len > RECORD_PAYLOAD_BYTES_MAX)
+        return;
+    for (size_t i = 0; i < p->module_count; i++)
+        if (p->modules[i].bias == head->addr && strlen(p->modules[i].path) == len &&
+            memcmp(p->modules[i].path, payload, len) == 0)
+            return;
+    if (!ingest_reserve((void **)&p->modules, &p->module_cap, p->module_count, sizeof *p->modules))
+        return;
+    char *path = malloc(len + 1);
+    if (path == NULL)
+        return;
+    memcpy(path, payload, len);
+    path[len] = '\0';
+    p->modules[p->module_count++] = (struct module_state){.path = path, .bias = head->addr};
+    p->modules_changed = true;
+}
+
+static void ingest_corruption(struct proc_state *p, size_t thread, const record_t *head,
+                              const record_t *payload, size_t payload_records)
+{
+    if (payload_records * RECORD_BYTES < sizeof(record_corruption_t))
+        return;
+    if (!ingest_reserve((void **)&p->corruptions, &p->corruption_cap, p->corruption_count,
+                        sizeof *p->corruptions))
+        return;
+    record_corruption_t body;
+    memcpy(&body, payload, sizeof body);
+    struct corruption_state *c = &p->corruptions[p->corruption_count++];
+    memset(c, 0, sizeof *c);
+    c->thread_id = p->threads[thread].tid;
+    c->ts_ns = head->ts_ns;
+    c->address = head->addr;
+    memcpy(c->kind, body.kind, 16);
+    memcpy(c->call, body.call, 16);
+    c->class_id = head->class_index < STATE_CLASSES - 1 ? head->class_index : -1;
+    c->stack_id = ingest_canonical(p, head->stack_id);
+    c->alloc_thread_id = head->corruption_info.alloc_tid;
+    if (head->flags & RECORD_FLAG_HEADER) {
+        c->has_header = true;
+        memcpy(c->header, body.header, sizeof c->header);
+        uint64_t alloc_stack; /* header.h: stack_id is the second word */
+        memcpy(&alloc_stack, body.header + 8, sizeof alloc_stack);
+        c->alloc_stack_id = alloc_stack < p->canonical_cap ? ingest_canonical(p, (uint32_t)alloc_stack) : 0;
+    }
+}
+
+static void ingest_name(struct thread_state *t, const record_t *payload, size_t payload_records)
+{
+    if (payload_records == 0)
+        return;
+    memcpy(t->name, payload, 16);
+    t->name[16] = '\0';
+    t->dirty = true;
+}
+
+void state_ingest(struct proc_state *p, size_t thread, const record_t *recs, size_t n)
+{
+    const record_t *r = &recs[0];
+    const record_t *payload = n > 1 ? &recs[1] : NULL;
+    size_t payload_records = n - 1;
+    struct thread_state *t = &p->threads[thread];
+    p->records += n;
+    t->records += n;
+    if (r->ts_ns > p->last_ts)
+        p->last_ts = r->ts_ns;
+    unsigned cls = ingest_class(r);
+    struct class_state *c = &p->classes[cls];
+    switch (r->kind) {
+    case RECORD_ALLOC: {
+        uint64_t usable = ingest_class_payload[cls];
+        if (cls == STATE_CLASSES - 1) {
+            record_alloc_large_t large = {0};
+            if (payload_records >= 1)
+                memcpy(&large, payload, sizeof large);
+            usable = large.usable_bytes != 0 ? large.usable_bytes : r->size_bytes;
+        }
+        ingest_alloc(p, thread, r->addr, r->ts_ns, cls, r->size_bytes, usable, r->stack_id,
+                     (r->flags & RECORD_FLAG_SAMPLED) != 0);
+        break;
+    }
+    case RECORD_FREE:
+        ingest_free(p, thread, r->addr, r->alloc_ts_ns, cls, r->ts_ns);
+        break;
+    case RECORD_REALLOC: {
+        if (payload_records < 1)
+            break;
+        record_realloc_from_t from;
+        memcpy(&from, payload, sizeof from);
+        unsigned old_cls = from.old_class_index < STATE_CLASSES ? from.old_class_index : STATE_CLASSES - 1;
+        ingest_free(p, thread, from.old_addr, from.old_alloc_ts_ns, old_cls, r->ts_ns);
+        uint64_t usable = cls == STATE_CLASSES - 1 ? from.new_usable_bytes : ingest_class_payload[cls];
+        ingest_alloc(p, thread, r->addr, r->ts_ns, cls, r->size_bytes, usable, r->stack_id,
+                     (r->flags & RECORD_FLAG_SAMPLED) != 0);
+        p->classes[cls].reallocs_in_place++;
+        break;
+    }
+    case RECORD_CORRUPTION:
+        ingest_corruption(p, thread, r, payload, payload_records);
+        break;
+    case RECORD_CACHE_REFILL:
+        if (r->addr != RECORD_REFILL_SNAPSHOT) {
+            c->refills++;
+            c->refill_blocks += r->count;
+        }
+        c->cached += (int64_t)r->count;
+        if (r->addr == RECORD_REFILL_FROM_POOL)
+            c->pooled -= (int64_t)r->count;
+        c->dirty = c->series_dirty = true;
+        break;
+    case RECORD_CACHE_DRAIN:
+        if (r->addr != RECORD_REFILL_SNAPSHOT) {
+            c->drains++;
+            c->drain_blocks += r->count;
+            c->cached -= (int64_t)r->count;
+        }
+        c->pooled += (int64_t)r->count;
+        c->dirty = c->series_dirty = true;
+        break;
+    case RECORD_ARENA_CARVE:
+        c->carves++;
+        c->carved_blocks += r->count;
+        c->dirty = c->series_dirty = true;
+        break;
+    case RECORD_LARGE_MAP:
+        p->classes[STATE_CLASSES - 1].large_maps++;
+        p->classes[STATE_CLASSES - 1].large_mapped += r->size_bytes;
+        p->classes[STATE_CLASSES - 1].dirty = true;
+        break;
+    case RECORD_LARGE_UNMAP:
+        p->classes[STATE_CLASSES - 1].large_unmaps++;
+        p->classes[STATE_CLASSES - 1].large_unmapped += r->size_bytes;
+        p->classes[STATE_CLASSES - 1].dirty = true;
+        break;
+    case RECORD_OS_RELEASE:
+        c->os_released += r->size_bytes;
+        c->dirty = true;
+        break;
+    case RECORD_THREAD_START:
+        ingest_name(t, payload, payload_records);
+        t->start_ns = r->ts_ns;
+        break;
+    case RECORD_THREAD_EXIT:
+        ingest_name(t, payload, payload_records);
+        t->end_ns = r->ts_ns;
+        break;
+    case RECORD_MODULE_LOAD:
+        if (payload != NULL)
+            ingest_module(p, r, payload);
+        break;
+    case RECORD_STACK_DEF:
+        if (payload != NULL)
+            ingest_stack_def(p, r, payload);
+        break;
+    case RECORD_DROPPED:
+        p->dropped += r->count;
+        t->dropped += r->count;
+        break;
+    default:
+        break;
+    }
+}
+
+void state_settle(struct proc_state *p)
+{
+    struct livetab *live = &p->live;
+    for (size_t i = 0; i < live->cap;) {
+        struct live_entry *e = &live->slots[i];
+        if (e->addr != 0 && e->pending_free) {
+            p->untracked_frees++;
+            livetab_remove(live, e); /* may shift a later entry into slot i */
+            continue;
+        }
+        i++;
+    }
+}

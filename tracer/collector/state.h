@@ -1,0 +1,131 @@
+/* state.h - what the collector knows about one traced process image: the
+ * exact per-class counters, per-site aggregates, stacks, threads, the live
+ * allocation table, the size histogram, lifetimes, cross-thread pairs,
+ * corruption events and (full mode) finished allocations waiting to be
+ * written. ingest.c fills it from records; db.c writes it. Nothing here
+ * touches shared memory or SQLite, so it is unit-tested on records alone. */
+#ifndef ORTHO_COLLECTOR_STATE_H
+#define ORTHO_COLLECTOR_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "record.h"
+#include "tables.h"
+
+#define STATE_CLASSES 13 /* 12 size classes + LARGE */
+#define STATE_LIFETIME_BUCKETS 64
+
+struct class_state {
+    uint64_t allocs, frees, requested, usable, freed_requested, freed_usable;
+    int64_t live_blocks, live_requested, live_usable, peak_live_usable;
+    int64_t cached, pooled;
+    uint64_t refills, refill_blocks, drains, drain_blocks, carves, carved_blocks;
+    uint64_t os_released, large_maps, large_mapped, large_unmaps, large_unmapped;
+    uint64_t reallocs_in_place, cross_thread_frees;
+    bool dirty;        /* changed since the last class_stats write */
+    bool series_dirty; /* changed since the last class_series row */
+};
+
+struct site_state {
+    uint64_t allocs, alloc_bytes, frees, freed_bytes;
+    int64_t live_blocks, live_bytes, peak_live_bytes;
+    double est_allocs, est_bytes;
+    bool dirty;
+};
+
+struct stack_state {
+    uint64_t *pcs;     /* innermost first */
+    uint32_t depth;
+    bool truncated;
+    bool written;      /* frames are in the database */
+    bool symbolized;   /* every frame had a module when written */
+};
+
+struct thread_state {
+    uint32_t tid;
+    char name[17];
+    uint64_t start_ns, end_ns;
+    uint64_t allocs, frees, alloc_bytes, freed_bytes, cross_thread_frees, records, dropped;
+    bool dirty;
+};
+
+struct module_state {
+    char *path;
+    uint64_t bias;
+    bool written;
+};
+
+struct corruption_state {
+    uint32_t thread_id;
+    uint64_t ts_ns, address;
+    char kind[17], call[17];
+    int class_id;       /* -1: unknown */
+    uint32_t stack_id;  /* canonical */
+    uint32_t alloc_thread_id;
+    uint64_t alloc_stack_id;
+    bool has_header;
+    uint8_t header[RECORD_CORRUPTION_HEADER_BYTES];
+};
+
+struct alloc_row { /* full mode: one finished allocation */
+    uint64_t addr, alloc_ts, free_ts, requested, usable;
+    uint32_t stack_id, thread_id, free_thread_id;
+    uint8_t class_id;
+};
+
+struct proc_state {
+    uint32_t pid;
+    unsigned mode;           /* SEGMENT_MODE_* */
+    uint64_t sample_bytes;
+    struct class_state classes[STATE_CLASSES];
+    struct livetab live;
+    struct u64map sizes;     /* requested size -> allocs */
+    struct u64map pairs;     /* alloc tid << 32 | free tid -> index into pair arrays */
+    uint64_t *pair_frees, *pair_bytes;
+    size_t pair_count, pair_cap;
+    bool pairs_dirty, sizes_dirty;
+    uint64_t lifetimes[STATE_CLASSES][STATE_LIFETIME_BUCKETS][2]; /* frees, bytes */
+    bool lifetimes_dirty;
+    /* Stacks: ids as sent (dense, process-wide) map to canonical ids, the
+     * first id seen for each distinct PC sequence. */
+    uint32_t *canonical;     /* indexed by sent id */
+    size_t canonical_cap;
+    struct u64map stack_by_hash; /* PC hash -> canonical id */
+    struct stack_state *stacks;  /* indexed by canonical id */
+    size_t stacks_cap;
+    struct site_state *sites;    /* indexed by canonical id; [0] = no stack */
+    size_t sites_cap;
+    uint64_t stack_count, stacks_truncated;
+    struct thread_state *threads;
+    size_t thread_count, thread_cap;
+    struct module_state *modules;
+    size_t module_count, module_cap;
+    bool modules_changed;
+    struct corruption_state *corruptions;
+    size_t corruption_count, corruption_cap, corruptions_written;
+    struct alloc_row *rows;  /* full mode, waiting to be written */
+    size_t row_count, row_cap;
+    uint64_t records, dropped, untracked_frees, last_ts, max_lag_ns;
+};
+
+void state_init(struct proc_state *p, uint32_t pid, unsigned mode, uint64_t sample_bytes);
+void state_free(struct proc_state *p);
+
+/* Feeds one framed event (head plus payload_records continuations, as
+ * popped from a ring) produced by thread `thread` (an index into
+ * p->threads, see state_thread). */
+void state_ingest(struct proc_state *p, size_t thread, const record_t *recs, size_t n);
+
+/* Index of a new thread record for tid (a ring's producer). */
+size_t state_thread(struct proc_state *p, uint32_t tid, uint64_t start_ns);
+
+/* Frees still waiting for their ALLOC when the process ended were of
+ * blocks allocated before tracing began: count and drop them. */
+void state_settle(struct proc_state *p);
+
+/* Display name of a class id ("B64", ..., "LARGE"). */
+const char *state_class_name(unsigned class_id);
+
+#endif

@@ -1,0 +1,50 @@
+/* symbolize.h - the collector's symbolizer: turns raw program counters from
+ * a traced process into function, module, source file and line, using the
+ * module load records (ELF path + dlpi_addr) the process sent. It reads the
+ * files on disk through elfutils libdwfl, so it works after the traced
+ * process has exited. Not thread-safe: one thread at a time per symbolizer. */
+#ifndef ORTHO_COLLECTOR_SYMBOLIZE_H
+#define ORTHO_COLLECTOR_SYMBOLIZE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct sym_frame {
+    const char *function;   /* demangled name, or NULL if unknown */
+    const char *module;     /* path of the module holding pc, or NULL if none */
+    const char *file;       /* source file, or NULL without debug info */
+    unsigned line;          /* 0 without debug info */
+    uint64_t module_offset; /* pc - module load bias (0 if no module) */
+} sym_frame_t;
+
+struct symbolizer;
+
+/* Returns a symbolizer with no modules, or NULL on out of memory. */
+struct symbolizer *symbolizer_create(void);
+
+/* Frees the symbolizer and every string it handed out. NULL is a no-op. */
+void symbolizer_destroy(struct symbolizer *s);
+
+/* Registers the ELF file at path, loaded with load_bias (dl_iterate_phdr's
+ * dlpi_addr: file vaddr + load_bias = run-time address). Returns false and
+ * ignores the module if the file cannot be opened, is not a regular file, is
+ * not a loadable ELF (ET_DYN or ET_EXEC with PT_LOAD segments), or if its
+ * address range overlaps a module already registered (the first one keeps
+ * the range, so earlier answers and cached results stay true). Registering
+ * the same (path, load_bias) again returns true and changes nothing. May be
+ * called at any time, also after lookups began. */
+bool symbolizer_add_module(struct symbolizer *s, const char *path, uint64_t load_bias);
+
+/* Resolves pc into *out. return_address=true means pc is a return address
+ * (every frame but the innermost): pc - 1 is looked up so that the call's
+ * line is found, not the next one's. Returns false if no registered module
+ * covers pc; *out then has every pointer NULL and numbers 0. A module found
+ * without symbols or debug info gives module + offset only. When pc lies in
+ * code inlined into a function, function is the function the code was
+ * inlined into and file:line is where that function makes the inlined call
+ * (inline frames are folded into their physical frame). Strings stay valid
+ * until symbolizer_destroy; results are cached per (pc, return_address). */
+bool symbolizer_lookup(struct symbolizer *s, uint64_t pc, bool return_address,
+                       sym_frame_t *out);
+
+#endif

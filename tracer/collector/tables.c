@@ -1,0 +1,170 @@
+/* tables.c - see tables.h. */
+#include "tables.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t tables_mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    return x;
+}
+
+void u64map_init(struct u64map *m)
+{
+    memset(m, 0, sizeof *m);
+}
+
+void u64map_free(struct u64map *m)
+{
+    free(m->keys);
+    free(m->values);
+    u64map_init(m);
+}
+
+static bool u64map_grow(struct u64map *m)
+{
+    size_t cap = m->cap ? m->cap * 2 : 64;
+    uint64_t *keys = calloc(cap, sizeof *keys), *values = calloc(cap, sizeof *values);
+    if (keys == NULL || values == NULL) {
+        free(keys);
+        free(values);
+        return false;
+    }
+    for (size_t i = 0; i < m->cap; i++) {
+        if (m->keys[i] == 0)
+            continue;
+        size_t j = tables_mix(m->keys[i]) & (cap - 1);
+        while (keys[j] != 0)
+            j = (j + 1) & (cap - 1);
+        keys[j] = m->keys[i];
+        values[j] = m->values[i];
+    }
+    free(m->keys);
+    free(m->values);
+    m->keys = keys;
+    m->values = values;
+    m->cap = cap;
+    return true;
+}
+
+uint64_t *u64map_find(const struct u64map *m, uint64_t key)
+{
+    if (m->cap == 0)
+        return NULL;
+    for (size_t i = tables_mix(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        if (m->keys[i] == key)
+            return &m->values[i];
+        if (m->keys[i] == 0)
+            return NULL;
+    }
+}
+
+uint64_t *u64map_slot(struct u64map *m, uint64_t key)
+{
+    uint64_t *found = u64map_find(m, key);
+    if (found != NULL)
+        return found;
+    if ((m->count + 1) * 4 > m->cap * 3 && !u64map_grow(m))
+        return NULL;
+    size_t i = tables_mix(key) & (m->cap - 1);
+    while (m->keys[i] != 0)
+        i = (i + 1) & (m->cap - 1);
+    m->keys[i] = key;
+    m->values[i] = 0;
+    m->count++;
+    return &m->values[i];
+}
+
+void u64map_each(const struct u64map *m, void (*fn)(uint64_t key, uint64_t value, void *arg), void *arg)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->keys[i] != 0)
+            fn(m->keys[i], m->values[i], arg);
+}
+
+/* ---- livetab ------------------------------------------------------------- */
+
+static size_t livetab_home(const struct livetab *t, uint64_t addr, uint64_t ts)
+{
+    return tables_mix(addr ^ (ts * 0x9e3779b97f4a7c15ull)) & (t->cap - 1);
+}
+
+void livetab_init(struct livetab *t)
+{
+    memset(t, 0, sizeof *t);
+}
+
+void livetab_free(struct livetab *t)
+{
+    free(t->slots);
+    livetab_init(t);
+}
+
+static bool livetab_grow(struct livetab *t)
+{
+    size_t cap = t->cap ? t->cap * 2 : 1024;
+    struct live_entry *slots = calloc(cap, sizeof *slots);
+    if (slots == NULL)
+        return false;
+    struct livetab bigger = {.slots = slots, .cap = cap, .count = t->count};
+    for (size_t i = 0; i < t->cap; i++) {
+        if (t->slots[i].addr == 0)
+            continue;
+        size_t j = livetab_home(&bigger, t->slots[i].addr, t->slots[i].alloc_ts);
+        while (slots[j].addr != 0)
+            j = (j + 1) & (cap - 1);
+        slots[j] = t->slots[i];
+    }
+    free(t->slots);
+    *t = bigger;
+    return true;
+}
+
+struct live_entry *livetab_find(const struct livetab *t, uint64_t addr, uint64_t alloc_ts)
+{
+    if (t->cap == 0)
+        return NULL;
+    for (size_t i = livetab_home(t, addr, alloc_ts);; i = (i + 1) & (t->cap - 1)) {
+        struct live_entry *e = &t->slots[i];
+        if (e->addr == 0)
+            return NULL;
+        if (e->addr == addr && e->alloc_ts == alloc_ts)
+            return e;
+    }
+}
+
+struct live_entry *livetab_insert(struct livetab *t, const struct live_entry *e)
+{
+    if ((t->count + 1) * 4 > t->cap * 3 && !livetab_grow(t))
+        return NULL;
+    size_t i = livetab_home(t, e->addr, e->alloc_ts);
+    while (t->slots[i].addr != 0)
+        i = (i + 1) & (t->cap - 1);
+    t->slots[i] = *e;
+    t->count++;
+    return &t->slots[i];
+}
+
+void livetab_remove(struct livetab *t, struct live_entry *e)
+{
+    size_t mask = t->cap - 1;
+    size_t hole = (size_t)(e - t->slots);
+    t->slots[hole].addr = 0;
+    t->count--;
+    /* Backward shift: pull later members of the probe run into the hole
+     * when the hole lies between their home and where they sit. */
+    for (size_t i = (hole + 1) & mask; t->slots[i].addr != 0; i = (i + 1) & mask) {
+        size_t home = livetab_home(t, t->slots[i].addr, t->slots[i].alloc_ts);
+        bool movable = ((i - home) & mask) >= ((i - hole) & mask);
+        if (movable) {
+            t->slots[hole] = t->slots[i];
+            t->slots[i].addr = 0;
+            hole = i;
+        }
+    }
+}

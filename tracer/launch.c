@@ -1,0 +1,233 @@
+/* launch.c - how a traced process image reaches its collector: the first
+ * traced image of a tree starts one (posix_spawn of ortho-collector, which
+ * opens the database, binds an abstract unix socket and daemonizes before
+ * its first process exits, so a zero exit status means "ready"); every
+ * image, that one included, then registers its segment by sending the
+ * memfd over that socket and waiting for a one-word ack (the collector's
+ * pid). The socket's name travels to exec'd children in ORTHO_TRACE_SOCK.
+ * Runs from the library constructor and from the fork-child hook: it uses
+ * syscalls and fixed buffers only, never malloc, except setenv at start-up
+ * (outside any allocator call, with tracing still off). */
+#define _GNU_SOURCE
+#include "launch.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "prim.h"
+#include "report.h"
+#include "segment.h"
+
+extern char **environ;
+
+/* Copies src into dst (cap bytes, always NUL-terminated); false if cut. */
+static bool launch_copy(char *dst, size_t cap, const char *src)
+{
+    size_t len = strlen(src);
+    if (len >= cap)
+        return false;
+    memcpy(dst, src, len + 1);
+    return true;
+}
+
+/* The directory of the file that holds this code (liborthotope.so), with
+ * a trailing slash, in dir. */
+static bool launch_library_dir(char *dir, size_t cap)
+{
+    Dl_info info;
+    if (dladdr((const void *)launch_library_dir, &info) == 0 || info.dli_fname == NULL)
+        return false;
+    if (!launch_copy(dir, cap, info.dli_fname))
+        return false;
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL)
+        return launch_copy(dir, cap, "./");
+    slash[1] = '\0';
+    return true;
+}
+
+bool launch_find_collector(const char *configured, char *path, size_t cap)
+{
+    if (configured != NULL)
+        return launch_copy(path, cap, configured);
+    char dir[1024];
+    if (!launch_library_dir(dir, sizeof dir))
+        return false;
+    /* The build tree keeps the collector next to the library; an install
+     * puts it in libexec/orthotope beside lib/. */
+    static const char *const candidates[] = {"ortho-collector", "../libexec/orthotope/ortho-collector",
+                                             "../../libexec/orthotope/ortho-collector"};
+    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
+        size_t dlen = strlen(dir), clen = strlen(candidates[i]);
+        if (dlen + clen + 1 > cap)
+            continue;
+        memcpy(path, dir, dlen);
+        memcpy(path + dlen, candidates[i], clen + 1);
+        if (access(path, X_OK) == 0)
+            return true;
+    }
+    /* Report the install location: it is what a user can fix. */
+    size_t dlen = strlen(dir), clen = strlen(candidates[1]);
+    if (dlen + clen + 1 <= cap) {
+        memcpy(path, dir, dlen);
+        memcpy(path + dlen, candidates[1], clen + 1);
+    }
+    return false;
+}
+
+/* environ without LD_PRELOAD, in memory of our own: the collector must not
+ * run on the allocator it is tracing. NULL if no memory. */
+static char **launch_collector_env(size_t *bytes)
+{
+    size_t count = 0;
+    for (char **e = environ; e != NULL && *e != NULL; e++)
+        count++;
+    *bytes = (count + 1) * sizeof(char *);
+    char **env = prim_map(*bytes);
+    if (env == NULL)
+        return NULL;
+    size_t n = 0;
+    for (char **e = environ; e != NULL && *e != NULL; e++)
+        if (strncmp(*e, "LD_PRELOAD=", 11) != 0)
+            env[n++] = *e;
+    env[n] = NULL;
+    return env;
+}
+
+/* Decimal text of value into buf (cap >= 21). */
+static const char *launch_u64(char *buf, uint64_t value)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + value % 10);
+        value /= 10;
+    } while (value != 0);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = tmp[n - 1 - i];
+    buf[n] = '\0';
+    return buf;
+}
+
+bool launch_collector(const struct launch_request *req, char *sock_name, size_t sock_cap)
+{
+    /* An abstract socket name unique to this start. */
+    char pid_text[24], ns_text[24], mode_text[24], interval_text[24];
+    launch_u64(pid_text, (uint64_t)getpid());
+    launch_u64(ns_text, prim_now_ns());
+    struct report_line name;
+    report_begin(&name);
+    report_str(&name, "orthotope-");
+    report_str(&name, pid_text);
+    report_str(&name, "-");
+    report_str(&name, ns_text);
+    if (!launch_copy(sock_name, sock_cap, name.text))
+        return false;
+    launch_u64(mode_text, req->mode);
+    launch_u64(interval_text, req->interval_ms);
+
+    char *argv[] = {(char *)"ortho-collector", (char *)"--socket", sock_name,
+                    (char *)"--db", (char *)req->db_path, (char *)"--mode", mode_text,
+                    (char *)"--interval-ms", interval_text, (char *)"--root-pid", pid_text,
+                    NULL};
+    size_t env_bytes;
+    char **env = launch_collector_env(&env_bytes);
+    if (env == NULL)
+        return false;
+    pid_t child;
+    int rc = posix_spawn(&child, req->collector_path, NULL, NULL, argv, env);
+    prim_unmap(env, env_bytes);
+    if (rc != 0) {
+        struct report_line line;
+        report_begin(&line);
+        report_str(&line, "orthotope: tracing off: cannot start the trace collector ");
+        report_str(&line, req->collector_path);
+        report_str(&line, " (");
+        report_str(&line, strerror(rc));
+        report_str(&line, "); set ORTHO_TRACE_COLLECTOR to its path; the program runs untraced");
+        report_emit(&line);
+        return false;
+    }
+    /* The collector's first process exits once the database is open and the
+     * socket listens (0), or after printing why it cannot (non-zero). */
+    int status = 0;
+    pid_t got;
+    do {
+        got = waitpid(child, &status, 0);
+    } while (got < 0 && errno == EINTR);
+    if (got == child && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+        return false; /* it printed its one line */
+    return true;      /* also ECHILD: SIGCHLD ignored; registration will tell */
+}
+
+int launch_register(const char *sock_name, int memfd, uint64_t seg_bytes, uint32_t *collector_pid)
+{
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return errno;
+    struct sockaddr_un addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sun_family = AF_UNIX;
+    size_t len = strlen(sock_name);
+    if (len + 1 > sizeof addr.sun_path) {
+        close(fd);
+        return ENAMETOOLONG;
+    }
+    memcpy(addr.sun_path + 1, sock_name, len); /* sun_path[0] = 0: abstract */
+    socklen_t addr_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len);
+    struct timeval timeout = {.tv_sec = 10, .tv_usec = 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+    int rc;
+    do {
+        rc = connect(fd, (struct sockaddr *)&addr, addr_len);
+    } while (rc < 0 && errno == EINTR);
+    if (rc < 0) {
+        int err = errno;
+        close(fd);
+        return err;
+    }
+    segment_hello_t hello = {.magic = SEGMENT_MAGIC, .version = SEGMENT_VERSION,
+                             .pid = (uint32_t)getpid(), .bytes = seg_bytes};
+    struct iovec iov = {.iov_base = &hello, .iov_len = sizeof hello};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                         .msg_controllen = sizeof control.buf};
+    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cmsg), &memfd, sizeof(int));
+    ssize_t sent;
+    do {
+        sent = sendmsg(fd, &msg, MSG_NOSIGNAL);
+    } while (sent < 0 && errno == EINTR);
+    if (sent != (ssize_t)sizeof hello) {
+        int err = sent < 0 ? errno : EPROTO;
+        close(fd);
+        return err;
+    }
+    uint32_t ack = 0;
+    ssize_t got;
+    do {
+        got = recv(fd, &ack, sizeof ack, 0);
+    } while (got < 0 && errno == EINTR);
+    int err = got == (ssize_t)sizeof ack && ack != 0 ? 0 : (got < 0 ? errno : ECONNREFUSED);
+    close(fd);
+    if (err == 0)
+        *collector_pid = ack;
+    return err;
+}

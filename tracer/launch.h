@@ -1,0 +1,31 @@
+/* launch.h - starting the collector and registering a segment with it (see
+ * launch.c). Producer side; no malloc. */
+#ifndef ORTHO_TRACER_LAUNCH_H
+#define ORTHO_TRACER_LAUNCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct launch_request {
+    const char *collector_path; /* program to start */
+    const char *db_path;        /* database the collector writes */
+    unsigned mode;              /* SEGMENT_MODE_* */
+    unsigned interval_ms;       /* time-series interval */
+};
+
+/* Path of the collector: `configured` if set, else next to this library
+ * (build tree) or in ../libexec/orthotope (install). false: not found (path
+ * then holds the install location that was expected). */
+bool launch_find_collector(const char *configured, char *path, size_t cap);
+
+/* Starts a collector and waits until it is ready; writes the socket name
+ * (for ORTHO_TRACE_SOCK) to sock_name. false: it could not start; one line
+ * was printed (by us or by the collector). */
+bool launch_collector(const struct launch_request *req, char *sock_name, size_t sock_cap);
+
+/* Sends the segment's memfd to the collector listening at sock_name and
+ * waits for its ack. 0 and *collector_pid set, or an errno value. */
+int launch_register(const char *sock_name, int memfd, uint64_t seg_bytes, uint32_t *collector_pid);
+
+#endif

@@ -1,0 +1,135 @@
+/* segment.h - the shared-memory segment one traced process image shares
+ * with the collector: a header, then a fixed array of slots, each holding
+ * one thread's ring (ring.h) and that thread's private stack cache. The
+ * process creates it (memfd), hands the descriptor to the collector over a
+ * unix socket once, and from then on the two sides talk only through this
+ * memory: threads claim a slot with one CAS and push records without locks;
+ * the collector drains slots, releases the ones whose thread has finished,
+ * and answers the process's exit handshake. Like ring.h it holds no
+ * pointers, only offsets and address-free atomics, and both sides check
+ * magic, version and sizes before trusting it.
+ *
+ * Slot claim protocol: claim_tid 0 means free. A thread CASes 0 -> its tid,
+ * formats the ring, pushes. At thread exit it closes the ring; the
+ * collector drains it, releases the ring, and stores claim_tid = 0 last
+ * (release), making the slot claimable again. A slot whose thread died
+ * without closing (the process went on; a thread never runs its exit hook
+ * after a late allocation in a TSD destructor) is reclaimed by the
+ * collector once the tid no longer exists and the ring is empty. */
+#ifndef ORTHO_TRACER_SEGMENT_H
+#define ORTHO_TRACER_SEGMENT_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ring.h"
+
+#define SEGMENT_MAGIC 0x4745534f48545230ull /* "0RTHOSEG" */
+#define SEGMENT_VERSION 1u
+#define SEGMENT_HEADER_BYTES 512u
+#define SEGMENT_SLOT_HEADER_BYTES 128u
+#define SEGMENT_STACK_CACHE_ENTRIES 2048u /* per thread, direct-mapped */
+
+/* Trace modes (ORTHO_TRACE). */
+#define SEGMENT_MODE_SUMMARY 1u /* ORTHO_TRACE=1: aggregates, leaks, corruption */
+#define SEGMENT_MODE_FULL 2u    /* ORTHO_TRACE=full: plus one row per allocation */
+
+/* How the image came to be (processes.via in the database). */
+#define SEGMENT_VIA_ROOT 0u /* started the collector */
+#define SEGMENT_VIA_FORK 1u /* a fork() child of a traced image */
+#define SEGMENT_VIA_EXEC 2u /* a new program image found an existing collector */
+
+/* One entry of a thread's stack cache: hash of the PCs -> stack id. */
+typedef struct segment_stack_entry {
+    uint64_t hash;
+    uint32_t id;
+    uint32_t pad;
+} segment_stack_entry_t;
+
+/* A slot: its header (claim word, per-thread tracer state), the stack
+ * cache, then the ring, all at fixed offsets given by the segment header. */
+typedef struct segment_slot {
+    _Atomic uint32_t claim_tid;       /* 0: free; else the producer thread */
+    uint32_t generation;              /* bumped by each claim (producer) */
+    _Atomic uint64_t stacks_truncated; /* stacks cut at the depth limit */
+    _Atomic uint64_t stacks_sent;     /* STACK_DEF records sent */
+    uint64_t last_ts_ns;              /* producer: last timestamp handed out */
+    int64_t sample_countdown;         /* producer: bytes until the next sampled stack */
+    uint64_t rng;                     /* producer: sampler's random state */
+    uint8_t pad[SEGMENT_SLOT_HEADER_BYTES - 48];
+} segment_slot_t;
+_Static_assert(sizeof(segment_slot_t) == SEGMENT_SLOT_HEADER_BYTES, "slot header size");
+
+typedef struct segment {
+    /* Identity and settings: written by the process before it registers. */
+    uint64_t magic;
+    uint32_t version;
+    uint32_t header_bytes;      /* SEGMENT_HEADER_BYTES */
+    uint32_t slot_count;
+    uint32_t slot_bytes;        /* header + stack cache + ring, bytes */
+    uint32_t ring_offset;       /* within a slot, bytes */
+    uint32_t ring_capacity;     /* records per ring */
+    uint64_t total_bytes;       /* the whole segment, bytes */
+    uint32_t pid;
+    uint32_t ppid;
+    uint32_t via;               /* SEGMENT_VIA_* */
+    uint32_t mode;              /* SEGMENT_MODE_* */
+    uint32_t stack_depth;       /* 0: no stacks */
+    uint32_t overflow_drop;     /* 1: ORTHO_TRACE_OVERFLOW=drop */
+    uint64_t sample_bytes;      /* 0: every allocation gets a stack */
+    uint64_t start_ns;          /* CLOCK_MONOTONIC at set-up */
+    uint64_t start_realtime_ns; /* CLOCK_REALTIME at set-up, for display */
+    uint8_t pad0[128 - 88];
+
+    /* Written by the process. */
+    _Atomic uint32_t next_stack_id;   /* last stack id handed out */
+    _Atomic uint32_t slots_high;      /* slots ever claimed: scan [0, slots_high) */
+    _Atomic uint64_t lost_no_slot;    /* records lost: no slot free (drop mode) */
+    _Atomic uint32_t forks_started;   /* fork() calls while traced */
+    _Atomic uint32_t exit_requested;  /* the process is exiting: flush and ack */
+    _Atomic uint32_t disabled;        /* the process stopped tracing (reason below) */
+    uint32_t pad1;
+    uint8_t pad1b[128 - 32];
+
+    /* Written by the collector. */
+    _Atomic uint32_t collector_pid;
+    _Atomic uint32_t exit_acked;      /* everything before exit_requested is committed */
+    _Atomic uint64_t heartbeat_ns;    /* CLOCK_MONOTONIC of the collector's last pass */
+    uint8_t pad2[SEGMENT_HEADER_BYTES - 256 - 16];
+} segment_t;
+_Static_assert(sizeof(segment_t) == SEGMENT_HEADER_BYTES, "segment header size");
+_Static_assert(offsetof(segment_t, next_stack_id) == 128, "process line starts at 128");
+_Static_assert(offsetof(segment_t, collector_pid) == 256, "collector line starts at 256");
+
+/* Bytes of one slot for a ring of `capacity` records. */
+static inline size_t segment_slot_bytes(size_t capacity)
+{
+    return SEGMENT_SLOT_HEADER_BYTES + SEGMENT_STACK_CACHE_ENTRIES * sizeof(segment_stack_entry_t) +
+           ring_bytes_for(capacity);
+}
+
+static inline segment_slot_t *segment_slot(segment_t *seg, uint32_t index)
+{
+    return (segment_slot_t *)((char *)seg + seg->header_bytes + (size_t)index * seg->slot_bytes);
+}
+
+static inline segment_stack_entry_t *segment_stack_cache(segment_slot_t *slot)
+{
+    return (segment_stack_entry_t *)((char *)slot + SEGMENT_SLOT_HEADER_BYTES);
+}
+
+static inline ring_t *segment_ring(segment_t *seg, segment_slot_t *slot)
+{
+    return (ring_t *)((char *)slot + seg->ring_offset);
+}
+
+/* The registration message sent with the memfd (SCM_RIGHTS). */
+typedef struct segment_hello {
+    uint64_t magic;   /* SEGMENT_MAGIC */
+    uint32_t version; /* SEGMENT_VERSION */
+    uint32_t pid;
+    uint64_t bytes;   /* size of the segment */
+} segment_hello_t;
+
+#endif

@@ -1,0 +1,782 @@
+/* tracer.c - the producer side of tracing inside the traced process: this
+ * image's segment, each thread's slot (claimed on its first traced event,
+ * closed at thread exit), the hooks the allocator calls, call stacks
+ * (libunwind in the allocating thread, sent once per thread per unique
+ * stack as a STACK_DEF, then named by a process-wide 32-bit id), module
+ * load records for the collector's symbolizer, byte sampling, and the fork
+ * and exit handshakes. Everything on the hook paths works on the thread's
+ * own slot with plain stores and one ring publication: no lock, no malloc,
+ * errno preserved. A per-thread busy flag makes allocations from inside a
+ * hook (libunwind, dl_iterate_phdr) untraced instead of recursive. */
+#define _GNU_SOURCE
+#include "tracer.h"
+
+#include <errno.h>
+#include <link.h>
+#include <math.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include "global.h"
+#include "launch.h"
+#include "prim.h"
+#include "record.h"
+#include "report.h"
+#include "ring.h"
+#include "segment.h"
+
+#define TRACER_SLOTS 256u
+#define TRACER_EXTRA_FRAMES 12 /* room for our own frames, skipped */
+#define TRACER_MAX_FRAMES 128
+#define TRACER_FINISH_WAIT_NS (30ull * 1000000000ull)
+#define TRACER_SLOT_WAIT_NS (60ull * 1000000000ull)
+
+int tracer_on;
+
+/* Process-wide tracer state. Written at start-up and in the fork child
+ * (both single-threaded moments), read by every hook. */
+static struct {
+    segment_t *seg;
+    size_t seg_bytes;
+    uint32_t collector_pid;
+    uint32_t generation;     /* bumped when the segment changes (fork child) */
+    uint32_t depth;          /* frames kept per stack */
+    uint64_t sample_bytes;   /* 0: every allocation has a stack */
+    bool drop;               /* ORTHO_TRACE_OVERFLOW=drop */
+    uint32_t mode;           /* SEGMENT_MODE_* */
+    uint32_t ring_capacity;  /* records */
+    uintptr_t own_lo, own_hi; /* this library's text: frames to skip */
+    char sock_name[108];     /* collector socket (abstract name) */
+    char exe[1024];          /* /proc/self/exe, for the main program's module */
+    _Atomic unsigned long long known_adds; /* dl_iterate_phdr adds last announced */
+    _Atomic int gone_reported;
+} tracer;
+
+/* The calling thread's binding to a slot. */
+struct tracer_thread {
+    segment_slot_t *slot;
+    ring_t *ring;
+    uint32_t tid;
+    uint32_t generation; /* tracer.generation when bound */
+    uint8_t busy;        /* inside a hook: nested allocations are not traced */
+};
+static ORTHO_TLS struct tracer_thread tracer_self_state;
+
+/* ---- stopping ------------------------------------------------------------ */
+
+/* Turns tracing off for the rest of the process with one line saying why. */
+static void tracer_stop(const char *why)
+{
+    if (!__atomic_exchange_n(&tracer_on, 0, __ATOMIC_RELAXED))
+        return;
+    if (tracer.seg != NULL)
+        atomic_store_explicit(&tracer.seg->disabled, 1, memory_order_release);
+    if (atomic_exchange(&tracer.gone_reported, 1))
+        return;
+    struct report_line line;
+    report_begin(&line);
+    report_str(&line, "orthotope: tracing stopped: ");
+    report_str(&line, why);
+    report_str(&line, "; the program continues untraced and what was recorded stays in the database");
+    report_emit(&line);
+}
+
+/* ring_push_blocking's give-up test: the collector process is gone. */
+static bool tracer_collector_gone(void *arg)
+{
+    (void)arg;
+    if (!__atomic_load_n(&tracer_on, __ATOMIC_RELAXED))
+        return true;
+    if (tracer.collector_pid == 0 || kill((pid_t)tracer.collector_pid, 0) == 0 || errno != ESRCH)
+        return false;
+    tracer_stop("the trace collector exited");
+    return true;
+}
+
+/* ---- slots --------------------------------------------------------------- */
+
+/* Current thread name, NUL-padded to 16 bytes. */
+static void tracer_thread_name(char name[16])
+{
+    memset(name, 0, 16);
+    prctl(PR_GET_NAME, name, 0, 0, 0);
+}
+
+static uint64_t tracer_now(segment_slot_t *slot)
+{
+    uint64_t ts = prim_now_ns();
+    if (ts <= slot->last_ts_ns)
+        ts = slot->last_ts_ns + 1; /* (addr, alloc ts) must name one allocation */
+    slot->last_ts_ns = ts;
+    return ts;
+}
+
+static void tracer_push(struct tracer_thread *t, const record_t *recs, size_t n)
+{
+    if (tracer.drop)
+        ring_push_or_drop_n(t->ring, recs, n);
+    else
+        ring_push_blocking_n(t->ring, recs, n, tracer_collector_gone, NULL);
+}
+
+/* Pushes a THREAD_START or THREAD_EXIT with the thread's name. */
+static void tracer_push_thread_record(struct tracer_thread *t, unsigned kind)
+{
+    char name[16];
+    tracer_thread_name(name);
+    record_t head = {.kind = (uint8_t)kind, .class_index = RECORD_CLASS_NONE,
+                     .ts_ns = tracer_now(t->slot)};
+    head.payload_bytes = sizeof name;
+    record_t frame[2];
+    size_t n = record_frame_write(frame, 2, &head, name, sizeof name);
+    tracer_push(t, frame, n);
+}
+
+static double tracer_uniform(uint64_t *state)
+{
+    /* xorshift64*: good enough for sampling gaps, no shared state. */
+    uint64_t x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return (double)((x * 0x2545f4914f6cdd1dull) >> 11) * 0x1.0p-53;
+}
+
+/* Bytes to the next sampled allocation: exponential with mean sample_bytes,
+ * as heapprofd and jemalloc do, so every byte has the same chance. */
+static int64_t tracer_next_sample_gap(segment_slot_t *slot)
+{
+    double u = tracer_uniform(&slot->rng);
+    if (u <= 0.0)
+        u = 0x1.0p-53;
+    double gap = -log(u) * (double)tracer.sample_bytes;
+    return gap < 1.0 ? 1 : (gap > 9.0e18 ? INT64_MAX : (int64_t)gap);
+}
+
+/* Claims a free slot for the calling thread; NULL if none (drop mode) or
+ * tracing stopped while waiting for one. */
+static struct tracer_thread *tracer_bind(struct tracer_thread *t)
+{
+    segment_t *seg = tracer.seg;
+    uint32_t tid = prim_thread_id();
+    uint64_t deadline = 0;
+    for (;;) {
+        for (uint32_t i = 0; i < seg->slot_count; i++) {
+            segment_slot_t *slot = segment_slot(seg, i);
+            uint32_t expected = 0;
+            if (atomic_load_explicit(&slot->claim_tid, memory_order_relaxed) != 0 ||
+                !atomic_compare_exchange_strong_explicit(&slot->claim_tid, &expected, tid,
+                                                         memory_order_acquire, memory_order_relaxed))
+                continue;
+            slot->generation++;
+            atomic_store_explicit(&slot->stacks_truncated, 0, memory_order_relaxed);
+            atomic_store_explicit(&slot->stacks_sent, 0, memory_order_relaxed);
+            slot->last_ts_ns = 0;
+            slot->rng = prim_now_ns() ^ ((uint64_t)tid << 32) ^ 0x9e3779b97f4a7c15ull;
+            slot->sample_countdown = tracer.sample_bytes != 0 ? tracer_next_sample_gap(slot) : 0;
+            memset(segment_stack_cache(slot), 0,
+                   SEGMENT_STACK_CACHE_ENTRIES * sizeof(segment_stack_entry_t));
+            ring_t *ring = ring_init(segment_ring(seg, slot), ring_bytes_for(tracer.ring_capacity),
+                                     tracer.ring_capacity);
+            uint32_t high = atomic_load_explicit(&seg->slots_high, memory_order_relaxed);
+            while (high < i + 1 &&
+                   !atomic_compare_exchange_weak_explicit(&seg->slots_high, &high, i + 1,
+                                                          memory_order_release,
+                                                          memory_order_relaxed)) {
+            }
+            t->slot = slot;
+            t->ring = ring;
+            t->tid = tid;
+            t->generation = tracer.generation;
+            tracer_push_thread_record(t, RECORD_THREAD_START);
+            return t;
+        }
+        if (tracer.drop) {
+            atomic_fetch_add_explicit(&seg->lost_no_slot, 1, memory_order_relaxed);
+            return NULL;
+        }
+        /* Lossless: wait for the collector to release a finished thread's
+         * slot, unless it is gone. */
+        uint64_t now = prim_now_ns();
+        if (deadline == 0)
+            deadline = now + TRACER_SLOT_WAIT_NS;
+        if (tracer_collector_gone(NULL))
+            return NULL;
+        if (now > deadline) {
+            tracer_stop("no free trace slot for a new thread for 60 s (more than 256 threads at once?)");
+            return NULL;
+        }
+        struct timespec pause = {0, 1000000};
+        nanosleep(&pause, NULL);
+    }
+}
+
+/* The calling thread's binding, claiming a slot on first use. */
+static struct tracer_thread *tracer_self(void)
+{
+    struct tracer_thread *t = &tracer_self_state;
+    if (ORTHO_LIKELY(t->ring != NULL && t->generation == tracer.generation))
+        return t;
+    return tracer_bind(t);
+}
+
+/* ---- modules ------------------------------------------------------------- */
+
+struct tracer_module_scan {
+    struct tracer_thread *thread;
+    bool announce;                /* false: only read the adds counter */
+    unsigned long long adds;
+    bool first;
+};
+
+static int tracer_module_callback(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    struct tracer_module_scan *scan = arg;
+    bool first = scan->first;
+    scan->first = false;
+    if (size >= offsetof(struct dl_phdr_info, dlpi_subs))
+        scan->adds = info->dlpi_adds;
+    if (!scan->announce)
+        return 1; /* the counter is the same in every entry */
+    const char *path = info->dlpi_name;
+    if (path == NULL || path[0] == '\0')
+        path = first ? tracer.exe : NULL;
+    if (path == NULL || path[0] != '/')
+        return 0; /* the vDSO and unnamed objects have no file to read */
+    size_t len = strlen(path);
+    if (len > RECORD_PAYLOAD_BYTES_MAX)
+        return 0;
+    record_t head = {.kind = RECORD_MODULE_LOAD, .class_index = RECORD_CLASS_NONE,
+                     .addr = (uint64_t)info->dlpi_addr,
+                     .ts_ns = tracer_now(scan->thread->slot)};
+    head.payload_bytes = len;
+    record_t frame[1 + RECORD_PAYLOAD_RECORDS_MAX];
+    size_t n = record_frame_write(frame, sizeof frame / sizeof frame[0], &head, path, len);
+    if (n != 0)
+        tracer_push(scan->thread, frame, n);
+    return 0;
+}
+
+/* Announces the loaded modules if the set changed since the last time
+ * (dlopen); cheap otherwise: one dl_iterate_phdr step. Called before a new
+ * stack is defined, so the collector has every module a stack points into
+ * by the time it symbolizes it. */
+static void tracer_check_modules(struct tracer_thread *t)
+{
+    struct tracer_module_scan scan = {.thread = t, .announce = false, .first = true};
+    dl_iterate_phdr(tracer_module_callback, &scan);
+    unsigned long long known = atomic_load_explicit(&tracer.known_adds, memory_order_acquire);
+    if (scan.adds == known && known != 0)
+        return;
+    scan.announce = true;
+    scan.first = true;
+    dl_iterate_phdr(tracer_module_callback, &scan);
+    atomic_store_explicit(&tracer.known_adds, scan.adds, memory_order_release);
+}
+
+/* ---- stacks -------------------------------------------------------------- */
+
+static uint64_t tracer_hash_pcs(void *const *pcs, int count)
+{
+    uint64_t h = 0x84222325cbf29ce4ull ^ (uint64_t)count;
+    for (int i = 0; i < count; i++) {
+        h ^= (uint64_t)(uintptr_t)pcs[i];
+        h *= 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    return h != 0 ? h : 1;
+}
+
+/* The stack id for the current call: 0 if stacks are off or the sampler
+ * skips this allocation of `bytes`. Defines new stacks to the collector. */
+static uint32_t tracer_stack(struct tracer_thread *t, uint64_t bytes, bool force, unsigned *flags)
+{
+    if (tracer.depth == 0)
+        return RECORD_STACK_NONE;
+    segment_slot_t *slot = t->slot;
+    if (tracer.sample_bytes != 0 && !force) {
+        slot->sample_countdown -= (int64_t)(bytes < INT64_MAX ? bytes : INT64_MAX);
+        if (slot->sample_countdown > 0)
+            return RECORD_STACK_NONE;
+        slot->sample_countdown = tracer_next_sample_gap(slot);
+        *flags |= RECORD_FLAG_SAMPLED;
+    }
+    void *pcs[TRACER_MAX_FRAMES + TRACER_EXTRA_FRAMES];
+    int want = (int)tracer.depth + TRACER_EXTRA_FRAMES;
+    int n = unw_backtrace(pcs, want);
+    int first = 0;
+    while (first < n && (uintptr_t)pcs[first] >= tracer.own_lo && (uintptr_t)pcs[first] < tracer.own_hi)
+        first++;
+    int count = n - first;
+    bool truncated = n == want;
+    if (count > (int)tracer.depth) {
+        count = (int)tracer.depth;
+        truncated = true;
+    }
+    if (count <= 0)
+        return RECORD_STACK_NONE;
+    uint64_t hash = tracer_hash_pcs(pcs + first, count);
+    segment_stack_entry_t *entry =
+        &segment_stack_cache(slot)[hash & (SEGMENT_STACK_CACHE_ENTRIES - 1)];
+    if (entry->hash == hash && entry->id != 0)
+        return entry->id;
+    uint32_t id = atomic_fetch_add_explicit(&tracer.seg->next_stack_id, 1, memory_order_relaxed) + 1;
+    tracer_check_modules(t);
+    uint64_t frames[TRACER_MAX_FRAMES];
+    for (int i = 0; i < count; i++)
+        frames[i] = (uint64_t)(uintptr_t)pcs[first + i];
+    record_t head = {.kind = RECORD_STACK_DEF, .class_index = RECORD_CLASS_NONE,
+                     .flags = truncated ? RECORD_FLAG_TRUNCATED : 0, .stack_id = id,
+                     .ts_ns = tracer_now(slot)};
+    head.payload_bytes = (uint64_t)count * sizeof(uint64_t);
+    record_t frame[1 + (TRACER_MAX_FRAMES * 8 + RECORD_BYTES - 1) / RECORD_BYTES];
+    size_t records = record_frame_write(frame, sizeof frame / sizeof frame[0], &head, frames,
+                                        head.payload_bytes);
+    tracer_push(t, frame, records);
+    atomic_fetch_add_explicit(&slot->stacks_sent, 1, memory_order_relaxed);
+    if (truncated)
+        atomic_fetch_add_explicit(&slot->stacks_truncated, 1, memory_order_relaxed);
+    entry->hash = hash;
+    entry->id = id;
+    return id;
+}
+
+/* ---- hooks --------------------------------------------------------------- */
+
+/* Enters a hook: the thread's binding, or NULL when this call must not be
+ * traced (nested inside a hook, tracing off, no slot). */
+static struct tracer_thread *tracer_enter(void)
+{
+    struct tracer_thread *t = &tracer_self_state;
+    if (t->busy || !__atomic_load_n(&tracer_on, __ATOMIC_RELAXED))
+        return NULL;
+    t->busy = 1;
+    if (tracer_self() == NULL) {
+        t->busy = 0;
+        return NULL;
+    }
+    return t;
+}
+
+static void tracer_leave(struct tracer_thread *t)
+{
+    t->busy = 0;
+}
+
+static unsigned tracer_record_class(const header_t *h)
+{
+    return h->kind == HEADER_KIND_SMALL ? h->class_index : RECORD_CLASS_LARGE;
+}
+
+/* Stamps the tracer fields of h and pushes its ALLOC (or, with `from`, a
+ * REALLOC whose payload names the allocation it replaces). */
+static void tracer_record_alloc(struct tracer_thread *t, void *p, header_t *h,
+                                const record_realloc_from_t *from)
+{
+    unsigned flags = 0;
+    uint32_t stack = tracer_stack(t, h->requested_bytes, false, &flags);
+    uint64_t ts = tracer_now(t->slot);
+    h->stack_id = stack;
+    h->alloc_ts_ns = ts;
+    h->thread_id = t->tid;
+    unsigned cls = tracer_record_class(h);
+    record_t recs[2];
+    recs[0] = record_make_alloc((uint64_t)(uintptr_t)p, h->requested_bytes, cls, stack, flags, ts);
+    size_t n = 1;
+    if (from != NULL) {
+        recs[0].kind = RECORD_REALLOC;
+        recs[0].flags |= RECORD_FLAG_IN_PLACE;
+        recs[0].payload_records = 1;
+        memcpy(&recs[1], from, sizeof *from);
+        n = 2;
+    } else if (cls == RECORD_CLASS_LARGE) {
+        record_alloc_large_t large = {.usable_bytes = h->usable_bytes};
+        recs[0].payload_records = 1;
+        memcpy(&recs[1], &large, sizeof large);
+        n = 2;
+    }
+    tracer_push(t, recs, n);
+}
+
+void tracer_alloc(void *p)
+{
+    if (p == NULL)
+        return;
+    int saved = errno;
+    struct tracer_thread *t = tracer_enter();
+    if (t != NULL) {
+        tracer_record_alloc(t, p, header_of_user(p), NULL);
+        tracer_leave(t);
+    }
+    errno = saved;
+}
+
+void tracer_free(const void *p, size_t expected_size)
+{
+    if (p == NULL)
+        return;
+    int saved = errno;
+    struct tracer_thread *t = tracer_enter();
+    if (t != NULL) {
+        header_t *h;
+        struct free_failure why;
+        if (allocator_check_live(&global_allocator, p, &h, &why) == ORTHO_OK &&
+            (expected_size == 0 || expected_size == h->requested_bytes)) {
+            record_t r = record_make_free((uint64_t)(uintptr_t)p, tracer_record_class(h),
+                                          h->alloc_ts_ns, (uint32_t)h->stack_id,
+                                          tracer_now(t->slot));
+            tracer_push(t, &r, 1);
+        }
+        tracer_leave(t);
+    }
+    errno = saved;
+}
+
+void tracer_resized(void *p, uint64_t old_alloc_ts_ns, unsigned old_class)
+{
+    int saved = errno;
+    struct tracer_thread *t = tracer_enter();
+    if (t != NULL) {
+        header_t *h = header_of_user(p);
+        record_realloc_from_t from = {.old_addr = (uint64_t)(uintptr_t)p,
+                                      .old_alloc_ts_ns = old_alloc_ts_ns,
+                                      .new_usable_bytes = h->usable_bytes,
+                                      .old_class_index = (uint8_t)old_class};
+        tracer_record_alloc(t, p, h, &from);
+        tracer_leave(t);
+    }
+    errno = saved;
+}
+
+void tracer_event(unsigned kind, unsigned class_index, uint64_t addr, uint64_t word)
+{
+    int saved = errno;
+    struct tracer_thread *t = tracer_enter();
+    if (t != NULL) {
+        record_t r = {.kind = (uint8_t)kind, .class_index = (uint8_t)class_index, .addr = addr,
+                      .ts_ns = tracer_now(t->slot)};
+        r.count = word;
+        tracer_push(t, &r, 1);
+        tracer_leave(t);
+    }
+    errno = saved;
+}
+
+static void tracer_copy_word(char dst[16], const char *src)
+{
+    memset(dst, 0, 16);
+    size_t len = strlen(src);
+    memcpy(dst, src, len < 15 ? len : 15);
+}
+
+void tracer_corruption(const char *call, const char *kind, const void *p, unsigned class_index,
+                       bool header_readable)
+{
+    int saved = errno;
+    struct tracer_thread *t = tracer_enter();
+    if (t != NULL) {
+        record_corruption_t payload;
+        memset(&payload, 0, sizeof payload);
+        tracer_copy_word(payload.kind, kind);
+        tracer_copy_word(payload.call, call);
+        unsigned flags = 0;
+        uint32_t alloc_tid = 0;
+        if (header_readable) {
+            memcpy(payload.header, (const char *)p - RECORD_CORRUPTION_HEADER_BYTES,
+                   RECORD_CORRUPTION_HEADER_BYTES);
+            flags |= RECORD_FLAG_HEADER;
+            alloc_tid = header_of_user(p)->thread_id;
+        }
+        uint32_t stack = tracer_stack(t, 0, true, &flags);
+        record_t head = {.kind = RECORD_CORRUPTION,
+                         .class_index = (uint8_t)(class_index < SIZE_CLASS_COUNT ? class_index
+                                                                                 : RECORD_CLASS_NONE),
+                         .flags = (uint8_t)flags, .stack_id = stack,
+                         .addr = (uint64_t)(uintptr_t)p, .ts_ns = tracer_now(t->slot)};
+        head.corruption_info.alloc_tid = alloc_tid;
+        record_t frame[4];
+        size_t n = record_frame_write(frame, 4, &head, &payload, sizeof payload);
+        tracer_push(t, frame, n);
+        tracer_leave(t);
+    }
+    errno = saved;
+}
+
+void tracer_thread_exit(void)
+{
+    struct tracer_thread *t = &tracer_self_state;
+    if (t->ring == NULL || t->generation != tracer.generation || t->busy ||
+        !__atomic_load_n(&tracer_on, __ATOMIC_RELAXED))
+        return;
+    t->busy = 1;
+    tracer_push_thread_record(t, RECORD_THREAD_EXIT);
+    ring_close(t->ring);
+    t->ring = NULL;
+    t->slot = NULL;
+    t->busy = 0;
+}
+
+void tracer_finish(void)
+{
+    if (!__atomic_load_n(&tracer_on, __ATOMIC_RELAXED) || tracer.seg == NULL)
+        return;
+    int saved = errno;
+    segment_t *seg = tracer.seg;
+    atomic_store_explicit(&seg->exit_acked, 0, memory_order_relaxed);
+    atomic_store_explicit(&seg->exit_requested, 1, memory_order_release);
+    uint64_t deadline = prim_now_ns() + TRACER_FINISH_WAIT_NS;
+    while (!atomic_load_explicit(&seg->exit_acked, memory_order_acquire)) {
+        if (tracer_collector_gone(NULL) || prim_now_ns() > deadline)
+            break;
+        struct timespec pause = {0, 200000};
+        nanosleep(&pause, NULL);
+    }
+    atomic_store_explicit(&seg->exit_requested, 0, memory_order_relaxed);
+    errno = saved;
+}
+
+/* ---- segment set-up ------------------------------------------------------ */
+
+/* Finds the text range of this library: its frames are not the caller's. */
+static int tracer_own_range_callback(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    (void)arg;
+    uintptr_t self = (uintptr_t)tracer_own_range_callback;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+            continue;
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+        if (self >= lo && self < hi) {
+            tracer.own_lo = lo;
+            tracer.own_hi = hi;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Creates, maps and fills a segment for this image. false: no memory. */
+static bool tracer_make_segment(unsigned via, uint32_t ppid, int *memfd_out)
+{
+    size_t slot_bytes = segment_slot_bytes(tracer.ring_capacity);
+    size_t bytes = SEGMENT_HEADER_BYTES + (size_t)TRACER_SLOTS * slot_bytes;
+    int fd = memfd_create("orthotope-trace", MFD_CLOEXEC);
+    if (fd < 0)
+        return false;
+    if (ftruncate(fd, (off_t)bytes) != 0) {
+        close(fd);
+        return false;
+    }
+    void *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (mem == MAP_FAILED) {
+        close(fd);
+        return false;
+    }
+    segment_t *seg = mem;
+    seg->version = SEGMENT_VERSION;
+    seg->header_bytes = SEGMENT_HEADER_BYTES;
+    seg->slot_count = TRACER_SLOTS;
+    seg->slot_bytes = (uint32_t)slot_bytes;
+    seg->ring_offset = (uint32_t)(slot_bytes - ring_bytes_for(tracer.ring_capacity));
+    seg->ring_capacity = tracer.ring_capacity;
+    seg->total_bytes = bytes;
+    seg->pid = (uint32_t)getpid();
+    seg->ppid = ppid;
+    seg->via = via;
+    seg->mode = tracer.mode;
+    seg->stack_depth = tracer.depth;
+    seg->overflow_drop = tracer.drop;
+    seg->sample_bytes = tracer.sample_bytes;
+    seg->start_ns = prim_now_ns();
+    struct timespec rt;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    seg->start_realtime_ns = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
+    atomic_store_explicit((_Atomic uint64_t *)&seg->magic, SEGMENT_MAGIC, memory_order_release);
+    tracer.seg = seg;
+    tracer.seg_bytes = bytes;
+    *memfd_out = fd;
+    return true;
+}
+
+/* Makes a segment for this image and hands it to the collector at
+ * tracer.sock_name. On failure prints one line; tracing stays off. */
+static bool tracer_attach(unsigned via, uint32_t ppid)
+{
+    int memfd;
+    if (!tracer_make_segment(via, ppid, &memfd)) {
+        struct report_line line;
+        report_begin(&line);
+        report_str(&line, "orthotope: tracing off: cannot create the shared trace segment (");
+        report_str(&line, strerror(errno));
+        report_str(&line, "); the program runs untraced");
+        report_emit(&line);
+        return false;
+    }
+    uint32_t collector = 0;
+    int err = launch_register(tracer.sock_name, memfd, tracer.seg_bytes, &collector);
+    close(memfd);
+    if (err != 0) {
+        munmap(tracer.seg, tracer.seg_bytes);
+        tracer.seg = NULL;
+        struct report_line line;
+        report_begin(&line);
+        report_str(&line, "orthotope: tracing off: cannot reach the trace collector at @");
+        report_str(&line, tracer.sock_name);
+        report_str(&line, " (");
+        report_str(&line, strerror(err));
+        report_str(&line, "); it has exited or ORTHO_TRACE_SOCK is stale; the program runs untraced");
+        report_emit(&line);
+        return false;
+    }
+    tracer.collector_pid = collector;
+    tracer.generation++;
+    return true;
+}
+
+/* Tells the collector what caches and pools hold as this image starts
+ * tracing (its gauges start from there), then turns on the allocator's
+ * internal events. Runs while the process is single-threaded in practice
+ * (constructor, fork child). */
+static void tracer_snapshot(void)
+{
+    ortho_stats_t stats;
+    allocator_stats(&global_allocator, &stats);
+    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++) {
+        if (stats.classes[cls].cached_blocks != 0)
+            tracer_event(RECORD_CACHE_REFILL, cls, RECORD_REFILL_SNAPSHOT,
+                         stats.classes[cls].cached_blocks);
+        if (stats.classes[cls].pool_blocks != 0)
+            tracer_event(RECORD_CACHE_DRAIN, cls, RECORD_REFILL_SNAPSHOT,
+                         stats.classes[cls].pool_blocks);
+    }
+    global_allocator.traced = true;
+    global_allocator.large.traced = true;
+}
+
+/* The default database name: ortho-PROGRAM-PID.db in the working directory. */
+static void tracer_default_db(char *out, size_t cap)
+{
+    struct report_line name;
+    report_begin(&name);
+    report_str(&name, "ortho-");
+    const char *prog = program_invocation_short_name;
+    report_str(&name, prog != NULL && prog[0] != '\0' ? prog : "program");
+    report_str(&name, "-");
+    report_u64(&name, (uint64_t)getpid());
+    report_str(&name, ".db");
+    size_t len = name.len < cap - 1 ? name.len : cap - 1;
+    memcpy(out, name.text, len);
+    out[len] = '\0';
+}
+
+void tracer_start(void)
+{
+    /* Most processes are untraced: leave before touching anything. */
+    if (prim_getenv("ORTHO_TRACE") == NULL)
+        return;
+    /* Options come from the allocator's one table, loaded with its set-up. */
+    if (!global_ready())
+        return;
+    const struct options *opts = global_options();
+    if (opts->trace_mode == OPTIONS_TRACE_OFF)
+        return;
+    tracer.mode = opts->trace_mode == OPTIONS_TRACE_FULL ? SEGMENT_MODE_FULL : SEGMENT_MODE_SUMMARY;
+    tracer.depth = opts->trace_stacks;
+    tracer.sample_bytes = opts->trace_sample;
+    tracer.drop = opts->trace_overflow == 1;
+    uint64_t capacity = opts->trace_ring_bytes / RECORD_BYTES;
+    uint32_t pow2 = RING_MIN_CAPACITY;
+    while ((uint64_t)pow2 * 2 <= capacity && pow2 < (1u << 23))
+        pow2 *= 2;
+    tracer.ring_capacity = pow2 < 512 ? 512 : pow2;
+    dl_iterate_phdr(tracer_own_range_callback, NULL);
+    ssize_t len = readlink("/proc/self/exe", tracer.exe, sizeof tracer.exe - 1);
+    tracer.exe[len > 0 ? len : 0] = '\0';
+
+    const char *sock = prim_getenv("ORTHO_TRACE_SOCK");
+    unsigned via = SEGMENT_VIA_EXEC;
+    if (sock != NULL && sock[0] != '\0') {
+        if (strlen(sock) >= sizeof tracer.sock_name)
+            return;
+        memcpy(tracer.sock_name, sock, strlen(sock) + 1);
+    } else {
+        via = SEGMENT_VIA_ROOT;
+        char collector[1024], db[1024];
+        if (!launch_find_collector((const char *)(uintptr_t)opts->trace_collector, collector,
+                                   sizeof collector)) {
+            struct report_line line;
+            report_begin(&line);
+            report_str(&line, "orthotope: tracing off: the trace collector is not installed at ");
+            report_str(&line, collector);
+            report_str(&line, "; set ORTHO_TRACE_COLLECTOR to its path; the program runs untraced");
+            report_emit(&line);
+            return;
+        }
+        if (opts->trace_db != 0) {
+            const char *path = (const char *)(uintptr_t)opts->trace_db;
+            size_t plen = strlen(path);
+            if (plen >= sizeof db)
+                return;
+            memcpy(db, path, plen + 1);
+        } else {
+            tracer_default_db(db, sizeof db);
+        }
+        struct launch_request req = {.collector_path = collector, .db_path = db,
+                                     .mode = tracer.mode, .interval_ms = opts->trace_interval_ms};
+        if (!launch_collector(&req, tracer.sock_name, sizeof tracer.sock_name))
+            return;
+        /* Exec'd children find this collector through the environment. */
+        setenv("ORTHO_TRACE_SOCK", tracer.sock_name, 1);
+    }
+    if (!tracer_attach(via, (uint32_t)getppid()))
+        return;
+    __atomic_store_n(&tracer_on, 1, __ATOMIC_RELEASE);
+    tracer_snapshot();
+}
+
+void tracer_fork_prepare(void)
+{
+    if (__atomic_load_n(&tracer_on, __ATOMIC_RELAXED) && tracer.seg != NULL)
+        atomic_fetch_add_explicit(&tracer.seg->forks_started, 1, memory_order_relaxed);
+}
+
+void tracer_fork_child(void)
+{
+    if (!__atomic_load_n(&tracer_on, __ATOMIC_RELAXED))
+        return;
+    /* The parent's segment is shared memory: the child must never write
+     * its rings. Drop the mapping and start a segment of our own. */
+    uint32_t parent = tracer.seg != NULL ? tracer.seg->pid : 0;
+    if (tracer.seg != NULL)
+        munmap(tracer.seg, tracer.seg_bytes);
+    tracer.seg = NULL;
+    tracer_self_state.ring = NULL;
+    tracer_self_state.slot = NULL;
+    tracer_self_state.busy = 0;
+    if (!tracer_attach(SEGMENT_VIA_FORK, parent)) {
+        __atomic_store_n(&tracer_on, 0, __ATOMIC_RELAXED);
+        return;
+    }
+    tracer_snapshot();
+}
+
+__attribute__((constructor)) static void tracer_constructor(void)
+{
+    tracer_start();
+}
+
+__attribute__((destructor)) static void tracer_destructor(void)
+{
+    tracer_finish();
+}
