@@ -41,8 +41,8 @@ CREATE TABLE processes (
     start_ns          INTEGER,
     start_unix_ns     INTEGER,
     end_ns            INTEGER,        -- NULL while running
-    end_reason        TEXT,           -- exit, exec, or killed (ended without its exit
-                                      -- handshake: a signal, a crash, _exit)
+    end_reason        TEXT,           -- exit (ran its exit handlers), exec, or abrupt
+                                      -- (a signal, a crash, or _exit)
     mode              TEXT,           -- summary or full
     stack_depth       INTEGER,
     sample_bytes      INTEGER,        -- 0: every allocation has a stack

@@ -764,6 +764,8 @@ void tracer_fork_child(void)
     tracer_self_state.ring = NULL;
     tracer_self_state.slot = NULL;
     tracer_self_state.busy = 0;
+    /* The new segment's collector state knows no modules yet. */
+    atomic_store_explicit(&tracer.known_adds, 0, memory_order_relaxed);
     if (!tracer_attach(SEGMENT_VIA_FORK, parent)) {
         __atomic_store_n(&tracer_on, 0, __ATOMIC_RELAXED);
         return;

@@ -303,6 +303,15 @@ static size_t collector_drain_slot(struct collector *c, struct image *im, uint32
         collector_ingest(im, thread, c->batch, got, now);
         total += got;
     }
+    /* Drops are counted by the ring itself: exact even for losses after
+     * the thread's last record (no DROPPED marker follows those). */
+    uint64_t dropped = ring_dropped(ring);
+    struct thread_state *ts = &im->st.threads[thread];
+    if (dropped != ts->dropped) {
+        im->st.dropped += dropped - ts->dropped;
+        ts->dropped = dropped;
+        ts->dirty = true;
+    }
     bool closed = atomic_load_explicit(&ring->state, memory_order_acquire) == RING_STATE_CLOSED;
     bool dead = false;
     if (!closed && check_dead && got == 0) {
@@ -419,7 +428,7 @@ int collector_run(const struct collector_config *config)
                 atomic_store_explicit(&im->seg->exit_acked, 1, memory_order_release);
             }
             if (collector_process_gone(im))
-                collector_end_image(c, im, im->exited_cleanly ? "exit" : "killed");
+                collector_end_image(c, im, im->exited_cleanly ? "exit" : "abrupt");
         }
         now = collector_now();
         if (now >= next_flush) {

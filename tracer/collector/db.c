@@ -91,14 +91,16 @@ static bool db_exec(struct db *db, const char *sql)
     return true;
 }
 
-/* What is at path already: 0 nothing (or empty), 1 a trace database (any
- * version), -1 something else (described in why). */
+/* What is at path already: 0 nothing (or an empty file), 1 a trace
+ * database (any version), -1 something else (described in why). Asked of
+ * SQLite itself, not of the file's first page: a database whose writer is
+ * still running (or crashed) may have its newest pages only in the WAL. */
 static int db_probe(const char *path, const char **why)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL)
         return 0;
-    unsigned char head[100];
+    char head[16];
     size_t got = fread(head, 1, sizeof head, f);
     fclose(f);
     if (got == 0)
@@ -107,9 +109,17 @@ static int db_probe(const char *path, const char **why)
         *why = "is not a SQLite database";
         return -1;
     }
-    uint32_t app = (uint32_t)head[68] << 24 | (uint32_t)head[69] << 16 | (uint32_t)head[70] << 8 | head[71];
+    sqlite3 *conn = NULL;
+    sqlite3_stmt *stmt = NULL;
+    int app = -1;
+    if (sqlite3_open_v2(path, &conn, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(conn, "PRAGMA application_id", -1, &stmt, NULL) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW)
+        app = sqlite3_column_int(stmt, 0);
+    sqlite3_finalize(stmt);
+    sqlite3_close(conn);
     if (app != DB_APPLICATION_ID) {
-        *why = "is a SQLite database of another application";
+        *why = app < 0 ? "cannot be read as a SQLite database" : "is a SQLite database of another application";
         return -1;
     }
     return 1;
@@ -135,11 +145,16 @@ struct db *db_open(const char *path, char *err, size_t err_cap)
                      strerror(errno));
             return NULL;
         }
-        char side[4200];
-        snprintf(side, sizeof side, "%s-wal", path);
-        unlink(side);
-        snprintf(side, sizeof side, "%s-shm", path);
-        unlink(side);
+        /* Its WAL holds its newest pages (the writer may even still be
+         * finishing): the side files move with it. */
+        static const char *const sides[] = {"-wal", "-shm"};
+        for (size_t i = 0; i < 2; i++) {
+            char from[4200], to[4200];
+            snprintf(from, sizeof from, "%s%s", path, sides[i]);
+            snprintf(to, sizeof to, "%s%s", old, sides[i]);
+            if (rename(from, to) != 0)
+                unlink(to);
+        }
     }
     struct db *db = calloc(1, sizeof *db);
     if (db == NULL) {

@@ -45,7 +45,7 @@ void db_write_state(struct db *db, int64_t process_id, struct proc_state *p,
                     struct symbolizer *sym, uint64_t ts_ns);
 /* Replaces the process's live_allocations with p's live table. */
 void db_write_live(struct db *db, int64_t process_id, struct proc_state *p);
-/* Marks the process ended. reason: exit, exec or killed. */
+/* Marks the process ended. reason: exit, exec or abrupt. */
 void db_end_process(struct db *db, int64_t process_id, uint64_t end_ns, const char *reason,
                     uint64_t lost_no_slot);
 void db_set_meta(struct db *db, const char *key, const char *value);

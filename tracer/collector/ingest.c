@@ -40,6 +40,8 @@ const char *state_class_name(unsigned class_id)
 void state_init(struct proc_state *p, uint32_t pid, unsigned mode, uint64_t sample_bytes)
 {
     memset(p, 0, sizeof *p);
+    for (unsigned c = 0; c < STATE_CLASSES; c++)
+        p->classes[c].dirty = true; /* every class gets a row, even if unused */
     p->pid = pid;
     p->mode = mode;
     p->sample_bytes = sample_bytes;
@@ -478,9 +480,7 @@ void state_ingest(struct proc_state *p, size_t thread, const record_t *recs, siz
             ingest_stack_def(p, r, payload);
         break;
     case RECORD_DROPPED:
-        p->dropped += r->count;
-        t->dropped += r->count;
-        break;
+        break; /* the collector reads the ring's exact drop counter instead */
     default:
         break;
     }

@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# trace_db.sh - runs real programs under ORTHO_TRACE and checks the trace
+# database they leave against ground truth fixed by trace_workload.c.
+# Usage: trace_db.sh CASE LIB WORKLOAD ORTHO_RUN [CORRUPTION_EXAMPLE]
+set -euo pipefail
+case_name=$1 lib=$2 workload=$3 ortho_run=$4 corruption_example=${5:-}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+fail() { echo "FAIL ($case_name): $*" >&2; exit 1; }
+
+# q DB SQL: one value (or rows joined by |).
+q() { sqlite3 -batch -noheader -separator '|' "$1" "$2"; }
+
+# expect_eq WHAT GOT WANT
+expect_eq() { [ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"; echo "ok: $1 = $3"; }
+
+# Waits until every process row of DB has ended (the collector finishes a
+# moment after the traced program when that program did not exit cleanly).
+wait_ended() {
+  local db=$1
+  for _ in $(seq 1 200); do
+    if [ -f "$db" ] && [ "$(q "$db" "select count(*) from processes where end_ns is null" 2>/dev/null || echo x)" = 0 ] \
+       && [ "$(q "$db" "select count(*) from processes" 2>/dev/null || echo 0)" != 0 ]; then
+      return 0
+    fi
+    sleep 0.05
+  done
+  fail "the processes in $db never ended"
+}
+
+traced() { ORTHO_TRACE=1 LD_PRELOAD="$lib" "$@"; }
+
+case $case_name in
+class_totals_match_the_workload_exactly)
+  db=$tmp/run.db
+  out=$(ORTHO_TRACE_DB=$db traced "$workload" counts)
+  expect_eq "program output" "$out" "counts done"
+  wait_ended "$db"
+  # class: allocs|frees|requested (usable where it is the class payload)
+  expect_eq B8K "$(q "$db" "select allocs||'|'||frees||'|'||requested_bytes||'|'||usable_bytes from class_totals where class_name='B8K'")" "100|100|700100|819200"
+  expect_eq B16K "$(q "$db" "select allocs||'|'||frees||'|'||requested_bytes||'|'||usable_bytes from class_totals where class_name='B16K'")" "30|20|270030|491520"
+  expect_eq B64K "$(q "$db" "select allocs||'|'||frees||'|'||requested_bytes||'|'||usable_bytes from class_totals where class_name='B64K'")" "40|40|1600040|2621440"
+  expect_eq B1M "$(q "$db" "select allocs||'|'||frees||'|'||requested_bytes||'|'||usable_bytes from class_totals where class_name='B1M'")" "4|3|2000004|4194304"
+  expect_eq LARGE "$(q "$db" "select allocs||'|'||frees||'|'||requested_bytes from class_totals where class_name='LARGE'")" "5|5|104857605"
+  expect_eq "LARGE usable covers requested" "$(q "$db" "select usable_bytes >= requested_bytes from class_totals where class_name='LARGE'")" 1
+  expect_eq "untouched classes are zero" "$(q "$db" "select count(*) from class_totals where class_name in ('B32K','B128K','B256K','B16M') and allocs != 0")" 0
+  expect_eq "cross-thread frees of B64K" "$(q "$db" "select cross_thread_frees from class_stats where class_id=7")" 40
+  expect_eq "thread pair for the handoff" "$(q "$db" "select sum(frees) from thread_pairs where alloc_thread_id != free_thread_id")" 40
+  expect_eq "histogram of 37 bytes" "$(q "$db" "select allocs from size_histogram where requested_size=37")" 13
+  expect_eq "histogram of 3001 bytes" "$(q "$db" "select allocs from size_histogram where requested_size=3001")" 6
+  expect_eq "leaks at leak_site_one" "$(q "$db" "select count(*)||'|'||sum(requested_size)||'|'||min(class_name) from leaks where function='leak_site_one'")" "10|90010|B16K"
+  expect_eq "leaks at leak_site_two" "$(q "$db" "select count(*)||'|'||min(class_name) from leaks where function='leak_site_two'")" "1|B1M"
+  expect_eq "leak site file:line" "$(q "$db" "select distinct file like '%trace_workload.c' and line > 0 from leaks where function='leak_site_one'")" 1
+  expect_eq "fragmentation has every class" "$(q "$db" "select count(*) from fragmentation")" 13
+  expect_eq "process ended through exit" "$(q "$db" "select via||'|'||end_reason from processes")" "root|exit"
+  expect_eq "nothing dropped" "$(q "$db" "select dropped_records from processes")" 0
+  expect_eq "schema version" "$(q "$db" "pragma user_version")" 1
+  ;;
+sigkill_keeps_every_completed_allocation)
+  db=$tmp/run.db
+  set +e
+  ORTHO_TRACE_DB=$db traced "$workload" kill 2000 >"$tmp/out"
+  rc=$?
+  set -e
+  expect_eq "killed by SIGKILL" "$rc" 137
+  printed=$(grep -c '^allocated' "$tmp/out")
+  wait_ended "$db"
+  got=$(q "$db" "select allocs from size_histogram where requested_size=777")
+  [ "$got" -ge "$printed" ] || fail "database has $got allocations of 777 bytes, program printed $printed"
+  echo "ok: $got >= $printed completed allocations survive SIGKILL"
+  expect_eq "end reason" "$(q "$db" "select end_reason from processes")" abrupt
+  expect_eq "all 777-byte blocks leak" "$(q "$db" "select count(*) from leaks where requested_size=777")" "$got"
+  ;;
+a_thousand_short_lived_threads_are_all_counted)
+  db=$tmp/run.db
+  out=$(ORTHO_TRACE_DB=$db traced "$workload" threads 1000)
+  expect_eq output "$out" "threads done 1000"
+  wait_ended "$db"
+  expect_eq "1234-byte allocations" "$(q "$db" "select allocs from size_histogram where requested_size=1234")" 1000
+  expect_eq "threads with one alloc and one free" "$(q "$db" "select count(*) from threads where allocs >= 1 and frees >= 1 and thread_id != (select pid from processes)")" 1000
+  ;;
+fork_and_exec_land_in_one_database)
+  db=$tmp/run.db
+  "$ortho_run" -o "$db" -- sh -c "\"$workload\" fork; true" >"$tmp/out" 2>"$tmp/err" || fail "ortho-run failed: $(cat "$tmp/err")"
+  expect_eq output "$(cat "$tmp/out")" "fork done"
+  # sh (root) -> [sh's fork child, unless sh uses vfork] -> exec'd workload
+  # -> the workload's fork child: one row per traced image.
+  images=$(q "$db" "select count(*) from processes")
+  [ "$images" -ge 3 ] || fail "expected at least 3 process rows, got $images"
+  echo "ok: $images process rows"
+  expect_eq "every image ended" "$(q "$db" "select count(*) from processes where end_ns is null")" 0
+  expect_eq "one root" "$(q "$db" "select count(*) from processes where via='root' and parent_process_id is null")" 1
+  expect_eq "the exec'd workload descends from the root" "$(q "$db" "with recursive up(id) as (select parent_process_id from processes where via='exec' and exe like '%trace_workload' union select parent_process_id from processes join up on process_id=id where parent_process_id is not null) select count(*) from up join processes on process_id=id where via='root'")" 1
+  expect_eq "parent's allocations" "$(q "$db" "select p.via||'|'||h.allocs from size_histogram h join processes p using(process_id) where requested_size=555")" "exec|3"
+  expect_eq "child's allocations" "$(q "$db" "select p.via||'|'||h.allocs from size_histogram h join processes p using(process_id) where requested_size=666")" "fork|5"
+  expect_eq "child's parent is the workload" "$(q "$db" "select count(*) from processes c join processes w on c.parent_process_id = w.process_id where c.via='fork' and w.via='exec' and w.exe like '%trace_workload'")" 1
+  expect_eq "child's leaks name their function" "$(q "$db" "select count(*) from leaks l join processes p using(process_id) where p.via='fork' and function='leak_site_two'")" 5
+  expect_eq "the workload exited through exit()" "$(q "$db" "select end_reason from processes where via='exec'")" exit
+  ;;
+drop_mode_never_stalls_and_counts_what_it_lost)
+  db=$tmp/run.db
+  out=$(ORTHO_TRACE_DB=$db ORTHO_TRACE_OVERFLOW=drop ORTHO_TRACE_RING_SIZE=16K ORTHO_TRACE_STACKS=0 traced "$workload" churn 1)
+  [[ $out == "churn done "* ]] || fail "output: $out"
+  pairs=${out#churn done }
+  wait_ended "$db"
+  dropped=$(q "$db" "select dropped_records from processes")
+  allocs=$(q "$db" "select allocs from size_histogram where requested_size=48")
+  echo "pairs $pairs, recorded allocs $allocs, dropped records $dropped"
+  [ "$dropped" -gt 0 ] || fail "a 16K ring under a second of churn dropped nothing"
+  # Each pair is two records; what was recorded plus what was dropped covers them.
+  [ $((allocs * 2 + dropped)) -ge $((pairs * 2)) ] || fail "recorded $allocs pairs + $dropped dropped records < $pairs pairs"
+  expect_eq "threads table has the drops" "$(q "$db" "select sum(dropped_records) from threads")" "$dropped"
+  ;;
+readers_query_while_the_collector_writes)
+  db=$tmp/run.db
+  ORTHO_TRACE_DB=$db traced "$workload" churn 2 >"$tmp/out" &
+  pid=$!
+  reads=0
+  while kill -0 "$pid" 2>/dev/null; do
+    if [ -f "$db" ] && q "$db" "select count(*) from class_totals" >/dev/null 2>"$tmp/qerr"; then
+      reads=$((reads + 1))
+    elif [ -s "$tmp/qerr" ]; then
+      fail "a read failed while the collector wrote: $(cat "$tmp/qerr")"
+    fi
+    sleep 0.05
+  done
+  wait "$pid"
+  [ "$reads" -ge 5 ] || fail "only $reads reads succeeded during the run"
+  echo "ok: $reads reads during the run"
+  wait_ended "$db"
+  [ "$(q "$db" "select count(*) from class_series where class_id=0")" -ge 3 ] || fail "the 2 s run has fewer than 3 B64 time-series rows"
+  echo "ok: time series rows present"
+  ;;
+corruption_is_recorded_with_kind_and_function)
+  db=$tmp/run.db
+  set +e
+  ORTHO_TRACE_DB=$db traced "$corruption_example" >"$tmp/out" 2>"$tmp/err"
+  rc=$?
+  set -e
+  expect_eq "aborted" "$rc" 134
+  wait_ended "$db"
+  expect_eq "corruption row" "$(q "$db" "select kind||'|'||function||'|'||call from corruption")" "bad_checksum|main|free"
+  expect_eq "raw header kept" "$(q "$db" "select length(header) from corruption_events")" 64
+  ;;
+bad_database_paths_leave_the_program_running)
+  out=$(ORTHO_TRACE_DB=/nonexistent-dir/run.db traced "$workload" counts 2>"$tmp/err")
+  expect_eq "output untouched (unwritable path)" "$out" "counts done"
+  expect_eq "one line (unwritable path)" "$(wc -l <"$tmp/err")" 1
+  grep -q "ORTHO_TRACE_DB" "$tmp/err" || fail "the line does not say what to do: $(cat "$tmp/err")"
+  echo "not a database" >"$tmp/foreign.db"
+  out=$(ORTHO_TRACE_DB=$tmp/foreign.db traced "$workload" counts 2>"$tmp/err")
+  expect_eq "output untouched (foreign file)" "$out" "counts done"
+  expect_eq "foreign file intact" "$(cat "$tmp/foreign.db")" "not a database"
+  grep -q "refusing to overwrite" "$tmp/err" || fail "no refusal line: $(cat "$tmp/err")"
+  # A previous trace at the path is kept as .old, not lost.
+  ORTHO_TRACE_DB=$tmp/again.db traced "$workload" counts >/dev/null
+  wait_ended "$tmp/again.db"
+  ORTHO_TRACE_DB=$tmp/again.db traced "$workload" counts >/dev/null
+  wait_ended "$tmp/again.db"
+  expect_eq "previous trace kept" "$(q "$tmp/again.db.old" "select count(*) from processes")" 1
+  ;;
+a_killed_collector_leaves_the_program_running)
+  db=$tmp/run.db
+  ORTHO_TRACE_DB=$db ORTHO_TRACE=1 LD_PRELOAD="$lib" "$workload" churn 2 >"$tmp/out" 2>"$tmp/err" &
+  pid=$!
+  sleep 0.5
+  collector=$(pgrep -f "ortho-collector .*--db $db" || true)
+  [ -n "$collector" ] || fail "no collector found for $db"
+  kill -9 $collector
+  wait "$pid" || fail "the program failed after its collector was killed: $(cat "$tmp/err")"
+  [[ $(cat "$tmp/out") == "churn done "* ]] || fail "output: $(cat "$tmp/out")"
+  grep -q "tracing stopped" "$tmp/err" || fail "no line about the collector: $(cat "$tmp/err")"
+  expect_eq "database still valid" "$(q "$db" "pragma integrity_check")" ok
+  ;;
+*)
+  fail "unknown case"
+  ;;
+esac
