@@ -105,9 +105,15 @@ __attribute__((noinline)) static void child_work(void)
 }
 
 /* Forks; the child execs this program again with "child". Returns 0 once
- * the child has exited 0. */
-static int run_child(const char *self)
+ * the child has exited 0. The path is resolved first: exec'ing
+ * /proc/self/exe itself would name the new image "exe". */
+static int run_child(void)
 {
+    static char self[4096];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (len <= 0)
+        return -1;
+    self[len] = '\0';
     pid_t pid = fork();
     if (pid < 0)
         return -1;
@@ -136,7 +142,7 @@ int main(int argc, char **argv)
     churn();
     hold_long();
     free_twice();
-    if (run_child("/proc/self/exe") != 0)
+    if (run_child() != 0)
         return 3;
     return 0;
 }
