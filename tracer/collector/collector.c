@@ -112,10 +112,17 @@ static void collector_end_image(struct collector *c, struct image *im, const cha
     uint64_t now = collector_now();
     im->forks_started = atomic_load(&im->seg->forks_started);
     uint64_t lost = atomic_load(&im->seg->lost_no_slot);
+    for (size_t i = 0; i < im->st.thread_count; i++) {
+        struct thread_state *t = &im->st.threads[i];
+        if (t->end_ns == 0) { /* the main thread has no exit hook */
+            t->end_ns = now;
+            t->dirty = true;
+        }
+    }
     db_begin(c->cfg->db);
     db_write_state(c->cfg->db, im->process_id, &im->st, im->sym, im->st.last_ts);
     db_write_live(c->cfg->db, im->process_id, &im->st);
-    db_end_process(c->cfg->db, im->process_id, im->st.last_ts > 0 ? im->st.last_ts : now, reason, lost);
+    db_end_process(c->cfg->db, im->process_id, now, reason, lost); /* same clock as the records */
     db_commit(c->cfg->db);
     im->ended = true;
     im->ended_ns = now;
@@ -266,15 +273,17 @@ static void collector_accept(struct collector *c)
 static void collector_ingest(struct image *im, size_t thread, const record_t *recs, size_t count,
                              uint64_t now)
 {
+    uint64_t newest = 0;
     for (size_t i = 0; i < count;) {
         size_t n = 1 + (size_t)recs[i].payload_records;
         if (i + n > count)
             break; /* cannot happen: batches never split a frame */
         state_ingest(&im->st, thread, &recs[i], n);
+        newest = recs[i].ts_ns; /* a head's time; continuations carry none */
         i += n;
     }
-    if (count > 0 && now > recs[count - 1].ts_ns && now - recs[count - 1].ts_ns > im->st.max_lag_ns)
-        im->st.max_lag_ns = now - recs[count - 1].ts_ns;
+    if (newest != 0 && now > newest && now - newest > im->st.max_lag_ns)
+        im->st.max_lag_ns = now - newest;
 }
 
 static size_t collector_drain_slot(struct collector *c, struct image *im, uint32_t index,
