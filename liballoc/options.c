@@ -107,7 +107,7 @@ ORTHO_EXPORT void ortho_config_default(ortho_config_t *config)
     *config = all.config;
 }
 
-static bool options_parse_number(const char *text, bool allow_suffix, uint64_t *value)
+bool options_parse_number(const char *text, bool allow_suffix, uint64_t *value)
 {
     uint64_t result = 0;
     const char *p = text;
@@ -140,6 +140,14 @@ static bool options_parse_number(const char *text, bool allow_suffix, uint64_t *
         return false;
     *value = result;
     return true;
+}
+
+const struct option_def *options_find(const char *env_name)
+{
+    for (size_t i = 0; i < options_count; i++)
+        if (strcmp(options_table[i].env_name, env_name) == 0)
+            return &options_table[i];
+    return NULL;
 }
 
 bool options_parse(const struct option_def *def, const char *text, uint64_t *value,

@@ -66,6 +66,14 @@ void options_defaults(struct options *out);
 /* Defaults overridden by the environment; warns on stderr per bad value. */
 void options_load(struct options *out);
 
+/* Parses a decimal number, with allow_suffix also K/M/G/T (powers of 1024,
+ * either case, optionally "i" and/or "B"). false on anything else,
+ * including overflow. */
+bool options_parse_number(const char *text, bool allow_suffix, uint64_t *value);
+
+/* The table's entry for env_name, or NULL. */
+const struct option_def *options_find(const char *env_name);
+
 /* Parses one value. true and *value set when `text` is valid for `def`;
  * otherwise false, and *why names the problem ("is not a byte count"). */
 bool options_parse(const struct option_def *def, const char *text, uint64_t *value,

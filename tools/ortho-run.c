@@ -32,6 +32,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "options.h" /* the library's option table: one set of rules */
+#include "report.h"
+
 #ifndef ORTHO_RUN_LIBDIR
 #define ORTHO_RUN_LIBDIR "lib" /* CMAKE_INSTALL_LIBDIR, set by tools/CMakeLists.txt */
 #endif
@@ -44,7 +47,6 @@
 #define RUN_EXIT_CANNOT_EXEC 126  /* as shells: found but not executable */
 #define RUN_EXIT_NOT_FOUND 127    /* as shells: no such command */
 #define RUN_EXIT_SIGNAL_BASE 128  /* as shells: 128 + signal number */
-#define RUN_STACKS_MAX 128        /* deepest ORTHO_TRACE_STACKS the tracer accepts */
 #define RUN_WAIT_DEFAULT_S 60     /* --wait default: time for the collector to finish */
 #define RUN_WAIT_MAX_S 86400      /* one day; longer is surely a typo */
 #define RUN_LEFTOVERS_NAMED 3     /* leftover processes named in the warning line */
@@ -127,58 +129,45 @@ static void run_print_help(void)
            "\n"
            "Exit status: the command's; 128+N if a signal N killed it; 127 if it was not\n"
            "found, 126 if it could not be run; 2 if ortho-run refused its options.\n",
-           RUN_STACKS_MAX, RUN_WAIT_DEFAULT_S);
+           (int)options_find("ORTHO_TRACE_STACKS")->max_value, RUN_WAIT_DEFAULT_S);
 }
 
 /* ---- options ----------------------------------------------------------- */
-
-/* Parses a decimal number with, when allow_suffix, one of K M G T (powers
- * of 1024, either case, optionally followed by "i" and/or "B" as in "64KiB"):
- * the same forms the library accepts in its own ORTHO_* byte options.
- * Returns false on anything else, including overflow. */
-static bool run_parse_number(const char *text, bool allow_suffix, uint64_t *value)
-{
-    static const char suffixes[] = "KMGT";
-    const char *p = text;
-    uint64_t result = 0;
-    if (*p < '0' || *p > '9')
-        return false;
-    for (; *p >= '0' && *p <= '9'; p++) {
-        uint64_t digit = (uint64_t)(*p - '0');
-        if (result > (UINT64_MAX - digit) / 10)
-            return false;
-        result = result * 10 + digit;
-    }
-    if (allow_suffix && *p != '\0') {
-        const char *unit = strchr(suffixes, *p & ~0x20);
-        if (unit == NULL || *unit == '\0')
-            return false;
-        unsigned shift = 10u * (unsigned)(unit - suffixes + 1);
-        if (result > (UINT64_MAX >> shift))
-            return false;
-        result <<= shift;
-        p++;
-        if ((*p & ~0x20) == 'I')
-            p++;
-        if ((*p & ~0x20) == 'B')
-            p++;
-    }
-    if (*p != '\0')
-        return false;
-    *value = result;
-    return true;
-}
 
 /* Parses a whole number of at most max for option `name`; exits with a
  * usage line naming the option and the range otherwise. */
 static uint64_t run_parse_bounded(const char *name, const char *text, uint64_t max)
 {
     uint64_t value;
-    if (!run_parse_number(text, false, &value))
+    if (!options_parse_number(text, false, &value))
         run_fail("%s \"%s\" is not a whole number; write e.g. %s 16", name, text, name);
     if (value > max)
         run_fail("%s %s is out of range; write a number from 0 to %llu", name, text,
                  (unsigned long long)max);
+    return value;
+}
+
+/* Checks the value of an option that ortho-run passes on as env_name with
+ * the library's own table, so both accept exactly the same values; exits
+ * with a usage line naming the option otherwise. */
+static uint64_t run_parse_traced(const char *name, const char *env_name, const char *text)
+{
+    const struct option_def *def = options_find(env_name);
+    uint64_t value = 0;
+    const char *why = NULL;
+    if (def == NULL || !options_parse(def, text, &value, &why)) {
+        if (def != NULL && def->kind == OPTION_BYTES) {
+            struct report_line max; /* the library's own spelling of a size */
+            report_begin(&max);
+            report_bytes(&max, def->max_value);
+            run_fail("%s \"%s\" %s; write a byte count up to %s, e.g. %s 512K", name, text, why,
+                     max.text, name);
+        }
+        run_fail("%s \"%s\" %s; write a number from %llu to %llu", name, text,
+                 why != NULL ? why : "is not accepted",
+                 (unsigned long long)(def != NULL ? def->min_value : 0),
+                 (unsigned long long)(def != NULL ? def->max_value : 0));
+    }
     return value;
 }
 
@@ -219,12 +208,11 @@ static void run_apply_option(int code, const char *arg, struct run_options *opt)
         opt->full = true;
         break;
     case RUN_OPT_SAMPLE:
-        if (!run_parse_number(arg, true, &opt->sample_bytes))
-            run_fail("--sample \"%s\" is not a byte count; write e.g. --sample 512K", arg);
+        opt->sample_bytes = run_parse_traced("--sample", "ORTHO_TRACE_SAMPLE", arg);
         opt->has_sample = true;
         break;
     case RUN_OPT_STACKS:
-        opt->stacks_depth = (int)run_parse_bounded("--stacks", arg, RUN_STACKS_MAX);
+        opt->stacks_depth = (int)run_parse_traced("--stacks", "ORTHO_TRACE_STACKS", arg);
         break;
     case RUN_OPT_DROP:
         opt->drop = true;
