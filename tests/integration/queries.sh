@@ -48,7 +48,7 @@ fi
 # A normal exit waits for the collector's commit, but the collector finishes
 # the tree on its own time: poll until every image has ended, for up to 10 s.
 ended() {
-  sqlite3 -batch -noheader "$db" \
+  sqlite3 -batch -noheader -cmd ".timeout 5000" "$db" \
     "SELECT count(*) = $processes_expected AND count(end_ns) = count(*) FROM processes" \
     2>/dev/null || echo 0
 }
@@ -83,7 +83,7 @@ check_block() {
   local label="block $number ($first_line ...)"
   [ "${#expects[@]}" -gt 0 ] || fail "$label has no <!-- expect: ... --> comment"
   local status=0
-  sqlite3 -batch -noheader -separator '|' "$db" <"$work/block.sql" >"$work/result" \
+  sqlite3 -batch -noheader -cmd ".timeout 5000" -separator "|" "$db" <"$work/block.sql" >"$work/result" \
     2>"$work/error" || status=$?
   if [ "$status" -ne 0 ] || grep -q 'Error' "$work/result" "$work/error"; then
     cat "$work/error" >&2

@@ -10,7 +10,9 @@ trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL ($case_name): $*" >&2; exit 1; }
 
 # q DB SQL: one value (or rows joined by |).
-q() { sqlite3 -batch -noheader -separator '|' "$1" "$2"; }
+# .timeout: the collector may be closing the database (a WAL checkpoint)
+# just as a query starts; readers wait for it as any SQLite reader should.
+q() { sqlite3 -batch -noheader -cmd '.timeout 5000' -separator '|' "$1" "$2"; }
 
 # expect_eq WHAT GOT WANT
 expect_eq() { [ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"; echo "ok: $1 = $3"; }
