@@ -103,19 +103,35 @@ static char **launch_collector_env(size_t *bytes)
     return env;
 }
 
-/* Decimal text of value into buf (cap >= 21). */
+/* Decimal text of value into buf (cap >= 21), through report.h's formatter. */
 static const char *launch_u64(char *buf, uint64_t value)
 {
-    char tmp[24];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + value % 10);
-        value /= 10;
-    } while (value != 0);
-    for (size_t i = 0; i < n; i++)
-        buf[i] = tmp[n - 1 - i];
-    buf[n] = '\0';
+    struct report_line text;
+    report_begin(&text);
+    report_u64(&text, value);
+    memcpy(buf, text.text, text.len + 1);
     return buf;
+}
+
+void launch_report_off(const char *what, const char *subject, int err, const char *advice)
+{
+    struct report_line line;
+    report_begin(&line);
+    report_str(&line, "orthotope: tracing off: ");
+    report_str(&line, what);
+    if (subject != NULL)
+        report_str(&line, subject);
+    if (err != 0) {
+        report_str(&line, " (");
+        report_str(&line, strerror(err));
+        report_str(&line, ")");
+    }
+    if (advice != NULL) {
+        report_str(&line, "; ");
+        report_str(&line, advice);
+    }
+    report_str(&line, "; the program runs untraced");
+    report_emit(&line);
 }
 
 bool launch_collector(const struct launch_request *req, char *sock_name, size_t sock_cap)
@@ -147,14 +163,8 @@ bool launch_collector(const struct launch_request *req, char *sock_name, size_t 
     int rc = posix_spawn(&child, req->collector_path, NULL, NULL, argv, env);
     prim_unmap(env, env_bytes);
     if (rc != 0) {
-        struct report_line line;
-        report_begin(&line);
-        report_str(&line, "orthotope: tracing off: cannot start the trace collector ");
-        report_str(&line, req->collector_path);
-        report_str(&line, " (");
-        report_str(&line, strerror(rc));
-        report_str(&line, "); set ORTHO_TRACE_COLLECTOR to its path; the program runs untraced");
-        report_emit(&line);
+        launch_report_off("cannot start the trace collector ", req->collector_path, rc,
+                          "set ORTHO_TRACE_COLLECTOR to its path");
         return false;
     }
     /* The collector's first process exits once the database is open and the

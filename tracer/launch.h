@@ -14,6 +14,11 @@ struct launch_request {
     unsigned interval_ms;       /* time-series interval */
 };
 
+/* Prints "orthotope: tracing off: <what><subject> (<strerror(err)>);
+ * <advice>; the program runs untraced" as one line; subject, err (0) and
+ * advice may be left out. */
+void launch_report_off(const char *what, const char *subject, int err, const char *advice);
+
 /* Path of the collector: `configured` if set, else next to this library
  * (build tree) or in ../libexec/orthotope (install). false: not found (path
  * then holds the install location that was expected). */

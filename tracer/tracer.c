@@ -615,12 +615,7 @@ static bool tracer_attach(unsigned via, uint32_t ppid)
 {
     int memfd;
     if (!tracer_make_segment(via, ppid, &memfd)) {
-        struct report_line line;
-        report_begin(&line);
-        report_str(&line, "orthotope: tracing off: cannot create the shared trace segment (");
-        report_str(&line, strerror(errno));
-        report_str(&line, "); the program runs untraced");
-        report_emit(&line);
+        launch_report_off("cannot create the shared trace segment", NULL, errno, NULL);
         return false;
     }
     uint32_t collector = 0;
@@ -629,14 +624,8 @@ static bool tracer_attach(unsigned via, uint32_t ppid)
     if (err != 0) {
         munmap(tracer.seg, tracer.seg_bytes);
         tracer.seg = NULL;
-        struct report_line line;
-        report_begin(&line);
-        report_str(&line, "orthotope: tracing off: cannot reach the trace collector at @");
-        report_str(&line, tracer.sock_name);
-        report_str(&line, " (");
-        report_str(&line, strerror(err));
-        report_str(&line, "); it has exited or ORTHO_TRACE_SOCK is stale; the program runs untraced");
-        report_emit(&line);
+        launch_report_off("cannot reach the trace collector at @", tracer.sock_name, err,
+                          "it has exited or ORTHO_TRACE_SOCK is stale");
         return false;
     }
     tracer.collector_pid = collector;
@@ -715,12 +704,8 @@ void tracer_start(void)
         char collector[1024], db[1024];
         if (!launch_find_collector((const char *)(uintptr_t)opts->trace_collector, collector,
                                    sizeof collector)) {
-            struct report_line line;
-            report_begin(&line);
-            report_str(&line, "orthotope: tracing off: the trace collector is not installed at ");
-            report_str(&line, collector);
-            report_str(&line, "; set ORTHO_TRACE_COLLECTOR to its path; the program runs untraced");
-            report_emit(&line);
+            launch_report_off("the trace collector is not installed at ", collector, 0,
+                              "set ORTHO_TRACE_COLLECTOR to its path");
             return;
         }
         if (opts->trace_db != 0) {

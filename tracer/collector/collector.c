@@ -146,18 +146,11 @@ static void collector_end_image(struct collector *c, struct image *im, const cha
     c->last_activity_ns = now;
 }
 
-static struct image *collector_find_live(struct collector *c, uint32_t pid)
+/* The newest image of pid (only a running one with live_only), or NULL. */
+static struct image *collector_find(struct collector *c, uint32_t pid, bool live_only)
 {
     for (size_t i = c->image_count; i-- > 0;)
-        if (!c->images[i]->ended && c->images[i]->pid == pid)
-            return c->images[i];
-    return NULL;
-}
-
-static struct image *collector_find_any(struct collector *c, uint32_t pid)
-{
-    for (size_t i = c->image_count; i-- > 0;)
-        if (c->images[i]->pid == pid)
+        if (c->images[i]->pid == pid && !(live_only && c->images[i]->ended))
             return c->images[i];
     return NULL;
 }
@@ -219,16 +212,16 @@ static void collector_register(struct collector *c, int fd)
     im->pidfd = (int)syscall(SYS_pidfd_open, (pid_t)seg->pid, 0);
     int64_t parent = 0;
     if (im->via == SEGMENT_VIA_EXEC) {
-        struct image *old = collector_find_live(c, im->pid);
+        struct image *old = collector_find(c, im->pid, true);
         if (old != NULL) {
             collector_end_image(c, old, "exec");
             parent = old->process_id;
         } else {
-            struct image *p = collector_find_any(c, im->ppid);
+            struct image *p = collector_find(c, im->ppid, false);
             parent = p != NULL ? p->process_id : 0;
         }
     } else if (im->via == SEGMENT_VIA_FORK) {
-        struct image *p = collector_find_any(c, im->ppid);
+        struct image *p = collector_find(c, im->ppid, false);
         parent = p != NULL ? p->process_id : 0;
     }
     char exe[4096], cmdline[8192];

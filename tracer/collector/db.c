@@ -11,7 +11,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
-#include "size_class.h"
+#include "orthotope.h"
 #include "symbolize.h"
 
 #define DB_APPLICATION_ID 1330795592 /* "ORTH", as schema.sql sets it */
@@ -188,19 +188,14 @@ struct db *db_open(const char *path, char *err, size_t err_cap)
         }
     }
     db_begin(db);
-    static const uint64_t payloads[] = {
-#define DB_CLASS_PAYLOAD(name, bytes) bytes,
-        SIZE_CLASS_LIST(DB_CLASS_PAYLOAD)
-#undef DB_CLASS_PAYLOAD
-    };
     sqlite3_stmt *ins;
     if (sqlite3_prepare_v2(db->conn, "INSERT INTO classes VALUES (?,?,?,?)", -1, &ins, NULL) == SQLITE_OK) {
         for (unsigned c = 0; c < STATE_CLASSES; c++) {
             sqlite3_bind_int(ins, 1, (int)c);
             sqlite3_bind_text(ins, 2, state_class_name(c), -1, SQLITE_STATIC);
             if (c < STATE_CLASSES - 1) {
-                sqlite3_bind_int64(ins, 3, (sqlite3_int64)payloads[c]);
-                sqlite3_bind_int64(ins, 4, (sqlite3_int64)payloads[c] + 64);
+                sqlite3_bind_int64(ins, 3, (sqlite3_int64)state_class_payload(c));
+                sqlite3_bind_int64(ins, 4, (sqlite3_int64)state_class_payload(c) + ORTHO_HEADER_SIZE);
             } else {
                 sqlite3_bind_null(ins, 3);
                 sqlite3_bind_null(ins, 4);
@@ -363,27 +358,12 @@ struct db_each {
     struct proc_state *p;
 };
 
-/* Class serving a request of `size` bytes: the first whose payload holds
- * it, from the same list the allocator uses. */
-static unsigned db_class_of(uint64_t size)
-{
-    static const uint64_t payloads[] = {
-#define DB_PAYLOAD(name, bytes) bytes,
-        SIZE_CLASS_LIST(DB_PAYLOAD)
-#undef DB_PAYLOAD
-    };
-    for (unsigned c = 0; c < sizeof payloads / sizeof payloads[0]; c++)
-        if (size <= payloads[c])
-            return c;
-    return STATE_CLASSES - 1;
-}
-
 static void db_write_size(uint64_t key, uint64_t value, void *arg)
 {
     struct db_each *e = arg;
     sqlite3_stmt *s = e->db->stmt[STMT_SIZE];
     uint64_t size = key - 1;
-    unsigned cls = db_class_of(size);
+    unsigned cls = state_class_of(size);
     sqlite3_bind_int64(s, 1, e->pid);
     sqlite3_bind_int64(s, 2, (sqlite3_int64)size);
     sqlite3_bind_int64(s, 3, cls);
@@ -399,8 +379,8 @@ static void db_write_pair(uint64_t key, uint64_t value, void *arg)
     sqlite3_bind_int64(s, 1, e->pid);
     sqlite3_bind_int64(s, 2, (sqlite3_int64)(k >> 32));
     sqlite3_bind_int64(s, 3, (sqlite3_int64)(k & 0xffffffffu));
-    sqlite3_bind_int64(s, 4, (sqlite3_int64)e->p->pair_frees[value - 1]);
-    sqlite3_bind_int64(s, 5, (sqlite3_int64)e->p->pair_bytes[value - 1]);
+    sqlite3_bind_int64(s, 4, (sqlite3_int64)e->p->pair_totals[value - 1].frees);
+    sqlite3_bind_int64(s, 5, (sqlite3_int64)e->p->pair_totals[value - 1].bytes);
     db_step(e->db, s);
 }
 

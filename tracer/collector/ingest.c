@@ -37,6 +37,19 @@ const char *state_class_name(unsigned class_id)
     return class_id < STATE_CLASSES ? ingest_class_names[class_id] : "unknown";
 }
 
+uint64_t state_class_payload(unsigned class_id)
+{
+    return class_id < STATE_CLASSES ? ingest_class_payload[class_id] : 0;
+}
+
+unsigned state_class_of(uint64_t size)
+{
+    for (unsigned c = 0; c < STATE_CLASSES - 1; c++)
+        if (size <= ingest_class_payload[c])
+            return c;
+    return STATE_CLASSES - 1;
+}
+
 void state_init(struct proc_state *p, uint32_t pid, unsigned mode, uint64_t sample_bytes)
 {
     memset(p, 0, sizeof *p);
@@ -57,8 +70,7 @@ void state_free(struct proc_state *p)
     u64map_free(&p->sizes);
     u64map_free(&p->pairs);
     u64map_free(&p->stack_by_hash);
-    free(p->pair_frees);
-    free(p->pair_bytes);
+    free(p->pair_totals);
     free(p->canonical);
     for (size_t i = 0; i < p->stacks_cap; i++)
         free(p->stacks[i].pcs);
@@ -174,18 +186,13 @@ static void ingest_pair(struct proc_state *p, uint32_t alloc_tid, uint32_t free_
     if (index == NULL)
         return;
     if (*index == 0) {
-        if (!ingest_reserve((void **)&p->pair_frees, &p->pair_cap, p->pair_count, sizeof(uint64_t)))
+        if (!ingest_reserve((void **)&p->pair_totals, &p->pair_cap, p->pair_count,
+                            sizeof *p->pair_totals))
             return;
-        size_t cap = p->pair_cap;
-        void *bytes_array = realloc(p->pair_bytes, cap * sizeof(uint64_t));
-        if (bytes_array == NULL)
-            return;
-        p->pair_bytes = bytes_array;
-        p->pair_bytes[p->pair_count] = 0;
         *index = ++p->pair_count;
     }
-    p->pair_frees[*index - 1]++;
-    p->pair_bytes[*index - 1] += bytes;
+    p->pair_totals[*index - 1].frees++;
+    p->pair_totals[*index - 1].bytes += bytes;
     p->pairs_dirty = true;
 }
 
@@ -246,12 +253,7 @@ static void ingest_alloc(struct proc_state *p, size_t thread, uint64_t addr, uin
         /* Its free came first: count both now. */
         uint64_t free_ts = pending->free_ts;
         uint32_t free_tid = pending->thread_id;
-        size_t free_thread = thread;
-        for (size_t i = p->thread_count; i-- > 0;)
-            if (p->threads[i].tid == free_tid) {
-                free_thread = i;
-                break;
-            }
+        size_t free_thread = pending->free_thread;
         livetab_remove(&p->live, pending);
         ingest_count_alloc(p, thread, &e, sampled);
         ingest_count_free(p, free_thread, &e, free_ts, free_tid);
@@ -275,7 +277,8 @@ static void ingest_free(struct proc_state *p, size_t thread, uint64_t addr, uint
         return;
     }
     struct live_entry pending = {.addr = addr, .alloc_ts = alloc_ts, .free_ts = ts,
-                                 .thread_id = tid, .class_id = (uint8_t)cls, .pending_free = 1};
+                                 .thread_id = tid, .class_id = (uint8_t)cls, .pending_free = 1,
+                                 .free_thread = (uint32_t)thread};
     livetab_insert(&p->live, &pending);
 }
 

@@ -69,6 +69,10 @@ struct corruption_state {
     uint8_t header[RECORD_CORRUPTION_HEADER_BYTES];
 };
 
+struct pair_state { /* frees by one thread of blocks another allocated */
+    uint64_t frees, bytes;
+};
+
 struct alloc_row { /* full mode: one finished allocation */
     uint64_t addr, alloc_ts, free_ts, requested, usable;
     uint32_t stack_id, thread_id, free_thread_id;
@@ -82,8 +86,8 @@ struct proc_state {
     struct class_state classes[STATE_CLASSES];
     struct livetab live;
     struct u64map sizes;     /* requested size -> allocs */
-    struct u64map pairs;     /* alloc tid << 32 | free tid -> index into pair arrays */
-    uint64_t *pair_frees, *pair_bytes;
+    struct u64map pairs;     /* alloc tid << 32 | free tid -> 1 + index into pair_totals */
+    struct pair_state *pair_totals;
     size_t pair_count, pair_cap;
     bool pairs_dirty, sizes_dirty;
     uint64_t lifetimes[STATE_CLASSES][STATE_LIFETIME_BUCKETS][2]; /* frees, bytes */
@@ -127,5 +131,9 @@ void state_settle(struct proc_state *p);
 
 /* Display name of a class id ("B64", ..., "LARGE"). */
 const char *state_class_name(unsigned class_id);
+/* Payload bytes of a class id (0 for LARGE and unknown ids). */
+uint64_t state_class_payload(unsigned class_id);
+/* Class id serving a request of `size` bytes (LARGE above 16 MiB). */
+unsigned state_class_of(uint64_t size);
 
 #endif

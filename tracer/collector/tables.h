@@ -42,7 +42,8 @@ struct live_entry {
     uint64_t free_ts;   /* pending_free: when it was freed */
     uint8_t class_id;
     uint8_t pending_free;
-    uint8_t pad[6];
+    uint8_t pad[2];
+    uint32_t free_thread; /* pending_free: index of the freeing thread's record */
 };
 
 struct livetab {
