@@ -28,12 +28,9 @@
 
 static const struct option_def *option_named(const char *env_name)
 {
-    for (size_t i = 0; i < options_count; i++) {
-        if (strcmp(options_table[i].env_name, env_name) == 0)
-            return &options_table[i];
-    }
-    ck_abort_msg("no option %s in options_table", env_name);
-    return NULL;
+    const struct option_def *def = options_find(env_name);
+    ck_assert_msg(def != NULL, "no option %s in options_table", env_name);
+    return def;
 }
 
 static void unset_option_environment(void)
@@ -726,12 +723,22 @@ START_TEST(every_readme_options_row_shows_the_table_default)
 }
 END_TEST
 
+START_TEST(options_find_knows_every_row_and_nothing_else)
+{
+    for (size_t i = 0; i < options_count; i++)
+        ck_assert_ptr_eq(options_find(options_table[i].env_name), &options_table[i]);
+    ck_assert_ptr_null(options_find("ORTHO_NO_SUCH_OPTION"));
+    ck_assert_ptr_null(options_find("ORTHO_TRACE_"));
+}
+END_TEST
+
 Suite *options_suite(void)
 {
     Suite *s = suite_create("options");
 
     TCase *bytes = tcase_create("byte_counts");
     tcase_add_checked_fixture(bytes, unset_option_environment, NULL);
+    tcase_add_test(bytes, options_find_knows_every_row_and_nothing_else);
     tcase_add_test(bytes, a_plain_byte_count_is_taken_as_bytes);
     tcase_add_test(bytes, a_k_suffix_multiplies_by_1024);
     tcase_add_test(bytes, an_m_suffix_multiplies_by_1024_squared);
