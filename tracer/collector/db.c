@@ -12,10 +12,11 @@
 #include <unistd.h>
 
 #include "orthotope.h"
+#include "schema.h"
 #include "symbolize.h"
 
-#define DB_APPLICATION_ID 1330795592 /* "ORTH", as schema.sql sets it */
-#define DB_SCHEMA_VERSION 1
+#define DB_STR(x) DB_STR2(x)
+#define DB_STR2(x) #x
 
 extern const char ortho_schema_sql[];
 
@@ -118,7 +119,7 @@ static int db_probe(const char *path, const char **why)
         app = sqlite3_column_int(stmt, 0);
     sqlite3_finalize(stmt);
     sqlite3_close(conn);
-    if (app != DB_APPLICATION_ID) {
+    if (app != ORTHO_DB_APPLICATION_ID) {
         *why = app < 0 ? "cannot be read as a SQLite database" : "is a SQLite database of another application";
         return -1;
     }
@@ -205,7 +206,7 @@ struct db *db_open(const char *path, char *err, size_t err_cap)
         }
         sqlite3_finalize(ins);
     }
-    db_set_meta(db, "schema_version", "1");
+    db_set_meta(db, "schema_version", DB_STR(ORTHO_DB_SCHEMA_VERSION));
     db_set_meta(db, "writer", "ortho-collector " ORTHO_VERSION_STRING);
     db_commit(db);
     if (db->failed) {

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# make_fixtures.sh - the trace databases the viewer tests (tests/viewer/) read:
+# real traced runs of real programs, made once per test session by the CTest
+# fixture `trace_databases`, so ortho-top's and ortho-report's models are
+# tested against what the collector really writes, never against hand-made
+# rows. Each database is complete (every traced process has ended) when this
+# script exits 0.
+#
+#   facts.db      query_workload (facts known in advance: see its opening
+#                 comment), summary mode, a double free in report mode
+#   facts_full.db the same run in ORTHO_TRACE=full (one row per allocation)
+#   nostacks.db   the same run with ORTHO_TRACE_STACKS=0
+#   tensor.db     the tensor pipeline example over 5 batches (if built)
+# Usage: make_fixtures.sh LIBORTHOTOPE QUERY_WORKLOAD OUTDIR [TENSOR_PIPELINE]
+set -euo pipefail
+
+library=$1 workload=$2 out=$3 tensor=${4:-}
+unset LD_PRELOAD ORTHO_TRACE ORTHO_TRACE_DB ORTHO_TRACE_SAMPLE ORTHO_TRACE_STACKS \
+  ORTHO_TRACE_OVERFLOW ORTHO_ON_CORRUPTION ORTHO_TRACE_SOCK
+
+fail() {
+  echo "make_fixtures.sh: FAIL: $1" >&2
+  exit 1
+}
+command -v sqlite3 >/dev/null || fail "sqlite3 is not installed"
+mkdir -p "$out"
+
+# trace NAME PROCESSES ENV... -- COMMAND...: runs COMMAND traced into
+# OUTDIR/NAME and waits until the database shows PROCESSES ended images.
+trace() {
+  local name=$1 processes=$2 db=$out/$1
+  shift 2
+  local vars=()
+  while [ "$1" != "--" ]; do vars+=("$1"); shift; done
+  shift
+  rm -f "$db" "$db-wal" "$db-shm" "$db.old" "$db.old-wal" "$db.old-shm"
+  local status=0
+  env "${vars[@]}" ORTHO_TRACE_DB="$db" LD_PRELOAD="$library" "$@" \
+    >"$out/$name.out" 2>"$out/$name.err" </dev/null || status=$?
+  [ "$status" -eq 0 ] || { cat "$out/$name.err" >&2; fail "$name: $1 exited $status"; }
+  local tries=0
+  until [ "$(sqlite3 -batch -noheader -cmd '.timeout 5000' "$db" \
+      "SELECT count(*) = $processes AND count(end_ns) = count(*) FROM processes" \
+      2>/dev/null)" = 1 ]; do
+    tries=$((tries + 1))
+    [ $tries -le 150 ] || fail "$name: the database did not show $processes ended processes within 15 s"
+    sleep 0.1
+  done
+  # The collector's last commit is in; fold the WAL in so readers see one file.
+  sqlite3 -batch -cmd '.timeout 5000' "$db" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
+  echo "made $db"
+}
+
+trace facts.db 3 ORTHO_TRACE=1 ORTHO_ON_CORRUPTION=report -- "$workload"
+trace facts_full.db 3 ORTHO_TRACE=full ORTHO_ON_CORRUPTION=report -- "$workload"
+trace nostacks.db 3 ORTHO_TRACE=1 ORTHO_TRACE_STACKS=0 ORTHO_ON_CORRUPTION=report -- "$workload"
+if [ -n "$tensor" ]; then
+  trace tensor.db 1 ORTHO_TRACE=1 -- "$tensor" 5
+fi
