@@ -20,6 +20,7 @@
 static const char *const options_corruption_words[] = {"abort", "report", NULL};
 static const char *const options_trace_words[] = {"0", "1", "full", NULL};
 static const char *const options_overflow_words[] = {"wait", "drop", NULL};
+static const char *const options_clock_words[] = {"auto", "monotonic", NULL};
 
 #define CONFIG_FIELD(field) \
     offsetof(struct options, config.field), sizeof(((ortho_config_t *)0)->field)
@@ -64,6 +65,9 @@ const struct option_def options_table[] = {
      "time-series interval of the per-class counters in the database, milliseconds"},
     {"ORTHO_TRACE_RING_SIZE", OPTION_BYTES, OPTION_FIELD(trace_ring_bytes), 512 * KiB, 4 * KiB,
      256 * MiB, NULL, "per-thread trace ring in shared memory (rounded down to a power of two)"},
+    {"ORTHO_TRACE_CLOCK", OPTION_CHOICE, OPTION_FIELD(trace_clock), 0, 0, 1, options_clock_words,
+     "auto: record times from the CPU's time-stamp counter where the kernel's clock uses it; "
+     "monotonic: clock_gettime for every record (slower)"},
     {"ORTHO_TRACE_COLLECTOR", OPTION_TEXT, OPTION_FIELD(trace_collector), 0, 0, 0, NULL,
      "collector program to start; unset: the one installed with liborthotope.so"},
 };

@@ -23,10 +23,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "ring.h"
 
 #define SEGMENT_MAGIC 0x4745534f48545230ull /* "0RTHOSEG" */
-#define SEGMENT_VERSION 1u
+#define SEGMENT_VERSION 2u
 #define SEGMENT_HEADER_BYTES 512u
 #define SEGMENT_SLOT_HEADER_BYTES 128u
 #define SEGMENT_STACK_CACHE_ENTRIES 2048u /* per thread, direct-mapped */
@@ -34,6 +35,10 @@
 /* Trace modes (ORTHO_TRACE). */
 #define SEGMENT_MODE_SUMMARY 1u /* ORTHO_TRACE=1: aggregates, leaks, corruption */
 #define SEGMENT_MODE_FULL 2u    /* ORTHO_TRACE=full: plus one row per allocation */
+
+/* Where record times come from (segment.clock_source). */
+#define SEGMENT_CLOCK_MONOTONIC 0u /* clock_gettime in every record */
+#define SEGMENT_CLOCK_TSC 1u       /* the time-stamp counter, calibrated by the collector */
 
 /* How the image came to be (processes.via in the database). */
 #define SEGMENT_VIA_ROOT 0u /* started the collector */
@@ -89,14 +94,15 @@ typedef struct segment {
     _Atomic uint32_t forks_started;   /* fork() calls while traced */
     _Atomic uint32_t exit_requested;  /* the process is exiting: flush and ack */
     _Atomic uint32_t disabled;        /* the process stopped tracing (reason below) */
-    uint32_t pad1;
+    uint32_t clock_source;            /* SEGMENT_CLOCK_*: asks the collector for a calibration */
     uint8_t pad1b[128 - 32];
 
     /* Written by the collector. */
     _Atomic uint32_t collector_pid;
     _Atomic uint32_t exit_acked;      /* everything before exit_requested is committed */
     _Atomic uint64_t heartbeat_ns;    /* CLOCK_MONOTONIC of the collector's last pass */
-    uint8_t pad2[SEGMENT_HEADER_BYTES - 256 - 16];
+    clock_calibration_t clock;        /* SEGMENT_CLOCK_TSC: ticks -> ns (clock.h) */
+    uint8_t pad2[SEGMENT_HEADER_BYTES - 256 - 16 - sizeof(clock_calibration_t)];
 } segment_t;
 _Static_assert(sizeof(segment_t) == SEGMENT_HEADER_BYTES, "segment header size");
 _Static_assert(offsetof(segment_t, next_stack_id) == 128, "process line starts at 128");

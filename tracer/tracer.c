@@ -12,6 +12,7 @@
 #include "tracer.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <link.h>
 #include <math.h>
 #include <signal.h>
@@ -54,6 +55,7 @@ static struct {
     uint32_t mode;           /* SEGMENT_MODE_* */
     uint32_t ring_capacity;  /* records */
     uintptr_t own_lo, own_hi; /* this library's text: frames to skip */
+    bool tsc;                /* record times from the time-stamp counter (clock.h) */
     char sock_name[108];     /* collector socket (abstract name) */
     char exe[1024];          /* /proc/self/exe, for the main program's module */
     _Atomic unsigned long long known_adds; /* dl_iterate_phdr adds last announced */
@@ -67,6 +69,7 @@ struct tracer_thread {
     uint32_t tid;
     uint32_t generation; /* tracer.generation when bound */
     uint8_t busy;        /* inside a hook: nested allocations are not traced */
+    clock_view_t clock;  /* this thread's copy of the collector's calibration */
 };
 static ORTHO_TLS struct tracer_thread tracer_self_state;
 
@@ -110,9 +113,20 @@ static void tracer_thread_name(char name[16])
     prctl(PR_GET_NAME, name, 0, 0, 0);
 }
 
-static uint64_t tracer_now(segment_slot_t *slot)
+/* CLOCK_MONOTONIC ns: from the time-stamp counter once the collector has
+ * calibrated it for this segment, from clock_gettime until then. */
+static inline uint64_t tracer_clock(struct tracer_thread *t)
 {
-    uint64_t ts = prim_now_ns();
+    if (tracer.tsc && clock_view_refresh(&t->clock, &tracer.seg->clock))
+        return clock_view_convert(&t->clock, clock_ticks());
+    return prim_now_ns();
+}
+
+/* The time for the thread's next record: strictly increasing per thread. */
+static uint64_t tracer_now(struct tracer_thread *t)
+{
+    segment_slot_t *slot = t->slot;
+    uint64_t ts = tracer_clock(t);
     if (ts <= slot->last_ts_ns)
         ts = slot->last_ts_ns + 1; /* (addr, alloc ts) must name one allocation */
     slot->last_ts_ns = ts;
@@ -133,7 +147,7 @@ static void tracer_push_thread_record(struct tracer_thread *t, unsigned kind)
     char name[16];
     tracer_thread_name(name);
     record_t head = {.kind = (uint8_t)kind, .class_index = RECORD_CLASS_NONE,
-                     .ts_ns = tracer_now(t->slot)};
+                     .ts_ns = tracer_now(t)};
     head.payload_bytes = sizeof name;
     record_t frame[2];
     size_t n = record_frame_write(frame, 2, &head, name, sizeof name);
@@ -197,6 +211,7 @@ static struct tracer_thread *tracer_bind(struct tracer_thread *t)
             t->ring = ring;
             t->tid = tid;
             t->generation = tracer.generation;
+            t->clock = (clock_view_t){0}; /* a new segment: its own calibration */
             tracer_push_thread_record(t, RECORD_THREAD_START);
             return t;
         }
@@ -257,7 +272,7 @@ static int tracer_module_callback(struct dl_phdr_info *info, size_t size, void *
         return 0;
     record_t head = {.kind = RECORD_MODULE_LOAD, .class_index = RECORD_CLASS_NONE,
                      .addr = (uint64_t)info->dlpi_addr,
-                     .ts_ns = tracer_now(scan->thread->slot)};
+                     .ts_ns = tracer_now(scan->thread)};
     head.payload_bytes = len;
     record_t frame[1 + RECORD_PAYLOAD_RECORDS_MAX];
     size_t n = record_frame_write(frame, sizeof frame / sizeof frame[0], &head, path, len);
@@ -336,7 +351,7 @@ static uint32_t tracer_stack(struct tracer_thread *t, uint64_t bytes, bool force
         frames[i] = (uint64_t)(uintptr_t)pcs[first + i];
     record_t head = {.kind = RECORD_STACK_DEF, .class_index = RECORD_CLASS_NONE,
                      .flags = truncated ? RECORD_FLAG_TRUNCATED : 0, .stack_id = id,
-                     .ts_ns = tracer_now(slot)};
+                     .ts_ns = tracer_now(t)};
     head.payload_bytes = (uint64_t)count * sizeof(uint64_t);
     record_t frame[1 + (TRACER_MAX_FRAMES * 8 + RECORD_BYTES - 1) / RECORD_BYTES];
     size_t records = record_frame_write(frame, sizeof frame / sizeof frame[0], &head, frames,
@@ -384,7 +399,7 @@ static void tracer_record_alloc(struct tracer_thread *t, void *p, header_t *h,
 {
     unsigned flags = 0;
     uint32_t stack = tracer_stack(t, h->requested_bytes, false, &flags);
-    uint64_t ts = tracer_now(t->slot);
+    uint64_t ts = tracer_now(t);
     h->stack_id = stack;
     h->alloc_ts_ns = ts;
     h->thread_id = t->tid;
@@ -427,13 +442,19 @@ void tracer_free(const void *p, size_t expected_size)
     int saved = errno;
     struct tracer_thread *t = tracer_enter();
     if (t != NULL) {
-        header_t *h;
+        /* Only a free the allocator will accept is a FREE: the cheap check
+         * of free's own fast path first, the full one for everything else
+         * (large blocks, other regions, and what free will refuse). */
+        header_t *h = header_of_user(p);
+        unsigned cls;
         struct free_failure why;
-        if (allocator_check_live(&global_allocator, p, &h, &why) == ORTHO_OK &&
-            (expected_size == 0 || expected_size == h->requested_bytes)) {
+        bool live = (arena_in_first_region(&global_allocator.arena, p) &&
+                     (uintptr_t)p % ORTHO_MIN_ALIGN == 0 && header_is_live_small(h, &cls)) ||
+                    allocator_check_live(&global_allocator, p, &h, &why) == ORTHO_OK;
+        if (live && (expected_size == 0 || expected_size == h->requested_bytes)) {
             record_t r = record_make_free((uint64_t)(uintptr_t)p, tracer_record_class(h),
                                           h->alloc_ts_ns, (uint32_t)h->stack_id,
-                                          tracer_now(t->slot));
+                                          tracer_now(t));
             tracer_push(t, &r, 1);
         }
         tracer_leave(t);
@@ -463,7 +484,7 @@ void tracer_event(unsigned kind, unsigned class_index, uint64_t addr, uint64_t w
     struct tracer_thread *t = tracer_enter();
     if (t != NULL) {
         record_t r = {.kind = (uint8_t)kind, .class_index = (uint8_t)class_index, .addr = addr,
-                      .ts_ns = tracer_now(t->slot)};
+                      .ts_ns = tracer_now(t)};
         r.count = word;
         tracer_push(t, &r, 1);
         tracer_leave(t);
@@ -501,7 +522,7 @@ void tracer_corruption(const char *call, const char *kind, const void *p, unsign
                          .class_index = (uint8_t)(class_index < SIZE_CLASS_COUNT ? class_index
                                                                                  : RECORD_CLASS_NONE),
                          .flags = (uint8_t)flags, .stack_id = stack,
-                         .addr = (uint64_t)(uintptr_t)p, .ts_ns = tracer_now(t->slot)};
+                         .addr = (uint64_t)(uintptr_t)p, .ts_ns = tracer_now(t)};
         head.corruption_info.alloc_tid = alloc_tid;
         record_t frame[4];
         size_t n = record_frame_write(frame, 4, &head, &payload, sizeof payload);
@@ -598,6 +619,7 @@ static bool tracer_make_segment(unsigned via, uint32_t ppid, int *memfd_out)
     seg->stack_depth = tracer.depth;
     seg->overflow_drop = tracer.drop;
     seg->sample_bytes = tracer.sample_bytes;
+    seg->clock_source = tracer.tsc ? SEGMENT_CLOCK_TSC : SEGMENT_CLOCK_MONOTONIC;
     seg->start_ns = prim_now_ns();
     struct timespec rt;
     clock_gettime(CLOCK_REALTIME, &rt);
@@ -669,6 +691,24 @@ static void tracer_default_db(char *out, size_t cap)
     out[len] = '\0';
 }
 
+/* Whether the time-stamp counter can stand in for CLOCK_MONOTONIC: only
+ * when the kernel keeps that clock on it (it then vouches that the counter
+ * is invariant and synchronised across CPUs). ORTHO_TRACE_CLOCK=monotonic
+ * forces clock_gettime. */
+static bool tracer_tsc_usable(const struct options *opts)
+{
+    if (!CLOCK_HAVE_TSC || opts->trace_clock != 0)
+        return false;
+    char source[16] = {0};
+    int fd = open("/sys/devices/system/clocksource/clocksource0/current_clocksource",
+                  O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t got = read(fd, source, sizeof source - 1);
+    close(fd);
+    return got >= 3 && memcmp(source, "tsc", 3) == 0 && (got == 3 || source[3] == '\n');
+}
+
 void tracer_start(void)
 {
     /* Most processes are untraced: leave before touching anything. */
@@ -690,6 +730,7 @@ void tracer_start(void)
         pow2 *= 2;
     tracer.ring_capacity = pow2 < 512 ? 512 : pow2;
     dl_iterate_phdr(tracer_own_range_callback, NULL);
+    tracer.tsc = tracer_tsc_usable(opts);
     ssize_t len = readlink("/proc/self/exe", tracer.exe, sizeof tracer.exe - 1);
     tracer.exe[len > 0 ? len : 0] = '\0';
 

@@ -2,9 +2,9 @@
  * accept registrations, drain each image's rings (a batch per ring per
  * pass, so one busy thread cannot starve the others), handle handshakes
  * and ended processes, and commit every interval. When a pass finds
- * nothing it sleeps in poll() for up to a millisecond on the listening
- * socket and the processes' pidfds, which is also how process ends are
- * noticed promptly. */
+ * nothing it sleeps in ppoll() on the listening socket: 20 us right after
+ * a busy pass (a busy thread fills a default ring in about a millisecond),
+ * backing off to a millisecond while all is quiet. */
 #define _GNU_SOURCE
 #include "collector.h"
 
@@ -31,6 +31,8 @@
 #define COLLECTOR_BATCH 4096
 #define COLLECTOR_FORK_GRACE_NS (3ull * 1000000000ull)
 #define COLLECTOR_LINGER_NS (100ull * 1000000ull)
+#define COLLECTOR_WAIT_MIN_NS 20000ull   /* idle wait right after a busy pass */
+#define COLLECTOR_WAIT_MAX_NS 1000000ull /* idle wait once quiet */
 
 struct image {
     int64_t process_id;
@@ -51,8 +53,18 @@ struct image {
     uint64_t next_dead_check_ns;
 };
 
+/* The time-stamp counter's rate against CLOCK_MONOTONIC, measured over the
+ * collector's whole life from one anchor, and published to the segments
+ * that stamp records with the counter (clock.h). */
+struct calibration {
+    uint64_t ticks0, ns0;     /* the anchor: the collector's start */
+    uint64_t ticks, ns, mult; /* the latest measurement and rate (0: none yet) */
+    uint64_t next_ns;         /* when to measure again */
+};
+
 struct collector {
     const struct collector_config *cfg;
+    struct calibration clock;
     struct image **images;
     size_t image_count, image_cap;
     record_t batch[COLLECTOR_BATCH];
@@ -64,6 +76,38 @@ static uint64_t collector_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Re-measures the counter's rate when due and publishes it to every live
+ * segment that asked for it. Early on the rate comes from a short span, so
+ * measurements follow each other at the span's own length (1, 2, 4 ms ...)
+ * up to once a second: each publication re-anchors at the latest
+ * measurement, which keeps the error between two of them near the noise of
+ * a single measurement. */
+static void collector_calibrate(struct collector *c, uint64_t now, bool force)
+{
+    struct calibration *cal = &c->clock;
+    if (!CLOCK_HAVE_TSC || (!force && now < cal->next_ns))
+        return;
+    uint64_t ticks, ns;
+    clock_measure_pair(&ticks, &ns);
+    uint64_t mult = clock_rate(cal->ticks0, cal->ns0, ticks, ns);
+    uint64_t span = ns - cal->ns0;
+    if (mult == 0 || span < 1000000ull) {
+        cal->next_ns = cal->ns0 + 1000000ull;
+        if (!force || cal->mult == 0)
+            return;
+    } else {
+        cal->ticks = ticks;
+        cal->ns = ns;
+        cal->mult = mult;
+        cal->next_ns = ns + (span < 1000000000ull ? span : 1000000000ull);
+    }
+    for (size_t i = 0; i < c->image_count; i++) {
+        struct image *im = c->images[i];
+        if (!im->ended && im->seg->clock_source == SEGMENT_CLOCK_TSC)
+            clock_calibration_publish(&im->seg->clock, cal->ticks, cal->ns, cal->mult);
+    }
 }
 
 /* Reads a small /proc file into buf (NULs of cmdline become spaces). */
@@ -243,6 +287,8 @@ static void collector_register(struct collector *c, int fd)
     db_commit(c->cfg->db);
     atomic_store(&seg->collector_pid, (uint32_t)getpid());
     c->images[c->image_count++] = im;
+    if (seg->clock_source == SEGMENT_CLOCK_TSC)
+        collector_calibrate(c, collector_now(), true); /* its threads stop calling clock_gettime */
     ack = (uint32_t)getpid();
 reply:
     if (memfd >= 0)
@@ -406,13 +452,17 @@ int collector_run(const struct collector_config *config)
     if (c == NULL)
         return 1;
     c->cfg = config;
+    if (CLOCK_HAVE_TSC)
+        clock_measure_pair(&c->clock.ticks0, &c->clock.ns0);
     c->last_activity_ns = collector_now();
     uint64_t interval = (uint64_t)config->interval_ms * 1000000ull;
     uint64_t next_flush = collector_now() + interval;
+    uint64_t idle_wait_ns = COLLECTOR_WAIT_MAX_NS;
     for (;;) {
         collector_accept(c);
         size_t drained = 0;
         uint64_t now = collector_now();
+        collector_calibrate(c, now, false);
         for (size_t i = 0; i < c->image_count; i++) {
             struct image *im = c->images[i];
             if (im->ended)
@@ -439,9 +489,17 @@ int collector_run(const struct collector_config *config)
         }
         if (collector_done(c, now))
             break;
-        if (drained == 0) {
+        if (drained != 0) {
+            idle_wait_ns = COLLECTOR_WAIT_MIN_NS;
+        } else {
+            /* A busy producer fills a default ring in about a millisecond:
+             * right after activity, look again soon; back off to a
+             * millisecond as the quiet goes on. */
             struct pollfd fds[1] = {{.fd = config->listen_fd, .events = POLLIN}};
-            poll(fds, 1, 1);
+            struct timespec wait = {0, (long)idle_wait_ns};
+            ppoll(fds, 1, &wait, NULL);
+            idle_wait_ns = idle_wait_ns * 2 < COLLECTOR_WAIT_MAX_NS ? idle_wait_ns * 2
+                                                                    : COLLECTOR_WAIT_MAX_NS;
         }
     }
     for (size_t i = 0; i < c->image_count; i++)
