@@ -261,8 +261,8 @@ SELECT s.process_id, c.class_name, s.live_blocks, s.live_requested_bytes,
             THEN round(100.0 * (s.live_usable_bytes - s.live_requested_bytes) / s.live_usable_bytes, 2)
             ELSE 0.0 END AS waste_pct,
        s.pooled_blocks,
-       s.cached_blocks * c.payload_size AS cached_bytes,
-       s.pooled_blocks * c.payload_size AS pooled_bytes,
+       coalesce(s.cached_blocks * c.payload_size, 0) AS cached_bytes, -- LARGE: never cached
+       coalesce(s.pooled_blocks * c.payload_size, 0) AS pooled_bytes,
        s.class_id
 FROM class_stats s JOIN classes c USING (class_id);
 
@@ -282,29 +282,58 @@ FROM corruption_events e
 LEFT JOIN stacks st ON st.process_id = e.process_id AND st.stack_id = e.stack_id
 LEFT JOIN classes c ON c.class_id = e.class_id;
 
--- A stack as one line, innermost first: "f < g < main".
+-- A stack as one line, innermost first: "f < g < main". Built frame by
+-- frame in level order (a recursive walk, since group_concat's order is not
+-- guaranteed); frames without a name show their address.
 CREATE VIEW stack_text AS
-SELECT process_id, stack_id,
-       group_concat(coalesce(function, printf('0x%x', pc)), ' < ') AS text
-FROM (SELECT * FROM frames ORDER BY process_id, stack_id, level)
-GROUP BY process_id, stack_id;
+WITH RECURSIVE walk(process_id, stack_id, level, text) AS (
+    SELECT process_id, stack_id, level, coalesce(function, printf('0x%x', pc))
+    FROM frames WHERE level = 0
+    UNION ALL
+    SELECT w.process_id, w.stack_id, f.level,
+           w.text || ' < ' || coalesce(f.function, printf('0x%x', f.pc))
+    FROM walk w
+    JOIN frames f ON f.process_id = w.process_id AND f.stack_id = w.stack_id
+                 AND f.level = w.level + 1
+)
+SELECT process_id, stack_id, text
+FROM walk w
+WHERE NOT EXISTS (SELECT 1 FROM frames n WHERE n.process_id = w.process_id
+                  AND n.stack_id = w.stack_id AND n.level = w.level + 1);
 
+-- One row per allocation site (function, file, line) of each process, over
+-- all the stacks that reach it; stack_id is the one that allocated the most
+-- bytes there. The row with function NULL collects allocations without a
+-- stack. peak_live_bytes is the largest peak of a single stack: stacks peak
+-- at different times, so their joint peak is not known.
 CREATE VIEW top_sites AS
-SELECT si.process_id, si.stack_id, st.site_function AS function, st.site_file AS file,
-       st.site_line AS line, si.allocs, si.alloc_bytes, si.frees, si.live_blocks,
-       si.live_bytes, si.peak_live_bytes
+SELECT si.process_id, st.site_function AS function, st.site_file AS file,
+       st.site_line AS line, count(*) AS stacks, sum(si.allocs) AS allocs,
+       sum(si.alloc_bytes) AS alloc_bytes, sum(si.frees) AS frees,
+       sum(si.live_blocks) AS live_blocks, sum(si.live_bytes) AS live_bytes,
+       max(si.peak_live_bytes) AS peak_live_bytes, sum(si.est_allocs) AS est_allocs,
+       sum(si.est_bytes) AS est_bytes,
+       (SELECT s2.stack_id FROM sites s2
+        LEFT JOIN stacks t2 ON t2.process_id = s2.process_id AND t2.stack_id = s2.stack_id
+        WHERE s2.process_id = si.process_id AND t2.site_function IS st.site_function
+          AND t2.site_file IS st.site_file AND t2.site_line IS st.site_line
+        ORDER BY s2.alloc_bytes DESC, s2.stack_id LIMIT 1) AS stack_id
 FROM sites si
-LEFT JOIN stacks st ON st.process_id = si.process_id AND st.stack_id = si.stack_id;
+LEFT JOIN stacks st ON st.process_id = si.process_id AND st.stack_id = si.stack_id
+GROUP BY si.process_id, st.site_function, st.site_file, st.site_line;
 
--- Per-interval rates from the cumulative series.
+-- Per-interval changes from the cumulative series. A class's first sample
+-- counts from its process's start.
 CREATE VIEW class_rates AS
-SELECT process_id, class_id, ts_ns,
-       allocs - lag(allocs, 1, 0) OVER w AS allocs_delta,
-       frees - lag(frees, 1, 0) OVER w AS frees_delta,
-       (ts_ns - lag(ts_ns, 1, NULL) OVER w) AS interval_ns,
-       live_blocks, live_requested_bytes, live_usable_bytes, cached_blocks, pooled_blocks
-FROM class_series
-WINDOW w AS (PARTITION BY process_id, class_id ORDER BY ts_ns);
+SELECT cs.process_id, cs.class_id, cs.ts_ns,
+       cs.allocs - lag(cs.allocs, 1, 0) OVER w AS allocs_delta,
+       cs.frees - lag(cs.frees, 1, 0) OVER w AS frees_delta,
+       cs.ts_ns - coalesce(lag(cs.ts_ns, 1, NULL) OVER w, p.start_ns) AS interval_ns,
+       cs.live_blocks, cs.live_requested_bytes, cs.live_usable_bytes, cs.cached_blocks,
+       cs.pooled_blocks
+FROM class_series cs
+JOIN processes p USING (process_id)
+WINDOW w AS (PARTITION BY cs.process_id, cs.class_id ORDER BY cs.ts_ns);
 
 -- What tracing itself cost and lost, per process.
 CREATE VIEW trace_health AS

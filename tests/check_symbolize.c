@@ -326,6 +326,20 @@ START_TEST(a_libc_function_resolves_to_its_name_in_libc)
 }
 END_TEST
 
+/* __libc_start_main has two versions in glibc 2.34 and later; dwfl names
+ * the default one "__libc_start_main@@GLIBC_2.34". */
+START_TEST(a_versioned_libc_symbol_is_named_without_its_version)
+{
+    uintptr_t pc = library_function("libc.so.6", "__libc_start_main");
+    struct module_query libc = module_of(pc);
+    ck_assert(symbolizer_add_module(sym, libc.path, libc.load_bias));
+    sym_frame_t f;
+    ck_assert(symbolizer_lookup(sym, pc, false, &f));
+    ck_assert_ptr_nonnull(f.function);
+    ck_assert_str_eq(f.function, "__libc_start_main");
+}
+END_TEST
+
 /* The path where dwfl's standard find_debuginfo looks a build-id up:
  * /usr/lib/debug/.build-id/xx/yyyy....debug. */
 static void build_id_debug_path(const struct module_query *q, char *path, size_t size)
@@ -648,6 +662,7 @@ static Suite *symbolize_suite(void)
     TCase *libs = tcase_create("shared_libraries");
     tcase_add_checked_fixture(libs, setup, teardown);
     tcase_add_test(libs, a_libc_function_resolves_to_its_name_in_libc);
+    tcase_add_test(libs, a_versioned_libc_symbol_is_named_without_its_version);
     tcase_add_test(libs, a_libc_pc_has_a_source_line_exactly_when_its_separate_debug_file_is_installed);
     tcase_add_test(libs, a_mangled_cxx_symbol_is_demangled);
     tcase_add_test(libs, a_module_added_after_lookups_began_is_found);

@@ -151,9 +151,18 @@ static const char *string_pool_intern(struct symbolizer *s, const char *text)
 
 /* Interns the demangled form of a C++ name, or name itself otherwise.
  * Only "_Z" names are given to the demangler: it would also "demangle" a
- * plain C name such as "f" as a type ("float"). */
+ * plain C name such as "f" as a type ("float"). A symbol version suffix
+ * ("malloc@@GLIBC_2.2.5", "memcpy@GLIBC_2.14") is dropped first: it names
+ * the ABI, not the function, and would split one function into several. */
 static const char *string_pool_intern_symbol(struct symbolizer *s, const char *name)
 {
+    char bare[512];
+    const char *at = name != NULL && name[0] != '@' ? strchr(name, '@') : NULL;
+    if (at != NULL && (size_t)(at - name) < sizeof bare) {
+        memcpy(bare, name, (size_t)(at - name));
+        bare[at - name] = '\0';
+        name = bare;
+    }
     if (name == NULL || strncmp(name, "_Z", 2) != 0)
         return string_pool_intern(s, name);
     int status = -1;
