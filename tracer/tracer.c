@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #define UNW_LOCAL_ONLY
@@ -39,6 +40,7 @@
 #define TRACER_MAX_FRAMES 128
 #define TRACER_FINISH_WAIT_NS (30ull * 1000000000ull)
 #define TRACER_SLOT_WAIT_NS (60ull * 1000000000ull)
+#define TRACER_SOCK_OFF "off" /* ORTHO_TRACE_SOCK once tracing failed in an ancestor */
 
 int tracer_on;
 
@@ -709,17 +711,22 @@ static bool tracer_tsc_usable(const struct options *opts)
     return got >= 3 && memcmp(source, "tsc", 3) == 0 && (got == 3 || source[3] == '\n');
 }
 
-void tracer_start(void)
+/* Sets tracing up for this image; false when it was asked for and failed
+ * (the reason already printed). */
+static bool tracer_setup(void)
 {
     /* Most processes are untraced: leave before touching anything. */
     if (prim_getenv("ORTHO_TRACE") == NULL)
-        return;
+        return true;
+    const char *inherited = prim_getenv("ORTHO_TRACE_SOCK");
+    if (inherited != NULL && strcmp(inherited, TRACER_SOCK_OFF) == 0)
+        return true; /* an ancestor already said why tracing is off */
     /* Options come from the allocator's one table, loaded with its set-up. */
     if (!global_ready())
-        return;
+        return true;
     const struct options *opts = global_options();
     if (opts->trace_mode == OPTIONS_TRACE_OFF)
-        return;
+        return true;
     tracer.mode = opts->trace_mode == OPTIONS_TRACE_FULL ? SEGMENT_MODE_FULL : SEGMENT_MODE_SUMMARY;
     tracer.depth = opts->trace_stacks;
     tracer.sample_bytes = opts->trace_sample;
@@ -729,6 +736,17 @@ void tracer_start(void)
     while ((uint64_t)pow2 * 2 <= capacity && pow2 < (1u << 23))
         pow2 *= 2;
     tracer.ring_capacity = pow2 < 512 ? 512 : pow2;
+    /* The segment is a memfd: growing it past a file size limit (ulimit -f)
+     * would kill the program with SIGXFSZ, so refuse before trying. */
+    struct rlimit fsize;
+    uint64_t seg_bytes =
+        SEGMENT_HEADER_BYTES + (uint64_t)TRACER_SLOTS * segment_slot_bytes(tracer.ring_capacity);
+    if (getrlimit(RLIMIT_FSIZE, &fsize) == 0 && fsize.rlim_cur != RLIM_INFINITY &&
+        seg_bytes > (uint64_t)fsize.rlim_cur) {
+        launch_report_off("the shared trace segment would exceed the file size limit (ulimit -f)",
+                          NULL, 0, "raise the limit or lower ORTHO_TRACE_RING_SIZE");
+        return false;
+    }
     dl_iterate_phdr(tracer_own_range_callback, NULL);
     tracer.tsc = tracer_tsc_usable(opts);
     ssize_t len = readlink("/proc/self/exe", tracer.exe, sizeof tracer.exe - 1);
@@ -738,7 +756,7 @@ void tracer_start(void)
     unsigned via = SEGMENT_VIA_EXEC;
     if (sock != NULL && sock[0] != '\0') {
         if (strlen(sock) >= sizeof tracer.sock_name)
-            return;
+            return false;
         memcpy(tracer.sock_name, sock, strlen(sock) + 1);
     } else {
         via = SEGMENT_VIA_ROOT;
@@ -747,13 +765,13 @@ void tracer_start(void)
                                    sizeof collector)) {
             launch_report_off("the trace collector is not installed at ", collector, 0,
                               "set ORTHO_TRACE_COLLECTOR to its path");
-            return;
+            return false;
         }
         if (opts->trace_db != 0) {
             const char *path = (const char *)(uintptr_t)opts->trace_db;
             size_t plen = strlen(path);
             if (plen >= sizeof db)
-                return;
+                return false;
             memcpy(db, path, plen + 1);
         } else {
             tracer_default_db(db, sizeof db);
@@ -761,14 +779,24 @@ void tracer_start(void)
         struct launch_request req = {.collector_path = collector, .db_path = db,
                                      .mode = tracer.mode, .interval_ms = opts->trace_interval_ms};
         if (!launch_collector(&req, tracer.sock_name, sizeof tracer.sock_name))
-            return;
+            return false;
         /* Exec'd children find this collector through the environment. */
         setenv("ORTHO_TRACE_SOCK", tracer.sock_name, 1);
     }
     if (!tracer_attach(via, (uint32_t)getppid()))
-        return;
+        return false;
     __atomic_store_n(&tracer_on, 1, __ATOMIC_RELEASE);
     tracer_snapshot();
+    return true;
+}
+
+void tracer_start(void)
+{
+    /* A failure says so once for the whole process tree: descendants
+     * (a make, a shell script, pyenv's shims) inherit the marker and stay
+     * quietly untraced instead of each repeating the same line. */
+    if (!tracer_setup())
+        setenv("ORTHO_TRACE_SOCK", TRACER_SOCK_OFF, 1);
 }
 
 void tracer_fork_prepare(void)

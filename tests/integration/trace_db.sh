@@ -177,6 +177,68 @@ a_killed_collector_leaves_the_program_running)
   grep -q "tracing stopped" "$tmp/err" || fail "no line about the collector: $(cat "$tmp/err")"
   expect_eq "database still valid" "$(q "$db" "pragma integrity_check")" ok
   ;;
+full_mode_stores_one_row_per_allocation)
+  db=$tmp/run.db
+  out=$(ORTHO_TRACE_DB=$db ORTHO_TRACE=full LD_PRELOAD="$lib" "$workload" counts)
+  expect_eq "program output" "$out" "counts done"
+  wait_ended "$db"
+  expect_eq "mode recorded" "$(q "$db" "select mode from processes")" full
+  # Every class: as many rows as allocations, as many freed rows as frees,
+  # the same requested bytes; compared class by class, all at once.
+  expect_eq "classes whose rows disagree with class_totals" "$(q "$db" "
+    select count(*) from class_totals t
+    left join (select class_id, count(*) n, count(free_ns) freed, sum(requested_size) bytes
+               from allocations group by class_id) a using (class_id)
+    where coalesce(a.n, 0) != t.allocs or coalesce(a.freed, 0) != t.frees
+       or coalesce(a.bytes, 0) != t.requested_bytes")" 0
+  expect_eq "rows in all" "$(q "$db" "select count(*) = (select sum(allocs) from class_totals) from allocations")" 1
+  expect_eq "unfreed rows are the live allocations" "$(q "$db" "select count(*) from allocations where free_ns is null")" \
+    "$(q "$db" "select count(*) from live_allocations")"
+  expect_eq "no block freed before it was allocated" "$(q "$db" "select count(*) from allocations where free_ns < alloc_ns")" 0
+  expect_eq "cross-thread rows" "$(q "$db" "select count(*) from allocations where free_thread_id != thread_id")" \
+    "$(q "$db" "select sum(cross_thread_frees) from class_stats")"
+  expect_eq "leak rows carry their stack" "$(q "$db" "select count(*) from allocations a join stacks s using (process_id, stack_id) where a.free_ns is null and s.site_function = 'leak_site_one'")" 10
+  ;;
+sampling_keeps_counters_exact_and_estimates_the_bytes)
+  db=$tmp/run.db
+  out=$(ORTHO_TRACE_DB=$db ORTHO_TRACE_SAMPLE=64K traced "$workload" counts)
+  expect_eq "program output" "$out" "counts done"
+  wait_ended "$db"
+  expect_eq "sample size recorded" "$(q "$db" "select sample_bytes from processes")" 65536
+  # The counters do not sample: the same exact totals as unsampled.
+  expect_eq B8K "$(q "$db" "select allocs||'|'||frees||'|'||requested_bytes from class_totals where class_name='B8K'")" "100|100|700100"
+  expect_eq LARGE "$(q "$db" "select allocs||'|'||frees||'|'||requested_bytes from class_totals where class_name='LARGE'")" "5|5|104857605"
+  total=$(q "$db" "select sum(requested_bytes) from class_totals")
+  with_stack=$(q "$db" "select coalesce(sum(allocs), 0) from sites where stack_id != 0")
+  all=$(q "$db" "select sum(allocs) from class_totals")
+  [ "$with_stack" -lt "$all" ] || fail "every allocation got a stack ($with_stack of $all): nothing was sampled"
+  [ "$with_stack" -gt 0 ] || fail "no allocation got a stack"
+  # Each 20 MiB block is sampled for sure (it spans hundreds of sampling
+  # intervals), so the estimate must land near the exact total.
+  expect_eq "estimated bytes within 30% of the exact total" \
+    "$(q "$db" "select abs(sum(est_bytes) - $total) < 0.3 * $total from sites where stack_id != 0")" 1
+  ;;
+a_full_disk_leaves_the_program_running_and_the_database_valid)
+  # A file size limit stands in for a full disk: the collector (which
+  # inherits it) finds its database writes failing partway through a run.
+  # 14 MB fits the shared segment of 4 KiB rings, not the rows of a full
+  # trace of 300000 allocations.
+  command -v perl >/dev/null || fail "perl is not installed"
+  db=$tmp/run.db
+  status=0
+  out=$(ulimit -f 14000; ORTHO_TRACE_DB=$db ORTHO_TRACE_RING_SIZE=4K ORTHO_TRACE=full LD_PRELOAD="$lib" \
+    perl -e 'my @a = map { "x" x 100 } 1..300000; print scalar(@a), "\n"' 2>"$tmp/err") || status=$?
+  expect_eq "program exit status" "$status" 0
+  expect_eq "program output" "$out" 300000
+  for _ in $(seq 1 100); do
+    grep -q "cannot write the trace database" "$tmp/err" && break
+    sleep 0.05
+  done
+  expect_eq "lines about the failed write" "$(grep -c "cannot write the trace database" "$tmp/err")" 1
+  grep -q "free space or pick another ORTHO_TRACE_DB" "$tmp/err" || fail "the line does not say what to do: $(cat "$tmp/err")"
+  expect_eq "database still valid" "$(q "$db" "pragma integrity_check")" ok
+  expect_eq "the process row survived" "$(q "$db" "select count(*) from processes")" 1
+  ;;
 *)
   fail "unknown case"
   ;;

@@ -412,8 +412,14 @@ static bool collector_process_gone(struct image *im)
 /* Whether every image has ended and no forked child is still on its way. */
 static bool collector_done(struct collector *c, uint64_t now)
 {
-    if (c->image_count == 0)
-        return false;
+    if (c->image_count == 0) {
+        /* Nobody registered yet. If the process that started us is gone
+         * (it failed to set up its segment, or died first), nobody will:
+         * leave rather than linger forever. */
+        struct pollfd root = {.fd = c->cfg->root_pidfd, .events = POLLIN};
+        return c->cfg->root_pidfd >= 0 && poll(&root, 1, 0) == 1 &&
+               now >= c->last_activity_ns + COLLECTOR_LINGER_NS;
+    }
     uint64_t last_end = 0;
     for (size_t i = 0; i < c->image_count; i++) {
         struct image *im = c->images[i];

@@ -15,6 +15,8 @@ struct collector_config {
     int listen_fd;        /* bound, listening, non-blocking SOCK_SEQPACKET */
     struct db *db;
     unsigned interval_ms; /* time-series and commit interval */
+    int root_pidfd;       /* the process that started us, or -1: while no image
+                           * has registered, its exit ends the collector */
 };
 
 /* Runs until the traced tree is done; returns 0. */

@@ -8,12 +8,14 @@
  * and runs the collector until the traced process tree is done. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -35,6 +37,7 @@ int main(int argc, char **argv)
 {
     const char *sock = NULL, *db_path = NULL;
     unsigned interval_ms = 250;
+    pid_t root_pid = 0;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
@@ -51,8 +54,15 @@ int main(int argc, char **argv)
                 usage_error("--interval-ms needs a number from 10 to 60000");
             interval_ms = (unsigned)v;
             i++;
-        } else if ((strcmp(arg, "--mode") == 0 || strcmp(arg, "--root-pid") == 0) && value) {
-            i++; /* the segment says the mode; the root registers itself */
+        } else if (strcmp(arg, "--root-pid") == 0 && value) {
+            char *end;
+            unsigned long v = strtoul(value, &end, 10);
+            if (*end != '\0' || v == 0 || v > INT32_MAX)
+                usage_error("--root-pid needs a process id");
+            root_pid = (pid_t)v;
+            i++;
+        } else if (strcmp(arg, "--mode") == 0 && value) {
+            i++; /* the segment says the mode */
         } else {
             usage_error("unknown or incomplete argument");
         }
@@ -96,6 +106,9 @@ int main(int argc, char **argv)
     signal(SIGHUP, SIG_IGN);
     signal(SIGPIPE, SIG_IGN);
     signal(SIGTSTP, SIG_IGN);
+    /* A file size limit (ulimit -f) reached must be a failed write, which
+     * db.c reports in one line, not a silent death by SIGXFSZ. */
+    signal(SIGXFSZ, SIG_IGN);
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull >= 0) {
         dup2(devnull, 0);
@@ -116,7 +129,10 @@ int main(int argc, char **argv)
     if (write(ready[1], &status, 1) != 1)
         return 1;
     close(ready[1]);
-    struct collector_config config = {.listen_fd = listen_fd, .db = db, .interval_ms = interval_ms};
+    /* Opened while the root still waits for us, so the pid is its own. */
+    int root_pidfd = root_pid != 0 ? (int)syscall(SYS_pidfd_open, root_pid, 0) : -1;
+    struct collector_config config = {.listen_fd = listen_fd, .db = db, .interval_ms = interval_ms,
+                                      .root_pidfd = root_pidfd};
     int rc = collector_run(&config);
     db_close(db);
     return rc;
