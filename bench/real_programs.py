@@ -129,13 +129,15 @@ def workloads(tmp):
     ]
 
 
-def run_measured(argv, cwd, preload):
-    """Runs argv (through os.wait4, for the child's own peak RSS); returns
-    (seconds, peak RSS KiB, exit code, stdout, stderr)."""
+def run_measured(argv, cwd, preload, extra_env=None):
+    """Runs argv (through os.wait4, for the child's own peak RSS) with
+    `preload` as LD_PRELOAD (None: none) and `extra_env` added to the
+    environment; returns (seconds, peak RSS KiB, exit code, stdout, stderr)."""
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
     if preload:
         env["LD_PRELOAD"] = preload
+    env.update(extra_env or {})
     out_file = tempfile.TemporaryFile()
     err_file = tempfile.TemporaryFile()
     start = time.monotonic()

@@ -7,7 +7,7 @@ ORTHO_DEPS=(
   check libunwind-dev libdw-dev             # unit tests, stack frames, symbolization
   libsqlite3-dev sqlite3 libncurses-dev     # trace database and viewer
   git perl python3 python3-numpy tmux procps # real programs in integration tests
-  libmimalloc-dev libjemalloc-dev libtcmalloc-minimal4 # benchmark competitors
+  libmimalloc-dev libjemalloc-dev libtcmalloc-minimal4 heaptrack zstd # benchmark competitors (zstd: heaptrack compresses with it, else gzip)
 )
 if [ "$(id -u)" -eq 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
