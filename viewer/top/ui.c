@@ -166,12 +166,15 @@ static void ui_fill_line(int y)
 
 static void ui_draw_header(struct ui_state *ui)
 {
-    char line[TOP_LINE_BYTES], time[TOP_LINE_BYTES / 2];
-    top_describe_time(time, sizeof time, &ui->snap, ui->path);
+    char line[TOP_LINE_BYTES], at[32], end[32];
+    const char *base = strrchr(ui->path, '/') ? strrchr(ui->path, '/') + 1 : ui->path;
+    top_format_offset(at, sizeof at, ui->snap.at_ns, ui->snap.begin_ns);
+    top_format_offset(end, sizeof end, ui->snap.end_ns, ui->snap.begin_ns);
     const char *state = ui->paused ? "PAUSED" : ui->follow ? (ui->snap.live ? "following" : "at end")
                                                             : "replay";
-    snprintf(line, sizeof line, " ortho-top  %s%s%s  [%s]", time, ui->at_note[0] ? " " : "",
-             ui->at_note, state);
+    snprintf(line, sizeof line, " ortho-top  %s  %s run  time %s of %s%s%s  [%s]", base,
+             ui->snap.live ? "live" : "finished", at, end, ui->at_note[0] ? " " : "", ui->at_note,
+             state);
     ui_attr(ui, UI_C_TITLE, true, A_REVERSE);
     ui_fill_line(0);
     ui_put(0, 0, line, COLS);
@@ -218,13 +221,12 @@ static void ui_put_bar(const struct ui_state *ui, int y, int x, const char *bar,
     for (int i = 0; bar[i] != '\0' && i < width && x + i < COLS; i++) {
         const char *at = strchr(letters, bar[i]);
         int pair = UI_C_BAR_FIRST + (at ? (int)(at - letters) : 0);
-        if (ui->color) {
-            attron(COLOR_PAIR(pair));
-            mvaddch(y, x + i, ' ' | A_REVERSE);
-            attroff(COLOR_PAIR(pair));
-        } else {
-            mvaddch(y, x + i, (chtype)(unsigned char)bar[i]);
-        }
+        /* The letter stays: a capture or a monochrome terminal reads it. */
+        if (ui->color)
+            attron(COLOR_PAIR(pair) | A_BOLD);
+        mvaddch(y, x + i, (chtype)(unsigned char)bar[i]);
+        if (ui->color)
+            attroff(COLOR_PAIR(pair) | A_BOLD);
     }
 }
 
@@ -278,7 +280,7 @@ static void ui_draw_table(struct ui_state *ui, int y0)
                 if (ui->screen == TOP_SCREEN_FRAG && !selected)
                     ui_put_bar(ui, y, x, cell, col->width);
                 else if (ui->screen == TOP_SCREEN_FRAG)
-                    ui_put(y, x, cell, col->width);
+                    ui_put(y, x, cell, col->width);  /* in the selection's colours */
                 else
                     ui_put_spark(ui, y, x, cell, col->width);
             } else {
@@ -313,10 +315,10 @@ static void ui_draw_frag_totals(struct ui_state *ui, int y0)
         char *hash = strchr(line, '#');
         if (ui->color && hash != NULL) {
             int x = 1 + (int)(hash - line);
-            attron(COLOR_PAIR(UI_C_BAR_FIRST + p));
+            attron(COLOR_PAIR(UI_C_BAR_FIRST + p) | A_BOLD);
             for (char *h = hash; *h == '#' && x < COLS; h++, x++)
-                mvaddch(y, x, ' ' | A_REVERSE);
-            attroff(COLOR_PAIR(UI_C_BAR_FIRST + p));
+                mvaddch(y, x, '#');
+            attroff(COLOR_PAIR(UI_C_BAR_FIRST + p) | A_BOLD);
         }
     }
 }
@@ -600,7 +602,7 @@ static void ui_colors(struct ui_state *ui)
     init_pair(UI_C_ERROR, COLOR_RED, -1);
     init_pair(UI_C_TAB, COLOR_BLACK, COLOR_YELLOW);
     /* Bar colours by part: requested, waste, headers, caches, pool, unused,
-     * large live, large free (drawn reversed, so these are the fills). */
+     * large live, large free. */
     static const short bar[TOP_FRAG_PARTS] = {COLOR_GREEN, COLOR_YELLOW, COLOR_MAGENTA,
                                               COLOR_CYAN,  COLOR_BLUE,   COLOR_RED,
                                               COLOR_WHITE, COLOR_RED};
