@@ -4,7 +4,7 @@
 # 80x24 window running a plain bash with a known prompt, and polling of the
 # captured screen with a deadline instead of fixed sleeps.
 
-PROMPT='top-test$ '
+PROMPT='top-test> '
 
 fail() {
   echo "${TEST_NAME:-top_tmux}: FAIL: $1" >&2
@@ -15,16 +15,24 @@ fail() {
   exit 1
 }
 
+# cleanup: our tmux server, then the scratch directory (retried: a
+# collector may still be closing its files in it).
+cleanup() {
+  [ -z "${CLEANUP_PID:-}" ] || kill "$CLEANUP_PID" 2>/dev/null || true
+  tmux -L "$TMUX_SOCKET" kill-server 2>/dev/null || true
+  rm -rf "$WORK" 2>/dev/null || { sleep 1; rm -rf "$WORK"; }
+}
+
 # tmux_begin: starts the server and the window; skips (77) without tmux.
 tmux_begin() {
   command -v tmux >/dev/null || { echo "tmux is not installed: skipped"; exit 77; }
   command -v sqlite3 >/dev/null || fail "sqlite3 is not installed"
   TMUX_SOCKET="ortho-top-test-$$"
-  trap 'tmux -L "$TMUX_SOCKET" kill-server 2>/dev/null || true; rm -rf "$WORK"' EXIT
+  trap cleanup EXIT
   # TERM inside the pane is tmux's default-terminal ("screen"): colours.
   tmux -L "$TMUX_SOCKET" -f /dev/null new-session -d -s t -x 80 -y 24 \
-    "env -i PATH=/usr/bin:/bin HOME=$WORK TERM=screen LANG=C.UTF-8 PS1='$PROMPT' bash --norc --noprofile"
-  wait_for "$PROMPT" 10 "the shell prompt"
+    "env -i PATH=/usr/bin:/bin HOME=$WORK HISTFILE=/dev/null TERM=screen LANG=C.UTF-8 PS1='$PROMPT' bash --norc --noprofile"
+  wait_for '^top-test>' 10 "the shell prompt"
 }
 
 screen_text() {
@@ -82,16 +90,18 @@ expect_row_field() {
   done
 }
 
-# quit_and_check_terminal: q, then the prompt must come back and the tty
-# must be sane again (echo and canonical input on, a typed command runs).
+# quit_and_check_terminal: q; the viewer's screen must go, its exit
+# status (echoed by the command line that started it) be 0, and the tty be
+# sane again (echo and canonical input on, a typed command runs).
 quit_and_check_terminal() {
   keys q
   wait_gone 'ortho-top +[^ ]+ +(live|finished) run' 10 "the viewer after q"
+  wait_for '^exit=0$' 10 "exit status 0 after q"
   check_terminal_sane
 }
 
 check_terminal_sane() {
-  wait_for "^$PROMPT\$" 10 "the prompt after the viewer ended"
+  wait_for '^top-test> ?$' 10 "the prompt after the viewer ended"
   keys C-l
   type_line 'stty -a | tr " " "\n" | grep -xE -- "-?(echo|icanon|icrnl|opost)" | tr "\n" " "; echo "sum=$((40 + 2))"'
   wait_for 'sum=42' 10 "the output of a command typed after the viewer"

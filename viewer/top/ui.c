@@ -636,6 +636,17 @@ int top_ui_run(struct top_model *m, const struct top_ui_options *opt, char *err,
                  getenv("TERM") ? getenv("TERM") : "");
         return -1;
     }
+    /* newterm accepts terminals that cannot address the cursor (TERM=dumb)
+     * and would scroll lines instead of drawing a screen: refuse those
+     * before anything is drawn. */
+    char *cup = tigetstr("cup");
+    if (cup == NULL || cup == (char *)-1) {
+        endwin();
+        delscreen(term);
+        snprintf(err, err_cap, "cannot use the terminal (TERM=%s cannot move the cursor); use --batch",
+                 getenv("TERM") ? getenv("TERM") : "");
+        return -1;
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = ui_on_signal;
