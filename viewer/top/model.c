@@ -1,0 +1,617 @@
+/* model.c - reads a trace database into ortho-top's structs (see model.h).
+ * One refresh is one read transaction, so every table is seen as of the
+ * same collector commit. A refresh reads into fresh arrays first and swaps
+ * them in only when every query succeeded: a database that is locked or
+ * half-written at the wrong moment leaves the previous model intact, which
+ * is what lets the live view report a failed refresh and carry on. Series
+ * rows are appended per process from a watermark (the newest ts_ns loaded):
+ * the collector stamps all rows of one commit with the process's newest
+ * event time, which only grows, and rewrites a row of the same ts_ns with
+ * INSERT OR REPLACE, so rows at the watermark replace, newer ones append. */
+#include "model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One new class_series row: which process (index into the load's procs)
+ * and class it belongs to. */
+struct top_load_row {
+    size_t proc;
+    int64_t class_id;
+    struct top_sample sample;
+};
+
+/* What one refresh reads before it is swapped into the model. */
+struct top_load {
+    struct top_process *procs;
+    size_t proc_count;
+    struct top_site *sites;
+    size_t site_count, site_cap;
+    struct top_thread *threads;
+    size_t thread_count, thread_cap;
+    struct top_event *events;
+    size_t event_count, event_cap;
+    struct top_load_row *rows;  /* new series rows */
+    size_t row_count, row_cap;
+};
+
+static char *model_strdup(const unsigned char *text)
+{
+    const char *s = text != NULL ? (const char *)text : "";
+    size_t n = strlen(s) + 1;
+    char *copy = malloc(n);
+    if (copy != NULL)
+        memcpy(copy, s, n);
+    return copy;
+}
+
+static void model_copy_text(char *dst, size_t cap, const unsigned char *text)
+{
+    snprintf(dst, cap, "%s", text != NULL ? (const char *)text : "");
+}
+
+/* Grows *array (of elem bytes each) so it holds one more than *count. */
+static int model_grow(void **array, size_t *cap, size_t count, size_t elem)
+{
+    if (count < *cap)
+        return 0;
+    size_t next = *cap ? *cap * 2 : 16;
+    void *bigger = realloc(*array, next * elem);
+    if (bigger == NULL)
+        return -1;
+    *array = bigger;
+    *cap = next;
+    return 0;
+}
+
+static void model_free_procs(struct top_process *procs, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        free(procs[i].exe);
+        free(procs[i].cmdline);
+        for (int c = 0; c < TOP_CLASSES; c++)
+            free(procs[i].series[c].samples);
+    }
+    free(procs);
+}
+
+static void model_free_sites(struct top_site *sites, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        free(sites[i].function);
+        free(sites[i].file);
+    }
+    free(sites);
+}
+
+static void model_free_events(struct top_event *events, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        free(events[i].function);
+        free(events[i].file);
+    }
+    free(events);
+}
+
+static void model_load_free(struct top_load *l)
+{
+    /* procs of a load only own their strings; series arrays are moved in
+     * from the model by model_load_commit, never duplicated. */
+    for (size_t i = 0; i < l->proc_count; i++) {
+        free(l->procs[i].exe);
+        free(l->procs[i].cmdline);
+    }
+    free(l->procs);
+    model_free_sites(l->sites, l->site_count);
+    free(l->threads);
+    model_free_events(l->events, l->event_count);
+    free(l->rows);
+    memset(l, 0, sizeof *l);
+}
+
+static int model_fail_step(struct top_model *m, sqlite3_stmt *stmt, char *err, size_t cap)
+{
+    snprintf(err, cap, "query failed: %s", sqlite3_errmsg(m->db->conn));
+    sqlite3_finalize(stmt);
+    return -1;
+}
+
+static int model_read_classes(struct top_model *m, char *err, size_t cap)
+{
+    sqlite3_stmt *s = tracedb_prepare(m->db,
+        "SELECT class_id, class_name, coalesce(payload_size, 0), coalesce(block_size, 0) "
+        "FROM classes ORDER BY class_id", err, cap);
+    if (s == NULL)
+        return -1;
+    int seen = 0, rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(s, 0);
+        if (id < 0 || id >= TOP_CLASSES)
+            continue;
+        struct top_class_info *c = &m->classes[id];
+        model_copy_text(c->name, sizeof c->name, sqlite3_column_text(s, 1));
+        c->payload_bytes = sqlite3_column_int64(s, 2);
+        c->block_bytes = sqlite3_column_int64(s, 3);
+        seen++;
+    }
+    if (rc != SQLITE_DONE)
+        return model_fail_step(m, s, err, cap);
+    sqlite3_finalize(s);
+    if (seen != TOP_CLASSES) {
+        snprintf(err, cap, "%s: has %d size classes, expected %d; the file is damaged",
+                 m->db->path, seen, TOP_CLASSES);
+        return -1;
+    }
+    return 0;
+}
+
+static int model_read_processes(struct top_model *m, struct top_load *l, char *err, size_t cap)
+{
+    sqlite3_stmt *s = tracedb_prepare(m->db,
+        "SELECT process_id, pid, coalesce(parent_process_id, 0), via, exe, cmdline, "
+        "coalesce(start_ns, 0), coalesce(end_ns, 0), end_reason, coalesce(last_ts_ns, 0) "
+        "FROM processes ORDER BY process_id", err, cap);
+    if (s == NULL)
+        return -1;
+    size_t pcap = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (model_grow((void **)&l->procs, &pcap, l->proc_count, sizeof *l->procs) != 0)
+            goto nomem;
+        struct top_process *p = &l->procs[l->proc_count];
+        memset(p, 0, sizeof *p);
+        l->proc_count++;
+        p->process_id = sqlite3_column_int64(s, 0);
+        p->pid = sqlite3_column_int64(s, 1);
+        p->parent_process_id = sqlite3_column_int64(s, 2);
+        model_copy_text(p->via, sizeof p->via, sqlite3_column_text(s, 3));
+        p->exe = model_strdup(sqlite3_column_text(s, 4));
+        p->cmdline = model_strdup(sqlite3_column_text(s, 5));
+        if (p->exe == NULL || p->cmdline == NULL)
+            goto nomem;
+        p->start_ns = sqlite3_column_int64(s, 6);
+        p->end_ns = sqlite3_column_int64(s, 7);
+        model_copy_text(p->end_reason, sizeof p->end_reason, sqlite3_column_text(s, 8));
+        p->last_ts_ns = sqlite3_column_int64(s, 9);
+    }
+    if (rc != SQLITE_DONE)
+        return model_fail_step(m, s, err, cap);
+    sqlite3_finalize(s);
+    return 0;
+nomem:
+    sqlite3_finalize(s);
+    snprintf(err, cap, "out of memory reading processes");
+    return -1;
+}
+
+/* Series rows of each process at or after what the model already holds. */
+static int model_read_series(struct top_model *m, struct top_load *l, char *err, size_t cap)
+{
+    sqlite3_stmt *s = tracedb_prepare(m->db,
+        "SELECT class_id, ts_ns, allocs, frees, live_blocks, live_requested_bytes, "
+        "live_usable_bytes, cached_blocks, pooled_blocks, cache_refills, cache_drains, "
+        "carved_blocks FROM class_series WHERE process_id = ?1 AND ts_ns >= ?2 "
+        "ORDER BY class_id, ts_ns", err, cap);
+    if (s == NULL)
+        return -1;
+    for (size_t i = 0; i < l->proc_count; i++) {
+        int old = top_model_find_process(m, l->procs[i].process_id);
+        int64_t watermark = old >= 0 ? m->procs[old].series_ts_ns : 0;
+        sqlite3_reset(s);
+        sqlite3_bind_int64(s, 1, l->procs[i].process_id);
+        sqlite3_bind_int64(s, 2, watermark);
+        int rc;
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+            if (model_grow((void **)&l->rows, &l->row_cap, l->row_count, sizeof *l->rows) != 0)
+                goto nomem;
+            struct top_load_row *row = &l->rows[l->row_count];
+            row->proc = i;
+            row->class_id = sqlite3_column_int64(s, 0);
+            row->sample.ts_ns = sqlite3_column_int64(s, 1);
+            for (int f = 0; f < TOP_FIELDS; f++)
+                row->sample.v[f] = sqlite3_column_int64(s, 2 + f);
+            l->row_count++;
+        }
+        if (rc != SQLITE_DONE)
+            return model_fail_step(m, s, err, cap);
+    }
+    sqlite3_finalize(s);
+    return 0;
+nomem:
+    sqlite3_finalize(s);
+    snprintf(err, cap, "out of memory reading the class series");
+    return -1;
+}
+
+static int model_read_stats(struct top_model *m, struct top_load *l, char *err, size_t cap)
+{
+    sqlite3_stmt *s = tracedb_prepare(m->db,
+        "SELECT process_id, class_id, carves, os_released_bytes, large_mapped_bytes, "
+        "large_unmapped_bytes, live_usable_bytes FROM class_stats", err, cap);
+    if (s == NULL)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t pid = sqlite3_column_int64(s, 0), cls = sqlite3_column_int64(s, 1);
+        if (cls < 0 || cls >= TOP_CLASSES)
+            continue;
+        for (size_t i = 0; i < l->proc_count; i++) {
+            if (l->procs[i].process_id != pid)
+                continue;
+            struct top_class_stats *st = &l->procs[i].stats[cls];
+            st->carves = sqlite3_column_int64(s, 2);
+            st->os_released_bytes = sqlite3_column_int64(s, 3);
+            st->large_mapped_bytes = sqlite3_column_int64(s, 4);
+            st->large_unmapped_bytes = sqlite3_column_int64(s, 5);
+            st->live_usable_bytes = sqlite3_column_int64(s, 6);
+        }
+    }
+    if (rc != SQLITE_DONE)
+        return model_fail_step(m, s, err, cap);
+    sqlite3_finalize(s);
+    return 0;
+}
+
+/* Sites per process, summed over the stacks that share a site (the stacks
+ * table's site_* columns), biggest live bytes first. */
+static int model_read_sites(struct top_model *m, struct top_load *l, char *err, size_t cap)
+{
+    sqlite3_stmt *s = tracedb_prepare(m->db,
+        "SELECT si.process_id, "
+        "  CASE WHEN si.stack_id = 0 THEN '(no stack)' "
+        "       ELSE coalesce(st.site_function, '(unknown)') END AS fn, "
+        "  coalesce(st.site_file, '') AS file, coalesce(st.site_line, 0) AS line, "
+        "  sum(si.allocs), sum(si.alloc_bytes), sum(si.frees), sum(si.live_blocks), "
+        "  sum(si.live_bytes), max(si.peak_live_bytes), count(*) "
+        "FROM sites si LEFT JOIN stacks st "
+        "  ON st.process_id = si.process_id AND st.stack_id = si.stack_id "
+        "GROUP BY si.process_id, fn, file, line "
+        "ORDER BY sum(si.live_bytes) DESC, sum(si.alloc_bytes) DESC", err, cap);
+    if (s == NULL)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (model_grow((void **)&l->sites, &l->site_cap, l->site_count, sizeof *l->sites) != 0)
+            goto nomem;
+        struct top_site *t = &l->sites[l->site_count];
+        memset(t, 0, sizeof *t);
+        l->site_count++;
+        t->process_id = sqlite3_column_int64(s, 0);
+        t->function = model_strdup(sqlite3_column_text(s, 1));
+        t->file = model_strdup(sqlite3_column_text(s, 2));
+        if (t->function == NULL || t->file == NULL)
+            goto nomem;
+        t->line = sqlite3_column_int64(s, 3);
+        t->allocs = sqlite3_column_int64(s, 4);
+        t->alloc_bytes = sqlite3_column_int64(s, 5);
+        t->frees = sqlite3_column_int64(s, 6);
+        t->live_blocks = sqlite3_column_int64(s, 7);
+        t->live_bytes = sqlite3_column_int64(s, 8);
+        t->peak_live_bytes = sqlite3_column_int64(s, 9);
+        t->stacks = sqlite3_column_int64(s, 10);
+    }
+    if (rc != SQLITE_DONE)
+        return model_fail_step(m, s, err, cap);
+    sqlite3_finalize(s);
+    return 0;
+nomem:
+    sqlite3_finalize(s);
+    snprintf(err, cap, "out of memory reading sites");
+    return -1;
+}
+
+static int model_read_threads(struct top_model *m, struct top_load *l, char *err, size_t cap)
+{
+    sqlite3_stmt *s = tracedb_prepare(m->db,
+        "SELECT process_id, thread_id, start_ns, coalesce(end_ns, 0), name, allocs, frees, "
+        "alloc_bytes, freed_bytes, cross_thread_frees, dropped_records "
+        "FROM threads ORDER BY process_id, start_ns, thread_id", err, cap);
+    if (s == NULL)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (model_grow((void **)&l->threads, &l->thread_cap, l->thread_count,
+                       sizeof *l->threads) != 0) {
+            sqlite3_finalize(s);
+            snprintf(err, cap, "out of memory reading threads");
+            return -1;
+        }
+        struct top_thread *t = &l->threads[l->thread_count++];
+        memset(t, 0, sizeof *t);
+        t->process_id = sqlite3_column_int64(s, 0);
+        t->thread_id = sqlite3_column_int64(s, 1);
+        t->start_ns = sqlite3_column_int64(s, 2);
+        t->end_ns = sqlite3_column_int64(s, 3);
+        model_copy_text(t->name, sizeof t->name, sqlite3_column_text(s, 4));
+        t->allocs = sqlite3_column_int64(s, 5);
+        t->frees = sqlite3_column_int64(s, 6);
+        t->alloc_bytes = sqlite3_column_int64(s, 7);
+        t->freed_bytes = sqlite3_column_int64(s, 8);
+        t->cross_thread_frees = sqlite3_column_int64(s, 9);
+        t->dropped_records = sqlite3_column_int64(s, 10);
+    }
+    if (rc != SQLITE_DONE)
+        return model_fail_step(m, s, err, cap);
+    sqlite3_finalize(s);
+    return 0;
+}
+
+static int model_read_events(struct top_model *m, struct top_load *l, char *err, size_t cap)
+{
+    sqlite3_stmt *s = tracedb_prepare(m->db,
+        "SELECT c.event_id, c.process_id, coalesce(c.thread_id, 0), c.ts_ns, c.kind, c.call, "
+        "coalesce(c.address, 0), c.class_name, c.function, c.file, coalesce(c.line, 0), "
+        "coalesce(c.stack_id, 0), coalesce(c.alloc_thread_id, 0), "
+        "coalesce(c.alloc_stack_id, 0), e.header "
+        "FROM corruption c JOIN corruption_events e USING (event_id) "
+        "ORDER BY c.ts_ns, c.event_id", err, cap);
+    if (s == NULL)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (model_grow((void **)&l->events, &l->event_cap, l->event_count, sizeof *l->events) != 0)
+            goto nomem;
+        struct top_event *e = &l->events[l->event_count];
+        memset(e, 0, sizeof *e);
+        l->event_count++;
+        e->event_id = sqlite3_column_int64(s, 0);
+        e->process_id = sqlite3_column_int64(s, 1);
+        e->thread_id = sqlite3_column_int64(s, 2);
+        e->ts_ns = sqlite3_column_int64(s, 3);
+        model_copy_text(e->kind, sizeof e->kind, sqlite3_column_text(s, 4));
+        model_copy_text(e->call, sizeof e->call, sqlite3_column_text(s, 5));
+        e->address = sqlite3_column_int64(s, 6);
+        model_copy_text(e->class_name, sizeof e->class_name, sqlite3_column_text(s, 7));
+        e->function = model_strdup(sqlite3_column_text(s, 8));
+        e->file = model_strdup(sqlite3_column_text(s, 9));
+        if (e->function == NULL || e->file == NULL)
+            goto nomem;
+        e->line = sqlite3_column_int64(s, 10);
+        e->stack_id = sqlite3_column_int64(s, 11);
+        e->alloc_thread_id = sqlite3_column_int64(s, 12);
+        e->alloc_stack_id = sqlite3_column_int64(s, 13);
+        int n = sqlite3_column_bytes(s, 14);
+        const void *blob = sqlite3_column_blob(s, 14);
+        if (blob != NULL && n > 0) {
+            e->header_bytes = n < (int)sizeof e->header ? n : (int)sizeof e->header;
+            memcpy(e->header, blob, (size_t)e->header_bytes);
+        }
+    }
+    if (rc != SQLITE_DONE)
+        return model_fail_step(m, s, err, cap);
+    sqlite3_finalize(s);
+    return 0;
+nomem:
+    sqlite3_finalize(s);
+    snprintf(err, cap, "out of memory reading corruption events");
+    return -1;
+}
+
+/* Appends or replaces one sample at the end of a series. */
+static int model_series_put(struct top_series *s, const struct top_sample *row)
+{
+    if (s->count > 0 && s->samples[s->count - 1].ts_ns == row->ts_ns) {
+        s->samples[s->count - 1] = *row;
+        return 0;
+    }
+    if (s->count > 0 && s->samples[s->count - 1].ts_ns > row->ts_ns)
+        return 0;  /* older than what we hold: already loaded */
+    if (model_grow((void **)&s->samples, &s->cap, s->count, sizeof *s->samples) != 0)
+        return -1;
+    s->samples[s->count++] = *row;
+    return 0;
+}
+
+/* Moves the model's series into the freshly read processes, appends the new
+ * rows, and swaps everything in. Cannot fail half-way on the model: the
+ * only failure (memory while appending) happens before the swap. */
+static int model_load_commit(struct top_model *m, struct top_load *l, char *err, size_t cap)
+{
+    for (size_t i = 0; i < l->proc_count; i++) {
+        int old = top_model_find_process(m, l->procs[i].process_id);
+        if (old < 0)
+            continue;
+        /* Moved, not copied: appending may reallocate these arrays, so the
+         * model's copies of the pointers are cleared at once. */
+        memcpy(l->procs[i].series, m->procs[old].series, sizeof l->procs[i].series);
+        memset(m->procs[old].series, 0, sizeof m->procs[old].series);
+        l->procs[i].series_ts_ns = m->procs[old].series_ts_ns;
+    }
+    int failed = 0;
+    for (size_t r = 0; r < l->row_count; r++) {
+        const struct top_load_row *row = &l->rows[r];
+        struct top_process *p = &l->procs[row->proc];
+        if (row->class_id < 0 || row->class_id >= TOP_CLASSES)
+            continue;
+        if (model_series_put(&p->series[row->class_id], &row->sample) != 0) {
+            failed = 1;
+            break;
+        }
+        if (row->sample.ts_ns > p->series_ts_ns)
+            p->series_ts_ns = row->sample.ts_ns;
+    }
+    /* Swap even after a failed append: the series moved over are intact
+     * (at worst short of the newest rows, which the watermark re-reads). */
+    int64_t prev_end = m->proc_count ? top_model_data_end_ns(m) : 0;
+    struct top_site *old_sites = m->sites;
+    size_t old_site_count = m->site_count;
+    model_free_procs(m->procs, m->proc_count);
+    m->procs = l->procs;
+    m->proc_count = l->proc_count;
+    m->sites = l->sites;
+    m->site_count = l->site_count;
+    /* Site rates: live, the allocations since the previous refresh over
+     * the data time that passed; finished, the process-lifetime average. */
+    int64_t end = top_model_data_end_ns(m);
+    bool live = top_model_is_live(m);
+    for (size_t i = 0; i < m->site_count; i++) {
+        struct top_site *t = &m->sites[i];
+        int p = top_model_find_process(m, t->process_id);
+        t->allocs_per_s = 0;
+        if (live && old_sites != NULL && end > prev_end) {
+            for (size_t j = 0; j < old_site_count; j++) {
+                const struct top_site *o = &old_sites[j];
+                if (o->process_id == t->process_id && o->line == t->line &&
+                    strcmp(o->function, t->function) == 0 && strcmp(o->file, t->file) == 0) {
+                    t->allocs_per_s = (double)(t->allocs - o->allocs) * 1e9 / (double)(end - prev_end);
+                    break;
+                }
+            }
+        } else if (!live && p >= 0 && m->procs[p].end_ns > m->procs[p].start_ns) {
+            t->allocs_per_s = (double)t->allocs * 1e9 /
+                              (double)(m->procs[p].end_ns - m->procs[p].start_ns);
+        }
+    }
+    model_free_sites(old_sites, old_site_count);
+    free(m->threads);
+    m->threads = l->threads;
+    m->thread_count = l->thread_count;
+    model_free_events(m->events, m->event_count);
+    m->events = l->events;
+    m->event_count = l->event_count;
+    m->refreshed_data_ns = end;
+    free(l->rows);
+    memset(l, 0, sizeof *l);
+    if (failed) {
+        snprintf(err, cap, "out of memory extending the class series");
+        return -1;
+    }
+    m->refreshes++;
+    return 0;
+}
+
+int top_model_refresh(struct top_model *m, char *err, size_t err_cap)
+{
+    struct top_load l = {0};
+    if (sqlite3_exec(m->db->conn, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, err_cap, "cannot read: %s", sqlite3_errmsg(m->db->conn));
+        return -1;
+    }
+    int rc = model_read_processes(m, &l, err, err_cap);
+    if (rc == 0)
+        rc = model_read_series(m, &l, err, err_cap);
+    if (rc == 0)
+        rc = model_read_stats(m, &l, err, err_cap);
+    if (rc == 0)
+        rc = model_read_sites(m, &l, err, err_cap);
+    if (rc == 0)
+        rc = model_read_threads(m, &l, err, err_cap);
+    if (rc == 0)
+        rc = model_read_events(m, &l, err, err_cap);
+    sqlite3_exec(m->db->conn, "COMMIT", NULL, NULL, NULL);
+    if (rc != 0) {
+        model_load_free(&l);
+        return -1;
+    }
+    return model_load_commit(m, &l, err, err_cap);
+}
+
+int top_model_open(struct top_model *m, struct tracedb *db, char *err, size_t err_cap)
+{
+    memset(m, 0, sizeof *m);
+    m->db = db;
+    if (tracedb_process_count(db) <= 0) {
+        snprintf(err, err_cap,
+                 "%s: holds no traced process yet (an empty run); wait until the traced "
+                 "program has started, or trace it again",
+                 db->path);
+        return -1;
+    }
+    if (model_read_classes(m, err, err_cap) != 0 || top_model_refresh(m, err, err_cap) != 0) {
+        top_model_free(m);
+        return -1;
+    }
+    return 0;
+}
+
+void top_model_free(struct top_model *m)
+{
+    model_free_procs(m->procs, m->proc_count);
+    model_free_sites(m->sites, m->site_count);
+    free(m->threads);
+    model_free_events(m->events, m->event_count);
+    struct tracedb *db = m->db;
+    memset(m, 0, sizeof *m);
+    m->db = db;
+}
+
+bool top_model_is_live(const struct top_model *m)
+{
+    for (size_t i = 0; i < m->proc_count; i++)
+        if (m->procs[i].end_ns == 0)
+            return true;
+    return false;
+}
+
+int64_t top_model_begin_ns(const struct top_model *m)
+{
+    int64_t begin = 0;
+    for (size_t i = 0; i < m->proc_count; i++)
+        if (m->procs[i].start_ns != 0 && (begin == 0 || m->procs[i].start_ns < begin))
+            begin = m->procs[i].start_ns;
+    return begin;
+}
+
+int64_t top_model_data_end_ns(const struct top_model *m)
+{
+    int64_t end = top_model_begin_ns(m);
+    for (size_t i = 0; i < m->proc_count; i++) {
+        const struct top_process *p = &m->procs[i];
+        int64_t e = p->end_ns;
+        if (p->last_ts_ns > e)
+            e = p->last_ts_ns;
+        if (p->series_ts_ns > e)
+            e = p->series_ts_ns;
+        if (e > end)
+            end = e;
+    }
+    return end;
+}
+
+int top_model_find_process(const struct top_model *m, int64_t process_id)
+{
+    for (size_t i = 0; i < m->proc_count; i++)
+        if (m->procs[i].process_id == process_id)
+            return (int)i;
+    return -1;
+}
+
+int top_model_stack(const struct top_model *m, int64_t process_id, int64_t stack_id,
+                    struct top_frame *out, int cap)
+{
+    char err[256];
+    sqlite3_stmt *s = tracedb_prepare(m->db,
+        "SELECT level, pc, function, module, file, coalesce(line, 0) FROM frames "
+        "WHERE process_id = ?1 AND stack_id = ?2 ORDER BY level", err, sizeof err);
+    if (s == NULL)
+        return -1;
+    sqlite3_bind_int64(s, 1, process_id);
+    sqlite3_bind_int64(s, 2, stack_id);
+    int n = 0, rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < cap) {
+        struct top_frame *f = &out[n++];
+        f->level = sqlite3_column_int64(s, 0);
+        f->pc = sqlite3_column_int64(s, 1);
+        model_copy_text(f->function, sizeof f->function, sqlite3_column_text(s, 2));
+        model_copy_text(f->module, sizeof f->module, sqlite3_column_text(s, 3));
+        model_copy_text(f->file, sizeof f->file, sqlite3_column_text(s, 4));
+        f->line = sqlite3_column_int64(s, 5);
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? n : -1;
+}
+
+int64_t top_series_at(const struct top_series *s, enum top_field f, int64_t t_ns)
+{
+    /* Binary search for the last sample with ts_ns <= t_ns. */
+    size_t lo = 0, hi = s->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->samples[mid].ts_ns <= t_ns)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo == 0 ? 0 : s->samples[lo - 1].v[f];
+}

@@ -1,0 +1,160 @@
+/* model.h - ortho-top's data model: what a trace database holds, read into
+ * plain structs (model.c), and what one screen shows at one moment derived
+ * from them (snapshot.c). Nothing here knows about ncurses, so the batch
+ * mode and the unit tests see exactly what the terminal screens see.
+ *
+ * Time is CLOCK_MONOTONIC nanoseconds as in the database. The per-class
+ * time series (class_series) is kept in memory, one array per process and
+ * class, and grows by the rows committed since the last refresh, so a live
+ * database is followed without re-reading it. Everything else (processes,
+ * class_stats, sites, threads, corruption) is small and is re-read whole on
+ * each refresh. */
+#ifndef ORTHO_TOP_MODEL_H
+#define ORTHO_TOP_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tracedb.h"
+
+#define TOP_CLASSES 13          /* B64 .. B16M and LARGE (schema: class_id 0..12) */
+#define TOP_LARGE_CLASS 12      /* class_id of the large path */
+#define TOP_HEADER_BYTES 64     /* the block header in front of every small block */
+#define TOP_RATE_WINDOW_NS 1000000000LL     /* "now" rates: delta over the last second */
+#define TOP_SPARK_WINDOW_NS 60000000000LL   /* the pressure sparkline covers a minute */
+#define TOP_SPARK_BUCKETS 12                /* of 5 s each */
+#define TOP_ALL_PROCESSES (-1)  /* process selection: the sum over the whole tree */
+
+/* The cumulative counters of one class_series row, in column order. */
+enum top_field {
+    TOP_F_ALLOCS,
+    TOP_F_FREES,
+    TOP_F_LIVE_BLOCKS,
+    TOP_F_LIVE_REQUESTED,   /* bytes */
+    TOP_F_LIVE_USABLE,      /* bytes */
+    TOP_F_CACHED_BLOCKS,
+    TOP_F_POOLED_BLOCKS,
+    TOP_F_REFILLS,
+    TOP_F_DRAINS,
+    TOP_F_CARVED_BLOCKS,
+    TOP_FIELDS
+};
+
+struct top_sample {
+    int64_t ts_ns;
+    int64_t v[TOP_FIELDS];  /* indexed by enum top_field */
+};
+
+struct top_series {
+    struct top_sample *samples;  /* ascending ts_ns */
+    size_t count, cap;
+};
+
+struct top_class_info {
+    char name[8];           /* B64 .. B16M, LARGE */
+    int64_t payload_bytes;  /* 0 for LARGE */
+    int64_t block_bytes;    /* payload + header; 0 for LARGE */
+};
+
+/* The whole-run counters of class_stats the series does not carry. */
+struct top_class_stats {
+    int64_t carves;
+    int64_t os_released_bytes;
+    int64_t large_mapped_bytes, large_unmapped_bytes;
+    int64_t live_usable_bytes;  /* at the last commit, to price large free space */
+};
+
+struct top_process {
+    int64_t process_id, pid, parent_process_id; /* parent 0: the root */
+    char via[8];               /* root, fork or exec */
+    char *exe, *cmdline;       /* owned; "" when unknown */
+    char end_reason[16];       /* "" while running */
+    int64_t start_ns, end_ns;  /* end_ns 0 while running */
+    int64_t last_ts_ns;        /* newest event the collector saw */
+    int64_t series_ts_ns;      /* newest class_series row loaded (refresh watermark) */
+    struct top_series series[TOP_CLASSES];
+    struct top_class_stats stats[TOP_CLASSES];
+};
+
+/* One allocation site of one process: sites summed over the stacks that
+ * share site_function/site_file/site_line. */
+struct top_site {
+    int64_t process_id;
+    char *function, *file;  /* owned; function "(no stack)" for stack_id 0 */
+    int64_t line;
+    int64_t allocs, alloc_bytes, frees, live_blocks, live_bytes, peak_live_bytes;
+    int64_t stacks;         /* how many stacks reach it */
+    double allocs_per_s;    /* see top_model_refresh */
+};
+
+struct top_thread {
+    int64_t process_id, thread_id, start_ns, end_ns;  /* end_ns 0: running */
+    char name[20];
+    int64_t allocs, frees, alloc_bytes, freed_bytes, cross_thread_frees, dropped_records;
+};
+
+struct top_event {
+    int64_t event_id, process_id, thread_id, ts_ns, address;
+    char kind[24], call[24], class_name[8];
+    char *function, *file;   /* owned; where it was detected ("" unknown) */
+    int64_t line;
+    int64_t stack_id, alloc_thread_id, alloc_stack_id;  /* 0: unknown */
+    unsigned char header[64];
+    int header_bytes;        /* how many of header[] the database had */
+};
+
+struct top_frame {
+    int64_t level, pc, line;
+    char function[128], module[128], file[160];
+};
+
+struct top_model {
+    struct tracedb *db;                       /* not owned */
+    struct top_class_info classes[TOP_CLASSES];
+    struct top_process *procs;                /* ascending process_id */
+    size_t proc_count;
+    struct top_site *sites;
+    size_t site_count;
+    struct top_thread *threads;
+    size_t thread_count;
+    struct top_event *events;
+    size_t event_count;
+    int64_t refreshed_data_ns;  /* data_end_ns at the previous refresh (site rates) */
+    unsigned refreshes;         /* successful refreshes so far */
+};
+
+/* Reads everything from an open, validated database. 0 on success; -1 with
+ * one line in err (an empty run: "holds no traced process yet"). On failure
+ * the model holds nothing and needs no top_model_free. */
+int top_model_open(struct top_model *m, struct tracedb *db, char *err, size_t err_cap);
+
+/* Re-reads what may have changed and appends new series rows. Site rates:
+ * while the run is live, allocations per second since the previous refresh;
+ * once it has ended, each site's allocations over its process's lifetime.
+ * -1 with one line in err, the model left as it was (a live database may be
+ * briefly locked: show it and retry). */
+int top_model_refresh(struct top_model *m, char *err, size_t err_cap);
+void top_model_free(struct top_model *m);
+
+/* Whether some process has not ended. */
+bool top_model_is_live(const struct top_model *m);
+
+/* The earliest process start, and the newest moment the data covers: each
+ * process's end, or while it runs its newest event or series row. */
+int64_t top_model_begin_ns(const struct top_model *m);
+int64_t top_model_data_end_ns(const struct top_model *m);
+
+/* Index into procs of a process_id, or -1. */
+int top_model_find_process(const struct top_model *m, int64_t process_id);
+
+/* The frames of one stack, innermost first (frames ordered by level).
+ * Returns how many were written (at most cap); -1 on a query failure. */
+int top_model_stack(const struct top_model *m, int64_t process_id, int64_t stack_id,
+                    struct top_frame *out, int cap);
+
+/* The value of field f of one series at time t: the newest sample at or
+ * before t carried forward, 0 before the first one. */
+int64_t top_series_at(const struct top_series *s, enum top_field f, int64_t t_ns);
+
+#endif

@@ -1,0 +1,78 @@
+/* screens.h - ortho-top's screens as data: for each screen its name, its
+ * columns, how to format a cell of a snapshot and how to order and filter
+ * its rows (screens.c). The terminal (ui.c) and the batch mode (batch.c)
+ * both go through this table, so what `--batch` prints is what the
+ * terminal shows, with exact numbers instead of compact ones. No ncurses. */
+#ifndef ORTHO_TOP_SCREENS_H
+#define ORTHO_TOP_SCREENS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "snapshot.h"
+
+enum top_screen_id {
+    TOP_SCREEN_CLASSES,
+    TOP_SCREEN_FRAG,
+    TOP_SCREEN_SITES,
+    TOP_SCREEN_THREADS,
+    TOP_SCREEN_CORRUPTION,
+    TOP_SCREENS
+};
+
+enum top_column_kind {
+    TOP_COL_NUMBER,  /* right-aligned, sorted numerically */
+    TOP_COL_TEXT,    /* left-aligned, sorted as text, searched by the filter */
+    TOP_COL_SPARK,   /* a sparkline or bar: drawn, not sorted */
+};
+
+struct top_column {
+    const char *title;
+    int width;                   /* characters on the terminal */
+    enum top_column_kind kind;
+};
+
+#define TOP_MAX_COLUMNS 14
+
+struct top_screen {
+    const char *name;            /* for --screen: classes, frag, sites, threads, corruption */
+    const char *title;           /* for the tab line */
+    const struct top_column *columns;
+    int column_count;
+    int default_sort;            /* column index */
+    bool default_descending;
+    size_t (*rows)(const struct top_snapshot *snap);
+    /* Formats one cell: exact numbers when exact (batch), compact ones to
+     * fit the column's width otherwise. */
+    void (*cell)(const struct top_snapshot *snap, size_t row, int col, bool exact, char *buf,
+                 size_t cap);
+    double (*key)(const struct top_snapshot *snap, size_t row, int col);
+};
+
+extern const struct top_screen top_screens[TOP_SCREENS];
+
+/* The screen called name (also accepts unique prefixes, e.g. "frag"), or
+ * NULL. */
+const struct top_screen *top_screen_named(const char *name);
+
+/* Writes into order[] the rows that contain filter (case-insensitive, in
+ * any text column; NULL or "" keeps all) sorted by column sort_col, and
+ * returns how many. order must hold screen->rows(snap) entries. */
+size_t top_screen_order(const struct top_screen *screen, const struct top_snapshot *snap,
+                        int sort_col, bool descending, const char *filter, size_t *order);
+
+/* Compact numbers for the terminal: exact while they fit in width, else
+ * scaled (k/M/G by 1000 for counts and rates, K/M/G/T by 1024 for bytes). */
+void top_format_count(char *buf, size_t cap, int64_t value, int width);
+void top_format_bytes(char *buf, size_t cap, int64_t value, int width);
+void top_format_rate(char *buf, size_t cap, double per_s, int width);
+
+/* A sparkline of n values scaled to their maximum, as n characters of the
+ * ramp " .:-=+*#@" (the terminal swaps in block glyphs when it can). */
+void top_format_spark(char *buf, size_t cap, const double *values, int n);
+#define TOP_SPARK_RAMP " .:-=+*#@"
+
+/* Seconds of t since the run's start, as "+12.345s". */
+void top_format_offset(char *buf, size_t cap, int64_t t_ns, int64_t begin_ns);
+
+#endif
