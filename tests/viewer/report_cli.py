@@ -264,10 +264,11 @@ def text_numbers_equal_the_views():
     line = f"live at end  {live[0]} blocks, {human_bytes(live[1])} requested, " \
            f"{human_bytes(live[2])} usable"
     check(line in out, f"the overview lacks \"{line}\"")
-    blocks, leaked, stacks = query(
-        db, "SELECT count(*), sum(requested_size), count(DISTINCT process_id || ':' || stack_id)"
+    blocks, leaked, sites = query(
+        db, "SELECT count(*), sum(requested_size), count(DISTINCT process_id || '|' ||"
+            " coalesce(function, '') || '|' || coalesce(file, '') || '|' || coalesce(line, ''))"
             " FROM leaks")[0]
-    check(f"leaks        {blocks} blocks, {human_bytes(leaked)}, from {stacks} stacks" in out,
+    check(f"leaks        {blocks} blocks, {human_bytes(leaked)}, from {sites} sites" in out,
           "the overview's leak line differs from the leaks view")
     # Every class row: exact counts, bytes by the documented rule, waste % as the docs' query.
     rows = query(db, "SELECT class_name, sum(allocs), sum(frees), sum(requested_bytes),"
@@ -587,6 +588,10 @@ def diff_against_a_run_with_an_added_leak_shows_exactly_that_leak():
           and c["after"]["requested_bytes"] - c["before"]["requested_bytes"] == 3000,
           f"the class change is not 3 blocks of 1000 bytes: {c}")
     check(not doc["corruption"], "corruption changed")
+    # The text groups the extra leak's stacks (one per unrolled call) by site.
+    out, _ = report("--leaks", extra)
+    check(f"3 blocks, {human_bytes(3000)} (B4K) from leak_extra" in out,
+          f"the leaks of the extra run are not grouped by site:\n{out}")
     out, err = report("--diff", "--fail-on-leaks", base, extra, expect=1)
     check("new     leak_extra" in out and "leaks more" in err, f"text diff:\n{out}\n{err}")
     # The other way round, the leak is fixed and the gate is quiet.

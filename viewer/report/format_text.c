@@ -15,6 +15,8 @@
 #include "text_common.h"
 #include "units.h"
 
+static size_t text_leak_site_count(const struct model *m); /* the leaks section groups */
+
 /* ---- overview ---------------------------------------------------------- */
 
 static void text_overview(FILE *out, const struct model *m)
@@ -54,9 +56,10 @@ static void text_overview(FILE *out, const struct model *m)
     if (m->leak_count == 0)
         fprintf(out, "  leaks        none\n");
     else
-        fprintf(out, "  leaks        %lld blocks, %s, from %zu stacks\n",
-                (long long)model_total_leak_blocks(m),
-                units_bytes(c, sizeof c, (double)model_total_leak_bytes(m)), m->leak_count);
+        fprintf(out, "  leaks        %s, %s, from %s\n",
+                text_count(a, sizeof a, model_total_leak_blocks(m), "block", "blocks"),
+                units_bytes(c, sizeof c, (double)model_total_leak_bytes(m)),
+                text_count(b, sizeof b, (int64_t)text_leak_site_count(m), "site", "sites"));
     fprintf(out, "  corruption   ");
     text_corruption_kinds(out, m);
     fputc('\n', out);
@@ -202,28 +205,127 @@ static void text_sites(FILE *out, const struct model *m, size_t top)
 
 /* ---- leaks and corruption ---------------------------------------------- */
 
+/* Leaks are reported per site: the stacks of one process that end in the
+ * same function, file and line form one group (a loop the compiler
+ * unrolled gives each copy of its malloc call a stack of its own). */
+struct leak_group {
+    size_t first;            /* index of its largest stack in m->leaks */
+    int64_t blocks, bytes;
+    size_t stacks;
+};
+
+static bool text_same_text(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static bool text_same_leak_site(const struct model_leak *a, const struct model_leak *b)
+{
+    return a->process_id == b->process_id && (a->stack_id == 0) == (b->stack_id == 0) &&
+           text_same_text(a->function, b->function) && text_same_text(a->file, b->file) &&
+           a->line == b->line;
+}
+
+/* Groups m->leaks (already largest first); group_of[i] is leak i's group. */
+static size_t text_leak_groups(const struct model *m, struct leak_group *groups, size_t *group_of)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < m->leak_count; i++) {
+        size_t g = 0;
+        while (g < n && !text_same_leak_site(&m->leaks[groups[g].first], &m->leaks[i]))
+            g++;
+        if (g == n)
+            groups[n++] = (struct leak_group){.first = i};
+        groups[g].blocks += m->leaks[i].blocks;
+        groups[g].bytes += m->leaks[i].bytes;
+        groups[g].stacks++;
+        group_of[i] = g;
+    }
+    return n;
+}
+
+/* Whether two stacks print the same lines (function, file and line of
+ * each frame shown): only one of them is worth printing. */
+static bool text_stacks_print_alike(const struct model_stack *a, const struct model_stack *b,
+                                    size_t frames)
+{
+    if (a == NULL || b == NULL)
+        return a == b;
+    if ((a->frame_count < frames ? a->frame_count : frames) !=
+        (b->frame_count < frames ? b->frame_count : frames))
+        return false;
+    for (size_t i = 0; i < a->frame_count && i < frames; i++) {
+        const struct model_frame *x = &a->frames[i], *y = &b->frames[i];
+        if (!text_same_text(x->function, y->function) || !text_same_text(x->file, y->file) ||
+            x->line != y->line || (x->function == NULL && x->pc != y->pc))
+            return false;
+    }
+    return true;
+}
+
+static size_t text_leak_site_count(const struct model *m)
+{
+    struct leak_group *groups = mem_zalloc(m->leak_count, sizeof *groups);
+    size_t *group_of = mem_zalloc(m->leak_count, sizeof *group_of);
+    size_t n = text_leak_groups(m, groups, group_of);
+    free(groups);
+    free(group_of);
+    return n;
+}
+
 static void text_leaks(FILE *out, const struct model *m, size_t frames)
 {
-    char a[UNITS_BUF], site[512];
+    char a[UNITS_BUF], site[512], blocks[48], sites[48];
     if (m->leak_count == 0) {
         fprintf(out, "\nLeaks: none%s\n", m->live ? " so far (the run is still going)" : "");
         return;
     }
-    fprintf(out, "\nLeaks: %lld blocks, %s, from %zu stacks\n", (long long)model_total_leak_blocks(m),
-            units_bytes(a, sizeof a, (double)model_total_leak_bytes(m)), m->leak_count);
-    for (size_t i = 0; i < m->leak_count; i++) {
-        const struct model_leak *l = &m->leaks[i];
-        fprintf(out, "  %lld blocks, %s (%s) ", (long long)l->blocks,
-                units_bytes(a, sizeof a, (double)l->bytes), l->class_names ? l->class_names : "?");
+    struct leak_group *groups = mem_zalloc(m->leak_count, sizeof *groups);
+    size_t *group_of = mem_zalloc(m->leak_count, sizeof *group_of);
+    size_t n = text_leak_groups(m, groups, group_of);
+    fprintf(out, "\nLeaks: %s, %s, from %s\n",
+            text_count(blocks, sizeof blocks, model_total_leak_blocks(m), "block", "blocks"),
+            units_bytes(a, sizeof a, (double)model_total_leak_bytes(m)),
+            text_count(sites, sizeof sites, (int64_t)n, "site", "sites"));
+    for (size_t g = 0; g < n; g++) {
+        const struct model_leak *l = &m->leaks[groups[g].first];
+        fprintf(out, "  %s, %s (%s) ",
+                text_count(blocks, sizeof blocks, groups[g].blocks, "block", "blocks"),
+                units_bytes(a, sizeof a, (double)groups[g].bytes),
+                l->class_names ? l->class_names : "?");
         if (l->stack_id == 0)
             fprintf(out, "without a stack%s", m->stacks_off ? " (stacks were off)" : "");
         else
             fprintf(out, "from %s", text_site_name(site, sizeof site, l->function, l->file, l->line));
         if (m->process_count > 1)
             fprintf(out, " in process %lld", (long long)l->process_id);
+        if (groups[g].stacks > 1)
+            fprintf(out, ", %zu stacks", groups[g].stacks);
         fputc('\n', out);
-        text_stack(out, model_stack(m, l->process_id, l->stack_id), "      ", frames);
+        /* Each stack of the group that prints differently from those before it. */
+        for (size_t i = groups[g].first; i < m->leak_count; i++) {
+            if (group_of[i] != g)
+                continue;
+            const struct model_stack *s = model_stack(m, m->leaks[i].process_id,
+                                                      m->leaks[i].stack_id);
+            bool shown = false;
+            for (size_t j = groups[g].first; j < i && !shown; j++)
+                shown = group_of[j] == g &&
+                        text_stacks_print_alike(
+                            model_stack(m, m->leaks[j].process_id, m->leaks[j].stack_id), s,
+                            frames);
+            if (!shown) {
+                if (i != groups[g].first)
+                    fprintf(out, "      and %s, %s through:\n",
+                            text_count(blocks, sizeof blocks, m->leaks[i].blocks, "block",
+                                       "blocks"),
+                            units_bytes(a, sizeof a, (double)m->leaks[i].bytes));
+                text_stack(out, s, "      ", frames);
+            }
+        }
     }
+    free(groups);
+    free(group_of);
 }
 
 static void text_corruption(FILE *out, const struct model *m, size_t frames)
@@ -233,7 +335,9 @@ static void text_corruption(FILE *out, const struct model *m, size_t frames)
         fprintf(out, "\nCorruption: none\n");
         return;
     }
-    fprintf(out, "\nCorruption: %zu events\n", m->corruption_count);
+    char events[48];
+    fprintf(out, "\nCorruption: %s\n",
+            text_count(events, sizeof events, (int64_t)m->corruption_count, "event", "events"));
     for (size_t i = 0; i < m->corruption_count; i++) {
         const struct model_corruption *c = &m->corruption[i];
         const struct model_process *p = model_process(m, c->process_id);

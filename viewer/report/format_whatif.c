@@ -36,11 +36,12 @@ static void whatif_text_one(FILE *out, const struct model *m, const struct whati
                      "left out)\n",
                 (long long)mine.large_allocs);
 
-    fprintf(out, "\n  %-12s %12s %12s %12s %8s\n", name, "allocs", "requested", "waste", "waste%");
+    fprintf(out, "\n  %-12s %12s %12s %12s %8s\n", "payload", "allocs", "requested", "waste",
+            "waste%");
     for (size_t i = 0; i < theirs.class_count; i++) {
         const struct whatif_class *c = &theirs.classes[i];
-        fprintf(out, "  %-12s %12lld %12s %12s %7.2f%%\n",
-                units_bytes(label, sizeof label, (double)c->payload_bytes), (long long)c->allocs,
+        fprintf(out, "  %-12lld %12lld %12s %12s %7.2f%%\n", (long long)c->payload_bytes,
+                (long long)c->allocs,
                 units_bytes(a, sizeof a, (double)c->requested_bytes),
                 units_bytes(b, sizeof b, (double)c->waste_bytes),
                 whatif_waste_pct(c->requested_bytes, c->waste_bytes));

@@ -45,7 +45,7 @@ void text_peak(FILE *out, const struct model_process *p)
 {
     char a[UNITS_BUF], b[UNITS_BUF];
     if (p->peak_exact) {
-        fprintf(out, "%s usable (exact, from every allocation)",
+        fprintf(out, "%s usable (exact)",
                 units_bytes(a, sizeof a, (double)p->peak_low_bytes));
         return;
     }
@@ -53,10 +53,15 @@ void text_peak(FILE *out, const struct model_process *p)
         fprintf(out, "%s usable", units_bytes(a, sizeof a, (double)p->peak_low_bytes));
         return;
     }
-    fprintf(out, "%s to %s usable (sampled total to sum of per-class peaks; "
-                 "ORTHO_TRACE=full measures it exactly)",
+    fprintf(out, "between %s and %s usable (ORTHO_TRACE=full measures it exactly)",
             units_bytes(a, sizeof a, (double)p->peak_low_bytes),
             units_bytes(b, sizeof b, (double)p->peak_high_bytes));
+}
+
+const char *text_count(char *buf, size_t cap, int64_t n, const char *one, const char *many)
+{
+    snprintf(buf, cap, "%lld %s", (long long)n, n == 1 ? one : many);
+    return buf;
 }
 
 void text_corruption_kinds(FILE *out, const struct model *m)
@@ -65,7 +70,9 @@ void text_corruption_kinds(FILE *out, const struct model *m)
         fputs("none", out);
         return;
     }
-    fprintf(out, "%zu event%s:", m->corruption_count, m->corruption_count == 1 ? "" : "s");
+    char count[48];
+    fprintf(out, "%s:", text_count(count, sizeof count, (int64_t)m->corruption_count, "event",
+                                    "events"));
     /* Kinds in order of first appearance, each with its count. */
     for (size_t i = 0; i < m->corruption_count; i++) {
         const char *kind = m->corruption[i].kind ? m->corruption[i].kind : "?";

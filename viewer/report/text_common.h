@@ -22,6 +22,9 @@ void text_stack(FILE *out, const struct model_stack *s, const char *indent, size
 /* "201.8 KiB usable (exact)" or "69.8 KiB to 275.8 KiB usable (...)". */
 void text_peak(FILE *out, const struct model_process *p);
 
+/* "1 block" / "7 blocks": n and the word, singular for exactly one. */
+const char *text_count(char *buf, size_t cap, int64_t n, const char *one, const char *many);
+
 /* "none" or "2 events: double_free x1, bad_magic x1". */
 void text_corruption_kinds(FILE *out, const struct model *m);
 
