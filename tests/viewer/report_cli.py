@@ -446,7 +446,16 @@ def svg_parses_as_xml_and_names_the_leaking_function():
     root = ElementTree.parse(svg).getroot()
     ns = {"s": "http://www.w3.org/2000/svg"}
     check(root.tag == "{http://www.w3.org/2000/svg}svg", f"root element is {root.tag}")
-    check(root.find("s:script", ns) is not None, "the SVG has no script: it is not interactive")
+    script = root.find("s:script", ns)
+    check(script is not None and "function zoom" in script.text,
+          "the SVG has no zoom script: it is not interactive")
+    node = subprocess.run(["sh", "-c", "command -v node"], capture_output=True, text=True)
+    if node.returncode == 0:  # the script at least parses as JavaScript
+        js = os.path.join(SCRATCH, "flame.js")
+        with open(js, "w") as f:
+            f.write(script.text)
+        done = subprocess.run(["node", "--check", js], capture_output=True, text=True)
+        check(done.returncode == 0, f"the flame graph's script does not parse: {done.stderr}")
     frames = root.findall(".//s:g[@class='f']", ns)
     names = {g.get("data-n") for g in frames}
     check("leak_here" in names, f"the live-bytes graph does not name leak_here: {sorted(names)}")
