@@ -1,0 +1,380 @@
+/* check_report_model.c - unit tests of ortho-report's model (viewer/report/
+ * model.c) and of what the stack outputs build on it (weights.c, flame.c),
+ * against the fixture databases of real traced runs. Every expected number
+ * comes from a query the test runs on the same file with SQLite, or from
+ * the facts query_workload.c states in its opening comment; none is copied
+ * from the model's own output. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check_support.h"
+#include "flame.h"
+#include "model.h"
+#include "schema.h"
+#include "weights.h"
+
+static char err[1024];
+
+static const char *fixture(const char *name)
+{
+    static char path[1024];
+    const char *dir = getenv("ORTHO_FIXTURE_DB_DIR");
+    ck_assert_msg(dir != NULL, "ORTHO_FIXTURE_DB_DIR is not set (run through ctest)");
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return path;
+}
+
+/* The first column of the first row of sql on the database at path. */
+static int64_t sql_int(const char *path, const char *sql)
+{
+    sqlite3 *conn = NULL;
+    sqlite3_stmt *stmt = NULL;
+    ck_assert_int_eq(sqlite3_open_v2(path, &conn, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    ck_assert_msg(sqlite3_prepare_v2(conn, sql, -1, &stmt, NULL) == SQLITE_OK, "%s: %s", sql,
+                  sqlite3_errmsg(conn));
+    int64_t v = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : -1;
+    sqlite3_finalize(stmt);
+    sqlite3_close(conn);
+    return v;
+}
+
+static void load(struct model *m, const char *name)
+{
+    ck_assert_msg(model_load_path(m, fixture(name), err, sizeof err) == 0, "%s", err);
+}
+
+START_TEST(a_traced_tree_loads_as_its_processes_in_id_order)
+{
+    struct model m;
+    load(&m, "facts.db");
+    const char *path = fixture("facts.db");
+    ck_assert_uint_eq(m.process_count, (size_t)sql_int(path, "SELECT count(*) FROM processes"));
+    ck_assert_uint_eq(m.process_count, 3); /* root -> fork -> exec, per query_workload.c */
+    for (size_t i = 0; i < m.process_count; i++)
+        ck_assert_int_eq(m.processes[i].process_id, (int64_t)i + 1);
+    ck_assert_str_eq(m.processes[0].via, "root");
+    ck_assert_int_eq(m.processes[1].parent_process_id, 1);
+    ck_assert_int_eq(m.processes[0].pid, sql_int(path, "SELECT pid FROM processes WHERE process_id = 1"));
+    ck_assert(!m.live);
+    ck_assert(!m.stacks_off);
+    ck_assert(!m.sampled);
+    model_free(&m);
+}
+END_TEST
+
+START_TEST(class_totals_over_the_tree_equal_the_class_totals_view)
+{
+    struct model m;
+    load(&m, "facts.db");
+    const char *path = fixture("facts.db");
+    char sql[256];
+    for (int c = 0; c < MODEL_CLASS_SLOTS; c++) {
+        snprintf(sql, sizeof sql,
+                 "SELECT coalesce(sum(allocs), 0) FROM class_totals WHERE class_id = %d", c);
+        ck_assert_int_eq(m.totals[c].allocs, sql_int(path, sql));
+        snprintf(sql, sizeof sql,
+                 "SELECT coalesce(sum(usable_bytes - requested_bytes), 0) FROM class_totals"
+                 " WHERE class_id = %d",
+                 c);
+        ck_assert_int_eq(m.totals[c].usable_bytes - m.totals[c].requested_bytes, sql_int(path, sql));
+        snprintf(sql, sizeof sql,
+                 "SELECT coalesce(sum(live_usable_bytes), 0) FROM fragmentation WHERE class_id = %d",
+                 c);
+        ck_assert_int_eq(m.totals[c].live_usable_bytes, sql_int(path, sql));
+    }
+    /* churn: 20000 blocks of 5000 bytes in B6K. */
+    ck_assert_str_eq(m.class_names[3], "B6K");
+    ck_assert_int_eq(m.processes[0].classes[3].allocs, 20000);
+    ck_assert_int_eq(m.processes[0].classes[3].requested_bytes, 20000 * 5000);
+    model_free(&m);
+}
+END_TEST
+
+START_TEST(sites_are_aggregated_per_function_file_and_line)
+{
+    struct model m;
+    load(&m, "facts.db");
+    const char *path = fixture("facts.db");
+    ck_assert_uint_eq(m.site_count,
+                      (size_t)sql_int(path, "SELECT count(*) FROM (SELECT 1 FROM sites si"
+                                            " LEFT JOIN stacks st USING (process_id, stack_id)"
+                                            " GROUP BY si.process_id, st.site_function,"
+                                            " st.site_file, st.site_line)"));
+    int64_t bytes = 0;
+    const struct model_site *churn = NULL;
+    for (size_t i = 0; i < m.site_count; i++) {
+        bytes += m.sites[i].alloc_bytes;
+        if (m.sites[i].function && strcmp(m.sites[i].function, "churn") == 0)
+            churn = &m.sites[i];
+    }
+    ck_assert_int_eq(bytes, sql_int(path, "SELECT sum(alloc_bytes) FROM sites"));
+    ck_assert_ptr_nonnull(churn);
+    ck_assert_int_eq(churn->allocs, 20000);
+    ck_assert_int_eq(churn->alloc_bytes, 100000000);
+    ck_assert(churn->has_stack);
+    model_free(&m);
+}
+END_TEST
+
+START_TEST(leaks_are_grouped_per_stack_with_frames_innermost_first)
+{
+    struct model m;
+    load(&m, "facts.db");
+    const char *path = fixture("facts.db");
+    ck_assert_uint_eq(m.leak_count, (size_t)sql_int(path, "SELECT count(DISTINCT process_id || ':'"
+                                                          " || stack_id) FROM leaks"));
+    ck_assert_int_eq(model_total_leak_blocks(&m), sql_int(path, "SELECT count(*) FROM leaks"));
+    ck_assert_int_eq(model_total_leak_bytes(&m),
+                     sql_int(path, "SELECT sum(requested_size) FROM leaks"));
+    /* The largest leak first: leak_here's 7 blocks of 200 bytes. */
+    const struct model_leak *l = &m.leaks[0];
+    ck_assert_str_eq(l->function, "leak_here");
+    ck_assert_int_eq(l->blocks, 7);
+    ck_assert_int_eq(l->bytes, 1400);
+    ck_assert_str_eq(l->class_names, "B256");
+    const struct model_stack *s = model_stack(&m, l->process_id, l->stack_id);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_uint_ge(s->frame_count, 2);
+    ck_assert_str_eq(s->frames[0].function, "leak_here");
+    ck_assert_str_eq(s->frames[1].function, "main");
+    ck_assert_int_gt(s->frames[0].line, 0);
+    model_free(&m);
+}
+END_TEST
+
+START_TEST(the_double_free_is_loaded_with_where_it_was_caught_and_allocated)
+{
+    struct model m;
+    load(&m, "facts.db");
+    ck_assert_uint_eq(m.corruption_count,
+                      (size_t)sql_int(fixture("facts.db"), "SELECT count(*) FROM corruption"));
+    const struct model_corruption *c = &m.corruption[0];
+    ck_assert_str_eq(c->kind, "double_free");
+    ck_assert_str_eq(c->function, "free_twice");
+    ck_assert_str_eq(c->class_name, "B64");
+    const struct model_stack *at = model_stack(&m, c->process_id, c->stack_id);
+    const struct model_stack *from = model_stack(&m, c->process_id, c->alloc_stack_id);
+    ck_assert_ptr_nonnull(at);
+    ck_assert_ptr_nonnull(from);
+    ck_assert_str_eq(at->frames[0].function, "free_twice");
+    ck_assert_str_eq(from->frames[0].function, "free_twice");
+    ck_assert_int_ne(at->frames[0].line, from->frames[0].line); /* the free vs the malloc */
+    model_free(&m);
+}
+END_TEST
+
+START_TEST(symbol_versions_never_reach_a_frame_name)
+{
+    struct model m;
+    load(&m, "facts.db");
+    for (size_t i = 0; i < m.stack_count; i++) {
+        for (size_t f = 0; f < m.stacks[i].frame_count; f++) {
+            const char *name = m.stacks[i].frames[f].function;
+            ck_assert_msg(name == NULL || strchr(name, '@') == NULL, "frame name %s", name);
+        }
+    }
+    /* Whatever the collector writes, __libc_start_main is found by its plain name. */
+    bool found = false;
+    for (size_t f = 0; f < m.stacks[0].frame_count; f++)
+        found |= m.stacks[0].frames[f].function &&
+                 strcmp(m.stacks[0].frames[f].function, "__libc_start_main") == 0;
+    ck_assert(found);
+    model_free(&m);
+}
+END_TEST
+
+START_TEST(a_run_without_stacks_is_flagged_and_says_why_it_has_no_stacks)
+{
+    struct model m;
+    load(&m, "nostacks.db");
+    ck_assert(m.stacks_off);
+    ck_assert_uint_eq(m.stack_count, 0);
+    const char *why = model_no_stacks_reason(&m);
+    ck_assert_ptr_nonnull(why);
+    ck_assert_ptr_nonnull(strstr(why, "ORTHO_TRACE_STACKS=0"));
+    /* The counters are exact without stacks: the same leaks as with them. */
+    ck_assert_int_eq(model_total_leak_blocks(&m),
+                     sql_int(fixture("nostacks.db"), "SELECT count(*) FROM leaks"));
+    ck_assert_int_eq(m.leaks[0].stack_id, 0);
+    model_free(&m);
+    load(&m, "facts.db");
+    ck_assert_ptr_null(model_no_stacks_reason(&m));
+    model_free(&m);
+}
+END_TEST
+
+START_TEST(full_mode_gives_the_exact_peak_and_summary_mode_bounds_it)
+{
+    struct model full, summary;
+    load(&full, "facts_full.db");
+    load(&summary, "facts.db");
+    const struct model_process *f = &full.processes[0], *s = &summary.processes[0];
+    ck_assert(f->peak_exact);
+    ck_assert(!s->peak_exact);
+    ck_assert_int_eq(f->peak_low_bytes, f->peak_high_bytes);
+    /* hand_over holds 50 B4K blocks at once, beside leak_here's 7 B256 ones. */
+    ck_assert_int_ge(f->peak_low_bytes, 50 * 4096 + 7 * 256);
+    ck_assert_int_le(f->peak_low_bytes,
+                     sql_int(fixture("facts_full.db"),
+                             "SELECT sum(peak_live_usable_bytes) FROM class_stats WHERE process_id = 1"));
+    ck_assert_int_le(s->peak_low_bytes, s->peak_high_bytes);
+    ck_assert_int_eq(s->peak_high_bytes,
+                     sql_int(fixture("facts.db"), "SELECT sum(peak_live_usable_bytes) FROM"
+                                                  " class_stats WHERE process_id = 1"));
+    model_free(&full);
+    model_free(&summary);
+}
+END_TEST
+
+START_TEST(a_database_with_the_schema_but_no_process_is_refused)
+{
+    char dir[] = "/tmp/check_report_model.XXXXXX", path[128], schema[1024];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/empty.db", dir);
+    snprintf(schema, sizeof schema, "%s/schema/schema.sql", getenv("ORTHO_SOURCE_DIR"));
+    FILE *f = fopen(schema, "r");
+    ck_assert_ptr_nonnull(f);
+    static char sql[65536];
+    size_t len = fread(sql, 1, sizeof sql - 1, f);
+    fclose(f);
+    sql[len] = '\0';
+    sqlite3 *conn = NULL;
+    ck_assert_int_eq(sqlite3_open(path, &conn), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(conn, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(conn);
+    struct model m;
+    ck_assert_int_eq(model_load_path(&m, path, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "no traced process") && strstr(err, path), "%s", err);
+    ck_assert_ptr_null(strchr(err, '\n'));
+    model_free(&m);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
+START_TEST(model_stack_finds_each_loaded_stack_and_nothing_else)
+{
+    struct model m;
+    load(&m, "facts.db");
+    for (size_t i = 0; i < m.stack_count; i++)
+        ck_assert_ptr_eq(model_stack(&m, m.stacks[i].process_id, m.stacks[i].stack_id), &m.stacks[i]);
+    ck_assert_ptr_null(model_stack(&m, 1, 0));
+    ck_assert_ptr_null(model_stack(&m, 2, 1)); /* the fork image allocated nothing */
+    ck_assert_ptr_null(model_stack(&m, 99, 1));
+    model_free(&m);
+}
+END_TEST
+
+/* ---- weights and the flame tree ---------------------------------------- */
+
+START_TEST(the_flame_tree_root_holds_every_allocated_byte_and_children_sum_up)
+{
+    struct model m;
+    load(&m, "facts.db");
+    struct flame f;
+    flame_build(&f, &m, WEIGHT_ALLOC_BYTES);
+    ck_assert_int_eq((int64_t)f.nodes[0].value,
+                     sql_int(fixture("facts.db"), "SELECT sum(alloc_bytes) FROM sites"));
+    for (size_t i = 0; i < f.count; i++) {
+        double children = 0;
+        const char *last = "";
+        for (size_t c = f.nodes[i].first_child; c != FLAME_NONE; c = f.nodes[c].next_sibling) {
+            children += f.nodes[c].value;
+            ck_assert_msg(strcmp(last, f.nodes[c].name) < 0, "%s after %s", f.nodes[c].name, last);
+            last = f.nodes[c].name;
+        }
+        ck_assert(children + f.nodes[i].self == f.nodes[i].value);
+    }
+    /* Two processes allocated: each gets its own root frame. */
+    size_t roots = 0;
+    for (size_t c = f.nodes[0].first_child; c != FLAME_NONE; c = f.nodes[c].next_sibling)
+    {
+        roots++;
+        ck_assert_ptr_nonnull(strstr(f.nodes[c].name, "(process "));
+    }
+    ck_assert_uint_eq(roots, 2);
+    flame_free(&f);
+    model_free(&m);
+}
+END_TEST
+
+START_TEST(the_live_bytes_tree_holds_only_the_leaks)
+{
+    struct model m;
+    load(&m, "facts.db");
+    struct flame f;
+    flame_build(&f, &m, WEIGHT_LIVE_BYTES);
+    ck_assert_int_eq((int64_t)f.nodes[0].value,
+                     sql_int(fixture("facts.db"), "SELECT sum(requested_size) FROM leaks"));
+    ck_assert_uint_eq(f.stacks, 2); /* leak_here and the thread's TLS block */
+    /* One process with live bytes: no per-process root. */
+    for (size_t i = 1; i < f.count; i++)
+        ck_assert_ptr_null(strstr(f.nodes[i].name, "(process "));
+    flame_free(&f);
+    model_free(&m);
+}
+END_TEST
+
+/* A sampled process, as the collector writes one: a stack row carries the
+ * sampled allocations and its estimate; stack 0 counts the unsampled ones. */
+START_TEST(a_sampled_stack_weighs_its_estimates_and_the_no_stack_row_nothing)
+{
+    struct model_process p = {.process_id = 1, .sample_bytes = 65536};
+    struct model m = {.process_count = 1, .processes = &p};
+    struct model_stack_site sampled = {.process_id = 1, .stack_id = 4, .allocs = 10,
+                                       .alloc_bytes = 50000, .live_blocks = 2, .live_bytes = 10000,
+                                       .est_allocs = 100, .est_bytes = 400000};
+    struct model_stack_site unsampled = {.process_id = 1, .stack_id = 0, .allocs = 90,
+                                         .alloc_bytes = 450000, .est_allocs = 90,
+                                         .est_bytes = 450000};
+    ck_assert(weight_of(&m, &sampled, WEIGHT_ALLOCS) == 100);
+    ck_assert(weight_of(&m, &sampled, WEIGHT_ALLOC_BYTES) == 400000);
+    ck_assert(weight_of(&m, &sampled, WEIGHT_LIVE_BLOCKS) == 2 * 10);      /* x est/allocs */
+    ck_assert(weight_of(&m, &sampled, WEIGHT_LIVE_BYTES) == 10000 * 8.0); /* x est/bytes */
+    ck_assert(weight_of(&m, &unsampled, WEIGHT_ALLOCS) == 0);
+    p.sample_bytes = 0; /* exact: the counts themselves, stack 0 included */
+    ck_assert(weight_of(&m, &sampled, WEIGHT_ALLOCS) == 10);
+    ck_assert(weight_of(&m, &unsampled, WEIGHT_ALLOC_BYTES) == 450000);
+}
+END_TEST
+
+START_TEST(a_frame_without_a_symbol_is_named_by_its_address_and_module)
+{
+    char buf[128];
+    struct model_frame named = {.function = "parse_row", .pc = 0x1234};
+    struct model_frame bare = {.module = "/usr/lib/libfoo.so.1", .pc = 0xabc0};
+    ck_assert_str_eq(weight_frame_name(&named, buf, sizeof buf), "parse_row");
+    ck_assert_str_eq(weight_frame_name(&bare, buf, sizeof buf), "0xabc0 (libfoo.so.1)");
+    ck_assert_int_eq(weight_parse("live-bytes"), WEIGHT_LIVE_BYTES);
+    ck_assert_int_eq(weight_parse("bytes"), -1);
+}
+END_TEST
+
+static Suite *report_model_suite(void)
+{
+    Suite *s = suite_create("report_model");
+    TCase *tc = tcase_create("model");
+    tcase_add_test(tc, a_traced_tree_loads_as_its_processes_in_id_order);
+    tcase_add_test(tc, class_totals_over_the_tree_equal_the_class_totals_view);
+    tcase_add_test(tc, sites_are_aggregated_per_function_file_and_line);
+    tcase_add_test(tc, leaks_are_grouped_per_stack_with_frames_innermost_first);
+    tcase_add_test(tc, the_double_free_is_loaded_with_where_it_was_caught_and_allocated);
+    tcase_add_test(tc, symbol_versions_never_reach_a_frame_name);
+    tcase_add_test(tc, a_run_without_stacks_is_flagged_and_says_why_it_has_no_stacks);
+    tcase_add_test(tc, full_mode_gives_the_exact_peak_and_summary_mode_bounds_it);
+    tcase_add_test(tc, a_database_with_the_schema_but_no_process_is_refused);
+    tcase_add_test(tc, model_stack_finds_each_loaded_stack_and_nothing_else);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("weights");
+    tcase_add_test(tc, the_flame_tree_root_holds_every_allocated_byte_and_children_sum_up);
+    tcase_add_test(tc, the_live_bytes_tree_holds_only_the_leaks);
+    tcase_add_test(tc, a_sampled_stack_weighs_its_estimates_and_the_no_stack_row_nothing);
+    tcase_add_test(tc, a_frame_without_a_symbol_is_named_by_its_address_and_module);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+CHECK_SUPPORT_MAIN(report_model_suite)

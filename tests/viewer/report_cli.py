@@ -1,0 +1,750 @@
+#!/usr/bin/env python3
+"""report_cli.py - end-to-end tests of the ortho-report binary.
+
+Each case runs the real program on trace databases of real traced runs (the
+fixtures of make_fixtures.sh, plus runs traced here: a sampled run and the
+report_leaky program with and without its extra leak) and checks the output
+against what SQLite itself returns from the same database, never against
+numbers copied from ortho-report's own output. The SVG is parsed with
+xml.etree; the pprof profile is gunzipped and decoded by the protocol-buffers
+reader below, written from the wire-format documentation.
+
+Usage: report_cli.py CASE --report BIN --fixtures DIR --lib SO --workload BIN
+                          --leaky BIN
+Exit status 0 when the case passes; the failing check is printed otherwise.
+"""
+import argparse
+import gzip
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ElementTree
+
+ARGS = None
+SCRATCH = None
+CASES = {}
+
+
+def case(fn):
+    CASES[fn.__name__] = fn
+    return fn
+
+
+class Failure(Exception):
+    pass
+
+
+def check(condition, message):
+    if not condition:
+        raise Failure(message)
+
+
+# ---- running things ---------------------------------------------------------
+
+def report(*argv, expect=0):
+    """Runs ortho-report; returns (stdout, stderr); checks the exit status."""
+    done = subprocess.run([ARGS.report, *argv], capture_output=True, text=True, timeout=120)
+    check(done.returncode == expect,
+          f"ortho-report {' '.join(argv)} exited {done.returncode}, expected {expect}\n"
+          f"stdout: {done.stdout[-2000:]}\nstderr: {done.stderr}")
+    return done.stdout, done.stderr
+
+
+def fixture(name):
+    path = os.path.join(ARGS.fixtures, name)
+    check(os.path.exists(path), f"fixture {path} is missing (run the fixture.trace_databases test)")
+    return path
+
+
+def query(db, sql, *params):
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def trace(name, argv, extra_env=None):
+    """Runs argv with the library preloaded and tracing on into SCRATCH/name;
+    returns the database once every traced process has ended."""
+    db = os.path.join(SCRATCH, name)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORTHO_") and k != "LD_PRELOAD"}
+    env.update({"ORTHO_TRACE": "1", "ORTHO_TRACE_DB": db, "LD_PRELOAD": ARGS.lib})
+    env.update(extra_env or {})
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+    check(done.returncode == 0, f"traced {argv} exited {done.returncode}: {done.stderr}")
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        try:
+            ended = query(db, "SELECT count(*) > 0 AND count(end_ns) = count(*) FROM processes")
+            if ended[0][0] == 1:
+                # The collector may still hold the WAL; wait for it to close the file.
+                time.sleep(0.3)
+                return db
+        except sqlite3.Error:
+            pass
+        time.sleep(0.1)
+    raise Failure(f"{db}: the traced processes did not all end within 15 s")
+
+
+# ---- the documented text rules (docs/ortho-report.md) ----------------------
+
+def human_bytes(n):
+    """units.h's rule: 'N B' below 1 KiB, else one decimal of the largest
+    binary unit not above the value."""
+    sign = "-" if n < 0 else ""
+    n = abs(n)
+    if n < 1024:
+        return f"{sign}{n:.0f} B"
+    value, unit = n / 1024, 0
+    names = ["KiB", "MiB", "GiB", "TiB"]
+    while value >= 1024 and unit < 3:
+        value /= 1024
+        unit += 1
+    return f"{sign}{value:.1f} {names[unit]}"
+
+
+# ---- a protocol-buffers reader, from the wire-format documentation --------
+
+def pb_varint(data, at):
+    shift = value = 0
+    while True:
+        byte = data[at]
+        at += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, at
+
+
+def pb_fields(data):
+    """Yields (field number, wire type, value) of one message; a
+    length-delimited value is its bytes."""
+    at = 0
+    while at < len(data):
+        key, at = pb_varint(data, at)
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            value, at = pb_varint(data, at)
+        elif wire == 2:
+            length, at = pb_varint(data, at)
+            value = data[at:at + length]
+            check(len(value) == length, f"field {field}: length {length} runs past the end")
+            at += length
+        elif wire == 1:
+            value, at = data[at:at + 8], at + 8
+        elif wire == 5:
+            value, at = data[at:at + 4], at + 4
+        else:
+            raise Failure(f"wire type {wire} (field {field}) is not valid protobuf")
+        yield field, wire, value
+
+
+def pb_repeated_varints(wire, value):
+    """A repeated varint field arrives packed (wire 2) or one by one (wire 0)."""
+    if wire == 0:
+        return [value]
+    out, at = [], 0
+    while at < len(value):
+        v, at = pb_varint(value, at)
+        out.append(v)
+    return out
+
+
+def signed64(v):
+    return v - (1 << 64) if v >= (1 << 63) else v
+
+
+def decode_profile(path):
+    """profile.proto's Profile, with only the fields the checks need."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    check(raw[:2] == b"\x1f\x8b", f"{path} is not gzipped (magic {raw[:2]!r})")
+    data = gzip.decompress(raw)
+    p = {"sample_type": [], "sample": [], "mapping": {}, "location": {}, "function": {},
+         "string_table": [], "comment": [], "period": None, "default_sample_type": 0}
+    for field, wire, value in pb_fields(data):
+        if field == 1:
+            vt = {f: v for f, _, v in pb_fields(value)}
+            p["sample_type"].append((vt.get(1, 0), vt.get(2, 0)))
+        elif field == 2:
+            s = {"location_id": [], "value": [], "label": []}
+            for f, w, v in pb_fields(value):
+                if f == 1:
+                    s["location_id"] += pb_repeated_varints(w, v)
+                elif f == 2:
+                    s["value"] += [signed64(x) for x in pb_repeated_varints(w, v)]
+                elif f == 3:
+                    s["label"].append({lf: lv for lf, _, lv in pb_fields(v)})
+            p["sample"].append(s)
+        elif field == 3:
+            m = {f: v for f, _, v in pb_fields(value)}
+            p["mapping"][m[1]] = m
+        elif field == 4:
+            loc = {"lines": []}
+            for f, _, v in pb_fields(value):
+                if f == 4:
+                    loc["lines"].append({lf: lv for lf, _, lv in pb_fields(v)})
+                else:
+                    loc[f] = v
+            p["location"][loc[1]] = loc
+        elif field == 5:
+            fn = {f: v for f, _, v in pb_fields(value)}
+            p["function"][fn[1]] = fn
+        elif field == 6:
+            p["string_table"].append(value.decode("utf-8"))
+        elif field == 12:
+            p["period"] = value
+        elif field == 13:
+            p["comment"].append(value)
+        elif field == 14:
+            p["default_sample_type"] = value
+    return p
+
+
+def profile_leaf_names(p, sample):
+    """Function names of a sample's frames, leaf first."""
+    names = []
+    for lid in sample["location_id"]:
+        check(lid in p["location"], f"sample names location {lid}, which the profile lacks")
+        for line in p["location"][lid]["lines"]:
+            fid = line.get(1, 0)
+            check(fid in p["function"], f"location {lid} names function {fid}, which is missing")
+            names.append(p["string_table"][p["function"][fid].get(2, 0)])
+    return names
+
+
+def check_profile_totals(p, db, sampled):
+    strings = p["string_table"]
+    check(strings and strings[0] == "", "string_table[0] is not the empty string")
+    for index in [i for vt in p["sample_type"] for i in vt] + p["comment"]:
+        check(0 <= index < len(strings), f"string index {index} is out of the table")
+    types = [(strings[t], strings[u]) for t, u in p["sample_type"]]
+    check(types == [("alloc_objects", "count"), ("alloc_space", "bytes"),
+                    ("inuse_objects", "count"), ("inuse_space", "bytes")],
+          f"sample types are {types}")
+    totals = [sum(s["value"][i] for s in p["sample"]) for i in range(4)]
+    if not sampled:
+        expect = query(db, "SELECT sum(allocs), sum(alloc_bytes), sum(live_blocks), sum(live_bytes)"
+                           " FROM sites")[0]
+        check(tuple(totals) == tuple(expect),
+              f"profile totals {totals} differ from the sites table {expect}")
+        leaks = query(db, "SELECT count(*), coalesce(sum(requested_size), 0) FROM leaks")[0]
+        check((totals[2], totals[3]) == leaks,
+              f"profile in-use {totals[2:]} differs from the leaks view {leaks}")
+        classes = query(db, "SELECT sum(allocs), sum(requested_bytes) FROM class_totals")[0]
+        check((totals[0], totals[1]) == classes,
+              f"profile allocations {totals[:2]} differ from class_totals {classes}")
+    else:
+        est = query(db, "SELECT sum(est_allocs), sum(est_bytes) FROM sites WHERE stack_id <> 0")[0]
+        slack = len(p["sample"])  # each sample's estimate is rounded to a whole number
+        check(abs(totals[0] - est[0]) <= slack and abs(totals[1] - est[1]) <= slack,
+              f"sampled profile totals {totals[:2]} are not the estimates {est}")
+    return totals
+
+
+# ---- cases: the report -----------------------------------------------------
+
+@case
+def text_numbers_equal_the_views():
+    db = fixture("facts.db")
+    out, _ = report(db)
+    allocs, requested, usable = query(
+        db, "SELECT sum(allocs), sum(requested_bytes), sum(usable_bytes) FROM class_totals")[0]
+    line = f"allocated    {allocs} blocks, {human_bytes(requested)} requested, " \
+           f"{human_bytes(usable)} usable ({100.0 * (usable - requested) / usable:.2f}% waste)"
+    check(line in out, f"the overview lacks \"{line}\"\n{out}")
+    live = query(db, "SELECT sum(live_blocks), sum(live_requested_bytes), sum(live_usable_bytes)"
+                     " FROM fragmentation")[0]
+    line = f"live at end  {live[0]} blocks, {human_bytes(live[1])} requested, " \
+           f"{human_bytes(live[2])} usable"
+    check(line in out, f"the overview lacks \"{line}\"")
+    blocks, leaked, sites = query(
+        db, "SELECT count(*), sum(requested_size), count(DISTINCT process_id || '|' ||"
+            " coalesce(function, '') || '|' || coalesce(file, '') || '|' || coalesce(line, ''))"
+            " FROM leaks")[0]
+    check(f"leaks        {blocks} blocks, {human_bytes(leaked)}, from {sites} sites" in out,
+          "the overview's leak line differs from the leaks view")
+    # Every class row: exact counts, bytes by the documented rule, waste % as the docs' query.
+    rows = query(db, "SELECT class_name, sum(allocs), sum(frees), sum(requested_bytes),"
+                     " sum(usable_bytes) FROM class_totals GROUP BY class_id HAVING sum(allocs) > 0")
+    section = out.split("Classes (all processes)")[1].split("\n\n")[0]
+    for name, a, f, r, u in rows:
+        pct = round(100.0 * (u - r) / u, 2)
+        pattern = rf"^\s+{name}\s+{a}\s+{f}\s+{re.escape(human_bytes(r))}\s+" \
+                  rf"{re.escape(human_bytes(u))}\s+{re.escape(human_bytes(u - r))}\s+{pct:.2f}%"
+        check(re.search(pattern, section, re.M), f"class row {name} is not {pattern}\n{section}")
+    # The top site by bytes and by count, aggregated per site as the docs' query does.
+    top = query(db, "SELECT st.site_function, sum(si.allocs), sum(si.alloc_bytes) FROM sites si"
+                    " JOIN stacks st USING (process_id, stack_id)"
+                    " GROUP BY si.process_id, st.site_function, st.site_file, st.site_line"
+                    " ORDER BY sum(si.alloc_bytes) DESC LIMIT 1")[0]
+    by_bytes = out.split("Top sites by bytes allocated")[1].splitlines()[2]
+    check(top[0] in by_bytes and f" {top[1]} " in by_bytes and human_bytes(top[2]) in by_bytes,
+          f"the first site by bytes is \"{by_bytes}\", the database says {top}")
+    kind, events = query(db, "SELECT kind, count(*) FROM corruption GROUP BY kind")[0]
+    check(f"corruption   {events} event: {kind} x{events}" in out
+          or f"corruption   {events} events: {kind} x{events}" in out,
+          "the overview's corruption line differs from the corruption view")
+    # The known facts of query_workload: leak_here's 7 x 200 B with its stack.
+    check("7 blocks, 1.4 KiB (B256) from leak_here" in out, "leak_here's leak is not reported")
+    leak_stack = out.split("from leak_here")[1].splitlines()
+    check("#0 leak_here" in leak_stack[1] and "#1 main" in leak_stack[2],
+          f"leak_here's stack is not innermost first: {leak_stack[1:3]}")
+
+
+@case
+def json_numbers_equal_the_views():
+    db = fixture("facts.db")
+    out, _ = report("--format", "json", db)
+    doc = json.loads(out)
+    total = doc["totals"]
+    allocs, frees, requested, usable = query(
+        db, "SELECT sum(allocs), sum(frees), sum(requested_bytes), sum(usable_bytes)"
+            " FROM class_totals")[0]
+    check((total["allocs"], total["frees"], total["requested_bytes"], total["usable_bytes"])
+          == (allocs, frees, requested, usable), f"JSON totals {total} differ from class_totals")
+    leak = query(db, "SELECT count(*), sum(requested_size) FROM leaks")[0]
+    check((total["leaked_blocks"], total["leaked_bytes"]) == leak, "JSON leak totals differ")
+    check(total["corruption_events"] == query(db, "SELECT count(*) FROM corruption")[0][0],
+          "JSON corruption count differs")
+    # Classes: every active class, every number the views hold.
+    want = {r[0]: r[1:] for r in query(
+        db, "SELECT t.class_name, sum(t.allocs), sum(t.frees), sum(t.requested_bytes),"
+            " sum(t.usable_bytes), sum(f.live_blocks), sum(f.live_requested_bytes),"
+            " sum(f.live_usable_bytes), sum(f.cached_blocks), sum(f.pooled_blocks)"
+            " FROM class_totals t JOIN fragmentation f USING (process_id, class_id)"
+            " GROUP BY t.class_id HAVING sum(t.allocs) + sum(f.live_blocks) + sum(f.cached_blocks)"
+            " + sum(f.pooled_blocks) > 0")}
+    got = {c["class_name"]: (c["allocs"], c["frees"], c["requested_bytes"], c["usable_bytes"],
+                             c["live_blocks"], c["live_requested_bytes"], c["live_usable_bytes"],
+                             c["cached_blocks"], c["pooled_blocks"]) for c in doc["classes"]}
+    check(got == want, f"JSON classes {got} differ from the views {want}")
+    # Per process: the fragmentation view's waste % for one live class.
+    pct = query(db, "SELECT waste_pct FROM fragmentation WHERE class_name = 'B256' AND process_id = 1")
+    check(abs(100.0 * (1792 - 1400) / 1792 - pct[0][0]) < 0.005, "facts.db's B256 waste moved")
+    # Sites: aggregated per site, as the docs' per-site query.
+    want = sorted(query(
+        db, "SELECT si.process_id, st.site_function, sum(si.allocs), sum(si.alloc_bytes),"
+            " sum(si.live_blocks), sum(si.live_bytes) FROM sites si LEFT JOIN stacks st"
+            " USING (process_id, stack_id)"
+            " GROUP BY si.process_id, st.site_function, st.site_file, st.site_line"))
+    got = sorted((s["process_id"], s["function"], s["allocs"], s["alloc_bytes"], s["live_blocks"],
+                  s["live_bytes"]) for s in doc["sites"])
+    check(got == want, f"JSON sites {got} differ from the database {want}")
+    # Leaks per stack, with the whole stack in level order.
+    want = sorted(query(db, "SELECT process_id, stack_id, count(*), sum(requested_size), function"
+                            " FROM leaks GROUP BY process_id, stack_id"))
+    got = sorted((l["process_id"], l["stack_id"], l["blocks"], l["bytes"], l["function"])
+                 for l in doc["leaks"])
+    check(got == want, f"JSON leaks {got} differ from the leaks view {want}")
+    for l in doc["leaks"]:
+        frames = [r[0] for r in query(db, "SELECT function FROM frames WHERE process_id = ? AND"
+                                          " stack_id = ? ORDER BY level",
+                                      l["process_id"], l["stack_id"])]
+        got = [f["function"] for f in l["stack"]]
+        check(len(got) == len(frames) and all(g == f.split("@")[0] for g, f in zip(got, frames)),
+              f"leak stack {got} is not the frames {frames} in level order")
+    events = query(db, "SELECT kind, function, address FROM corruption")
+    got = [(c["kind"], c["function"], c["address"]) for c in doc["corruption"]]
+    check(got == events, f"JSON corruption {got} differs from the view {events}")
+    # Processes: one per row, with its own totals.
+    procs = query(db, "SELECT process_id, pid, via FROM processes ORDER BY process_id")
+    check([(p["process_id"], p["pid"], p["via"]) for p in doc["processes"]] == procs,
+          "JSON processes differ from the processes table")
+
+
+@case
+def json_peak_is_exact_in_full_mode_and_bounded_otherwise():
+    full = fixture("facts_full.db")
+    doc = json.loads(report("--format", "json", full)[0])
+    # The peak by a running sum over every allocation and free, in Python.
+    events = []
+    for a, f, u in query(full, "SELECT alloc_ns, free_ns, usable_size FROM allocations"
+                               " WHERE process_id = 1"):
+        events.append((a, u))
+        if f is not None:
+            events.append((f, -u))
+    live = peak = 0
+    for _, d in sorted(events):
+        live += d
+        peak = max(peak, live)
+    root = doc["processes"][0]["peak_live_usable_bytes"]
+    check(root["exact"] and root["low"] == peak == root["high"],
+          f"full-mode peak {root} is not the running maximum {peak}")
+    # Summary mode: the bounds hold the final live bytes and the per-class peaks' sum.
+    doc = json.loads(report("--format", "json", fixture("facts.db"))[0])
+    root = doc["processes"][0]["peak_live_usable_bytes"]
+    high = query(fixture("facts.db"), "SELECT sum(peak_live_usable_bytes) FROM class_stats"
+                                      " WHERE process_id = 1")[0][0]
+    final = query(fixture("facts.db"), "SELECT sum(live_usable_bytes) FROM class_stats"
+                                       " WHERE process_id = 1")[0][0]
+    check(not root["exact"] and root["high"] == high and final <= root["low"] <= root["high"],
+          f"summary-mode peak bounds {root}: expected low >= {final}, high = {high}")
+
+
+@case
+def each_section_option_prints_only_its_section():
+    db = fixture("facts.db")
+    for option, title, others in [("--leaks", "Leaks:", ["Classes", "Top sites", "Corruption"]),
+                                  ("--sites", "Top sites by", ["Classes", "Leaks:", "Corruption"]),
+                                  ("--classes", "Classes", ["Top sites", "Leaks:", "Corruption"]),
+                                  ("--corruption", "Corruption:", ["Classes", "Top sites",
+                                                                   "Leaks:"])]:
+        out, _ = report(option, db)
+        check(title in out, f"{option} does not print its section")
+        check("program" not in out, f"{option} also prints the overview")
+        for other in others:
+            check(other not in out, f"{option} also prints {other}")
+        doc = json.loads(report(option, "--format", "json", db)[0])
+        check(len(doc) == 2, f"{option} --format json holds {sorted(doc)}")
+
+
+@case
+def fail_on_leaks_and_corruption_gate_a_ci_run():
+    db = fixture("facts.db")
+    out, err = report("--fail-on-leaks", db, expect=1)
+    check("Leaks:" in out and "--fail-on-leaks" in err and len(err.splitlines()) == 1,
+          f"--fail-on-leaks: report and one line expected, stderr: {err}")
+    _, err = report("--fail-on-corruption", "--leaks", db, expect=1)
+    check("1 heap corruption events" in err, f"--fail-on-corruption says {err}")
+    # A run without leaks or corruption passes both gates.
+    clean = trace("clean.db", [ARGS.leaky, "none"], {"ORTHO_TRACE_STACKS": "0"})
+    leaks = query(clean, "SELECT count(*) FROM leaks")[0][0]
+    check(leaks > 0, "report_leaky keeps two blocks: the gate must see them")
+    report("--fail-on-corruption", clean)
+    report("--fail-on-leaks", clean, expect=1)
+
+
+@case
+def a_run_without_stacks_reports_but_refuses_stack_outputs():
+    db = fixture("nostacks.db")
+    out, _ = report(db)
+    check("stacks off (ORTHO_TRACE_STACKS=0)" in out, "the summary does not say stacks were off")
+    check("without a stack (stacks were off)" in out, "leaks without stacks are not explained")
+    for option, target in [("--flamegraph", "x.svg"), ("--folded", "x.txt"),
+                           ("--pprof", "x.pb.gz")]:
+        path = os.path.join(SCRATCH, target)
+        _, err = report(option, path, db, expect=2)
+        check(len(err.strip().splitlines()) == 1 and "stacks off" in err and db in err,
+              f"{option} on a run without stacks says: {err}")
+        check(not os.path.exists(path), f"{option} wrote {path} anyway")
+
+
+# ---- cases: stack outputs --------------------------------------------------
+
+@case
+def svg_parses_as_xml_and_names_the_leaking_function():
+    db = fixture("facts.db")
+    svg = os.path.join(SCRATCH, "live.svg")
+    report("--flamegraph", svg, "--weight", "live-bytes", db)
+    root = ElementTree.parse(svg).getroot()
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    check(root.tag == "{http://www.w3.org/2000/svg}svg", f"root element is {root.tag}")
+    script = root.find("s:script", ns)
+    check(script is not None and "function zoom" in script.text,
+          "the SVG has no zoom script: it is not interactive")
+    node = subprocess.run(["sh", "-c", "command -v node"], capture_output=True, text=True)
+    if node.returncode == 0:  # the script at least parses as JavaScript
+        js = os.path.join(SCRATCH, "flame.js")
+        with open(js, "w") as f:
+            f.write(script.text)
+        done = subprocess.run(["node", "--check", js], capture_output=True, text=True)
+        check(done.returncode == 0, f"the flame graph's script does not parse: {done.stderr}")
+    frames = root.findall(".//s:g[@class='f']", ns)
+    names = {g.get("data-n") for g in frames}
+    check("leak_here" in names, f"the live-bytes graph does not name leak_here: {sorted(names)}")
+    check("churn" not in names, "churn frees everything, yet it is in the live-bytes graph")
+    # The root frame's tooltip states the total, which must be the database's live bytes.
+    live = query(db, "SELECT sum(live_bytes) FROM sites")[0][0]
+    all_frame = [g for g in frames if g.get("data-n") == "all"][0]
+    title = all_frame.find("s:title", ns).text
+    check(f", {live} bytes live bytes at exit" in title, f"root title \"{title}\", live {live}")
+    # Allocated bytes: every site wide enough to draw (0.1 px of the 1180 px
+    # of frames) is drawn; churn, hand_over and hold_long in byte order.
+    svg = os.path.join(SCRATCH, "alloc.svg")
+    report("--flamegraph", svg, db)
+    frames = ElementTree.parse(svg).getroot().findall(".//s:g[@class='f']", ns)
+    widths = {g.get("data-n"): float(g.get("data-w")) for g in frames}
+    total = query(db, "SELECT sum(alloc_bytes) FROM sites")[0][0]
+    for site, nbytes in query(db, "SELECT st.site_function, sum(si.alloc_bytes) FROM sites si"
+                                  " JOIN stacks st USING (process_id, stack_id)"
+                                  " GROUP BY st.site_function"):
+        drawn = nbytes / total * 1180 >= 0.1
+        check((site in widths) == drawn,
+              f"site {site} ({nbytes} of {total} bytes) {'is missing' if drawn else 'is drawn'}")
+    check(widths["churn"] > widths["hand_over"] > widths["hold_long"],
+          "frame widths do not follow allocated bytes")
+
+
+@case
+def folded_stacks_sum_to_the_database_and_start_at_the_root():
+    db = fixture("facts.db")
+    out, _ = report("--folded", "-", db)
+    lines = out.strip().splitlines()
+    weights = {}
+    for line in lines:
+        path, _, weight = line.rpartition(" ")
+        check(weight.isdigit() and path, f"\"{line}\" is not 'frame;frame weight'")
+        weights[path] = int(weight)
+    total = query(db, "SELECT sum(alloc_bytes) FROM sites")[0][0]
+    check(sum(weights.values()) == total, f"folded total {sum(weights.values())} != {total}")
+    leak = [p for p in weights if p.endswith(";leak_here")]
+    check(len(leak) == 1 and ";main;leak_here" in leak[0] and "_start" in leak[0].split(";")[1],
+          f"leak_here's path is not outermost first: {leak}")
+    counts, _ = report("--folded", "-", "--weight", "allocs", db)
+    total = query(db, "SELECT sum(allocs) FROM sites")[0][0]
+    check(sum(int(l.rpartition(" ")[2]) for l in counts.splitlines()) == total,
+          "folded allocation counts do not sum to the sites table")
+
+
+@case
+def pprof_decodes_with_totals_equal_to_the_database():
+    db = fixture("facts.db")
+    path = os.path.join(SCRATCH, "facts.pb.gz")
+    report("--pprof", path, db)
+    p = decode_profile(path)
+    check_profile_totals(p, db, sampled=False)
+    strings = p["string_table"]
+    check(strings[p["default_sample_type"]] == "alloc_space", "default sample type")
+    # The in-use samples are the leaks; leak_here's is 7 x 200 bytes, leaf first.
+    inuse = {tuple(profile_leaf_names(p, s)): s["value"][2:] for s in p["sample"]
+             if s["value"][3] > 0}
+    leak = [v for names, v in inuse.items() if names[0] == "leak_here" and names[1] == "main"]
+    check(leak == [[7, 1400]], f"leak_here's in-use sample is {leak}; samples {inuse}")
+    # Each sample carries its process's pid.
+    pids = {r[0] for r in query(db, "SELECT pid FROM processes")}
+    for s in p["sample"]:
+        labels = [(strings[l.get(1, 0)], l.get(3)) for l in s["label"]]
+        check(len(labels) == 1 and labels[0][0] == "pid" and labels[0][1] in pids,
+              f"sample labels {labels}")
+    # Locations point at mappings that exist, named after the modules.
+    for loc in p["location"].values():
+        if 2 in loc:
+            check(loc[2] in p["mapping"], f"location {loc[1]} names a missing mapping")
+    modules = {strings[m[5]] for m in p["mapping"].values()}
+    check(any(m.endswith("it_query_workload") for m in modules), f"mappings: {modules}")
+    go = subprocess.run(["sh", "-c", "command -v go"], capture_output=True, text=True)
+    if go.returncode == 0:
+        top = subprocess.run(["go", "tool", "pprof", "-top", "-sample_index=alloc_space", path],
+                             capture_output=True, text=True, timeout=300)
+        check(top.returncode == 0 and "churn" in top.stdout, f"go tool pprof: {top.stderr}")
+    else:
+        print("(go is not installed: go tool pprof not run; the profile was decoded here)")
+
+
+@case
+def pprof_of_a_sampled_run_carries_the_estimates():
+    db = trace("sampled.db", [ARGS.workload],
+               {"ORTHO_TRACE_SAMPLE": "65536", "ORTHO_ON_CORRUPTION": "report"})
+    check(query(db, "SELECT max(sample_bytes) FROM processes")[0][0] == 65536, "not sampled")
+    path = os.path.join(SCRATCH, "sampled.pb.gz")
+    report("--pprof", path, db)
+    p = decode_profile(path)
+    check_profile_totals(p, db, sampled=True)
+    check(any("estimates" in p["string_table"][c] for c in p["comment"]),
+          "the sampled profile does not say its values are estimates")
+    out, _ = report("--sites", db)
+    check("estimated from sampled stacks" in out, "the sites section does not say it estimates")
+
+
+# ---- cases: diff -----------------------------------------------------------
+
+def leaky_runs():
+    base = trace("base.db", [ARGS.leaky])
+    again = trace("again.db", [ARGS.leaky])
+    extra = trace("extra.db", [ARGS.leaky, "extra"])
+    return base, again, extra
+
+
+@case
+def diff_of_a_run_with_itself_is_empty():
+    db = fixture("facts.db")
+    out, _ = report("--diff", db, db)
+    check(out.strip().splitlines()[-1] == "no differences in classes, sites, leaks or corruption",
+          f"diff of a run with itself:\n{out}")
+    doc = json.loads(report("--diff", "--format", "json", db, db)[0])
+    check(doc["empty"] and not doc["classes"] and not doc["sites"] and not doc["leaks"]
+          and not doc["corruption"], f"JSON diff of a run with itself: {doc}")
+    base, again, _ = leaky_runs()
+    doc = json.loads(report("--diff", "--format", "json", base, again)[0])
+    check(doc["empty"], f"two runs of the same program differ: {doc}")
+    report("--diff", "--fail-on-leaks", "--fail-on-corruption", base, again)
+
+
+@case
+def diff_against_a_run_with_an_added_leak_shows_exactly_that_leak():
+    base, _, extra = leaky_runs()
+    doc = json.loads(report("--diff", "--format", "json", base, extra)[0])
+    added = query(extra, "SELECT count(*), sum(requested_size) FROM leaks WHERE function ="
+                         " 'leak_extra'")[0]
+    check(added == (3, 3000), f"the extra run's leak_extra leaks {added}")
+    check([(l["change"], l["function"], l["after"]["blocks"], l["after"]["bytes"])
+           for l in doc["leaks"]] == [("new", "leak_extra", 3, 3000)],
+          f"diff leaks: {doc['leaks']}")
+    check([(s["change"], s["function"]) for s in doc["sites"]] == [("new", "leak_extra")],
+          f"diff sites: {doc['sites']}")
+    cls = query(extra, "SELECT class_name FROM classes WHERE payload_size >= 1000"
+                       " ORDER BY payload_size LIMIT 1")[0][0]
+    check([c["class_name"] for c in doc["classes"]] == [cls], f"diff classes: {doc['classes']}")
+    c = doc["classes"][0]
+    check(c["after"]["allocs"] - c["before"]["allocs"] == 3
+          and c["after"]["requested_bytes"] - c["before"]["requested_bytes"] == 3000,
+          f"the class change is not 3 blocks of 1000 bytes: {c}")
+    check(not doc["corruption"], "corruption changed")
+    # The text groups the extra leak's stacks (one per unrolled call) by site.
+    out, _ = report("--leaks", extra)
+    check(f"3 blocks, {human_bytes(3000)} (B4K) from leak_extra" in out,
+          f"the leaks of the extra run are not grouped by site:\n{out}")
+    out, err = report("--diff", "--fail-on-leaks", base, extra, expect=1)
+    check("new     leak_extra" in out and "leaks more" in err, f"text diff:\n{out}\n{err}")
+    # The other way round, the leak is fixed and the gate is quiet.
+    doc = json.loads(report("--diff", "--format", "json", "--fail-on-leaks", extra, base)[0])
+    check([l["change"] for l in doc["leaks"]] == ["fixed"], f"reverse diff: {doc['leaks']}")
+
+
+# ---- cases: what-if --------------------------------------------------------
+
+def write_table(name, text):
+    path = os.path.join(SCRATCH, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+@case
+def what_if_under_the_allocators_own_table_is_the_databases_waste():
+    for name in ["facts.db", "tensor.db"]:
+        db = fixture(name)
+        sizes = [r[0] for r in query(db, "SELECT payload_size FROM classes"
+                                         " WHERE payload_size IS NOT NULL")]
+        table = write_table("own.txt", "# the allocator's classes\n" + "\n".join(map(str, sizes)))
+        doc = json.loads(report("--what-if", table, "--format", "json", db)[0])
+        waste = query(db, "SELECT coalesce(sum(usable_bytes - requested_bytes), 0) FROM class_totals"
+                          " WHERE class_name <> 'LARGE'")[0][0]
+        check(doc["what_if"]["waste_bytes"] == waste == doc["current"]["waste_bytes"],
+              f"{name}: what-if waste {doc['what_if']['waste_bytes']}, current"
+              f" {doc['current']['waste_bytes']}, database {waste}")
+        per_class = {c["payload_size"]: c["waste_bytes"] for c in doc["what_if"]["classes"]}
+        for payload, w in query(db, "SELECT payload_size, sum(usable_bytes - requested_bytes)"
+                                    " FROM class_totals WHERE class_name <> 'LARGE'"
+                                    " GROUP BY class_id"):
+            check(per_class[payload] == w, f"{name}: class {payload} waste {per_class[payload]} != {w}")
+    # The docs' example: a 5 KiB class takes the 5000-byte churn to 120 bytes each.
+    db = fixture("facts.db")
+    table = write_table("five.txt", "64 256 4K 5K 6K 8K 16K 32K 64K 128K 256K 1M 16M\n")
+    doc = json.loads(report("--what-if", table, "--format", "json", db)[0])
+    five = [c for c in doc["what_if"]["classes"] if c["payload_size"] == 5120][0]
+    check(five["allocs"] == 20000 and five["waste_bytes"] == 20000 * 120, f"5K class: {five}")
+    out, _ = report("--what-if", table, db)
+    check("What if" in out and "change in waste" in out, f"text what-if:\n{out}")
+
+
+@case
+def suggested_classes_are_never_worse_than_the_current_table():
+    for name in ["facts.db", "tensor.db"]:
+        db = fixture(name)
+        for n in [12, 13, 16]:
+            doc = json.loads(report("--suggest-classes", str(n), "--format", "json", db)[0])
+            got, current = doc["suggested"], doc["current"]
+            check(len(got["payload_sizes"]) <= n, f"{name}: {n} classes asked, got {got}")
+            check(all(s % 64 == 0 for s in got["payload_sizes"]), "payloads not 64-aligned")
+            check(got["waste_bytes"] <= current["waste_bytes"],
+                  f"{name}: suggested {n} classes waste {got['waste_bytes']} >"
+                  f" current {current['waste_bytes']}")
+            check(got["allocs"] == current["allocs"] and got["above_largest_class"]["allocs"] == 0,
+                  f"{name}: the suggestion does not serve every request in scope")
+            # Replaying the suggestion through --what-if gives the same waste.
+            table = write_table("s.txt", " ".join(map(str, got["payload_sizes"])))
+            again = json.loads(report("--what-if", table, "--format", "json", db)[0])
+            check(again["what_if"]["waste_bytes"] == got["waste_bytes"], "replay differs")
+    out, _ = report("--suggest-classes", "3", fixture("facts.db"))
+    check("Suggested table of 3 classes" in out and "sizes:" in out, f"text suggestion:\n{out}")
+
+
+# ---- cases: bad input ------------------------------------------------------
+
+def refused(argv, *needles):
+    out, err = report(*argv, expect=2)
+    lines = err.strip().splitlines()
+    check(len(lines) == 1, f"{argv}: expected one line on stderr, got {lines}")
+    check(lines[0].startswith("ortho-report: "), f"{argv}: \"{lines[0]}\" lacks the program name")
+    for needle in needles:
+        check(needle in lines[0], f"{argv}: \"{lines[0]}\" does not say \"{needle}\"")
+    check(out == "", f"{argv}: printed a report anyway: {out[:200]}")
+
+
+@case
+def bad_files_are_refused_with_one_line():
+    missing = os.path.join(SCRATCH, "missing.db")
+    refused([missing], missing, "No such file")
+    text = write_table("notes.db", "these are notes, not a database, long enough for a header\n")
+    refused([text], "not a trace database")
+    other = os.path.join(SCRATCH, "other.db")
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE t(x)")
+    conn.commit()
+    conn.close()
+    refused([other], "not an orthotope trace")
+    newer = os.path.join(SCRATCH, "newer.db")
+    conn = sqlite3.connect(newer)
+    conn.execute("PRAGMA application_id = 1330795592")
+    conn.execute("PRAGMA user_version = 99")
+    conn.execute("CREATE TABLE t(x)")
+    conn.commit()
+    conn.close()
+    refused([newer], "newer orthotope", "99")
+    refused(["--diff", fixture("facts.db"), missing], missing)
+    empty = os.path.join(SCRATCH, "empty.db")
+    open(empty, "w").close()
+    refused(["--pprof", os.path.join(SCRATCH, "x.pb.gz"), empty], "is empty")
+
+
+@case
+def bad_options_are_refused_with_one_line():
+    db = fixture("facts.db")
+    refused(["--bogus", db], "unknown option --bogus")
+    refused(["-x", db], "unknown option -x")
+    refused(["--format", "xml", db], "--format", "xml")
+    refused(["--top", "0", db], "--top")
+    refused(["--top", "ten", db], "--top")
+    refused(["--weight", "heavy", "--folded", "-", db], "--weight")
+    refused(["--weight", "allocs", db], "--weight applies to")
+    refused(["--suggest-classes", "-3", db], "--suggest-classes")
+    refused(["--what-if", os.path.join(SCRATCH, "none.txt"), db], "none.txt")
+    refused(["--what-if", write_table("bad.txt", "64 256 lots\n"), db], "bad.txt:1", "lots")
+    refused(["--what-if", write_table("twice.txt", "64 64\n"), db], "twice")
+    refused(["--what-if", write_table("blank.txt", "# nothing\n"), db], "no class sizes")
+    refused([db, db], "--diff")
+    refused([], "no trace database")
+    refused(["--diff", db], "two trace databases")
+    refused(["--diff", "--pprof", "x", db, db], "cannot be combined")
+    refused(["--flamegraph", "/nonexistent-dir/x.svg", db], "/nonexistent-dir/x.svg")
+    refused(["--pprof"], "--pprof needs a value")
+
+
+def main():
+    global ARGS, SCRATCH
+    parser = argparse.ArgumentParser()
+    parser.add_argument("case", choices=sorted(CASES))
+    for name in ["report", "fixtures", "lib", "workload", "leaky"]:
+        parser.add_argument("--" + name, required=True)
+    ARGS = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="report_cli.") as scratch:
+        SCRATCH = scratch
+        try:
+            CASES[ARGS.case]()
+        except Failure as failure:
+            print(f"report_cli.py {ARGS.case}: FAIL: {failure}", file=sys.stderr)
+            return 1
+    print(f"report_cli.py {ARGS.case}: ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,238 @@
+/* diff.c - see diff.h. Each side is first reduced to keyed rows (site key
+ * -> counts), then the two row lists are merged by key; sites number in
+ * the hundreds, so a linear search per key is enough. */
+#include "diff.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report_mem.h"
+#include "weights.h"
+
+static bool diff_same_text(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static const char *diff_file_name(const char *path)
+{
+    return path != NULL ? mem_basename(path) : NULL;
+}
+
+/* The site row for (function, file) in d, added with zero counts if new. */
+static struct diff_site *diff_site_row(struct diff *d, const char *function, const char *file)
+{
+    for (size_t i = 0; i < d->site_count; i++) {
+        if (diff_same_text(d->sites[i].function, function) && diff_same_text(d->sites[i].file, file))
+            return &d->sites[i];
+    }
+    mem_push((void **)&d->sites, d->site_count, sizeof *d->sites);
+    struct diff_site *s = &d->sites[d->site_count++];
+    *s = (struct diff_site){.function = mem_strdup(function), .file = mem_strdup(file)};
+    return s;
+}
+
+static struct diff_leak *diff_leak_row(struct diff *d, const char *function, const char *file)
+{
+    for (size_t i = 0; i < d->leak_count; i++) {
+        if (diff_same_text(d->leaks[i].function, function) && diff_same_text(d->leaks[i].file, file))
+            return &d->leaks[i];
+    }
+    mem_push((void **)&d->leaks, d->leak_count, sizeof *d->leaks);
+    struct diff_leak *l = &d->leaks[d->leak_count++];
+    *l = (struct diff_leak){.function = mem_strdup(function), .file = mem_strdup(file)};
+    return l;
+}
+
+static struct diff_kind *diff_kind_row(struct diff *d, const char *kind)
+{
+    for (size_t i = 0; i < d->kind_count; i++) {
+        if (strcmp(d->kinds[i].kind, kind) == 0)
+            return &d->kinds[i];
+    }
+    mem_push((void **)&d->kinds, d->kind_count, sizeof *d->kinds);
+    struct diff_kind *k = &d->kinds[d->kind_count++];
+    *k = (struct diff_kind){.kind = mem_strdup(kind)};
+    return k;
+}
+
+/* Adds one run's sites, leaks and corruption to the rows (after: which side). */
+static void diff_add_run(struct diff *d, const struct model *m, bool after)
+{
+    for (size_t i = 0; i < m->site_count; i++) {
+        const struct model_site *s = &m->sites[i];
+        if (weight_site(m, s, WEIGHT_ALLOCS) <= 0)
+            continue;
+        struct diff_site *row = diff_site_row(d, s->function, diff_file_name(s->file));
+        struct diff_site_counts *c = after ? &row->after : &row->before;
+        c->allocs += llround(weight_site(m, s, WEIGHT_ALLOCS));
+        c->bytes += llround(weight_site(m, s, WEIGHT_ALLOC_BYTES));
+        c->live_blocks += llround(weight_site(m, s, WEIGHT_LIVE_BLOCKS));
+        c->live_bytes += llround(weight_site(m, s, WEIGHT_LIVE_BYTES));
+    }
+    for (size_t i = 0; i < m->leak_count; i++) {
+        const struct model_leak *l = &m->leaks[i];
+        struct diff_leak *row = diff_leak_row(d, l->function, diff_file_name(l->file));
+        *(after ? &row->after_blocks : &row->before_blocks) += l->blocks;
+        *(after ? &row->after_bytes : &row->before_bytes) += l->bytes;
+    }
+    for (size_t i = 0; i < m->corruption_count; i++) {
+        struct diff_kind *row = diff_kind_row(d, m->corruption[i].kind ? m->corruption[i].kind : "?");
+        *(after ? &row->after : &row->before) += 1;
+    }
+}
+
+static bool diff_site_same(const struct diff_site *s)
+{
+    return memcmp(&s->before, &s->after, sizeof s->before) == 0;
+}
+
+static bool diff_class_same(const struct model_class *a, const struct model_class *b)
+{
+    return a->allocs == b->allocs && a->frees == b->frees &&
+           a->requested_bytes == b->requested_bytes && a->usable_bytes == b->usable_bytes &&
+           a->live_blocks == b->live_blocks && a->live_requested_bytes == b->live_requested_bytes;
+}
+
+static int64_t diff_abs(int64_t v)
+{
+    return v < 0 ? -v : v;
+}
+
+static int diff_site_order(const void *a, const void *b)
+{
+    const struct diff_site *x = a, *y = b;
+    int64_t dx = diff_abs(x->after.bytes - x->before.bytes);
+    int64_t dy = diff_abs(y->after.bytes - y->before.bytes);
+    if (dx != dy)
+        return dx < dy ? 1 : -1;
+    return strcmp(x->function ? x->function : "", y->function ? y->function : "");
+}
+
+static int diff_leak_order(const void *a, const void *b)
+{
+    const struct diff_leak *x = a, *y = b;
+    int64_t dx = x->after_bytes - x->before_bytes, dy = y->after_bytes - y->before_bytes;
+    if (dx != dy)
+        return dx < dy ? 1 : -1;
+    return strcmp(x->function ? x->function : "", y->function ? y->function : "");
+}
+
+static int diff_kind_order(const void *a, const void *b)
+{
+    return strcmp(((const struct diff_kind *)a)->kind, ((const struct diff_kind *)b)->kind);
+}
+
+void diff_compute(struct diff *d, const struct model *before, const struct model *after)
+{
+    *d = (struct diff){.before_path = before->path, .after_path = after->path,
+                       .sampled = before->sampled || after->sampled};
+    d->classes = mem_zalloc(MODEL_CLASS_SLOTS, sizeof *d->classes);
+    for (int c = 0; c < MODEL_CLASS_SLOTS; c++) {
+        if (diff_class_same(&before->totals[c], &after->totals[c]))
+            continue;
+        d->classes[d->class_count++] = (struct diff_class){
+            .class_id = c, .name = after->class_names[c], .before = before->totals[c],
+            .after = after->totals[c]};
+    }
+    diff_add_run(d, before, false);
+    diff_add_run(d, after, true);
+
+    /* Keep only rows that differ. */
+    size_t kept = 0;
+    for (size_t i = 0; i < d->site_count; i++) {
+        if (diff_site_same(&d->sites[i]))
+            free(d->sites[i].function), free(d->sites[i].file);
+        else
+            d->sites[kept++] = d->sites[i];
+    }
+    d->site_count = kept;
+    kept = 0;
+    for (size_t i = 0; i < d->leak_count; i++) {
+        struct diff_leak *l = &d->leaks[i];
+        if (l->before_blocks == l->after_blocks && l->before_bytes == l->after_bytes)
+            free(l->function), free(l->file);
+        else
+            d->leaks[kept++] = *l;
+    }
+    d->leak_count = kept;
+    kept = 0;
+    for (size_t i = 0; i < d->kind_count; i++) {
+        if (d->kinds[i].before == d->kinds[i].after)
+            free(d->kinds[i].kind);
+        else
+            d->kinds[kept++] = d->kinds[i];
+    }
+    d->kind_count = kept;
+    if (d->site_count > 0)
+        qsort(d->sites, d->site_count, sizeof *d->sites, diff_site_order);
+    if (d->leak_count > 0)
+        qsort(d->leaks, d->leak_count, sizeof *d->leaks, diff_leak_order);
+    if (d->kind_count > 0)
+        qsort(d->kinds, d->kind_count, sizeof *d->kinds, diff_kind_order);
+}
+
+void diff_free(struct diff *d)
+{
+    for (size_t i = 0; i < d->site_count; i++)
+        free(d->sites[i].function), free(d->sites[i].file);
+    for (size_t i = 0; i < d->leak_count; i++)
+        free(d->leaks[i].function), free(d->leaks[i].file);
+    for (size_t i = 0; i < d->kind_count; i++)
+        free(d->kinds[i].kind);
+    free(d->classes);
+    free(d->sites);
+    free(d->leaks);
+    free(d->kinds);
+    *d = (struct diff){0};
+}
+
+bool diff_is_empty(const struct diff *d)
+{
+    return d->class_count == 0 && d->site_count == 0 && d->leak_count == 0 && d->kind_count == 0;
+}
+
+bool diff_has_new_leaks(const struct diff *d)
+{
+    for (size_t i = 0; i < d->leak_count; i++) {
+        if (d->leaks[i].after_bytes > d->leaks[i].before_bytes ||
+            d->leaks[i].after_blocks > d->leaks[i].before_blocks)
+            return true;
+    }
+    return false;
+}
+
+bool diff_has_new_corruption(const struct diff *d)
+{
+    for (size_t i = 0; i < d->kind_count; i++) {
+        if (d->kinds[i].after > d->kinds[i].before)
+            return true;
+    }
+    return false;
+}
+
+const char *diff_site_change(const struct diff_site *s)
+{
+    if (s->before.allocs == 0)
+        return "new";
+    if (s->after.allocs == 0)
+        return "gone";
+    if (s->after.bytes > s->before.bytes)
+        return "more";
+    if (s->after.bytes < s->before.bytes)
+        return "less";
+    return "changed";
+}
+
+const char *diff_leak_change(const struct diff_leak *l)
+{
+    if (l->before_blocks == 0)
+        return "new";
+    if (l->after_blocks == 0)
+        return "fixed";
+    return l->after_bytes > l->before_bytes ||
+                   (l->after_bytes == l->before_bytes && l->after_blocks > l->before_blocks)
+               ? "more"
+               : "less";
+}

@@ -1,0 +1,233 @@
+/* format_json.c - the report for scripts: the same sections as the text,
+ * with exact numbers (bytes as integers, estimates as numbers) and every
+ * row rather than a top N. Keys follow the database's column names, so a
+ * script can check one against the other. Documented in docs/ortho-report.md. */
+#include "format.h"
+#include "json.h"
+
+static void json_stack(struct json *j, const char *key, const struct model_stack *s)
+{
+    if (s == NULL) {
+        json_string(j, key, NULL);
+        return;
+    }
+    json_begin_array(j, key);
+    for (size_t i = 0; i < s->frame_count; i++) {
+        const struct model_frame *f = &s->frames[i];
+        json_begin_object(j, NULL);
+        json_string(j, "function", f->function);
+        json_string(j, "file", f->file);
+        if (f->line > 0)
+            json_int(j, "line", f->line);
+        else
+            json_string(j, "line", NULL);
+        json_string(j, "module", f->module);
+        json_int(j, "pc", (int64_t)f->pc);
+        json_end_object(j);
+    }
+    json_end_array(j);
+}
+
+static void json_class_fields(struct json *j, const struct model_class *c)
+{
+    json_int(j, "allocs", c->allocs);
+    json_int(j, "frees", c->frees);
+    json_int(j, "requested_bytes", c->requested_bytes);
+    json_int(j, "usable_bytes", c->usable_bytes);
+    json_int(j, "waste_bytes", c->usable_bytes - c->requested_bytes);
+    json_number(j, "waste_pct", model_waste_pct(c->requested_bytes, c->usable_bytes));
+    json_int(j, "live_blocks", c->live_blocks);
+    json_int(j, "live_requested_bytes", c->live_requested_bytes);
+    json_int(j, "live_usable_bytes", c->live_usable_bytes);
+}
+
+static void json_classes(struct json *j, const struct model *m, const struct model_class *classes)
+{
+    json_begin_array(j, "classes");
+    for (int i = 0; i < MODEL_CLASS_SLOTS; i++) {
+        const struct model_class *c = &classes[i];
+        if (!model_class_active(c))
+            continue;
+        json_begin_object(j, NULL);
+        json_string(j, "class_name", m->class_names[i]);
+        json_int(j, "class_id", i);
+        if (m->payload_bytes[i] > 0)
+            json_int(j, "payload_size", m->payload_bytes[i]);
+        else
+            json_string(j, "payload_size", NULL);
+        json_class_fields(j, c);
+        json_int(j, "cached_blocks", c->cached_blocks);
+        json_int(j, "pooled_blocks", c->pooled_blocks);
+        json_int(j, "cached_bytes", c->cached_bytes);
+        json_int(j, "pooled_bytes", c->pooled_bytes);
+        json_int(j, "peak_live_usable_bytes", c->peak_live_usable_bytes);
+        json_end_object(j);
+    }
+    json_end_array(j);
+}
+
+static void json_peak(struct json *j, const struct model_process *p)
+{
+    json_begin_object(j, "peak_live_usable_bytes");
+    json_bool(j, "exact", p->peak_exact);
+    json_int(j, "low", p->peak_low_bytes);
+    json_int(j, "high", p->peak_high_bytes);
+    json_end_object(j);
+}
+
+static void json_processes(struct json *j, const struct model *m, bool with_classes)
+{
+    json_begin_array(j, "processes");
+    for (size_t i = 0; i < m->process_count; i++) {
+        const struct model_process *p = &m->processes[i];
+        json_begin_object(j, NULL);
+        json_int(j, "process_id", p->process_id);
+        json_int(j, "pid", p->pid);
+        json_int(j, "ppid", p->ppid);
+        if (p->parent_process_id > 0)
+            json_int(j, "parent_process_id", p->parent_process_id);
+        else
+            json_string(j, "parent_process_id", NULL);
+        json_string(j, "via", p->via);
+        json_string(j, "exe", p->exe);
+        json_string(j, "cmdline", p->cmdline);
+        json_int(j, "start_ns", p->start_ns);
+        if (p->end_ns > 0)
+            json_int(j, "end_ns", p->end_ns);
+        else
+            json_string(j, "end_ns", NULL);
+        json_string(j, "end_reason", p->end_reason);
+        json_string(j, "mode", p->mode);
+        json_int(j, "sample_bytes", p->sample_bytes);
+        json_int(j, "stack_depth", p->stack_depth);
+        json_int(j, "records", p->records);
+        json_int(j, "dropped_records", p->dropped_records);
+        json_int(j, "lost_no_slot", p->lost_no_slot);
+        json_int(j, "stacks_truncated", p->stacks_truncated);
+        json_int(j, "untracked_frees", p->untracked_frees);
+        json_peak(j, p);
+        struct model_class sum = model_sum_classes(p->classes);
+        json_begin_object(j, "totals");
+        json_class_fields(j, &sum);
+        json_end_object(j);
+        if (with_classes)
+            json_classes(j, m, p->classes);
+        json_end_object(j);
+    }
+    json_end_array(j);
+}
+
+static void json_overview(struct json *j, const struct model *m)
+{
+    json_int(j, "duration_ns", model_duration_ns(m));
+    json_bool(j, "live", m->live);
+    json_bool(j, "stacks_off", m->stacks_off);
+    json_bool(j, "sampled", m->sampled);
+    struct model_class all = model_sum_classes(m->totals);
+    json_begin_object(j, "totals");
+    json_class_fields(j, &all);
+    json_int(j, "leaked_blocks", model_total_leak_blocks(m));
+    json_int(j, "leaked_bytes", model_total_leak_bytes(m));
+    json_int(j, "corruption_events", (int64_t)m->corruption_count);
+    json_int(j, "dropped_records", model_total_dropped(m));
+    json_end_object(j);
+}
+
+static void json_sites(struct json *j, const struct model *m)
+{
+    json_begin_array(j, "sites");
+    for (size_t i = 0; i < m->site_count; i++) {
+        const struct model_site *s = &m->sites[i];
+        json_begin_object(j, NULL);
+        json_int(j, "process_id", s->process_id);
+        json_string(j, "function", s->function);
+        json_string(j, "file", s->file);
+        if (s->line > 0)
+            json_int(j, "line", s->line);
+        else
+            json_string(j, "line", NULL);
+        json_int(j, "stacks", s->stacks);
+        json_int(j, "allocs", s->allocs);
+        json_int(j, "alloc_bytes", s->alloc_bytes);
+        json_int(j, "frees", s->frees);
+        json_int(j, "live_blocks", s->live_blocks);
+        json_int(j, "live_bytes", s->live_bytes);
+        json_int(j, "peak_live_bytes", s->peak_live_bytes);
+        json_number(j, "est_allocs", s->est_allocs);
+        json_number(j, "est_bytes", s->est_bytes);
+        json_end_object(j);
+    }
+    json_end_array(j);
+}
+
+static void json_leaks(struct json *j, const struct model *m)
+{
+    json_begin_array(j, "leaks");
+    for (size_t i = 0; i < m->leak_count; i++) {
+        const struct model_leak *l = &m->leaks[i];
+        json_begin_object(j, NULL);
+        json_int(j, "process_id", l->process_id);
+        json_int(j, "stack_id", l->stack_id);
+        json_int(j, "blocks", l->blocks);
+        json_int(j, "bytes", l->bytes);
+        json_string(j, "classes", l->class_names);
+        json_string(j, "function", l->function);
+        json_string(j, "file", l->file);
+        if (l->line > 0)
+            json_int(j, "line", l->line);
+        else
+            json_string(j, "line", NULL);
+        json_stack(j, "stack", model_stack(m, l->process_id, l->stack_id));
+        json_end_object(j);
+    }
+    json_end_array(j);
+}
+
+static void json_corruption(struct json *j, const struct model *m)
+{
+    json_begin_array(j, "corruption");
+    for (size_t i = 0; i < m->corruption_count; i++) {
+        const struct model_corruption *c = &m->corruption[i];
+        json_begin_object(j, NULL);
+        json_int(j, "event_id", c->event_id);
+        json_int(j, "process_id", c->process_id);
+        json_int(j, "thread_id", c->thread_id);
+        json_int(j, "ts_ns", c->ts_ns);
+        json_string(j, "kind", c->kind);
+        json_string(j, "call", c->call);
+        json_int(j, "address", (int64_t)c->address);
+        json_string(j, "class_name", c->class_name);
+        json_string(j, "function", c->function);
+        json_string(j, "file", c->file);
+        if (c->line > 0)
+            json_int(j, "line", c->line);
+        else
+            json_string(j, "line", NULL);
+        json_stack(j, "stack", model_stack(m, c->process_id, c->stack_id));
+        json_stack(j, "alloc_stack", model_stack(m, c->process_id, c->alloc_stack_id));
+        json_end_object(j);
+    }
+    json_end_array(j);
+}
+
+void format_json(FILE *out, const struct model *m, const struct format_options *o)
+{
+    struct json j;
+    json_init(&j, out);
+    json_begin_object(&j, NULL);
+    json_string(&j, "database", m->path);
+    if (o->sections & FORMAT_OVERVIEW) {
+        json_overview(&j, m);
+        json_processes(&j, m, (o->sections & FORMAT_CLASSES) != 0);
+    }
+    if (o->sections & FORMAT_CLASSES)
+        json_classes(&j, m, m->totals);
+    if (o->sections & FORMAT_SITES)
+        json_sites(&j, m);
+    if (o->sections & FORMAT_LEAKS)
+        json_leaks(&j, m);
+    if (o->sections & FORMAT_CORRUPTION)
+        json_corruption(&j, m);
+    json_end_object(&j);
+    json_finish(&j);
+}

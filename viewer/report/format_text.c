@@ -1,0 +1,385 @@
+/* format_text.c - the report for a person: an overview that reads in ten
+ * seconds (program, duration, bytes, live memory, leaks, corruption, how
+ * complete the trace is), then the classes, the top sites, the leaks with
+ * their stacks and the corruption events. Byte counts use units.h's rule;
+ * counts are exact. Each section can be printed alone (--classes, ...). */
+#define _GNU_SOURCE /* qsort_r */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "format.h"
+#include "report_mem.h"
+#include "weights.h"
+#include "text_common.h"
+#include "units.h"
+
+static size_t text_leak_site_count(const struct model *m); /* the leaks section groups */
+
+/* ---- overview ---------------------------------------------------------- */
+
+static void text_overview(FILE *out, const struct model *m)
+{
+    char a[UNITS_BUF], b[UNITS_BUF], c[UNITS_BUF];
+    const struct model_process *root = &m->processes[0];
+    fprintf(out, "ortho-report: %s%s\n", m->path, m->live ? " (still being written: a snapshot)" : "");
+    fprintf(out, "  program      %s (pid %lld)", root->cmdline ? root->cmdline : "?",
+            (long long)root->pid);
+    if (m->process_count > 1)
+        fprintf(out, ", %zu process images", m->process_count);
+    fputc('\n', out);
+    fprintf(out, "  duration     %s", units_duration(a, sizeof a, model_duration_ns(m)));
+    if (root->end_reason != NULL)
+        fprintf(out, " (the root ended by %s)", root->end_reason);
+    fputc('\n', out);
+
+    struct model_class all = model_sum_classes(m->totals);
+    fprintf(out, "  allocated    %lld blocks, %s requested, %s usable (%.2f%% waste)\n",
+            (long long)all.allocs, units_bytes(a, sizeof a, (double)all.requested_bytes),
+            units_bytes(b, sizeof b, (double)all.usable_bytes),
+            model_waste_pct(all.requested_bytes, all.usable_bytes));
+
+    const struct model_process *peak = root;
+    for (size_t i = 0; i < m->process_count; i++) {
+        if (m->processes[i].peak_high_bytes > peak->peak_high_bytes)
+            peak = &m->processes[i];
+    }
+    fprintf(out, "  peak live    ");
+    text_peak(out, peak);
+    if (m->process_count > 1)
+        fprintf(out, " in process %lld", (long long)peak->process_id);
+    fputc('\n', out);
+    fprintf(out, "  live at end  %lld blocks, %s requested, %s usable\n", (long long)all.live_blocks,
+            units_bytes(a, sizeof a, (double)all.live_requested_bytes),
+            units_bytes(b, sizeof b, (double)all.live_usable_bytes));
+    if (m->leak_count == 0)
+        fprintf(out, "  leaks        none\n");
+    else
+        fprintf(out, "  leaks        %s, %s, from %s\n",
+                text_count(a, sizeof a, model_total_leak_blocks(m), "block", "blocks"),
+                units_bytes(c, sizeof c, (double)model_total_leak_bytes(m)),
+                text_count(b, sizeof b, (int64_t)text_leak_site_count(m), "site", "sites"));
+    fprintf(out, "  corruption   ");
+    text_corruption_kinds(out, m);
+    fputc('\n', out);
+    fprintf(out, "  trace        ");
+    text_health(out, m);
+    fputc('\n', out);
+}
+
+/* ---- processes --------------------------------------------------------- */
+
+static void text_processes(FILE *out, const struct model *m)
+{
+    char a[UNITS_BUF], b[UNITS_BUF], c[UNITS_BUF];
+    fprintf(out, "\nProcesses\n");
+    fprintf(out, "  %4s %8s %6s %6s %10s %10s %10s %10s  %s\n", "id", "pid", "via", "ended",
+            "duration", "allocs", "requested", "live", "command");
+    for (size_t i = 0; i < m->process_count; i++) {
+        const struct model_process *p = &m->processes[i];
+        struct model_class sum = model_sum_classes(p->classes);
+        fprintf(out, "  %4lld %8lld %6s %6s %10s %10lld %10s %10s  %s\n", (long long)p->process_id,
+                (long long)p->pid, p->via ? p->via : "?",
+                p->end_ns ? (p->end_reason ? p->end_reason : "?") : "no",
+                p->end_ns ? units_duration(a, sizeof a, p->end_ns - p->start_ns) : "-",
+                (long long)sum.allocs, units_bytes(b, sizeof b, (double)sum.requested_bytes),
+                units_bytes(c, sizeof c, (double)sum.live_requested_bytes),
+                p->cmdline ? p->cmdline : "?");
+    }
+}
+
+/* ---- classes ----------------------------------------------------------- */
+
+static void text_class_table(FILE *out, const struct model *m, const struct model_class *classes,
+                             const char *title)
+{
+    char a[UNITS_BUF], b[UNITS_BUF], c[UNITS_BUF], d[UNITS_BUF], e[UNITS_BUF], f[UNITS_BUF];
+    fprintf(out, "\n%s\n", title);
+    fprintf(out, "  %-6s %10s %10s %10s %10s %10s %7s %8s %10s %10s %10s\n", "class", "allocs",
+            "frees", "requested", "usable", "waste", "waste%", "live", "live use", "peak live",
+            "cached");
+    bool any = false;
+    for (int i = 0; i < MODEL_CLASS_SLOTS; i++) {
+        const struct model_class *k = &classes[i];
+        if (!model_class_active(k))
+            continue;
+        any = true;
+        fprintf(out, "  %-6s %10lld %10lld %10s %10s %10s %6.2f%% %8lld %10s %10s %10s\n",
+                m->class_names[i], (long long)k->allocs, (long long)k->frees,
+                units_bytes(a, sizeof a, (double)k->requested_bytes),
+                units_bytes(b, sizeof b, (double)k->usable_bytes),
+                units_bytes(c, sizeof c, (double)(k->usable_bytes - k->requested_bytes)),
+                model_waste_pct(k->requested_bytes, k->usable_bytes), (long long)k->live_blocks,
+                units_bytes(d, sizeof d, (double)k->live_usable_bytes),
+                units_bytes(e, sizeof e, (double)k->peak_live_usable_bytes),
+                units_bytes(f, sizeof f, (double)(k->cached_bytes + k->pooled_bytes)));
+    }
+    if (!any)
+        fprintf(out, "  (nothing allocated)\n");
+}
+
+static void text_classes(FILE *out, const struct model *m)
+{
+    size_t active = 0;
+    for (size_t i = 0; i < m->process_count; i++) {
+        struct model_class sum = model_sum_classes(m->processes[i].classes);
+        active += sum.allocs > 0 || sum.live_blocks > 0;
+    }
+    text_class_table(out, m, m->totals,
+                     m->process_count > 1 ? "Classes (all processes)" : "Classes");
+    if (active <= 1)
+        return;
+    for (size_t i = 0; i < m->process_count; i++) {
+        const struct model_process *p = &m->processes[i];
+        struct model_class sum = model_sum_classes(p->classes);
+        if (sum.allocs == 0 && sum.live_blocks == 0)
+            continue;
+        char title[128];
+        snprintf(title, sizeof title, "Classes of process %lld (pid %lld, %s)",
+                 (long long)p->process_id, (long long)p->pid, p->via ? p->via : "?");
+        text_class_table(out, m, p->classes, title);
+    }
+}
+
+/* ---- sites ------------------------------------------------------------- */
+
+/* Order of the top tables: by the weight asked for, largest first. */
+struct text_site_sort {
+    const struct model *m;
+    enum weight_kind kind;
+};
+
+static int text_site_order(const void *a, const void *b, void *ctx)
+{
+    const struct text_site_sort *sort = ctx;
+    const struct model_site *x = *(const struct model_site *const *)a;
+    const struct model_site *y = *(const struct model_site *const *)b;
+    double vx = weight_site(sort->m, x, sort->kind), vy = weight_site(sort->m, y, sort->kind);
+    if (vx != vy)
+        return vx < vy ? 1 : -1;
+    return (x->process_id > y->process_id) - (x->process_id < y->process_id);
+}
+
+static void text_site_table(FILE *out, const struct model *m, const struct model_site **sites,
+                            size_t n, size_t top, bool by_count)
+{
+    char a[UNITS_BUF], b[UNITS_BUF], site[512];
+    struct text_site_sort sort = {m, by_count ? WEIGHT_ALLOCS : WEIGHT_ALLOC_BYTES};
+    qsort_r(sites, n, sizeof *sites, text_site_order, &sort);
+    fprintf(out, "\nTop sites by %s%s\n", by_count ? "allocations" : "bytes allocated",
+            m->sampled ? " (estimated from sampled stacks)" : "");
+    fprintf(out, "  %12s %12s %10s %12s  %s\n", "bytes", "allocs", "live", "live bytes", "site");
+    for (size_t i = 0; i < n && i < top; i++) {
+        const struct model_site *s = sites[i];
+        fprintf(out, "  %12s %12.0f %10lld %12s  %s", units_bytes(a, sizeof a, weight_site(m, s, WEIGHT_ALLOC_BYTES)),
+                weight_site(m, s, WEIGHT_ALLOCS), (long long)s->live_blocks,
+                units_bytes(b, sizeof b, (double)s->live_bytes),
+                text_site_name(site, sizeof site, s->function, s->file, s->line));
+        if (m->process_count > 1)
+            fprintf(out, " in process %lld", (long long)s->process_id);
+        fputc('\n', out);
+    }
+    if (n > top)
+        fprintf(out, "  ... %zu more (--top N shows more, --format json shows all)\n", n - top);
+}
+
+static void text_sites(FILE *out, const struct model *m, size_t top)
+{
+    if (m->stacks_off) {
+        fprintf(out, "\nSites: none, the run was traced with stacks off (ORTHO_TRACE_STACKS=0)\n");
+        return;
+    }
+    const struct model_site **sites = mem_zalloc(m->site_count, sizeof *sites);
+    size_t n = 0;
+    for (size_t i = 0; i < m->site_count; i++) {
+        if (weight_site(m, &m->sites[i], WEIGHT_ALLOCS) > 0)
+            sites[n++] = &m->sites[i];
+    }
+    if (m->sampled)
+        fprintf(out, "\n(sampled stacks: site figures are estimates, sites.est_allocs/est_bytes)\n");
+    text_site_table(out, m, sites, n, top, false);
+    text_site_table(out, m, sites, n, top, true);
+    free(sites);
+}
+
+/* ---- leaks and corruption ---------------------------------------------- */
+
+/* Leaks are reported per site: the stacks of one process that end in the
+ * same function, file and line form one group (a loop the compiler
+ * unrolled gives each copy of its malloc call a stack of its own). */
+struct leak_group {
+    size_t first;            /* index of its largest stack in m->leaks */
+    int64_t blocks, bytes;
+    size_t stacks;
+};
+
+static bool text_same_text(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static bool text_same_leak_site(const struct model_leak *a, const struct model_leak *b)
+{
+    return a->process_id == b->process_id && (a->stack_id == 0) == (b->stack_id == 0) &&
+           text_same_text(a->function, b->function) && text_same_text(a->file, b->file) &&
+           a->line == b->line;
+}
+
+/* Groups m->leaks (already largest first); group_of[i] is leak i's group. */
+static size_t text_leak_groups(const struct model *m, struct leak_group *groups, size_t *group_of)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < m->leak_count; i++) {
+        size_t g = 0;
+        while (g < n && !text_same_leak_site(&m->leaks[groups[g].first], &m->leaks[i]))
+            g++;
+        if (g == n)
+            groups[n++] = (struct leak_group){.first = i};
+        groups[g].blocks += m->leaks[i].blocks;
+        groups[g].bytes += m->leaks[i].bytes;
+        groups[g].stacks++;
+        group_of[i] = g;
+    }
+    return n;
+}
+
+/* Whether two stacks print the same lines (function, file and line of
+ * each frame shown): only one of them is worth printing. */
+static bool text_stacks_print_alike(const struct model_stack *a, const struct model_stack *b,
+                                    size_t frames)
+{
+    if (a == NULL || b == NULL)
+        return a == b;
+    if ((a->frame_count < frames ? a->frame_count : frames) !=
+        (b->frame_count < frames ? b->frame_count : frames))
+        return false;
+    for (size_t i = 0; i < a->frame_count && i < frames; i++) {
+        const struct model_frame *x = &a->frames[i], *y = &b->frames[i];
+        if (!text_same_text(x->function, y->function) || !text_same_text(x->file, y->file) ||
+            x->line != y->line || (x->function == NULL && x->pc != y->pc))
+            return false;
+    }
+    return true;
+}
+
+static size_t text_leak_site_count(const struct model *m)
+{
+    struct leak_group *groups = mem_zalloc(m->leak_count, sizeof *groups);
+    size_t *group_of = mem_zalloc(m->leak_count, sizeof *group_of);
+    size_t n = text_leak_groups(m, groups, group_of);
+    free(groups);
+    free(group_of);
+    return n;
+}
+
+static void text_leaks(FILE *out, const struct model *m, size_t frames)
+{
+    char a[UNITS_BUF], site[512], blocks[48], sites[48];
+    if (m->leak_count == 0) {
+        fprintf(out, "\nLeaks: none%s\n", m->live ? " so far (the run is still going)" : "");
+        return;
+    }
+    struct leak_group *groups = mem_zalloc(m->leak_count, sizeof *groups);
+    size_t *group_of = mem_zalloc(m->leak_count, sizeof *group_of);
+    size_t n = text_leak_groups(m, groups, group_of);
+    fprintf(out, "\nLeaks: %s, %s, from %s\n",
+            text_count(blocks, sizeof blocks, model_total_leak_blocks(m), "block", "blocks"),
+            units_bytes(a, sizeof a, (double)model_total_leak_bytes(m)),
+            text_count(sites, sizeof sites, (int64_t)n, "site", "sites"));
+    for (size_t g = 0; g < n; g++) {
+        const struct model_leak *l = &m->leaks[groups[g].first];
+        fprintf(out, "  %s, %s (%s) ",
+                text_count(blocks, sizeof blocks, groups[g].blocks, "block", "blocks"),
+                units_bytes(a, sizeof a, (double)groups[g].bytes),
+                l->class_names ? l->class_names : "?");
+        if (l->stack_id == 0)
+            fprintf(out, "without a stack%s", m->stacks_off ? " (stacks were off)" : "");
+        else
+            fprintf(out, "from %s", text_site_name(site, sizeof site, l->function, l->file, l->line));
+        if (m->process_count > 1)
+            fprintf(out, " in process %lld", (long long)l->process_id);
+        if (groups[g].stacks > 1)
+            fprintf(out, ", %zu stacks", groups[g].stacks);
+        fputc('\n', out);
+        /* Each stack of the group that prints differently from those before it. */
+        for (size_t i = groups[g].first; i < m->leak_count; i++) {
+            if (group_of[i] != g)
+                continue;
+            const struct model_stack *s = model_stack(m, m->leaks[i].process_id,
+                                                      m->leaks[i].stack_id);
+            bool shown = false;
+            for (size_t j = groups[g].first; j < i && !shown; j++)
+                shown = group_of[j] == g &&
+                        text_stacks_print_alike(
+                            model_stack(m, m->leaks[j].process_id, m->leaks[j].stack_id), s,
+                            frames);
+            if (!shown) {
+                if (i != groups[g].first)
+                    fprintf(out, "      and %s, %s through:\n",
+                            text_count(blocks, sizeof blocks, m->leaks[i].blocks, "block",
+                                       "blocks"),
+                            units_bytes(a, sizeof a, (double)m->leaks[i].bytes));
+                text_stack(out, s, "      ", frames);
+            }
+        }
+    }
+    free(groups);
+    free(group_of);
+}
+
+static void text_corruption(FILE *out, const struct model *m, size_t frames)
+{
+    char a[UNITS_BUF], site[512];
+    if (m->corruption_count == 0) {
+        fprintf(out, "\nCorruption: none\n");
+        return;
+    }
+    char events[48];
+    fprintf(out, "\nCorruption: %s\n",
+            text_count(events, sizeof events, (int64_t)m->corruption_count, "event", "events"));
+    for (size_t i = 0; i < m->corruption_count; i++) {
+        const struct model_corruption *c = &m->corruption[i];
+        const struct model_process *p = model_process(m, c->process_id);
+        fprintf(out, "  %s in %s() of 0x%" PRIx64, c->kind ? c->kind : "?", c->call ? c->call : "?",
+                c->address);
+        if (c->class_name != NULL)
+            fprintf(out, " (%s)", c->class_name);
+        fprintf(out, ", thread %lld", (long long)c->thread_id);
+        if (m->process_count > 1)
+            fprintf(out, " of process %lld", (long long)c->process_id);
+        if (p != NULL && p->start_ns > 0)
+            fprintf(out, ", %s after start", units_duration(a, sizeof a, c->ts_ns - p->start_ns));
+        if (c->function != NULL)
+            fprintf(out, ", in %s", text_site_name(site, sizeof site, c->function, c->file, c->line));
+        fputc('\n', out);
+        const struct model_stack *detected = model_stack(m, c->process_id, c->stack_id);
+        const struct model_stack *allocated = model_stack(m, c->process_id, c->alloc_stack_id);
+        if (detected != NULL) {
+            fprintf(out, "    detected at:\n");
+            text_stack(out, detected, "      ", frames);
+        }
+        if (allocated != NULL) {
+            fprintf(out, "    allocated at:\n");
+            text_stack(out, allocated, "      ", frames);
+        }
+    }
+}
+
+void format_text(FILE *out, const struct model *m, const struct format_options *o)
+{
+    unsigned s = o->sections;
+    if (s & FORMAT_OVERVIEW) {
+        text_overview(out, m);
+        if (m->process_count > 1)
+            text_processes(out, m);
+    }
+    if (s & FORMAT_CLASSES)
+        text_classes(out, m);
+    if (s & FORMAT_SITES)
+        text_sites(out, m, o->top);
+    if (s & FORMAT_LEAKS)
+        text_leaks(out, m, o->stack_frames);
+    if (s & FORMAT_CORRUPTION)
+        text_corruption(out, m, o->stack_frames);
+}

@@ -1,0 +1,173 @@
+/* model.h - ortho-report's data model: everything the formatters print, read
+ * from one trace database into plain structs (SQL -> structs), so every
+ * output format (text, JSON, SVG, folded, pprof, diff, what-if) works from
+ * the same numbers and none of them touches SQLite. Numbers come from the
+ * documented views (class_totals, fragmentation, leaks, corruption) where a
+ * view exists, and from the tables (sites, stacks, frames, size_histogram,
+ * class_series, processes) otherwise. Frames are read ordered by level, not
+ * through the stack_text view, and sites are aggregated here, not through
+ * top_sites. */
+#ifndef ORTHO_REPORT_MODEL_H
+#define ORTHO_REPORT_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tracedb.h"
+
+/* class_id 0..11 are the size classes B64..B16M, 12 is LARGE (schema.sql). */
+#define MODEL_CLASS_SLOTS 13
+#define MODEL_CLASS_LARGE 12
+
+/* One size class of one process (or of the whole tree in model.totals). */
+struct model_class {
+    int64_t allocs, frees;                 /* blocks */
+    int64_t requested_bytes, usable_bytes; /* over all allocations of the run */
+    int64_t live_blocks;                   /* at the end of the process */
+    int64_t live_requested_bytes, live_usable_bytes;
+    int64_t cached_blocks, pooled_blocks;  /* free blocks in thread caches / the central pool */
+    int64_t cached_bytes, pooled_bytes;
+    int64_t peak_live_usable_bytes;        /* exact per class (class_stats) */
+};
+
+/* One traced process image (a row of `processes`). */
+struct model_process {
+    int64_t process_id, pid, ppid;
+    int64_t parent_process_id;   /* 0: the root of the tree */
+    char *via, *exe, *cmdline, *end_reason, *mode, *overflow; /* NULL when unknown */
+    int64_t start_ns, end_ns;    /* CLOCK_MONOTONIC; end_ns 0: still running */
+    int64_t start_unix_ns;       /* wall clock at start; 0 when unknown */
+    int64_t sample_bytes;        /* 0: every allocation has a stack */
+    int64_t stack_depth;         /* 0: stacks were off */
+    int64_t records, dropped_records, lost_no_slot, stacks, stacks_truncated, untracked_frees;
+    struct model_class classes[MODEL_CLASS_SLOTS];
+    /* Peak of live usable bytes over all classes. Exact in ORTHO_TRACE=full
+     * (from the allocations); otherwise known only between the highest total
+     * at a series sample point and the sum of the exact per-class peaks. */
+    bool peak_exact;
+    int64_t peak_low_bytes, peak_high_bytes; /* equal when exact */
+};
+
+/* An allocation site: the innermost frame outside the allocator, aggregated
+ * over every stack that reaches it. function NULL: allocations without a
+ * stack (stacks off, or not picked by the sampler). */
+struct model_site {
+    int64_t process_id;
+    char *function, *file;
+    int64_t line;
+    int64_t stacks;                          /* distinct stacks aggregated */
+    bool has_stack;                          /* false: the "no stack" row (stack_id 0) */
+    int64_t allocs, alloc_bytes, frees, live_blocks, live_bytes;
+    int64_t peak_live_bytes;                 /* the largest of its stacks' peaks */
+    double est_allocs, est_bytes;            /* = allocs/alloc_bytes unless sampled */
+};
+
+/* One row of `sites`: the numbers of one stack. */
+struct model_stack_site {
+    int64_t process_id, stack_id;
+    int64_t allocs, alloc_bytes, live_blocks, live_bytes;
+    double est_allocs, est_bytes;
+};
+
+struct model_frame {
+    char *function;  /* without glibc's @GLIBC_x suffix; NULL when unknown */
+    char *module, *file;
+    int64_t line;    /* 0: unknown */
+    uint64_t pc;
+};
+
+/* One stack, innermost frame first. */
+struct model_stack {
+    int64_t process_id, stack_id;
+    bool truncated;
+    size_t frame_count;
+    struct model_frame *frames;
+};
+
+/* Blocks still live at the end of a process, grouped by allocation stack. */
+struct model_leak {
+    int64_t process_id, stack_id;   /* stack_id 0: no stack */
+    int64_t blocks, bytes;          /* requested bytes */
+    char *function, *file;          /* the site; NULL without a stack */
+    int64_t line;
+    char *class_names;              /* e.g. "B256" or "B64,B256" */
+};
+
+struct model_corruption {
+    int64_t event_id, process_id, thread_id, ts_ns;
+    char *kind, *call, *class_name, *function, *file;
+    int64_t line;
+    uint64_t address;
+    int64_t stack_id, alloc_thread_id, alloc_stack_id; /* 0 / -1: unknown */
+};
+
+/* One row of size_histogram. */
+struct model_size {
+    int64_t process_id, requested_size, allocs;
+    int class_id;
+};
+
+struct model {
+    const char *path;                   /* the database, as given */
+    char *class_names[MODEL_CLASS_SLOTS];
+    int64_t payload_bytes[MODEL_CLASS_SLOTS]; /* 0 for LARGE */
+
+    size_t process_count;
+    struct model_process *processes;    /* by process_id */
+    struct model_class totals[MODEL_CLASS_SLOTS]; /* over all processes */
+
+    size_t site_count;
+    struct model_site *sites;           /* by process, then alloc_bytes descending */
+    size_t stack_site_count;
+    struct model_stack_site *stack_sites; /* by process_id, stack_id */
+    size_t stack_count;
+    struct model_stack *stacks;         /* by process_id, stack_id */
+    size_t leak_count;
+    struct model_leak *leaks;           /* by bytes descending */
+    size_t corruption_count;
+    struct model_corruption *corruption; /* by process, time */
+    size_t size_count;
+    struct model_size *sizes;           /* by process, requested_size */
+
+    bool stacks_off;    /* every process was traced with ORTHO_TRACE_STACKS=0 */
+    bool sampled;       /* some process sampled stacks (sample_bytes > 0) */
+    bool live;          /* some process has not ended */
+};
+
+/* Reads everything from an open database. 0 on success; -1 with a one-line
+ * reason in err (the model is then empty and may be freed). */
+int model_load(struct model *m, struct tracedb *db, char *err, size_t err_cap);
+void model_free(struct model *m);
+
+/* Opens path with tracedb_open and loads it; refuses a database without
+ * processes. The same contract as model_load. */
+int model_load_path(struct model *m, const char *path, char *err, size_t err_cap);
+
+const struct model_process *model_process(const struct model *m, int64_t process_id);
+const struct model_stack *model_stack(const struct model *m, int64_t process_id,
+                                      int64_t stack_id);
+
+/* Whole-run figures over every process. */
+int64_t model_total_leak_blocks(const struct model *m);
+int64_t model_total_leak_bytes(const struct model *m);
+int64_t model_total_dropped(const struct model *m); /* dropped + lost_no_slot */
+
+/* The sum of a class array (a process's or the totals). */
+struct model_class model_sum_classes(const struct model_class classes[MODEL_CLASS_SLOTS]);
+
+/* Whether a class row has anything to show: allocations, live or free blocks. */
+bool model_class_active(const struct model_class *c);
+
+/* Waste of handed-out bytes, as the views compute it: 100 * (usable -
+ * requested) / usable, 0 when nothing was handed out. */
+double model_waste_pct(int64_t requested_bytes, int64_t usable_bytes);
+
+/* Duration from the first start to the last end in ns (0 when unknown). */
+int64_t model_duration_ns(const struct model *m);
+
+/* Why the run has no stacks to draw, as the end of a sentence starting with
+ * the database path; NULL when it has stacks. */
+const char *model_no_stacks_reason(const struct model *m);
+
+#endif
