@@ -5,7 +5,7 @@ set -euo pipefail
 ORTHO_DEPS=(
   build-essential cmake pkg-config          # toolchain
   check libunwind-dev libdw-dev             # unit tests, stack frames, symbolization
-  libsqlite3-dev sqlite3 libncurses-dev     # trace database and viewer
+  libsqlite3-dev sqlite3 libncurses-dev zlib1g-dev # trace database, viewer, gzipped pprof
   git perl python3 python3-numpy tmux procps # real programs in integration tests
   libmimalloc-dev libjemalloc-dev libtcmalloc-minimal4 heaptrack zstd # benchmark competitors (zstd: heaptrack compresses with it, else gzip)
 )
