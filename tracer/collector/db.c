@@ -450,9 +450,9 @@ static void db_write_threads(struct db *db, int64_t pid, struct proc_state *p)
 }
 
 static void db_write_stacks_and_sites(struct db *db, int64_t pid, struct proc_state *p,
-                                      struct symbolizer *sym)
+                                      struct symbolizer *sym, bool defer_stacks)
 {
-    for (size_t i = 0; i < p->module_count; i++) {
+    for (size_t i = 0; i < p->module_count && !defer_stacks; i++) {
         struct module_state *m = &p->modules[i];
         if (m->written)
             continue;
@@ -465,9 +465,10 @@ static void db_write_stacks_and_sites(struct db *db, int64_t pid, struct proc_st
         db_step(db, s);
         m->written = true;
     }
-    bool retry = p->modules_changed;
-    p->modules_changed = false;
-    for (uint32_t id = 1; id < p->stacks_cap; id++) {
+    bool retry = p->modules_changed && !defer_stacks;
+    if (!defer_stacks)
+        p->modules_changed = false;
+    for (uint32_t id = 1; id < p->stacks_cap && !defer_stacks; id++) {
         struct stack_state *st = &p->stacks[id];
         if (st->pcs == NULL)
             continue;
@@ -532,13 +533,13 @@ static void db_write_rows(struct db *db, int64_t pid, struct proc_state *p)
 }
 
 void db_write_state(struct db *db, int64_t process_id, struct proc_state *p,
-                    struct symbolizer *sym, uint64_t ts_ns)
+                    struct symbolizer *sym, uint64_t ts_ns, bool defer_stacks)
 {
     if (db->failed)
         return;
     db_write_classes(db, process_id, p, ts_ns);
     db_write_threads(db, process_id, p);
-    db_write_stacks_and_sites(db, process_id, p, sym);
+    db_write_stacks_and_sites(db, process_id, p, sym, defer_stacks);
     struct db_each each = {db, process_id, p};
     if (p->sizes_dirty)
         u64map_each(&p->sizes, db_write_size, &each);

@@ -40,9 +40,11 @@ void db_commit(struct db *db);
 int64_t db_add_process(struct db *db, const struct db_process_info *info);
 /* Writes what changed in p since the last call (inside a transaction):
  * counters, a time-series row at ts_ns, sites, stacks (symbolized with
- * sym), threads, histogram, lifetimes, pairs, corruption, full-mode rows. */
+ * sym), threads, histogram, lifetimes, pairs, corruption, full-mode rows.
+ * With defer_stacks, new modules and stacks (the slow part: symbolizing)
+ * wait for a later call without it. */
 void db_write_state(struct db *db, int64_t process_id, struct proc_state *p,
-                    struct symbolizer *sym, uint64_t ts_ns);
+                    struct symbolizer *sym, uint64_t ts_ns, bool defer_stacks);
 /* Replaces the process's live_allocations with p's live table. */
 void db_write_live(struct db *db, int64_t process_id, struct proc_state *p);
 /* Marks the process ended. reason: exit, exec or abrupt. */
