@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # demo.sh - installs dependencies, builds, and shows the allocator: the C API
 # tour, then an unmodified python3 numpy program running on it via LD_PRELOAD,
-# then a double free caught with the stack that did it.
+# then a double free caught with the stack that did it, then the same
+# program traced: ortho-top's class screen and ortho-report's summary of
+# its trace database.
 # Usage (as root on Debian 12): bash scripts/demo.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,3 +36,13 @@ libc.malloc.restype = ctypes.c_void_p
 libc.free.argtypes = [ctypes.c_void_p]
 p = libc.malloc(48); libc.free(p); libc.free(p)
 print("still running after the report")'
+
+echo; echo "== the tensor pipeline traced (ortho-run), then ortho-top and ortho-report"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+./build/bin/ortho-run -o "$work/run.db" -- ./build/examples/ortho-tensor-pipeline 20
+./build/bin/ortho-top --batch --screen classes "$work/run.db"
+echo
+./build/bin/ortho-report "$work/run.db"
+echo
+echo "(open it yourself: ./build/bin/ortho-top run.db after ./build/bin/ortho-run -o run.db -- CMD)"

@@ -50,7 +50,9 @@ static void text_overview(FILE *out, const struct model *m)
     if (m->process_count > 1)
         fprintf(out, " in process %lld", (long long)peak->process_id);
     fputc('\n', out);
-    fprintf(out, "  live at end  %lld blocks, %s requested, %s usable\n", (long long)all.live_blocks,
+    char count[64];
+    fprintf(out, "  live at end  %s, %s requested, %s usable\n",
+            text_count(count, sizeof count, all.live_blocks, "block", "blocks"),
             units_bytes(a, sizeof a, (double)all.live_requested_bytes),
             units_bytes(b, sizeof b, (double)all.live_usable_bytes));
     if (m->leak_count == 0)
