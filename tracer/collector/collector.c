@@ -164,7 +164,7 @@ static void collector_end_image(struct collector *c, struct image *im, const cha
         }
     }
     db_begin(c->cfg->db);
-    db_write_state(c->cfg->db, im->process_id, &im->st, im->sym, im->st.last_ts, false);
+    db_write_state(c->cfg->db, im->process_id, &im->st, im->sym, im->st.last_ts, DB_STACKS_ALL);
     db_write_live(c->cfg->db, im->process_id, &im->st);
     db_end_process(c->cfg->db, im->process_id, now, reason, lost); /* same clock as the records */
     db_commit(c->cfg->db);
@@ -447,7 +447,8 @@ static void collector_flush(struct collector *c)
     for (size_t i = 0; i < c->image_count; i++) {
         struct image *im = c->images[i];
         if (!im->ended)
-            db_write_state(c->cfg->db, im->process_id, &im->st, im->sym, im->st.last_ts, false);
+            db_write_state(c->cfg->db, im->process_id, &im->st, im->sym, im->st.last_ts,
+                           DB_STACKS_SOME);
     }
     db_commit(c->cfg->db);
 }
@@ -485,7 +486,8 @@ int collector_run(const struct collector_config *config)
                  * written with the end of the image, in the same commit as
                  * its end_ns, a moment after the program is gone. */
                 db_begin(config->db);
-                db_write_state(config->db, im->process_id, &im->st, im->sym, im->st.last_ts, true);
+                db_write_state(config->db, im->process_id, &im->st, im->sym, im->st.last_ts,
+                               DB_STACKS_LATER);
                 db_write_live(config->db, im->process_id, &im->st);
                 db_commit(config->db);
                 atomic_store_explicit(&im->seg->exit_acked, 1, memory_order_release);

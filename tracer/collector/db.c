@@ -9,11 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "orthotope.h"
 #include "schema.h"
 #include "symbolize.h"
+
+/* Symbolizing new stacks at a periodic commit stops after this long; the
+ * collector's one thread must get back to draining the rings. */
+#define DB_STACK_BUDGET_NS 20000000ull
 
 #define DB_STR(x) DB_STR2(x)
 #define DB_STR2(x) #x
@@ -79,6 +84,13 @@ static void db_fail(struct db *db, const char *what)
             "unrecorded, and what was written before stays readable; free space or pick another "
             "ORTHO_TRACE_DB\n",
             db->path, what, sqlite3_errmsg(db->conn));
+}
+
+static uint64_t db_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static bool db_exec(struct db *db, const char *sql)
@@ -450,9 +462,9 @@ static void db_write_threads(struct db *db, int64_t pid, struct proc_state *p)
 }
 
 static void db_write_stacks_and_sites(struct db *db, int64_t pid, struct proc_state *p,
-                                      struct symbolizer *sym, bool defer_stacks)
+                                      struct symbolizer *sym, enum db_stacks stacks)
 {
-    for (size_t i = 0; i < p->module_count && !defer_stacks; i++) {
+    for (size_t i = 0; i < p->module_count && stacks != DB_STACKS_LATER; i++) {
         struct module_state *m = &p->modules[i];
         if (m->written)
             continue;
@@ -465,16 +477,26 @@ static void db_write_stacks_and_sites(struct db *db, int64_t pid, struct proc_st
         db_step(db, s);
         m->written = true;
     }
-    bool retry = p->modules_changed && !defer_stacks;
-    if (!defer_stacks)
-        p->modules_changed = false;
-    for (uint32_t id = 1; id < p->stacks_cap && !defer_stacks; id++) {
+    if (stacks == DB_STACKS_LATER)
+        goto sites;
+    bool retry = p->modules_changed;
+    uint64_t deadline = stacks == DB_STACKS_SOME ? db_now_ns() + DB_STACK_BUDGET_NS : 0;
+    bool finished = true;
+    for (uint32_t id = 1; id < p->stacks_cap; id++) {
         struct stack_state *st = &p->stacks[id];
         if (st->pcs == NULL)
             continue;
-        if (!st->written || (retry && !st->symbolized))
+        if (!st->written || (retry && !st->symbolized)) {
+            if (deadline != 0 && db_now_ns() > deadline) {
+                finished = false; /* the rest next time: the rings are waiting */
+                break;
+            }
             db_write_stack(db, pid, id, st, sym);
+        }
     }
+    if (finished)
+        p->modules_changed = false;
+sites:
     for (uint32_t id = 0; id < p->sites_cap; id++) {
         struct site_state *si = &p->sites[id];
         if (!si->dirty)
@@ -533,13 +555,13 @@ static void db_write_rows(struct db *db, int64_t pid, struct proc_state *p)
 }
 
 void db_write_state(struct db *db, int64_t process_id, struct proc_state *p,
-                    struct symbolizer *sym, uint64_t ts_ns, bool defer_stacks)
+                    struct symbolizer *sym, uint64_t ts_ns, enum db_stacks stacks)
 {
     if (db->failed)
         return;
     db_write_classes(db, process_id, p, ts_ns);
     db_write_threads(db, process_id, p);
-    db_write_stacks_and_sites(db, process_id, p, sym, defer_stacks);
+    db_write_stacks_and_sites(db, process_id, p, sym, stacks);
     struct db_each each = {db, process_id, p};
     if (p->sizes_dirty)
         u64map_each(&p->sizes, db_write_size, &each);
