@@ -28,7 +28,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <time.h>
+
+#include "prim.h" /* prim_now_ns: CLOCK_MONOTONIC in ns */
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
@@ -51,13 +52,6 @@ typedef struct clock_view {
     uint32_t seq;
     uint64_t tsc_base, ns_base, mult;
 } clock_view_t;
-
-static inline uint64_t clock_monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static inline uint64_t clock_ticks(void)
 {
@@ -125,7 +119,7 @@ static inline void clock_measure_pair(uint64_t *ticks, uint64_t *ns)
     *ns = 0;
     for (int i = 0; i < 5; i++) {
         uint64_t before = clock_ticks();
-        uint64_t now = clock_monotonic_ns();
+        uint64_t now = prim_now_ns();
         uint64_t after = clock_ticks();
         if (after - before < best_width) {
             best_width = after - before;

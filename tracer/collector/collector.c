@@ -71,13 +71,6 @@ struct collector {
     uint64_t last_activity_ns;
 };
 
-static uint64_t collector_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Re-measures the counter's rate when due and publishes it to every live
  * segment that asked for it. Early on the rate comes from a short span, so
  * measurements follow each other at the span's own length (1, 2, 4 ms ...)
@@ -153,7 +146,7 @@ static void collector_end_image(struct collector *c, struct image *im, const cha
         return;
     collector_drain(c, im, true);
     state_settle(&im->st);
-    uint64_t now = collector_now();
+    uint64_t now = prim_now_ns();
     im->forks_started = atomic_load(&im->seg->forks_started);
     uint64_t lost = atomic_load(&im->seg->lost_no_slot);
     for (size_t i = 0; i < im->st.thread_count; i++) {
@@ -288,14 +281,14 @@ static void collector_register(struct collector *c, int fd)
     atomic_store(&seg->collector_pid, (uint32_t)getpid());
     c->images[c->image_count++] = im;
     if (seg->clock_source == SEGMENT_CLOCK_TSC)
-        collector_calibrate(c, collector_now(), true); /* its threads stop calling clock_gettime */
+        collector_calibrate(c, prim_now_ns(), true); /* its threads stop calling clock_gettime */
     ack = (uint32_t)getpid();
 reply:
     if (memfd >= 0)
         close(memfd);
     send(fd, &ack, sizeof ack, MSG_NOSIGNAL);
     close(fd);
-    c->last_activity_ns = collector_now();
+    c->last_activity_ns = prim_now_ns();
 }
 
 static void collector_accept(struct collector *c)
@@ -384,7 +377,7 @@ static size_t collector_drain(struct collector *c, struct image *im, bool all)
 {
     size_t total = 0;
     for (;;) {
-        uint64_t now = collector_now();
+        uint64_t now = prim_now_ns();
         bool check_dead = now >= im->next_dead_check_ns;
         if (check_dead)
             im->next_dead_check_ns = now + 500000000ull;
@@ -461,14 +454,14 @@ int collector_run(const struct collector_config *config)
     c->cfg = config;
     if (CLOCK_HAVE_TSC)
         clock_measure_pair(&c->clock.ticks0, &c->clock.ns0);
-    c->last_activity_ns = collector_now();
+    c->last_activity_ns = prim_now_ns();
     uint64_t interval = (uint64_t)config->interval_ms * 1000000ull;
-    uint64_t next_flush = collector_now() + interval;
+    uint64_t next_flush = prim_now_ns() + interval;
     uint64_t idle_wait_ns = COLLECTOR_WAIT_MAX_NS;
     for (;;) {
         collector_accept(c);
         size_t drained = 0;
-        uint64_t now = collector_now();
+        uint64_t now = prim_now_ns();
         collector_calibrate(c, now, false);
         for (size_t i = 0; i < c->image_count; i++) {
             struct image *im = c->images[i];
@@ -495,7 +488,7 @@ int collector_run(const struct collector_config *config)
             if (collector_process_gone(im))
                 collector_end_image(c, im, im->exited_cleanly ? "exit" : "abrupt");
         }
-        now = collector_now();
+        now = prim_now_ns();
         if (now >= next_flush) {
             collector_flush(c);
             next_flush = now + interval;

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "orthotope.h"
 #include "schema.h"
 #include "symbolize.h"
@@ -84,13 +85,6 @@ static void db_fail(struct db *db, const char *what)
             "unrecorded, and what was written before stays readable; free space or pick another "
             "ORTHO_TRACE_DB\n",
             db->path, what, sqlite3_errmsg(db->conn));
-}
-
-static uint64_t db_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static bool db_exec(struct db *db, const char *sql)
@@ -480,14 +474,14 @@ static void db_write_stacks_and_sites(struct db *db, int64_t pid, struct proc_st
     if (stacks == DB_STACKS_LATER)
         goto sites;
     bool retry = p->modules_changed;
-    uint64_t deadline = stacks == DB_STACKS_SOME ? db_now_ns() + DB_STACK_BUDGET_NS : 0;
+    uint64_t deadline = stacks == DB_STACKS_SOME ? prim_now_ns() + DB_STACK_BUDGET_NS : 0;
     bool finished = true;
     for (uint32_t id = 1; id < p->stacks_cap; id++) {
         struct stack_state *st = &p->stacks[id];
         if (st->pcs == NULL)
             continue;
         if (!st->written || (retry && !st->symbolized)) {
-            if (deadline != 0 && db_now_ns() > deadline) {
+            if (deadline != 0 && prim_now_ns() > deadline) {
                 finished = false; /* the rest next time: the rings are waiting */
                 break;
             }
