@@ -12,29 +12,9 @@
 #include "check_support.h"
 #include "model.h"
 #include "whatif.h"
+#include "viewer_fixture.h"
 
 static char err[1024];
-
-static const char *fixture(const char *name)
-{
-    static char path[1024];
-    const char *dir = getenv("ORTHO_FIXTURE_DB_DIR");
-    ck_assert_msg(dir != NULL, "ORTHO_FIXTURE_DB_DIR is not set (run through ctest)");
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    return path;
-}
-
-static int64_t sql_int(const char *path, const char *sql)
-{
-    sqlite3 *conn = NULL;
-    sqlite3_stmt *stmt = NULL;
-    ck_assert_int_eq(sqlite3_open_v2(path, &conn, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_prepare_v2(conn, sql, -1, &stmt, NULL), SQLITE_OK);
-    int64_t v = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : -1;
-    sqlite3_finalize(stmt);
-    sqlite3_close(conn);
-    return v;
-}
 
 /* ---- parsing ----------------------------------------------------------- */
 

@@ -15,20 +15,12 @@
 #include "check_support.h"
 #include "model.h"
 #include "snapshot.h"
+#include "viewer_fixture.h"
 
 static char err[512];
 static struct tracedb db;
 static struct top_model model;
 static sqlite3 *oracle; /* the test's own connection: the source of expected values */
-
-static const char *fixture(const char *name)
-{
-    static char path[1024];
-    const char *dir = getenv("ORTHO_FIXTURE_DB_DIR");
-    ck_assert_msg(dir != NULL, "ORTHO_FIXTURE_DB_DIR is not set (run through ctest)");
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    return path;
-}
 
 static void open_fixture(const char *name)
 {

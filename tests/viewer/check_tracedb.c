@@ -12,6 +12,7 @@
 #include "check_support.h"
 #include "schema.h"
 #include "tracedb.h"
+#include "viewer_fixture.h"
 
 static char scratch[256];
 static char err[512];
@@ -27,15 +28,6 @@ static void remove_scratch(void)
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", scratch);
     ck_assert_int_eq(system(cmd), 0);
-}
-
-static const char *fixture(const char *name)
-{
-    static char path[1024];
-    const char *dir = getenv("ORTHO_FIXTURE_DB_DIR");
-    ck_assert_msg(dir != NULL, "ORTHO_FIXTURE_DB_DIR is not set (run through ctest)");
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    return path;
 }
 
 static const char *scratch_file(const char *name)
