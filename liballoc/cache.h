@@ -93,13 +93,23 @@ ORTHO_INLINE void *cache_alloc_fast(struct ortho_cache *cache, size_t n)
 /* Takes back p if it is a live, non-over-aligned small block in the first
  * arena region and its bin has room. false means miss (nothing changed):
  * the caller must take the slow path, which validates fully. */
-ORTHO_INLINE bool cache_free_fast(const struct arena *arena, struct ortho_cache *cache, void *p)
+/* The header of p if p is a live, non-over-aligned small block in the
+ * first arena region (its class in *cls), else NULL: the cheap test free's
+ * fast path trusts. NULL only means "not this cheap way"; the slow path
+ * validates fully. */
+ORTHO_INLINE header_t *cache_live_small(const struct arena *arena, const void *p, unsigned *cls)
 {
     if (ORTHO_UNLIKELY(!arena_in_first_region(arena, p) || ((uintptr_t)p % ORTHO_MIN_ALIGN) != 0))
-        return false;
+        return NULL;
     header_t *h = header_of_user(p);
+    return ORTHO_LIKELY(header_is_live_small(h, cls)) ? h : NULL;
+}
+
+ORTHO_INLINE bool cache_free_fast(const struct arena *arena, struct ortho_cache *cache, void *p)
+{
     unsigned cls;
-    if (ORTHO_UNLIKELY(!header_is_live_small(h, &cls)))
+    header_t *h = cache_live_small(arena, p, &cls);
+    if (ORTHO_UNLIKELY(h == NULL))
         return false;
     struct bin *bin = &cache->bins[cls];
     uint32_t count = bin_count(bin);

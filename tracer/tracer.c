@@ -447,12 +447,10 @@ void tracer_free(const void *p, size_t expected_size)
         /* Only a free the allocator will accept is a FREE: the cheap check
          * of free's own fast path first, the full one for everything else
          * (large blocks, other regions, and what free will refuse). */
-        header_t *h = header_of_user(p);
         unsigned cls;
         struct free_failure why;
-        bool live = (arena_in_first_region(&global_allocator.arena, p) &&
-                     (uintptr_t)p % ORTHO_MIN_ALIGN == 0 && header_is_live_small(h, &cls)) ||
-                    allocator_check_live(&global_allocator, p, &h, &why) == ORTHO_OK;
+        header_t *h = cache_live_small(&global_allocator.arena, p, &cls);
+        bool live = h != NULL || allocator_check_live(&global_allocator, p, &h, &why) == ORTHO_OK;
         if (live && (expected_size == 0 || expected_size == h->requested_bytes)) {
             record_t r = record_make_free((uint64_t)(uintptr_t)p, tracer_record_class(h),
                                           h->alloc_ts_ns, (uint32_t)h->stack_id,
