@@ -269,7 +269,7 @@ ortho_status_t allocator_free_slow(struct ortho_allocator *a, struct ortho_cache
     /* Large blocks are validated and freed under one lock in large.c. */
     if (arena_region_of(&a->arena, p) < 0)
         return large_free(&a->large, p, expected_size, &why->verdict);
-    header_t *h;
+    header_t *h = NULL; /* set by allocator_check_small on success */
     ortho_status_t status = allocator_check_small(p, &h, why);
     if (status != ORTHO_OK)
         return status;
