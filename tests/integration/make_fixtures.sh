@@ -23,6 +23,7 @@ fail() {
   exit 1
 }
 command -v sqlite3 >/dev/null || fail "sqlite3 is not installed"
+. "$(dirname "$0")/trace_wait.sh"
 mkdir -p "$out"
 
 # trace NAME PROCESSES ENV... -- COMMAND...: runs COMMAND traced into
@@ -38,14 +39,8 @@ trace() {
   env "${vars[@]}" ORTHO_TRACE_DB="$db" LD_PRELOAD="$library" "$@" \
     >"$out/$name.out" 2>"$out/$name.err" </dev/null || status=$?
   [ "$status" -eq 0 ] || { cat "$out/$name.err" >&2; fail "$name: $1 exited $status"; }
-  local tries=0
-  until [ "$(sqlite3 -batch -noheader -cmd '.timeout 5000' "$db" \
-      "SELECT count(*) = $processes AND count(end_ns) = count(*) FROM processes" \
-      2>/dev/null)" = 1 ]; do
-    tries=$((tries + 1))
-    [ $tries -le 150 ] || fail "$name: the database did not show $processes ended processes within 15 s"
-    sleep 0.1
-  done
+  trace_wait_ended "$db" "$processes" 15 ||
+    fail "$name: the database did not show $processes ended processes within 15 s"
   # The collector's last commit is in; fold the WAL in so readers see one file.
   sqlite3 -batch -cmd '.timeout 5000' "$db" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
   echo "made $db"

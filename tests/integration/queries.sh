@@ -45,19 +45,9 @@ if [ "$status" -ne 0 ]; then
   fail "query_workload exited $status"
 fi
 
-# A normal exit waits for the collector's commit, but the collector finishes
-# the tree on its own time: poll until every image has ended, for up to 10 s.
-ended() {
-  sqlite3 -batch -noheader -cmd ".timeout 5000" "$db" \
-    "SELECT count(*) = $processes_expected AND count(end_ns) = count(*) FROM processes" \
-    2>/dev/null || echo 0
-}
-tries=0
-while [ "$(ended)" != 1 ]; do
-  tries=$((tries + 1))
-  [ $tries -le 100 ] || fail "the trace database did not show $processes_expected ended processes within 10 s"
-  sleep 0.1
-done
+. "$(dirname "$0")/trace_wait.sh"
+trace_wait_ended "$db" $processes_expected 10 ||
+  fail "the trace database did not show $processes_expected ended processes within 10 s"
 
 # ---- the queries -------------------------------------------------------------
 
