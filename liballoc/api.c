@@ -65,28 +65,34 @@ static void *api_fail(ortho_status_t status)
 
 ORTHO_EXPORT void *ortho_alloc(size_t size)
 {
-    void *p = global_alloc(size);
-    if (ORTHO_UNLIKELY(tracer_on))
-        tracer_alloc(p);
-    return p;
+    return global_alloc(size);
 }
 
 ORTHO_EXPORT void *ortho_alloc_aligned(size_t size, size_t align)
 {
     if (!api_alignment_ok(align))
         return api_fail(ORTHO_E_BAD_ALIGN);
-    void *p = align <= ORTHO_MIN_ALIGN ? global_alloc(size) : global_alloc_slow(size, align, NULL);
+    if (align <= ORTHO_MIN_ALIGN)
+        return global_alloc(size);
+    void *p = global_alloc_slow(size, align, NULL);
     if (ORTHO_UNLIKELY(tracer_on))
         tracer_alloc(p);
     return p;
 }
 
-ORTHO_EXPORT ortho_status_t ortho_free(void *ptr)
+/* ortho_free after the inline test missed: out of line, so ortho_free's
+ * fast path needs no stack frame for `why`. */
+static ORTHO_NOINLINE ortho_status_t api_free_rest(void *ptr)
 {
     struct free_failure why;
-    if (ORTHO_UNLIKELY(tracer_on))
-        tracer_free(ptr, 0);
-    return global_free(ptr, &why);
+    return global_free_rest(ptr, &why);
+}
+
+ORTHO_EXPORT ortho_status_t ortho_free(void *ptr)
+{
+    if (global_free_fast(ptr))
+        return ORTHO_OK;
+    return api_free_rest(ptr);
 }
 
 ORTHO_EXPORT ortho_status_t ortho_free_sized(void *ptr, size_t size)

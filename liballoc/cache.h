@@ -76,9 +76,16 @@ ORTHO_INLINE void bin_set_count(struct bin *bin, uint32_t count)
  * NULL means miss: the caller must take the slow path. */
 ORTHO_INLINE void *cache_alloc_fast(struct ortho_cache *cache, size_t n)
 {
-    unsigned cls = size_class_of(n);
-    if (ORTHO_UNLIKELY(cls >= SIZE_CLASS_COUNT))
-        return NULL;
+    unsigned cls;
+    /* Split by hand so the common fine lookup, which always names a class,
+     * skips the range test only the coarse lookup needs. */
+    if (ORTHO_LIKELY(n - 1 < SIZE_CLASS_FINE_MAX)) {
+        cls = size_class_fine_index[(n - 1) >> SIZE_CLASS_FINE_STEP_SHIFT];
+    } else {
+        cls = size_class_of(n);
+        if (ORTHO_UNLIKELY(cls >= SIZE_CLASS_COUNT))
+            return NULL;
+    }
     struct bin *bin = &cache->bins[cls];
     header_t *h = bin->head;
     if (ORTHO_UNLIKELY(h == NULL))

@@ -150,6 +150,24 @@ void *global_alloc_slow(size_t n, size_t align, bool *fresh_zero)
     return allocator_alloc_slow(&global_allocator, global_thread_cache, n, align, fresh_zero);
 }
 
+void *global_alloc_rest(void *p, size_t n)
+{
+    if (p == NULL)
+        p = global_alloc_slow(n, 0, NULL);
+    if (ORTHO_UNLIKELY(tracer_on))
+        tracer_alloc(p);
+    return p;
+}
+
+ortho_status_t global_free_rest(void *p, struct free_failure *why)
+{
+    if (ORTHO_UNLIKELY(tracer_on))
+        tracer_free(p, 0);
+    if (cache_free_fast(&global_allocator.arena, global_thread_cache, p))
+        return ORTHO_OK;
+    return global_free_slow(p, 0, why);
+}
+
 ortho_status_t global_free_slow(void *p, size_t expected_size, struct free_failure *why)
 {
     if (p != NULL && global_thread_cache == &global_unbound_cache &&

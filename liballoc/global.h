@@ -7,6 +7,7 @@
 
 #include "allocator.h"
 #include "options.h"
+#include "tracer.h"
 
 extern ORTHO_HIDDEN struct ortho_allocator global_allocator;
 /* The calling thread's cache record. Starts at a shared, never-written
@@ -26,20 +27,31 @@ bool global_ready(void);
 void *global_alloc_slow(size_t n, size_t align, bool *fresh_zero);
 ortho_status_t global_free_slow(void *p, size_t expected_size, struct free_failure *why);
 
+/* The rest of an allocation after cache_alloc_fast (p: what it returned):
+ * the slow path if it missed, then the tracer if tracing. Out of line on
+ * purpose: entry points end in a tail call to it, so their fast path needs
+ * no stack frame. */
+void *global_alloc_rest(void *p, size_t n);
+/* The rest of a free after cache_free_fast missed, or when tracing: the
+ * tracer, then the whole free. ORTHO_OK or the reason in *why. */
+ortho_status_t global_free_rest(void *p, struct free_failure *why);
+
+/* Allocates n bytes (n == 0 is refused with ORTHO_E_ZERO_SIZE) and traces
+ * the result: the one allocation path of every entry point. */
 ORTHO_INLINE void *global_alloc(size_t n)
 {
     void *p = cache_alloc_fast(global_thread_cache, n);
-    if (ORTHO_LIKELY(p != NULL))
+    if (ORTHO_LIKELY(p != NULL && !tracer_on))
         return p;
-    return global_alloc_slow(n, 0, NULL);
+    return global_alloc_rest(p, n);
 }
 
-/* ORTHO_OK or the reason in *why; see allocator_free_slow. */
-ORTHO_INLINE ortho_status_t global_free(void *p, struct free_failure *why)
+/* Whether the inline free took p (untraced, cache hit); false: the caller
+ * must finish with global_free_rest or its own equivalent. */
+ORTHO_INLINE bool global_free_fast(void *p)
 {
-    if (ORTHO_LIKELY(cache_free_fast(&global_allocator.arena, global_thread_cache, p)))
-        return ORTHO_OK;
-    return global_free_slow(p, 0, why);
+    return ORTHO_LIKELY(!tracer_on) &&
+           cache_free_fast(&global_allocator.arena, global_thread_cache, p);
 }
 
 #endif

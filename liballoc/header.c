@@ -16,7 +16,7 @@ enum header_class_index {
 #undef HEADER_CLASS_INDEX
 };
 
-const struct header_template header_templates[SIZE_CLASS_COUNT] = {
+const struct header_template header_templates[HEADER_TEMPLATE_SLOTS] = {
 #define HEADER_TEMPLATE(name, payload)                                              \
     {HEADER_TEMPLATE_TAG(HEADER_INDEX_##name), payload,                             \
      (HEADER_TEMPLATE_TAG(HEADER_INDEX_##name) & ~HEADER_STATE_MASK) ^ HEADER_ROTL47(payload)},

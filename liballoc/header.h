@@ -34,6 +34,11 @@
 #define HEADER_CLASS_LARGE 0xffu /* class_index of large blocks */
 #define HEADER_STATE_LIVE 0xa1u
 #define HEADER_STATE_FREED 0xf4u
+/* Entries of header_templates: the class field masked to 4 bits indexes it,
+ * so no range check is needed; entries past the last class have tag 0,
+ * which no header's tag equals (the magic is never 0). */
+#define HEADER_TEMPLATE_SLOTS 16u
+_Static_assert(SIZE_CLASS_COUNT <= HEADER_TEMPLATE_SLOTS, "classes must fit the template index");
 
 typedef struct header {
     struct header *next_free; /* free-list link while FREED (block-start header) */
@@ -48,7 +53,7 @@ typedef struct header {
     uint8_t kind;             /* HEADER_KIND_SMALL or HEADER_KIND_LARGE */
     uint8_t class_index;      /* 0..11, HEADER_CLASS_LARGE for large */
     uint8_t state;            /* HEADER_STATE_LIVE or HEADER_STATE_FREED */
-    uint8_t flags;            /* reserved for the tracer (sampled, ...); checksummed */
+    uint8_t flags;            /* reserved, 0; checksummed */
 } header_t;
 
 _Static_assert(sizeof(header_t) == ORTHO_HEADER_SIZE, "header must be 64 bytes");
@@ -122,7 +127,7 @@ struct header_template {
     uint64_t usable_bytes; /* class payload */
     uint64_t partial;      /* header_checksum_partial of the two, offset 0 */
 };
-extern ORTHO_HIDDEN const struct header_template header_templates[SIZE_CLASS_COUNT];
+extern ORTHO_HIDDEN const struct header_template header_templates[HEADER_TEMPLATE_SLOTS];
 
 ORTHO_INLINE header_t *header_of_user(const void *user)
 {
@@ -182,20 +187,21 @@ ORTHO_INLINE void header_mark_freed(header_t *h)
 }
 
 /* The quick test the fast free path runs inline: a live small block at
- * offset 0 whose tag, offset, usable size and checksum are as stamped.
- * header_validate also checks requested <= usable; that cannot fail here
- * unless someone forged a matching checksum. Stores the class on success.
- * A false answer goes to the slow path, which validates fully. */
+ * offset 0 whose tag, offset, usable size and checksum are as stamped. One
+ * compare of the tag against its class template checks magic, kind, class,
+ * state and flags at once. header_validate also checks requested <= usable;
+ * that cannot fail here unless someone forged a matching checksum. Stores
+ * the class on success. A false answer goes to the slow path, which
+ * validates fully. */
 ORTHO_INLINE bool header_is_live_small(const header_t *h, unsigned *cls_out)
 {
     uint64_t tag = header_tag(h);
-    unsigned cls = (unsigned)((tag & HEADER_CLASS_MASK) >> HEADER_CLASS_SHIFT);
-    if (ORTHO_UNLIKELY((tag & ~HEADER_CLASS_MASK) !=
-                       header_make_tag(HEADER_KIND_SMALL, 0, HEADER_STATE_LIVE)))
-        return false;
-    if (ORTHO_UNLIKELY(cls >= SIZE_CLASS_COUNT))
-        return false;
+    unsigned cls = (unsigned)(tag >> HEADER_CLASS_SHIFT) & (HEADER_TEMPLATE_SLOTS - 1);
     const struct header_template *t = &header_templates[cls];
+    if (ORTHO_UNLIKELY(tag != t->tag))
+        return false;
+    /* The checksum below assumes offset 0 and the class payload: these two
+     * compares are what catch an underflow into those fields. */
     if (ORTHO_UNLIKELY(h->offset_bytes != 0 || h->usable_bytes != t->usable_bytes))
         return false;
     *cls_out = cls;

@@ -59,24 +59,48 @@ static void shim_free_checked(void *p, size_t expected_size, const char *call)
     misuse_report_free(call, status, p, &why);
 }
 
-ORTHO_EXPORT void *malloc(size_t n)
+/* malloc after the inline cache lookup missed (or tracing is on): out of
+ * line so malloc's fast path needs no stack frame. malloc(0) must return a
+ * unique pointer that free accepts: it is served as 1 byte. */
+static ORTHO_NOINLINE void *shim_malloc_rest(void *p, size_t n)
 {
-    /* malloc(0) must return a unique pointer that free accepts. */
-    void *p = global_alloc(n != 0 ? n : 1);
-    if (ORTHO_UNLIKELY(tracer_on))
-        tracer_alloc(p);
-    return p;
+    return global_alloc_rest(p, n != 0 ? n : 1);
 }
 
-ORTHO_EXPORT void free(void *p)
+/* malloc's body, inlined into every entry point that behaves like it (a
+ * call to the exported malloc would go through the PLT). n == 0 misses the
+ * cache (it has no class), so the fast path needs no test for it. */
+ORTHO_INLINE void *shim_malloc_inline(size_t n)
+{
+    void *p = cache_alloc_fast(global_thread_cache, n);
+    if (ORTHO_LIKELY(p != NULL && !tracer_on))
+        return p;
+    return shim_malloc_rest(p, n);
+}
+
+ORTHO_EXPORT void *malloc(size_t n)
+{
+    return shim_malloc_inline(n);
+}
+
+/* free after the inline test missed (or tracing is on): ours, glibc's, or
+ * misuse. */
+static ORTHO_NOINLINE void shim_free_rest(void *p)
 {
     if (ORTHO_UNLIKELY(tracer_on))
         tracer_free(p, 0);
-    if (ORTHO_LIKELY(cache_free_fast(&global_allocator.arena, global_thread_cache, p)))
+    if (cache_free_fast(&global_allocator.arena, global_thread_cache, p))
         return;
     if (p == NULL)
         return;
     shim_free_checked(p, 0, "free");
+}
+
+ORTHO_EXPORT void free(void *p)
+{
+    if (global_free_fast(p))
+        return;
+    shim_free_rest(p);
 }
 
 ORTHO_EXPORT void cfree(void *p)
@@ -104,16 +128,24 @@ ORTHO_EXPORT void *calloc(size_t count, size_t size)
     return p;
 }
 
-/* Aligned allocation shared by the aligned entry points; align is a power
- * of two. */
-static void *shim_alloc_aligned(size_t n, size_t align)
+/* An allocation aligned above 64 bytes: the over-aligned slow path. Out of
+ * line so that the aligned entry points need no stack frame when the
+ * alignment is 64 or less (the usual case: it is every block's anyway). */
+static ORTHO_NOINLINE void *shim_alloc_overaligned(size_t n, size_t align)
 {
-    if (n == 0)
-        n = 1;
-    void *p = align <= ORTHO_MIN_ALIGN ? global_alloc(n) : global_alloc_slow(n, align, NULL);
+    void *p = global_alloc_slow(n != 0 ? n : 1, align, NULL);
     if (ORTHO_UNLIKELY(tracer_on))
         tracer_alloc(p);
     return p;
+}
+
+/* Aligned allocation shared by the aligned entry points; align is a power
+ * of two. */
+ORTHO_INLINE void *shim_alloc_aligned(size_t n, size_t align)
+{
+    if (ORTHO_LIKELY(align <= ORTHO_MIN_ALIGN))
+        return shim_malloc_inline(n);
+    return shim_alloc_overaligned(n, align);
 }
 
 ORTHO_EXPORT void *realloc(void *p, size_t n)
@@ -146,11 +178,9 @@ ORTHO_EXPORT void *realloc(void *p, size_t n)
         return p;
     }
     size_t old_bytes = h->requested_bytes;
-    void *q = global_alloc(n);
+    void *q = global_alloc(n); /* n > 0 here */
     if (q == NULL)
         return NULL; /* errno is ENOMEM; the old block is intact */
-    if (ORTHO_UNLIKELY(tracer_on))
-        tracer_alloc(q);
     memcpy(q, p, old_bytes < n ? old_bytes : n);
     free(p);
     return q;
@@ -167,7 +197,7 @@ ORTHO_EXPORT void *reallocarray(void *p, size_t count, size_t size)
 }
 
 /* A power of two, as every aligned entry point requires. */
-static bool shim_is_power_of_two(size_t value)
+ORTHO_INLINE bool shim_is_power_of_two(size_t value)
 {
     return value != 0 && (value & (value - 1)) == 0;
 }
@@ -185,13 +215,28 @@ ORTHO_EXPORT int posix_memalign(void **out, size_t align, size_t n)
     return 0;
 }
 
-ORTHO_EXPORT void *aligned_alloc(size_t align, size_t n)
+/* aligned_alloc for any alignment but a power of two up to 64: refused if
+ * not a power of two, else the over-aligned path. */
+static ORTHO_NOINLINE void *shim_aligned_alloc_rare(size_t align, size_t n)
 {
     if (!shim_is_power_of_two(align)) {
         errno = EINVAL;
         return NULL;
     }
-    return shim_alloc_aligned(n, align);
+    return shim_alloc_overaligned(n, align);
+}
+
+/* Bit k is set when k + 1 is a power of two, for k < 64: one shift and
+ * one branch tell that `align` is 1, 2, 4, ... or 64, the alignments every
+ * block already has. */
+#define SHIM_SMALL_POWERS_OF_TWO_MINUS_1 0x800000008000808bull
+
+ORTHO_EXPORT void *aligned_alloc(size_t align, size_t n)
+{
+    size_t k = align - 1;
+    if (ORTHO_LIKELY(k < ORTHO_MIN_ALIGN && ((SHIM_SMALL_POWERS_OF_TWO_MINUS_1 >> k) & 1) != 0))
+        return shim_malloc_inline(n);
+    return shim_aligned_alloc_rare(align, n);
 }
 
 ORTHO_EXPORT void *memalign(size_t align, size_t n)

@@ -465,6 +465,21 @@ START_TEST(the_fast_test_rejects_a_valid_header_placed_into_its_block)
 }
 END_TEST
 
+/* The fast test indexes its templates with the class field's low four
+ * bits: 12..15 must find no template, and 16..255 must not pass for the
+ * class their low bits name. Each forged header has a valid checksum. */
+START_TEST(the_fast_test_rejects_every_class_index_past_the_last_class)
+{
+    for (unsigned index = SIZE_CLASS_COUNT; index <= 0xff; index++) {
+        header_t *h = stamped_small();
+        h->class_index = (uint8_t)index;
+        h->checksum = header_checksum(h);
+        unsigned cls;
+        ck_assert_msg(!fast_test(h, &cls), "class index %u passed the fast test", index);
+    }
+}
+END_TEST
+
 START_TEST(the_fast_test_rejects_a_header_with_a_flag_set)
 {
     header_t *h = stamped_small();
@@ -610,6 +625,7 @@ Suite *header_suite(void)
     tcase_add_test(fast, the_fast_test_accepts_a_live_small_header_and_reports_its_class);
     tcase_add_test(fast, the_fast_test_rejects_a_freed_small_header);
     tcase_add_test(fast, the_fast_test_rejects_a_large_header);
+    tcase_add_test(fast, the_fast_test_rejects_every_class_index_past_the_last_class);
     tcase_add_test(fast, the_fast_test_rejects_a_header_with_a_changed_request);
     tcase_add_test(fast, the_fast_test_rejects_a_valid_header_placed_into_its_block);
     tcase_add_test(fast, the_fast_test_rejects_a_header_with_a_flag_set);
