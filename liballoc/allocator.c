@@ -3,9 +3,11 @@
  * drain (a batch back to the pool, pages beyond the pool's retain budget
  * back to the OS), over-aligned and large requests, full validation of
  * frees, stats and trim (cache records live in registry.c). Lock order:
- * registry_lock may be held while a pool->lock is taken (retiring a cache);
- * no other two are held together, except by the fork hooks, which take
- * them all in that same order. Never calls malloc. */
+ * registry_lock may be held while a pool->lock, a cache's large.lock or the
+ * shared large->lock is taken (retiring a cache, cross-thread large frees);
+ * a cache's large.lock is never held while the shared one is taken; no
+ * other two are held together, except by the fork hooks, which take them
+ * all in that same order. Never calls malloc. */
 #include "allocator.h"
 
 #include <errno.h>
@@ -209,7 +211,9 @@ void *allocator_alloc_slow(struct ortho_allocator *a, struct ortho_cache *cache,
     unsigned cls = size_class_of(n + shift);
     if (cls >= SIZE_CLASS_COUNT) {
         bool fresh = false;
-        void *p = large_alloc(&a->large, n, align, &fresh);
+        void *p = cache->state == CACHE_ACTIVE
+                      ? large_local_alloc(&a->large, &cache->large, n, align, &fresh)
+                      : large_alloc(&a->large, n, align, &fresh);
         if (p == NULL)
             return allocator_fail(ORTHO_E_NOMEM);
         if (fresh_zero != NULL)
@@ -259,6 +263,46 @@ static ortho_status_t allocator_check_small(const void *p, header_t **h, struct 
     return ORTHO_OK;
 }
 
+/* What large_check says of p, looking also at every cache's own large
+ * blocks (large_local): a live block, an interior pointer or a freed one
+ * sitting in a cache's stash. Registry lock held, so no cache can retire and
+ * move its blocks to the shared registry meanwhile. */
+static ortho_status_t allocator_check_large_locked(struct ortho_allocator *a, const void *p,
+                                                  header_verdict_t *verdict)
+{
+    ortho_status_t status;
+    for (struct ortho_cache *c = a->caches; c != NULL; c = c->next)
+        if (large_local_check(&c->large, p, &status, verdict))
+            return status;
+    return large_check(&a->large, p, verdict);
+}
+
+/* Frees a pointer outside the arena: this cache's own large block (no
+ * shared lock), else one in the shared registry, else another cache's
+ * block (a cross-thread free), else the verdict on an unknown pointer. */
+static ortho_status_t allocator_free_large(struct ortho_allocator *a, struct ortho_cache *cache,
+                                           void *p, size_t expected_size,
+                                           header_verdict_t *verdict)
+{
+    ortho_status_t status = ORTHO_OK;
+    if (cache->state == CACHE_ACTIVE &&
+        large_local_free(&a->large, &cache->large, p, expected_size, true, &status, verdict))
+        return status;
+    if (large_free_registered(&a->large, p, expected_size, &status, verdict))
+        return status;
+    lock_acquire(&a->registry_lock);
+    bool found = false;
+    for (struct ortho_cache *c = a->caches; c != NULL && !found; c = c->next)
+        found = c != cache &&
+                large_local_free(&a->large, &c->large, p, expected_size, false, &status, verdict);
+    /* Its cache may have retired (blocks moved to the shared registry)
+     * between the look above and taking the registry lock. */
+    if (!found && !large_free_registered(&a->large, p, expected_size, &status, verdict))
+        status = allocator_check_large_locked(a, p, verdict);
+    lock_release(&a->registry_lock);
+    return status;
+}
+
 ortho_status_t allocator_free_slow(struct ortho_allocator *a, struct ortho_cache *cache,
                                    void *p, size_t expected_size, struct free_failure *why)
 {
@@ -268,7 +312,7 @@ ortho_status_t allocator_free_slow(struct ortho_allocator *a, struct ortho_cache
         return ORTHO_OK;
     /* Large blocks are validated and freed under one lock in large.c. */
     if (arena_region_of(&a->arena, p) < 0)
-        return large_free(&a->large, p, expected_size, &why->verdict);
+        return allocator_free_large(a, cache, p, expected_size, &why->verdict);
     header_t *h = NULL; /* set by allocator_check_small on success */
     ortho_status_t status = allocator_check_small(p, &h, why);
     if (status != ORTHO_OK)
@@ -293,6 +337,12 @@ ortho_status_t allocator_check_live(struct ortho_allocator *a, const void *p, he
     if (arena_region_of(&a->arena, p) >= 0)
         return allocator_check_small(p, h, why);
     ortho_status_t status = large_check(&a->large, p, &why->verdict);
+    if (status == ORTHO_E_FOREIGN) {
+        /* Perhaps a cache's own large block. */
+        lock_acquire(&a->registry_lock);
+        status = allocator_check_large_locked(a, p, &why->verdict);
+        lock_release(&a->registry_lock);
+    }
     if (status == ORTHO_OK)
         *h = header_of_user(p);
     return status;
@@ -376,6 +426,7 @@ void allocator_stats(struct ortho_allocator *a, ortho_stats_t *out)
                 atomic_load_explicit(&c->counters[cls].requested_net, memory_order_relaxed);
             out->classes[cls].cached_blocks += bin_count(&c->bins[cls]);
         }
+        large_local_add_stats(&c->large, out);
     }
     lock_release(&a->registry_lock);
 
@@ -395,13 +446,14 @@ void allocator_stats(struct ortho_allocator *a, ortho_stats_t *out)
     }
 
     lock_acquire(&a->large.lock);
-    out->large_allocs = a->large.allocs;
-    out->large_frees = a->large.frees;
-    out->large_live_blocks = a->large.live.count;
-    out->large_live_requested_bytes = a->large.live_requested_bytes;
-    out->large_live_mapped_bytes = a->large.live_mapped_bytes;
-    out->large_free_blocks = a->large.retained_count;
-    out->large_free_bytes = a->large.retained_bytes;
+    /* += : the caches' own large blocks were added above. */
+    out->large_allocs += a->large.allocs;
+    out->large_frees += a->large.frees;
+    out->large_live_blocks += a->large.live.count;
+    out->large_live_requested_bytes += a->large.live_requested_bytes;
+    out->large_live_mapped_bytes += a->large.live_mapped_bytes;
+    out->large_free_blocks += a->large.retained_count;
+    out->large_free_bytes += a->large.retained_bytes;
     out->large_unmapped_bytes = a->large.unmapped_bytes;
     lock_release(&a->large.lock);
     out->live_requested_bytes += out->large_live_requested_bytes;
@@ -423,7 +475,12 @@ size_t allocator_trim(struct ortho_allocator *a)
         }
     }
     size_t arena_bytes = (size_t)(atomic_load(&a->arena.released_bytes) - before);
-    return arena_bytes + large_trim(&a->large);
+    size_t stashed_bytes = 0;
+    lock_acquire(&a->registry_lock);
+    for (struct ortho_cache *c = a->caches; c != NULL; c = c->next)
+        stashed_bytes += large_local_trim(&a->large, &c->large);
+    lock_release(&a->registry_lock);
+    return arena_bytes + stashed_bytes + large_trim(&a->large);
 }
 
 /* ---- fork -------------------------------------------------------------- */
@@ -431,6 +488,8 @@ size_t allocator_trim(struct ortho_allocator *a)
 void allocator_fork_prepare(struct ortho_allocator *a)
 {
     lock_acquire(&a->registry_lock);
+    for (struct ortho_cache *c = a->caches; c != NULL; c = c->next)
+        lock_acquire(&c->large.lock);
     arena_fork_prepare(&a->arena);
     for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++)
         pool_fork_prepare(&a->pools[cls]);
@@ -443,6 +502,8 @@ void allocator_fork_parent(struct ortho_allocator *a)
     for (unsigned cls = SIZE_CLASS_COUNT; cls-- > 0;)
         pool_fork_parent(&a->pools[cls]);
     arena_fork_parent(&a->arena);
+    for (struct ortho_cache *c = a->caches; c != NULL; c = c->next)
+        lock_release(&c->large.lock);
     lock_release(&a->registry_lock);
 }
 
@@ -452,6 +513,8 @@ void allocator_fork_child(struct ortho_allocator *a, struct ortho_cache *survivo
     for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++)
         pool_fork_child(&a->pools[cls]);
     arena_fork_child(&a->arena);
+    for (struct ortho_cache *c = a->caches; c != NULL; c = c->next)
+        lock_reset(&c->large.lock);
     lock_reset(&a->registry_lock);
     /* Only the forking thread exists in the child: every other record
      * belongs to a thread that is gone. The child is single-threaded here. */

@@ -17,6 +17,7 @@
 #include "arena.h"
 #include "compiler.h"
 #include "header.h"
+#include "large.h"
 #include "size_class.h"
 
 struct ortho_allocator;
@@ -53,6 +54,7 @@ struct ortho_cache {
     bool thread_bound;             /* a thread's implicit cache of the global
                                       allocator (reclaimable once the thread is
                                       gone), not an ortho_cache_create() one */
+    struct large_local large;      /* this cache's own large blocks (large.h) */
 };
 
 /* Single-writer counter bump: plain load, add, store (no lock prefix). */

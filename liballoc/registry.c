@@ -3,8 +3,8 @@
  * our exit hook leaves a valid record behind), handing them out, retiring
  * them (blocks to the pools, counters folded into the allocator) and
  * reclaiming those of threads that are gone. Every list operation runs under
- * the allocator's registry_lock; retiring takes pool locks inside it, never
- * the other way round. Never calls malloc. */
+ * the allocator's registry_lock; retiring takes pool and large locks inside
+ * it, never the other way round. Never calls malloc. */
 #include "registry.h"
 
 #include <string.h>
@@ -45,6 +45,7 @@ static void registry_empty_cache(struct ortho_allocator *a, struct ortho_cache *
 void registry_retire_locked(struct ortho_allocator *a, struct ortho_cache *cache)
 {
     registry_empty_cache(a, cache);
+    large_local_flush(&a->large, &cache->large);
     if (cache->prev != NULL)
         cache->prev->next = cache->next;
     else

@@ -2,7 +2,8 @@
  * public instance API: create/destroy, the small path from thread cache to
  * central pool to arena, over-alignment, validation of every free (each
  * status code), arena exhaustion under a small configuration, stats that
- * add up, and trim. Each test builds its own instance, so tests do not
+ * add up, trim, and the large blocks a cache holds on its own (reuse,
+ * cross-cache frees, retirement). Each test builds its own instance, so tests do not
  * share state with the process-global allocator. */
 #include <errno.h>
 #include <stdint.h>
@@ -510,6 +511,155 @@ START_TEST(frees_of_arbitrary_arena_addresses_are_all_refused_and_harm_nothing)
 }
 END_TEST
 
+/* ---- a cache's own large blocks (large_local) -------------------------------- */
+
+#define LARGE_TEST_BYTES ((size_t)20 << 20)
+
+/* A second cache on the fixture's instance, as another thread would have. */
+static ortho_cache_t *second_cache(void)
+{
+    ortho_cache_t *c;
+    ck_assert_int_eq(ortho_cache_create(fixture_allocator, &c), ORTHO_OK);
+    return c;
+}
+
+static ortho_stats_t instance_stats(void)
+{
+    ortho_stats_t s;
+    ortho_allocator_stats(fixture_allocator, &s);
+    return s;
+}
+
+START_TEST(a_large_block_freed_through_its_cache_comes_back_at_the_same_address)
+{
+    ortho_cache_t *c = fixture_cache;
+    void *p = ortho_cache_alloc(c, LARGE_TEST_BYTES);
+    ck_assert_int_eq(ortho_cache_free(c, p), ORTHO_OK);
+    void *q = ortho_cache_alloc(c, LARGE_TEST_BYTES);
+    ck_assert_ptr_eq(q, p);
+    memset(q, 0x5a, LARGE_TEST_BYTES); /* the whole block is mapped and writable */
+    ortho_stats_t s = instance_stats();
+    ck_assert_uint_eq(s.large_allocs, 2);
+    ck_assert_uint_eq(s.large_frees, 1);
+    ck_assert_uint_eq(s.large_live_blocks, 1);
+    ck_assert_uint_eq(s.large_free_blocks, 0);
+}
+END_TEST
+
+START_TEST(a_cache_keeps_one_freed_large_mapping_and_the_shared_list_takes_the_older_one)
+{
+    ortho_cache_t *c = fixture_cache;
+    void *p = ortho_cache_alloc(c, LARGE_TEST_BYTES);
+    void *q = ortho_cache_alloc(c, LARGE_TEST_BYTES);
+    ck_assert_int_eq(ortho_cache_free(c, p), ORTHO_OK);
+    ck_assert_int_eq(ortho_cache_free(c, q), ORTHO_OK);
+    ortho_stats_t s = instance_stats();
+    ck_assert_uint_eq(s.large_free_blocks, 2);
+    ck_assert_uint_eq(s.large_live_blocks, 0);
+    /* Both mappings are reused: q's from the cache, p's from the shared list. */
+    void *x = ortho_cache_alloc(c, LARGE_TEST_BYTES);
+    void *y = ortho_cache_alloc(c, LARGE_TEST_BYTES);
+    ck_assert_ptr_eq(x, q);
+    ck_assert_ptr_eq(y, p);
+    ck_assert_uint_eq(instance_stats().large_free_blocks, 0);
+}
+END_TEST
+
+START_TEST(a_third_live_large_block_of_one_cache_frees_through_the_shared_registry)
+{
+    ortho_cache_t *c = fixture_cache;
+    void *blocks[3];
+    for (int i = 0; i < 3; i++)
+        blocks[i] = ortho_cache_alloc(c, LARGE_TEST_BYTES);
+    ck_assert_uint_eq(instance_stats().large_live_blocks, 3);
+    for (int i = 2; i >= 0; i--)
+        ck_assert_int_eq(ortho_cache_free(c, blocks[i]), ORTHO_OK);
+    ortho_stats_t s = instance_stats();
+    ck_assert_uint_eq(s.large_live_blocks, 0);
+    ck_assert_uint_eq(s.large_frees, 3);
+}
+END_TEST
+
+START_TEST(another_cache_can_free_a_large_block_held_in_a_caches_own_slots)
+{
+    ortho_cache_t *other = second_cache();
+    void *p = ortho_cache_alloc(fixture_cache, LARGE_TEST_BYTES);
+    ck_assert_int_eq(ortho_cache_free(other, p), ORTHO_OK);
+    ck_assert_int_eq(ortho_cache_free(other, p), ORTHO_E_DOUBLE_FREE);
+    ortho_stats_t s = instance_stats();
+    ck_assert_uint_eq(s.large_live_blocks, 0);
+    ck_assert_uint_eq(s.large_free_blocks, 1);
+    ck_assert_uint_eq(s.large_live_requested_bytes, 0);
+    ortho_cache_destroy(other);
+}
+END_TEST
+
+START_TEST(a_sized_cross_cache_free_with_the_wrong_size_keeps_the_large_block_live)
+{
+    ortho_cache_t *other = second_cache();
+    void *p = ortho_cache_alloc(fixture_cache, LARGE_TEST_BYTES);
+    ck_assert_int_eq(ortho_cache_free_sized(other, p, LARGE_TEST_BYTES - 1), ORTHO_E_SIZE_MISMATCH);
+    ck_assert_uint_eq(instance_stats().large_live_blocks, 1);
+    ck_assert_int_eq(ortho_cache_free_sized(other, p, LARGE_TEST_BYTES), ORTHO_OK);
+    ortho_cache_destroy(other);
+}
+END_TEST
+
+START_TEST(a_pointer_inside_a_caches_own_large_block_reports_misaligned_pointer)
+{
+    ortho_cache_t *other = second_cache();
+    unsigned char *p = ortho_cache_alloc(fixture_cache, LARGE_TEST_BYTES);
+    ck_assert_int_eq(ortho_cache_free(fixture_cache, p + 4096), ORTHO_E_MISALIGNED);
+    ck_assert_int_eq(ortho_cache_free(other, p + 64), ORTHO_E_MISALIGNED);
+    ck_assert_int_eq(ortho_cache_free(fixture_cache, p), ORTHO_OK);
+    /* Now in the cache's stash: inside it is still not a block start. */
+    ck_assert_int_eq(ortho_cache_free(other, p + 64), ORTHO_E_MISALIGNED);
+    ortho_cache_destroy(other);
+}
+END_TEST
+
+START_TEST(the_usable_size_of_a_caches_own_large_block_is_known_to_the_instance)
+{
+    struct ortho_allocator *a = (struct ortho_allocator *)fixture_allocator;
+    void *p = ortho_cache_alloc(fixture_cache, LARGE_TEST_BYTES);
+    ck_assert_uint_ge(allocator_usable_size(a, p), LARGE_TEST_BYTES);
+    ck_assert(allocator_owns_live(a, p));
+    ortho_cache_free(fixture_cache, p);
+    ck_assert(!allocator_owns_live(a, p));
+}
+END_TEST
+
+START_TEST(a_destroyed_caches_live_large_blocks_can_still_be_freed)
+{
+    ortho_cache_t *other = second_cache();
+    void *p = ortho_cache_alloc(other, LARGE_TEST_BYTES);
+    void *q = ortho_cache_alloc(other, LARGE_TEST_BYTES);
+    ck_assert_int_eq(ortho_cache_free(other, q), ORTHO_OK); /* q's mapping in other's stash */
+    ortho_cache_destroy(other);
+    ortho_stats_t s = instance_stats();
+    ck_assert_uint_eq(s.large_live_blocks, 1);
+    ck_assert_uint_eq(s.large_free_blocks, 1);
+    ck_assert_uint_eq(s.large_allocs, 2);
+    ck_assert_int_eq(ortho_cache_free(fixture_cache, p), ORTHO_OK);
+    ck_assert_int_eq(ortho_cache_free(fixture_cache, q), ORTHO_E_DOUBLE_FREE);
+    ck_assert_uint_eq(instance_stats().large_live_blocks, 0);
+}
+END_TEST
+
+START_TEST(trim_releases_the_large_mapping_a_live_cache_keeps)
+{
+    void *p = ortho_cache_alloc(fixture_cache, LARGE_TEST_BYTES);
+    ortho_cache_free(fixture_cache, p);
+    ck_assert_uint_eq(instance_stats().large_free_blocks, 1);
+    ck_assert_uint_ge(ortho_allocator_trim(fixture_allocator), LARGE_TEST_BYTES);
+    ortho_stats_t s = instance_stats();
+    ck_assert_uint_eq(s.large_free_blocks, 0);
+    ck_assert_uint_ge(s.large_unmapped_bytes, LARGE_TEST_BYTES);
+    /* A second free of the unmapped block is still named a double free. */
+    ck_assert_int_eq(ortho_cache_free(fixture_cache, p), ORTHO_E_DOUBLE_FREE);
+}
+END_TEST
+
 Suite *allocator_suite(void)
 {
     Suite *s = suite_create("allocator");
@@ -551,6 +701,18 @@ Suite *allocator_suite(void)
     tcase_add_test(stats, the_refill_batch_follows_the_configured_block_count);
     tcase_add_test(stats, trim_returns_pooled_pages_of_big_classes_and_retained_large_mappings);
     suite_add_tcase(s, stats);
+    TCase *large = tcase_create("a cache's own large blocks");
+    tcase_add_checked_fixture(large, fixture_setup, fixture_teardown);
+    tcase_add_test(large, a_large_block_freed_through_its_cache_comes_back_at_the_same_address);
+    tcase_add_test(large, a_cache_keeps_one_freed_large_mapping_and_the_shared_list_takes_the_older_one);
+    tcase_add_test(large, a_third_live_large_block_of_one_cache_frees_through_the_shared_registry);
+    tcase_add_test(large, another_cache_can_free_a_large_block_held_in_a_caches_own_slots);
+    tcase_add_test(large, a_sized_cross_cache_free_with_the_wrong_size_keeps_the_large_block_live);
+    tcase_add_test(large, a_pointer_inside_a_caches_own_large_block_reports_misaligned_pointer);
+    tcase_add_test(large, the_usable_size_of_a_caches_own_large_block_is_known_to_the_instance);
+    tcase_add_test(large, a_destroyed_caches_live_large_blocks_can_still_be_freed);
+    tcase_add_test(large, trim_releases_the_large_mapping_a_live_cache_keeps);
+    suite_add_tcase(s, large);
     return s;
 }
 

@@ -213,6 +213,11 @@ START_TEST(eight_threads_on_one_instance_leave_every_block_accounted_for)
         ck_assert_uint_eq(s.classes[cls].cached_blocks, 0); /* all caches destroyed */
         ck_assert_uint_eq(s.classes[cls].pool_blocks, s.classes[cls].carved_blocks);
     }
+    /* Large blocks, many freed by a thread whose cache did not hold them. */
+    ck_assert_uint_gt(s.large_allocs, 0);
+    ck_assert_uint_eq(s.large_frees, s.large_allocs);
+    ck_assert_uint_eq(s.large_live_blocks, 0);
+    ck_assert_uint_eq(s.large_live_requested_bytes, 0);
     ck_assert_int_eq(ortho_allocator_destroy(a), ORTHO_OK);
 }
 END_TEST
