@@ -82,8 +82,9 @@ int main(int argc, char **argv)
         if (session == NULL)
             return 1;
         for (unsigned r = s; r < LEAK_REQUESTS; r += LEAK_SESSIONS) {
+            int malformed_one = r % LEAK_MALFORMED_EVERY == LEAK_MALFORMED_EVERY - 1;
             char text[32];
-            snprintf(text, sizeof text, r % LEAK_MALFORMED_EVERY == 9 ? "id%u" : "id=%u", r);
+            snprintf(text, sizeof text, "id%s%u", malformed_one ? "" : "=", r);
             char *request = parse_request(text);
             if (request == NULL) {
                 malformed++;
