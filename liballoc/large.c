@@ -482,7 +482,9 @@ bool large_local_free(struct large *large, struct large_local *local, void *p, s
     local->live_mapped_bytes -= freed.map_bytes;
     header_mark_freed(h);
     struct large_span spill = freed;
-    if (keep) {
+    /* The stash honours the retain settings: none with a count of 0, and
+     * never a mapping larger than the whole byte budget. */
+    if (keep && large->retain_count_max > 0 && freed.map_bytes <= large->retain_bytes_max) {
         spill = local->stash;
         local->stash = freed;
     }

@@ -660,6 +660,25 @@ START_TEST(trim_releases_the_large_mapping_a_live_cache_keeps)
 }
 END_TEST
 
+START_TEST(a_retain_count_of_zero_keeps_no_large_mapping_in_a_cache_either)
+{
+    ortho_config_t config;
+    ortho_config_default(&config);
+    config.large_retain_count = 0;
+    ortho_allocator_t *a = make_allocator(&config);
+    ortho_cache_t *c;
+    ortho_cache_create(a, &c);
+    void *p = ortho_cache_alloc(c, LARGE_TEST_BYTES);
+    ck_assert_int_eq(ortho_cache_free(c, p), ORTHO_OK);
+    ortho_stats_t s;
+    ortho_allocator_stats(a, &s);
+    ck_assert_uint_eq(s.large_free_blocks, 0);
+    ck_assert_uint_ge(s.large_unmapped_bytes, LARGE_TEST_BYTES);
+    ortho_cache_destroy(c);
+    ortho_allocator_destroy(a);
+}
+END_TEST
+
 Suite *allocator_suite(void)
 {
     Suite *s = suite_create("allocator");
@@ -712,6 +731,7 @@ Suite *allocator_suite(void)
     tcase_add_test(large, the_usable_size_of_a_caches_own_large_block_is_known_to_the_instance);
     tcase_add_test(large, a_destroyed_caches_live_large_blocks_can_still_be_freed);
     tcase_add_test(large, trim_releases_the_large_mapping_a_live_cache_keeps);
+    tcase_add_test(large, a_retain_count_of_zero_keeps_no_large_mapping_in_a_cache_either);
     suite_add_tcase(s, large);
     return s;
 }
