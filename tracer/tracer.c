@@ -34,6 +34,7 @@
 #include "report.h"
 #include "ring.h"
 #include "segment.h"
+#include "stackmemo.h"
 
 #define TRACER_SLOTS 256u
 #define TRACER_EXTRA_FRAMES 12 /* room for our own frames, skipped */
@@ -72,6 +73,7 @@ struct tracer_thread {
     uint32_t generation; /* tracer.generation when bound */
     uint8_t busy;        /* inside a hook: nested allocations are not traced */
     clock_view_t clock;  /* this thread's copy of the collector's calibration */
+    stackmemo_bounds_t stack; /* where the stack memo may read; empty: memo off */
 };
 static ORTHO_TLS struct tracer_thread tracer_self_state;
 
@@ -201,6 +203,7 @@ static struct tracer_thread *tracer_bind(struct tracer_thread *t)
             slot->sample_countdown = tracer.sample_bytes != 0 ? tracer_next_sample_gap(slot) : 0;
             memset(segment_stack_cache(slot), 0,
                    SEGMENT_STACK_CACHE_ENTRIES * sizeof(segment_stack_entry_t));
+            memset(segment_stack_memo(slot), 0, sizeof(stackmemo_t));
             ring_t *ring = ring_init(segment_ring(seg, slot), ring_bytes_for(tracer.ring_capacity),
                                      tracer.ring_capacity);
             uint32_t high = atomic_load_explicit(&seg->slots_high, memory_order_relaxed);
@@ -214,6 +217,8 @@ static struct tracer_thread *tracer_bind(struct tracer_thread *t)
             t->tid = tid;
             t->generation = tracer.generation;
             t->clock = (clock_view_t){0}; /* a new segment: its own calibration */
+            if (tracer.depth != 0)
+                stackmemo_thread_bounds(&t->stack); /* may allocate: untraced here */
             tracer_push_thread_record(t, RECORD_THREAD_START);
             return t;
         }
@@ -313,9 +318,13 @@ static uint64_t tracer_hash_pcs(void *const *pcs, int count)
     return h != 0 ? h : 1;
 }
 
+static uint32_t tracer_stack_id(struct tracer_thread *t, void *const *pcs, int n, int want);
+
 /* The stack id for the current call: 0 if stacks are off or the sampler
- * skips this allocation of `bytes`. Defines new stacks to the collector. */
-static uint32_t tracer_stack(struct tracer_thread *t, uint64_t bytes, bool force, unsigned *flags)
+ * skips this allocation of `bytes`. Defines new stacks to the collector.
+ * Not inlined: the memo's anchor is this function's own frame. */
+static ORTHO_NOINLINE uint32_t tracer_stack(struct tracer_thread *t, uint64_t bytes, bool force,
+                                            unsigned *flags)
 {
     if (tracer.depth == 0)
         return RECORD_STACK_NONE;
@@ -327,9 +336,29 @@ static uint32_t tracer_stack(struct tracer_thread *t, uint64_t bytes, bool force
         slot->sample_countdown = tracer_next_sample_gap(slot);
         *flags |= RECORD_FLAG_SAMPLED;
     }
+    /* The memo is keyed by this frame's address: the same call path puts
+     * it at the same place. A hit names the stack without unwinding. */
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    stackmemo_t *memo = segment_stack_memo(slot);
+    uint32_t known = stackmemo_find(memo, here, &t->stack);
+    if (known != 0)
+        return known;
     void *pcs[TRACER_MAX_FRAMES + TRACER_EXTRA_FRAMES];
     int want = (int)tracer.depth + TRACER_EXTRA_FRAMES;
     int n = unw_backtrace(pcs, want);
+    uint32_t id = tracer_stack_id(t, pcs, n, want);
+    /* pcs[0] is where this function called the unwinder; the return
+     * addresses above this frame start at pcs[1]. */
+    if (id != RECORD_STACK_NONE && n > 1)
+        stackmemo_learn(memo, here, &t->stack, pcs + 1, n - 1, id);
+    return id;
+}
+
+/* The id of the unwound stack pcs[0..n) (want: frames asked for), defining
+ * it to the collector if this thread has not sent it yet. */
+static uint32_t tracer_stack_id(struct tracer_thread *t, void *const *pcs, int n, int want)
+{
+    segment_slot_t *slot = t->slot;
     int first = 0;
     while (first < n && (uintptr_t)pcs[first] >= tracer.own_lo && (uintptr_t)pcs[first] < tracer.own_hi)
         first++;

@@ -221,13 +221,14 @@ sampling_keeps_counters_exact_and_estimates_the_bytes)
 a_full_disk_leaves_the_program_running_and_the_database_valid)
   # A file size limit stands in for a full disk: the collector (which
   # inherits it) finds its database writes failing partway through a run.
-  # 14 MB fits the shared segment of 4 KiB rings; the limit is per file, so
-  # the rows of a full trace of 1.2 million allocations (about 100 MB) must
-  # overflow the database and its WAL together.
+  # 17 MB fits the shared segment of 4 KiB rings (256 slots, each with its
+  # stack cache and stack memo); the limit is per file, so the rows of a
+  # full trace of 1.2 million allocations (about 100 MB) must overflow the
+  # database and its WAL together.
   command -v perl >/dev/null || fail "perl is not installed"
   db=$tmp/run.db
   status=0
-  out=$(ulimit -f 14000; ORTHO_TRACE_DB=$db ORTHO_TRACE_RING_SIZE=4K ORTHO_TRACE=full LD_PRELOAD="$lib" \
+  out=$(ulimit -f 17000; ORTHO_TRACE_DB=$db ORTHO_TRACE_RING_SIZE=4K ORTHO_TRACE=full LD_PRELOAD="$lib" \
     perl -e 'my @a = map { "x" x 100 } 1..1200000; print scalar(@a), "\n"' 2>"$tmp/err") || status=$?
   expect_eq "program exit status" "$status" 0
   expect_eq "program output" "$out" 1200000
@@ -239,6 +240,29 @@ a_full_disk_leaves_the_program_running_and_the_database_valid)
   grep -q "free space or pick another ORTHO_TRACE_DB" "$tmp/err" || fail "the line does not say what to do: $(cat "$tmp/err")"
   expect_eq "database still valid" "$(q "$db" "pragma integrity_check")" ok
   expect_eq "the process row survived" "$(q "$db" "select count(*) from processes")" 1
+  ;;
+every_call_path_keeps_its_own_stack_when_stacks_repeat)
+  # The producer names a repeated stack without unwinding it (the stack
+  # memo); paths built to look alike to it must still be told apart.
+  # Each path allocates 600 times on each of two threads (trace_workload.c).
+  db=$tmp/run.db
+  out=$(ORTHO_TRACE_DB=$db traced "$workload" shapes)
+  expect_eq "program output" "$out" "shapes done"
+  wait_ended "$db"
+  # by_function LEVEL LIKE: "function:allocs" of the frame at LEVEL, summed.
+  by_function() {
+    q "$db" "select group_concat(function||':'||n, ' ') from (select f.function, sum(s.allocs) n
+      from sites s join frames f on f.process_id = s.process_id and f.stack_id = s.stack_id
+      where f.level = $1 and f.function like '$2' group by 1 order by 1)"
+  }
+  expect_eq "two sites at one depth" "$(by_function 0 'shape_site_%')" "shape_site_a:600 shape_site_b:600"
+  expect_eq "one inner function, two callers" "$(by_function 1 'shape_outer_%')" "shape_outer_one:600 shape_outer_two:600"
+  expect_eq "inner function total" "$(by_function 0 'shape_inner')" "shape_inner:1200"
+  expect_eq "recursion, by depth" "$(q "$db" "select group_concat(k||':'||n, ' ') from (select k, sum(allocs) n from
+      (select s.allocs, (select count(*) from frames f where f.process_id = s.process_id and f.stack_id = s.stack_id
+        and f.function = 'shape_recurse') k from sites s) where k > 0 group by k order by k)")" "2:300 3:300 4:300 5:300"
+  expect_eq "variable-length frames" "$(by_function 1 'shape_vla')" "shape_vla:1200"
+  expect_eq "no other caller of the variable-length leaf" "$(by_function 0 'shape_vla_leaf')" "shape_vla_leaf:1200"
   ;;
 *)
   fail "unknown case"

@@ -11,7 +11,13 @@
  *   threads N    N short-lived threads, each one malloc/free of 1234 bytes
  *   fork         parent: 3 x 555 bytes; fork child: 5 x 666 bytes, exit
  *   churn SECS   malloc/free 48 bytes for SECS seconds (drop mode, readers)
+ *   shapes       call paths that look alike to the tracer's stack memo:
+ *                two sites at one depth, one inner function under two
+ *                callers, recursion to four depths, variable-length frames;
+ *                each path allocates a fixed number of times, on the main
+ *                thread and on a second thread
  */
+#include <alloca.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -153,6 +159,87 @@ static int run_churn(double seconds)
     return 0;
 }
 
+/* ---- shapes: stacks that repeat with small differences ------------------ */
+
+#define SHAPE_ROUNDS 600 /* per path and thread; divisible by 2, 3 and 4 */
+
+/* noipa: no cloning or merging, so each function keeps its own frame and
+ * name even where two bodies are identical. */
+__attribute__((noipa)) static void *shape_site_a(size_t n)
+{
+    return malloc(n);
+}
+
+__attribute__((noipa)) static void *shape_site_b(size_t n)
+{
+    return malloc(n);
+}
+
+__attribute__((noipa)) static void *shape_inner(size_t n)
+{
+    return malloc(n);
+}
+
+__attribute__((noipa)) static void *shape_outer_one(size_t n)
+{
+    return shape_inner(n);
+}
+
+__attribute__((noipa)) static void *shape_outer_two(size_t n)
+{
+    return shape_inner(n);
+}
+
+static volatile int shape_depth_seen;
+
+__attribute__((noipa)) static void *shape_recurse(int depth, size_t n)
+{
+    if (depth == 0)
+        return malloc(n);
+    void *p = shape_recurse(depth - 1, n);
+    shape_depth_seen = depth; /* not a tail call: this frame stays */
+    return p;
+}
+
+__attribute__((noipa)) static void *shape_vla_leaf(size_t n)
+{
+    return malloc(n);
+}
+
+/* A frame whose size changes from call to call. */
+__attribute__((noipa)) static void *shape_vla(size_t frame_bytes, size_t n)
+{
+    volatile char *scratch = alloca(frame_bytes);
+    scratch[0] = 1;
+    scratch[frame_bytes - 1] = 2;
+    return shape_vla_leaf(n);
+}
+
+static void *run_shapes_thread(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < SHAPE_ROUNDS; i++) {
+        free(i % 2 ? shape_site_a(2221) : shape_site_b(2221));
+        free(i % 2 ? shape_outer_one(2222) : shape_outer_two(2222));
+        free(shape_recurse(1 + i % 4, 2223));
+        free(shape_vla(16 + (size_t)(i % 7) * 600, 2224));
+    }
+    return NULL;
+}
+
+/* The same paths on the main thread and on a second one, one after the
+ * other (each thread has its own memo). */
+static int run_shapes(void)
+{
+    run_shapes_thread(NULL);
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, run_shapes_thread, NULL) != 0)
+        return 1;
+    pthread_join(thread, NULL);
+    printf("shapes done\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "counts") == 0)
@@ -165,6 +252,8 @@ int main(int argc, char **argv)
         return run_fork();
     if (argc >= 3 && strcmp(argv[1], "churn") == 0)
         return run_churn(atof(argv[2]));
-    fprintf(stderr, "usage: trace_workload counts|kill N|threads N|fork|churn SECS\n");
+    if (argc >= 2 && strcmp(argv[1], "shapes") == 0)
+        return run_shapes();
+    fprintf(stderr, "usage: trace_workload counts|kill N|threads N|fork|churn SECS|shapes\n");
     return 2;
 }

@@ -1,0 +1,114 @@
+/* stackmemo.c - the stack memo of stackmemo.h: learning where a chain of
+ * return addresses lies on the stack, and checking it again. The reads of
+ * stack words belong to other functions' frames, so AddressSanitizer must
+ * not instrument them (an instrumented caller's redzones are ordinary
+ * memory here, only read). */
+#define _GNU_SOURCE
+#include "stackmemo.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define STACKMEMO_NO_ASAN __attribute__((no_sanitize_address))
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define STACKMEMO_NO_ASAN __attribute__((no_sanitize_address))
+#endif
+#endif
+#ifndef STACKMEMO_NO_ASAN
+#define STACKMEMO_NO_ASAN
+#endif
+
+bool stackmemo_thread_bounds(stackmemo_bounds_t *bounds)
+{
+    bounds->lo = bounds->hi = 0;
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0)
+        return false;
+    void *addr = NULL;
+    size_t size = 0;
+    int rc = pthread_attr_getstack(&attr, &addr, &size);
+    pthread_attr_destroy(&attr);
+    if (rc != 0 || addr == NULL || size == 0)
+        return false;
+    bounds->lo = (uintptr_t)addr;
+    bounds->hi = (uintptr_t)addr + size;
+    return true;
+}
+
+/* The set an anchor maps to. Anchors differ by whole frames (multiples of
+ * 16 bytes), hence the shifts. */
+static unsigned stackmemo_set(uintptr_t here)
+{
+    return (unsigned)((here >> 4) ^ (here >> 9)) & (STACKMEMO_SETS - 1);
+}
+
+static bool stackmemo_inside(const stackmemo_bounds_t *bounds, uintptr_t here)
+{
+    return bounds->hi != 0 && here >= bounds->lo && here < bounds->hi;
+}
+
+/* Whether every slot of e still holds its return address. */
+STACKMEMO_NO_ASAN static bool stackmemo_holds(const stackmemo_entry_t *e, uintptr_t here)
+{
+    for (uint32_t i = 0; i < e->count; i++)
+        if (*(const volatile uint64_t *)(here + e->offset[i]) != e->value[i])
+            return false;
+    return true;
+}
+
+uint32_t stackmemo_find(const stackmemo_t *memo, uintptr_t here, const stackmemo_bounds_t *bounds)
+{
+    if (!stackmemo_inside(bounds, here))
+        return 0;
+    const stackmemo_entry_t *set = &memo->entries[stackmemo_set(here) * STACKMEMO_WAYS];
+    for (unsigned way = 0; way < STACKMEMO_WAYS; way++) {
+        const stackmemo_entry_t *e = &set[way];
+        if (e->here == here && e->id != 0 && stackmemo_holds(e, here))
+            return e->id;
+    }
+    return 0;
+}
+
+/* Finds each return address of ras above the previous one's slot, filling
+ * e's offsets and values. false if one is missing within the scan limit or
+ * the stack's top. */
+STACKMEMO_NO_ASAN static bool stackmemo_locate(stackmemo_entry_t *e, uintptr_t here,
+                                               uintptr_t top, void *const *ras, int count)
+{
+    /* Word-aligned start: return addresses are stored 8-byte aligned. */
+    uintptr_t at = (here + 7) & ~(uintptr_t)7;
+    for (int i = 0; i < count; i++) {
+        uint64_t want = (uint64_t)(uintptr_t)ras[i];
+        uintptr_t limit = at + (uintptr_t)STACKMEMO_SCAN_WORDS * 8;
+        if (limit > top - 8)
+            limit = top - 8;
+        while (at <= limit && *(const volatile uint64_t *)at != want)
+            at += 8;
+        if (at > limit || at - here > UINT32_MAX)
+            return false;
+        e->offset[i] = (uint32_t)(at - here);
+        e->value[i] = want;
+        at += 8;
+    }
+    e->count = (uint32_t)count;
+    return true;
+}
+
+bool stackmemo_learn(stackmemo_t *memo, uintptr_t here, const stackmemo_bounds_t *bounds,
+                     void *const *ras, int count, uint32_t id)
+{
+    if (id == 0 || count < 1 || count > STACKMEMO_MAX_FRAMES || !stackmemo_inside(bounds, here) ||
+        bounds->hi - here < 16)
+        return false;
+    unsigned set = stackmemo_set(here);
+    stackmemo_entry_t *e = &memo->entries[set * STACKMEMO_WAYS + memo->next_way[set]];
+    e->here = 0; /* invalid while being rewritten */
+    if (!stackmemo_locate(e, here, bounds->hi, ras, count))
+        return false;
+    e->id = id;
+    e->here = here;
+    memo->next_way[set] = (uint8_t)((memo->next_way[set] + 1) % STACKMEMO_WAYS);
+    return true;
+}
