@@ -4,7 +4,8 @@
  * chain, and checks that the same anchor finds it again only while every
  * slot still holds its return address; plus the limits (bounds, scan
  * distance, chain length), the ways of a set and their replacement order,
- * and the real thread-stack bounds of the main thread and of a new one. */
+ * the learning policy (second capture, never a failed scan again), and the
+ * real thread-stack bounds of the main thread and of a new one. */
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
@@ -50,7 +51,7 @@ START_TEST(a_learned_chain_is_found_again_at_the_same_anchor)
     void *ras[] = {ra(1), ra(2), ra(3)};
     size_t words[] = {3, 10, 40};
     place(ras, words, 3);
-    ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, ras, 3, 77));
+    ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, ras, 3, 0, 77));
     ck_assert_uint_eq(stackmemo_find(&memo, anchor(0), &bounds), 77);
 }
 END_TEST
@@ -62,12 +63,28 @@ START_TEST(a_changed_return_address_in_any_slot_is_a_miss)
     for (int changed = 0; changed < 4; changed++) {
         reset();
         place(ras, words, 4);
-        ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, ras, 4, 5));
+        ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, ras, 4, 0, 5));
         stack[words[changed]] = (uint64_t)(uintptr_t)ra(9);
         ck_assert_msg(stackmemo_find(&memo, anchor(0), &bounds) == 0,
                       "slot %d changed, still a hit", changed);
         stack[words[changed]] = (uint64_t)(uintptr_t)ras[changed];
         ck_assert_uint_eq(stackmemo_find(&memo, anchor(0), &bounds), 5);
+    }
+}
+END_TEST
+
+START_TEST(a_changed_key_slot_is_a_miss_whichever_slot_is_the_key)
+{
+    void *ras[] = {ra(1), ra(2), ra(3)};
+    size_t words[] = {2, 7, 30};
+    for (int key = 0; key < 3; key++) {
+        reset();
+        place(ras, words, 3);
+        ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, ras, 3, key, 6));
+        ck_assert_uint_eq(stackmemo_find(&memo, anchor(0), &bounds), 6);
+        stack[words[key]] = (uint64_t)(uintptr_t)ra(8);
+        ck_assert_msg(stackmemo_find(&memo, anchor(0), &bounds) == 0, "key %d changed, still a hit",
+                      key);
     }
 }
 END_TEST
@@ -78,7 +95,7 @@ START_TEST(another_anchor_is_a_miss_even_over_the_same_chain)
     void *ras[] = {ra(1), ra(2)};
     size_t words[] = {20, 30};
     place(ras, words, 2);
-    ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, ras, 2, 9));
+    ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, ras, 2, 0, 9));
     ck_assert_uint_eq(stackmemo_find(&memo, anchor(2), &bounds), 0);
 }
 END_TEST
@@ -89,14 +106,14 @@ START_TEST(an_anchor_outside_the_bounds_is_neither_learned_nor_found)
     void *ras[] = {ra(1)};
     size_t words[] = {4};
     place(ras, words, 1);
-    ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, ras, 1, 3));
+    ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, ras, 1, 0, 3));
     stackmemo_bounds_t elsewhere = {bounds.lo + 64, bounds.hi};
     ck_assert_uint_eq(stackmemo_find(&memo, anchor(0), &elsewhere), 0);
     reset();
     place(ras, words, 1);
-    ck_assert(!stackmemo_learn(&memo, anchor(0), &elsewhere, ras, 1, 3));
+    ck_assert(!stackmemo_learn(&memo, anchor(0), &elsewhere, ras, 1, 0, 3));
     stackmemo_bounds_t none = {0, 0};
-    ck_assert(!stackmemo_learn(&memo, anchor(0), &none, ras, 1, 3));
+    ck_assert(!stackmemo_learn(&memo, anchor(0), &none, ras, 1, 0, 3));
     ck_assert_uint_eq(stackmemo_find(&memo, anchor(0), &bounds), 0);
 }
 END_TEST
@@ -107,13 +124,13 @@ START_TEST(a_return_address_farther_than_the_scan_limit_is_not_learned)
     void *ras[] = {ra(1), ra(2)};
     size_t words[] = {1, 2 + STACKMEMO_SCAN_WORDS + 1};
     place(ras, words, 2);
-    ck_assert(!stackmemo_learn(&memo, anchor(0), &bounds, ras, 2, 4));
+    ck_assert(!stackmemo_learn(&memo, anchor(0), &bounds, ras, 2, 0, 4));
     ck_assert_uint_eq(stackmemo_find(&memo, anchor(0), &bounds), 0);
     /* Just within the limit it is found. */
     reset();
     size_t near[] = {1, 2 + STACKMEMO_SCAN_WORDS};
     place(ras, near, 2);
-    ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, ras, 2, 4));
+    ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, ras, 2, 0, 4));
 }
 END_TEST
 
@@ -124,7 +141,7 @@ START_TEST(a_return_address_above_the_stack_top_is_not_learned)
     size_t words[] = {1, 50};
     place(ras, words, 2);
     stackmemo_bounds_t short_stack = {bounds.lo, anchor(50)}; /* word 50 is past the top */
-    ck_assert(!stackmemo_learn(&memo, anchor(0), &short_stack, ras, 2, 4));
+    ck_assert(!stackmemo_learn(&memo, anchor(0), &short_stack, ras, 2, 0, 4));
 }
 END_TEST
 
@@ -138,10 +155,10 @@ START_TEST(an_empty_or_too_long_chain_or_id_0_is_not_learned)
         words[i] = (size_t)i * 3 + 1;
     }
     place(ras, words, STACKMEMO_MAX_FRAMES + 1);
-    ck_assert(!stackmemo_learn(&memo, anchor(0), &bounds, ras, 0, 4));
-    ck_assert(!stackmemo_learn(&memo, anchor(0), &bounds, ras, STACKMEMO_MAX_FRAMES + 1, 4));
-    ck_assert(!stackmemo_learn(&memo, anchor(0), &bounds, ras, 3, 0));
-    ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, ras, STACKMEMO_MAX_FRAMES, 4));
+    ck_assert(!stackmemo_learn(&memo, anchor(0), &bounds, ras, 0, 0, 4));
+    ck_assert(!stackmemo_learn(&memo, anchor(0), &bounds, ras, STACKMEMO_MAX_FRAMES + 1, 0, 4));
+    ck_assert(!stackmemo_learn(&memo, anchor(0), &bounds, ras, 3, 0, 0));
+    ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, ras, STACKMEMO_MAX_FRAMES, 0, 4));
     ck_assert_uint_eq(stackmemo_find(&memo, anchor(0), &bounds), 4);
 }
 END_TEST
@@ -154,7 +171,7 @@ START_TEST(a_return_address_seen_twice_is_found_at_its_own_slot_above_the_last)
     void *ras[] = {ra(1), ra(2), ra(1)};
     size_t words[] = {2, 6, 11};
     place(ras, words, 3);
-    ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, ras, 3, 8));
+    ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, ras, 3, 0, 8));
     stack[11] = (uint64_t)(uintptr_t)ra(7); /* the outer copy changes */
     ck_assert_uint_eq(stackmemo_find(&memo, anchor(0), &bounds), 0);
 }
@@ -169,10 +186,10 @@ START_TEST(two_chains_at_one_anchor_are_both_remembered)
     void *second[] = {ra(1), ra(3)};
     size_t words[] = {2, 8};
     place(first, words, 2);
-    ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, first, 2, 11));
+    ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, first, 2, 0, 11));
     place(second, words, 2);
     ck_assert_uint_eq(stackmemo_find(&memo, anchor(0), &bounds), 0);
-    ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, second, 2, 12));
+    ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, second, 2, 0, 12));
     ck_assert_uint_eq(stackmemo_find(&memo, anchor(0), &bounds), 12);
     place(first, words, 2);
     ck_assert_uint_eq(stackmemo_find(&memo, anchor(0), &bounds), 11);
@@ -186,7 +203,7 @@ START_TEST(a_full_set_replaces_its_oldest_way_first)
     for (unsigned k = 0; k <= STACKMEMO_WAYS; k++) {
         void *chain[] = {ra(1), ra(100 + k)};
         place(chain, words, 2);
-        ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, chain, 2, 20 + k));
+        ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, chain, 2, 0, 20 + k));
     }
     /* The first chain (id 20) was replaced; the second (21) is still there. */
     void *oldest[] = {ra(1), ra(100)};
@@ -195,6 +212,39 @@ START_TEST(a_full_set_replaces_its_oldest_way_first)
     void *kept[] = {ra(1), ra(101)};
     place(kept, words, 2);
     ck_assert_uint_eq(stackmemo_find(&memo, anchor(0), &bounds), 21);
+}
+END_TEST
+
+START_TEST(a_stack_is_offered_for_learning_on_its_second_capture)
+{
+    reset();
+    void *ras[] = {ra(1), ra(2)};
+    size_t words[] = {3, 9};
+    place(ras, words, 2);
+    ck_assert(!stackmemo_offer(&memo, anchor(0), &bounds, ras, 2, 0, 31));
+    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0), &bounds), 0);
+    ck_assert(stackmemo_offer(&memo, anchor(0), &bounds, ras, 2, 0, 31));
+    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0), &bounds), 31);
+}
+END_TEST
+
+START_TEST(a_stack_whose_scan_failed_is_not_scanned_again)
+{
+    reset();
+    void *ras[] = {ra(1), ra(2)};
+    size_t far[] = {3, 3 + STACKMEMO_SCAN_WORDS + 2};
+    place(ras, far, 2);
+    ck_assert(!stackmemo_offer(&memo, anchor(0), &bounds, ras, 2, 0, 32)); /* first sight */
+    ck_assert(!stackmemo_offer(&memo, anchor(0), &bounds, ras, 2, 0, 32)); /* scan fails */
+    /* Even with the chain now within reach, id 32 is not tried again. */
+    memset(stack, 0, sizeof stack);
+    size_t near[] = {3, 9};
+    place(ras, near, 2);
+    ck_assert(!stackmemo_offer(&memo, anchor(0), &bounds, ras, 2, 0, 32));
+    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0), &bounds), 0);
+    /* Another id is learned as usual. */
+    ck_assert(!stackmemo_offer(&memo, anchor(0), &bounds, ras, 2, 0, 33));
+    ck_assert(stackmemo_offer(&memo, anchor(0), &bounds, ras, 2, 0, 33));
 }
 END_TEST
 
@@ -226,6 +276,7 @@ Suite *stackmemo_suite(void)
     TCase *tc = tcase_create("memo");
     tcase_add_test(tc, a_learned_chain_is_found_again_at_the_same_anchor);
     tcase_add_test(tc, a_changed_return_address_in_any_slot_is_a_miss);
+    tcase_add_test(tc, a_changed_key_slot_is_a_miss_whichever_slot_is_the_key);
     tcase_add_test(tc, another_anchor_is_a_miss_even_over_the_same_chain);
     tcase_add_test(tc, an_anchor_outside_the_bounds_is_neither_learned_nor_found);
     tcase_add_test(tc, a_return_address_farther_than_the_scan_limit_is_not_learned);
@@ -234,6 +285,8 @@ Suite *stackmemo_suite(void)
     tcase_add_test(tc, a_return_address_seen_twice_is_found_at_its_own_slot_above_the_last);
     tcase_add_test(tc, two_chains_at_one_anchor_are_both_remembered);
     tcase_add_test(tc, a_full_set_replaces_its_oldest_way_first);
+    tcase_add_test(tc, a_stack_is_offered_for_learning_on_its_second_capture);
+    tcase_add_test(tc, a_stack_whose_scan_failed_is_not_scanned_again);
     tcase_add_test(tc, the_bounds_of_the_main_thread_and_of_a_new_thread_hold_their_locals);
     suite_add_tcase(s, tc);
     return s;

@@ -25,7 +25,6 @@
 
 #include "clock.h"
 #include "ring.h"
-#include "stackmemo.h"
 
 #define SEGMENT_MAGIC 0x4745534f48545230ull /* "0RTHOSEG" */
 #define SEGMENT_VERSION 3u
@@ -120,9 +119,8 @@ _Static_assert(offsetof(segment_t, clock) == 320, "the calibration has a line of
 static inline size_t segment_slot_bytes(size_t capacity)
 {
     return SEGMENT_SLOT_HEADER_BYTES + SEGMENT_STACK_CACHE_ENTRIES * sizeof(segment_stack_entry_t) +
-           sizeof(stackmemo_t) + ring_bytes_for(capacity);
+           ring_bytes_for(capacity);
 }
-_Static_assert(sizeof(stackmemo_t) % 64 == 0, "the ring after the memo stays line-aligned");
 
 static inline segment_slot_t *segment_slot(segment_t *seg, uint32_t index)
 {
@@ -132,14 +130,6 @@ static inline segment_slot_t *segment_slot(segment_t *seg, uint32_t index)
 static inline segment_stack_entry_t *segment_stack_cache(segment_slot_t *slot)
 {
     return (segment_stack_entry_t *)((char *)slot + SEGMENT_SLOT_HEADER_BYTES);
-}
-
-/* The producer's stack memo (stackmemo.h): after the stack cache, private
- * to the producer thread; the collector never reads it. */
-static inline stackmemo_t *segment_stack_memo(segment_slot_t *slot)
-{
-    return (stackmemo_t *)((char *)segment_stack_cache(slot) +
-                           SEGMENT_STACK_CACHE_ENTRIES * sizeof(segment_stack_entry_t));
 }
 
 static inline ring_t *segment_ring(segment_t *seg, segment_slot_t *slot)

@@ -58,14 +58,23 @@ STACKMEMO_NO_ASAN static bool stackmemo_holds(const stackmemo_entry_t *e, uintpt
     return true;
 }
 
+/* The low half of the stack word at here + offset. */
+STACKMEMO_NO_ASAN static uint32_t stackmemo_key_at(uintptr_t here, uint32_t offset)
+{
+    return (uint32_t)*(const volatile uint64_t *)(here + offset);
+}
+
 uint32_t stackmemo_find(const stackmemo_t *memo, uintptr_t here, const stackmemo_bounds_t *bounds)
 {
     if (!stackmemo_inside(bounds, here))
         return 0;
-    const stackmemo_entry_t *set = &memo->entries[stackmemo_set(here) * STACKMEMO_WAYS];
+    unsigned set = stackmemo_set(here);
     for (unsigned way = 0; way < STACKMEMO_WAYS; way++) {
-        const stackmemo_entry_t *e = &set[way];
-        if (e->here == here && e->id != 0 && stackmemo_holds(e, here))
+        const stackmemo_tag_t *tag = &memo->tags[set][way];
+        if (tag->here != here || stackmemo_key_at(here, tag->key_offset) != tag->key_low)
+            continue;
+        const stackmemo_entry_t *e = &memo->entries[set][way];
+        if (stackmemo_holds(e, here))
             return e->id;
     }
     return 0;
@@ -97,18 +106,42 @@ STACKMEMO_NO_ASAN static bool stackmemo_locate(stackmemo_entry_t *e, uintptr_t h
 }
 
 bool stackmemo_learn(stackmemo_t *memo, uintptr_t here, const stackmemo_bounds_t *bounds,
-                     void *const *ras, int count, uint32_t id)
+                     void *const *ras, int count, int key, uint32_t id)
 {
     if (id == 0 || count < 1 || count > STACKMEMO_MAX_FRAMES || !stackmemo_inside(bounds, here) ||
         bounds->hi - here < 16)
         return false;
+    if (key < 0 || key >= count)
+        key = 0;
     unsigned set = stackmemo_set(here);
-    stackmemo_entry_t *e = &memo->entries[set * STACKMEMO_WAYS + memo->next_way[set]];
-    e->here = 0; /* invalid while being rewritten */
+    unsigned way = memo->next_way[set];
+    stackmemo_tag_t *tag = &memo->tags[set][way];
+    stackmemo_entry_t *e = &memo->entries[set][way];
+    tag->here = 0; /* invalid while being rewritten */
     if (!stackmemo_locate(e, here, bounds->hi, ras, count))
         return false;
     e->id = id;
-    e->here = here;
-    memo->next_way[set] = (uint8_t)((memo->next_way[set] + 1) % STACKMEMO_WAYS);
+    tag->key_offset = e->offset[key];
+    tag->key_low = (uint32_t)e->value[key];
+    tag->here = here;
+    memo->next_way[set] = (uint8_t)((way + 1) % STACKMEMO_WAYS);
     return true;
+}
+
+bool stackmemo_offer(stackmemo_t *memo, uintptr_t here, const stackmemo_bounds_t *bounds,
+                     void *const *ras, int count, int key, uint32_t id)
+{
+    uint32_t bit = id % STACKMEMO_ID_BITS;
+    uint64_t mask = 1ull << (bit % 64);
+    if (memo->unlearnable[bit / 64] & mask)
+        return false;
+    if (!(memo->seen[bit / 64] & mask)) {
+        memo->seen[bit / 64] |= mask;
+        return false;
+    }
+    if (stackmemo_learn(memo, here, bounds, ras, count, key, id))
+        return true;
+    if (stackmemo_inside(bounds, here) && count >= 1 && count <= STACKMEMO_MAX_FRAMES)
+        memo->unlearnable[bit / 64] |= mask; /* the scan itself failed */
+    return false;
 }

@@ -74,6 +74,7 @@ struct tracer_thread {
     uint8_t busy;        /* inside a hook: nested allocations are not traced */
     clock_view_t clock;  /* this thread's copy of the collector's calibration */
     stackmemo_bounds_t stack; /* where the stack memo may read; empty: memo off */
+    stackmemo_t *memo;        /* this thread's stack memo (own mapping); NULL: none */
 };
 static ORTHO_TLS struct tracer_thread tracer_self_state;
 
@@ -180,6 +181,19 @@ static int64_t tracer_next_sample_gap(segment_slot_t *slot)
     return gap < 1.0 ? 1 : (gap > 9.0e18 ? INT64_MAX : (int64_t)gap);
 }
 
+/* Gives the thread an empty stack memo (stack ids belong to a segment, so
+ * a new binding forgets the old ones) and the bounds of its stack. Without
+ * either the memo stays off and every stack is unwound. */
+static void tracer_memo_reset(struct tracer_thread *t)
+{
+    if (t->memo == NULL)
+        t->memo = prim_map(sizeof(stackmemo_t)); /* zero-filled */
+    else
+        memset(t->memo, 0, sizeof(stackmemo_t));
+    if (t->memo == NULL || !stackmemo_thread_bounds(&t->stack)) /* may allocate: untraced here */
+        t->stack = (stackmemo_bounds_t){0, 0};
+}
+
 /* Claims a free slot for the calling thread; NULL if none (drop mode) or
  * tracing stopped while waiting for one. */
 static struct tracer_thread *tracer_bind(struct tracer_thread *t)
@@ -203,7 +217,6 @@ static struct tracer_thread *tracer_bind(struct tracer_thread *t)
             slot->sample_countdown = tracer.sample_bytes != 0 ? tracer_next_sample_gap(slot) : 0;
             memset(segment_stack_cache(slot), 0,
                    SEGMENT_STACK_CACHE_ENTRIES * sizeof(segment_stack_entry_t));
-            memset(segment_stack_memo(slot), 0, sizeof(stackmemo_t));
             ring_t *ring = ring_init(segment_ring(seg, slot), ring_bytes_for(tracer.ring_capacity),
                                      tracer.ring_capacity);
             uint32_t high = atomic_load_explicit(&seg->slots_high, memory_order_relaxed);
@@ -218,7 +231,7 @@ static struct tracer_thread *tracer_bind(struct tracer_thread *t)
             t->generation = tracer.generation;
             t->clock = (clock_view_t){0}; /* a new segment: its own calibration */
             if (tracer.depth != 0)
-                stackmemo_thread_bounds(&t->stack); /* may allocate: untraced here */
+                tracer_memo_reset(t);
             tracer_push_thread_record(t, RECORD_THREAD_START);
             return t;
         }
@@ -318,7 +331,8 @@ static uint64_t tracer_hash_pcs(void *const *pcs, int count)
     return h != 0 ? h : 1;
 }
 
-static uint32_t tracer_stack_id(struct tracer_thread *t, void *const *pcs, int n, int want);
+static uint32_t tracer_stack_id(struct tracer_thread *t, void *const *pcs, int first, int n,
+                                int want);
 
 /* The stack id for the current call: 0 if stacks are off or the sampler
  * skips this allocation of `bytes`. Defines new stacks to the collector.
@@ -339,29 +353,32 @@ static ORTHO_NOINLINE uint32_t tracer_stack(struct tracer_thread *t, uint64_t by
     /* The memo is keyed by this frame's address: the same call path puts
      * it at the same place. A hit names the stack without unwinding. */
     uintptr_t here = (uintptr_t)__builtin_frame_address(0);
-    stackmemo_t *memo = segment_stack_memo(slot);
-    uint32_t known = stackmemo_find(memo, here, &t->stack);
+    stackmemo_t *memo = t->memo;
+    uint32_t known = memo != NULL ? stackmemo_find(memo, here, &t->stack) : 0;
     if (known != 0)
         return known;
     void *pcs[TRACER_MAX_FRAMES + TRACER_EXTRA_FRAMES];
     int want = (int)tracer.depth + TRACER_EXTRA_FRAMES;
     int n = unw_backtrace(pcs, want);
-    uint32_t id = tracer_stack_id(t, pcs, n, want);
-    /* pcs[0] is where this function called the unwinder; the return
-     * addresses above this frame start at pcs[1]. */
-    if (id != RECORD_STACK_NONE && n > 1)
-        stackmemo_learn(memo, here, &t->stack, pcs + 1, n - 1, id);
-    return id;
-}
-
-/* The id of the unwound stack pcs[0..n) (want: frames asked for), defining
- * it to the collector if this thread has not sent it yet. */
-static uint32_t tracer_stack_id(struct tracer_thread *t, void *const *pcs, int n, int want)
-{
-    segment_slot_t *slot = t->slot;
+    /* Our own frames come first; the stack starts at the allocating code. */
     int first = 0;
     while (first < n && (uintptr_t)pcs[first] >= tracer.own_lo && (uintptr_t)pcs[first] < tracer.own_hi)
         first++;
+    uint32_t id = tracer_stack_id(t, pcs, first, n, want);
+    /* pcs[0] is where this function called the unwinder; the return
+     * addresses above this frame start at pcs[1]. The memo's key is the
+     * return address into the allocating code, pcs[first]. */
+    if (memo != NULL && id != RECORD_STACK_NONE && n > 1)
+        stackmemo_offer(memo, here, &t->stack, pcs + 1, n - 1, first - 1, id);
+    return id;
+}
+
+/* The id of the unwound stack pcs[first..n) (want: frames asked for),
+ * defining it to the collector if this thread has not sent it yet. */
+static uint32_t tracer_stack_id(struct tracer_thread *t, void *const *pcs, int first, int n,
+                                int want)
+{
+    segment_slot_t *slot = t->slot;
     int count = n - first;
     bool truncated = n == want;
     if (count > (int)tracer.depth) {
@@ -572,6 +589,10 @@ void tracer_thread_exit(void)
     ring_close(t->ring);
     t->ring = NULL;
     t->slot = NULL;
+    if (t->memo != NULL) {
+        prim_unmap(t->memo, sizeof(stackmemo_t));
+        t->memo = NULL;
+    }
     t->busy = 0;
 }
 

@@ -221,14 +221,13 @@ sampling_keeps_counters_exact_and_estimates_the_bytes)
 a_full_disk_leaves_the_program_running_and_the_database_valid)
   # A file size limit stands in for a full disk: the collector (which
   # inherits it) finds its database writes failing partway through a run.
-  # 17 MB fits the shared segment of 4 KiB rings (256 slots, each with its
-  # stack cache and stack memo); the limit is per file, so the rows of a
-  # full trace of 1.2 million allocations (about 100 MB) must overflow the
-  # database and its WAL together.
+  # 14 MB fits the shared segment of 4 KiB rings; the limit is per file, so
+  # the rows of a full trace of 1.2 million allocations (about 100 MB) must
+  # overflow the database and its WAL together.
   command -v perl >/dev/null || fail "perl is not installed"
   db=$tmp/run.db
   status=0
-  out=$(ulimit -f 17000; ORTHO_TRACE_DB=$db ORTHO_TRACE_RING_SIZE=4K ORTHO_TRACE=full LD_PRELOAD="$lib" \
+  out=$(ulimit -f 14000; ORTHO_TRACE_DB=$db ORTHO_TRACE_RING_SIZE=4K ORTHO_TRACE=full LD_PRELOAD="$lib" \
     perl -e 'my @a = map { "x" x 100 } 1..1200000; print scalar(@a), "\n"' 2>"$tmp/err") || status=$?
   expect_eq "program exit status" "$status" 0
   expect_eq "program output" "$out" 1200000
