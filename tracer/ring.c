@@ -24,11 +24,6 @@
 #define RING_WAIT_YIELD_ROUNDS 64   /* rounds ending in sched_yield before sleeping */
 #define RING_WAIT_SLEEP_NS 50000L   /* sleep per round after that: 50 us */
 
-static inline record_t *ring_slots(ring_t *ring)
-{
-    return (record_t *)((char *)ring + sizeof(ring_t));
-}
-
 static bool ring_capacity_ok(size_t capacity)
 {
     return capacity >= RING_MIN_CAPACITY && capacity <= RING_MAX_CAPACITY &&

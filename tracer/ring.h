@@ -110,6 +110,32 @@ ring_t *ring_attach(void *mem, size_t bytes);
  * that called ring_init will push. Producer side, before the first push. */
 void ring_set_producer(ring_t *ring, uint32_t pid, uint32_t tid);
 
+/* The slots, right after the header. */
+static inline record_t *ring_slots(ring_t *ring)
+{
+    return (record_t *)((char *)ring + sizeof(ring_t));
+}
+
+/* The producer's common push, inline: n (1 or 2) records that fit before
+ * the end of the slots, room already known from the cached tail, no
+ * DROPPED marker pending. false: nothing written; the caller then takes
+ * ring_push_blocking_n or ring_push_or_drop_n, which handle the rest. */
+static inline bool ring_push_fast(ring_t *ring, const record_t *recs, size_t n)
+{
+    uint64_t head = atomic_load_explicit(&ring->head, memory_order_relaxed); /* ours */
+    size_t at = (size_t)(head & (ring->capacity - 1));
+    if (n > 2 || ring->drops_pending != 0 || head + n - ring->cached_tail > ring->capacity ||
+        at + n > ring->capacity)
+        return false;
+    record_t *slots = ring_slots(ring);
+    slots[at] = recs[0];
+    if (n == 2)
+        slots[at + 1] = recs[1];
+    /* Release: the slot writes happen-before the consumer sees this head. */
+    atomic_store_explicit(&ring->head, head + n, memory_order_release);
+    return true;
+}
+
 /* Pushes one record if there is room (also for a pending DROPPED marker).
  * Returns false, changing nothing and counting nothing, when full. */
 bool ring_try_push(ring_t *ring, const record_t *rec);

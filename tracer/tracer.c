@@ -138,12 +138,23 @@ static uint64_t tracer_now(struct tracer_thread *t)
     return ts;
 }
 
-static void tracer_push(struct tracer_thread *t, const record_t *recs, size_t n)
+/* tracer_push when the inline push could not: a full ring (wait or drop),
+ * a pending drop marker, a wrap, a framed event. Waiting may set errno. */
+static ORTHO_NOINLINE void tracer_push_slow(struct tracer_thread *t, const record_t *recs, size_t n)
 {
+    int saved = errno;
     if (tracer.drop)
         ring_push_or_drop_n(t->ring, recs, n);
     else
         ring_push_blocking_n(t->ring, recs, n, tracer_collector_gone, NULL);
+    errno = saved;
+}
+
+static inline void tracer_push(struct tracer_thread *t, const record_t *recs, size_t n)
+{
+    if (ORTHO_LIKELY(ring_push_fast(t->ring, recs, n)))
+        return;
+    tracer_push_slow(t, recs, n);
 }
 
 /* Pushes a THREAD_START or THREAD_EXIT with the thread's name. */
@@ -261,7 +272,10 @@ static struct tracer_thread *tracer_self(void)
     struct tracer_thread *t = &tracer_self_state;
     if (ORTHO_LIKELY(t->ring != NULL && t->generation == tracer.generation))
         return t;
-    return tracer_bind(t);
+    int saved = errno; /* binding maps memory, reads the thread's stack, may wait */
+    t = tracer_bind(t);
+    errno = saved;
+    return t;
 }
 
 /* ---- modules ------------------------------------------------------------- */
@@ -334,14 +348,12 @@ static uint64_t tracer_hash_pcs(void *const *pcs, int count)
 static uint32_t tracer_stack_id(struct tracer_thread *t, void *const *pcs, int first, int n,
                                 int want);
 
-/* The stack id for the current call: 0 if stacks are off or the sampler
- * skips this allocation of `bytes`. Defines new stacks to the collector.
- * Not inlined: the memo's anchor is this function's own frame. */
-static ORTHO_NOINLINE uint32_t tracer_stack(struct tracer_thread *t, uint64_t bytes, bool force,
-                                            unsigned *flags)
+/* The stack id for the current call (stacks on): 0 if the sampler skips
+ * this allocation of `bytes`. Defines new stacks to the collector. Not
+ * inlined: the memo's anchor is this function's own frame. */
+static ORTHO_NOINLINE uint32_t tracer_capture(struct tracer_thread *t, uint64_t bytes, bool force,
+                                              unsigned *flags)
 {
-    if (tracer.depth == 0)
-        return RECORD_STACK_NONE;
     segment_slot_t *slot = t->slot;
     if (tracer.sample_bytes != 0 && !force) {
         slot->sample_countdown -= (int64_t)(bytes < INT64_MAX ? bytes : INT64_MAX);
@@ -357,6 +369,7 @@ static ORTHO_NOINLINE uint32_t tracer_stack(struct tracer_thread *t, uint64_t by
     uint32_t known = memo != NULL ? stackmemo_find(memo, here, &t->stack) : 0;
     if (known != 0)
         return known;
+    int saved = errno; /* the unwinder and a new stack's definition may set it */
     void *pcs[TRACER_MAX_FRAMES + TRACER_EXTRA_FRAMES];
     int want = (int)tracer.depth + TRACER_EXTRA_FRAMES;
     int n = unw_backtrace(pcs, want);
@@ -370,7 +383,17 @@ static ORTHO_NOINLINE uint32_t tracer_stack(struct tracer_thread *t, uint64_t by
      * return address into the allocating code, pcs[first]. */
     if (memo != NULL && id != RECORD_STACK_NONE && n > 1)
         stackmemo_offer(memo, here, &t->stack, pcs + 1, n - 1, first - 1, id);
+    errno = saved;
     return id;
+}
+
+/* tracer_capture behind the one test that needs no call: stacks off. */
+static inline uint32_t tracer_stack(struct tracer_thread *t, uint64_t bytes, bool force,
+                                    unsigned *flags)
+{
+    if (tracer.depth == 0)
+        return RECORD_STACK_NONE;
+    return tracer_capture(t, bytes, force, flags);
 }
 
 /* The id of the unwound stack pcs[first..n) (want: frames asked for),
@@ -417,7 +440,7 @@ static uint32_t tracer_stack_id(struct tracer_thread *t, void *const *pcs, int f
 
 /* Enters a hook: the thread's binding, or NULL when this call must not be
  * traced (nested inside a hook, tracing off, no slot). */
-static struct tracer_thread *tracer_enter(void)
+ORTHO_INLINE struct tracer_thread *tracer_enter(void)
 {
     struct tracer_thread *t = &tracer_self_state;
     if (t->busy || !__atomic_load_n(&tracer_on, __ATOMIC_RELAXED))
@@ -430,7 +453,7 @@ static struct tracer_thread *tracer_enter(void)
     return t;
 }
 
-static void tracer_leave(struct tracer_thread *t)
+ORTHO_INLINE void tracer_leave(struct tracer_thread *t)
 {
     t->busy = 0;
 }
@@ -470,24 +493,24 @@ static void tracer_record_alloc(struct tracer_thread *t, void *p, header_t *h,
     tracer_push(t, recs, n);
 }
 
+/* tracer_alloc and tracer_free keep errno as they found it without saving
+ * it: nothing on their common path can change it, and the parts that can
+ * (binding a slot, unwinding, waiting on a full ring) save it themselves. */
 void tracer_alloc(void *p)
 {
     if (p == NULL)
         return;
-    int saved = errno;
     struct tracer_thread *t = tracer_enter();
     if (t != NULL) {
         tracer_record_alloc(t, p, header_of_user(p), NULL);
         tracer_leave(t);
     }
-    errno = saved;
 }
 
 void tracer_free(const void *p, size_t expected_size)
 {
     if (p == NULL)
         return;
-    int saved = errno;
     struct tracer_thread *t = tracer_enter();
     if (t != NULL) {
         /* Only a free the allocator will accept is a FREE: the cheap check
@@ -505,7 +528,6 @@ void tracer_free(const void *p, size_t expected_size)
         }
         tracer_leave(t);
     }
-    errno = saved;
 }
 
 void tracer_resized(void *p, uint64_t old_alloc_ts_ns, unsigned old_class)
