@@ -138,6 +138,16 @@ static bool large_need(size_t size, size_t align, size_t *need)
     return true;
 }
 
+/* A new mapping of `bytes` for a block, recorded for the tracer. NULL: the
+ * OS refused. */
+static char *large_map_new(struct large *large, size_t bytes)
+{
+    char *base = prim_map(bytes);
+    if (base != NULL && ORTHO_UNLIKELY(large->traced))
+        tracer_event(RECORD_LARGE_MAP, RECORD_CLASS_NONE, (uintptr_t)base, bytes);
+    return base;
+}
+
 void *large_alloc(struct large *large, size_t size, size_t align, bool *fresh)
 {
     if (align < ORTHO_MIN_ALIGN)
@@ -157,11 +167,9 @@ void *large_alloc(struct large *large, size_t size, size_t align, bool *fresh)
     if (base == NULL) {
         /* A fresh mapping: mmap outside the lock, then register. */
         map_bytes = need;
-        base = prim_map(map_bytes);
+        base = large_map_new(large, map_bytes);
         if (base == NULL)
             return NULL;
-        if (ORTHO_UNLIKELY(large->traced))
-            tracer_event(RECORD_LARGE_MAP, RECORD_CLASS_NONE, (uintptr_t)base, map_bytes);
         lock_acquire(&large->lock);
         user = large_register(large, base, map_bytes, size, align, true);
         lock_release(&large->lock);
@@ -442,11 +450,9 @@ void *large_local_alloc(struct large *large, struct large_local *local, size_t s
     *fresh = base == NULL;
     if (base == NULL) {
         map_bytes = need;
-        base = prim_map(map_bytes);
+        base = large_map_new(large, map_bytes);
         if (base == NULL)
             return NULL;
-        if (ORTHO_UNLIKELY(large->traced))
-            tracer_event(RECORD_LARGE_MAP, RECORD_CLASS_NONE, (uintptr_t)base, map_bytes);
         lock_acquire(&large->lock);
         large_forget_unmapped(large, base, map_bytes);
         lock_release(&large->lock);
