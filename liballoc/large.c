@@ -95,11 +95,18 @@ static char *large_reuse(struct large *large, size_t need, size_t *map_bytes)
     return span.base;
 }
 
+/* The user pointer of a block aligned to `align` in a mapping at base: the
+ * first aligned address with room for the header in front. */
+static uintptr_t large_user_in(const char *base, size_t align)
+{
+    return ((uintptr_t)base + ORTHO_HEADER_SIZE + align - 1) & ~(uintptr_t)(align - 1);
+}
+
 /* Stamps the header of a block of `size` bytes aligned to `align` in the
  * mapping [base, base+map_bytes); returns its user pointer. */
 static uintptr_t large_stamp(char *base, size_t map_bytes, size_t size, size_t align)
 {
-    uintptr_t user = ((uintptr_t)base + ORTHO_HEADER_SIZE + align - 1) & ~(uintptr_t)(align - 1);
+    uintptr_t user = large_user_in(base, align);
     header_t *h = header_of_user((void *)user);
     header_stamp_large(h, size, (uintptr_t)base + map_bytes - user, (uintptr_t)h - (uintptr_t)base);
     return user;
@@ -113,10 +120,9 @@ static uintptr_t large_stamp(char *base, size_t map_bytes, size_t size, size_t a
 static uintptr_t large_register(struct large *large, char *base, size_t map_bytes, size_t size,
                                 size_t align, bool fresh)
 {
-    uintptr_t user = ((uintptr_t)base + ORTHO_HEADER_SIZE + align - 1) & ~(uintptr_t)(align - 1);
-    if (!ptrset_insert(&large->live, user))
+    if (!ptrset_insert(&large->live, large_user_in(base, align)))
         return 0;
-    large_stamp(base, map_bytes, size, align);
+    uintptr_t user = large_stamp(base, map_bytes, size, align);
     if (fresh)
         large_forget_unmapped(large, base, map_bytes);
     large->allocs++;
@@ -187,13 +193,37 @@ struct large_containing {
     bool found;        /* it lies inside a live block's mapping */
 };
 
+/* Whether address lies in the mapping of the live block at `user`. */
+static bool large_block_holds(uintptr_t user, uintptr_t address)
+{
+    const header_t *h = header_of_user((void *)user);
+    uintptr_t base = (uintptr_t)h - h->offset_bytes;
+    return address >= base && address < base + large_map_bytes_of(h);
+}
+
 static void large_check_containing(uintptr_t user, void *ctx)
 {
     struct large_containing *search = ctx;
-    const header_t *h = header_of_user((void *)user);
-    uintptr_t base = (uintptr_t)h - h->offset_bytes;
-    if (search->address >= base && search->address < base + large_map_bytes_of(h))
+    if (large_block_holds(user, search->address))
         search->found = true;
+}
+
+/* The verdict on p if it lies in the freed mapping `span` (kept for
+ * reuse): its block's start whose header says freed is a double free,
+ * anything else inside an interior pointer. false: p is not inside. */
+static bool large_span_verdict(const struct large_span *span, const void *p,
+                               ortho_status_t *status, header_verdict_t *verdict)
+{
+    uintptr_t address = (uintptr_t)p;
+    if (span->base == NULL || address < (uintptr_t)span->base ||
+        address >= (uintptr_t)span->base + span->map_bytes)
+        return false;
+    *status = ORTHO_E_MISALIGNED;
+    if (address == span->user && header_validate(header_of_user(p)) == HEADER_DOUBLE_FREE) {
+        *verdict = HEADER_DOUBLE_FREE;
+        *status = ORTHO_E_DOUBLE_FREE;
+    }
+    return true;
 }
 
 /* Classifies a pointer that is no live large block, without reading memory
@@ -211,16 +241,10 @@ static ortho_status_t large_classify_dead(struct large *large, const void *p,
             return ORTHO_E_DOUBLE_FREE;
         }
     }
-    for (uint32_t i = 0; i < large->retained_count; i++) {
-        const struct large_span *span = &large->retained[i];
-        if (address < (uintptr_t)span->base || address >= (uintptr_t)span->base + span->map_bytes)
-            continue;
-        if (address == span->user && header_validate(header_of_user(p)) == HEADER_DOUBLE_FREE) {
-            *verdict = HEADER_DOUBLE_FREE;
-            return ORTHO_E_DOUBLE_FREE;
-        }
-        return ORTHO_E_MISALIGNED;
-    }
+    ortho_status_t status;
+    for (uint32_t i = 0; i < large->retained_count; i++)
+        if (large_span_verdict(&large->retained[i], p, &status, verdict))
+            return status;
     struct large_containing search = {address, false};
     ptrset_each(&large->live, large_check_containing, &search);
     return search.found ? ORTHO_E_MISALIGNED : ORTHO_E_FOREIGN;
@@ -512,26 +536,12 @@ bool large_local_check(struct large_local *local, const void *p, ortho_status_t 
         goto out;
     }
     for (int i = 0; i < LARGE_LOCAL_SLOTS; i++) {
-        if (local->live[i] == 0)
-            continue;
-        const header_t *h = header_of_user((const void *)local->live[i]);
-        uintptr_t base = (uintptr_t)h - h->offset_bytes;
-        if (address >= base && address < base + large_map_bytes_of(h)) {
+        if (local->live[i] != 0 && large_block_holds(local->live[i], address)) {
             *status = ORTHO_E_MISALIGNED; /* inside a live block, not its start */
             goto out;
         }
     }
-    const struct large_span *stash = &local->stash;
-    if (stash->base != NULL && address >= (uintptr_t)stash->base &&
-        address < (uintptr_t)stash->base + stash->map_bytes) {
-        *status = ORTHO_E_MISALIGNED;
-        if (address == stash->user && header_validate(header_of_user(p)) == HEADER_DOUBLE_FREE) {
-            *verdict = HEADER_DOUBLE_FREE;
-            *status = ORTHO_E_DOUBLE_FREE;
-        }
-        goto out;
-    }
-    known = false;
+    known = large_span_verdict(&local->stash, p, status, verdict);
 out:
     lock_release(&local->lock);
     return known;
