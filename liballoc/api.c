@@ -74,10 +74,7 @@ ORTHO_EXPORT void *ortho_alloc_aligned(size_t size, size_t align)
         return api_fail(ORTHO_E_BAD_ALIGN);
     if (align <= ORTHO_MIN_ALIGN)
         return global_alloc(size);
-    void *p = global_alloc_slow(size, align, NULL);
-    if (ORTHO_UNLIKELY(tracer_on))
-        tracer_alloc(p);
-    return p;
+    return global_alloc_rest(NULL, size, align);
 }
 
 /* ortho_free after the inline test missed: out of line, so ortho_free's

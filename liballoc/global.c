@@ -150,10 +150,10 @@ void *global_alloc_slow(size_t n, size_t align, bool *fresh_zero)
     return allocator_alloc_slow(&global_allocator, global_thread_cache, n, align, fresh_zero);
 }
 
-void *global_alloc_rest(void *p, size_t n)
+void *global_alloc_rest(void *p, size_t n, size_t align)
 {
     if (p == NULL)
-        p = global_alloc_slow(n, 0, NULL);
+        p = global_alloc_slow(n, align, NULL);
     if (ORTHO_UNLIKELY(tracer_on))
         tracer_alloc(p);
     return p;

@@ -27,11 +27,13 @@ bool global_ready(void);
 void *global_alloc_slow(size_t n, size_t align, bool *fresh_zero);
 ortho_status_t global_free_slow(void *p, size_t expected_size, struct free_failure *why);
 
-/* The rest of an allocation after cache_alloc_fast (p: what it returned):
- * the slow path if it missed, then the tracer if tracing. Out of line on
- * purpose: entry points end in a tail call to it, so their fast path needs
- * no stack frame. */
-void *global_alloc_rest(void *p, size_t n);
+/* The rest of an allocation after cache_alloc_fast (p: what it returned;
+ * NULL to go straight to the slow path, as over-aligned requests do): the
+ * slow path for n bytes aligned to `align` (0 or <= 64: the natural 64) if
+ * p is NULL, then the tracer if tracing. Out of line on purpose: entry
+ * points end in a tail call to it, so their fast path needs no stack
+ * frame. */
+void *global_alloc_rest(void *p, size_t n, size_t align);
 /* The rest of a free after cache_free_fast missed, or when tracing: the
  * tracer, then the whole free. ORTHO_OK or the reason in *why. */
 ortho_status_t global_free_rest(void *p, struct free_failure *why);
@@ -43,7 +45,7 @@ ORTHO_INLINE void *global_alloc(size_t n)
     void *p = cache_alloc_fast(global_thread_cache, n);
     if (ORTHO_LIKELY(p != NULL && !tracer_on))
         return p;
-    return global_alloc_rest(p, n);
+    return global_alloc_rest(p, n, 0);
 }
 
 /* Whether the inline free took p (untraced, cache hit); false: the caller

@@ -44,19 +44,27 @@ static bool shim_glibc_has_memory(void)
     return info.uordblks > 0 || info.hblkhd > 0;
 }
 
-/* Frees p for `call` after the inline fast path missed (callers try it
- * first): ours, glibc's, or misuse (reported; may abort). */
-static void shim_free_checked(void *p, size_t expected_size, const char *call)
+/* What `call` does with p once our free refused it with `status`: glibc's
+ * pointer (from before we were loaded) goes to glibc, anything else is
+ * misuse (reported; may abort). */
+static void shim_free_refused(void *p, ortho_status_t status, const struct free_failure *why,
+                              const char *call)
 {
-    struct free_failure why;
-    ortho_status_t status = global_free_slow(p, expected_size, &why);
-    if (ORTHO_LIKELY(status == ORTHO_OK))
-        return;
     if (status == ORTHO_E_FOREIGN && shim_glibc_has_memory()) {
         __libc_free(p);
         return;
     }
-    misuse_report_free(call, status, p, &why);
+    misuse_report_free(call, status, p, why);
+}
+
+/* Frees p for `call` after the inline fast path missed (callers try it
+ * first): ours, glibc's, or misuse. */
+static void shim_free_checked(void *p, size_t expected_size, const char *call)
+{
+    struct free_failure why;
+    ortho_status_t status = global_free_slow(p, expected_size, &why);
+    if (ORTHO_UNLIKELY(status != ORTHO_OK))
+        shim_free_refused(p, status, &why, call);
 }
 
 /* malloc after the inline cache lookup missed (or tracing is on): out of
@@ -64,7 +72,7 @@ static void shim_free_checked(void *p, size_t expected_size, const char *call)
  * unique pointer that free accepts: it is served as 1 byte. */
 static ORTHO_NOINLINE void *shim_malloc_rest(void *p, size_t n)
 {
-    return global_alloc_rest(p, n != 0 ? n : 1);
+    return global_alloc_rest(p, n != 0 ? n : 1, 0);
 }
 
 /* malloc's body, inlined into every entry point that behaves like it (a
@@ -87,13 +95,10 @@ ORTHO_EXPORT void *malloc(size_t n)
  * misuse. */
 static ORTHO_NOINLINE void shim_free_rest(void *p)
 {
-    if (ORTHO_UNLIKELY(tracer_on))
-        tracer_free(p, 0);
-    if (cache_free_fast(&global_allocator.arena, global_thread_cache, p))
-        return;
-    if (p == NULL)
-        return;
-    shim_free_checked(p, 0, "free");
+    struct free_failure why;
+    ortho_status_t status = global_free_rest(p, &why);
+    if (ORTHO_UNLIKELY(status != ORTHO_OK))
+        shim_free_refused(p, status, &why, "free");
 }
 
 ORTHO_EXPORT void free(void *p)
@@ -128,15 +133,11 @@ ORTHO_EXPORT void *calloc(size_t count, size_t size)
     return p;
 }
 
-/* An allocation aligned above 64 bytes: the over-aligned slow path. Out of
- * line so that the aligned entry points need no stack frame when the
- * alignment is 64 or less (the usual case: it is every block's anyway). */
-static ORTHO_NOINLINE void *shim_alloc_overaligned(size_t n, size_t align)
+/* An allocation aligned above 64 bytes: the over-aligned slow path, a tail
+ * call, so the aligned entry points need no stack frame. */
+ORTHO_INLINE void *shim_alloc_overaligned(size_t n, size_t align)
 {
-    void *p = global_alloc_slow(n != 0 ? n : 1, align, NULL);
-    if (ORTHO_UNLIKELY(tracer_on))
-        tracer_alloc(p);
-    return p;
+    return global_alloc_rest(NULL, n != 0 ? n : 1, align);
 }
 
 /* Aligned allocation shared by the aligned entry points; align is a power
