@@ -105,11 +105,19 @@ STACKMEMO_NO_ASAN static bool stackmemo_locate(stackmemo_entry_t *e, uintptr_t h
     return true;
 }
 
+/* Whether a chain of `count` for `id` at `here` may be learned at all;
+ * past this only the scan can fail. */
+static bool stackmemo_learnable(uintptr_t here, const stackmemo_bounds_t *bounds, int count,
+                                uint32_t id)
+{
+    return id != 0 && count >= 1 && count <= STACKMEMO_MAX_FRAMES &&
+           stackmemo_inside(bounds, here) && bounds->hi - here >= 16;
+}
+
 bool stackmemo_learn(stackmemo_t *memo, uintptr_t here, const stackmemo_bounds_t *bounds,
                      void *const *ras, int count, int key, uint32_t id)
 {
-    if (id == 0 || count < 1 || count > STACKMEMO_MAX_FRAMES || !stackmemo_inside(bounds, here) ||
-        bounds->hi - here < 16)
+    if (!stackmemo_learnable(here, bounds, count, id))
         return false;
     if (key < 0 || key >= count)
         key = 0;
@@ -131,6 +139,8 @@ bool stackmemo_learn(stackmemo_t *memo, uintptr_t here, const stackmemo_bounds_t
 bool stackmemo_offer(stackmemo_t *memo, uintptr_t here, const stackmemo_bounds_t *bounds,
                      void *const *ras, int count, int key, uint32_t id)
 {
+    if (!stackmemo_learnable(here, bounds, count, id))
+        return false;
     uint32_t bit = id % STACKMEMO_ID_BITS;
     uint64_t mask = 1ull << (bit % 64);
     if (memo->unlearnable[bit / 64] & mask)
@@ -141,7 +151,6 @@ bool stackmemo_offer(stackmemo_t *memo, uintptr_t here, const stackmemo_bounds_t
     }
     if (stackmemo_learn(memo, here, bounds, ras, count, key, id))
         return true;
-    if (stackmemo_inside(bounds, here) && count >= 1 && count <= STACKMEMO_MAX_FRAMES)
-        memo->unlearnable[bit / 64] |= mask; /* the scan itself failed */
+    memo->unlearnable[bit / 64] |= mask; /* learnable, so the scan itself failed */
     return false;
 }

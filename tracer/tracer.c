@@ -493,9 +493,10 @@ static void tracer_record_alloc(struct tracer_thread *t, void *p, header_t *h,
     tracer_push(t, recs, n);
 }
 
-/* tracer_alloc and tracer_free keep errno as they found it without saving
- * it: nothing on their common path can change it, and the parts that can
- * (binding a slot, unwinding, waiting on a full ring) save it themselves. */
+/* The allocation hooks (alloc, free, resized, event) keep errno as they
+ * found it without saving it: nothing on their common path can change it,
+ * and the parts that can (binding a slot, unwinding, waiting on a full
+ * ring) save it themselves. */
 void tracer_alloc(void *p)
 {
     if (p == NULL)
@@ -532,7 +533,6 @@ void tracer_free(const void *p, size_t expected_size)
 
 void tracer_resized(void *p, uint64_t old_alloc_ts_ns, unsigned old_class)
 {
-    int saved = errno;
     struct tracer_thread *t = tracer_enter();
     if (t != NULL) {
         header_t *h = header_of_user(p);
@@ -543,12 +543,10 @@ void tracer_resized(void *p, uint64_t old_alloc_ts_ns, unsigned old_class)
         tracer_record_alloc(t, p, h, &from);
         tracer_leave(t);
     }
-    errno = saved;
 }
 
 void tracer_event(unsigned kind, unsigned class_index, uint64_t addr, uint64_t word)
 {
-    int saved = errno;
     struct tracer_thread *t = tracer_enter();
     if (t != NULL) {
         record_t r = {.kind = (uint8_t)kind, .class_index = (uint8_t)class_index, .addr = addr,
@@ -557,7 +555,6 @@ void tracer_event(unsigned kind, unsigned class_index, uint64_t addr, uint64_t w
         tracer_push(t, &r, 1);
         tracer_leave(t);
     }
-    errno = saved;
 }
 
 static void tracer_copy_word(char dst[16], const char *src)
