@@ -143,6 +143,82 @@ START_TEST(free_records_name_the_allocation_they_undo_by_its_timestamp)
 }
 END_TEST
 
+START_TEST(records_built_as_words_keep_every_field_in_its_place)
+{
+    record_t a = record_make_alloc(0x7f0012345640ull, 4097, 7, 0xdeadbeefu, RECORD_FLAG_SAMPLED,
+                                   987654321012ull);
+    ck_assert_uint_eq(a.kind, RECORD_ALLOC);
+    ck_assert_uint_eq(a.class_index, 7);
+    ck_assert_uint_eq(a.flags, RECORD_FLAG_SAMPLED);
+    ck_assert_uint_eq(a.payload_records, 0);
+    ck_assert_uint_eq(a.stack_id, 0xdeadbeefu);
+    ck_assert_uint_eq(a.addr, 0x7f0012345640ull);
+    ck_assert_uint_eq(a.size_bytes, 4097);
+    ck_assert_uint_eq(a.ts_ns, 987654321012ull);
+    /* Out-of-range bytes are cut to their field, never spilled into the next. */
+    record_t b = record_from_words(record_words_make(RECORD_FREE, 0x1ff, 0x2fe, 1, 2, 3, 4));
+    ck_assert_uint_eq(b.kind, RECORD_FREE);
+    ck_assert_uint_eq(b.class_index, 0xff);
+    ck_assert_uint_eq(b.flags, 0xfe);
+    ck_assert_uint_eq(b.payload_records, 0);
+    ck_assert_uint_eq(b.stack_id, 1);
+}
+END_TEST
+
+START_TEST(a_record_pushed_as_words_pops_intact_and_the_push_declines_when_full)
+{
+    size_t bytes;
+    void *mem = ring_memory(4, &bytes);
+    ring_t *ring = ring_init(mem, bytes, 4);
+    record_t out[8];
+    /* Three laps over four slots. The inline push never reads tail, so
+     * after a pop it declines until the slow push (here ring_try_push) has
+     * looked; every record must still arrive whole, in order. */
+    unsigned fast = 0;
+    for (uint64_t lap = 0; lap < 3; lap++) {
+        for (uint64_t i = 0; i < 4; i++) {
+            uint64_t seq = lap * 4 + i;
+            record_words_t w = record_words_alloc(seq, seq * 3 + 1, (unsigned)(seq % 12),
+                                                  (uint32_t)(seq % 97), 0, seq * 10);
+            if (ring_push_fast_words(ring, &w)) {
+                fast++;
+            } else {
+                record_t r = record_from_words(w);
+                ck_assert(ring_try_push(ring, &r));
+            }
+        }
+        record_words_t extra = record_words_free(1, 2, 3, 4, 5);
+        ck_assert(!ring_push_fast_words(ring, &extra)); /* full */
+        ck_assert_uint_eq(ring_dropped(ring), 0);
+        ck_assert_uint_eq(ring_pop_batch(ring, out, 8), 4);
+        for (uint64_t i = 0; i < 4; i++)
+            ck_assert(seq_record_ok(&out[i], lap * 4 + i));
+    }
+    ck_assert_uint_ge(fast, 4 + 3 + 3); /* one slow push per lap after the first */
+    free(mem);
+    /* A pending DROPPED marker must go out first: with room for the record
+     * and a fresh view of tail, the word push still declines. */
+    mem = ring_memory(8, &bytes);
+    ring = ring_init(mem, bytes, 8);
+    for (uint64_t i = 0; i < 4; i++) {
+        record_words_t w = record_words_free(i + 1, 2, 3, 4, 5);
+        ck_assert(ring_push_fast_words(ring, &w));
+    }
+    record_t frame[5] = {seq_record(0), seq_record(1), seq_record(2), seq_record(3), seq_record(4)};
+    frame[0].payload_records = 4;
+    ck_assert(!ring_push_or_drop_n(ring, frame, 5)); /* 4 free slots: all 5 dropped */
+    record_words_t w = record_words_free(9, 2, 3, 4, 5);
+    ck_assert(!ring_push_fast_words(ring, &w));
+    record_t r = record_from_words(w);
+    ck_assert(ring_push_or_drop(ring, &r)); /* the slow push sends marker + record */
+    ck_assert_uint_eq(ring_pop_batch(ring, out, 8), 6);
+    ck_assert_uint_eq(out[4].kind, RECORD_DROPPED);
+    ck_assert_uint_eq(out[4].count, 5);
+    ck_assert_uint_eq(out[5].addr, 9);
+    free(mem);
+}
+END_TEST
+
 START_TEST(a_full_ring_refuses_try_push_until_the_consumer_pops)
 {
     size_t bytes;
@@ -538,6 +614,8 @@ Suite *ring_suite(void)
     tcase_add_test(tc, attach_accepts_an_initialised_ring_and_rejects_a_smashed_one);
     tcase_add_test(tc, pushed_records_pop_in_order_with_identical_content);
     tcase_add_test(tc, free_records_name_the_allocation_they_undo_by_its_timestamp);
+    tcase_add_test(tc, records_built_as_words_keep_every_field_in_its_place);
+    tcase_add_test(tc, a_record_pushed_as_words_pops_intact_and_the_push_declines_when_full);
     tcase_add_test(tc, a_full_ring_refuses_try_push_until_the_consumer_pops);
     tcase_add_test(tc, push_or_drop_counts_exactly_the_dropped_records_and_marks_the_gap);
     tcase_add_test(tc, indices_wrap_around_the_slots_over_many_laps);

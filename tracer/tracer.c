@@ -157,6 +157,15 @@ static inline void tracer_push(struct tracer_thread *t, const record_t *recs, si
     tracer_push_slow(t, recs, n);
 }
 
+/* tracer_push for one record built as words (the ALLOC and FREE hooks). */
+static inline void tracer_push_words(struct tracer_thread *t, record_words_t w)
+{
+    if (ORTHO_LIKELY(ring_push_fast_words(t->ring, &w)))
+        return;
+    record_t r = record_from_words(w);
+    tracer_push_slow(t, &r, 1);
+}
+
 /* Pushes a THREAD_START or THREAD_EXIT with the thread's name. */
 static void tracer_push_thread_record(struct tracer_thread *t, unsigned kind)
 {
@@ -475,6 +484,11 @@ static void tracer_record_alloc(struct tracer_thread *t, void *p, header_t *h,
     h->alloc_ts_ns = ts;
     h->thread_id = t->tid;
     unsigned cls = tracer_record_class(h);
+    if (ORTHO_LIKELY(from == NULL && cls != RECORD_CLASS_LARGE)) {
+        tracer_push_words(t, record_words_alloc((uint64_t)(uintptr_t)p, h->requested_bytes, cls,
+                                                stack, flags, ts));
+        return;
+    }
     record_t recs[2];
     recs[0] = record_make_alloc((uint64_t)(uintptr_t)p, h->requested_bytes, cls, stack, flags, ts);
     size_t n = 1;
@@ -522,10 +536,9 @@ void tracer_free(const void *p, size_t expected_size)
         header_t *h = cache_live_small(&global_allocator.arena, p, &cls);
         bool live = h != NULL || allocator_check_live(&global_allocator, p, &h, &why) == ORTHO_OK;
         if (live && (expected_size == 0 || expected_size == h->requested_bytes)) {
-            record_t r = record_make_free((uint64_t)(uintptr_t)p, tracer_record_class(h),
-                                          h->alloc_ts_ns, (uint32_t)h->stack_id,
-                                          tracer_now(t));
-            tracer_push(t, &r, 1);
+            tracer_push_words(t, record_words_free((uint64_t)(uintptr_t)p, tracer_record_class(h),
+                                                   h->alloc_ts_ns, (uint32_t)h->stack_id,
+                                                   tracer_now(t)));
         }
         tracer_leave(t);
     }
