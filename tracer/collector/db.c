@@ -365,16 +365,15 @@ struct db_each {
     struct proc_state *p;
 };
 
-static void db_write_size(uint64_t key, uint64_t value, void *arg)
+static void db_write_size(uint64_t size, uint64_t count, void *arg)
 {
     struct db_each *e = arg;
     sqlite3_stmt *s = e->db->stmt[STMT_SIZE];
-    uint64_t size = key - 1;
     unsigned cls = state_class_of(size);
     sqlite3_bind_int64(s, 1, e->pid);
     sqlite3_bind_int64(s, 2, (sqlite3_int64)size);
     sqlite3_bind_int64(s, 3, cls);
-    sqlite3_bind_int64(s, 4, (sqlite3_int64)value);
+    sqlite3_bind_int64(s, 4, (sqlite3_int64)count);
     db_step(e->db, s);
 }
 
@@ -558,7 +557,7 @@ void db_write_state(struct db *db, int64_t process_id, struct proc_state *p,
     db_write_stacks_and_sites(db, process_id, p, sym, stacks);
     struct db_each each = {db, process_id, p};
     if (p->sizes_dirty)
-        u64map_each(&p->sizes, db_write_size, &each);
+        state_sizes_each(p, db_write_size, &each);
     p->sizes_dirty = false;
     if (p->pairs_dirty)
         u64map_each(&p->pairs, db_write_pair, &each);
@@ -589,25 +588,42 @@ void db_write_state(struct db *db, int64_t process_id, struct proc_state *p,
     db_step(db, s);
 }
 
+static void db_write_live_row(const struct live_entry *e, void *arg)
+{
+    struct db_each *each = arg;
+    sqlite3_stmt *s = each->db->stmt[STMT_LIVE];
+    sqlite3_int64 v[] = {each->pid, (sqlite3_int64)e->addr, e->class_id,
+                         (sqlite3_int64)e->requested, (sqlite3_int64)e->usable, e->thread_id,
+                         (sqlite3_int64)e->alloc_ts, e->stack_id};
+    for (int j = 0; j < 8; j++)
+        sqlite3_bind_int64(s, j + 1, v[j]);
+    db_step(each->db, s);
+}
+
+/* Full mode: a live allocation is an allocations row with no free time. */
+static void db_write_live_allocation(const struct live_entry *e, void *arg)
+{
+    struct db_each *each = arg;
+    sqlite3_stmt *a = each->db->stmt[STMT_ALLOCATION];
+    sqlite3_int64 v[] = {each->pid, (sqlite3_int64)e->addr, e->class_id,
+                         (sqlite3_int64)e->requested, (sqlite3_int64)e->usable, e->thread_id};
+    for (int j = 0; j < 6; j++)
+        sqlite3_bind_int64(a, j + 1, v[j]);
+    sqlite3_bind_null(a, 7);
+    sqlite3_bind_int64(a, 8, (sqlite3_int64)e->alloc_ts);
+    sqlite3_bind_null(a, 9);
+    sqlite3_bind_int64(a, 10, e->stack_id);
+    db_step(each->db, a);
+}
+
 void db_write_live(struct db *db, int64_t process_id, struct proc_state *p)
 {
     sqlite3_stmt *clear = db->stmt[STMT_LIVE_CLEAR];
     sqlite3_bind_int64(clear, 1, process_id);
     db_step(db, clear);
-    sqlite3_stmt *s = db->stmt[STMT_LIVE];
-    for (size_t i = 0; i < p->live.cap; i++) {
-        struct live_entry *e = &p->live.slots[i];
-        if (e->addr == 0 || e->pending_free)
-            continue;
-        sqlite3_int64 v[] = {process_id, (sqlite3_int64)e->addr, e->class_id,
-                             (sqlite3_int64)e->requested, (sqlite3_int64)e->usable, e->thread_id,
-                             (sqlite3_int64)e->alloc_ts, e->stack_id};
-        for (int j = 0; j < 8; j++)
-            sqlite3_bind_int64(s, j + 1, v[j]);
-        db_step(db, s);
-    }
+    struct db_each each = {db, process_id, p};
+    state_live_each(p, db_write_live_row, &each);
     if (p->mode == 2) {
-        /* Full mode: live allocations are rows too, with no free time. */
         sqlite3_stmt *del;
         if (sqlite3_prepare_v2(db->conn, "DELETE FROM allocations WHERE process_id=? AND free_ns IS NULL",
                                -1, &del, NULL) == SQLITE_OK) {
@@ -615,22 +631,7 @@ void db_write_live(struct db *db, int64_t process_id, struct proc_state *p)
             db_step(db, del);
             sqlite3_finalize(del);
         }
-        sqlite3_stmt *a = db->stmt[STMT_ALLOCATION];
-        for (size_t i = 0; i < p->live.cap; i++) {
-            struct live_entry *e = &p->live.slots[i];
-            if (e->addr == 0 || e->pending_free)
-                continue;
-            sqlite3_int64 v[] = {process_id, (sqlite3_int64)e->addr, e->class_id,
-                                 (sqlite3_int64)e->requested, (sqlite3_int64)e->usable,
-                                 e->thread_id};
-            for (int j = 0; j < 6; j++)
-                sqlite3_bind_int64(a, j + 1, v[j]);
-            sqlite3_bind_null(a, 7);
-            sqlite3_bind_int64(a, 8, (sqlite3_int64)e->alloc_ts);
-            sqlite3_bind_null(a, 9);
-            sqlite3_bind_int64(a, 10, e->stack_id);
-            db_step(db, a);
-        }
+        state_live_each(p, db_write_live_allocation, &each);
     }
 }
 

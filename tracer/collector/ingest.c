@@ -502,3 +502,37 @@ void state_settle(struct proc_state *p)
         i++;
     }
 }
+
+void state_live_each(const struct proc_state *p, void (*fn)(const struct live_entry *e, void *arg),
+                     void *arg)
+{
+    for (size_t i = 0; i < p->live.cap; i++) {
+        const struct live_entry *e = &p->live.slots[i];
+        if (e->addr != 0 && !e->pending_free)
+            fn(e, arg);
+    }
+}
+
+uint64_t state_size_count(const struct proc_state *p, uint64_t requested)
+{
+    const uint64_t *count = u64map_find(&p->sizes, requested + 1);
+    return count != NULL ? *count : 0;
+}
+
+struct ingest_sizes_each {
+    void (*fn)(uint64_t requested, uint64_t count, void *arg);
+    void *arg;
+};
+
+static void ingest_size_entry(uint64_t key, uint64_t value, void *arg)
+{
+    struct ingest_sizes_each *each = arg;
+    each->fn(key - 1, value, each->arg);
+}
+
+void state_sizes_each(const struct proc_state *p,
+                      void (*fn)(uint64_t requested, uint64_t count, void *arg), void *arg)
+{
+    struct ingest_sizes_each each = {fn, arg};
+    u64map_each(&p->sizes, ingest_size_entry, &each);
+}

@@ -129,6 +129,16 @@ size_t state_thread(struct proc_state *p, uint32_t tid, uint64_t start_ns);
  * blocks allocated before tracing began: count and drop them. */
 void state_settle(struct proc_state *p);
 
+/* Calls fn for every live allocation (pending frees are not live). */
+void state_live_each(const struct proc_state *p, void (*fn)(const struct live_entry *e, void *arg),
+                     void *arg);
+
+/* The exact histogram of requested sizes: allocations of exactly
+ * `requested` bytes so far, and every (size, count) with count > 0. */
+uint64_t state_size_count(const struct proc_state *p, uint64_t requested);
+void state_sizes_each(const struct proc_state *p,
+                      void (*fn)(uint64_t requested, uint64_t count, void *arg), void *arg);
+
 /* Display name of a class id ("B64", ..., "LARGE"). */
 const char *state_class_name(unsigned class_id);
 /* Payload bytes of a class id (0 for LARGE and unknown ids). */
