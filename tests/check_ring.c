@@ -180,7 +180,7 @@ START_TEST(a_record_pushed_as_words_pops_intact_and_the_push_declines_when_full)
             uint64_t seq = lap * 4 + i;
             record_words_t w = record_words_alloc(seq, seq * 3 + 1, (unsigned)(seq % 12),
                                                   (uint32_t)(seq % 97), 0, seq * 10);
-            if (ring_push_fast_words(ring, &w)) {
+            if (ring_push_fast_words(ring, w)) {
                 fast++;
             } else {
                 record_t r = record_from_words(w);
@@ -188,7 +188,7 @@ START_TEST(a_record_pushed_as_words_pops_intact_and_the_push_declines_when_full)
             }
         }
         record_words_t extra = record_words_free(1, 2, 3, 4, 5);
-        ck_assert(!ring_push_fast_words(ring, &extra)); /* full */
+        ck_assert(!ring_push_fast_words(ring, extra)); /* full */
         ck_assert_uint_eq(ring_dropped(ring), 0);
         ck_assert_uint_eq(ring_pop_batch(ring, out, 8), 4);
         for (uint64_t i = 0; i < 4; i++)
@@ -202,13 +202,13 @@ START_TEST(a_record_pushed_as_words_pops_intact_and_the_push_declines_when_full)
     ring = ring_init(mem, bytes, 8);
     for (uint64_t i = 0; i < 4; i++) {
         record_words_t w = record_words_free(i + 1, 2, 3, 4, 5);
-        ck_assert(ring_push_fast_words(ring, &w));
+        ck_assert(ring_push_fast_words(ring, w));
     }
     record_t frame[5] = {seq_record(0), seq_record(1), seq_record(2), seq_record(3), seq_record(4)};
     frame[0].payload_records = 4;
     ck_assert(!ring_push_or_drop_n(ring, frame, 5)); /* 4 free slots: all 5 dropped */
     record_words_t w = record_words_free(9, 2, 3, 4, 5);
-    ck_assert(!ring_push_fast_words(ring, &w));
+    ck_assert(!ring_push_fast_words(ring, w));
     record_t r = record_from_words(w);
     ck_assert(ring_push_or_drop(ring, &r)); /* the slow push sends marker + record */
     ck_assert_uint_eq(ring_pop_batch(ring, out, 8), 6);

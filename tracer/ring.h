@@ -139,14 +139,16 @@ static inline bool ring_push_fast(ring_t *ring, const record_t *recs, size_t n)
 
 /* ring_push_fast for one record given as words (record_words_t): each
  * word is stored into the slot as it is, never staged in memory first. */
-static inline bool ring_push_fast_words(ring_t *ring, const record_words_t *w)
+static inline bool ring_push_fast_words(ring_t *ring, record_words_t w)
 {
     uint64_t head = atomic_load_explicit(&ring->head, memory_order_relaxed); /* ours */
     if (ring->drops_pending != 0 || head + 1 - ring->cached_tail > ring->capacity)
         return false;
     char *slot = (char *)&ring_slots(ring)[head & (ring->capacity - 1)];
-    for (int i = 0; i < 4; i++)
-        memcpy(slot + 8 * i, &w->w[i], sizeof w->w[i]);
+    memcpy(slot, &w.w[0], 8);
+    memcpy(slot + 8, &w.w[1], 8);
+    memcpy(slot + 16, &w.w[2], 8);
+    memcpy(slot + 24, &w.w[3], 8);
     atomic_store_explicit(&ring->head, head + 1, memory_order_release);
     return true;
 }

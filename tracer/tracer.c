@@ -160,7 +160,7 @@ static inline void tracer_push(struct tracer_thread *t, const record_t *recs, si
 /* tracer_push for one record built as words (the ALLOC and FREE hooks). */
 static inline void tracer_push_words(struct tracer_thread *t, record_words_t w)
 {
-    if (ORTHO_LIKELY(ring_push_fast_words(t->ring, &w)))
+    if (ORTHO_LIKELY(ring_push_fast_words(t->ring, w)))
         return;
     record_t r = record_from_words(w);
     tracer_push_slow(t, &r, 1);

@@ -161,9 +161,13 @@ static void ingest_count_alloc(struct proc_state *p, size_t thread, const struct
     t->allocs++;
     t->alloc_bytes += e->requested;
     t->dirty = true;
-    uint64_t *count = u64map_slot(&p->sizes, e->requested + 1); /* key 0 is reserved */
-    if (count != NULL)
-        (*count)++;
+    if (e->requested < STATE_DENSE_SIZES) {
+        p->dense_sizes[e->requested]++;
+    } else {
+        uint64_t *count = u64map_slot(&p->sizes, e->requested + 1); /* key 0 is reserved */
+        if (count != NULL)
+            (*count)++;
+    }
     p->sizes_dirty = true;
     struct site_state *s = ingest_site(p, e->stack_id);
     if (s != NULL) {
@@ -182,17 +186,22 @@ static void ingest_count_alloc(struct proc_state *p, size_t thread, const struct
 
 static void ingest_pair(struct proc_state *p, uint32_t alloc_tid, uint32_t free_tid, uint64_t bytes)
 {
-    uint64_t *index = u64map_slot(&p->pairs, ((uint64_t)alloc_tid << 32 | free_tid) + 1);
-    if (index == NULL)
-        return;
-    if (*index == 0) {
-        if (!ingest_reserve((void **)&p->pair_totals, &p->pair_cap, p->pair_count,
-                            sizeof *p->pair_totals))
+    uint64_t key = ((uint64_t)alloc_tid << 32 | free_tid) + 1; /* key 0 is reserved */
+    if (key != p->last_pair_key) {
+        uint64_t *index = u64map_slot(&p->pairs, key);
+        if (index == NULL)
             return;
-        *index = ++p->pair_count;
+        if (*index == 0) {
+            if (!ingest_reserve((void **)&p->pair_totals, &p->pair_cap, p->pair_count,
+                                sizeof *p->pair_totals))
+                return;
+            *index = ++p->pair_count;
+        }
+        p->last_pair_key = key;
+        p->last_pair_index = *index - 1;
     }
-    p->pair_totals[*index - 1].frees++;
-    p->pair_totals[*index - 1].bytes += bytes;
+    p->pair_totals[p->last_pair_index].frees++;
+    p->pair_totals[p->last_pair_index].bytes += bytes;
     p->pairs_dirty = true;
 }
 
@@ -248,13 +257,14 @@ static void ingest_alloc(struct proc_state *p, size_t thread, uint64_t addr, uin
                            .thread_id = p->threads[thread].tid, .class_id = (uint8_t)cls};
     if (cls < STATE_CLASSES - 1)
         p->classes[cls].cached--; /* the block left a thread cache */
-    struct live_entry *pending = livetab_find(&p->live, addr, ts);
+    struct live_entry *pending = p->pending_frees != 0 ? livetab_find(&p->live, addr, ts) : NULL;
     if (pending != NULL && pending->pending_free) {
         /* Its free came first: count both now. */
         uint64_t free_ts = pending->free_ts;
         uint32_t free_tid = pending->thread_id;
         size_t free_thread = pending->free_thread;
         livetab_remove(&p->live, pending);
+        p->pending_frees--;
         ingest_count_alloc(p, thread, &e, sampled);
         ingest_count_free(p, free_thread, &e, free_ts, free_tid);
         return;
@@ -279,7 +289,8 @@ static void ingest_free(struct proc_state *p, size_t thread, uint64_t addr, uint
     struct live_entry pending = {.addr = addr, .alloc_ts = alloc_ts, .free_ts = ts,
                                  .thread_id = tid, .class_id = (uint8_t)cls, .pending_free = 1,
                                  .free_thread = (uint32_t)thread};
-    livetab_insert(&p->live, &pending);
+    if (livetab_insert(&p->live, &pending) != NULL)
+        p->pending_frees++;
 }
 
 static uint64_t ingest_hash_pcs(const uint64_t *pcs, size_t n)
@@ -496,6 +507,7 @@ void state_settle(struct proc_state *p)
         struct live_entry *e = &live->slots[i];
         if (e->addr != 0 && e->pending_free) {
             p->untracked_frees++;
+            p->pending_frees--;
             livetab_remove(live, e); /* may shift a later entry into slot i */
             continue;
         }
@@ -515,6 +527,8 @@ void state_live_each(const struct proc_state *p, void (*fn)(const struct live_en
 
 uint64_t state_size_count(const struct proc_state *p, uint64_t requested)
 {
+    if (requested < STATE_DENSE_SIZES)
+        return p->dense_sizes[requested];
     const uint64_t *count = u64map_find(&p->sizes, requested + 1);
     return count != NULL ? *count : 0;
 }
@@ -533,6 +547,9 @@ static void ingest_size_entry(uint64_t key, uint64_t value, void *arg)
 void state_sizes_each(const struct proc_state *p,
                       void (*fn)(uint64_t requested, uint64_t count, void *arg), void *arg)
 {
+    for (uint64_t size = 0; size < STATE_DENSE_SIZES; size++)
+        if (p->dense_sizes[size] != 0)
+            fn(size, p->dense_sizes[size], arg);
     struct ingest_sizes_each each = {fn, arg};
     u64map_each(&p->sizes, ingest_size_entry, &each);
 }

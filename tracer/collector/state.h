@@ -16,6 +16,10 @@
 
 #define STATE_CLASSES 13 /* 12 size classes + LARGE */
 #define STATE_LIFETIME_BUCKETS 64
+/* Requested sizes below this are counted in a plain array, larger ones in
+ * a hash map: the histogram is exact either way, and the array spares the
+ * common case a hash lookup per allocation. */
+#define STATE_DENSE_SIZES 4096
 
 struct class_state {
     uint64_t allocs, frees, requested, usable, freed_requested, freed_usable;
@@ -85,8 +89,12 @@ struct proc_state {
     uint64_t sample_bytes;
     struct class_state classes[STATE_CLASSES];
     struct livetab live;
-    struct u64map sizes;     /* requested size -> allocs */
+    size_t pending_frees;    /* entries of live that are pending frees */
+    uint64_t dense_sizes[STATE_DENSE_SIZES]; /* requested size -> allocs, small sizes */
+    struct u64map sizes;     /* requested size + 1 -> allocs, sizes from STATE_DENSE_SIZES */
     struct u64map pairs;     /* alloc tid << 32 | free tid -> 1 + index into pair_totals */
+    uint64_t last_pair_key;  /* the pairs key counted last, and its index: */
+    size_t last_pair_index;  /* a run of frees by one pair of threads skips the map */
     struct pair_state *pair_totals;
     size_t pair_count, pair_cap;
     bool pairs_dirty, sizes_dirty;

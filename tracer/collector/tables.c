@@ -4,14 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t tables_mix(uint64_t x)
+/* Fibonacci hashing: one multiply, the top bits pick the slot. Keys here
+ * are addresses (64-byte aligned), small integers and hashes; the multiply
+ * carries every key bit into the top ones, which is all a linear-probing
+ * table needs, at a third of the cost of a full mixer. */
+static inline size_t tables_home(uint64_t key, size_t cap)
 {
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    x ^= x >> 33;
-    return x;
+    return (size_t)((key * 0x9e3779b97f4a7c15ull) >> (64 - __builtin_ctzll(cap)));
 }
 
 void u64map_init(struct u64map *m)
@@ -38,7 +37,7 @@ static bool u64map_grow(struct u64map *m)
     for (size_t i = 0; i < m->cap; i++) {
         if (m->keys[i] == 0)
             continue;
-        size_t j = tables_mix(m->keys[i]) & (cap - 1);
+        size_t j = tables_home(m->keys[i], cap);
         while (keys[j] != 0)
             j = (j + 1) & (cap - 1);
         keys[j] = m->keys[i];
@@ -56,7 +55,7 @@ uint64_t *u64map_find(const struct u64map *m, uint64_t key)
 {
     if (m->cap == 0)
         return NULL;
-    for (size_t i = tables_mix(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+    for (size_t i = tables_home(key, m->cap);; i = (i + 1) & (m->cap - 1)) {
         if (m->keys[i] == key)
             return &m->values[i];
         if (m->keys[i] == 0)
@@ -71,7 +70,7 @@ uint64_t *u64map_slot(struct u64map *m, uint64_t key)
         return found;
     if ((m->count + 1) * 4 > m->cap * 3 && !u64map_grow(m))
         return NULL;
-    size_t i = tables_mix(key) & (m->cap - 1);
+    size_t i = tables_home(key, m->cap);
     while (m->keys[i] != 0)
         i = (i + 1) & (m->cap - 1);
     m->keys[i] = key;
@@ -89,9 +88,11 @@ void u64map_each(const struct u64map *m, void (*fn)(uint64_t key, uint64_t value
 
 /* ---- livetab ------------------------------------------------------------- */
 
-static size_t livetab_home(const struct livetab *t, uint64_t addr, uint64_t ts)
+/* The timestamp is rotated so its fast-changing low bits do not cancel
+ * against the address's. */
+static inline size_t livetab_home(const struct livetab *t, uint64_t addr, uint64_t ts)
 {
-    return tables_mix(addr ^ (ts * 0x9e3779b97f4a7c15ull)) & (t->cap - 1);
+    return tables_home(addr ^ (ts << 32 | ts >> 32), t->cap);
 }
 
 void livetab_init(struct livetab *t)
