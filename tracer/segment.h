@@ -27,7 +27,7 @@
 #include "ring.h"
 
 #define SEGMENT_MAGIC 0x4745534f48545230ull /* "0RTHOSEG" */
-#define SEGMENT_VERSION 3u
+#define SEGMENT_VERSION 4u
 #define SEGMENT_HEADER_BYTES 512u
 #define SEGMENT_SLOT_HEADER_BYTES 128u
 #define SEGMENT_STACK_CACHE_ENTRIES 2048u /* per thread, direct-mapped */
@@ -55,16 +55,21 @@ typedef struct segment_stack_entry {
 /* A slot: its header (claim word, per-thread tracer state), the stack
  * cache, then the ring, all at fixed offsets given by the segment header. */
 typedef struct segment_slot {
+    /* Line 0: the claim, which the collector reads on every pass. */
     _Atomic uint32_t claim_tid;       /* 0: free; else the producer thread */
     uint32_t generation;              /* bumped by each claim (producer) */
     _Atomic uint64_t stacks_truncated; /* stacks cut at the depth limit */
     _Atomic uint64_t stacks_sent;     /* STACK_DEF records sent */
-    uint64_t last_ts_ns;              /* producer: last timestamp handed out */
-    int64_t sample_countdown;         /* producer: bytes until the next sampled stack */
-    uint64_t rng;                     /* producer: sampler's random state */
-    uint8_t pad[SEGMENT_SLOT_HEADER_BYTES - 48];
+    uint8_t pad0[64 - 24];
+    /* Line 1: the producer's own, written with every record. On the
+     * collector's line, each of those writes would miss after a pass. */
+    uint64_t last_ts_ns;              /* last timestamp handed out */
+    int64_t sample_countdown;         /* bytes until the next sampled stack */
+    uint64_t rng;                     /* sampler's random state */
+    uint8_t pad1[SEGMENT_SLOT_HEADER_BYTES - 64 - 24];
 } segment_slot_t;
 _Static_assert(sizeof(segment_slot_t) == SEGMENT_SLOT_HEADER_BYTES, "slot header size");
+_Static_assert(offsetof(segment_slot_t, last_ts_ns) == 64, "producer fields start the second line");
 
 typedef struct segment {
     /* Identity and settings: written by the process before it registers. */
