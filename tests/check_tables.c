@@ -1,0 +1,544 @@
+/* check_tables.c - tracer/collector/tables.c: the collector's two
+ * open-addressing hash tables, u64map (sizes, thread pairs, stack hashes)
+ * and livetab (live allocations by address and allocation timestamp). The
+ * collector's counts are only as exact as these tables, and the tricky part
+ * is deletion: with backward shift instead of tombstones, one wrong move
+ * hides an entry behind an empty slot, and the allocation it stands for is
+ * then never matched with its free. So besides insert, find, growth past
+ * several doublings and reusing a removed key, the tests build dense runs
+ * of keys that share a home slot (found by inserting a key alone into an
+ * empty table of the same capacity: with linear probing it lands at home),
+ * including runs that wrap past the last slot, delete every other entry
+ * and check that every remaining one is still found, that no removed one
+ * is, and that the probing invariant (every slot between an entry's home
+ * and its place is occupied) holds in the whole table. Keys and payloads
+ * come from fixed seeds; every expected value is the workload itself. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_support.h"
+#include "tables.h"
+
+#define LIVETAB_FIRST_CAP 1024 /* a livetab's capacity after its first insert */
+#define U64MAP_FIRST_CAP 64    /* a u64map's capacity after its first key */
+#define MANY_ENTRIES 100000    /* enough for seven doublings of either table */
+
+/* xorshift64*: a fixed-seed stream of test keys. */
+static uint64_t rng_state;
+
+static void rng_seed(uint64_t seed)
+{
+    rng_state = seed;
+}
+
+static uint64_t rng_next(void)
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 0x2545f4914f6cdd1dull;
+}
+
+/* Shuffles order[0..n) with the fixed-seed stream (Fisher-Yates). */
+static void shuffle(size_t *order, size_t n)
+{
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)(rng_next() % i);
+        size_t tmp = order[i - 1];
+        order[i - 1] = order[j];
+        order[j] = tmp;
+    }
+}
+
+static size_t *identity_order(size_t n)
+{
+    size_t *order = malloc(n * sizeof *order);
+    ck_assert_ptr_nonnull(order);
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    return order;
+}
+
+static bool is_power_of_two(size_t n)
+{
+    return n != 0 && (n & (n - 1)) == 0;
+}
+
+/* ---- u64map ------------------------------------------------------------- */
+
+/* Home slot of key in a u64map of capacity cap: where it lands when it is
+ * inserted alone into an empty table of that size. */
+static size_t u64map_home_of(size_t cap, uint64_t key)
+{
+    struct u64map scratch = {.keys = calloc(cap, sizeof(uint64_t)),
+                             .values = calloc(cap, sizeof(uint64_t)),
+                             .cap = cap,
+                             .count = 0};
+    ck_assert(scratch.keys != NULL && scratch.values != NULL);
+    uint64_t *value = u64map_slot(&scratch, key);
+    ck_assert_ptr_nonnull(value);
+    ck_assert_uint_eq(scratch.cap, cap); /* one key never grows a table */
+    size_t home = (size_t)(value - scratch.values);
+    u64map_free(&scratch);
+    return home;
+}
+
+/* Every occupied slot is reachable from its key's home: no empty slot lies
+ * between the two. */
+static void u64map_check_probing(const struct u64map *m)
+{
+    size_t occupied = 0;
+    for (size_t i = 0; i < m->cap; i++) {
+        if (m->keys[i] == 0)
+            continue;
+        occupied++;
+        for (size_t j = u64map_home_of(m->cap, m->keys[i]); j != i; j = (j + 1) & (m->cap - 1))
+            ck_assert_msg(m->keys[j] != 0, "key %llx at %zu is cut off from its home by empty slot %zu",
+                          (unsigned long long)m->keys[i], i, j);
+    }
+    ck_assert_uint_eq(occupied, m->count);
+}
+
+struct u64map_visits {
+    const uint64_t *keys; /* the keys inserted, key i with value ~key */
+    uint8_t *seen;        /* per key, times visited */
+    size_t n;
+    size_t visits;
+};
+
+/* keys[] is sorted for this lookup. */
+static int u64_compare(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void u64map_visit(uint64_t key, uint64_t value, void *arg)
+{
+    struct u64map_visits *v = arg;
+    const uint64_t *at = bsearch(&key, v->keys, v->n, sizeof key, u64_compare);
+    ck_assert_msg(at != NULL, "each visited key %llx that was never inserted", (unsigned long long)key);
+    ck_assert_uint_eq(value, ~key);
+    v->seen[at - v->keys]++;
+    v->visits++;
+}
+
+START_TEST(an_empty_map_finds_nothing)
+{
+    struct u64map m;
+    u64map_init(&m);
+    ck_assert_ptr_null(u64map_find(&m, 1));
+    ck_assert_ptr_null(u64map_find(&m, UINT64_MAX));
+    ck_assert_uint_eq(m.count, 0);
+    u64map_free(&m);
+}
+END_TEST
+
+START_TEST(a_new_key_reads_as_zero_and_keeps_what_is_written_through_its_slot)
+{
+    struct u64map m;
+    u64map_init(&m);
+    uint64_t *v = u64map_slot(&m, 42);
+    ck_assert_ptr_nonnull(v);
+    ck_assert_uint_eq(*v, 0);
+    *v = 1234;
+    uint64_t *found = u64map_find(&m, 42);
+    ck_assert_ptr_nonnull(found);
+    ck_assert_uint_eq(*found, 1234);
+    ck_assert_ptr_null(u64map_find(&m, 43));
+    ck_assert_uint_eq(m.count, 1);
+    u64map_free(&m);
+}
+END_TEST
+
+START_TEST(asking_for_the_slot_of_a_present_key_returns_its_value_without_adding_an_entry)
+{
+    struct u64map m;
+    u64map_init(&m);
+    *u64map_slot(&m, 7) = 70;
+    *u64map_slot(&m, 8) = 80;
+    uint64_t *again = u64map_slot(&m, 7);
+    ck_assert_ptr_nonnull(again);
+    ck_assert_uint_eq(*again, 70);
+    (*again)++;
+    ck_assert_uint_eq(*u64map_find(&m, 7), 71);
+    ck_assert_uint_eq(*u64map_find(&m, 8), 80);
+    ck_assert_uint_eq(m.count, 2);
+    u64map_free(&m);
+}
+END_TEST
+
+START_TEST(a_map_grown_past_several_doublings_finds_every_key_with_its_value)
+{
+    /* Keys with their low 16 bits zero (a poor hash would pile them up),
+     * random keys, and the largest keys there are. */
+    uint64_t *keys = malloc(MANY_ENTRIES * sizeof *keys);
+    ck_assert_ptr_nonnull(keys);
+    rng_seed(0x5eed0001);
+    for (size_t i = 0; i < MANY_ENTRIES; i++) {
+        if (i % 3 == 0)
+            keys[i] = (uint64_t)(i + 1) << 16;
+        else if (i % 3 == 1)
+            keys[i] = rng_next() | 1; /* odd: never one of the shifted keys, never 0 */
+        else
+            keys[i] = UINT64_MAX - i;
+    }
+    struct u64map m;
+    u64map_init(&m);
+    for (size_t i = 0; i < MANY_ENTRIES; i++) {
+        uint64_t *v = u64map_slot(&m, keys[i]);
+        ck_assert_ptr_nonnull(v);
+        ck_assert_uint_eq(*v, 0); /* each key is new */
+        *v = ~keys[i];
+    }
+    ck_assert_uint_eq(m.count, MANY_ENTRIES);
+    ck_assert(is_power_of_two(m.cap));
+    ck_assert_uint_ge(m.cap, (size_t)U64MAP_FIRST_CAP << 7);
+    for (size_t i = 0; i < MANY_ENTRIES; i++) {
+        uint64_t *v = u64map_find(&m, keys[i]);
+        ck_assert_msg(v != NULL, "key %zu (%llx) lost after growth", i, (unsigned long long)keys[i]);
+        ck_assert_uint_eq(*v, ~keys[i]);
+    }
+    ck_assert_ptr_null(u64map_find(&m, 2));            /* even, below 1 << 16 */
+    ck_assert_ptr_null(u64map_find(&m, (uint64_t)(MANY_ENTRIES + 7) << 16));
+
+    qsort(keys, MANY_ENTRIES, sizeof *keys, u64_compare);
+    struct u64map_visits visits = {.keys = keys, .seen = calloc(MANY_ENTRIES, 1), .n = MANY_ENTRIES};
+    ck_assert_ptr_nonnull(visits.seen);
+    u64map_each(&m, u64map_visit, &visits);
+    ck_assert_uint_eq(visits.visits, MANY_ENTRIES);
+    for (size_t i = 0; i < MANY_ENTRIES; i++)
+        ck_assert_uint_eq(visits.seen[i], 1);
+    free(visits.seen);
+    free(keys);
+    u64map_free(&m);
+}
+END_TEST
+
+START_TEST(keys_that_share_a_home_slot_are_all_found_even_past_the_last_slot)
+{
+    /* 20 keys whose home is one of the last two slots of a 64-slot map, so
+     * their run wraps to the front, and 10 whose home is slot 3, inside
+     * that run. 30 keys stay below the growth point of 64 slots. */
+    enum { AT_END = 20, AT_FRONT = 10 };
+    uint64_t keys[AT_END + AT_FRONT];
+    size_t n_end = 0, n_front = 0;
+    for (uint64_t k = 1; n_end < AT_END || n_front < AT_FRONT; k++) {
+        size_t home = u64map_home_of(U64MAP_FIRST_CAP, k);
+        if (home >= U64MAP_FIRST_CAP - 2 && n_end < AT_END)
+            keys[n_end++] = k;
+        else if (home == 3 && n_front < AT_FRONT)
+            keys[AT_END + n_front++] = k;
+    }
+    struct u64map m;
+    u64map_init(&m);
+    for (size_t i = 0; i < AT_END + AT_FRONT; i++)
+        *u64map_slot(&m, keys[i]) = ~keys[i];
+    ck_assert_uint_eq(m.cap, U64MAP_FIRST_CAP); /* still the table the homes were found in */
+    ck_assert_uint_eq(m.count, AT_END + AT_FRONT);
+    for (size_t i = 0; i < AT_END + AT_FRONT; i++) {
+        uint64_t *v = u64map_find(&m, keys[i]);
+        ck_assert_ptr_nonnull(v);
+        ck_assert_uint_eq(*v, ~keys[i]);
+    }
+    u64map_check_probing(&m);
+    u64map_free(&m);
+}
+END_TEST
+
+/* ---- livetab ------------------------------------------------------------ */
+
+/* An entry whose payload fields all derive from its number i, so a find
+ * that returns the wrong entry shows. */
+static struct live_entry entry_numbered(uint64_t addr, uint64_t alloc_ts, uint64_t i)
+{
+    return (struct live_entry){.addr = addr, .alloc_ts = alloc_ts, .requested = i,
+                               .usable = i * 3 + 1, .stack_id = (uint32_t)(i % 1000),
+                               .thread_id = (uint32_t)(i % 7 + 100)};
+}
+
+static void entry_check(const struct live_entry *found, const struct live_entry *want)
+{
+    ck_assert_ptr_nonnull(found);
+    ck_assert_uint_eq(found->addr, want->addr);
+    ck_assert_uint_eq(found->alloc_ts, want->alloc_ts);
+    ck_assert_uint_eq(found->requested, want->requested);
+    ck_assert_uint_eq(found->usable, want->usable);
+    ck_assert_uint_eq(found->stack_id, want->stack_id);
+    ck_assert_uint_eq(found->thread_id, want->thread_id);
+}
+
+/* Home slot of (addr, alloc_ts) in a livetab of capacity cap; scratch is
+ * an empty table of that capacity, left empty again. */
+static size_t livetab_home_in(struct livetab *scratch, uint64_t addr, uint64_t alloc_ts)
+{
+    ck_assert_uint_eq(scratch->count, 0);
+    struct live_entry e = {.addr = addr, .alloc_ts = alloc_ts};
+    struct live_entry *at = livetab_insert(scratch, &e);
+    ck_assert_ptr_nonnull(at);
+    size_t home = (size_t)(at - scratch->slots);
+    livetab_remove(scratch, at);
+    return home;
+}
+
+static struct livetab livetab_scratch(size_t cap)
+{
+    struct livetab t = {.slots = calloc(cap, sizeof(struct live_entry)), .cap = cap, .count = 0};
+    ck_assert_ptr_nonnull(t.slots);
+    return t;
+}
+
+/* The probing invariant over the whole table, and count = occupied slots. */
+static void livetab_check_probing(const struct livetab *t)
+{
+    struct livetab scratch = livetab_scratch(t->cap);
+    size_t occupied = 0;
+    for (size_t i = 0; i < t->cap; i++) {
+        if (t->slots[i].addr == 0)
+            continue;
+        occupied++;
+        size_t home = livetab_home_in(&scratch, t->slots[i].addr, t->slots[i].alloc_ts);
+        for (size_t j = home; j != i; j = (j + 1) & (t->cap - 1))
+            ck_assert_msg(t->slots[j].addr != 0,
+                          "entry at slot %zu is cut off from its home %zu by empty slot %zu", i, home, j);
+    }
+    ck_assert_uint_eq(occupied, t->count);
+    livetab_free(&scratch);
+}
+
+START_TEST(an_empty_live_table_finds_nothing)
+{
+    struct livetab t;
+    livetab_init(&t);
+    ck_assert_ptr_null(livetab_find(&t, 0x1000, 1));
+    ck_assert_uint_eq(t.count, 0);
+    livetab_free(&t);
+}
+END_TEST
+
+START_TEST(an_inserted_entry_is_found_by_address_and_timestamp_and_gone_after_removal)
+{
+    struct livetab t;
+    livetab_init(&t);
+    struct live_entry want = entry_numbered(0x7f0000001040, 5000, 17);
+    ck_assert_ptr_nonnull(livetab_insert(&t, &want));
+    ck_assert_uint_eq(t.count, 1);
+    entry_check(livetab_find(&t, want.addr, want.alloc_ts), &want);
+    ck_assert_ptr_null(livetab_find(&t, want.addr, want.alloc_ts + 1));
+    ck_assert_ptr_null(livetab_find(&t, want.addr + 64, want.alloc_ts));
+    livetab_remove(&t, livetab_find(&t, want.addr, want.alloc_ts));
+    ck_assert_uint_eq(t.count, 0);
+    ck_assert_ptr_null(livetab_find(&t, want.addr, want.alloc_ts));
+    livetab_free(&t);
+}
+END_TEST
+
+START_TEST(the_same_address_with_another_timestamp_is_another_entry)
+{
+    /* An address reused: the old allocation and the new one coexist until
+     * one is removed, and removing one leaves the other. */
+    struct livetab t;
+    livetab_init(&t);
+    struct live_entry first = entry_numbered(0x5000, 100, 1), second = entry_numbered(0x5000, 200, 2);
+    ck_assert_ptr_nonnull(livetab_insert(&t, &first));
+    ck_assert_ptr_nonnull(livetab_insert(&t, &second));
+    ck_assert_uint_eq(t.count, 2);
+    entry_check(livetab_find(&t, 0x5000, 100), &first);
+    entry_check(livetab_find(&t, 0x5000, 200), &second);
+    livetab_remove(&t, livetab_find(&t, 0x5000, 100));
+    ck_assert_ptr_null(livetab_find(&t, 0x5000, 100));
+    entry_check(livetab_find(&t, 0x5000, 200), &second);
+    ck_assert_uint_eq(t.count, 1);
+    livetab_free(&t);
+}
+END_TEST
+
+START_TEST(a_removed_key_can_be_inserted_again_and_is_found_with_its_new_contents)
+{
+    struct livetab t;
+    livetab_init(&t);
+    for (uint64_t i = 1; i <= 50; i++) {
+        struct live_entry e = entry_numbered(0x9000 + i * 16, i, i);
+        ck_assert_ptr_nonnull(livetab_insert(&t, &e));
+    }
+    struct live_entry old = entry_numbered(0x9000 + 25 * 16, 25, 25);
+    livetab_remove(&t, livetab_find(&t, old.addr, old.alloc_ts));
+    struct live_entry renewed = entry_numbered(old.addr, old.alloc_ts, 9999);
+    ck_assert_ptr_nonnull(livetab_insert(&t, &renewed));
+    ck_assert_uint_eq(t.count, 50);
+    entry_check(livetab_find(&t, old.addr, old.alloc_ts), &renewed);
+    for (uint64_t i = 1; i <= 50; i++) {
+        if (i == 25)
+            continue;
+        struct live_entry e = entry_numbered(0x9000 + i * 16, i, i);
+        entry_check(livetab_find(&t, e.addr, e.alloc_ts), &e);
+    }
+    livetab_free(&t);
+}
+END_TEST
+
+START_TEST(a_live_table_grown_past_several_doublings_finds_every_entry)
+{
+    struct livetab t;
+    livetab_init(&t);
+    rng_seed(0x5eed0002);
+    uint64_t *ts = malloc(MANY_ENTRIES * sizeof *ts);
+    ck_assert_ptr_nonnull(ts);
+    for (size_t i = 0; i < MANY_ENTRIES; i++) {
+        ts[i] = rng_next() >> 1;
+        /* 16-byte aligned addresses, eight allocations per address. */
+        struct live_entry e = entry_numbered(0x100000 + (i / 8) * 16, ts[i], i);
+        ck_assert_ptr_nonnull(livetab_insert(&t, &e));
+    }
+    ck_assert_uint_eq(t.count, MANY_ENTRIES);
+    ck_assert(is_power_of_two(t.cap));
+    ck_assert_uint_ge(t.cap, (size_t)LIVETAB_FIRST_CAP << 6);
+    for (size_t i = 0; i < MANY_ENTRIES; i++) {
+        struct live_entry want = entry_numbered(0x100000 + (i / 8) * 16, ts[i], i);
+        entry_check(livetab_find(&t, want.addr, want.alloc_ts), &want);
+    }
+    livetab_check_probing(&t);
+    free(ts);
+    livetab_free(&t);
+}
+END_TEST
+
+START_TEST(deleting_every_other_entry_of_a_dense_colliding_cluster_keeps_the_rest_findable)
+{
+    /* In a 1024-slot table: 40 keys at home 1022 and 24 at home 1020 make
+     * one run that wraps past the last slot; 16 at home 0 and 16 at home 3
+     * land inside it. Inserted in a shuffled order, then every other one
+     * (in that order) removed. */
+    enum { N = 96 };
+    struct { size_t home, want; } groups[] = {{1022, 40}, {1020, 24}, {0, 16}, {3, 16}};
+    struct live_entry keys[N];
+    size_t n = 0;
+    struct livetab scratch = livetab_scratch(LIVETAB_FIRST_CAP);
+    for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
+        size_t found = 0;
+        for (uint64_t addr = 0x10000; found < groups[g].want; addr += 16) {
+            if (livetab_home_in(&scratch, addr, 777) == groups[g].home) {
+                keys[n] = entry_numbered(addr, 777, n);
+                n++;
+                found++;
+            }
+        }
+    }
+    livetab_free(&scratch);
+    ck_assert_uint_eq(n, N);
+    rng_seed(0x5eed0003);
+    size_t *order = identity_order(N);
+    shuffle(order, N);
+
+    struct livetab t;
+    livetab_init(&t);
+    for (size_t i = 0; i < N; i++)
+        ck_assert_ptr_nonnull(livetab_insert(&t, &keys[order[i]]));
+    ck_assert_uint_eq(t.cap, LIVETAB_FIRST_CAP); /* the homes above are this table's */
+    livetab_check_probing(&t);
+    /* The run is at least as long as its keys: check it really wraps. */
+    ck_assert(t.slots[LIVETAB_FIRST_CAP - 1].addr != 0 && t.slots[0].addr != 0);
+
+    for (size_t i = 0; i < N; i += 2) {
+        struct live_entry *e = livetab_find(&t, keys[order[i]].addr, keys[order[i]].alloc_ts);
+        entry_check(e, &keys[order[i]]);
+        livetab_remove(&t, e);
+        /* After each removal, every key still in is found; every key out is not. */
+        for (size_t j = 0; j < N; j++) {
+            bool removed = j % 2 == 0 && j <= i;
+            struct live_entry *f = livetab_find(&t, keys[order[j]].addr, keys[order[j]].alloc_ts);
+            if (removed)
+                ck_assert_ptr_null(f);
+            else
+                entry_check(f, &keys[order[j]]);
+        }
+        livetab_check_probing(&t);
+    }
+    ck_assert_uint_eq(t.count, N / 2);
+
+    /* The removed keys go back in; then everything leaves, last in first out. */
+    for (size_t i = 0; i < N; i += 2)
+        ck_assert_ptr_nonnull(livetab_insert(&t, &keys[order[i]]));
+    for (size_t j = 0; j < N; j++)
+        entry_check(livetab_find(&t, keys[j].addr, keys[j].alloc_ts), &keys[j]);
+    for (size_t i = N; i-- > 0;) {
+        livetab_remove(&t, livetab_find(&t, keys[order[i]].addr, keys[order[i]].alloc_ts));
+        for (size_t j = 0; j < i; j++)
+            entry_check(livetab_find(&t, keys[order[j]].addr, keys[order[j]].alloc_ts), &keys[order[j]]);
+    }
+    ck_assert_uint_eq(t.count, 0);
+    for (size_t i = 0; i < t.cap; i++)
+        ck_assert_uint_eq(t.slots[i].addr, 0);
+    free(order);
+    livetab_free(&t);
+}
+END_TEST
+
+START_TEST(removing_every_entry_in_a_shuffled_order_finds_each_survivor_until_none_is_left)
+{
+    struct livetab t;
+    livetab_init(&t);
+    for (size_t i = 0; i < MANY_ENTRIES; i++) {
+        struct live_entry e = entry_numbered(0x200000 + i * 64, 1000 + i, i);
+        ck_assert_ptr_nonnull(livetab_insert(&t, &e));
+    }
+    rng_seed(0x5eed0004);
+    size_t *order = identity_order(MANY_ENTRIES);
+    shuffle(order, MANY_ENTRIES);
+    bool *in = malloc(MANY_ENTRIES * sizeof *in);
+    ck_assert_ptr_nonnull(in);
+    for (size_t i = 0; i < MANY_ENTRIES; i++)
+        in[i] = true;
+    for (size_t k = 0; k < MANY_ENTRIES; k++) {
+        size_t i = order[k];
+        struct live_entry want = entry_numbered(0x200000 + i * 64, 1000 + i, i);
+        struct live_entry *e = livetab_find(&t, want.addr, want.alloc_ts);
+        entry_check(e, &want);
+        livetab_remove(&t, e);
+        in[i] = false;
+        ck_assert_uint_eq(t.count, MANY_ENTRIES - k - 1);
+        /* A full check at a few points: quarter, half, three quarters. */
+        if ((k + 1) % (MANY_ENTRIES / 4) == 0) {
+            for (size_t j = 0; j < MANY_ENTRIES; j++) {
+                struct live_entry w = entry_numbered(0x200000 + j * 64, 1000 + j, j);
+                struct live_entry *f = livetab_find(&t, w.addr, w.alloc_ts);
+                if (in[j])
+                    entry_check(f, &w);
+                else
+                    ck_assert_ptr_null(f);
+            }
+            livetab_check_probing(&t);
+        }
+    }
+    for (size_t i = 0; i < t.cap; i++)
+        ck_assert_uint_eq(t.slots[i].addr, 0);
+    free(in);
+    free(order);
+    livetab_free(&t);
+}
+END_TEST
+
+Suite *tables_suite(void)
+{
+    Suite *s = suite_create("tables");
+    TCase *map = tcase_create("u64map");
+    tcase_add_test(map, an_empty_map_finds_nothing);
+    tcase_add_test(map, a_new_key_reads_as_zero_and_keeps_what_is_written_through_its_slot);
+    tcase_add_test(map, asking_for_the_slot_of_a_present_key_returns_its_value_without_adding_an_entry);
+    tcase_add_test(map, a_map_grown_past_several_doublings_finds_every_key_with_its_value);
+    tcase_add_test(map, keys_that_share_a_home_slot_are_all_found_even_past_the_last_slot);
+    suite_add_tcase(s, map);
+    TCase *live = tcase_create("livetab");
+    tcase_add_test(live, an_empty_live_table_finds_nothing);
+    tcase_add_test(live, an_inserted_entry_is_found_by_address_and_timestamp_and_gone_after_removal);
+    tcase_add_test(live, the_same_address_with_another_timestamp_is_another_entry);
+    tcase_add_test(live, a_removed_key_can_be_inserted_again_and_is_found_with_its_new_contents);
+    tcase_add_test(live, a_live_table_grown_past_several_doublings_finds_every_entry);
+    tcase_add_test(live, deleting_every_other_entry_of_a_dense_colliding_cluster_keeps_the_rest_findable);
+    tcase_add_test(live, removing_every_entry_in_a_shuffled_order_finds_each_survivor_until_none_is_left);
+    suite_add_tcase(s, live);
+    return s;
+}
+
+CHECK_SUPPORT_MAIN(tables_suite)
