@@ -304,11 +304,19 @@ static uint64_t ingest_hash_pcs(const uint64_t *pcs, size_t n)
     return h != 0 ? h : 1;
 }
 
-static void ingest_stack_def(struct proc_state *p, const record_t *head, const record_t *payload)
+/* Whether a framed event's stated payload_bytes fits in the continuation
+ * records it came with: what the head says is never read past the frame. */
+static bool ingest_payload_fits(const record_t *head, size_t payload_records)
+{
+    return head->payload_bytes <= (uint64_t)payload_records * RECORD_BYTES;
+}
+
+static void ingest_stack_def(struct proc_state *p, const record_t *head, const record_t *payload,
+                             size_t payload_records)
 {
     uint32_t id = head->stack_id;
     size_t depth = head->payload_bytes / sizeof(uint64_t);
-    if (id == 0 || depth == 0 || depth > RECORD_PAYLOAD_BYTES_MAX / 8)
+    if (id == 0 || id > STATE_MAX_STACK_ID || depth == 0 || !ingest_payload_fits(head, payload_records))
         return;
     if (!ingest_reserve((void **)&p->canonical, &p->canonical_cap, id, sizeof *p->canonical))
         return;
@@ -337,10 +345,11 @@ static void ingest_stack_def(struct proc_state *p, const record_t *head, const r
         p->stacks_truncated++;
 }
 
-static void ingest_module(struct proc_state *p, const record_t *head, const record_t *payload)
+static void ingest_module(struct proc_state *p, const record_t *head, const record_t *payload,
+                          size_t payload_records)
 {
     size_t len = head->payload_bytes;
-    if (len == 0 || len > RECORD_PAYLOAD_BYTES_MAX)
+    if (len == 0 || !ingest_payload_fits(head, payload_records))
         return;
     for (size_t i = 0; i < p->module_count; i++)
         if (p->modules[i].bias == head->addr && strlen(p->modules[i].path) == len &&
@@ -433,7 +442,8 @@ void state_ingest(struct proc_state *p, size_t thread, const record_t *recs, siz
         uint64_t usable = cls == STATE_CLASSES - 1 ? from.new_usable_bytes : ingest_class_payload[cls];
         ingest_alloc(p, thread, r->addr, r->ts_ns, cls, r->size_bytes, usable, r->stack_id,
                      (r->flags & RECORD_FLAG_SAMPLED) != 0);
-        p->classes[cls].reallocs_in_place++;
+        if (r->flags & RECORD_FLAG_IN_PLACE)
+            p->classes[cls].reallocs_in_place++;
         break;
     }
     case RECORD_CORRUPTION:
@@ -487,11 +497,11 @@ void state_ingest(struct proc_state *p, size_t thread, const record_t *recs, siz
         break;
     case RECORD_MODULE_LOAD:
         if (payload != NULL)
-            ingest_module(p, r, payload);
+            ingest_module(p, r, payload, payload_records);
         break;
     case RECORD_STACK_DEF:
         if (payload != NULL)
-            ingest_stack_def(p, r, payload);
+            ingest_stack_def(p, r, payload, payload_records);
         break;
     case RECORD_DROPPED:
         break; /* the collector reads the ring's exact drop counter instead */

@@ -20,6 +20,10 @@
  * a hash map: the histogram is exact either way, and the array spares the
  * common case a hash lookup per allocation. */
 #define STATE_DENSE_SIZES 4096
+/* Stack ids above this are refused: ids index the collector's arrays, and
+ * a corrupt id near 2^32 would make them tens of GiB. A process hands out
+ * ids densely, once per thread per distinct stack. */
+#define STATE_MAX_STACK_ID (1u << 24)
 
 struct class_state {
     uint64_t allocs, frees, requested, usable, freed_requested, freed_usable;
@@ -92,7 +96,7 @@ struct proc_state {
     size_t pending_frees;    /* entries of live that are pending frees */
     uint64_t dense_sizes[STATE_DENSE_SIZES]; /* requested size -> allocs, small sizes */
     struct u64map sizes;     /* requested size + 1 -> allocs, sizes from STATE_DENSE_SIZES */
-    struct u64map pairs;     /* alloc tid << 32 | free tid -> 1 + index into pair_totals */
+    struct u64map pairs;     /* (alloc tid << 32 | free tid) + 1 -> 1 + index into pair_totals */
     uint64_t last_pair_key;  /* the pairs key counted last, and its index: */
     size_t last_pair_index;  /* a run of frees by one pair of threads skips the map */
     struct pair_state *pair_totals;
