@@ -25,7 +25,7 @@ struct top_load_row {
 /* What one refresh reads before it is swapped into the model. */
 struct top_load {
     struct top_process *procs;
-    size_t proc_count;
+    size_t proc_count, proc_cap;
     struct top_site *sites;
     size_t site_count, site_cap;
     struct top_thread *threads;
@@ -117,72 +117,127 @@ static int model_fail_step(struct top_model *m, sqlite3_stmt *stmt, char *err, s
     return -1;
 }
 
-static int model_read_classes(struct top_model *m, char *err, size_t cap)
+/* Every reader below is a query plus a function that takes one row: 0 to
+ * go on, -1 when out of memory. This steps s through its rows; on failure
+ * it finalizes s and says in err what went wrong (reading `what`). On
+ * success s is left for the caller (to re-bind, or finalize). */
+typedef int (*model_row_fn)(sqlite3_stmt *s, void *arg);
+
+static int model_each_row(struct top_model *m, sqlite3_stmt *s, const char *what,
+                          model_row_fn row, void *arg, char *err, size_t cap)
 {
-    sqlite3_stmt *s = tracedb_prepare(m->db,
-        "SELECT class_id, class_name, coalesce(payload_size, 0), coalesce(block_size, 0) "
-        "FROM classes ORDER BY class_id", err, cap);
-    if (s == NULL)
-        return -1;
-    int seen = 0, rc;
+    int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(s, 0);
-        if (id < 0 || id >= TOP_CLASSES)
-            continue;
-        struct top_class_info *c = &m->classes[id];
-        model_copy_text(c->name, sizeof c->name, sqlite3_column_text(s, 1));
-        c->payload_bytes = sqlite3_column_int64(s, 2);
-        c->block_bytes = sqlite3_column_int64(s, 3);
-        seen++;
+        if (row(s, arg) != 0) {
+            sqlite3_finalize(s);
+            snprintf(err, cap, "out of memory reading %s", what);
+            return -1;
+        }
     }
     if (rc != SQLITE_DONE)
         return model_fail_step(m, s, err, cap);
+    return 0;
+}
+
+/* Prepares sql, hands each row to row, finalizes. */
+static int model_query(struct top_model *m, const char *sql, const char *what, model_row_fn row,
+                       void *arg, char *err, size_t cap)
+{
+    sqlite3_stmt *s = tracedb_prepare(m->db, sql, err, cap);
+    if (s == NULL)
+        return -1;
+    if (model_each_row(m, s, what, row, arg, err, cap) != 0)
+        return -1;
     sqlite3_finalize(s);
-    if (seen != TOP_CLASSES) {
+    return 0;
+}
+
+struct model_classes_read {
+    struct top_model *m;
+    int seen;
+};
+
+static int model_class_row(sqlite3_stmt *s, void *arg)
+{
+    struct model_classes_read *r = arg;
+    int64_t id = sqlite3_column_int64(s, 0);
+    if (id < 0 || id >= TOP_CLASSES)
+        return 0;
+    struct top_class_info *c = &r->m->classes[id];
+    model_copy_text(c->name, sizeof c->name, sqlite3_column_text(s, 1));
+    c->payload_bytes = sqlite3_column_int64(s, 2);
+    c->block_bytes = sqlite3_column_int64(s, 3);
+    r->seen++;
+    return 0;
+}
+
+static int model_read_classes(struct top_model *m, char *err, size_t cap)
+{
+    struct model_classes_read r = {m, 0};
+    if (model_query(m,
+                    "SELECT class_id, class_name, coalesce(payload_size, 0), "
+                    "coalesce(block_size, 0) FROM classes ORDER BY class_id",
+                    "size classes", model_class_row, &r, err, cap) != 0)
+        return -1;
+    if (r.seen != TOP_CLASSES) {
         snprintf(err, cap, "%s: has %d size classes, expected %d; the file is damaged",
-                 m->db->path, seen, TOP_CLASSES);
+                 m->db->path, r.seen, TOP_CLASSES);
         return -1;
     }
     return 0;
 }
 
+static int model_process_row(sqlite3_stmt *s, void *arg)
+{
+    struct top_load *l = arg;
+    if (model_grow((void **)&l->procs, &l->proc_cap, l->proc_count, sizeof *l->procs) != 0)
+        return -1;
+    struct top_process *p = &l->procs[l->proc_count];
+    memset(p, 0, sizeof *p);
+    l->proc_count++;
+    p->process_id = sqlite3_column_int64(s, 0);
+    p->pid = sqlite3_column_int64(s, 1);
+    p->parent_process_id = sqlite3_column_int64(s, 2);
+    model_copy_text(p->via, sizeof p->via, sqlite3_column_text(s, 3));
+    p->exe = model_strdup(sqlite3_column_text(s, 4));
+    p->cmdline = model_strdup(sqlite3_column_text(s, 5));
+    if (p->exe == NULL || p->cmdline == NULL)
+        return -1;
+    p->start_ns = sqlite3_column_int64(s, 6);
+    p->end_ns = sqlite3_column_int64(s, 7);
+    model_copy_text(p->end_reason, sizeof p->end_reason, sqlite3_column_text(s, 8));
+    p->last_ts_ns = sqlite3_column_int64(s, 9);
+    return 0;
+}
+
 static int model_read_processes(struct top_model *m, struct top_load *l, char *err, size_t cap)
 {
-    sqlite3_stmt *s = tracedb_prepare(m->db,
-        "SELECT process_id, pid, coalesce(parent_process_id, 0), via, exe, cmdline, "
-        "coalesce(start_ns, 0), coalesce(end_ns, 0), end_reason, coalesce(last_ts_ns, 0) "
-        "FROM processes ORDER BY process_id", err, cap);
-    if (s == NULL)
+    return model_query(m,
+                       "SELECT process_id, pid, coalesce(parent_process_id, 0), via, exe, cmdline, "
+                       "coalesce(start_ns, 0), coalesce(end_ns, 0), end_reason, "
+                       "coalesce(last_ts_ns, 0) FROM processes ORDER BY process_id",
+                       "processes", model_process_row, l, err, cap);
+}
+
+struct model_series_read {
+    struct top_load *l;
+    size_t proc; /* index into l->procs of the process being read */
+};
+
+static int model_series_row(sqlite3_stmt *s, void *arg)
+{
+    struct model_series_read *r = arg;
+    struct top_load *l = r->l;
+    if (model_grow((void **)&l->rows, &l->row_cap, l->row_count, sizeof *l->rows) != 0)
         return -1;
-    size_t pcap = 0;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (model_grow((void **)&l->procs, &pcap, l->proc_count, sizeof *l->procs) != 0)
-            goto nomem;
-        struct top_process *p = &l->procs[l->proc_count];
-        memset(p, 0, sizeof *p);
-        l->proc_count++;
-        p->process_id = sqlite3_column_int64(s, 0);
-        p->pid = sqlite3_column_int64(s, 1);
-        p->parent_process_id = sqlite3_column_int64(s, 2);
-        model_copy_text(p->via, sizeof p->via, sqlite3_column_text(s, 3));
-        p->exe = model_strdup(sqlite3_column_text(s, 4));
-        p->cmdline = model_strdup(sqlite3_column_text(s, 5));
-        if (p->exe == NULL || p->cmdline == NULL)
-            goto nomem;
-        p->start_ns = sqlite3_column_int64(s, 6);
-        p->end_ns = sqlite3_column_int64(s, 7);
-        model_copy_text(p->end_reason, sizeof p->end_reason, sqlite3_column_text(s, 8));
-        p->last_ts_ns = sqlite3_column_int64(s, 9);
-    }
-    if (rc != SQLITE_DONE)
-        return model_fail_step(m, s, err, cap);
-    sqlite3_finalize(s);
+    struct top_load_row *row = &l->rows[l->row_count];
+    row->proc = r->proc;
+    row->class_id = sqlite3_column_int64(s, 0);
+    row->sample.ts_ns = sqlite3_column_int64(s, 1);
+    for (int f = 0; f < TOP_FIELDS; f++)
+        row->sample.v[f] = sqlite3_column_int64(s, 2 + f);
+    l->row_count++;
     return 0;
-nomem:
-    sqlite3_finalize(s);
-    snprintf(err, cap, "out of memory reading processes");
-    return -1;
 }
 
 /* Series rows of each process at or after what the model already holds. */
@@ -201,55 +256,62 @@ static int model_read_series(struct top_model *m, struct top_load *l, char *err,
         sqlite3_reset(s);
         sqlite3_bind_int64(s, 1, l->procs[i].process_id);
         sqlite3_bind_int64(s, 2, watermark);
-        int rc;
-        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-            if (model_grow((void **)&l->rows, &l->row_cap, l->row_count, sizeof *l->rows) != 0)
-                goto nomem;
-            struct top_load_row *row = &l->rows[l->row_count];
-            row->proc = i;
-            row->class_id = sqlite3_column_int64(s, 0);
-            row->sample.ts_ns = sqlite3_column_int64(s, 1);
-            for (int f = 0; f < TOP_FIELDS; f++)
-                row->sample.v[f] = sqlite3_column_int64(s, 2 + f);
-            l->row_count++;
-        }
-        if (rc != SQLITE_DONE)
-            return model_fail_step(m, s, err, cap);
+        struct model_series_read r = {l, i};
+        if (model_each_row(m, s, "the class series", model_series_row, &r, err, cap) != 0)
+            return -1;
     }
     sqlite3_finalize(s);
     return 0;
-nomem:
-    sqlite3_finalize(s);
-    snprintf(err, cap, "out of memory reading the class series");
-    return -1;
+}
+
+static int model_stats_row(sqlite3_stmt *s, void *arg)
+{
+    struct top_load *l = arg;
+    int64_t pid = sqlite3_column_int64(s, 0), cls = sqlite3_column_int64(s, 1);
+    if (cls < 0 || cls >= TOP_CLASSES)
+        return 0;
+    for (size_t i = 0; i < l->proc_count; i++) {
+        if (l->procs[i].process_id != pid)
+            continue;
+        struct top_class_stats *st = &l->procs[i].stats[cls];
+        st->carves = sqlite3_column_int64(s, 2);
+        st->os_released_bytes = sqlite3_column_int64(s, 3);
+        st->large_mapped_bytes = sqlite3_column_int64(s, 4);
+        st->large_unmapped_bytes = sqlite3_column_int64(s, 5);
+        st->live_usable_bytes = sqlite3_column_int64(s, 6);
+    }
+    return 0;
 }
 
 static int model_read_stats(struct top_model *m, struct top_load *l, char *err, size_t cap)
 {
-    sqlite3_stmt *s = tracedb_prepare(m->db,
+    return model_query(m,
         "SELECT process_id, class_id, carves, os_released_bytes, large_mapped_bytes, "
-        "large_unmapped_bytes, live_usable_bytes FROM class_stats", err, cap);
-    if (s == NULL)
+        "large_unmapped_bytes, live_usable_bytes FROM class_stats",
+        "class statistics", model_stats_row, l, err, cap);
+}
+
+static int model_site_row(sqlite3_stmt *s, void *arg)
+{
+    struct top_load *l = arg;
+    if (model_grow((void **)&l->sites, &l->site_cap, l->site_count, sizeof *l->sites) != 0)
         return -1;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        int64_t pid = sqlite3_column_int64(s, 0), cls = sqlite3_column_int64(s, 1);
-        if (cls < 0 || cls >= TOP_CLASSES)
-            continue;
-        for (size_t i = 0; i < l->proc_count; i++) {
-            if (l->procs[i].process_id != pid)
-                continue;
-            struct top_class_stats *st = &l->procs[i].stats[cls];
-            st->carves = sqlite3_column_int64(s, 2);
-            st->os_released_bytes = sqlite3_column_int64(s, 3);
-            st->large_mapped_bytes = sqlite3_column_int64(s, 4);
-            st->large_unmapped_bytes = sqlite3_column_int64(s, 5);
-            st->live_usable_bytes = sqlite3_column_int64(s, 6);
-        }
-    }
-    if (rc != SQLITE_DONE)
-        return model_fail_step(m, s, err, cap);
-    sqlite3_finalize(s);
+    struct top_site *t = &l->sites[l->site_count];
+    memset(t, 0, sizeof *t);
+    l->site_count++;
+    t->process_id = sqlite3_column_int64(s, 0);
+    t->function = model_strdup(sqlite3_column_text(s, 1));
+    t->file = model_strdup(sqlite3_column_text(s, 2));
+    if (t->function == NULL || t->file == NULL)
+        return -1;
+    t->line = sqlite3_column_int64(s, 3);
+    t->allocs = sqlite3_column_int64(s, 4);
+    t->alloc_bytes = sqlite3_column_int64(s, 5);
+    t->frees = sqlite3_column_int64(s, 6);
+    t->live_blocks = sqlite3_column_int64(s, 7);
+    t->live_bytes = sqlite3_column_int64(s, 8);
+    t->peak_live_bytes = sqlite3_column_int64(s, 9);
+    t->stacks = sqlite3_column_int64(s, 10);
     return 0;
 }
 
@@ -257,7 +319,7 @@ static int model_read_stats(struct top_model *m, struct top_load *l, char *err, 
  * table's site_* columns), biggest live bytes first. */
 static int model_read_sites(struct top_model *m, struct top_load *l, char *err, size_t cap)
 {
-    sqlite3_stmt *s = tracedb_prepare(m->db,
+    return model_query(m,
         "SELECT si.process_id, "
         "  CASE WHEN si.stack_id = 0 THEN '(no stack)' "
         "       ELSE coalesce(st.site_function, '(unknown)') END AS fn, "
@@ -267,125 +329,83 @@ static int model_read_sites(struct top_model *m, struct top_load *l, char *err, 
         "FROM sites si LEFT JOIN stacks st "
         "  ON st.process_id = si.process_id AND st.stack_id = si.stack_id "
         "GROUP BY si.process_id, fn, file, line "
-        "ORDER BY sum(si.live_bytes) DESC, sum(si.alloc_bytes) DESC", err, cap);
-    if (s == NULL)
+        "ORDER BY sum(si.live_bytes) DESC, sum(si.alloc_bytes) DESC",
+        "sites", model_site_row, l, err, cap);
+}
+
+static int model_thread_row(sqlite3_stmt *s, void *arg)
+{
+    struct top_load *l = arg;
+    if (model_grow((void **)&l->threads, &l->thread_cap, l->thread_count, sizeof *l->threads) != 0)
         return -1;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (model_grow((void **)&l->sites, &l->site_cap, l->site_count, sizeof *l->sites) != 0)
-            goto nomem;
-        struct top_site *t = &l->sites[l->site_count];
-        memset(t, 0, sizeof *t);
-        l->site_count++;
-        t->process_id = sqlite3_column_int64(s, 0);
-        t->function = model_strdup(sqlite3_column_text(s, 1));
-        t->file = model_strdup(sqlite3_column_text(s, 2));
-        if (t->function == NULL || t->file == NULL)
-            goto nomem;
-        t->line = sqlite3_column_int64(s, 3);
-        t->allocs = sqlite3_column_int64(s, 4);
-        t->alloc_bytes = sqlite3_column_int64(s, 5);
-        t->frees = sqlite3_column_int64(s, 6);
-        t->live_blocks = sqlite3_column_int64(s, 7);
-        t->live_bytes = sqlite3_column_int64(s, 8);
-        t->peak_live_bytes = sqlite3_column_int64(s, 9);
-        t->stacks = sqlite3_column_int64(s, 10);
-    }
-    if (rc != SQLITE_DONE)
-        return model_fail_step(m, s, err, cap);
-    sqlite3_finalize(s);
+    struct top_thread *t = &l->threads[l->thread_count++];
+    memset(t, 0, sizeof *t);
+    t->process_id = sqlite3_column_int64(s, 0);
+    t->thread_id = sqlite3_column_int64(s, 1);
+    t->start_ns = sqlite3_column_int64(s, 2);
+    t->end_ns = sqlite3_column_int64(s, 3);
+    model_copy_text(t->name, sizeof t->name, sqlite3_column_text(s, 4));
+    t->allocs = sqlite3_column_int64(s, 5);
+    t->frees = sqlite3_column_int64(s, 6);
+    t->alloc_bytes = sqlite3_column_int64(s, 7);
+    t->freed_bytes = sqlite3_column_int64(s, 8);
+    t->cross_thread_frees = sqlite3_column_int64(s, 9);
+    t->dropped_records = sqlite3_column_int64(s, 10);
     return 0;
-nomem:
-    sqlite3_finalize(s);
-    snprintf(err, cap, "out of memory reading sites");
-    return -1;
 }
 
 static int model_read_threads(struct top_model *m, struct top_load *l, char *err, size_t cap)
 {
-    sqlite3_stmt *s = tracedb_prepare(m->db,
+    return model_query(m,
         "SELECT process_id, thread_id, start_ns, coalesce(end_ns, 0), name, allocs, frees, "
         "alloc_bytes, freed_bytes, cross_thread_frees, dropped_records "
-        "FROM threads ORDER BY process_id, start_ns, thread_id", err, cap);
-    if (s == NULL)
+        "FROM threads ORDER BY process_id, start_ns, thread_id",
+        "threads", model_thread_row, l, err, cap);
+}
+
+static int model_event_row(sqlite3_stmt *s, void *arg)
+{
+    struct top_load *l = arg;
+    if (model_grow((void **)&l->events, &l->event_cap, l->event_count, sizeof *l->events) != 0)
         return -1;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (model_grow((void **)&l->threads, &l->thread_cap, l->thread_count,
-                       sizeof *l->threads) != 0) {
-            sqlite3_finalize(s);
-            snprintf(err, cap, "out of memory reading threads");
-            return -1;
-        }
-        struct top_thread *t = &l->threads[l->thread_count++];
-        memset(t, 0, sizeof *t);
-        t->process_id = sqlite3_column_int64(s, 0);
-        t->thread_id = sqlite3_column_int64(s, 1);
-        t->start_ns = sqlite3_column_int64(s, 2);
-        t->end_ns = sqlite3_column_int64(s, 3);
-        model_copy_text(t->name, sizeof t->name, sqlite3_column_text(s, 4));
-        t->allocs = sqlite3_column_int64(s, 5);
-        t->frees = sqlite3_column_int64(s, 6);
-        t->alloc_bytes = sqlite3_column_int64(s, 7);
-        t->freed_bytes = sqlite3_column_int64(s, 8);
-        t->cross_thread_frees = sqlite3_column_int64(s, 9);
-        t->dropped_records = sqlite3_column_int64(s, 10);
+    struct top_event *e = &l->events[l->event_count];
+    memset(e, 0, sizeof *e);
+    l->event_count++;
+    e->event_id = sqlite3_column_int64(s, 0);
+    e->process_id = sqlite3_column_int64(s, 1);
+    e->thread_id = sqlite3_column_int64(s, 2);
+    e->ts_ns = sqlite3_column_int64(s, 3);
+    model_copy_text(e->kind, sizeof e->kind, sqlite3_column_text(s, 4));
+    model_copy_text(e->call, sizeof e->call, sqlite3_column_text(s, 5));
+    e->address = sqlite3_column_int64(s, 6);
+    model_copy_text(e->class_name, sizeof e->class_name, sqlite3_column_text(s, 7));
+    e->function = model_strdup(sqlite3_column_text(s, 8));
+    e->file = model_strdup(sqlite3_column_text(s, 9));
+    if (e->function == NULL || e->file == NULL)
+        return -1;
+    e->line = sqlite3_column_int64(s, 10);
+    e->stack_id = sqlite3_column_int64(s, 11);
+    e->alloc_thread_id = sqlite3_column_int64(s, 12);
+    e->alloc_stack_id = sqlite3_column_int64(s, 13);
+    int n = sqlite3_column_bytes(s, 14);
+    const void *blob = sqlite3_column_blob(s, 14);
+    if (blob != NULL && n > 0) {
+        e->header_bytes = n < (int)sizeof e->header ? n : (int)sizeof e->header;
+        memcpy(e->header, blob, (size_t)e->header_bytes);
     }
-    if (rc != SQLITE_DONE)
-        return model_fail_step(m, s, err, cap);
-    sqlite3_finalize(s);
     return 0;
 }
 
 static int model_read_events(struct top_model *m, struct top_load *l, char *err, size_t cap)
 {
-    sqlite3_stmt *s = tracedb_prepare(m->db,
+    return model_query(m,
         "SELECT c.event_id, c.process_id, coalesce(c.thread_id, 0), c.ts_ns, c.kind, c.call, "
         "coalesce(c.address, 0), c.class_name, c.function, c.file, coalesce(c.line, 0), "
         "coalesce(c.stack_id, 0), coalesce(c.alloc_thread_id, 0), "
         "coalesce(c.alloc_stack_id, 0), e.header "
         "FROM corruption c JOIN corruption_events e USING (event_id) "
-        "ORDER BY c.ts_ns, c.event_id", err, cap);
-    if (s == NULL)
-        return -1;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (model_grow((void **)&l->events, &l->event_cap, l->event_count, sizeof *l->events) != 0)
-            goto nomem;
-        struct top_event *e = &l->events[l->event_count];
-        memset(e, 0, sizeof *e);
-        l->event_count++;
-        e->event_id = sqlite3_column_int64(s, 0);
-        e->process_id = sqlite3_column_int64(s, 1);
-        e->thread_id = sqlite3_column_int64(s, 2);
-        e->ts_ns = sqlite3_column_int64(s, 3);
-        model_copy_text(e->kind, sizeof e->kind, sqlite3_column_text(s, 4));
-        model_copy_text(e->call, sizeof e->call, sqlite3_column_text(s, 5));
-        e->address = sqlite3_column_int64(s, 6);
-        model_copy_text(e->class_name, sizeof e->class_name, sqlite3_column_text(s, 7));
-        e->function = model_strdup(sqlite3_column_text(s, 8));
-        e->file = model_strdup(sqlite3_column_text(s, 9));
-        if (e->function == NULL || e->file == NULL)
-            goto nomem;
-        e->line = sqlite3_column_int64(s, 10);
-        e->stack_id = sqlite3_column_int64(s, 11);
-        e->alloc_thread_id = sqlite3_column_int64(s, 12);
-        e->alloc_stack_id = sqlite3_column_int64(s, 13);
-        int n = sqlite3_column_bytes(s, 14);
-        const void *blob = sqlite3_column_blob(s, 14);
-        if (blob != NULL && n > 0) {
-            e->header_bytes = n < (int)sizeof e->header ? n : (int)sizeof e->header;
-            memcpy(e->header, blob, (size_t)e->header_bytes);
-        }
-    }
-    if (rc != SQLITE_DONE)
-        return model_fail_step(m, s, err, cap);
-    sqlite3_finalize(s);
-    return 0;
-nomem:
-    sqlite3_finalize(s);
-    snprintf(err, cap, "out of memory reading corruption events");
-    return -1;
+        "ORDER BY c.ts_ns, c.event_id",
+        "corruption events", model_event_row, l, err, cap);
 }
 
 /* Appends or replaces one sample at the end of a series. */
