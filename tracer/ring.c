@@ -108,14 +108,6 @@ static inline void ring_write_slots(ring_t *ring, uint64_t at, const record_t *r
     uint64_t mask = ring->capacity - 1;
     size_t first = (size_t)(at & mask);
     size_t run = ring->capacity - first;
-    if (run >= n && n <= 2) {
-        /* An ALLOC or FREE (with at most one payload record): plain
-         * copies the compiler inlines, not a call to memcpy. */
-        slots[first] = recs[0];
-        if (n == 2)
-            slots[first + 1] = recs[1];
-        return;
-    }
     if (run > n)
         run = n;
     memcpy(&slots[first], recs, run * sizeof(record_t));

@@ -117,16 +117,23 @@ static inline record_t *ring_slots(ring_t *ring)
     return (record_t *)((char *)ring + sizeof(ring_t));
 }
 
+/* Whether the inline pushes may write n records at head: room already
+ * known from the cached tail (never re-read here) and no DROPPED marker
+ * waiting to go first. */
+static inline bool ring_fast_room(const ring_t *ring, uint64_t head, size_t n)
+{
+    return ring->drops_pending == 0 && head + n - ring->cached_tail <= ring->capacity;
+}
+
 /* The producer's common push, inline: n (1 or 2) records that fit before
- * the end of the slots, room already known from the cached tail, no
- * DROPPED marker pending. false: nothing written; the caller then takes
- * ring_push_blocking_n or ring_push_or_drop_n, which handle the rest. */
+ * the end of the slots, with ring_fast_room. false: nothing written; the
+ * caller then takes ring_push_blocking_n or ring_push_or_drop_n, which
+ * handle the rest. */
 static inline bool ring_push_fast(ring_t *ring, const record_t *recs, size_t n)
 {
     uint64_t head = atomic_load_explicit(&ring->head, memory_order_relaxed); /* ours */
     size_t at = (size_t)(head & (ring->capacity - 1));
-    if (n > 2 || ring->drops_pending != 0 || head + n - ring->cached_tail > ring->capacity ||
-        at + n > ring->capacity)
+    if (n > 2 || !ring_fast_room(ring, head, n) || at + n > ring->capacity)
         return false;
     record_t *slots = ring_slots(ring);
     slots[at] = recs[0];
@@ -142,7 +149,7 @@ static inline bool ring_push_fast(ring_t *ring, const record_t *recs, size_t n)
 static inline bool ring_push_fast_words(ring_t *ring, record_words_t w)
 {
     uint64_t head = atomic_load_explicit(&ring->head, memory_order_relaxed); /* ours */
-    if (ring->drops_pending != 0 || head + 1 - ring->cached_tail > ring->capacity)
+    if (!ring_fast_room(ring, head, 1))
         return false;
     char *slot = (char *)&ring_slots(ring)[head & (ring->capacity - 1)];
     memcpy(slot, &w.w[0], 8);

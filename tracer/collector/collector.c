@@ -1,9 +1,9 @@
 /* collector.c - see collector.h. One thread does everything, in passes:
  * accept registrations, drain each image's rings (a batch per ring per
  * pass, so one busy thread cannot starve the others), handle handshakes
- * and ended processes, and commit every interval. When a pass finds
- * nothing it sleeps in ppoll() on the listening socket: 20 us right after
- * a busy pass (a busy thread fills a default ring in about a millisecond),
+ * and ended processes, and commit every interval. Unless a pass drained
+ * a good share of a ring it sleeps in ppoll() on the listening socket:
+ * 20 us after a pass that drained a trickle or right after a busy one,
  * backing off to a millisecond while all is quiet. */
 #define _GNU_SOURCE
 #include "collector.h"
@@ -500,26 +500,26 @@ int collector_run(const struct collector_config *config)
         if (collector_done(c, now))
             break;
         if (drained >= trickle) {
-            idle_wait_ns = COLLECTOR_WAIT_MIN_NS; /* keep up: straight on */
-        } else if (drained != 0) {
-            /* Draining right behind a producer costs it dearly: each line
-             * of slots (and the head) it writes is pulled to this core and
-             * back, often twice. Letting a few thousand records gather
-             * moves every line once. The wait is short against the time a
-             * producer takes to fill an eighth of its ring. */
-            struct timespec wait = {0, (long)COLLECTOR_WAIT_MIN_NS};
-            nanosleep(&wait, NULL);
-            idle_wait_ns = COLLECTOR_WAIT_MIN_NS;
-        } else {
-            /* A busy producer fills a default ring in about a millisecond:
-             * right after activity, look again soon; back off to a
-             * millisecond as the quiet goes on. */
-            struct pollfd fds[1] = {{.fd = config->listen_fd, .events = POLLIN}};
-            struct timespec wait = {0, (long)idle_wait_ns};
-            ppoll(fds, 1, &wait, NULL);
-            idle_wait_ns = idle_wait_ns * 2 < COLLECTOR_WAIT_MAX_NS ? idle_wait_ns * 2
-                                                                    : COLLECTOR_WAIT_MAX_NS;
+            idle_wait_ns = COLLECTOR_WAIT_MIN_NS; /* keeping up: straight on */
+            continue;
         }
+        /* A pass that drained a trickle waits too: draining right behind a
+         * producer costs it dearly, as each line of slots (and the head)
+         * it writes is pulled to this core and back, often twice. Letting
+         * a few thousand records gather moves every line once, and the
+         * wait is short against the time a producer takes to fill an
+         * eighth of its ring. A pass that found nothing waits longer each
+         * time, up to a millisecond (a busy thread fills a default ring in
+         * about that). New registrations end any wait. */
+        struct pollfd fds[1] = {{.fd = config->listen_fd, .events = POLLIN}};
+        struct timespec wait = {0, (long)(drained != 0 ? COLLECTOR_WAIT_MIN_NS : idle_wait_ns)};
+        ppoll(fds, 1, &wait, NULL);
+        if (drained != 0)
+            idle_wait_ns = COLLECTOR_WAIT_MIN_NS;
+        else if (idle_wait_ns * 2 < COLLECTOR_WAIT_MAX_NS)
+            idle_wait_ns *= 2;
+        else
+            idle_wait_ns = COLLECTOR_WAIT_MAX_NS;
     }
     for (size_t i = 0; i < c->image_count; i++)
         free(c->images[i]);
