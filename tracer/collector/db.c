@@ -258,6 +258,13 @@ static void db_step(struct db *db, sqlite3_stmt *s)
     sqlite3_clear_bindings(s);
 }
 
+/* Binds v[0..n) to parameters first, first + 1, ... of s. */
+static void db_bind_int64s(sqlite3_stmt *s, int first, const sqlite3_int64 *v, int n)
+{
+    for (int j = 0; j < n; j++)
+        sqlite3_bind_int64(s, first + j, v[j]);
+}
+
 static void db_bind_text_or_null(sqlite3_stmt *s, int i, const char *text)
 {
     if (text != NULL)
@@ -447,8 +454,7 @@ static void db_write_threads(struct db *db, int64_t pid, struct proc_state *p)
                              (sqlite3_int64)t->alloc_bytes, (sqlite3_int64)t->freed_bytes,
                              (sqlite3_int64)t->cross_thread_frees, (sqlite3_int64)t->records,
                              (sqlite3_int64)t->dropped};
-        for (int j = 0; j < 7; j++)
-            sqlite3_bind_int64(s, 6 + j, v[j]);
+        db_bind_int64s(s, 6, v, 7);
         db_step(db, s);
         t->dirty = false;
     }
@@ -498,8 +504,7 @@ sites:
         sqlite3_int64 v[] = {pid, id, (sqlite3_int64)si->allocs, (sqlite3_int64)si->alloc_bytes,
                              (sqlite3_int64)si->frees, (sqlite3_int64)si->freed_bytes,
                              si->live_blocks, si->live_bytes, si->peak_live_bytes};
-        for (int j = 0; j < 9; j++)
-            sqlite3_bind_int64(s, j + 1, v[j]);
+        db_bind_int64s(s, 1, v, 9);
         sqlite3_bind_double(s, 10, si->est_allocs);
         sqlite3_bind_double(s, 11, si->est_bytes);
         db_step(db, s);
@@ -540,8 +545,7 @@ static void db_write_rows(struct db *db, int64_t pid, struct proc_state *p)
         sqlite3_int64 v[] = {pid, (sqlite3_int64)r->addr, r->class_id, (sqlite3_int64)r->requested,
                              (sqlite3_int64)r->usable, r->thread_id, r->free_thread_id,
                              (sqlite3_int64)r->alloc_ts, (sqlite3_int64)r->free_ts, r->stack_id};
-        for (int j = 0; j < 10; j++)
-            sqlite3_bind_int64(s, j + 1, v[j]);
+        db_bind_int64s(s, 1, v, 10);
         db_step(db, s);
     }
     p->row_count = 0;
@@ -570,8 +574,7 @@ void db_write_state(struct db *db, int64_t process_id, struct proc_state *p,
                     continue;
                 sqlite3_int64 v[] = {process_id, c, b, (sqlite3_int64)p->lifetimes[c][b][0],
                                      (sqlite3_int64)p->lifetimes[c][b][1]};
-                for (int j = 0; j < 5; j++)
-                    sqlite3_bind_int64(s, j + 1, v[j]);
+                db_bind_int64s(s, 1, v, 5);
                 db_step(db, s);
             }
         p->lifetimes_dirty = false;
@@ -583,8 +586,7 @@ void db_write_state(struct db *db, int64_t process_id, struct proc_state *p,
                          (sqlite3_int64)p->stack_count, (sqlite3_int64)p->stacks_truncated,
                          (sqlite3_int64)p->untracked_frees, (sqlite3_int64)p->max_lag_ns,
                          (sqlite3_int64)p->last_ts, process_id};
-    for (int j = 0; j < 8; j++)
-        sqlite3_bind_int64(s, j + 1, v[j]);
+    db_bind_int64s(s, 1, v, 8);
     db_step(db, s);
 }
 
@@ -595,8 +597,7 @@ static void db_write_live_row(const struct live_entry *e, void *arg)
     sqlite3_int64 v[] = {each->pid, (sqlite3_int64)e->addr, e->class_id,
                          (sqlite3_int64)e->requested, (sqlite3_int64)e->usable, e->thread_id,
                          (sqlite3_int64)e->alloc_ts, e->stack_id};
-    for (int j = 0; j < 8; j++)
-        sqlite3_bind_int64(s, j + 1, v[j]);
+    db_bind_int64s(s, 1, v, 8);
     db_step(each->db, s);
 }
 
@@ -607,8 +608,7 @@ static void db_write_live_allocation(const struct live_entry *e, void *arg)
     sqlite3_stmt *a = each->db->stmt[STMT_ALLOCATION];
     sqlite3_int64 v[] = {each->pid, (sqlite3_int64)e->addr, e->class_id,
                          (sqlite3_int64)e->requested, (sqlite3_int64)e->usable, e->thread_id};
-    for (int j = 0; j < 6; j++)
-        sqlite3_bind_int64(a, j + 1, v[j]);
+    db_bind_int64s(a, 1, v, 6);
     sqlite3_bind_null(a, 7);
     sqlite3_bind_int64(a, 8, (sqlite3_int64)e->alloc_ts);
     sqlite3_bind_null(a, 9);
