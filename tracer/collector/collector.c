@@ -1,7 +1,8 @@
-/* collector.c - see collector.h. One thread does everything, in passes:
- * accept registrations, drain each image's rings (a batch per ring per
- * pass, so one busy thread cannot starve the others), handle handshakes
- * and ended processes, and commit every interval. Unless a pass drained
+/* collector.c - see collector.h. One thread does everything but naming
+ * stacks (symworker.h), in passes: accept registrations, drain each
+ * image's rings (a batch per ring per pass, so one busy thread cannot
+ * starve the others), handle handshakes and ended processes, and commit
+ * every interval. Unless a pass drained
  * a good share of a ring it sleeps in ppoll() on the listening socket:
  * 20 us after a pass that drained a trickle or right after a busy one,
  * backing off to a millisecond while all is quiet. */
@@ -26,7 +27,7 @@
 #include "ring.h"
 #include "segment.h"
 #include "state.h"
-#include "symbolize.h"
+#include "symworker.h"
 
 #define COLLECTOR_BATCH 4096
 #define COLLECTOR_FORK_GRACE_NS (3ull * 1000000000ull)
@@ -43,7 +44,9 @@ struct image {
     size_t seg_bytes;
     int pidfd;               /* -1: poll kill(pid, 0) instead */
     struct proc_state st;
-    struct symbolizer *sym;
+    struct symbolizer *sym;  /* the naming thread's: created and used there */
+    struct sym_batch *naming; /* stacks being named, or NULL */
+    size_t modules_named;    /* st.modules handed to the naming thread */
     size_t *slot_thread;     /* state thread index per slot */
     uint32_t *slot_generation;
     uint8_t *slot_known;
@@ -66,6 +69,7 @@ struct calibration {
 struct collector {
     const struct collector_config *cfg;
     struct calibration clock;
+    struct symworker *names;
     struct image **images;
     size_t image_count, image_cap;
     record_t batch[COLLECTOR_BATCH];
@@ -137,6 +141,41 @@ static bool collector_segment_ok(const segment_t *seg, size_t bytes)
            seg->header_bytes + (uint64_t)seg->slot_count * slot <= bytes;
 }
 
+/* Writes im's finished naming batch and lets it go. */
+static void collector_write_names(struct collector *c, struct image *im)
+{
+    db_write_stacks(c->cfg->db, im->process_id, &im->st, im->naming);
+    sym_batch_free(im->naming);
+    im->naming = NULL;
+}
+
+/* Stacks get their names on the naming thread: a finished batch is
+ * written, and the next is handed over, so the rings never wait for libdw.
+ * With `final` (the image has ended, nothing waits on its rings) this
+ * waits for the names instead, so the image's last commit has them all.
+ * Once the database has failed nothing more is named: it would never be
+ * written, and its stacks would be handed over again and again. */
+static void collector_name_stacks(struct collector *c, struct image *im, bool final)
+{
+    if (im->naming != NULL) {
+        if (final)
+            symworker_wait(c->names, im->naming);
+        else if (!symworker_done(im->naming))
+            return;
+        collector_write_names(c, im);
+    }
+    if (!db_ok(c->cfg->db))
+        return;
+    im->naming = sym_batch_collect(&im->st, &im->modules_named, &im->sym);
+    if (im->naming == NULL)
+        return;
+    symworker_submit(c->names, im->naming);
+    if (final) {
+        symworker_wait(c->names, im->naming);
+        collector_write_names(c, im);
+    }
+}
+
 /* Drains up to one batch from every ring of im; the records taken. With
  * `all`, keeps going until every ring is empty. */
 static size_t collector_drain(struct collector *c, struct image *im, bool all);
@@ -158,7 +197,8 @@ static void collector_end_image(struct collector *c, struct image *im, const cha
         }
     }
     db_begin(c->cfg->db);
-    db_write_state(c->cfg->db, im->process_id, &im->st, im->sym, im->st.last_ts, DB_STACKS_ALL);
+    db_write_state(c->cfg->db, im->process_id, &im->st, im->st.last_ts);
+    collector_name_stacks(c, im, true);
     db_write_live(c->cfg->db, im->process_id, &im->st);
     db_end_process(c->cfg->db, im->process_id, now, reason, lost); /* same clock as the records */
     db_commit(c->cfg->db);
@@ -171,8 +211,7 @@ static void collector_end_image(struct collector *c, struct image *im, const cha
     if (im->pidfd >= 0)
         close(im->pidfd);
     im->pidfd = -1;
-    if (im->sym != NULL)
-        symbolizer_destroy(im->sym);
+    symworker_retire(c->names, im->sym); /* its frames are written */
     im->sym = NULL;
     state_free(&im->st);
     free(im->slot_thread);
@@ -245,7 +284,6 @@ static void collector_register(struct collector *c, int fd)
     im->slot_thread = calloc(seg->slot_count, sizeof *im->slot_thread);
     im->slot_generation = calloc(seg->slot_count, sizeof *im->slot_generation);
     im->slot_known = calloc(seg->slot_count, 1);
-    im->sym = symbolizer_create();
     state_init(&im->st, seg->pid, seg->mode, seg->sample_bytes);
     im->pidfd = (int)syscall(SYS_pidfd_open, (pid_t)seg->pid, 0);
     int64_t parent = 0;
@@ -440,9 +478,10 @@ static void collector_flush(struct collector *c)
     db_begin(c->cfg->db);
     for (size_t i = 0; i < c->image_count; i++) {
         struct image *im = c->images[i];
-        if (!im->ended)
-            db_write_state(c->cfg->db, im->process_id, &im->st, im->sym, im->st.last_ts,
-                           DB_STACKS_SOME);
+        if (im->ended)
+            continue;
+        db_write_state(c->cfg->db, im->process_id, &im->st, im->st.last_ts);
+        collector_name_stacks(c, im, false);
     }
     db_commit(c->cfg->db);
 }
@@ -453,6 +492,11 @@ int collector_run(const struct collector_config *config)
     if (c == NULL)
         return 1;
     c->cfg = config;
+    c->names = symworker_create();
+    if (c->names == NULL) {
+        free(c);
+        return 1;
+    }
     if (CLOCK_HAVE_TSC)
         clock_measure_pair(&c->clock.ticks0, &c->clock.ns0);
     c->last_activity_ns = prim_now_ns();
@@ -483,8 +527,7 @@ int collector_run(const struct collector_config *config)
                  * written with the end of the image, in the same commit as
                  * its end_ns, a moment after the program is gone. */
                 db_begin(config->db);
-                db_write_state(config->db, im->process_id, &im->st, im->sym, im->st.last_ts,
-                               DB_STACKS_LATER);
+                db_write_state(config->db, im->process_id, &im->st, im->st.last_ts);
                 db_write_live(config->db, im->process_id, &im->st);
                 db_commit(config->db);
                 atomic_store_explicit(&im->seg->exit_acked, 1, memory_order_release);
@@ -521,6 +564,7 @@ int collector_run(const struct collector_config *config)
         else
             idle_wait_ns = COLLECTOR_WAIT_MAX_NS;
     }
+    symworker_destroy(c->names);
     for (size_t i = 0; i < c->image_count; i++)
         free(c->images[i]);
     free(c->images);

@@ -9,17 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
 #include "orthotope.h"
 #include "schema.h"
-#include "symbolize.h"
-
-/* Symbolizing new stacks at a periodic commit stops after this long; the
- * collector's one thread must get back to draining the rings. */
-#define DB_STACK_BUDGET_NS 20000000ull
+#include "symworker.h"
 
 #define DB_STR(x) DB_STR2(x)
 #define DB_STR2(x) #x
@@ -317,35 +311,29 @@ static bool db_is_wrapper(const char *function)
     return false;
 }
 
-/* Writes (or rewrites, once more modules are known) a stack and its frames. */
+/* Writes (or rewrites, once more modules are known) stack `id` and its
+ * frames, named by the naming thread (frames: one per level). */
 static void db_write_stack(struct db *db, int64_t pid, uint32_t id, struct stack_state *st,
-                           struct symbolizer *sym)
+                           const sym_frame_t *frames)
 {
     bool all_resolved = true;
-    const char *site_fn = NULL, *site_file = NULL;
-    unsigned site_line = 0;
-    bool site_found = false;
+    const sym_frame_t *site = NULL;
     sqlite3_stmt *f = db->stmt[STMT_FRAME];
     for (uint32_t level = 0; level < st->depth; level++) {
-        sym_frame_t frame = {0};
-        bool found = sym != NULL && symbolizer_lookup(sym, st->pcs[level], level > 0, &frame);
-        if (!found)
-            all_resolved = false;
-        if (!site_found && (frame.function == NULL || !db_is_wrapper(frame.function))) {
-            site_found = true;
-            site_fn = frame.function;
-            site_file = frame.file;
-            site_line = frame.line;
-        }
+        const sym_frame_t *frame = &frames[level];
+        if (frame->module == NULL)
+            all_resolved = false; /* outside every module known so far */
+        if (site == NULL && (frame->function == NULL || !db_is_wrapper(frame->function)))
+            site = frame;
         sqlite3_bind_int64(f, 1, pid);
         sqlite3_bind_int64(f, 2, id);
         sqlite3_bind_int64(f, 3, level);
         sqlite3_bind_int64(f, 4, (sqlite3_int64)st->pcs[level]);
-        db_bind_text_or_null(f, 5, frame.function);
-        db_bind_text_or_null(f, 6, frame.module);
-        db_bind_text_or_null(f, 7, frame.file);
-        if (frame.line != 0)
-            sqlite3_bind_int64(f, 8, frame.line);
+        db_bind_text_or_null(f, 5, frame->function);
+        db_bind_text_or_null(f, 6, frame->module);
+        db_bind_text_or_null(f, 7, frame->file);
+        if (frame->line != 0)
+            sqlite3_bind_int64(f, 8, frame->line);
         else
             sqlite3_bind_null(f, 8);
         db_step(db, f);
@@ -355,15 +343,29 @@ static void db_write_stack(struct db *db, int64_t pid, uint32_t id, struct stack
     sqlite3_bind_int64(s, 2, id);
     sqlite3_bind_int64(s, 3, st->depth);
     sqlite3_bind_int64(s, 4, st->truncated);
-    db_bind_text_or_null(s, 5, site_fn);
-    db_bind_text_or_null(s, 6, site_file);
-    if (site_line != 0)
-        sqlite3_bind_int64(s, 7, site_line);
+    db_bind_text_or_null(s, 5, site != NULL ? site->function : NULL);
+    db_bind_text_or_null(s, 6, site != NULL ? site->file : NULL);
+    if (site != NULL && site->line != 0)
+        sqlite3_bind_int64(s, 7, site->line);
     else
         sqlite3_bind_null(s, 7);
     db_step(db, s);
     st->written = true;
     st->symbolized = all_resolved;
+}
+
+void db_write_stacks(struct db *db, int64_t process_id, struct proc_state *p,
+                     const struct sym_batch *names)
+{
+    if (db->failed)
+        return;
+    for (size_t i = 0; i < names->stack_count; i++) {
+        uint32_t id = names->stack_ids[i];
+        struct stack_state *st = id < p->stacks_cap ? &p->stacks[id] : NULL;
+        if (st == NULL || st->pcs == NULL || st->depth != names->stack_depths[i])
+            continue; /* cannot happen: stacks are never dropped or changed */
+        db_write_stack(db, process_id, id, st, &names->frames[names->stack_first[i]]);
+    }
 }
 
 struct db_each {
@@ -460,15 +462,12 @@ static void db_write_threads(struct db *db, int64_t pid, struct proc_state *p)
     }
 }
 
-static void db_write_stacks_and_sites(struct db *db, int64_t pid, struct proc_state *p,
-                                      struct symbolizer *sym, enum db_stacks stacks)
+static void db_write_modules_and_sites(struct db *db, int64_t pid, struct proc_state *p)
 {
-    for (size_t i = 0; i < p->module_count && stacks != DB_STACKS_LATER; i++) {
+    for (size_t i = 0; i < p->module_count; i++) {
         struct module_state *m = &p->modules[i];
         if (m->written)
             continue;
-        if (sym != NULL)
-            symbolizer_add_module(sym, m->path, m->bias);
         sqlite3_stmt *s = db->stmt[STMT_MODULE];
         sqlite3_bind_int64(s, 1, pid);
         sqlite3_bind_text(s, 2, m->path, -1, SQLITE_TRANSIENT);
@@ -476,26 +475,6 @@ static void db_write_stacks_and_sites(struct db *db, int64_t pid, struct proc_st
         db_step(db, s);
         m->written = true;
     }
-    if (stacks == DB_STACKS_LATER)
-        goto sites;
-    bool retry = p->modules_changed;
-    uint64_t deadline = stacks == DB_STACKS_SOME ? prim_now_ns() + DB_STACK_BUDGET_NS : 0;
-    bool finished = true;
-    for (uint32_t id = 1; id < p->stacks_cap; id++) {
-        struct stack_state *st = &p->stacks[id];
-        if (st->pcs == NULL)
-            continue;
-        if (!st->written || (retry && !st->symbolized)) {
-            if (deadline != 0 && prim_now_ns() > deadline) {
-                finished = false; /* the rest next time: the rings are waiting */
-                break;
-            }
-            db_write_stack(db, pid, id, st, sym);
-        }
-    }
-    if (finished)
-        p->modules_changed = false;
-sites:
     for (uint32_t id = 0; id < p->sites_cap; id++) {
         struct site_state *si = &p->sites[id];
         if (!si->dirty)
@@ -551,14 +530,13 @@ static void db_write_rows(struct db *db, int64_t pid, struct proc_state *p)
     p->row_count = 0;
 }
 
-void db_write_state(struct db *db, int64_t process_id, struct proc_state *p,
-                    struct symbolizer *sym, uint64_t ts_ns, enum db_stacks stacks)
+void db_write_state(struct db *db, int64_t process_id, struct proc_state *p, uint64_t ts_ns)
 {
     if (db->failed)
         return;
     db_write_classes(db, process_id, p, ts_ns);
     db_write_threads(db, process_id, p);
-    db_write_stacks_and_sites(db, process_id, p, sym, stacks);
+    db_write_modules_and_sites(db, process_id, p);
     struct db_each each = {db, process_id, p};
     if (p->sizes_dirty)
         state_sizes_each(p, db_write_size, &each);

@@ -14,7 +14,7 @@
 #include "state.h"
 
 struct db;
-struct symbolizer;
+struct sym_batch;
 
 struct db_process_info {
     uint32_t pid, ppid;
@@ -38,20 +38,15 @@ void db_commit(struct db *db);
 
 /* Inserts a process row; its process_id (0 on failure). */
 int64_t db_add_process(struct db *db, const struct db_process_info *info);
-/* How much of the slow part of a state write - symbolizing stacks first
- * seen since the last one - to do now. */
-enum db_stacks {
-    DB_STACKS_LATER, /* none: a program waits for this commit */
-    DB_STACKS_SOME,  /* as many as fit in a short time budget */
-    DB_STACKS_ALL,   /* every one: the image has ended */
-};
-
 /* Writes what changed in p since the last call (inside a transaction):
- * counters, a time-series row at ts_ns, sites, stacks (symbolized with
- * sym, as `stacks` says), threads, histogram, lifetimes, pairs,
- * corruption, full-mode rows. */
-void db_write_state(struct db *db, int64_t process_id, struct proc_state *p,
-                    struct symbolizer *sym, uint64_t ts_ns, enum db_stacks stacks);
+ * counters, a time-series row at ts_ns, modules, sites, threads,
+ * histogram, lifetimes, pairs, corruption, full-mode rows. Stacks are
+ * named off the draining thread (symworker.h) and written with
+ * db_write_stacks once their batch is done. */
+void db_write_state(struct db *db, int64_t process_id, struct proc_state *p, uint64_t ts_ns);
+/* Writes the stacks (and frames) of a finished naming batch of p's. */
+void db_write_stacks(struct db *db, int64_t process_id, struct proc_state *p,
+                     const struct sym_batch *names);
 /* Replaces the process's live_allocations with p's live table. */
 void db_write_live(struct db *db, int64_t process_id, struct proc_state *p);
 /* Marks the process ended. reason: exit, exec or abrupt. */

@@ -1,0 +1,404 @@
+/* check_symworker.c - the collector's naming thread (tracer/collector/
+ * symworker.c) and the path from a process's state to named stack rows:
+ * sym_batch_collect picks what needs naming from a proc_state fed with real
+ * MODULE_LOAD and STACK_DEF records (this test program's own file and
+ * functions), the worker names it off the calling thread, and db_write_stacks
+ * writes it into a real trace database, read back with SQL. Covered: frames
+ * named with this file's functions, nothing handed over twice, stacks whose
+ * frames lay outside every known module named again once a module arrives,
+ * batches finished in submission order while the caller polls (the suite
+ * runs under ThreadSanitizer in CI), destroy finishing what is queued, and
+ * a retired symbolizer destroyed after the batches before it (under ASan a
+ * leak or a use after free fails the test). Expected names come from this
+ * file, never from the code under test. */
+#define _GNU_SOURCE
+#include <link.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check_support.h"
+#include "db.h"
+#include "record.h"
+#include "segment.h" /* SEGMENT_MODE_* */
+#include "state.h"
+#include "symworker.h"
+
+#if defined(__clang__)
+#define TEST_NOIPA __attribute__((noinline, used))
+#else
+#define TEST_NOIPA __attribute__((noipa))
+#endif
+
+#define PID 5100u
+#define TID 5101u
+
+/* ---- code whose addresses the stacks hold ---------------------------------- */
+
+TEST_NOIPA static int named_leaf_function(int x) { return x * 3 + 1; }
+TEST_NOIPA static int named_caller_function(int x) { return named_leaf_function(x) + 2; }
+
+/* Entry addresses: an innermost frame is looked up as is. A caller frame
+ * is a return address (looked up at pc - 1), so one byte in is used. */
+static uint64_t pc_of(int (*fn)(int), unsigned offset)
+{
+    return (uint64_t)(uintptr_t)fn + offset;
+}
+
+/* ---- this program as the traced process would describe it ------------------ */
+
+struct exe_module {
+    char path[PATH_MAX];
+    uint64_t bias;
+};
+
+static int exe_visit(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    struct exe_module *m = data;
+    m->bias = info->dlpi_addr;
+    return 1; /* the first entry is the executable */
+}
+
+static struct exe_module exe_module(void)
+{
+    struct exe_module m = {{0}, 0};
+    dl_iterate_phdr(exe_visit, &m);
+    ssize_t n = readlink("/proc/self/exe", m.path, sizeof m.path - 1);
+    ck_assert_int_gt(n, 0);
+    m.path[n] = '\0';
+    return m;
+}
+
+/* One framed event: head, then payload as continuation records. */
+static void feed(struct proc_state *p, size_t thread, record_t head, const void *payload,
+                 size_t bytes)
+{
+    record_t frame[1 + RECORD_PAYLOAD_RECORDS_MAX];
+    head.payload_bytes = bytes;
+    size_t n = record_frame_write(frame, sizeof frame / sizeof frame[0], &head, payload, bytes);
+    ck_assert_uint_ge(n, 2);
+    state_ingest(p, thread, frame, n);
+}
+
+static void send_module(struct proc_state *p, size_t thread, const struct exe_module *m)
+{
+    record_t head = {.kind = RECORD_MODULE_LOAD, .class_index = RECORD_CLASS_NONE, .addr = m->bias,
+                     .ts_ns = 1};
+    feed(p, thread, head, m->path, strlen(m->path));
+}
+
+static void send_stack(struct proc_state *p, size_t thread, uint32_t id, const uint64_t *pcs,
+                       size_t depth)
+{
+    record_t head = {.kind = RECORD_STACK_DEF, .class_index = RECORD_CLASS_NONE, .stack_id = id,
+                     .ts_ns = 1};
+    feed(p, thread, head, pcs, depth * sizeof *pcs);
+}
+
+/* ---- a real trace database ------------------------------------------------- */
+
+struct trace_db {
+    char dir[64], path[128];
+    struct db *db;
+    int64_t process_id;
+};
+
+static void trace_db_open(struct trace_db *t)
+{
+    snprintf(t->dir, sizeof t->dir, "/tmp/check_symworker.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(t->dir));
+    snprintf(t->path, sizeof t->path, "%s/run.db", t->dir);
+    char err[512];
+    t->db = db_open(t->path, err, sizeof err);
+    ck_assert_msg(t->db != NULL, "%s", err);
+    struct db_process_info info = {.pid = PID, .via = "root", .mode = "summary", .overflow = "wait",
+                                   .start_ns = 1, .stack_depth = 32};
+    db_begin(t->db);
+    t->process_id = db_add_process(t->db, &info);
+    db_commit(t->db);
+    ck_assert_int_gt(t->process_id, 0);
+}
+
+static void trace_db_close(struct trace_db *t)
+{
+    db_close(t->db);
+    char side[160];
+    static const char *const suffixes[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(side, sizeof side, "%s%s", t->path, suffixes[i]);
+        unlink(side);
+    }
+    rmdir(t->dir);
+}
+
+/* One text value of a query on the database (NULL as "NULL"), from a
+ * connection of its own, as any reader would. */
+static void query_text(const struct trace_db *t, const char *sql, char *out, size_t cap)
+{
+    sqlite3 *conn;
+    sqlite3_stmt *stmt;
+    ck_assert_int_eq(sqlite3_open_v2(t->path, &conn, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(conn, sql, -1, &stmt, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(stmt), SQLITE_ROW);
+    const unsigned char *v = sqlite3_column_text(stmt, 0);
+    snprintf(out, cap, "%s", v != NULL ? (const char *)v : "NULL");
+    sqlite3_finalize(stmt);
+    sqlite3_close(conn);
+}
+
+/* Writes a finished batch the way the collector does. */
+static void write_names(struct trace_db *t, struct proc_state *p, struct sym_batch *b)
+{
+    db_begin(t->db);
+    db_write_stacks(t->db, t->process_id, p, b);
+    db_commit(t->db);
+    ck_assert(db_ok(t->db));
+}
+
+/* ---- tests ----------------------------------------------------------------- */
+
+START_TEST(a_batch_names_every_frame_of_a_stack_off_the_calling_thread)
+{
+    struct exe_module exe = exe_module();
+    struct proc_state p;
+    state_init(&p, PID, SEGMENT_MODE_SUMMARY, 0);
+    size_t thread = state_thread(&p, TID, 1);
+    send_module(&p, thread, &exe);
+    uint64_t pcs[] = {pc_of(named_leaf_function, 0), pc_of(named_caller_function, 1)};
+    send_stack(&p, thread, 1, pcs, 2);
+
+    struct symbolizer *sym = NULL;
+    size_t sent = 0;
+    struct sym_batch *b = sym_batch_collect(&p, &sent, &sym);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_uint_eq(b->module_count, 1);
+    ck_assert_uint_eq(b->stack_count, 1);
+    ck_assert_uint_eq(b->frame_count, 2);
+    ck_assert_uint_eq(sent, 1);
+
+    struct symworker *w = symworker_create();
+    ck_assert_ptr_nonnull(w);
+    symworker_submit(w, b);
+    symworker_wait(w, b);
+    ck_assert(symworker_done(b));
+    ck_assert_str_eq(b->frames[0].function, "named_leaf_function");
+    ck_assert_str_eq(b->frames[1].function, "named_caller_function");
+    ck_assert_str_eq(b->frames[0].module, exe.path);
+
+    struct trace_db t;
+    trace_db_open(&t);
+    write_names(&t, &p, b);
+    char got[256];
+    query_text(&t, "SELECT group_concat(function, ' < ') FROM (SELECT function FROM frames "
+                   "WHERE stack_id = 1 ORDER BY level)", got, sizeof got);
+    ck_assert_str_eq(got, "named_leaf_function < named_caller_function");
+    query_text(&t, "SELECT site_function FROM stacks WHERE stack_id = 1", got, sizeof got);
+    ck_assert_str_eq(got, "named_leaf_function");
+    ck_assert(p.stacks[1].written);
+    ck_assert(p.stacks[1].symbolized);
+
+    /* Everything is written: nothing is handed over again. */
+    ck_assert_ptr_null(sym_batch_collect(&p, &sent, &sym));
+    sym_batch_free(b);
+    symworker_retire(w, sym);
+    symworker_destroy(w);
+    trace_db_close(&t);
+    state_free(&p);
+}
+END_TEST
+
+START_TEST(a_process_with_nothing_new_gives_no_batch)
+{
+    struct proc_state p;
+    state_init(&p, PID, SEGMENT_MODE_SUMMARY, 0);
+    state_thread(&p, TID, 1);
+    struct symbolizer *sym = NULL;
+    size_t sent = 0;
+    ck_assert_ptr_null(sym_batch_collect(&p, &sent, &sym));
+    ck_assert_ptr_null(sym);
+    state_free(&p);
+}
+END_TEST
+
+START_TEST(stacks_outside_every_known_module_are_named_again_when_a_module_arrives)
+{
+    struct exe_module exe = exe_module();
+    struct proc_state p;
+    state_init(&p, PID, SEGMENT_MODE_SUMMARY, 0);
+    size_t thread = state_thread(&p, TID, 1);
+    uint64_t pcs[] = {pc_of(named_leaf_function, 0), pc_of(named_caller_function, 1)};
+    send_stack(&p, thread, 1, pcs, 2); /* before the module that holds it */
+
+    struct symworker *w = symworker_create();
+    struct symbolizer *sym = NULL;
+    size_t sent = 0;
+    struct trace_db t;
+    trace_db_open(&t);
+    struct sym_batch *b = sym_batch_collect(&p, &sent, &sym);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_uint_eq(b->module_count, 0);
+    symworker_submit(w, b);
+    symworker_wait(w, b);
+    ck_assert_ptr_null(b->frames[0].module);
+    write_names(&t, &p, b);
+    sym_batch_free(b);
+    char got[256];
+    query_text(&t, "SELECT count(*) || ' ' || count(function) FROM frames WHERE stack_id = 1", got,
+               sizeof got);
+    ck_assert_str_eq(got, "2 0");
+    ck_assert(p.stacks[1].written);
+    ck_assert(!p.stacks[1].symbolized);
+    /* No new module: no point in trying again. */
+    ck_assert_ptr_null(sym_batch_collect(&p, &sent, &sym));
+
+    send_module(&p, thread, &exe);
+    b = sym_batch_collect(&p, &sent, &sym);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_uint_eq(b->module_count, 1);
+    ck_assert_uint_eq(b->stack_count, 1);
+    symworker_submit(w, b);
+    symworker_wait(w, b);
+    write_names(&t, &p, b);
+    sym_batch_free(b);
+    query_text(&t, "SELECT group_concat(function, ' < ') FROM (SELECT function FROM frames "
+                   "WHERE stack_id = 1 ORDER BY level)", got, sizeof got);
+    ck_assert_str_eq(got, "named_leaf_function < named_caller_function");
+    ck_assert(p.stacks[1].symbolized);
+    ck_assert_ptr_null(sym_batch_collect(&p, &sent, &sym));
+
+    symworker_retire(w, sym);
+    symworker_destroy(w);
+    trace_db_close(&t);
+    state_free(&p);
+}
+END_TEST
+
+/* Several images, each with its own symbolizer, batches queued faster
+ * than they are named while the caller polls them lock-free, as the
+ * collector does at each commit. */
+START_TEST(batches_finish_in_the_order_they_were_submitted_while_the_caller_polls)
+{
+    enum { IMAGES = 4, ROUNDS = 25 };
+    struct exe_module exe = exe_module();
+    struct proc_state p[IMAGES];
+    struct symbolizer *sym[IMAGES] = {NULL};
+    size_t sent[IMAGES] = {0};
+    struct sym_batch *batches[IMAGES * ROUNDS];
+    size_t thread[IMAGES];
+    size_t count = 0;
+    for (unsigned i = 0; i < IMAGES; i++) {
+        state_init(&p[i], PID + i, SEGMENT_MODE_SUMMARY, 0);
+        thread[i] = state_thread(&p[i], TID + i, 1);
+        send_module(&p[i], thread[i], &exe);
+    }
+    struct symworker *w = symworker_create();
+    uint64_t pcs[ROUNDS + 1];
+    pcs[0] = pc_of(named_leaf_function, 0);
+    for (unsigned r = 0; r < ROUNDS; r++)
+        pcs[r + 1] = pc_of(named_caller_function, 1);
+    for (unsigned r = 0; r < ROUNDS; r++)
+        for (unsigned i = 0; i < IMAGES; i++) {
+            /* A new stack each round: the leaf under r + 1 callers. */
+            send_stack(&p[i], thread[i], r + 1, pcs, r + 2);
+            struct sym_batch *b = sym_batch_collect(&p[i], &sent[i], &sym[i]);
+            ck_assert_ptr_nonnull(b);
+            ck_assert_uint_eq(b->stack_count, 1);
+            ck_assert_uint_eq(b->frame_count, r + 2);
+            /* Marked written as db_write_stacks would, so the next round
+             * hands over only its own new stack. */
+            p[i].stacks[b->stack_ids[0]].written = true;
+            p[i].stacks[b->stack_ids[0]].symbolized = true;
+            symworker_submit(w, b);
+            batches[count++] = b;
+        }
+    size_t finished = 0;
+    while (finished < count) {
+        /* Whatever is seen done, everything submitted before it is done
+         * too. Read from the newest down: seeing batch k done (acquire)
+         * makes every earlier batch's completion visible. */
+        size_t seen = 0;
+        for (size_t k = count; k-- > 0;)
+            if (symworker_done(batches[k])) {
+                seen = k + 1;
+                break;
+            }
+        for (size_t j = 0; j < seen; j++)
+            ck_assert(symworker_done(batches[j]));
+        finished = seen;
+    }
+    for (size_t k = 0; k < count; k++) {
+        const struct sym_batch *b = batches[k];
+        ck_assert_str_eq(b->frames[0].function, "named_leaf_function");
+        ck_assert_str_eq(b->frames[b->frame_count - 1].function, "named_caller_function");
+        sym_batch_free(batches[k]);
+    }
+    for (unsigned i = 0; i < IMAGES; i++) {
+        symworker_retire(w, sym[i]);
+        state_free(&p[i]);
+    }
+    symworker_destroy(w);
+}
+END_TEST
+
+START_TEST(destroying_the_worker_finishes_every_queued_batch_and_retired_symbolizer)
+{
+    struct exe_module exe = exe_module();
+    struct proc_state p;
+    state_init(&p, PID, SEGMENT_MODE_SUMMARY, 0);
+    size_t thread = state_thread(&p, TID, 1);
+    send_module(&p, thread, &exe);
+    uint64_t pcs[] = {pc_of(named_leaf_function, 0)};
+    send_stack(&p, thread, 1, pcs, 1);
+    struct symbolizer *sym = NULL;
+    size_t sent = 0;
+    struct sym_batch *b = sym_batch_collect(&p, &sent, &sym);
+    ck_assert_ptr_nonnull(b);
+    struct symworker *w = symworker_create();
+    symworker_submit(w, b);
+    /* Its frames' strings belong to sym: read them before it is retired. */
+    symworker_wait(w, b);
+    ck_assert_str_eq(b->frames[0].function, "named_leaf_function");
+    ck_assert_ptr_nonnull(sym);
+    symworker_retire(w, sym);
+    /* A second image's batch, queued behind the retirement and not waited for. */
+    struct proc_state q;
+    state_init(&q, PID + 1, SEGMENT_MODE_SUMMARY, 0);
+    size_t qt = state_thread(&q, TID, 1);
+    send_module(&q, qt, &exe);
+    send_stack(&q, qt, 1, pcs, 1);
+    struct symbolizer *qsym = NULL;
+    size_t qsent = 0;
+    struct sym_batch *c = sym_batch_collect(&q, &qsent, &qsym);
+    ck_assert_ptr_nonnull(c);
+    symworker_submit(w, c);
+    symworker_destroy(w);
+    ck_assert(symworker_done(c));
+    ck_assert_str_eq(c->frames[0].function, "named_leaf_function");
+    sym_batch_free(c);
+    sym_batch_free(b);
+    /* The worker is gone: this image's symbolizer is destroyed directly. */
+    symbolizer_destroy(qsym);
+    state_free(&q);
+    state_free(&p);
+}
+END_TEST
+
+static Suite *symworker_suite(void)
+{
+    Suite *s = suite_create("symworker");
+    TCase *tc = tcase_create("naming");
+    tcase_add_test(tc, a_batch_names_every_frame_of_a_stack_off_the_calling_thread);
+    tcase_add_test(tc, a_process_with_nothing_new_gives_no_batch);
+    tcase_add_test(tc, stacks_outside_every_known_module_are_named_again_when_a_module_arrives);
+    tcase_add_test(tc, batches_finish_in_the_order_they_were_submitted_while_the_caller_polls);
+    tcase_add_test(tc, destroying_the_worker_finishes_every_queued_batch_and_retired_symbolizer);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+CHECK_SUPPORT_MAIN(symworker_suite)

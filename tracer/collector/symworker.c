@@ -1,0 +1,224 @@
+/* symworker.c - see symworker.h. One thread, a FIFO of batches under a
+ * mutex, one condition variable for both directions (work queued, a batch
+ * done): the queue sees a batch per image per commit interval at most, so
+ * nothing here is hot. A batch's `done` flag is also an atomic, so the
+ * draining thread can poll it at each commit without taking the lock. */
+#define _GNU_SOURCE
+#include "symworker.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct symworker {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct sym_batch *head, *tail;
+    bool stopping;
+    bool threaded; /* false: batches are resolved inside submit */
+    pthread_t thread;
+};
+
+void sym_batch_resolve(struct sym_batch *b)
+{
+    if (*b->sym == NULL)
+        *b->sym = symbolizer_create(); /* NULL (out of memory): frames stay unnamed */
+    for (size_t i = 0; i < b->module_count && *b->sym != NULL; i++)
+        symbolizer_add_module(*b->sym, b->module_paths[i], b->module_biases[i]);
+    for (size_t s = 0; s < b->stack_count; s++)
+        for (uint32_t level = 0; level < b->stack_depths[s]; level++) {
+            size_t i = b->stack_first[s] + level;
+            /* Every frame but the innermost is a return address. */
+            symbolizer_lookup(*b->sym, b->pcs[i], level > 0, &b->frames[i]);
+        }
+}
+
+/* What the worker does with a batch. A retiring batch is the worker's
+ * own (symworker_retire): nobody waits for it, so it is freed here and
+ * symworker_finish reports whether it was. */
+static bool symworker_finish(struct sym_batch *b)
+{
+    if (b->retire == NULL) {
+        sym_batch_resolve(b);
+        return false;
+    }
+    symbolizer_destroy(b->retire);
+    sym_batch_free(b);
+    return true;
+}
+
+static void *symworker_main(void *arg)
+{
+    struct symworker *w = arg;
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        while (w->head == NULL && !w->stopping)
+            pthread_cond_wait(&w->cond, &w->lock);
+        struct sym_batch *b = w->head;
+        if (b == NULL)
+            break; /* stopping, and every batch is done */
+        w->head = b->next;
+        if (w->head == NULL)
+            w->tail = NULL;
+        pthread_mutex_unlock(&w->lock);
+        bool freed = symworker_finish(b);
+        pthread_mutex_lock(&w->lock);
+        if (!freed) {
+            atomic_store_explicit(&b->done, true, memory_order_release);
+            pthread_cond_broadcast(&w->cond);
+        }
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+struct symworker *symworker_create(void)
+{
+    struct symworker *w = calloc(1, sizeof *w);
+    if (w == NULL)
+        return NULL;
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->cond, NULL);
+    w->threaded = pthread_create(&w->thread, NULL, symworker_main, w) == 0;
+    return w;
+}
+
+void symworker_destroy(struct symworker *w)
+{
+    if (w == NULL)
+        return;
+    if (w->threaded) {
+        pthread_mutex_lock(&w->lock);
+        w->stopping = true;
+        pthread_cond_broadcast(&w->cond);
+        pthread_mutex_unlock(&w->lock);
+        pthread_join(w->thread, NULL);
+    }
+    pthread_cond_destroy(&w->cond);
+    pthread_mutex_destroy(&w->lock);
+    free(w);
+}
+
+void symworker_submit(struct symworker *w, struct sym_batch *b)
+{
+    b->next = NULL;
+    if (!w->threaded) {
+        if (!symworker_finish(b))
+            atomic_store_explicit(&b->done, true, memory_order_release);
+        return;
+    }
+    pthread_mutex_lock(&w->lock);
+    if (w->tail != NULL)
+        w->tail->next = b;
+    else
+        w->head = b;
+    w->tail = b;
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+void symworker_retire(struct symworker *w, struct symbolizer *sym)
+{
+    if (sym == NULL)
+        return;
+    struct sym_batch *b = calloc(1, sizeof *b);
+    if (b == NULL)
+        return; /* out of memory: the symbolizer leaks rather than race */
+    b->retire = sym;
+    symworker_submit(w, b);
+}
+
+bool symworker_done(const struct sym_batch *b)
+{
+    return atomic_load_explicit(&b->done, memory_order_acquire);
+}
+
+void symworker_wait(struct symworker *w, struct sym_batch *b)
+{
+    if (symworker_done(b))
+        return;
+    pthread_mutex_lock(&w->lock);
+    while (!atomic_load_explicit(&b->done, memory_order_relaxed))
+        pthread_cond_wait(&w->cond, &w->lock);
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* Whether stack st goes into this batch. */
+static bool sym_batch_wants(const struct stack_state *st, bool retry)
+{
+    return st->pcs != NULL && (!st->written || (retry && !st->symbolized));
+}
+
+struct sym_batch *sym_batch_collect(struct proc_state *p, size_t *modules_sent,
+                                    struct symbolizer **sym)
+{
+    bool retry = p->modules_changed;
+    size_t modules = p->module_count > *modules_sent ? p->module_count - *modules_sent : 0;
+    size_t stacks = 0, frames = 0;
+    for (uint32_t id = 1; id < p->stacks_cap; id++)
+        if (sym_batch_wants(&p->stacks[id], retry)) {
+            stacks++;
+            frames += p->stacks[id].depth;
+        }
+    if (modules == 0 && stacks == 0)
+        return NULL;
+    struct sym_batch *b = calloc(1, sizeof *b);
+    if (b == NULL)
+        return NULL;
+    b->sym = sym;
+    b->module_paths = calloc(modules + 1, sizeof *b->module_paths);
+    b->module_biases = calloc(modules + 1, sizeof *b->module_biases);
+    b->stack_ids = calloc(stacks + 1, sizeof *b->stack_ids);
+    b->stack_first = calloc(stacks + 1, sizeof *b->stack_first);
+    b->stack_depths = calloc(stacks + 1, sizeof *b->stack_depths);
+    b->pcs = calloc(frames + 1, sizeof *b->pcs);
+    b->frames = calloc(frames + 1, sizeof *b->frames);
+    if (b->module_paths == NULL || b->module_biases == NULL || b->stack_ids == NULL ||
+        b->stack_first == NULL || b->stack_depths == NULL || b->pcs == NULL || b->frames == NULL) {
+        sym_batch_free(b);
+        return NULL;
+    }
+    for (size_t i = 0; i < modules; i++) {
+        const struct module_state *m = &p->modules[*modules_sent + i];
+        b->module_paths[i] = strdup(m->path);
+        if (b->module_paths[i] == NULL) {
+            b->module_count = i;
+            sym_batch_free(b);
+            return NULL;
+        }
+        b->module_biases[i] = m->bias;
+    }
+    b->module_count = modules;
+    for (uint32_t id = 1; id < p->stacks_cap; id++) {
+        const struct stack_state *st = &p->stacks[id];
+        if (!sym_batch_wants(st, retry))
+            continue;
+        b->stack_ids[b->stack_count] = id;
+        b->stack_first[b->stack_count] = b->frame_count;
+        b->stack_depths[b->stack_count] = st->depth;
+        memcpy(&b->pcs[b->frame_count], st->pcs, st->depth * sizeof *st->pcs);
+        b->frame_count += st->depth;
+        b->stack_count++;
+    }
+    /* Every module so far goes with this batch, so a later one retries
+     * unnamed frames only if more modules arrive. */
+    *modules_sent = p->module_count;
+    p->modules_changed = false;
+    return b;
+}
+
+void sym_batch_free(struct sym_batch *b)
+{
+    if (b == NULL)
+        return;
+    for (size_t i = 0; i < b->module_count; i++)
+        free(b->module_paths[i]);
+    free(b->module_paths);
+    free(b->module_biases);
+    free(b->stack_ids);
+    free(b->stack_first);
+    free(b->stack_depths);
+    free(b->pcs);
+    free(b->frames);
+    free(b);
+}
