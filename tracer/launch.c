@@ -174,9 +174,22 @@ bool launch_collector(const struct launch_request *req, char *sock_name, size_t 
     do {
         got = waitpid(child, &status, 0);
     } while (got < 0 && errno == EINTR);
-    if (got == child && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+    if (got != child)
+        return true; /* ECHILD: SIGCHLD ignored; registration will tell */
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return true;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == SEGMENT_COLLECTOR_REPORTED)
         return false; /* it printed its one line */
-    return true;      /* also ECHILD: SIGCHLD ignored; registration will tell */
+    /* Died without a word (a crash, or not our collector): say so here. */
+    char code_text[24];
+    struct report_line advice;
+    report_begin(&advice);
+    report_str(&advice, WIFSIGNALED(status) ? "it was killed by signal " : "it exited with status ");
+    report_str(&advice, launch_u64(code_text, (uint64_t)(WIFSIGNALED(status) ? WTERMSIG(status)
+                                                                           : WEXITSTATUS(status))));
+    report_str(&advice, " before it started; set ORTHO_TRACE_COLLECTOR to ortho-collector's path");
+    launch_report_off("the trace collector failed to start: ", req->collector_path, 0, advice.text);
+    return false;
 }
 
 int launch_register(const char *sock_name, int memfd, uint64_t seg_bytes, uint32_t *collector_pid)

@@ -142,6 +142,13 @@ static inline ring_t *segment_ring(segment_t *seg, segment_slot_t *slot)
     return (ring_t *)((char *)slot + seg->ring_offset);
 }
 
+/* Exit status of the collector's first process (the one the library
+ * waits for) when it printed its one line on why it cannot start; 0 means
+ * ready. Any other outcome - a crash, a program that is not our collector,
+ * a collector of another version refusing its arguments - the library
+ * reports itself. */
+#define SEGMENT_COLLECTOR_REPORTED 3
+
 /* The registration message sent with the memfd (SCM_RIGHTS). */
 typedef struct segment_hello {
     uint64_t magic;   /* SEGMENT_MAGIC */

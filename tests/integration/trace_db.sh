@@ -164,6 +164,31 @@ bad_database_paths_leave_the_program_running)
   wait_ended "$tmp/again.db"
   expect_eq "previous trace kept" "$(q "$tmp/again.db.old" "select count(*) from processes")" 1
   ;;
+a_missing_or_broken_collector_leaves_the_program_running)
+  # Not there, not executable, exiting at once without a word (false), or
+  # exiting "ready" without ever listening (true): the program's output and
+  # status stay its own, stderr has one line naming what to fix, and no
+  # database appears.
+  printf '#!/bin/sh\nkill -SEGV $$\n' >"$tmp/crashing-collector"
+  chmod +x "$tmp/crashing-collector"
+  echo "not a program" >"$tmp/not-executable"
+  chmod 644 "$tmp/not-executable"
+  for collector in "$tmp/no-such-collector" "$tmp/not-executable" /bin/false /bin/true "$tmp/crashing-collector"; do
+    db=$tmp/never.db
+    status=0
+    out=$(ORTHO_TRACE_COLLECTOR=$collector ORTHO_TRACE_DB=$db traced "$workload" counts 2>"$tmp/err") || status=$?
+    expect_eq "exit status ($collector)" "$status" 0
+    expect_eq "output untouched ($collector)" "$out" "counts done"
+    expect_eq "one line ($collector)" "$(wc -l <"$tmp/err")" 1
+    grep -q "tracing off: .*the program runs untraced" "$tmp/err" || fail "the line does not say tracing is off: $(cat "$tmp/err")"
+    case $collector in
+      /bin/true) grep -q "cannot reach the trace collector" "$tmp/err" ;;
+      *) grep -q "ORTHO_TRACE_COLLECTOR" "$tmp/err" && grep -qF "$collector" "$tmp/err" ;;
+    esac || fail "the line does not say what to fix: $(cat "$tmp/err")"
+    [ ! -e "$db" ] || fail "a database appeared at $db with the collector $collector"
+  done
+  grep -q "killed by signal 11" "$tmp/err" || fail "the crash is not named: $(cat "$tmp/err")"
+  ;;
 a_killed_collector_leaves_the_program_running)
   db=$tmp/run.db
   ORTHO_TRACE_DB=$db ORTHO_TRACE=1 LD_PRELOAD="$lib" "$workload" churn 2 >"$tmp/out" 2>"$tmp/err" &

@@ -22,6 +22,7 @@
 
 #include "collector.h"
 #include "db.h"
+#include "segment.h" /* SEGMENT_COLLECTOR_* */
 
 static void usage_error(const char *what)
 {
@@ -75,14 +76,14 @@ int main(int argc, char **argv)
     size_t len = strlen(sock);
     if (listen_fd < 0 || len + 1 > sizeof addr.sun_path) {
         fprintf(stderr, "ortho-collector: cannot create the socket %s; the program runs untraced\n", sock);
-        return 1;
+        return SEGMENT_COLLECTOR_REPORTED;
     }
     memcpy(addr.sun_path + 1, sock, len);
     socklen_t addr_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len);
     if (bind(listen_fd, (struct sockaddr *)&addr, addr_len) != 0 || listen(listen_fd, 128) != 0) {
         fprintf(stderr, "ortho-collector: cannot listen on @%s (%s); the program runs untraced\n", sock,
                 strerror(errno));
-        return 1;
+        return SEGMENT_COLLECTOR_REPORTED;
     }
     int ready[2];
     if (pipe2(ready, O_CLOEXEC) != 0)
@@ -97,7 +98,9 @@ int main(int argc, char **argv)
         do {
             got = read(ready[0], &status, 1);
         } while (got < 0 && errno == EINTR);
-        return got == 1 && status == 0 ? 0 : 1;
+        if (got == 1)
+            return status == 0 ? 0 : SEGMENT_COLLECTOR_REPORTED; /* the child said why */
+        return 1; /* the child died before a word: the library says so */
     }
     close(ready[0]);
     setsid();
