@@ -7,6 +7,7 @@
 #include "symworker.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +51,13 @@ static bool symworker_finish(struct sym_batch *b)
 static void *symworker_main(void *arg)
 {
     struct symworker *w = arg;
+    /* Naming is background work: on a machine whose cores the traced
+     * program and the draining thread keep busy, it waits for idle time
+     * rather than take it from them (an ended image's names are waited
+     * for, once the program is gone). Failing to lower it changes nothing
+     * but that. */
+    struct sched_param idle = {.sched_priority = 0};
+    pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
     pthread_mutex_lock(&w->lock);
     for (;;) {
         while (w->head == NULL && !w->stopping)
