@@ -43,6 +43,20 @@ char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
 #define FRAME_CACHE_MIN_SLOTS 256u /* first table size; power of two */
 #define STRING_POOL_MIN_SLOTS 256u /* first table size; power of two */
 
+/* Symbols looked at before the nearest one when a function's range may
+ * enclose smaller ones (nested FUNC symbols are rare; this bounds a miss). */
+#define SYMBOL_LOOKBACK 32u
+
+/* One function symbol of a module, in run-time addresses. */
+struct sym_entry {
+    uint64_t start;
+    uint64_t size;    /* without a size of its own (hand-written assembly): up to the
+                       * next symbol or the end of its section, whichever is first */
+    const char *name; /* in the module's string table: lives as long as the Dwfl */
+    uint8_t rank;     /* among aliases at one address, the highest names it: global > weak > local */
+    bool sizeless;    /* size was derived, not given */
+};
+
 /* One address range of one compile unit, in run-time addresses. */
 struct cu_range {
     uint64_t low;  /* first address */
@@ -59,6 +73,9 @@ struct module_record {
     size_t cu_count;       /* entries in cus */
     Dwarf_Addr dwarf_bias; /* run-time address - DWARF address, for cus */
     bool cus_indexed;      /* cus was built (or building it failed): never retry */
+    struct sym_entry *syms; /* function symbols sorted by start, then rank; built on first need */
+    size_t sym_count;
+    bool syms_indexed;     /* as cus_indexed */
 };
 
 struct frame_slot {
@@ -334,6 +351,7 @@ void symbolizer_destroy(struct symbolizer *s)
     dwfl_end(s->dwfl);
     for (size_t i = 0; i < s->module_count; i++) {
         free(s->modules[i]->cus);
+        free(s->modules[i]->syms);
         free(s->modules[i]);
     }
     free(s->modules);
@@ -506,16 +524,95 @@ static Dwarf_Die *module_find_cu(struct module_record *m, Dwfl_Module *mod, uint
     return m->cus[lo - 1].cu;
 }
 
+static int sym_entry_compare(const void *a, const void *b)
+{
+    const struct sym_entry *x = a, *y = b;
+    if (x->start != y->start)
+        return (x->start > y->start) - (x->start < y->start);
+    return (x->rank > y->rank) - (x->rank < y->rank);
+}
+
+/* Builds m->syms from the module's symbol table (.symtab, else .dynsym,
+ * plus what dwfl finds in separate debug files): function symbols only,
+ * sorted. Needed because elfutils' own address-to-symbol lookup walks the
+ * whole table on every call, which for a large program (gcc's cc1: 3,600
+ * stacks) took seconds per process. Once per module; on out of memory the
+ * index stays empty and names come from DWARF alone. */
+static void module_index_symbols(struct module_record *m, Dwfl_Module *mod)
+{
+    m->syms_indexed = true;
+    int n = dwfl_module_getsymtab(mod);
+    if (n <= 1)
+        return;
+    struct sym_entry *syms = malloc((size_t)n * sizeof *syms);
+    if (syms == NULL)
+        return;
+    size_t count = 0;
+    for (int i = 1; i < n; i++) {
+        GElf_Sym sym;
+        GElf_Addr addr = 0;
+        GElf_Word shndx = 0;
+        Elf *elf = NULL;
+        Dwarf_Addr bias = 0;
+        const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx, &elf, &bias);
+        int type = GELF_ST_TYPE(sym.st_info);
+        if (name == NULL || name[0] == '\0' || shndx == SHN_UNDEF || addr == 0 ||
+            (type != STT_FUNC && type != STT_GNU_IFUNC))
+            continue;
+        uint64_t size = sym.st_size;
+        GElf_Shdr shdr;
+        Elf_Scn *scn = size == 0 && elf != NULL ? elf_getscn(elf, shndx) : NULL;
+        if (scn != NULL && gelf_getshdr(scn, &shdr) != NULL &&
+            addr < shdr.sh_addr + bias + shdr.sh_size)
+            size = shdr.sh_addr + bias + shdr.sh_size - addr; /* not past its section (.init before .plt) */
+        int bind = GELF_ST_BIND(sym.st_info);
+        syms[count++] = (struct sym_entry){.start = addr, .size = size, .name = name,
+                                           .rank = bind == STB_GLOBAL ? 2 : bind == STB_WEAK ? 1 : 0,
+                                           .sizeless = sym.st_size == 0};
+    }
+    if (count > 1)
+        qsort(syms, count, sizeof *syms, sym_entry_compare);
+    /* Nor past the next symbol: a gap after a sized function is nobody's. */
+    for (size_t i = 0, next = 0; i < count; i++) {
+        while (next < count && syms[next].start <= syms[i].start)
+            next++;
+        if (syms[i].sizeless && next < count && syms[i].start + syms[i].size > syms[next].start)
+            syms[i].size = syms[next].start - syms[i].start;
+    }
+    m->syms = syms;
+    m->sym_count = count;
+}
+
+/* The name of the function symbol holding addr: the nearest one at or
+ * below it whose extent covers it, the highest-ranked of aliases. NULL if
+ * none. */
+static const char *module_symbol_at(struct module_record *m, Dwfl_Module *mod, uint64_t addr)
+{
+    if (!m->syms_indexed)
+        module_index_symbols(m, mod);
+    size_t lo = 0, hi = m->sym_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->syms[mid].start <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    /* Walking down, aliases come highest rank first. */
+    for (size_t i = lo, seen = 0; i-- > 0 && seen < SYMBOL_LOOKBACK; seen++) {
+        const struct sym_entry *e = &m->syms[i];
+        if (addr - e->start < e->size)
+            return e->name;
+    }
+    return NULL;
+}
+
 /* Fills function, file and line from DWARF and the symbol tables. addr is
  * the adjusted pc (pc - 1 for return addresses). Every piece is optional. */
 static void resolve_symbols(struct symbolizer *s, struct module_record *m, Dwfl_Module *mod,
                             Dwarf_Addr addr, sym_frame_t *out)
 {
-    GElf_Off symbol_offset = 0;
-    GElf_Sym symbol;
-    const char *symbol_name = dwfl_module_addrinfo(mod, addr, &symbol_offset, &symbol, NULL,
-                                                   NULL, NULL);
-    out->function = string_pool_intern_symbol(s, symbol_name);
+    out->function = string_pool_intern_symbol(s, module_symbol_at(m, mod, addr));
 
     /* Scopes run from the innermost (a lexical block or inlined call) out
      * to the CU. Find the physical function (innermost subprogram) and the
