@@ -50,10 +50,14 @@ struct image {
     size_t *slot_thread;     /* state thread index per slot */
     uint32_t *slot_generation;
     uint8_t *slot_known;
-    bool ended;
+    bool ended;              /* gone: its rings are drained and unmapped */
+    bool end_written;        /* its end (and every name) is committed */
     bool exited_cleanly;     /* went through the exit handshake */
     uint32_t forks_started;  /* seg->forks_started when it ended */
-    uint64_t ended_ns;
+    const char *end_reason;  /* exit, exec or abrupt */
+    uint64_t end_ns;         /* when it was seen gone (the records' clock) */
+    uint64_t lost_no_slot;
+    uint64_t ended_ns;       /* when its end was committed */
     uint64_t next_dead_check_ns;
 };
 
@@ -151,35 +155,54 @@ static void collector_write_names(struct collector *c, struct image *im)
 
 /* Stacks get their names on the naming thread: a finished batch is
  * written, and the next is handed over, so the rings never wait for libdw.
- * With `final` (the image has ended, nothing waits on its rings) this
- * waits for the names instead, so the image's last commit has them all.
- * Once the database has failed nothing more is named: it would never be
- * written, and its stacks would be handed over again and again. */
-static void collector_name_stacks(struct collector *c, struct image *im, bool final)
+ * Returns whether im has no names pending (nothing handed over). Once the
+ * database has failed nothing more is named: it would never be written,
+ * and its stacks would be handed over again and again. */
+static bool collector_name_stacks(struct collector *c, struct image *im)
 {
     if (im->naming != NULL) {
-        if (final)
-            symworker_wait(c->names, im->naming);
-        else if (!symworker_done(im->naming))
-            return;
+        if (!symworker_done(im->naming))
+            return false;
         collector_write_names(c, im);
     }
     if (!db_ok(c->cfg->db))
-        return;
+        return true;
     im->naming = sym_batch_collect(&im->st, &im->modules_named, &im->sym);
     if (im->naming == NULL)
-        return;
+        return true;
     symworker_submit(c->names, im->naming);
-    if (final) {
-        symworker_wait(c->names, im->naming);
-        collector_write_names(c, im);
-    }
+    return false;
+}
+
+/* An ended image's last commit: its remaining names and its end_ns
+ * together, once the naming thread has them all (a processes row with
+ * end_ns set is complete). Until then it costs a look at a flag per pass. */
+static void collector_finish_end(struct collector *c, struct image *im)
+{
+    if (im->end_written || (im->naming != NULL && !symworker_done(im->naming)))
+        return;
+    db_begin(c->cfg->db);
+    bool named = collector_name_stacks(c, im);
+    if (named)
+        db_end_process(c->cfg->db, im->process_id, im->end_ns, im->end_reason, im->lost_no_slot);
+    db_commit(c->cfg->db);
+    if (!named)
+        return;
+    im->end_written = true;
+    im->ended_ns = prim_now_ns();
+    c->last_activity_ns = im->ended_ns;
+    symworker_retire(c->names, im->sym); /* its frames are written */
+    im->sym = NULL;
+    state_free(&im->st);
 }
 
 /* Drains up to one batch from every ring of im; the records taken. With
  * `all`, keeps going until every ring is empty. */
 static size_t collector_drain(struct collector *c, struct image *im, bool all);
 
+/* The process image is gone (exit, exec, a signal): drains what its rings
+ * still hold and commits its counters and live allocations now, its end
+ * once its last stacks are named (collector_finish_end). */
 static void collector_end_image(struct collector *c, struct image *im, const char *reason)
 {
     if (im->ended)
@@ -188,7 +211,7 @@ static void collector_end_image(struct collector *c, struct image *im, const cha
     state_settle(&im->st);
     uint64_t now = prim_now_ns();
     im->forks_started = atomic_load(&im->seg->forks_started);
-    uint64_t lost = atomic_load(&im->seg->lost_no_slot);
+    im->lost_no_slot = atomic_load(&im->seg->lost_no_slot);
     for (size_t i = 0; i < im->st.thread_count; i++) {
         struct thread_state *t = &im->st.threads[i];
         if (t->end_ns == 0) { /* the main thread has no exit hook */
@@ -198,12 +221,11 @@ static void collector_end_image(struct collector *c, struct image *im, const cha
     }
     db_begin(c->cfg->db);
     db_write_state(c->cfg->db, im->process_id, &im->st, im->st.last_ts);
-    collector_name_stacks(c, im, true);
     db_write_live(c->cfg->db, im->process_id, &im->st);
-    db_end_process(c->cfg->db, im->process_id, now, reason, lost); /* same clock as the records */
     db_commit(c->cfg->db);
     im->ended = true;
-    im->ended_ns = now;
+    im->end_reason = reason;
+    im->end_ns = now; /* same clock as the records */
     /* A process blocked in its exit handshake must not wait in vain. */
     atomic_store_explicit(&im->seg->exit_acked, 1, memory_order_release);
     munmap(im->seg, im->seg_bytes);
@@ -211,9 +233,6 @@ static void collector_end_image(struct collector *c, struct image *im, const cha
     if (im->pidfd >= 0)
         close(im->pidfd);
     im->pidfd = -1;
-    symworker_retire(c->names, im->sym); /* its frames are written */
-    im->sym = NULL;
-    state_free(&im->st);
     free(im->slot_thread);
     free(im->slot_generation);
     free(im->slot_known);
@@ -221,6 +240,7 @@ static void collector_end_image(struct collector *c, struct image *im, const cha
     im->slot_generation = NULL;
     im->slot_known = NULL;
     c->last_activity_ns = now;
+    collector_finish_end(c, im);
 }
 
 /* The newest image of pid (only a running one with live_only), or NULL. */
@@ -455,7 +475,7 @@ static bool collector_done(struct collector *c, uint64_t now)
     uint64_t last_end = 0;
     for (size_t i = 0; i < c->image_count; i++) {
         struct image *im = c->images[i];
-        if (!im->ended)
+        if (!im->end_written)
             return false;
         if (im->ended_ns > last_end)
             last_end = im->ended_ns;
@@ -481,7 +501,7 @@ static void collector_flush(struct collector *c)
         if (im->ended)
             continue;
         db_write_state(c->cfg->db, im->process_id, &im->st, im->st.last_ts);
-        collector_name_stacks(c, im, false);
+        collector_name_stacks(c, im);
     }
     db_commit(c->cfg->db);
 }
@@ -511,8 +531,10 @@ int collector_run(const struct collector_config *config)
         collector_calibrate(c, now, false);
         for (size_t i = 0; i < c->image_count; i++) {
             struct image *im = c->images[i];
-            if (im->ended)
+            if (im->ended) {
+                collector_finish_end(c, im);
                 continue;
+            }
             drained += collector_drain(c, im, false);
             if (im->seg->ring_capacity / COLLECTOR_TRICKLE_DIVISOR < trickle)
                 trickle = im->seg->ring_capacity / COLLECTOR_TRICKLE_DIVISOR;
