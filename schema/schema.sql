@@ -163,7 +163,8 @@ CREATE TABLE modules (
 ) WITHOUT ROWID;
 
 -- Distinct call stacks. site_* is the innermost frame outside the allocator
--- and its thin wrappers (operator new, strdup, ...): "where it came from".
+-- and its thin wrappers (operator new, strdup, xmalloc, g_malloc, ...): "where
+-- it came from".
 CREATE TABLE stacks (
     process_id    INTEGER NOT NULL,
     stack_id      INTEGER NOT NULL,

@@ -288,6 +288,15 @@ every_call_path_keeps_its_own_stack_when_stacks_repeat)
   expect_eq "variable-length frames" "$(by_function 1 'shape_vla')" "shape_vla:1200"
   expect_eq "no other caller of the variable-length leaf" "$(by_function 0 'shape_vla_leaf')" "shape_vla_leaf:1200"
   ;;
+a_leak_through_an_allocation_wrapper_names_the_wrappers_caller)
+  db=$tmp/run.db
+  out=$(ORTHO_TRACE_DB=$db traced "$workload" wrappers)
+  expect_eq "program output" "$out" "wrappers done"
+  wait_ended "$db"
+  expect_eq "leaks by function" "$(q "$db" "select group_concat(function||':'||n, ' ') from (select function, count(*) n
+      from leaks where requested_size in (3333, 3334, 40) group by 1 order by 1)")" \
+    "leak_through_g_malloc:3 leak_through_strdup:2 leak_through_xmalloc:4"
+  ;;
 *)
   fail "unknown case"
   ;;

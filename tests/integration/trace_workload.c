@@ -16,6 +16,9 @@
  *                callers, recursion to four depths, variable-length frames;
  *                each path allocates a fixed number of times, on the main
  *                thread and on a second thread
+ *   wrappers     leaks through allocation wrappers (an xmalloc and a
+ *                g_malloc of its own, libc's strdup): 4, 3 and 2 blocks, each
+ *                from a caller of its own
  */
 #include <alloca.h>
 #include <pthread.h>
@@ -240,6 +243,39 @@ static int run_shapes(void)
     return 0;
 }
 
+/* Wrappers under the names libiberty, git and glib give theirs: a leak's
+ * site is the wrapper's caller. */
+__attribute__((noipa)) void *xmalloc(size_t n)
+{
+    void *p = malloc(n);
+    if (p == NULL)
+        abort();
+    return p;
+}
+
+__attribute__((noipa)) void *g_malloc(size_t n)
+{
+    return n == 0 ? NULL : xmalloc(n); /* a wrapper of a wrapper */
+}
+
+__attribute__((noipa)) static void *leak_through_xmalloc(size_t n) { return xmalloc(n); }
+__attribute__((noipa)) static void *leak_through_g_malloc(size_t n) { return g_malloc(n); }
+__attribute__((noipa)) static char *leak_through_strdup(const char *s) { return strdup(s); }
+
+static int run_wrappers(void)
+{
+    static void *kept[9];
+    for (int i = 0; i < 4; i++)
+        kept[i] = leak_through_xmalloc(3333);
+    for (int i = 0; i < 3; i++)
+        kept[4 + i] = leak_through_g_malloc(3334);
+    for (int i = 0; i < 2; i++)
+        kept[7 + i] = leak_through_strdup("a string strdup copies and nobody frees");
+    sink = kept;
+    printf("wrappers done\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "counts") == 0)
@@ -254,6 +290,8 @@ int main(int argc, char **argv)
         return run_churn(atof(argv[2]));
     if (argc >= 2 && strcmp(argv[1], "shapes") == 0)
         return run_shapes();
-    fprintf(stderr, "usage: trace_workload counts|kill N|threads N|fork|churn SECS|shapes\n");
+    if (argc >= 2 && strcmp(argv[1], "wrappers") == 0)
+        return run_wrappers();
+    fprintf(stderr, "usage: trace_workload counts|kill N|threads N|fork|churn SECS|shapes|wrappers\n");
     return 2;
 }

@@ -297,16 +297,26 @@ int64_t db_add_process(struct db *db, const struct db_process_info *info)
     return db->failed ? 0 : sqlite3_last_insert_rowid(db->conn);
 }
 
-/* Names that only wrap an allocation: the site is their caller. */
+/* Names that only wrap an allocation: the site is their caller. By
+ * prefix: C++'s operators and libc's own copies. By whole name: the
+ * conventional wrappers of libiberty (gcc, binutils), git and glib, which
+ * would otherwise be the site of nearly everything such a program holds. */
 static bool db_is_wrapper(const char *function)
 {
     static const char *const prefixes[] = {"operator new", "operator delete", "__libc_",
                                            "strdup", "__strdup", "strndup", "__strndup",
                                            "_Znw", "_Zna"};
+    static const char *const names[] = {"xmalloc", "xcalloc", "xrealloc", "xstrdup", "xstrndup",
+                                        "xmemdup", "xmallocz", "xzalloc", "g_malloc", "g_malloc0",
+                                        "g_realloc", "g_try_malloc", "g_try_malloc0",
+                                        "g_strdup", "g_strndup", "g_memdup2", "g_slice_alloc"};
     if (function == NULL)
         return false;
     for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
         if (strncmp(function, prefixes[i], strlen(prefixes[i])) == 0)
+            return true;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(function, names[i]) == 0)
             return true;
     return false;
 }
