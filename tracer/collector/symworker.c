@@ -7,9 +7,13 @@
 #include "symworker.h"
 
 #include <pthread.h>
-#include <sched.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define SYMWORKER_NICE 10 /* the naming thread's nice value (Linux: per thread) */
 
 struct symworker {
     pthread_mutex_t lock;
@@ -52,12 +56,11 @@ static void *symworker_main(void *arg)
 {
     struct symworker *w = arg;
     /* Naming is background work: on a machine whose cores the traced
-     * program and the draining thread keep busy, it waits for idle time
-     * rather than take it from them (an ended image's names are waited
-     * for, once the program is gone). Failing to lower it changes nothing
-     * but that. */
-    struct sched_param idle = {.sched_priority = 0};
-    pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
+     * program and the draining thread keep busy, it gets a tenth of a
+     * core's share rather than an equal one - not SCHED_IDLE, under which
+     * a busy machine could hold an ended process's last names (and its
+     * end_ns) for minutes. Failing to lower it changes nothing but that. */
+    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), SYMWORKER_NICE);
     pthread_mutex_lock(&w->lock);
     for (;;) {
         while (w->head == NULL && !w->stopping)
