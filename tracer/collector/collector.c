@@ -189,6 +189,7 @@ static void collector_finish_end(struct collector *c, struct image *im)
     if (!named)
         return;
     im->end_written = true;
+    symworker_hurry(c->names, false);
     im->ended_ns = prim_now_ns();
     c->last_activity_ns = im->ended_ns;
     symworker_retire(c->names, im->sym); /* its frames are written */
@@ -240,6 +241,7 @@ static void collector_end_image(struct collector *c, struct image *im, const cha
     im->slot_generation = NULL;
     im->slot_known = NULL;
     c->last_activity_ns = now;
+    symworker_hurry(c->names, true); /* its end waits for its names */
     collector_finish_end(c, im);
 }
 

@@ -2,18 +2,30 @@
  * mutex, one condition variable for both directions (work queued, a batch
  * done): the queue sees a batch per image per commit interval at most, so
  * nothing here is hot. A batch's `done` flag is also an atomic, so the
- * draining thread can poll it at each commit without taking the lock. */
+ * draining thread can poll it at each commit without taking the lock.
+ *
+ * Pacing: while every traced image is still running, naming is the one
+ * part of tracing that can wait, so it takes at most a tenth of a core
+ * (after a short burst, so the few new stacks of an interval are named at
+ * once) and sleeps off the rest: a python3 importing numpy has thousands
+ * of stacks to name, and on a two-core machine naming them flat out slowed
+ * the program by a tenth. Once an image has ended (symworker_hurry) nobody
+ * runs on its behalf and its end waits for the names: no pacing then. */
 #define _GNU_SOURCE
 #include "symworker.h"
 
 #include <pthread.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
-#define SYMWORKER_NICE 10 /* the naming thread's nice value (Linux: per thread) */
+#define SYMWORKER_NICE 10            /* the naming thread's nice value (Linux: per thread) */
+#define SYMWORKER_SHARE_PERCENT 10u  /* of one core, while no image waits for names */
+#define SYMWORKER_BURST_NS 20000000ull  /* CPU time a busy spell may take before pacing */
+#define SYMWORKER_NAP_NS 5000000ull     /* longest sleep between two looks at hurry */
 
 struct symworker {
     pthread_mutex_t lock;
@@ -22,29 +34,73 @@ struct symworker {
     bool stopping;
     bool threaded; /* false: batches are resolved inside submit */
     pthread_t thread;
+    atomic_uint hurry;         /* ended images waiting for their names */
+    uint64_t spell_cpu_ns;     /* the worker's: thread CPU and wall clock */
+    uint64_t spell_wall_ns;    /* at the start of its current busy spell */
 };
 
-void sym_batch_resolve(struct sym_batch *b)
+static uint64_t symworker_clock_ns(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Called between two stacks: sleeps while this busy spell has used more
+ * than its share of a core, unless an ended image is waiting. */
+static void symworker_pace(struct symworker *w)
+{
+    while (atomic_load_explicit(&w->hurry, memory_order_relaxed) == 0) {
+        uint64_t cpu = symworker_clock_ns(CLOCK_THREAD_CPUTIME_ID) - w->spell_cpu_ns;
+        uint64_t wall = symworker_clock_ns(CLOCK_MONOTONIC) - w->spell_wall_ns;
+        uint64_t allowed = wall / 100u * SYMWORKER_SHARE_PERCENT + SYMWORKER_BURST_NS;
+        if (cpu <= allowed)
+            return;
+        uint64_t owed = (cpu - allowed) * (100u / SYMWORKER_SHARE_PERCENT);
+        uint64_t nap = owed < SYMWORKER_NAP_NS ? owed : SYMWORKER_NAP_NS;
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)nap};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* sym_batch_resolve, paced by w when it is not NULL. */
+static void symworker_resolve(struct symworker *w, struct sym_batch *b)
 {
     if (*b->sym == NULL)
         *b->sym = symbolizer_create(); /* NULL (out of memory): frames stay unnamed */
     for (size_t i = 0; i < b->module_count && *b->sym != NULL; i++)
         symbolizer_add_module(*b->sym, b->module_paths[i], b->module_biases[i]);
-    for (size_t s = 0; s < b->stack_count; s++)
+    for (size_t s = 0; s < b->stack_count; s++) {
+        if (w != NULL)
+            symworker_pace(w);
         for (uint32_t level = 0; level < b->stack_depths[s]; level++) {
             size_t i = b->stack_first[s] + level;
             /* Every frame but the innermost is a return address. */
             symbolizer_lookup(*b->sym, b->pcs[i], level > 0, &b->frames[i]);
         }
+    }
+}
+
+void sym_batch_resolve(struct sym_batch *b)
+{
+    symworker_resolve(NULL, b);
+}
+
+void symworker_hurry(struct symworker *w, bool on)
+{
+    if (on)
+        atomic_fetch_add_explicit(&w->hurry, 1, memory_order_relaxed);
+    else
+        atomic_fetch_sub_explicit(&w->hurry, 1, memory_order_relaxed);
 }
 
 /* What the worker does with a batch. A retiring batch is the worker's
  * own (symworker_retire): nobody waits for it, so it is freed here and
  * symworker_finish reports whether it was. */
-static bool symworker_finish(struct sym_batch *b)
+static bool symworker_finish(struct symworker *w, struct sym_batch *b)
 {
     if (b->retire == NULL) {
-        sym_batch_resolve(b);
+        symworker_resolve(w, b);
         return false;
     }
     symbolizer_destroy(b->retire);
@@ -63,8 +119,13 @@ static void *symworker_main(void *arg)
     setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), SYMWORKER_NICE);
     pthread_mutex_lock(&w->lock);
     for (;;) {
-        while (w->head == NULL && !w->stopping)
-            pthread_cond_wait(&w->cond, &w->lock);
+        if (w->head == NULL) {
+            while (w->head == NULL && !w->stopping)
+                pthread_cond_wait(&w->cond, &w->lock);
+            /* A new busy spell: its share is counted from here. */
+            w->spell_cpu_ns = symworker_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+            w->spell_wall_ns = symworker_clock_ns(CLOCK_MONOTONIC);
+        }
         struct sym_batch *b = w->head;
         if (b == NULL)
             break; /* stopping, and every batch is done */
@@ -72,7 +133,7 @@ static void *symworker_main(void *arg)
         if (w->head == NULL)
             w->tail = NULL;
         pthread_mutex_unlock(&w->lock);
-        bool freed = symworker_finish(b);
+        bool freed = symworker_finish(w, b);
         pthread_mutex_lock(&w->lock);
         if (!freed) {
             atomic_store_explicit(&b->done, true, memory_order_release);
@@ -90,6 +151,7 @@ struct symworker *symworker_create(void)
         return NULL;
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->cond, NULL);
+    atomic_init(&w->hurry, 0);
     w->threaded = pthread_create(&w->thread, NULL, symworker_main, w) == 0;
     return w;
 }
@@ -114,7 +176,7 @@ void symworker_submit(struct symworker *w, struct sym_batch *b)
 {
     b->next = NULL;
     if (!w->threaded) {
-        if (!symworker_finish(b))
+        if (!symworker_finish(NULL, b))
             atomic_store_explicit(&b->done, true, memory_order_release);
         return;
     }

@@ -9,7 +9,8 @@
  * draining thread writes the frames at a later commit. Every call into a
  * symbolizer - create and destroy included - runs on this one thread, so
  * libdw is never entered from two threads at once. Batches run in the order
- * they were submitted. Without a thread (pthread_create failed) a batch is
+ * they were submitted. While every image is still running, naming takes at
+ * most a tenth of a core (symworker.c says why). Without a thread (pthread_create failed) a batch is
  * resolved inside symworker_submit: slower, never wrong. */
 #ifndef ORTHO_COLLECTOR_SYMWORKER_H
 #define ORTHO_COLLECTOR_SYMWORKER_H
@@ -54,6 +55,10 @@ void symworker_submit(struct symworker *w, struct sym_batch *b);
 bool symworker_done(const struct sym_batch *b);
 /* Blocks until b has been resolved. */
 void symworker_wait(struct symworker *w, struct sym_batch *b);
+
+/* An image has ended and waits for its names (on: true), or no longer
+ * does (false; one call each): while any waits, naming is not paced. */
+void symworker_hurry(struct symworker *w, bool on);
 
 /* Queues the destruction of sym after every batch queued before; does not
  * block. The image's frames must have been written: their strings go with
