@@ -15,6 +15,15 @@ static inline int check_support_run(Suite *suite)
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+/* For functions whose addresses a test resolves by name: they must stay
+ * real, separate, unrenamed functions at -O2 - noipa forbids inlining,
+ * cloning (".constprop.0" names) and merging. */
+#if defined(__clang__)
+#define CHECK_NOIPA __attribute__((noinline, used))
+#else
+#define CHECK_NOIPA __attribute__((noipa))
+#endif
+
 #define CHECK_SUPPORT_MAIN(suite_fn) \
     int main(void) { return check_support_run(suite_fn()); }
 

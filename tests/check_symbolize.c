@@ -24,14 +24,6 @@
 #include "check_support.h"
 #include "symbolize.h"
 
-/* The functions below must stay real, separate, unrenamed functions at
- * -O2: noipa forbids inlining, cloning (".constprop.0" names) and merging. */
-#if defined(__clang__)
-#define TEST_NOIPA __attribute__((noinline, used))
-#else
-#define TEST_NOIPA __attribute__((noipa))
-#endif
-
 /* A pc far above any user-space mapping on x86-64 and AArch64 (their user
  * halves end at 2^47 or 2^48; this is in the kernel half). */
 #define PC_OUTSIDE_EVERY_MODULE 0xffff800000001000ull
@@ -44,17 +36,17 @@
 /* ---- code to resolve -------------------------------------------------------- */
 
 /* Returns the line it is defined on; its entry address belongs to it. */
-TEST_NOIPA static unsigned function_marked_with_its_line(void) { return __LINE__; }
+CHECK_NOIPA static unsigned function_marked_with_its_line(void) { return __LINE__; }
 
 /* The caller's return address, i.e. the instruction after the call. */
-TEST_NOIPA static uintptr_t return_address_of_my_call(void)
+CHECK_NOIPA static uintptr_t return_address_of_my_call(void)
 {
     return (uintptr_t)__builtin_extract_return_addr(__builtin_return_address(0));
 }
 
 /* Same, stored through a pointer so that the call can be a statement of its
  * own, whose next instruction belongs to the next line. */
-TEST_NOIPA static void store_return_address_of_my_call(uintptr_t *ra)
+CHECK_NOIPA static void store_return_address_of_my_call(uintptr_t *ra)
 {
     *ra = (uintptr_t)__builtin_extract_return_addr(__builtin_return_address(0));
 }
@@ -65,7 +57,7 @@ static volatile unsigned line_after_the_call; /* written so the next line has co
  * after the call writes a volatile, so the call is no tail jump (which would
  * leave no return address in this function) and the return address lies on
  * that next line: only the pc - 1 lookup gives the call's line. */
-TEST_NOIPA static uintptr_t caller_with_a_marked_call(unsigned *call_line)
+CHECK_NOIPA static uintptr_t caller_with_a_marked_call(unsigned *call_line)
 {
     uintptr_t ra = 0;
     *call_line = __LINE__ + 1;
@@ -83,7 +75,7 @@ static inline __attribute__((always_inline)) uintptr_t inlined_helper(void)
     return ra;
 }
 
-TEST_NOIPA static uintptr_t function_with_an_inlined_call(unsigned *call_line)
+CHECK_NOIPA static uintptr_t function_with_an_inlined_call(unsigned *call_line)
 {
     uintptr_t ra = inlined_helper(); *call_line = __LINE__;
     __asm__ volatile("" ::: "memory");

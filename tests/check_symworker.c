@@ -28,19 +28,13 @@
 #include "state.h"
 #include "symworker.h"
 
-#if defined(__clang__)
-#define TEST_NOIPA __attribute__((noinline, used))
-#else
-#define TEST_NOIPA __attribute__((noipa))
-#endif
-
 #define PID 5100u
 #define TID 5101u
 
 /* ---- code whose addresses the stacks hold ---------------------------------- */
 
-TEST_NOIPA static int named_leaf_function(int x) { return x * 3 + 1; }
-TEST_NOIPA static int named_caller_function(int x) { return named_leaf_function(x) + 2; }
+CHECK_NOIPA static int named_leaf_function(int x) { return x * 3 + 1; }
+CHECK_NOIPA static int named_caller_function(int x) { return named_leaf_function(x) + 2; }
 
 /* Entry addresses: an innermost frame is looked up as is. A caller frame
  * is a return address (looked up at pc - 1), so one byte in is used. */

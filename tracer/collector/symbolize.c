@@ -460,6 +460,25 @@ static bool inline_call_site(struct symbolizer *s, Dwarf_Die *inlined, sym_frame
     return out->file != NULL;
 }
 
+/* How many leading entries of a sorted array have a key at or below value:
+ * entries are `stride` bytes, their uint64_t key at key_offset. Both the
+ * CU ranges and the symbols are looked up this way. */
+static size_t sorted_count_at_or_below(const void *base, size_t count, size_t stride,
+                                       size_t key_offset, uint64_t value)
+{
+    size_t lo = 0, hi = count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        uint64_t key;
+        memcpy(&key, (const char *)base + mid * stride + key_offset, sizeof key);
+        if (key <= value)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 static int cu_range_compare(const void *a, const void *b)
 {
     uint64_t x = ((const struct cu_range *)a)->low, y = ((const struct cu_range *)b)->low;
@@ -510,14 +529,8 @@ static Dwarf_Die *module_find_cu(struct module_record *m, Dwfl_Module *mod, uint
     if (!m->cus_indexed)
         module_index_cus(m, mod);
     /* The last range starting at or below addr; CU ranges do not overlap. */
-    size_t lo = 0, hi = m->cu_count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (m->cus[mid].low <= addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = sorted_count_at_or_below(m->cus, m->cu_count, sizeof *m->cus,
+                                         offsetof(struct cu_range, low), addr);
     if (lo == 0 || addr >= m->cus[lo - 1].high)
         return NULL;
     *bias = m->dwarf_bias;
@@ -590,14 +603,8 @@ static const char *module_symbol_at(struct module_record *m, Dwfl_Module *mod, u
 {
     if (!m->syms_indexed)
         module_index_symbols(m, mod);
-    size_t lo = 0, hi = m->sym_count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (m->syms[mid].start <= addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = sorted_count_at_or_below(m->syms, m->sym_count, sizeof *m->syms,
+                                         offsetof(struct sym_entry, start), addr);
     /* Walking down, aliases come highest rank first. */
     for (size_t i = lo, seen = 0; i-- > 0 && seen < SYMBOL_LOOKBACK; seen++) {
         const struct sym_entry *e = &m->syms[i];
