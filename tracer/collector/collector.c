@@ -463,6 +463,50 @@ static bool collector_process_gone(struct image *im)
     return kill((pid_t)im->pid, 0) != 0 && errno == ESRCH;
 }
 
+static int collector_pid_compare(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Whether some image started more forks than have registered as its
+ * children (by pid, as the segments report them). Sorting the children's
+ * parent pids keeps this O(n log n): a build tree has tens of thousands of
+ * images, and this runs at every pass once they have all ended. Out of
+ * memory: says no child is missing (the collector then ends a moment
+ * early rather than never). */
+static bool collector_fork_child_missing(struct collector *c)
+{
+    uint32_t *parents = malloc((c->image_count + 1) * sizeof *parents);
+    if (parents == NULL)
+        return false;
+    size_t n = 0;
+    for (size_t i = 0; i < c->image_count; i++)
+        if (c->images[i]->via == SEGMENT_VIA_FORK)
+            parents[n++] = c->images[i]->ppid;
+    qsort(parents, n, sizeof *parents, collector_pid_compare);
+    bool missing = false;
+    for (size_t i = 0; i < c->image_count && !missing; i++) {
+        const struct image *im = c->images[i];
+        if (im->forks_started == 0)
+            continue;
+        size_t lo = 0, hi = n; /* first entry >= pid */
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (parents[mid] < im->pid)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        size_t children = 0;
+        while (lo + children < n && parents[lo + children] == im->pid)
+            children++;
+        missing = children < im->forks_started;
+    }
+    free(parents);
+    return missing;
+}
+
 /* Whether every image has ended and no forked child is still on its way. */
 static bool collector_done(struct collector *c, uint64_t now)
 {
@@ -483,15 +527,8 @@ static bool collector_done(struct collector *c, uint64_t now)
             last_end = im->ended_ns;
     }
     /* A child forked just before its parent ended registers a moment later. */
-    for (size_t i = 0; i < c->image_count; i++) {
-        struct image *im = c->images[i];
-        uint32_t children = 0;
-        for (size_t j = 0; j < c->image_count; j++)
-            if (c->images[j]->via == SEGMENT_VIA_FORK && c->images[j]->ppid == im->pid)
-                children++;
-        if (children < im->forks_started && now < last_end + COLLECTOR_FORK_GRACE_NS)
-            return false;
-    }
+    if (now < last_end + COLLECTOR_FORK_GRACE_NS && collector_fork_child_missing(c))
+        return false;
     return now >= c->last_activity_ns + COLLECTOR_LINGER_NS;
 }
 
