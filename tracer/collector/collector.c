@@ -43,7 +43,8 @@ struct image {
     segment_t *seg;
     size_t seg_bytes;
     int pidfd;               /* -1: poll kill(pid, 0) instead */
-    struct proc_state st;
+    struct proc_state *st;   /* until its end is written: a build tree has tens of
+                              * thousands of images, and a state is ~50 KiB */
     struct symbolizer *sym;  /* the naming thread's: created and used there */
     struct sym_batch *naming; /* stacks being named, or NULL */
     size_t modules_named;    /* st.modules handed to the naming thread */
@@ -148,7 +149,7 @@ static bool collector_segment_ok(const segment_t *seg, size_t bytes)
 /* Writes im's finished naming batch and lets it go. */
 static void collector_write_names(struct collector *c, struct image *im)
 {
-    db_write_stacks(c->cfg->db, im->process_id, &im->st, im->naming);
+    db_write_stacks(c->cfg->db, im->process_id, im->st, im->naming);
     sym_batch_free(im->naming);
     im->naming = NULL;
 }
@@ -167,7 +168,7 @@ static bool collector_name_stacks(struct collector *c, struct image *im)
     }
     if (!db_ok(c->cfg->db))
         return true;
-    im->naming = sym_batch_collect(&im->st, &im->modules_named, &im->sym);
+    im->naming = sym_batch_collect(im->st, &im->modules_named, &im->sym);
     if (im->naming == NULL)
         return true;
     symworker_submit(c->names, im->naming);
@@ -194,7 +195,9 @@ static void collector_finish_end(struct collector *c, struct image *im)
     c->last_activity_ns = im->ended_ns;
     symworker_retire(c->names, im->sym); /* its frames are written */
     im->sym = NULL;
-    state_free(&im->st);
+    state_free(im->st);
+    free(im->st);
+    im->st = NULL;
 }
 
 /* Drains up to one batch from every ring of im; the records taken. With
@@ -209,20 +212,20 @@ static void collector_end_image(struct collector *c, struct image *im, const cha
     if (im->ended)
         return;
     collector_drain(c, im, true);
-    state_settle(&im->st);
+    state_settle(im->st);
     uint64_t now = prim_now_ns();
     im->forks_started = atomic_load(&im->seg->forks_started);
     im->lost_no_slot = atomic_load(&im->seg->lost_no_slot);
-    for (size_t i = 0; i < im->st.thread_count; i++) {
-        struct thread_state *t = &im->st.threads[i];
+    for (size_t i = 0; i < im->st->thread_count; i++) {
+        struct thread_state *t = &im->st->threads[i];
         if (t->end_ns == 0) { /* the main thread has no exit hook */
             t->end_ns = now;
             t->dirty = true;
         }
     }
     db_begin(c->cfg->db);
-    db_write_state(c->cfg->db, im->process_id, &im->st, im->st.last_ts);
-    db_write_live(c->cfg->db, im->process_id, &im->st);
+    db_write_state(c->cfg->db, im->process_id, im->st, im->st->last_ts);
+    db_write_live(c->cfg->db, im->process_id, im->st);
     db_commit(c->cfg->db);
     im->ended = true;
     im->end_reason = reason;
@@ -290,11 +293,33 @@ static void collector_register(struct collector *c, int fd)
         munmap(mem, hello.bytes);
         goto reply;
     }
+    if (c->image_count == c->image_cap) {
+        size_t cap = c->image_cap * 2 + 8;
+        struct image **grown = realloc(c->images, cap * sizeof *grown);
+        if (grown == NULL) {
+            munmap(mem, hello.bytes);
+            goto reply; /* no ack: the process runs untraced and says so */
+        }
+        c->images = grown;
+        c->image_cap = cap;
+    }
     im = calloc(1, sizeof *im);
-    if (im == NULL || (c->image_count == c->image_cap &&
-                       !(c->images = realloc(c->images, (c->image_cap = c->image_cap * 2 + 8) *
-                                                            sizeof *c->images)))) {
-        free(im);
+    if (im != NULL) {
+        im->st = calloc(1, sizeof *im->st);
+        im->slot_thread = calloc(seg->slot_count, sizeof *im->slot_thread);
+        im->slot_generation = calloc(seg->slot_count, sizeof *im->slot_generation);
+        im->slot_known = calloc(seg->slot_count, 1);
+    }
+    if (im == NULL || im->st == NULL || im->slot_thread == NULL || im->slot_generation == NULL ||
+        im->slot_known == NULL) {
+        if (im != NULL) {
+            free(im->st);
+            free(im->slot_thread);
+            free(im->slot_generation);
+            free(im->slot_known);
+            free(im);
+            im = NULL;
+        }
         munmap(mem, hello.bytes);
         goto reply;
     }
@@ -303,10 +328,7 @@ static void collector_register(struct collector *c, int fd)
     im->pid = seg->pid;
     im->ppid = seg->ppid;
     im->via = seg->via < 3 ? seg->via : 0;
-    im->slot_thread = calloc(seg->slot_count, sizeof *im->slot_thread);
-    im->slot_generation = calloc(seg->slot_count, sizeof *im->slot_generation);
-    im->slot_known = calloc(seg->slot_count, 1);
-    state_init(&im->st, seg->pid, seg->mode, seg->sample_bytes);
+    state_init(im->st, seg->pid, seg->mode, seg->sample_bytes);
     im->pidfd = (int)syscall(SYS_pidfd_open, (pid_t)seg->pid, 0);
     int64_t parent = 0;
     if (im->via == SEGMENT_VIA_EXEC) {
@@ -371,12 +393,12 @@ static void collector_ingest(struct image *im, size_t thread, const record_t *re
         size_t n = 1 + (size_t)recs[i].payload_records;
         if (i + n > count)
             break; /* cannot happen: batches never split a frame */
-        state_ingest(&im->st, thread, &recs[i], n);
+        state_ingest(im->st, thread, &recs[i], n);
         newest = recs[i].ts_ns; /* a head's time; continuations carry none */
         i += n;
     }
-    if (newest != 0 && now > newest && now - newest > im->st.max_lag_ns)
-        im->st.max_lag_ns = now - newest;
+    if (newest != 0 && now > newest && now - newest > im->st->max_lag_ns)
+        im->st->max_lag_ns = now - newest;
 }
 
 static size_t collector_drain_slot(struct collector *c, struct image *im, uint32_t index,
@@ -396,7 +418,7 @@ static size_t collector_drain_slot(struct collector *c, struct image *im, uint32
             return 0;
         im->slot_known[index] = 1;
         im->slot_generation[index] = slot->generation;
-        im->slot_thread[index] = state_thread(&im->st, tid, now);
+        im->slot_thread[index] = state_thread(im->st, tid, now);
     }
     size_t thread = im->slot_thread[index];
     size_t total = 0;
@@ -408,9 +430,9 @@ static size_t collector_drain_slot(struct collector *c, struct image *im, uint32
     /* Drops are counted by the ring itself: exact even for losses after
      * the thread's last record (no DROPPED marker follows those). */
     uint64_t dropped = ring_dropped(ring);
-    struct thread_state *ts = &im->st.threads[thread];
+    struct thread_state *ts = &im->st->threads[thread];
     if (dropped != ts->dropped) {
-        im->st.dropped += dropped - ts->dropped;
+        im->st->dropped += dropped - ts->dropped;
         ts->dropped = dropped;
         ts->dirty = true;
     }
@@ -423,9 +445,9 @@ static size_t collector_drain_slot(struct collector *c, struct image *im, uint32
             ring_close(ring);
     }
     if ((closed || dead) && ring_is_drained(ring)) {
-        struct thread_state *t = &im->st.threads[thread];
+        struct thread_state *t = &im->st->threads[thread];
         if (t->end_ns == 0)
-            t->end_ns = im->st.last_ts;
+            t->end_ns = im->st->last_ts;
         t->dirty = true;
         ring_release(ring);
         im->slot_known[index] = 0;
@@ -539,7 +561,7 @@ static void collector_flush(struct collector *c)
         struct image *im = c->images[i];
         if (im->ended)
             continue;
-        db_write_state(c->cfg->db, im->process_id, &im->st, im->st.last_ts);
+        db_write_state(c->cfg->db, im->process_id, im->st, im->st->last_ts);
         collector_name_stacks(c, im);
     }
     db_commit(c->cfg->db);
@@ -588,8 +610,8 @@ int collector_run(const struct collector_config *config)
                  * written with the end of the image, in the same commit as
                  * its end_ns, a moment after the program is gone. */
                 db_begin(config->db);
-                db_write_state(config->db, im->process_id, &im->st, im->st.last_ts);
-                db_write_live(config->db, im->process_id, &im->st);
+                db_write_state(config->db, im->process_id, im->st, im->st->last_ts);
+                db_write_live(config->db, im->process_id, im->st);
                 db_commit(config->db);
                 atomic_store_explicit(&im->seg->exit_acked, 1, memory_order_release);
             }
