@@ -111,11 +111,11 @@ static bool symworker_finish(struct symworker *w, struct sym_batch *b)
 static void *symworker_main(void *arg)
 {
     struct symworker *w = arg;
-    /* Naming is background work: on a machine whose cores the traced
-     * program and the draining thread keep busy, it gets a tenth of a
-     * core's share rather than an equal one - not SCHED_IDLE, under which
-     * a busy machine could hold an ended process's last names (and its
-     * end_ns) for minutes. Failing to lower it changes nothing but that. */
+    /* Naming is background work: besides the pacing, on a machine whose
+     * cores other work keeps busy it yields most of its share - but not
+     * all, as under SCHED_IDLE, where a busy machine could hold an ended
+     * process's last names (and its end_ns) for minutes. Failing to lower
+     * it changes nothing but that. */
     setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), SYMWORKER_NICE);
     pthread_mutex_lock(&w->lock);
     for (;;) {
