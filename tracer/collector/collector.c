@@ -75,8 +75,14 @@ struct collector {
     const struct collector_config *cfg;
     struct calibration clock;
     struct symworker *names;
-    struct image **images;
+    struct image **images;   /* every image, in registration order */
     size_t image_count, image_cap;
+    /* The images whose end is not written yet, the ones a pass looks at:
+     * a long build ends tens of thousands of images, and a pass runs up
+     * to 50,000 times a second. Same capacity as images. */
+    struct image **active;
+    size_t active_count;
+    uint64_t last_end_ns;    /* the latest ended_ns of any image */
     record_t batch[COLLECTOR_BATCH];
     uint64_t last_activity_ns;
 };
@@ -106,8 +112,8 @@ static void collector_calibrate(struct collector *c, uint64_t now, bool force)
         cal->mult = mult;
         cal->next_ns = ns + (span < 1000000000ull ? span : 1000000000ull);
     }
-    for (size_t i = 0; i < c->image_count; i++) {
-        struct image *im = c->images[i];
+    for (size_t i = 0; i < c->active_count; i++) {
+        struct image *im = c->active[i];
         if (!im->ended && im->seg->clock_source == SEGMENT_CLOCK_TSC)
             clock_calibration_publish(&im->seg->clock, cal->ticks, cal->ns, cal->mult);
     }
@@ -189,10 +195,12 @@ static void collector_finish_end(struct collector *c, struct image *im)
     db_commit(c->cfg->db);
     if (!named)
         return;
-    im->end_written = true;
+    im->end_written = true; /* collector_prune drops it from the active list */
     symworker_hurry(c->names, false);
     im->ended_ns = prim_now_ns();
     c->last_activity_ns = im->ended_ns;
+    if (im->ended_ns > c->last_end_ns)
+        c->last_end_ns = im->ended_ns;
     symworker_retire(c->names, im->sym); /* its frames are written */
     im->sym = NULL;
     state_free(im->st);
@@ -296,11 +304,14 @@ static void collector_register(struct collector *c, int fd)
     if (c->image_count == c->image_cap) {
         size_t cap = c->image_cap * 2 + 8;
         struct image **grown = realloc(c->images, cap * sizeof *grown);
-        if (grown == NULL) {
+        if (grown != NULL)
+            c->images = grown;
+        struct image **grown_active = grown != NULL ? realloc(c->active, cap * sizeof *grown) : NULL;
+        if (grown_active == NULL) {
             munmap(mem, hello.bytes);
             goto reply; /* no ack: the process runs untraced and says so */
         }
-        c->images = grown;
+        c->active = grown_active;
         c->image_cap = cap;
     }
     im = calloc(1, sizeof *im);
@@ -363,6 +374,7 @@ static void collector_register(struct collector *c, int fd)
     db_commit(c->cfg->db);
     atomic_store(&seg->collector_pid, (uint32_t)getpid());
     c->images[c->image_count++] = im;
+    c->active[c->active_count++] = im;
     if (seg->clock_source == SEGMENT_CLOCK_TSC)
         collector_calibrate(c, prim_now_ns(), true); /* its threads stop calling clock_gettime */
     ack = (uint32_t)getpid();
@@ -540,25 +552,29 @@ static bool collector_done(struct collector *c, uint64_t now)
         return c->cfg->root_pidfd >= 0 && poll(&root, 1, 0) == 1 &&
                now >= c->last_activity_ns + COLLECTOR_LINGER_NS;
     }
-    uint64_t last_end = 0;
-    for (size_t i = 0; i < c->image_count; i++) {
-        struct image *im = c->images[i];
-        if (!im->end_written)
-            return false;
-        if (im->ended_ns > last_end)
-            last_end = im->ended_ns;
-    }
+    if (c->active_count != 0)
+        return false;
     /* A child forked just before its parent ended registers a moment later. */
-    if (now < last_end + COLLECTOR_FORK_GRACE_NS && collector_fork_child_missing(c))
+    if (now < c->last_end_ns + COLLECTOR_FORK_GRACE_NS && collector_fork_child_missing(c))
         return false;
     return now >= c->last_activity_ns + COLLECTOR_LINGER_NS;
+}
+
+/* Drops the images whose end is written from the active list. */
+static void collector_prune(struct collector *c)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < c->active_count; i++)
+        if (!c->active[i]->end_written)
+            c->active[kept++] = c->active[i];
+    c->active_count = kept;
 }
 
 static void collector_flush(struct collector *c)
 {
     db_begin(c->cfg->db);
-    for (size_t i = 0; i < c->image_count; i++) {
-        struct image *im = c->images[i];
+    for (size_t i = 0; i < c->active_count; i++) {
+        struct image *im = c->active[i];
         if (im->ended)
             continue;
         db_write_state(c->cfg->db, im->process_id, im->st, im->st->last_ts);
@@ -590,8 +606,8 @@ int collector_run(const struct collector_config *config)
         size_t trickle = SIZE_MAX; /* a pass that drains less than this waits before the next */
         uint64_t now = prim_now_ns();
         collector_calibrate(c, now, false);
-        for (size_t i = 0; i < c->image_count; i++) {
-            struct image *im = c->images[i];
+        for (size_t i = 0; i < c->active_count; i++) {
+            struct image *im = c->active[i];
             if (im->ended) {
                 collector_finish_end(c, im);
                 continue;
@@ -623,6 +639,7 @@ int collector_run(const struct collector_config *config)
             collector_flush(c);
             next_flush = now + interval;
         }
+        collector_prune(c);
         if (collector_done(c, now))
             break;
         if (drained >= trickle) {
@@ -651,6 +668,7 @@ int collector_run(const struct collector_config *config)
     for (size_t i = 0; i < c->image_count; i++)
         free(c->images[i]);
     free(c->images);
+    free(c->active);
     free(c);
     return 0;
 }
