@@ -29,7 +29,6 @@
 #include "symworker.h"
 
 #define PID 5100u
-#define TID 5101u
 
 /* ---- code whose addresses the stacks hold ---------------------------------- */
 
@@ -92,6 +91,17 @@ static void send_stack(struct proc_state *p, size_t thread, uint32_t id, const u
     record_t head = {.kind = RECORD_STACK_DEF, .class_index = RECORD_CLASS_NONE, .stack_id = id,
                      .ts_ns = 1};
     feed(p, thread, head, pcs, depth * sizeof *pcs);
+}
+
+/* A process image with one thread, as the collector starts it: its state
+ * index of that thread. With exe, the executable's MODULE_LOAD comes first. */
+static size_t image_start(struct proc_state *p, uint32_t pid, const struct exe_module *exe)
+{
+    state_init(p, pid, SEGMENT_MODE_SUMMARY, 0);
+    size_t thread = state_thread(p, pid + 1, 1);
+    if (exe != NULL)
+        send_module(p, thread, exe);
+    return thread;
 }
 
 /* ---- a real trace database ------------------------------------------------- */
@@ -160,9 +170,7 @@ START_TEST(a_batch_names_every_frame_of_a_stack_off_the_calling_thread)
 {
     struct exe_module exe = exe_module();
     struct proc_state p;
-    state_init(&p, PID, SEGMENT_MODE_SUMMARY, 0);
-    size_t thread = state_thread(&p, TID, 1);
-    send_module(&p, thread, &exe);
+    size_t thread = image_start(&p, PID, &exe);
     uint64_t pcs[] = {pc_of(named_leaf_function, 0), pc_of(named_caller_function, 1)};
     send_stack(&p, thread, 1, pcs, 2);
 
@@ -209,8 +217,7 @@ END_TEST
 START_TEST(a_process_with_nothing_new_gives_no_batch)
 {
     struct proc_state p;
-    state_init(&p, PID, SEGMENT_MODE_SUMMARY, 0);
-    state_thread(&p, TID, 1);
+    image_start(&p, PID, NULL);
     struct symbolizer *sym = NULL;
     size_t sent = 0;
     ck_assert_ptr_null(sym_batch_collect(&p, &sent, &sym));
@@ -223,8 +230,7 @@ START_TEST(stacks_outside_every_known_module_are_named_again_when_a_module_arriv
 {
     struct exe_module exe = exe_module();
     struct proc_state p;
-    state_init(&p, PID, SEGMENT_MODE_SUMMARY, 0);
-    size_t thread = state_thread(&p, TID, 1);
+    size_t thread = image_start(&p, PID, NULL);
     uint64_t pcs[] = {pc_of(named_leaf_function, 0), pc_of(named_caller_function, 1)};
     send_stack(&p, thread, 1, pcs, 2); /* before the module that holds it */
 
@@ -285,11 +291,8 @@ START_TEST(batches_finish_in_the_order_they_were_submitted_while_the_caller_poll
     struct sym_batch *batches[IMAGES * ROUNDS];
     size_t thread[IMAGES];
     size_t count = 0;
-    for (unsigned i = 0; i < IMAGES; i++) {
-        state_init(&p[i], PID + i, SEGMENT_MODE_SUMMARY, 0);
-        thread[i] = state_thread(&p[i], TID + i, 1);
-        send_module(&p[i], thread[i], &exe);
-    }
+    for (unsigned i = 0; i < IMAGES; i++)
+        thread[i] = image_start(&p[i], PID + 2 * i, &exe);
     struct symworker *w = symworker_create();
     uint64_t pcs[ROUNDS + 1];
     pcs[0] = pc_of(named_leaf_function, 0);
@@ -343,9 +346,7 @@ START_TEST(destroying_the_worker_finishes_every_queued_batch_and_retired_symboli
 {
     struct exe_module exe = exe_module();
     struct proc_state p;
-    state_init(&p, PID, SEGMENT_MODE_SUMMARY, 0);
-    size_t thread = state_thread(&p, TID, 1);
-    send_module(&p, thread, &exe);
+    size_t thread = image_start(&p, PID, &exe);
     uint64_t pcs[] = {pc_of(named_leaf_function, 0)};
     send_stack(&p, thread, 1, pcs, 1);
     struct symbolizer *sym = NULL;
@@ -361,10 +362,7 @@ START_TEST(destroying_the_worker_finishes_every_queued_batch_and_retired_symboli
     symworker_retire(w, sym);
     /* A second image's batch, queued behind the retirement and not waited for. */
     struct proc_state q;
-    state_init(&q, PID + 1, SEGMENT_MODE_SUMMARY, 0);
-    size_t qt = state_thread(&q, TID, 1);
-    send_module(&q, qt, &exe);
-    send_stack(&q, qt, 1, pcs, 1);
+    send_stack(&q, image_start(&q, PID + 2, &exe), 1, pcs, 1);
     struct symbolizer *qsym = NULL;
     size_t qsent = 0;
     struct sym_batch *c = sym_batch_collect(&q, &qsent, &qsym);
