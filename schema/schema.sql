@@ -164,7 +164,7 @@ CREATE TABLE modules (
 
 -- Distinct call stacks. site_* is the innermost frame outside the allocator
 -- and its thin wrappers (operator new, strdup, xmalloc, g_malloc, ...): "where
--- it came from".
+-- it came from" (the wrapper itself when that frame has no name).
 CREATE TABLE stacks (
     process_id    INTEGER NOT NULL,
     stack_id      INTEGER NOT NULL,

@@ -278,6 +278,45 @@ START_TEST(stacks_outside_every_known_module_are_named_again_when_a_module_arriv
 }
 END_TEST
 
+/* A stack's site is the first frame that is no allocation wrapper - and
+ * when that caller has no name (a stripped program's static function),
+ * the wrapper just inside it, which says more than nothing. Frames are set
+ * by hand here: every function of this program has a name. */
+START_TEST(a_site_is_the_wrappers_caller_or_the_wrapper_when_the_caller_has_no_name)
+{
+    struct proc_state p;
+    size_t thread = image_start(&p, PID, NULL);
+    static const uint64_t pcs[][3] = {{0x1000, 0x2000, 0x3000}, {0x1100, 0x2100, 0x3100}};
+    for (uint32_t id = 1; id <= 2; id++)
+        send_stack(&p, thread, id, pcs[id - 1], 3);
+    struct symbolizer *sym = NULL;
+    size_t sent = 0;
+    struct sym_batch *b = sym_batch_collect(&p, &sent, &sym);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_uint_eq(b->stack_count, 2);
+    /* Stack 1: xmalloc called by named_caller; stack 2: g_malloc called by
+     * a frame with no name. Both from main. */
+    static const char *const names[][3] = {{"xmalloc", "named_caller", "main"},
+                                           {"g_malloc", NULL, "main"}};
+    for (size_t i = 0; i < b->stack_count; i++) {
+        uint32_t id = b->stack_ids[i];
+        for (uint32_t level = 0; level < 3; level++)
+            b->frames[b->stack_first[i] + level] = (sym_frame_t){
+                .function = names[id - 1][level], .module = "/usr/bin/stripped"};
+    }
+    struct trace_db t;
+    trace_db_open(&t);
+    write_names(&t, &p, b);
+    char got[256];
+    query_text(&t, "SELECT group_concat(stack_id || ':' || coalesce(site_function, '?'), ' ') "
+                   "FROM (SELECT * FROM stacks ORDER BY stack_id)", got, sizeof got);
+    ck_assert_str_eq(got, "1:named_caller 2:g_malloc");
+    sym_batch_free(b);
+    trace_db_close(&t);
+    state_free(&p);
+}
+END_TEST
+
 /* Several images, each with its own symbolizer, batches queued faster
  * than they are named while the caller polls them lock-free, as the
  * collector does at each commit. */
@@ -387,6 +426,7 @@ static Suite *symworker_suite(void)
     tcase_add_test(tc, a_batch_names_every_frame_of_a_stack_off_the_calling_thread);
     tcase_add_test(tc, a_process_with_nothing_new_gives_no_batch);
     tcase_add_test(tc, stacks_outside_every_known_module_are_named_again_when_a_module_arrives);
+    tcase_add_test(tc, a_site_is_the_wrappers_caller_or_the_wrapper_when_the_caller_has_no_name);
     tcase_add_test(tc, batches_finish_in_the_order_they_were_submitted_while_the_caller_polls);
     tcase_add_test(tc, destroying_the_worker_finishes_every_queued_batch_and_retired_symbolizer);
     suite_add_tcase(s, tc);

@@ -327,14 +327,20 @@ static void db_write_stack(struct db *db, int64_t pid, uint32_t id, struct stack
                            const sym_frame_t *frames)
 {
     bool all_resolved = true;
-    const sym_frame_t *site = NULL;
+    /* The site: the first frame that is no wrapper; but when that one has
+     * no name (a stripped caller), the wrapper just inside it says more. */
+    const sym_frame_t *site = NULL, *wrapper = NULL;
     sqlite3_stmt *f = db->stmt[STMT_FRAME];
     for (uint32_t level = 0; level < st->depth; level++) {
         const sym_frame_t *frame = &frames[level];
         if (frame->module == NULL)
             all_resolved = false; /* outside every module known so far */
-        if (site == NULL && (frame->function == NULL || !db_is_wrapper(frame->function)))
-            site = frame;
+        if (site == NULL) {
+            if (frame->function != NULL && db_is_wrapper(frame->function))
+                wrapper = frame;
+            else
+                site = frame->function == NULL && wrapper != NULL ? wrapper : frame;
+        }
         sqlite3_bind_int64(f, 1, pid);
         sqlite3_bind_int64(f, 2, id);
         sqlite3_bind_int64(f, 3, level);
