@@ -159,7 +159,7 @@ static void query_text(const struct trace_db *t, const char *sql, char *out, siz
 static void write_names(struct trace_db *t, struct proc_state *p, struct sym_batch *b)
 {
     db_begin(t->db);
-    db_write_stacks(t->db, t->process_id, p, b);
+    ck_assert(db_write_stacks(t->db, t->process_id, p, b, 0));
     db_commit(t->db);
     ck_assert(db_ok(t->db));
 }
@@ -317,6 +317,61 @@ START_TEST(a_site_is_the_wrappers_caller_or_the_wrapper_when_the_caller_has_no_n
 }
 END_TEST
 
+/* A large batch is written a slice at a time (the rings wait while frames
+ * are written): a deadline already past still writes some, the next call
+ * resumes where the last stopped, and in the end every stack is written
+ * exactly once with all its frames. */
+START_TEST(a_batch_is_written_in_slices_that_resume_where_they_stopped)
+{
+    enum { STACKS = 40 };
+    struct exe_module exe = exe_module();
+    struct proc_state p;
+    size_t thread = image_start(&p, PID, &exe);
+    uint64_t pcs[STACKS + 1];
+    pcs[0] = pc_of(named_leaf_function, 0);
+    for (unsigned i = 1; i <= STACKS; i++)
+        pcs[i] = pc_of(named_caller_function, 1);
+    for (uint32_t id = 1; id <= STACKS; id++)
+        send_stack(&p, thread, id, pcs, id + 1); /* the leaf under id callers */
+    struct symbolizer *sym = NULL;
+    size_t sent = 0;
+    struct sym_batch *b = sym_batch_collect(&p, &sent, &sym);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_uint_eq(b->stack_count, STACKS);
+    struct symworker *w = symworker_create();
+    symworker_submit(w, b);
+    symworker_wait(w, b);
+    struct trace_db t;
+    trace_db_open(&t);
+    unsigned slices = 0;
+    bool all = false;
+    while (!all && slices <= STACKS) {
+        size_t before = b->stacks_written;
+        db_begin(t.db);
+        all = db_write_stacks(t.db, t.process_id, &p, b, 1); /* 1 ns: long past */
+        db_commit(t.db);
+        ck_assert_uint_gt(b->stacks_written, before); /* every slice makes progress */
+        slices++;
+    }
+    ck_assert(all);
+    ck_assert_uint_gt(slices, 1);
+    char got[128];
+    query_text(&t, "SELECT count(*) || ' ' || sum(depth) || ' ' || count(DISTINCT stack_id) FROM stacks",
+               got, sizeof got);
+    /* depth of stack id is id + 1: 2 + 3 + ... + 41 = 860 */
+    ck_assert_str_eq(got, "40 860 40");
+    query_text(&t, "SELECT count(*) || ' ' || count(function) FROM frames", got, sizeof got);
+    ck_assert_str_eq(got, "860 860");
+    for (uint32_t id = 1; id <= STACKS; id++)
+        ck_assert(p.stacks[id].written && p.stacks[id].symbolized);
+    sym_batch_free(b);
+    symworker_retire(w, sym);
+    symworker_destroy(w);
+    trace_db_close(&t);
+    state_free(&p);
+}
+END_TEST
+
 /* Several images, each with its own symbolizer, batches queued faster
  * than they are named while the caller polls them lock-free, as the
  * collector does at each commit. */
@@ -427,6 +482,7 @@ static Suite *symworker_suite(void)
     tcase_add_test(tc, a_process_with_nothing_new_gives_no_batch);
     tcase_add_test(tc, stacks_outside_every_known_module_are_named_again_when_a_module_arrives);
     tcase_add_test(tc, a_site_is_the_wrappers_caller_or_the_wrapper_when_the_caller_has_no_name);
+    tcase_add_test(tc, a_batch_is_written_in_slices_that_resume_where_they_stopped);
     tcase_add_test(tc, batches_finish_in_the_order_they_were_submitted_while_the_caller_polls);
     tcase_add_test(tc, destroying_the_worker_finishes_every_queued_batch_and_retired_symbolizer);
     suite_add_tcase(s, tc);

@@ -35,6 +35,7 @@
 #define COLLECTOR_WAIT_MIN_NS 20000ull   /* idle wait right after a busy pass */
 #define COLLECTOR_TRICKLE_DIVISOR 8u     /* a pass draining < ring capacity / this waits */
 #define COLLECTOR_WAIT_MAX_NS 1000000ull /* idle wait once quiet */
+#define COLLECTOR_NAMES_SLICE_NS 2000000ull /* frame rows written per pass, at most */
 
 struct image {
     int64_t process_id;
@@ -152,26 +153,29 @@ static bool collector_segment_ok(const segment_t *seg, size_t bytes)
            seg->header_bytes + (uint64_t)seg->slot_count * slot <= bytes;
 }
 
-/* Writes im's finished naming batch and lets it go. */
-static void collector_write_names(struct collector *c, struct image *im)
+/* Writes what fits before deadline of im's named batch (in the caller's
+ * transaction) and lets the batch go once it is all written. Returns
+ * whether im has no named batch left to write. */
+static bool collector_write_names(struct collector *c, struct image *im, uint64_t deadline)
 {
-    db_write_stacks(c->cfg->db, im->process_id, im->st, im->naming);
+    if (im->naming == NULL)
+        return true;
+    if (!symworker_done(im->naming) ||
+        !db_write_stacks(c->cfg->db, im->process_id, im->st, im->naming, deadline))
+        return false;
     sym_batch_free(im->naming);
     im->naming = NULL;
+    return true;
 }
 
-/* Stacks get their names on the naming thread: a finished batch is
- * written, and the next is handed over, so the rings never wait for libdw.
- * Returns whether im has no names pending (nothing handed over). Once the
- * database has failed nothing more is named: it would never be written,
- * and its stacks would be handed over again and again. */
+/* Hands im's new stacks (and modules) to the naming thread, unless a batch
+ * is still being named or written. Returns whether nothing is pending.
+ * Once the database has failed nothing more is named: it would never be
+ * written, and its stacks would be handed over again and again. */
 static bool collector_name_stacks(struct collector *c, struct image *im)
 {
-    if (im->naming != NULL) {
-        if (!symworker_done(im->naming))
-            return false;
-        collector_write_names(c, im);
-    }
+    if (im->naming != NULL)
+        return false;
     if (!db_ok(c->cfg->db))
         return true;
     im->naming = sym_batch_collect(im->st, &im->modules_named, &im->sym);
@@ -181,20 +185,49 @@ static bool collector_name_stacks(struct collector *c, struct image *im)
     return false;
 }
 
+/* Frames of named stacks go into the database a slice at a time (until
+ * deadline), one transaction a pass, so the rings are never held for long:
+ * a compiler's 7,000 stacks are 200,000 frame rows, a third of a second of
+ * SQLite. Returns whether any running image still has frames waiting. */
+static bool collector_write_some_names(struct collector *c, uint64_t deadline)
+{
+    bool open = false, waiting = false;
+    for (size_t i = 0; i < c->active_count; i++) {
+        struct image *im = c->active[i];
+        if (im->ended || im->naming == NULL || !symworker_done(im->naming))
+            continue;
+        if (prim_now_ns() >= deadline) {
+            waiting = true;
+            break;
+        }
+        if (!open)
+            db_begin(c->cfg->db);
+        open = true;
+        waiting |= !collector_write_names(c, im, deadline);
+    }
+    if (open)
+        db_commit(c->cfg->db);
+    return waiting;
+}
+
 /* An ended image's last commit: its remaining names and its end_ns
- * together, once the naming thread has them all (a processes row with
- * end_ns set is complete). Until then it costs a look at a flag per pass. */
-static void collector_finish_end(struct collector *c, struct image *im)
+ * together, once the naming thread has them all and all are written (a
+ * processes row with end_ns set is complete); a slice of frames a pass
+ * (until deadline; 0: no limit) until then. Returns whether it has frames
+ * waiting to be written. */
+static bool collector_finish_end(struct collector *c, struct image *im, uint64_t deadline)
 {
     if (im->end_written || (im->naming != NULL && !symworker_done(im->naming)))
-        return;
+        return false;
+    if (deadline != 0 && prim_now_ns() >= deadline)
+        return true;
     db_begin(c->cfg->db);
-    bool named = collector_name_stacks(c, im);
+    bool named = collector_write_names(c, im, deadline) && collector_name_stacks(c, im);
     if (named)
         db_end_process(c->cfg->db, im->process_id, im->end_ns, im->end_reason, im->lost_no_slot);
     db_commit(c->cfg->db);
     if (!named)
-        return;
+        return im->naming != NULL && symworker_done(im->naming);
     im->end_written = true; /* collector_prune drops it from the active list */
     symworker_hurry(c->names, false);
     im->ended_ns = prim_now_ns();
@@ -206,6 +239,7 @@ static void collector_finish_end(struct collector *c, struct image *im)
     state_free(im->st);
     free(im->st);
     im->st = NULL;
+    return false;
 }
 
 /* Drains up to one batch from every ring of im; the records taken. With
@@ -253,7 +287,7 @@ static void collector_end_image(struct collector *c, struct image *im, const cha
     im->slot_known = NULL;
     c->last_activity_ns = now;
     symworker_hurry(c->names, true); /* its end waits for its names */
-    collector_finish_end(c, im);
+    collector_finish_end(c, im, prim_now_ns() + COLLECTOR_NAMES_SLICE_NS);
 }
 
 /* The newest image of pid (only a running one with live_only), or NULL. */
@@ -578,7 +612,7 @@ static void collector_flush(struct collector *c)
         if (im->ended)
             continue;
         db_write_state(c->cfg->db, im->process_id, im->st, im->st->last_ts);
-        collector_name_stacks(c, im);
+        collector_name_stacks(c, im); /* the batch before is written by then, or it waits */
     }
     db_commit(c->cfg->db);
 }
@@ -605,11 +639,13 @@ int collector_run(const struct collector_config *config)
         size_t drained = 0;
         size_t trickle = SIZE_MAX; /* a pass that drains less than this waits before the next */
         uint64_t now = prim_now_ns();
+        uint64_t names_deadline = now + COLLECTOR_NAMES_SLICE_NS;
+        bool names_waiting = false;
         collector_calibrate(c, now, false);
         for (size_t i = 0; i < c->active_count; i++) {
             struct image *im = c->active[i];
             if (im->ended) {
-                collector_finish_end(c, im);
+                names_waiting |= collector_finish_end(c, im, names_deadline);
                 continue;
             }
             drained += collector_drain(c, im, false);
@@ -634,6 +670,7 @@ int collector_run(const struct collector_config *config)
             if (collector_process_gone(im))
                 collector_end_image(c, im, im->exited_cleanly ? "exit" : "abrupt");
         }
+        names_waiting |= collector_write_some_names(c, names_deadline);
         now = prim_now_ns();
         if (now >= next_flush) {
             collector_flush(c);
@@ -642,8 +679,8 @@ int collector_run(const struct collector_config *config)
         collector_prune(c);
         if (collector_done(c, now))
             break;
-        if (drained >= trickle) {
-            idle_wait_ns = COLLECTOR_WAIT_MIN_NS; /* keeping up: straight on */
+        if (drained >= trickle || names_waiting) {
+            idle_wait_ns = COLLECTOR_WAIT_MIN_NS; /* keeping up, or frames to write: straight on */
             continue;
         }
         /* A pass that drained a trickle waits too: draining right behind a

@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "orthotope.h"
 #include "schema.h"
 #include "symworker.h"
@@ -370,18 +371,24 @@ static void db_write_stack(struct db *db, int64_t pid, uint32_t id, struct stack
     st->symbolized = all_resolved;
 }
 
-void db_write_stacks(struct db *db, int64_t process_id, struct proc_state *p,
-                     const struct sym_batch *names)
+bool db_write_stacks(struct db *db, int64_t process_id, struct proc_state *p,
+                     struct sym_batch *names, uint64_t deadline_ns)
 {
-    if (db->failed)
-        return;
-    for (size_t i = 0; i < names->stack_count; i++) {
+    for (size_t i = names->stacks_written; i < names->stack_count && !db->failed; i++) {
+        /* The clock is read every few stacks: a stack is tens of rows. */
+        if (deadline_ns != 0 && (i - names->stacks_written) % 8 == 7 &&
+            prim_now_ns() >= deadline_ns) {
+            names->stacks_written = i;
+            return false;
+        }
         uint32_t id = names->stack_ids[i];
         struct stack_state *st = id < p->stacks_cap ? &p->stacks[id] : NULL;
         if (st == NULL || st->pcs == NULL || st->depth != names->stack_depths[i])
             continue; /* cannot happen: stacks are never dropped or changed */
         db_write_stack(db, process_id, id, st, &names->frames[names->stack_first[i]]);
     }
+    names->stacks_written = names->stack_count;
+    return true;
 }
 
 struct db_each {

@@ -44,9 +44,13 @@ int64_t db_add_process(struct db *db, const struct db_process_info *info);
  * named off the draining thread (symworker.h) and written with
  * db_write_stacks once their batch is done. */
 void db_write_state(struct db *db, int64_t process_id, struct proc_state *p, uint64_t ts_ns);
-/* Writes the stacks (and frames) of a finished naming batch of p's. */
-void db_write_stacks(struct db *db, int64_t process_id, struct proc_state *p,
-                     const struct sym_batch *names);
+/* Writes the stacks (and frames) of a finished naming batch of p's, from
+ * where the last call stopped, until deadline_ns (CLOCK_MONOTONIC; 0: no
+ * limit): a large program's batch is hundreds of thousands of frame rows,
+ * and the rings wait while they are written. Whether all are written (also
+ * after the database failed: nothing more will be). */
+bool db_write_stacks(struct db *db, int64_t process_id, struct proc_state *p,
+                     struct sym_batch *names, uint64_t deadline_ns);
 /* Replaces the process's live_allocations with p's live table. */
 void db_write_live(struct db *db, int64_t process_id, struct proc_state *p);
 /* Marks the process ended. reason: exit, exec or abrupt. */

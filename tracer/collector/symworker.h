@@ -36,6 +36,7 @@ struct sym_batch {
     size_t frame_count;
     uint64_t *pcs;
     sym_frame_t *frames;     /* out: one per pc; strings live as long as *sym */
+    size_t stacks_written;   /* the draining thread's: stacks in the database so far */
     atomic_bool done;
     struct sym_batch *next;  /* the worker's queue */
 };
