@@ -3,7 +3,8 @@
 
 Owns the two tracing tables of bench/README.md. The first times whole
 programs (ortho-bench's 64-byte churn and embedding batch, a python3 +
-numpy pipeline, a scripted sqlite3 session) under five configurations,
+numpy pipeline, a scripted sqlite3 session, and a process tree: make -j2
+running gcc on four small C files) under five configurations,
 interleaved round-robin in a rotating order: glibc untraced, heaptrack on
 glibc, the orthotope preload untraced, and the preload with ORTHO_TRACE=1
 without and with stacks. Each traced time runs to the program's own exit,
@@ -47,6 +48,7 @@ TRACE_MARKERS = ("<!-- trace:begin -->", "<!-- trace:end -->")
 FLOOD_MARKERS = ("<!-- flood:begin -->", "<!-- flood:end -->")
 FLOOD_PAIRS = 6000000              # malloc/free pairs per flood thread
 FLOOD_THREADS = (1, 2)
+TREE_WORKLOAD = "gcc build tree (make -B -j2, 4 C files)"
 
 
 class Config:
@@ -100,6 +102,33 @@ def sqlite_script(path, rows):
                 "WHERE a.id < 2000 AND b.id % 7 = 0;\n")
 
 
+def build_tree(path, sources):
+    """Writes a small C project under path: `sources` files and a Makefile
+    that compiles each with gcc -O2 -g (make -j2 -B: a tree of make, gcc
+    drivers, cc1 and as - one traced image each)."""
+    os.makedirs(path, exist_ok=True)
+    objects = []
+    for i in range(sources):
+        with open(os.path.join(path, "unit%d.c" % i), "w") as f:
+            f.write("#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n"
+                    "struct row%d { int id; double v[4]; char name[16]; };\n"
+                    "int unit%d(int n) {\n"
+                    "    struct row%d *rows = calloc((size_t)n, sizeof *rows);\n"
+                    "    int sum = 0;\n"
+                    "    for (int k = 0; k < n; k++) {\n"
+                    "        rows[k].id = k * %d;\n"
+                    "        snprintf(rows[k].name, sizeof rows[k].name, \"r%%d\", k);\n"
+                    "        sum += rows[k].id + (int)strlen(rows[k].name);\n"
+                    "    }\n"
+                    "    free(rows);\n"
+                    "    return sum;\n"
+                    "}\n" % (i, i, i, i + 3))
+        objects.append("unit%d.o" % i)
+    with open(os.path.join(path, "Makefile"), "w") as f:
+        f.write("all: %s\n%%.o: %%.c\n\tgcc -O2 -g -c $< -o $@\n" % " ".join(objects))
+    return path
+
+
 class Workload:
     """A program to time: argv, and how to tell its output is right."""
 
@@ -131,6 +160,7 @@ def make_workloads(build, tmp, scale):
     pipeline = [PYTHON, os.path.join(BENCH_DIR, "trace_pipeline.py")]
     if scale != 1:
         pipeline.append("--quick")
+    tree = build_tree(os.path.join(tmp, "tree"), 4)
     return [
         Workload("churn 64 B (ortho-bench same_thread_small_churn_64)",
                  [bench, "--api", "malloc", "--samples", "1", "--ops", str(4000000 // scale),
@@ -141,6 +171,7 @@ def make_workloads(build, tmp, scale):
         Workload("python3 numpy pipeline (bench/trace_pipeline.py)", pipeline),
         Workload("sqlite3 session (%d INSERTs, index, queries)" % (60000 // scale),
                  ["sqlite3", ":memory:", ".read " + sql]),
+        Workload(TREE_WORKLOAD, ["make", "-s", "-B", "-j2", "-C", tree]),
     ]
 
 
@@ -364,6 +395,11 @@ def workload_table(rows, configs, notes, failures, rounds, build, load):
     if versions:
         out.append("Versions: " + ", ".join(versions) + ".")
     out.extend(notes)
+    if any(r[0] == TREE_WORKLOAD for r in rows):
+        out.append("The gcc build tree is a process tree: orthotope traces every image of it "
+                   "(make, the gcc drivers, cc1, as), heaptrack only the process it starts "
+                   "(make); `allocations` counts the whole tree, so its heaptrack columns are "
+                   "the cost of tracing make alone, not a like-for-like comparison.")
     late = sum(r[5] for r in rows)
     total = sum(r[6] for r in rows)
     if total:
