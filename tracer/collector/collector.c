@@ -213,13 +213,13 @@ static bool collector_write_some_names(struct collector *c, uint64_t deadline)
 /* An ended image's last commit: its remaining names and its end_ns
  * together, once the naming thread has them all and all are written (a
  * processes row with end_ns set is complete); a slice of frames a pass
- * (until deadline; 0: no limit) until then. Returns whether it has frames
- * waiting to be written. */
+ * (until deadline) until then. Returns whether it has frames waiting to be
+ * written. */
 static bool collector_finish_end(struct collector *c, struct image *im, uint64_t deadline)
 {
     if (im->end_written || (im->naming != NULL && !symworker_done(im->naming)))
         return false;
-    if (deadline != 0 && prim_now_ns() >= deadline)
+    if (prim_now_ns() >= deadline)
         return true;
     db_begin(c->cfg->db);
     bool named = collector_write_names(c, im, deadline) && collector_name_stacks(c, im);

@@ -1,8 +1,8 @@
 /* symworker.c - see symworker.h. One thread, a FIFO of batches under a
- * mutex, one condition variable for both directions (work queued, a batch
- * done): the queue sees a batch per image per commit interval at most, so
- * nothing here is hot. A batch's `done` flag is also an atomic, so the
- * draining thread can poll it at each commit without taking the lock.
+ * mutex and a condition variable that wakes the thread for work: the queue
+ * sees a batch per image per commit interval at most, so nothing here is
+ * hot. A batch's `done` flag is an atomic the draining thread polls, so
+ * nobody ever blocks on the worker.
  *
  * Pacing: while every traced image is still running, naming is the one
  * part of tracing that can wait, so it takes at most a tenth of a core
@@ -63,7 +63,8 @@ static void symworker_pace(struct symworker *w)
     }
 }
 
-/* sym_batch_resolve, paced by w when it is not NULL. */
+/* Registers b's modules with the image's symbolizer (created on first use)
+ * and names every frame; paced by w when it is not NULL. */
 static void symworker_resolve(struct symworker *w, struct sym_batch *b)
 {
     if (*b->sym == NULL)
@@ -79,11 +80,6 @@ static void symworker_resolve(struct symworker *w, struct sym_batch *b)
             symbolizer_lookup(*b->sym, b->pcs[i], level > 0, &b->frames[i]);
         }
     }
-}
-
-void sym_batch_resolve(struct sym_batch *b)
-{
-    symworker_resolve(NULL, b);
 }
 
 void symworker_hurry(struct symworker *w, bool on)
@@ -133,12 +129,9 @@ static void *symworker_main(void *arg)
         if (w->head == NULL)
             w->tail = NULL;
         pthread_mutex_unlock(&w->lock);
-        bool freed = symworker_finish(w, b);
-        pthread_mutex_lock(&w->lock);
-        if (!freed) {
+        if (!symworker_finish(w, b))
             atomic_store_explicit(&b->done, true, memory_order_release);
-            pthread_cond_broadcast(&w->cond);
-        }
+        pthread_mutex_lock(&w->lock);
     }
     pthread_mutex_unlock(&w->lock);
     return NULL;
@@ -204,16 +197,6 @@ void symworker_retire(struct symworker *w, struct symbolizer *sym)
 bool symworker_done(const struct sym_batch *b)
 {
     return atomic_load_explicit(&b->done, memory_order_acquire);
-}
-
-void symworker_wait(struct symworker *w, struct sym_batch *b)
-{
-    if (symworker_done(b))
-        return;
-    pthread_mutex_lock(&w->lock);
-    while (!atomic_load_explicit(&b->done, memory_order_relaxed))
-        pthread_cond_wait(&w->cond, &w->lock);
-    pthread_mutex_unlock(&w->lock);
 }
 
 /* Whether stack st goes into this batch. */

@@ -51,11 +51,9 @@ void symworker_destroy(struct symworker *w);
 
 /* Queues b (it must stay allocated until done). */
 void symworker_submit(struct symworker *w, struct sym_batch *b);
-/* Whether b has been resolved; never blocks. Its frames are then safe to
- * read (acquire). */
+/* Whether b has been resolved; never blocks (the collector polls it at
+ * each pass). Its frames are then safe to read (acquire). */
 bool symworker_done(const struct sym_batch *b);
-/* Blocks until b has been resolved. */
-void symworker_wait(struct symworker *w, struct sym_batch *b);
 
 /* An image has ended and waits for its names (on: true), or no longer
  * does (false; one call each): while any waits, naming is not paced. */
@@ -75,9 +73,5 @@ struct sym_batch *sym_batch_collect(struct proc_state *p, size_t *modules_sent,
                                     struct symbolizer **sym);
 /* Frees b and its copies (not the symbolizer). NULL is a no-op. */
 void sym_batch_free(struct sym_batch *b);
-
-/* Resolves b on the calling thread (what the worker does with each batch);
- * for a worker-less caller and for tests. Does not mark b done. */
-void sym_batch_resolve(struct sym_batch *b);
 
 #endif
