@@ -14,9 +14,7 @@
 #include <string.h>
 
 #include "prim.h"
-#include "record.h"
 #include "registry.h"
-#include "tracer.h"
 
 static ORTHO_TLS ortho_status_t allocator_thread_status; /* last failed allocation */
 
@@ -96,8 +94,8 @@ static header_t *allocator_carve(struct ortho_allocator *a, unsigned cls, uint32
         h->next_free = i + 1 < count ? (header_t *)(span + (size_t)(i + 1) * block) : NULL;
     }
     atomic_fetch_add_explicit(&a->carved_blocks[cls], count, memory_order_relaxed);
-    if (ORTHO_UNLIKELY(a->traced))
-        tracer_event(RECORD_ARENA_CARVE, cls, (uintptr_t)span, count);
+    if (allocator_traced(a))
+        trace_port_event(TRACE_PORT_ARENA_CARVE, cls, (uintptr_t)span, count);
     return (header_t *)span;
 }
 
@@ -111,25 +109,25 @@ static header_t *allocator_take_block(struct ortho_allocator *a, struct ortho_ca
     if (bin->head == NULL) {
         uint64_t count = 0;
         header_t *batch = pool_pop(&a->pools[cls], &count);
-        uint64_t source = RECORD_REFILL_FROM_POOL;
+        uint64_t source = TRACE_PORT_FROM_POOL;
         if (batch == NULL) {
             count = cache->state == CACHE_ACTIVE ? bin->refill : 1;
             batch = allocator_carve(a, cls, (uint32_t)count);
             if (batch == NULL)
                 return NULL;
-            source = RECORD_REFILL_FROM_ARENA;
+            source = TRACE_PORT_FROM_ARENA;
         }
         if (cache->state != CACHE_ACTIVE) {
             if (count > 1)
                 pool_push(&a->pools[cls], batch->next_free, count - 1);
             /* A retired cache keeps one block and gives the rest back:
              * to the collector, one block left the pool. */
-            if (ORTHO_UNLIKELY(a->traced))
-                tracer_event(RECORD_CACHE_REFILL, cls, source, 1);
+            if (allocator_traced(a))
+                trace_port_event(TRACE_PORT_CACHE_REFILL, cls, source, 1);
             return batch;
         }
-        if (ORTHO_UNLIKELY(a->traced))
-            tracer_event(RECORD_CACHE_REFILL, cls, source, count);
+        if (allocator_traced(a))
+            trace_port_event(TRACE_PORT_CACHE_REFILL, cls, source, count);
         bin->head = batch;
         bin_set_count(bin, (uint32_t)count);
     }
@@ -152,8 +150,8 @@ static void allocator_release_batch(struct ortho_allocator *a, unsigned cls, hea
         arena_release(&a->arena, (char *)h + ORTHO_HEADER_SIZE, payload);
         released += payload;
     }
-    if (ORTHO_UNLIKELY(a->traced))
-        tracer_event(RECORD_OS_RELEASE, cls, (uintptr_t)first, released);
+    if (allocator_traced(a))
+        trace_port_event(TRACE_PORT_OS_RELEASE, cls, (uintptr_t)first, released);
 }
 
 /* Puts a freed block (block-start header) into the cache, draining a batch
@@ -166,8 +164,8 @@ static void allocator_put_block(struct ortho_allocator *a, struct ortho_cache *c
     if (cache->state != CACHE_ACTIVE) {
         block->next_free = NULL;
         pool_push(&a->pools[cls], block, 1);
-        if (ORTHO_UNLIKELY(a->traced))
-            tracer_event(RECORD_CACHE_DRAIN, cls, 0, 1);
+        if (allocator_traced(a))
+            trace_port_event(TRACE_PORT_CACHE_DRAIN, cls, 0, 1);
         return;
     }
     if (bin_count(bin) >= bin->limit) {
@@ -185,8 +183,8 @@ static void allocator_put_block(struct ortho_allocator *a, struct ortho_cache *c
         if (pooled + take > a->pool_retain_blocks[cls])
             allocator_release_batch(a, cls, first);
         pool_push(&a->pools[cls], first, take);
-        if (ORTHO_UNLIKELY(a->traced))
-            tracer_event(RECORD_CACHE_DRAIN, cls, 0, take);
+        if (allocator_traced(a))
+            trace_port_event(TRACE_PORT_CACHE_DRAIN, cls, 0, take);
     }
     block->next_free = bin->head;
     bin->head = block;

@@ -32,8 +32,16 @@ struct ortho_allocator {
     struct cache_chunk *record_chunks; /* mappings that hold cache records */
     struct class_counters retired[SIZE_CLASS_COUNT]; /* of caches gone */
     bool mapped;                     /* instance: lives in its own mapping */
-    bool traced;                     /* internal events go to the tracer (global only) */
+    bool is_global;                  /* the process-global allocator: its events
+                                        go to the tracer while trace_port_on */
 };
+
+/* Whether `a`'s internal events go to the tracer now: only the global
+ * allocator's, only while tracing (instances are never traced). */
+ORTHO_INLINE bool allocator_traced(const struct ortho_allocator *a)
+{
+    return ORTHO_UNLIKELY(trace_port_on) && a->is_global;
+}
 
 /* A mapping that holds cache records (see registry.h). Records live in allocator-owned
  * memory, never in thread-local storage: a thread can exit without our

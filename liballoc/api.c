@@ -9,7 +9,6 @@
 #include "registry.h"
 #include "options.h"
 #include "prim.h"
-#include "tracer.h"
 
 static const char *const api_status_messages[] = {
 #define API_STATUS_MESSAGE(name, short_name, message) message,
@@ -99,8 +98,8 @@ ORTHO_EXPORT ortho_status_t ortho_free_sized(void *ptr, size_t size)
         return ORTHO_OK;
     if (size == 0)
         return ORTHO_E_SIZE_MISMATCH;
-    if (ORTHO_UNLIKELY(tracer_on))
-        tracer_free(ptr, size);
+    if (ORTHO_UNLIKELY(trace_port_on))
+        global_trace_free(ptr, size);
     return global_free_slow(ptr, size, &why);
 }
 

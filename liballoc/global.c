@@ -16,9 +16,10 @@
 
 #include "prim.h"
 #include "report.h"
-#include "tracer.h"
+#include "trace_port.h"
 
 struct ortho_allocator global_allocator;
+int trace_port_on; /* trace_port.h: the one on-switch, written by the tracer */
 /* Sentinels: all bins empty, all limits 0; only ever read. */
 static struct ortho_cache global_unbound_cache = {.state = CACHE_UNBOUND};
 static struct ortho_cache global_retired_cache = {.state = CACHE_RETIRED};
@@ -32,13 +33,12 @@ typedef enum {
 } global_state_t;
 
 static _Atomic int global_state;         /* global_state_t */
-static struct options global_opts;      /* written once, during set-up */
 static pthread_key_t global_exit_key;    /* its destructor retires a cache */
 static bool global_exit_key_ok;          /* pthread_key_create succeeded */
 
 const struct options *global_options(void)
 {
-    return &global_opts;
+    return options_process();
 }
 
 /* pthread key destructor: runs at thread exit for threads that bound a
@@ -50,13 +50,13 @@ static void global_thread_exit(void *arg)
 {
     global_thread_cache = &global_retired_cache;
     registry_release((struct ortho_cache *)arg);
-    if (ORTHO_UNLIKELY(tracer_on))
-        tracer_thread_exit(); /* after the flush, whose drains it records */
+    if (ORTHO_UNLIKELY(trace_port_on))
+        trace_port_thread_exit(); /* after the flush, whose drains it records */
 }
 
 static void global_fork_prepare(void)
 {
-    tracer_fork_prepare();
+    trace_port_fork_prepare();
     allocator_fork_prepare(&global_allocator);
 }
 
@@ -67,14 +67,12 @@ static void global_fork_parent(void)
 
 static void global_fork_child(void)
 {
-    /* No events while the parent's segment is still mapped: they would land
-     * in the parent's rings. The tracer re-enables them once the child has
-     * a segment of its own. */
-    global_allocator.traced = false;
-    global_allocator.large.traced = false;
     struct ortho_cache *self = global_thread_cache;
     allocator_fork_child(&global_allocator, self->state == CACHE_ACTIVE ? self : NULL);
-    tracer_fork_child();
+    /* The tracer turns trace_port_on off while the child still has the
+     * parent's segment (events would land in the parent's rings) and back
+     * on once it has its own. */
+    trace_port_fork_child();
 }
 
 static void global_report_failed_setup(void)
@@ -82,7 +80,7 @@ static void global_report_failed_setup(void)
     struct report_line line;
     report_begin(&line);
     report_str(&line, "orthotope: cannot reserve the arena (");
-    report_bytes(&line, global_opts.config.arena_region_bytes);
+    report_bytes(&line, options_process()->config.arena_region_bytes);
     report_str(&line, " of address space); every allocation will fail with ENOMEM; "
                       "lower ORTHO_ARENA_REGION_SIZE or raise ulimit -v");
     report_emit(&line);
@@ -97,8 +95,11 @@ static bool global_setup(void)
     int expected = GLOBAL_UNINIT;
     if (state == GLOBAL_UNINIT &&
         atomic_compare_exchange_strong(&global_state, &expected, GLOBAL_INITIALIZING)) {
-        options_load(&global_opts);
-        bool ok = allocator_setup(&global_allocator, &global_opts.config);
+        bool ok = allocator_setup(&global_allocator, &options_process()->config);
+        if (ok) {
+            global_allocator.is_global = true;
+            global_allocator.large.is_global = true;
+        }
         if (ok)
             global_exit_key_ok = pthread_key_create(&global_exit_key, global_thread_exit) == 0;
         atomic_store_explicit(&global_state, ok ? GLOBAL_READY : GLOBAL_FAILED,
@@ -150,19 +151,51 @@ void *global_alloc_slow(size_t n, size_t align, bool *fresh_zero)
     return allocator_alloc_slow(&global_allocator, global_thread_cache, n, align, fresh_zero);
 }
 
+void global_trace_alloc(void *p)
+{
+    if (p == NULL)
+        return;
+    header_t *h = header_of_user(p);
+    trace_port_alloc(p, h->requested_bytes, h->usable_bytes, global_trace_class(h), &h->trace);
+}
+
+void global_trace_free(const void *p, size_t expected_size)
+{
+    if (p == NULL)
+        return;
+    /* The cheap check of free's own fast path first, the full one for
+     * everything else (large blocks, other regions, and what free will
+     * refuse). */
+    unsigned cls;
+    struct free_failure why;
+    header_t *h = cache_live_small(&global_allocator.arena, p, &cls);
+    if (h == NULL && allocator_check_live(&global_allocator, p, &h, &why) != ORTHO_OK)
+        return;
+    if (expected_size != 0 && expected_size != h->requested_bytes)
+        return;
+    trace_port_free(p, h->requested_bytes, global_trace_class(h), &h->trace);
+}
+
+void global_trace_resized(void *p, const trace_port_tag_t *old, unsigned old_cls)
+{
+    header_t *h = header_of_user(p);
+    trace_port_resized(p, h->requested_bytes, h->usable_bytes, global_trace_class(h), &h->trace,
+                       old, old_cls);
+}
+
 void *global_alloc_rest(void *p, size_t n, size_t align)
 {
     if (p == NULL)
         p = global_alloc_slow(n, align, NULL);
-    if (ORTHO_UNLIKELY(tracer_on))
-        tracer_alloc(p);
+    if (ORTHO_UNLIKELY(trace_port_on))
+        global_trace_alloc(p);
     return p;
 }
 
 ortho_status_t global_free_rest(void *p, struct free_failure *why)
 {
-    if (ORTHO_UNLIKELY(tracer_on))
-        tracer_free(p, 0);
+    if (ORTHO_UNLIKELY(trace_port_on))
+        global_trace_free(p, 0);
     if (cache_free_fast(&global_allocator.arena, global_thread_cache, p))
         return ORTHO_OK;
     return global_free_slow(p, 0, why);

@@ -7,7 +7,7 @@
 
 #include "allocator.h"
 #include "options.h"
-#include "tracer.h"
+#include "trace_port.h"
 
 extern ORTHO_HIDDEN struct ortho_allocator global_allocator;
 /* The calling thread's cache record. Starts at a shared, never-written
@@ -17,7 +17,7 @@ extern ORTHO_HIDDEN struct ortho_allocator global_allocator;
  * at a "retired" sentinel: uncached from then on. */
 extern ORTHO_HIDDEN ORTHO_TLS struct ortho_cache *global_thread_cache;
 
-/* Options in force (defaults until the first slow-path call). */
+/* Options in force: the process's, read once (options_process). */
 const struct options *global_options(void);
 /* Sets the global allocator up if it is not yet; true when it is usable. */
 bool global_ready(void);
@@ -38,12 +38,30 @@ void *global_alloc_rest(void *p, size_t n, size_t align);
  * tracer, then the whole free. ORTHO_OK or the reason in *why. */
 ortho_status_t global_free_rest(void *p, struct free_failure *why);
 
+/* The class argument the trace port uses for the block of h. */
+ORTHO_INLINE unsigned global_trace_class(const header_t *h)
+{
+    return h->kind == HEADER_KIND_SMALL ? h->class_index : TRACE_PORT_CLASS_LARGE;
+}
+
+/* Tells the tracer that p was just handed out (p may be NULL: nothing).
+ * Call only while trace_port_on. */
+void global_trace_alloc(void *p);
+/* Tells the tracer that p is about to be freed with `expected_size` (0:
+ * unsized) if the free will accept it; a free that will be refused is not
+ * a free. Call only while trace_port_on. */
+void global_trace_free(const void *p, size_t expected_size);
+/* Tells the tracer that realloc resized p in place: the allocation whose
+ * tag was `old` (class old_cls) ended, the one in p's header began. Call
+ * only while trace_port_on. */
+void global_trace_resized(void *p, const trace_port_tag_t *old, unsigned old_cls);
+
 /* Allocates n bytes (n == 0 is refused with ORTHO_E_ZERO_SIZE) and traces
  * the result: the one allocation path of every entry point. */
 ORTHO_INLINE void *global_alloc(size_t n)
 {
     void *p = cache_alloc_fast(global_thread_cache, n);
-    if (ORTHO_LIKELY(p != NULL && !tracer_on))
+    if (ORTHO_LIKELY(p != NULL && !trace_port_on))
         return p;
     return global_alloc_rest(p, n, 0);
 }
@@ -52,7 +70,7 @@ ORTHO_INLINE void *global_alloc(size_t n)
  * must finish with global_free_rest or its own equivalent. */
 ORTHO_INLINE bool global_free_fast(void *p)
 {
-    return ORTHO_LIKELY(!tracer_on) &&
+    return ORTHO_LIKELY(!trace_port_on) &&
            cache_free_fast(&global_allocator.arena, global_thread_cache, p);
 }
 

@@ -5,14 +5,14 @@
  * spends the spare bytes on what a checked allocator needs: a checksum over
  * the header and its own address, a live/freed state for double-free
  * detection, the offset back to the block start (over-aligned blocks place
- * the header further in), and fields the tracer fills (stack id, timestamp,
- * thread).
+ * the header further in), and the words a tracer keeps per block
+ * (trace_port.h: stack id, timestamp, thread).
  *
  * Field order differs from orthotope on purpose: the checked tag (magic,
  * kind, class, state, flags) is the last 8 bytes, right before the user
  * pointer, and the checksummed sizes come just before it, so even a one-byte
  * underflow lands on something the next free verifies. The unchecked fields
- * (free-list link, tracer fields) are at the far end.
+ * (free-list link, tracer words or pool batch links) are at the far end.
  *
  * While a block sits free its header keeps state FREED and `next_free` links
  * it into a free list, so use-after-free writes into the payload cannot
@@ -27,6 +27,7 @@
 #include "compiler.h"
 #include "orthotope.h"
 #include "size_class.h"
+#include "trace_port.h"
 
 #define HEADER_MAGIC 0x4f525448u /* "ORTH", as orthotope */
 #define HEADER_KIND_SMALL 1u
@@ -42,9 +43,14 @@ _Static_assert(SIZE_CLASS_COUNT <= HEADER_TEMPLATE_SLOTS, "classes must fit the 
 
 typedef struct header {
     struct header *next_free; /* free-list link while FREED (block-start header) */
-    uint64_t stack_id;        /* tracer: allocation stack id, 0 if none */
-    uint64_t alloc_ts_ns;     /* tracer: allocation time, 0 if untraced */
-    uint32_t thread_id;       /* tracer: allocating thread, 0 if untraced */
+    union {
+        trace_port_tag_t trace; /* while LIVE: the tracer's words (trace_port.h) */
+        struct {
+            struct header *next_batch; /* the next batch in a central pool */
+            uint64_t blocks;           /* blocks in this batch */
+        } batch;                /* while FREED, first block of a pool batch (pool.h) */
+    };
+    uint32_t spare;           /* reserved, 0; not checksummed */
     uint32_t checksum;        /* header_checksum() of the fields and address */
     uint64_t offset_bytes;    /* header address minus block start, bytes */
     uint64_t requested_bytes; /* size the caller asked for */

@@ -5,8 +5,6 @@
  * mapping; the registry lookup comes first, so a foreign pointer is refused
  * without reading memory that may not exist. */
 #include "large.h"
-#include "record.h"
-#include "tracer.h"
 
 #include <string.h>
 
@@ -149,8 +147,8 @@ static bool large_need(size_t size, size_t align, size_t *need)
 static char *large_map_new(struct large *large, size_t bytes)
 {
     char *base = prim_map(bytes);
-    if (base != NULL && ORTHO_UNLIKELY(large->traced))
-        tracer_event(RECORD_LARGE_MAP, RECORD_CLASS_NONE, (uintptr_t)base, bytes);
+    if (base != NULL && large_traced(large))
+        trace_port_event(TRACE_PORT_LARGE_MAP, TRACE_PORT_CLASS_NONE, (uintptr_t)base, bytes);
     return base;
 }
 
@@ -301,8 +299,8 @@ static void large_unmap_evicted(struct large *large, const struct large_span *ev
 {
     for (size_t i = 0; i < count; i++) {
         prim_unmap(evicted[i].base, evicted[i].map_bytes);
-        if (ORTHO_UNLIKELY(large->traced))
-            tracer_event(RECORD_LARGE_UNMAP, RECORD_CLASS_NONE, (uintptr_t)evicted[i].base,
+        if (large_traced(large))
+            trace_port_event(TRACE_PORT_LARGE_UNMAP, TRACE_PORT_CLASS_NONE, (uintptr_t)evicted[i].base,
                          evicted[i].map_bytes);
     }
 }

@@ -67,8 +67,15 @@ struct large {
     uint64_t unmapped_bytes;    /* returned to the OS, total */
     uintptr_t recent_unmapped[LARGE_RECENT_SLOTS]; /* user pointers, ring */
     uint32_t recent_next;       /* next slot of recent_unmapped to fill */
-    bool traced;                /* map/unmap events go to the tracer */
+    bool is_global;             /* the global allocator's: map/unmap events go
+                                   to the tracer while trace_port_on */
 };
+
+/* Whether map/unmap events go to the tracer now (see allocator_traced). */
+ORTHO_INLINE bool large_traced(const struct large *large)
+{
+    return ORTHO_UNLIKELY(trace_port_on) && large->is_global;
+}
 
 void large_init(struct large *large, size_t retain_bytes, uint32_t retain_count);
 /* Unmaps every mapping, live or retained. */

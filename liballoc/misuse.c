@@ -16,7 +16,7 @@
 #include "global.h"
 #include "prim.h"
 #include "report.h"
-#include "tracer.h"
+#include "trace_port.h"
 
 /* Frames captured, and how many outside the allocator the line names. */
 #define MISUSE_FRAMES_CAPTURED 24
@@ -99,8 +99,13 @@ static bool misuse_header_readable(const char *kind, const void *p)
 void misuse_report(const char *call, const char *kind, const void *p, unsigned class_index)
 {
     bool keep_going = global_options()->on_corruption == OPTIONS_ON_CORRUPTION_REPORT;
-    if (ORTHO_UNLIKELY(tracer_on))
-        tracer_corruption(call, kind, p, class_index, misuse_header_readable(kind, p));
+    if (ORTHO_UNLIKELY(trace_port_on)) {
+        bool readable = misuse_header_readable(kind, p);
+        trace_port_corruption(call, kind, p,
+                              class_index < SIZE_CLASS_COUNT ? class_index : TRACE_PORT_CLASS_NONE,
+                              readable ? header_of_user(p) : NULL,
+                              readable ? &header_of_user(p)->trace : NULL);
+    }
     struct report_line line;
     report_begin(&line);
     report_str(&line, "orthotope: ");
@@ -123,7 +128,7 @@ void misuse_report(const char *call, const char *kind, const void *p, unsigned c
                                  : "; aborting; set ORTHO_ON_CORRUPTION=report to continue");
     report_emit(&line);
     if (!keep_going) {
-        tracer_finish(); /* the corruption row is committed before we die */
+        trace_port_finish(); /* the corruption row is committed before we die */
         abort();
     }
 }

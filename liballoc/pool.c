@@ -43,12 +43,12 @@ header_t *pool_take_all(struct pool *pool)
 
 header_t *pool_batch_next(const header_t *first)
 {
-    return (header_t *)(uintptr_t)first->stack_id;
+    return first->batch.next_batch;
 }
 
 uint64_t pool_batch_blocks(const header_t *first)
 {
-    return first->alloc_ts_ns;
+    return first->batch.blocks;
 }
 
 void pool_fork_prepare(struct pool *pool) { lock_acquire(&pool->lock); }

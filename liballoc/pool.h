@@ -21,11 +21,11 @@ struct pool {
 
 /* A batch: blocks chained through next_free, NULL-terminated; the first
  * block's header carries the batch's length and the link to the next batch
- * (fields free blocks do not otherwise use). */
+ * (in the words a live block lends the tracer, unused while it is free). */
 ORTHO_INLINE void pool_batch_set(header_t *first, uint64_t blocks, header_t *next_batch)
 {
-    first->alloc_ts_ns = blocks;
-    first->stack_id = (uint64_t)(uintptr_t)next_batch;
+    first->batch.blocks = blocks;
+    first->batch.next_batch = next_batch;
 }
 
 /* Pushes a batch of `blocks` blocks starting at `first`. */

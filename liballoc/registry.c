@@ -10,8 +10,6 @@
 #include <string.h>
 
 #include "prim.h"
-#include "record.h"
-#include "tracer.h"
 
 /* Records per chunk mapping: one mapping serves many threads. */
 #define REGISTRY_RECORDS_PER_CHUNK 64
@@ -34,8 +32,8 @@ static void registry_empty_cache(struct ortho_allocator *a, struct ortho_cache *
         struct bin *bin = &cache->bins[cls];
         if (bin->head != NULL) {
             pool_push(&a->pools[cls], bin->head, bin_count(bin));
-            if (ORTHO_UNLIKELY(a->traced))
-                tracer_event(RECORD_CACHE_DRAIN, cls, 0, bin_count(bin));
+            if (allocator_traced(a))
+                trace_port_event(TRACE_PORT_CACHE_DRAIN, cls, 0, bin_count(bin));
         }
         bin->head = NULL;
         bin_set_count(bin, 0);

@@ -22,9 +22,7 @@
 #include "global.h"
 #include "misuse.h"
 #include "prim.h"
-#include "record.h"
 #include "report.h"
-#include "tracer.h"
 
 /* glibc's own allocator, for pointers it handed out before we were loaded. */
 extern void __libc_free(void *p);
@@ -81,7 +79,7 @@ static ORTHO_NOINLINE void *shim_malloc_rest(void *p, size_t n)
 ORTHO_INLINE void *shim_malloc_inline(size_t n)
 {
     void *p = cache_alloc_fast(global_thread_cache, n);
-    if (ORTHO_LIKELY(p != NULL && !tracer_on))
+    if (ORTHO_LIKELY(p != NULL && !trace_port_on))
         return p;
     return shim_malloc_rest(p, n);
 }
@@ -128,8 +126,8 @@ ORTHO_EXPORT void *calloc(size_t count, size_t size)
         p = global_alloc_slow(n, 0, &zero);
     if (p != NULL && !zero)
         memset(p, 0, n);
-    if (ORTHO_UNLIKELY(tracer_on))
-        tracer_alloc(p);
+    if (ORTHO_UNLIKELY(trace_port_on))
+        global_trace_alloc(p);
     return p;
 }
 
@@ -170,12 +168,12 @@ ORTHO_EXPORT void *realloc(void *p, size_t n)
         errno = EINVAL;
         return NULL;
     }
-    uint64_t old_ts = h->alloc_ts_ns;
-    unsigned old_class = h->kind == HEADER_KIND_SMALL ? h->class_index : RECORD_CLASS_LARGE;
+    trace_port_tag_t old_tag = h->trace;
+    unsigned old_class = global_trace_class(h);
     if (global_thread_cache->state == CACHE_ACTIVE &&
         allocator_resize_in_place(&global_allocator, global_thread_cache, h, n)) {
-        if (ORTHO_UNLIKELY(tracer_on))
-            tracer_resized(p, old_ts, old_class);
+        if (ORTHO_UNLIKELY(trace_port_on))
+            global_trace_resized(p, &old_tag, old_class);
         return p;
     }
     size_t old_bytes = h->requested_bytes;
@@ -430,8 +428,8 @@ static void shim_delete(void *p, size_t size)
 {
     if (p == NULL)
         return;
-    if (ORTHO_UNLIKELY(tracer_on))
-        tracer_free(p, size);
+    if (ORTHO_UNLIKELY(trace_port_on))
+        global_trace_free(p, size);
     if (size == 0 && ORTHO_LIKELY(cache_free_fast(&global_allocator.arena, global_thread_cache, p)))
         return;
     shim_free_checked(p, size, "operator delete");

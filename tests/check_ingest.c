@@ -1283,16 +1283,16 @@ END_TEST
 /* ---- corruption events and thread names --------------------------------- */
 
 static void send_corruption(struct proc_state *p, size_t thread, uint64_t addr, unsigned cls,
-                            uint32_t alloc_tid, uint64_t header_stack, size_t payload_records)
+                            uint32_t alloc_tid, uint32_t header_stack, size_t payload_records)
 {
     record_corruption_t body;
     memset(&body, 0, sizeof body);
     memcpy(body.kind, "double_free", sizeof "double_free");
     memcpy(body.call, "free", sizeof "free");
-    memcpy(body.header + 8, &header_stack, sizeof header_stack); /* header.h: stack_id, 2nd word */
     record_t head = {.kind = RECORD_CORRUPTION, .class_index = (uint8_t)cls, .flags = RECORD_FLAG_HEADER,
                      .addr = addr, .ts_ns = 777};
     head.corruption_info.alloc_tid = alloc_tid;
+    head.corruption_info.alloc_stack_id = header_stack;
     record_t frame[4];
     ck_assert_uint_eq(record_frame_write(frame, 4, &head, &body, sizeof body), 4);
     frame[0].payload_records = (uint8_t)payload_records; /* 3, or a frame cut short */

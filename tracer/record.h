@@ -108,8 +108,8 @@ typedef struct record {
         uint64_t payload_bytes; /* framed kinds with variable payload: exact bytes */
         uint64_t alloc_ts_ns;   /* FREE: ts_ns of the ALLOC being undone */
         struct {
-            uint32_t alloc_tid; /* CORRUPTION: thread in the header (0: unknown) */
-            uint32_t reserved;  /* zero */
+            uint32_t alloc_tid;      /* CORRUPTION: thread in the header (0: unknown) */
+            uint32_t alloc_stack_id; /* CORRUPTION: stack id in the header (0: unknown) */
         } corruption_info;
     };
     uint64_t ts_ns; /* CLOCK_MONOTONIC when the event happened, ns */

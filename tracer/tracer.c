@@ -1,6 +1,7 @@
 /* tracer.c - the producer side of tracing inside the traced process: this
  * image's segment, each thread's slot (claimed on its first traced event,
- * closed at thread exit), the hooks the allocator calls, call stacks
+ * closed at thread exit), the allocator's trace port (liballoc/trace_port.h:
+ * the hooks it calls and the one switch, trace_port_on), call stacks
  * (libunwind in the allocating thread, sent once per thread per unique
  * stack as a STACK_DEF, then named by a process-wide 32-bit id), module
  * load records for the collector's symbolizer, byte sampling, and the fork
@@ -9,7 +10,7 @@
  * errno preserved. A per-thread busy flag makes allocations from inside a
  * hook (libunwind, dl_iterate_phdr) untraced instead of recursive. */
 #define _GNU_SOURCE
-#include "tracer.h"
+#include "trace_port.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,8 +28,9 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
-#include "global.h"
 #include "launch.h"
+#include "options.h"
+#include "orthotope.h"
 #include "prim.h"
 #include "record.h"
 #include "report.h"
@@ -42,8 +44,6 @@
 #define TRACER_FINISH_WAIT_NS (30ull * 1000000000ull)
 #define TRACER_SLOT_WAIT_NS (60ull * 1000000000ull)
 #define TRACER_SOCK_OFF "off" /* ORTHO_TRACE_SOCK once tracing failed in an ancestor */
-
-int tracer_on;
 
 /* Process-wide tracer state. Written at start-up and in the fork child
  * (both single-threaded moments), read by every hook. */
@@ -83,7 +83,7 @@ static ORTHO_TLS struct tracer_thread tracer_self_state;
 /* Turns tracing off for the rest of the process with one line saying why. */
 static void tracer_stop(const char *why)
 {
-    if (!__atomic_exchange_n(&tracer_on, 0, __ATOMIC_RELAXED))
+    if (!__atomic_exchange_n(&trace_port_on, 0, __ATOMIC_RELAXED))
         return;
     if (tracer.seg != NULL)
         atomic_store_explicit(&tracer.seg->disabled, 1, memory_order_release);
@@ -101,7 +101,7 @@ static void tracer_stop(const char *why)
 static bool tracer_collector_gone(void *arg)
 {
     (void)arg;
-    if (!__atomic_load_n(&tracer_on, __ATOMIC_RELAXED))
+    if (!__atomic_load_n(&trace_port_on, __ATOMIC_RELAXED))
         return true;
     if (tracer.collector_pid == 0 || kill((pid_t)tracer.collector_pid, 0) == 0 || errno != ESRCH)
         return false;
@@ -452,7 +452,7 @@ static uint32_t tracer_stack_id(struct tracer_thread *t, void *const *pcs, int f
 ORTHO_INLINE struct tracer_thread *tracer_enter(void)
 {
     struct tracer_thread *t = &tracer_self_state;
-    if (t->busy || !__atomic_load_n(&tracer_on, __ATOMIC_RELAXED))
+    if (t->busy || !__atomic_load_n(&trace_port_on, __ATOMIC_RELAXED))
         return NULL;
     t->busy = 1;
     if (tracer_self() == NULL) {
@@ -467,30 +467,33 @@ ORTHO_INLINE void tracer_leave(struct tracer_thread *t)
     t->busy = 0;
 }
 
-static unsigned tracer_record_class(const header_t *h)
+/* The record's class byte for a trace port class argument: size classes
+ * keep their index, the large path and "none" have their own values. */
+static unsigned tracer_record_class(unsigned port_class)
 {
-    return h->kind == HEADER_KIND_SMALL ? h->class_index : RECORD_CLASS_LARGE;
+    if (port_class == TRACE_PORT_CLASS_LARGE)
+        return RECORD_CLASS_LARGE;
+    return port_class == TRACE_PORT_CLASS_NONE ? RECORD_CLASS_NONE : port_class;
 }
 
-/* Stamps the tracer fields of h and pushes its ALLOC (or, with `from`, a
- * REALLOC whose payload names the allocation it replaces). */
-static void tracer_record_alloc(struct tracer_thread *t, void *p, header_t *h,
+/* Fills the block's tag and pushes its ALLOC (or, with `from`, a REALLOC
+ * whose payload names the allocation it replaces). */
+static void tracer_record_alloc(struct tracer_thread *t, void *p, uint64_t requested,
+                                uint64_t usable, unsigned port_class, trace_port_tag_t *tag,
                                 const record_realloc_from_t *from)
 {
     unsigned flags = 0;
-    uint32_t stack = tracer_stack(t, h->requested_bytes, false, &flags);
+    uint32_t stack = tracer_stack(t, requested, false, &flags);
     uint64_t ts = tracer_now(t);
-    h->stack_id = stack;
-    h->alloc_ts_ns = ts;
-    h->thread_id = t->tid;
-    unsigned cls = tracer_record_class(h);
+    *tag = (trace_port_tag_t){.alloc_ts_ns = ts, .stack_id = stack, .thread_id = t->tid};
+    unsigned cls = tracer_record_class(port_class);
     if (ORTHO_LIKELY(from == NULL && cls != RECORD_CLASS_LARGE)) {
-        tracer_push_words(t, record_words_alloc((uint64_t)(uintptr_t)p, h->requested_bytes, cls,
-                                                stack, flags, ts));
+        tracer_push_words(t, record_words_alloc((uint64_t)(uintptr_t)p, requested, cls, stack,
+                                                flags, ts));
         return;
     }
     record_t recs[2];
-    recs[0] = record_make_alloc((uint64_t)(uintptr_t)p, h->requested_bytes, cls, stack, flags, ts);
+    recs[0] = record_make_alloc((uint64_t)(uintptr_t)p, requested, cls, stack, flags, ts);
     size_t n = 1;
     if (from != NULL) {
         recs[0].kind = RECORD_REALLOC;
@@ -499,7 +502,7 @@ static void tracer_record_alloc(struct tracer_thread *t, void *p, header_t *h,
         memcpy(&recs[1], from, sizeof *from);
         n = 2;
     } else if (cls == RECORD_CLASS_LARGE) {
-        record_alloc_large_t large = {.usable_bytes = h->usable_bytes};
+        record_alloc_large_t large = {.usable_bytes = usable};
         recs[0].payload_records = 1;
         memcpy(&recs[1], &large, sizeof large);
         n = 2;
@@ -511,63 +514,68 @@ static void tracer_record_alloc(struct tracer_thread *t, void *p, header_t *h,
  * found it without saving it: nothing on their common path can change it,
  * and the parts that can (binding a slot, unwinding, waiting on a full
  * ring) save it themselves. */
-void tracer_alloc(void *p)
+void trace_port_alloc(void *p, uint64_t requested, uint64_t usable, unsigned cls,
+                      trace_port_tag_t *tag)
 {
-    if (p == NULL)
-        return;
     struct tracer_thread *t = tracer_enter();
     if (t != NULL) {
-        tracer_record_alloc(t, p, header_of_user(p), NULL);
+        tracer_record_alloc(t, p, requested, usable, cls, tag, NULL);
         tracer_leave(t);
     }
 }
 
-void tracer_free(const void *p, size_t expected_size)
+void trace_port_free(const void *p, uint64_t requested, unsigned cls, const trace_port_tag_t *tag)
 {
-    if (p == NULL)
-        return;
+    (void)requested; /* the collector knows it from the ALLOC */
     struct tracer_thread *t = tracer_enter();
     if (t != NULL) {
-        /* Only a free the allocator will accept is a FREE: the cheap check
-         * of free's own fast path first, the full one for everything else
-         * (large blocks, other regions, and what free will refuse). */
-        unsigned cls;
-        struct free_failure why;
-        header_t *h = cache_live_small(&global_allocator.arena, p, &cls);
-        bool live = h != NULL || allocator_check_live(&global_allocator, p, &h, &why) == ORTHO_OK;
-        if (live && (expected_size == 0 || expected_size == h->requested_bytes)) {
-            tracer_push_words(t, record_words_free((uint64_t)(uintptr_t)p, tracer_record_class(h),
-                                                   h->alloc_ts_ns, (uint32_t)h->stack_id,
-                                                   tracer_now(t)));
-        }
+        tracer_push_words(t, record_words_free((uint64_t)(uintptr_t)p, tracer_record_class(cls),
+                                               tag->alloc_ts_ns, tag->stack_id, tracer_now(t)));
         tracer_leave(t);
     }
 }
 
-void tracer_resized(void *p, uint64_t old_alloc_ts_ns, unsigned old_class)
+void trace_port_resized(void *p, uint64_t requested, uint64_t usable, unsigned cls,
+                        trace_port_tag_t *tag, const trace_port_tag_t *old, unsigned old_cls)
 {
     struct tracer_thread *t = tracer_enter();
     if (t != NULL) {
-        header_t *h = header_of_user(p);
         record_realloc_from_t from = {.old_addr = (uint64_t)(uintptr_t)p,
-                                      .old_alloc_ts_ns = old_alloc_ts_ns,
-                                      .new_usable_bytes = h->usable_bytes,
-                                      .old_class_index = (uint8_t)old_class};
-        tracer_record_alloc(t, p, h, &from);
+                                      .old_alloc_ts_ns = old->alloc_ts_ns,
+                                      .new_usable_bytes = usable,
+                                      .old_class_index = (uint8_t)tracer_record_class(old_cls)};
+        tracer_record_alloc(t, p, requested, usable, cls, tag, &from);
         tracer_leave(t);
     }
 }
 
-void tracer_event(unsigned kind, unsigned class_index, uint64_t addr, uint64_t word)
+/* The record kind of each trace port event. */
+static const uint8_t tracer_event_kinds[] = {
+    [TRACE_PORT_CACHE_REFILL] = RECORD_CACHE_REFILL, [TRACE_PORT_CACHE_DRAIN] = RECORD_CACHE_DRAIN,
+    [TRACE_PORT_ARENA_CARVE] = RECORD_ARENA_CARVE,   [TRACE_PORT_LARGE_MAP] = RECORD_LARGE_MAP,
+    [TRACE_PORT_LARGE_UNMAP] = RECORD_LARGE_UNMAP,   [TRACE_PORT_OS_RELEASE] = RECORD_OS_RELEASE,
+};
+_Static_assert(TRACE_PORT_FROM_POOL == RECORD_REFILL_FROM_POOL &&
+                   TRACE_PORT_FROM_ARENA == RECORD_REFILL_FROM_ARENA,
+               "a refill's source passes through unchanged");
+
+/* Pushes one event record of `kind` (a record kind). */
+static void tracer_record_event(unsigned kind, unsigned cls, uint64_t addr, uint64_t word)
 {
     struct tracer_thread *t = tracer_enter();
     if (t != NULL) {
-        record_t r = {.kind = (uint8_t)kind, .class_index = (uint8_t)class_index, .addr = addr,
-                      .ts_ns = tracer_now(t)};
+        record_t r = {.kind = (uint8_t)kind, .class_index = (uint8_t)tracer_record_class(cls),
+                      .addr = addr, .ts_ns = tracer_now(t)};
         r.count = word;
         tracer_push(t, &r, 1);
         tracer_leave(t);
     }
+}
+
+void trace_port_event(trace_port_event_t kind, unsigned cls, uint64_t addr, uint64_t word)
+{
+    if ((unsigned)kind < sizeof tracer_event_kinds && tracer_event_kinds[kind] != 0)
+        tracer_record_event(tracer_event_kinds[kind], cls, addr, word);
 }
 
 static void tracer_copy_word(char dst[16], const char *src)
@@ -577,8 +585,8 @@ static void tracer_copy_word(char dst[16], const char *src)
     memcpy(dst, src, len < 15 ? len : 15);
 }
 
-void tracer_corruption(const char *call, const char *kind, const void *p, unsigned class_index,
-                       bool header_readable)
+void trace_port_corruption(const char *call, const char *kind, const void *p, unsigned cls,
+                           const void *header, const trace_port_tag_t *alloc)
 {
     int saved = errno;
     struct tracer_thread *t = tracer_enter();
@@ -588,20 +596,19 @@ void tracer_corruption(const char *call, const char *kind, const void *p, unsign
         tracer_copy_word(payload.kind, kind);
         tracer_copy_word(payload.call, call);
         unsigned flags = 0;
-        uint32_t alloc_tid = 0;
-        if (header_readable) {
-            memcpy(payload.header, (const char *)p - RECORD_CORRUPTION_HEADER_BYTES,
-                   RECORD_CORRUPTION_HEADER_BYTES);
+        if (header != NULL) {
+            memcpy(payload.header, header, RECORD_CORRUPTION_HEADER_BYTES);
             flags |= RECORD_FLAG_HEADER;
-            alloc_tid = header_of_user(p)->thread_id;
         }
         uint32_t stack = tracer_stack(t, 0, true, &flags);
         record_t head = {.kind = RECORD_CORRUPTION,
-                         .class_index = (uint8_t)(class_index < SIZE_CLASS_COUNT ? class_index
-                                                                                 : RECORD_CLASS_NONE),
+                         .class_index = (uint8_t)tracer_record_class(cls),
                          .flags = (uint8_t)flags, .stack_id = stack,
                          .addr = (uint64_t)(uintptr_t)p, .ts_ns = tracer_now(t)};
-        head.corruption_info.alloc_tid = alloc_tid;
+        if (header != NULL && alloc != NULL) {
+            head.corruption_info.alloc_tid = alloc->thread_id;
+            head.corruption_info.alloc_stack_id = alloc->stack_id;
+        }
         record_t frame[4];
         size_t n = record_frame_write(frame, 4, &head, &payload, sizeof payload);
         tracer_push(t, frame, n);
@@ -610,11 +617,11 @@ void tracer_corruption(const char *call, const char *kind, const void *p, unsign
     errno = saved;
 }
 
-void tracer_thread_exit(void)
+void trace_port_thread_exit(void)
 {
     struct tracer_thread *t = &tracer_self_state;
     if (t->ring == NULL || t->generation != tracer.generation || t->busy ||
-        !__atomic_load_n(&tracer_on, __ATOMIC_RELAXED))
+        !__atomic_load_n(&trace_port_on, __ATOMIC_RELAXED))
         return;
     t->busy = 1;
     tracer_push_thread_record(t, RECORD_THREAD_EXIT);
@@ -628,9 +635,9 @@ void tracer_thread_exit(void)
     t->busy = 0;
 }
 
-void tracer_finish(void)
+void trace_port_finish(void)
 {
-    if (!__atomic_load_n(&tracer_on, __ATOMIC_RELAXED) || tracer.seg == NULL)
+    if (!__atomic_load_n(&trace_port_on, __ATOMIC_RELAXED) || tracer.seg == NULL)
         return;
     int saved = errno;
     segment_t *seg = tracer.seg;
@@ -737,24 +744,24 @@ static bool tracer_attach(unsigned via, uint32_t ppid)
     return true;
 }
 
-/* Tells the collector what caches and pools hold as this image starts
- * tracing (its gauges start from there), then turns on the allocator's
- * internal events. Runs while the process is single-threaded in practice
- * (constructor, fork child). */
-static void tracer_snapshot(void)
+/* Turns tracing on (trace_port_on: the allocation hooks and the
+ * allocator's internal events at once) and tells the collector what caches
+ * and pools hold at this moment: its gauges start from there. Runs while
+ * the process is single-threaded in practice (constructor, fork child), so
+ * no event falls between the switch and the snapshot. */
+static void tracer_turn_on(void)
 {
+    __atomic_store_n(&trace_port_on, 1, __ATOMIC_RELEASE);
     ortho_stats_t stats;
-    allocator_stats(&global_allocator, &stats);
-    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++) {
+    ortho_stats(&stats);
+    for (unsigned cls = 0; cls < ORTHO_CLASS_COUNT; cls++) {
         if (stats.classes[cls].cached_blocks != 0)
-            tracer_event(RECORD_CACHE_REFILL, cls, RECORD_REFILL_SNAPSHOT,
-                         stats.classes[cls].cached_blocks);
+            tracer_record_event(RECORD_CACHE_REFILL, cls, RECORD_REFILL_SNAPSHOT,
+                                stats.classes[cls].cached_blocks);
         if (stats.classes[cls].pool_blocks != 0)
-            tracer_event(RECORD_CACHE_DRAIN, cls, RECORD_REFILL_SNAPSHOT,
-                         stats.classes[cls].pool_blocks);
+            tracer_record_event(RECORD_CACHE_DRAIN, cls, RECORD_REFILL_SNAPSHOT,
+                                stats.classes[cls].pool_blocks);
     }
-    global_allocator.traced = true;
-    global_allocator.large.traced = true;
 }
 
 /* The default database name: ortho-PROGRAM-PID.db in the working directory. */
@@ -801,10 +808,8 @@ static bool tracer_setup(void)
     const char *inherited = prim_getenv("ORTHO_TRACE_SOCK");
     if (inherited != NULL && strcmp(inherited, TRACER_SOCK_OFF) == 0)
         return true; /* an ancestor already said why tracing is off */
-    /* Options come from the allocator's one table, loaded with its set-up. */
-    if (!global_ready())
-        return true;
-    const struct options *opts = global_options();
+    /* Options come from the one table, read once for the whole process. */
+    const struct options *opts = options_process();
     if (opts->trace_mode == OPTIONS_TRACE_OFF)
         return true;
     tracer.mode = opts->trace_mode == OPTIONS_TRACE_FULL ? SEGMENT_MODE_FULL : SEGMENT_MODE_SUMMARY;
@@ -865,12 +870,13 @@ static bool tracer_setup(void)
     }
     if (!tracer_attach(via, (uint32_t)getppid()))
         return false;
-    __atomic_store_n(&tracer_on, 1, __ATOMIC_RELEASE);
-    tracer_snapshot();
+    tracer_turn_on();
     return true;
 }
 
-void tracer_start(void)
+/* Constructor body: reads the ORTHO_TRACE* options, sets everything up, or
+ * prints one line and leaves tracing off. */
+static void tracer_start(void)
 {
     /* A failure says so once for the whole process tree: descendants
      * (a make, a shell script, pyenv's shims) inherit the marker and stay
@@ -879,16 +885,19 @@ void tracer_start(void)
         setenv("ORTHO_TRACE_SOCK", TRACER_SOCK_OFF, 1);
 }
 
-void tracer_fork_prepare(void)
+void trace_port_fork_prepare(void)
 {
-    if (__atomic_load_n(&tracer_on, __ATOMIC_RELAXED) && tracer.seg != NULL)
+    if (__atomic_load_n(&trace_port_on, __ATOMIC_RELAXED) && tracer.seg != NULL)
         atomic_fetch_add_explicit(&tracer.seg->forks_started, 1, memory_order_relaxed);
 }
 
-void tracer_fork_child(void)
+void trace_port_fork_child(void)
 {
-    if (!__atomic_load_n(&tracer_on, __ATOMIC_RELAXED))
+    if (!__atomic_load_n(&trace_port_on, __ATOMIC_RELAXED))
         return;
+    /* Nothing may reach the parent's rings: hooks and events stay off
+     * until the child has a segment of its own. */
+    __atomic_store_n(&trace_port_on, 0, __ATOMIC_RELAXED);
     /* The parent's segment is shared memory: the child must never write
      * its rings. Drop the mapping and start a segment of our own. */
     uint32_t parent = tracer.seg != NULL ? tracer.seg->pid : 0;
@@ -900,11 +909,9 @@ void tracer_fork_child(void)
     tracer_self_state.busy = 0;
     /* The new segment's collector state knows no modules yet. */
     atomic_store_explicit(&tracer.known_adds, 0, memory_order_relaxed);
-    if (!tracer_attach(SEGMENT_VIA_FORK, parent)) {
-        __atomic_store_n(&tracer_on, 0, __ATOMIC_RELAXED);
+    if (!tracer_attach(SEGMENT_VIA_FORK, parent))
         return;
-    }
-    tracer_snapshot();
+    tracer_turn_on();
 }
 
 __attribute__((constructor)) static void tracer_constructor(void)
@@ -914,5 +921,5 @@ __attribute__((constructor)) static void tracer_constructor(void)
 
 __attribute__((destructor)) static void tracer_destructor(void)
 {
-    tracer_finish();
+    trace_port_finish();
 }

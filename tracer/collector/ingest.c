@@ -389,9 +389,8 @@ static void ingest_corruption(struct proc_state *p, size_t thread, const record_
     if (head->flags & RECORD_FLAG_HEADER) {
         c->has_header = true;
         memcpy(c->header, body.header, sizeof c->header);
-        uint64_t alloc_stack; /* header.h: stack_id is the second word */
-        memcpy(&alloc_stack, body.header + 8, sizeof alloc_stack);
-        c->alloc_stack_id = alloc_stack < p->canonical_cap ? ingest_canonical(p, (uint32_t)alloc_stack) : 0;
+        uint32_t alloc_stack = head->corruption_info.alloc_stack_id; /* as the header said */
+        c->alloc_stack_id = alloc_stack < p->canonical_cap ? ingest_canonical(p, alloc_stack) : 0;
     }
 }
 

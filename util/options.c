@@ -5,6 +5,8 @@
  * as mimalloc and jemalloc users expect. */
 #include "options.h"
 
+#include <sched.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -254,6 +256,26 @@ void options_load(struct options *out)
         else
             options_warn(def, text, why);
     }
+}
+
+const struct options *options_process(void)
+{
+    enum { UNLOADED, LOADING, LOADED };
+    static struct options loaded;
+    static _Atomic int state;
+    int seen = atomic_load_explicit(&state, memory_order_acquire);
+    if (ORTHO_LIKELY(seen == LOADED))
+        return &loaded;
+    if (seen == UNLOADED &&
+        atomic_compare_exchange_strong_explicit(&state, &seen, LOADING, memory_order_acquire,
+                                                memory_order_relaxed)) {
+        options_load(&loaded);
+        atomic_store_explicit(&state, LOADED, memory_order_release);
+        return &loaded;
+    }
+    while (atomic_load_explicit(&state, memory_order_acquire) != LOADED)
+        sched_yield();
+    return &loaded;
 }
 
 const char *options_check_config(const ortho_config_t *config)

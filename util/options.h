@@ -66,6 +66,10 @@ extern ORTHO_HIDDEN const size_t options_count;
 void options_defaults(struct options *out);
 /* Defaults overridden by the environment; warns on stderr per bad value. */
 void options_load(struct options *out);
+/* The process's options: loaded from the environment on the first call
+ * (from whichever thread: the others wait), the same values after. Its one
+ * reader for the allocator and the tracer, so a bad value warns once. */
+const struct options *options_process(void);
 
 /* Parses a decimal number, with allow_suffix also K/M/G/T (powers of 1024,
  * either case, optionally "i" and/or "B"). false on anything else,
