@@ -39,9 +39,10 @@ static void *allocator_fail(ortho_status_t status)
 
 bool allocator_setup(struct ortho_allocator *a, const ortho_config_t *config)
 {
+    size_class_setup_once(); /* every allocator serves the process's classes */
     memset(a, 0, sizeof *a);
     a->config = *config;
-    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++) {
+    for (unsigned cls = 0; cls < size_class_count(); cls++) {
         size_t block = size_class_block_bytes(cls);
         size_t limit = config->cache_max_bytes / block;
         if (limit > config->cache_max_blocks)
@@ -207,7 +208,7 @@ void *allocator_alloc_slow(struct ortho_allocator *a, struct ortho_cache *cache,
     if (n > SIZE_MAX - shift)
         return allocator_fail(ORTHO_E_NOMEM);
     unsigned cls = size_class_of(n + shift);
-    if (cls >= SIZE_CLASS_COUNT) {
+    if (cls == SIZE_CLASS_LARGE) {
         bool fresh = false;
         void *p = cache->state == CACHE_ACTIVE
                       ? large_local_alloc(&a->large, &cache->large, n, align, &fresh)
@@ -239,7 +240,7 @@ void *allocator_alloc_slow(struct ortho_allocator *a, struct ortho_cache *cache,
  * recognisably ours (magic intact, class in range); else "unknown". */
 static unsigned allocator_reported_class(const header_t *h)
 {
-    if (h->magic == HEADER_MAGIC && h->kind == HEADER_KIND_SMALL && h->class_index < SIZE_CLASS_COUNT)
+    if (h->magic == HEADER_MAGIC && h->kind == HEADER_KIND_SMALL && h->class_index < size_class_count())
         return h->class_index;
     return SIZE_CLASS_LARGE;
 }
@@ -355,7 +356,7 @@ bool allocator_resize_in_place(struct ortho_allocator *a, struct ortho_cache *ca
             return false;
         allocator_count_requested(a, cache, h->class_index, (uint64_t)n - old);
     } else {
-        if (n > h->usable_bytes || n <= ORTHO_SMALL_MAX || n < h->usable_bytes / 2)
+        if (n > h->usable_bytes || n <= size_classes.largest_bytes || n < h->usable_bytes / 2)
             return false;
         large_note_resize(&a->large, old, n);
     }
@@ -412,14 +413,15 @@ void allocator_stats(struct ortho_allocator *a, ortho_stats_t *out)
     out->arena_carved_bytes = usage.carved_bytes;
     out->arena_released_bytes = usage.released_bytes;
     out->arena_regions = usage.regions;
+    out->class_count = size_class_count();
 
-    uint64_t requested[SIZE_CLASS_COUNT];
+    uint64_t requested[SIZE_CLASS_SLOTS];
     lock_acquire(&a->registry_lock);
     out->threads = a->cache_count;
-    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++)
+    for (unsigned cls = 0; cls < size_class_count(); cls++)
         requested[cls] = atomic_load(&a->retired[cls].requested_net);
     for (struct ortho_cache *c = a->caches; c != NULL; c = c->next) {
-        for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++) {
+        for (unsigned cls = 0; cls < size_class_count(); cls++) {
             requested[cls] +=
                 atomic_load_explicit(&c->counters[cls].requested_net, memory_order_relaxed);
             out->classes[cls].cached_blocks += bin_count(&c->bins[cls]);
@@ -428,7 +430,7 @@ void allocator_stats(struct ortho_allocator *a, ortho_stats_t *out)
     }
     lock_release(&a->registry_lock);
 
-    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++) {
+    for (unsigned cls = 0; cls < size_class_count(); cls++) {
         ortho_class_stats_t *s = &out->classes[cls];
         s->payload_bytes = size_class_payload(cls);
         s->pool_blocks = atomic_load_explicit(&a->pools[cls].blocks, memory_order_relaxed);
@@ -462,7 +464,7 @@ size_t allocator_trim(struct ortho_allocator *a)
 {
     registry_reclaim_dead(a);
     uint64_t before = atomic_load(&a->arena.released_bytes);
-    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++) {
+    for (unsigned cls = 0; cls < size_class_count(); cls++) {
         header_t *chain = pool_take_all(&a->pools[cls]);
         while (chain != NULL) {
             header_t *next = pool_batch_next(chain);
@@ -489,7 +491,7 @@ void allocator_fork_prepare(struct ortho_allocator *a)
     for (struct ortho_cache *c = a->caches; c != NULL; c = c->next)
         lock_acquire(&c->large.lock);
     arena_fork_prepare(&a->arena);
-    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++)
+    for (unsigned cls = 0; cls < size_class_count(); cls++)
         pool_fork_prepare(&a->pools[cls]);
     large_fork_prepare(&a->large);
 }
@@ -497,7 +499,7 @@ void allocator_fork_prepare(struct ortho_allocator *a)
 void allocator_fork_parent(struct ortho_allocator *a)
 {
     large_fork_parent(&a->large);
-    for (unsigned cls = SIZE_CLASS_COUNT; cls-- > 0;)
+    for (unsigned cls = size_class_count(); cls-- > 0;)
         pool_fork_parent(&a->pools[cls]);
     arena_fork_parent(&a->arena);
     for (struct ortho_cache *c = a->caches; c != NULL; c = c->next)
@@ -508,7 +510,7 @@ void allocator_fork_parent(struct ortho_allocator *a)
 void allocator_fork_child(struct ortho_allocator *a, struct ortho_cache *survivor)
 {
     large_fork_child(&a->large);
-    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++)
+    for (unsigned cls = 0; cls < size_class_count(); cls++)
         pool_fork_child(&a->pools[cls]);
     arena_fork_child(&a->arena);
     for (struct ortho_cache *c = a->caches; c != NULL; c = c->next)

@@ -18,19 +18,19 @@
 
 struct ortho_allocator {
     struct arena arena;
-    struct pool pools[SIZE_CLASS_COUNT];
+    struct pool pools[SIZE_CLASS_SLOTS];
     struct large large;
     ortho_config_t config;
-    uint32_t class_limit[SIZE_CLASS_COUNT];  /* cache limit per class, blocks */
-    uint32_t class_refill[SIZE_CLASS_COUNT]; /* refill/drain batch, blocks */
-    uint64_t pool_retain_blocks[SIZE_CLASS_COUNT]; /* pool keeps these resident */
-    _Atomic uint64_t carved_blocks[SIZE_CLASS_COUNT]; /* blocks ever carved */
+    uint32_t class_limit[SIZE_CLASS_SLOTS];  /* cache limit per class, blocks */
+    uint32_t class_refill[SIZE_CLASS_SLOTS]; /* refill/drain batch, blocks */
+    uint64_t pool_retain_blocks[SIZE_CLASS_SLOTS]; /* pool keeps these resident */
+    _Atomic uint64_t carved_blocks[SIZE_CLASS_SLOTS]; /* blocks ever carved */
     lock_t registry_lock;            /* guards the cache records below */
     struct ortho_cache *caches;      /* active cache records */
     uint32_t cache_count;            /* entries in caches */
     struct ortho_cache *spare_records; /* released records for reuse (via next) */
     struct cache_chunk *record_chunks; /* mappings that hold cache records */
-    struct class_counters retired[SIZE_CLASS_COUNT]; /* of caches gone */
+    struct class_counters retired[SIZE_CLASS_SLOTS]; /* of caches gone */
     bool mapped;                     /* instance: lives in its own mapping */
     bool is_global;                  /* the process-global allocator: its events
                                         go to the tracer while trace_port_on */

@@ -44,8 +44,8 @@ typedef enum {
 } cache_state_t;
 
 struct ortho_cache {
-    struct bin bins[SIZE_CLASS_COUNT];
-    struct class_counters counters[SIZE_CLASS_COUNT];
+    struct bin bins[SIZE_CLASS_SLOTS];   /* [SIZE_CLASS_LARGE] and unused classes stay empty */
+    struct class_counters counters[SIZE_CLASS_SLOTS];
     struct ortho_allocator *owner; /* allocator the cache is bound to */
     struct ortho_cache *next;      /* registry links, under the owner's lock */
     struct ortho_cache *prev;
@@ -74,20 +74,13 @@ ORTHO_INLINE void bin_set_count(struct bin *bin, uint32_t count)
     atomic_store_explicit(&bin->count, count, memory_order_relaxed);
 }
 
-/* Pops a block of the class serving n (n >= 1 and <= 16 MiB for a hit).
- * NULL means miss: the caller must take the slow path. */
+/* Pops a block of the class serving n (n >= 1 and in a class for a hit).
+ * NULL means miss: the caller must take the slow path. The lookup needs no
+ * range test: whatever has no class here (too large, n == 0, a bucket the
+ * slow path must search) lands on a slot whose bin is always empty. */
 ORTHO_INLINE void *cache_alloc_fast(struct ortho_cache *cache, size_t n)
 {
-    unsigned cls;
-    /* Split by hand so the common fine lookup, which always names a class,
-     * skips the range test only the coarse lookup needs. */
-    if (ORTHO_LIKELY(n - 1 < SIZE_CLASS_FINE_MAX)) {
-        cls = size_class_fine_index[(n - 1) >> SIZE_CLASS_FINE_STEP_SHIFT];
-    } else {
-        cls = size_class_of(n);
-        if (ORTHO_UNLIKELY(cls >= SIZE_CLASS_COUNT))
-            return NULL;
-    }
+    unsigned cls = size_class_lookup(n);
     struct bin *bin = &cache->bins[cls];
     header_t *h = bin->head;
     if (ORTHO_UNLIKELY(h == NULL))

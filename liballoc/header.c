@@ -4,25 +4,21 @@
  * bytes; no state, callable from any thread. */
 #include "header.h"
 
-/* Rotate-left by 47 as a constant expression, for the templates. */
-#define HEADER_ROTL47(x) ((((uint64_t)(x)) << 47) | (((uint64_t)(x)) >> 17))
-#define HEADER_TEMPLATE_TAG(index) \
-    ((uint64_t)HEADER_MAGIC | ((uint64_t)HEADER_KIND_SMALL << 32) | \
-     ((uint64_t)(index) << HEADER_CLASS_SHIFT) | ((uint64_t)HEADER_STATE_LIVE << HEADER_STATE_SHIFT))
+struct header_template header_templates[HEADER_TEMPLATE_SLOTS];
 
-enum header_class_index {
-#define HEADER_CLASS_INDEX(name, payload) HEADER_INDEX_##name,
-    SIZE_CLASS_LIST(HEADER_CLASS_INDEX)
-#undef HEADER_CLASS_INDEX
-};
-
-const struct header_template header_templates[HEADER_TEMPLATE_SLOTS] = {
-#define HEADER_TEMPLATE(name, payload)                                              \
-    {HEADER_TEMPLATE_TAG(HEADER_INDEX_##name), payload,                             \
-     (HEADER_TEMPLATE_TAG(HEADER_INDEX_##name) & ~HEADER_STATE_MASK) ^ HEADER_ROTL47(payload)},
-    SIZE_CLASS_LIST(HEADER_TEMPLATE)
-#undef HEADER_TEMPLATE
-};
+void header_templates_build(void)
+{
+    for (unsigned cls = 0; cls < HEADER_TEMPLATE_SLOTS; cls++) {
+        struct header_template *t = &header_templates[cls];
+        if (cls >= size_class_count()) {
+            *t = (struct header_template){0}; /* tag 0 matches no header */
+            continue;
+        }
+        t->tag = header_make_tag(HEADER_KIND_SMALL, cls, HEADER_STATE_LIVE);
+        t->usable_bytes = size_class_payload(cls);
+        t->partial = header_checksum_partial(t->tag, t->usable_bytes, 0);
+    }
+}
 
 header_verdict_t header_validate(const header_t *h)
 {
@@ -39,7 +35,7 @@ header_verdict_t header_validate(const header_t *h)
     if (h->offset_bytes % ORTHO_HEADER_SIZE != 0)
         return HEADER_BAD_SIZE;
     if (h->kind == HEADER_KIND_SMALL) {
-        if (h->class_index >= SIZE_CLASS_COUNT)
+        if (h->class_index >= size_class_count())
             return HEADER_BAD_CLASS;
         size_t payload = size_class_payload(h->class_index);
         if (h->offset_bytes >= payload || h->usable_bytes != payload - h->offset_bytes)

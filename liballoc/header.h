@@ -35,11 +35,13 @@
 #define HEADER_CLASS_LARGE 0xffu /* class_index of large blocks */
 #define HEADER_STATE_LIVE 0xa1u
 #define HEADER_STATE_FREED 0xf4u
-/* Entries of header_templates: the class field masked to 4 bits indexes it,
+/* Entries of header_templates: the class field masked to 7 bits indexes it,
  * so no range check is needed; entries past the last class have tag 0,
  * which no header's tag equals (the magic is never 0). */
-#define HEADER_TEMPLATE_SLOTS 16u
-_Static_assert(SIZE_CLASS_COUNT <= HEADER_TEMPLATE_SLOTS, "classes must fit the template index");
+#define HEADER_TEMPLATE_SLOTS 128u
+_Static_assert(SIZE_CLASS_SLOTS <= HEADER_TEMPLATE_SLOTS, "classes must fit the template index");
+_Static_assert((HEADER_CLASS_LARGE & (HEADER_TEMPLATE_SLOTS - 1)) >= SIZE_CLASS_SLOTS,
+               "the large class must mask to an empty template");
 
 typedef struct header {
     struct header *next_free; /* free-list link while FREED (block-start header) */
@@ -57,7 +59,7 @@ typedef struct header {
     uint64_t usable_bytes;    /* bytes from user pointer to block end */
     uint32_t magic;           /* HEADER_MAGIC */
     uint8_t kind;             /* HEADER_KIND_SMALL or HEADER_KIND_LARGE */
-    uint8_t class_index;      /* 0..11, HEADER_CLASS_LARGE for large */
+    uint8_t class_index;      /* size class, HEADER_CLASS_LARGE for large */
     uint8_t state;            /* HEADER_STATE_LIVE or HEADER_STATE_FREED */
     uint8_t flags;            /* reserved, 0; checksummed */
 } header_t;
@@ -133,7 +135,9 @@ struct header_template {
     uint64_t usable_bytes; /* class payload */
     uint64_t partial;      /* header_checksum_partial of the two, offset 0 */
 };
-extern ORTHO_HIDDEN const struct header_template header_templates[HEADER_TEMPLATE_SLOTS];
+extern ORTHO_HIDDEN struct header_template header_templates[HEADER_TEMPLATE_SLOTS];
+/* Fills header_templates for the classes in force (size_class_setup). */
+void header_templates_build(void);
 
 ORTHO_INLINE header_t *header_of_user(const void *user)
 {

@@ -102,7 +102,7 @@ void misuse_report(const char *call, const char *kind, const void *p, unsigned c
     if (ORTHO_UNLIKELY(trace_port_on)) {
         bool readable = misuse_header_readable(kind, p);
         trace_port_corruption(call, kind, p,
-                              class_index < SIZE_CLASS_COUNT ? class_index : TRACE_PORT_CLASS_NONE,
+                              class_index < size_class_count() ? class_index : TRACE_PORT_CLASS_NONE,
                               readable ? header_of_user(p) : NULL,
                               readable ? &header_of_user(p)->trace : NULL);
     }
@@ -114,7 +114,7 @@ void misuse_report(const char *call, const char *kind, const void *p, unsigned c
     report_hex(&line, (uint64_t)(uintptr_t)p);
     report_str(&line, " (");
     report_str(&line, kind);
-    if (class_index < SIZE_CLASS_COUNT) {
+    if (class_index < size_class_count()) {
         report_str(&line, ", class ");
         report_str(&line, ortho_class_name(class_index));
     }

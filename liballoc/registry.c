@@ -18,7 +18,7 @@
  * held, or the caller is alone). */
 static void registry_fold_counters(struct class_counters *into, struct class_counters *from)
 {
-    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++) {
+    for (unsigned cls = 0; cls < size_class_count(); cls++) {
         atomic_fetch_add_explicit(&into[cls].requested_net,
                                   atomic_load(&from[cls].requested_net), memory_order_relaxed);
         atomic_store(&from[cls].requested_net, 0);
@@ -28,7 +28,7 @@ static void registry_fold_counters(struct class_counters *into, struct class_cou
 /* Moves every cached block of `cache` to the pools. */
 static void registry_empty_cache(struct ortho_allocator *a, struct ortho_cache *cache)
 {
-    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++) {
+    for (unsigned cls = 0; cls < size_class_count(); cls++) {
         struct bin *bin = &cache->bins[cls];
         if (bin->head != NULL) {
             pool_push(&a->pools[cls], bin->head, bin_count(bin));
@@ -95,7 +95,7 @@ struct ortho_cache *registry_acquire(struct ortho_allocator *a, bool thread_boun
     struct ortho_cache *cache = a->spare_records;
     a->spare_records = cache->next;
     memset(cache, 0, sizeof *cache);
-    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++) {
+    for (unsigned cls = 0; cls < size_class_count(); cls++) {
         cache->bins[cls].limit = a->class_limit[cls];
         cache->bins[cls].refill = a->class_refill[cls];
     }

@@ -317,7 +317,7 @@ ORTHO_EXPORT int mallopt(int param, int value)
 static uint64_t shim_free_bytes(const ortho_stats_t *stats)
 {
     uint64_t bytes = stats->large_free_bytes;
-    for (unsigned cls = 0; cls < ORTHO_CLASS_COUNT; cls++) {
+    for (unsigned cls = 0; cls < size_class_count(); cls++) {
         const ortho_class_stats_t *c = &stats->classes[cls];
         bytes += (c->cached_blocks + c->pool_blocks) * c->payload_bytes;
     }
@@ -335,7 +335,7 @@ ORTHO_EXPORT struct mallinfo2 mallinfo2(void)
     info.hblkhd = stats.large_live_mapped_bytes;
     info.uordblks = stats.live_usable_bytes - stats.large_live_mapped_bytes;
     info.fordblks = shim_free_bytes(&stats);
-    for (unsigned cls = 0; cls < ORTHO_CLASS_COUNT; cls++)
+    for (unsigned cls = 0; cls < size_class_count(); cls++)
         info.ordblks += stats.classes[cls].cached_blocks + stats.classes[cls].pool_blocks;
     info.usmblks = 0;
     info.keepcost = 0;

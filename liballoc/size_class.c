@@ -1,52 +1,137 @@
-/* size_class.c - owns the class table (orthotope's 12 classes: request
- * range -> payload, 1-64 -> 64 up to 1M+1-16M -> 16 MiB) and the two
- * constant lookup indexes written out from it. All of it is read-only data,
- * safe from any thread at any time, before or after set-up. */
+/* size_class.c - owns the process's size classes (size_classes): the table
+ * ORTHO_CLASSES chose, its names, and the two lookup indexes built from it
+ * at set-up. Set-up runs once, inside the first allocation or instance
+ * creation, before any block exists, and never allocates; after it the
+ * struct is read-only and safe from any thread. Also the public class
+ * queries (ortho_class_*). */
 #include "size_class.h"
 
+#include <sched.h>
+#include <stdatomic.h>
+#include <string.h>
 
-const struct size_class size_class_table[SIZE_CLASS_COUNT] = {
-#define SIZE_CLASS_ENTRY(name, payload) {#name, payload},
-    SIZE_CLASS_LIST(SIZE_CLASS_ENTRY)
-#undef SIZE_CLASS_ENTRY
-};
+#include "header.h"
+#include "options.h"
+#include "report.h"
+#include "trace_port.h"
 
-/* Slot s answers requests (64s, 64s+64]: B64 for 1-64, B256 to 256, B4K to
- * 4096, B6K to 6144, B8K to 8192 (class indexes 0-4). */
-const uint8_t size_class_fine_index[SIZE_CLASS_FINE_MAX >> SIZE_CLASS_FINE_STEP_SHIFT] = {
-    [0] = 0, [1 ... 3] = 1, [4 ... 63] = 2, [64 ... 95] = 3, [96 ... 127] = 4,
-};
-
-/* Entry k answers requests in (2^(k-1), 2^k]; only k >= 14 is used (above
- * 8 KiB): 16K..256K are classes 5-9, 512K and 1M share B1M (10), 2M..16M
- * share B16M (11). The small entries follow the same rule for completeness. */
-const uint8_t size_class_log2_index[SIZE_CLASS_LOG2_MAX + 1] = {
-    [0 ... 6] = 0, [7 ... 8] = 1, [9 ... 12] = 2, [13] = 4, [14] = 5, [15] = 6,
-    [16] = 7, [17] = 8, [18] = 9, [19 ... 20] = 10, [21 ... 24] = 11,
-};
+struct size_classes size_classes;
 
 unsigned size_class_search(size_t n)
 {
-    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++) {
-        if (size_class_table[cls].payload_bytes >= n)
+    for (unsigned cls = 0; cls < size_classes.count; cls++) {
+        if (size_classes.payload_bytes[cls] >= n)
             return cls;
     }
     return SIZE_CLASS_LARGE;
 }
 
+/* Fills the coarse bucket `slot`, which holds requests n in [lo, hi]. */
+static void size_class_fill_coarse(unsigned slot, uint64_t lo, uint64_t hi)
+{
+    unsigned first = size_class_search(lo);
+    unsigned entry = first;
+    if (first < size_classes.count && size_classes.payload_bytes[first] < hi) {
+        /* The first class ends inside the bucket: the lookup's one compare
+         * moves to the next, which must then hold all the rest. */
+        unsigned next = first + 1;
+        if (next < size_classes.count && size_classes.payload_bytes[next] < hi)
+            entry = SIZE_CLASS_LARGE; /* two boundaries inside: size_class_of searches */
+    }
+    size_classes.coarse[slot] = (uint8_t)entry;
+}
+
+void size_class_setup(const struct class_table *table)
+{
+    struct size_classes *s = &size_classes;
+    memset(s, 0, sizeof *s);
+    s->table = *table;
+    s->count = table->count;
+    for (unsigned cls = 0; cls < SIZE_CLASS_SLOTS; cls++) {
+        if (cls < s->count) {
+            s->payload_bytes[cls] = table->payload_bytes[cls];
+            class_table_name(table->payload_bytes[cls], s->names[cls]);
+        } else {
+            s->payload_bytes[cls] = UINT64_MAX;
+        }
+    }
+    memcpy(s->names[s->count], "LARGE", sizeof "LARGE");
+    s->largest_bytes = table->payload_bytes[s->count - 1];
+    for (unsigned slot = 0; slot < SIZE_CLASS_FINE_SLOTS; slot++)
+        s->fine[slot] = (uint8_t)size_class_search(((size_t)slot + 1) << SIZE_CLASS_FINE_STEP_SHIFT);
+    for (unsigned log2 = SIZE_CLASS_COARSE_FIRST_LOG2; log2 <= SIZE_CLASS_COARSE_LAST_LOG2; log2++) {
+        uint64_t width = (uint64_t)1 << (log2 - SIZE_CLASS_COARSE_SUB_BITS);
+        for (unsigned sub = 0; sub < (1u << SIZE_CLASS_COARSE_SUB_BITS); sub++) {
+            /* n - 1 in [2^log2 + sub * width, 2^log2 + (sub + 1) * width). */
+            uint64_t lo = ((uint64_t)1 << log2) + sub * width + 1;
+            unsigned slot = ((log2 - SIZE_CLASS_COARSE_FIRST_LOG2) << SIZE_CLASS_COARSE_SUB_BITS) | sub;
+            size_class_fill_coarse(slot, lo, lo + width - 1);
+        }
+    }
+    header_templates_build();
+}
+
+void size_class_setup_once(void)
+{
+    enum { UNSET, SETTING, SET };
+    static _Atomic int state;
+    int seen = atomic_load_explicit(&state, memory_order_acquire);
+    if (ORTHO_LIKELY(seen == SET))
+        return;
+    if (seen == UNSET &&
+        atomic_compare_exchange_strong_explicit(&state, &seen, SETTING, memory_order_acquire,
+                                                memory_order_relaxed)) {
+        struct class_table table;
+        const char *why = NULL;
+        const char *value = (const char *)(uintptr_t)options_process()->classes;
+        /* The options already refused a bad value; a file that changed
+         * since then falls back to the default the same way. */
+        if (!class_table_from_option(value, &table, &why)) {
+            struct report_line line;
+            report_begin(&line);
+            report_str(&line, "orthotope: ORTHO_CLASSES ");
+            report_str(&line, why);
+            report_str(&line, " now; using orthotope (default)");
+            report_emit(&line);
+            class_table_orthotope(&table);
+        }
+        size_class_setup(&table);
+        atomic_store_explicit(&state, SET, memory_order_release);
+        return;
+    }
+    while (atomic_load_explicit(&state, memory_order_acquire) != SET)
+        sched_yield();
+}
+
+const struct class_table *trace_port_class_table(void)
+{
+    size_class_setup_once();
+    return &size_classes.table;
+}
+
+ORTHO_EXPORT unsigned ortho_class_count(void)
+{
+    size_class_setup_once();
+    return size_classes.count;
+}
+
 ORTHO_EXPORT const char *ortho_class_name(unsigned index)
 {
-    if (index < SIZE_CLASS_COUNT)
-        return size_class_table[index].name;
-    return index == SIZE_CLASS_LARGE ? "LARGE" : NULL;
+    size_class_setup_once();
+    return index <= size_classes.count ? size_classes.names[index] : NULL;
 }
 
 ORTHO_EXPORT size_t ortho_class_payload(unsigned index)
 {
-    return index < SIZE_CLASS_COUNT ? size_class_table[index].payload_bytes : 0;
+    size_class_setup_once();
+    return index < size_classes.count ? size_classes.payload_bytes[index] : 0;
 }
 
 ORTHO_EXPORT unsigned ortho_class_of(size_t size)
 {
-    return size == 0 ? SIZE_CLASS_LARGE : size_class_of(size);
+    size_class_setup_once();
+    if (size == 0)
+        return size_classes.count;
+    unsigned cls = size_class_of(size);
+    return cls == SIZE_CLASS_LARGE ? size_classes.count : cls;
 }

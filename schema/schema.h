@@ -8,6 +8,6 @@
 /* PRAGMA application_id: "ORTH" as a big-endian 32-bit number. */
 #define ORTHO_DB_APPLICATION_ID 0x4F525448
 /* PRAGMA user_version: bumped on any change readers must know about. */
-#define ORTHO_DB_SCHEMA_VERSION 1
+#define ORTHO_DB_SCHEMA_VERSION 2
 
 #endif

@@ -1,4 +1,4 @@
--- Orthotope trace database, schema version 1.
+-- Orthotope trace database, schema version 2.
 --
 -- Written by ortho-collector while a traced program runs (WAL mode, so
 -- readers such as ortho-top and sqlite3 can query it at the same time) and
@@ -6,27 +6,35 @@
 -- collector's storage; the views at the end are the documented query
 -- surface (class_totals, fragmentation, leaks and corruption are pinned by
 -- the design; the others are conveniences). Times are CLOCK_MONOTONIC
--- nanoseconds (*_ns) unless named *_unix_ns. class_id 0..11 are the size
--- classes B64..B16M, 12 is LARGE (> 16 MiB). One database holds a whole
--- traced process tree: every table is keyed by process_id.
+-- nanoseconds (*_ns) unless named *_unix_ns. Each process has its own size
+-- classes (ORTHO_CLASSES; `classes`): class_id 0 .. n-1 are its n classes,
+-- smallest first, and class_id n is LARGE (the large path). Under the
+-- default table that is B64..B16M as 0..11 and LARGE as 12. One database
+-- holds a whole traced process tree: every table is keyed by process_id.
+--
+-- Version 2 (orthotope 0.2): classes keyed by process, processes.class_table.
 --
 -- Bump user_version on any incompatible change; readers refuse versions
 -- newer than their own.
 
 PRAGMA application_id = 1330795592; -- 0x4F525448, "ORTH"
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
 
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value
 ) WITHOUT ROWID;
 
+-- Each process's size classes, and LARGE after the last one.
 CREATE TABLE classes (
-    class_id     INTEGER PRIMARY KEY,
-    class_name   TEXT NOT NULL UNIQUE,
+    process_id   INTEGER NOT NULL,
+    class_id     INTEGER NOT NULL,
+    class_name   TEXT NOT NULL,    -- B and the payload: B64, B384, B6K, B16M; LARGE
     payload_size INTEGER,          -- bytes a block of the class can hold (NULL for LARGE)
-    block_size   INTEGER           -- payload + 64-byte header (NULL for LARGE)
-);
+    block_size   INTEGER,          -- payload + 64-byte header (NULL for LARGE)
+    PRIMARY KEY (process_id, class_id),
+    UNIQUE (process_id, class_name)
+) WITHOUT ROWID;
 
 -- One row per traced process image. An exec gives the same pid a new row
 -- whose parent is the image it replaced.
@@ -47,6 +55,7 @@ CREATE TABLE processes (
     stack_depth       INTEGER,
     sample_bytes      INTEGER,        -- 0: every allocation has a stack
     overflow          TEXT,           -- wait (lossless) or drop
+    class_table       TEXT,           -- ORTHO_CLASSES: orthotope, general, list or @FILE
     records           INTEGER NOT NULL DEFAULT 0,  -- records received
     dropped_records   INTEGER NOT NULL DEFAULT 0,  -- lost in full rings (drop mode)
     lost_no_slot      INTEGER NOT NULL DEFAULT 0,  -- events of threads that found no ring
@@ -253,7 +262,7 @@ CREATE TABLE corruption_events (
 CREATE VIEW class_totals AS
 SELECT s.process_id, c.class_name, c.payload_size, s.allocs, s.frees,
        s.requested_bytes, s.usable_bytes, s.class_id
-FROM class_stats s JOIN classes c USING (class_id);
+FROM class_stats s JOIN classes c USING (process_id, class_id);
 
 CREATE VIEW fragmentation AS
 SELECT s.process_id, c.class_name, s.live_blocks, s.live_requested_bytes,
@@ -265,14 +274,14 @@ SELECT s.process_id, c.class_name, s.live_blocks, s.live_requested_bytes,
        coalesce(s.cached_blocks * c.payload_size, 0) AS cached_bytes, -- LARGE: never cached
        coalesce(s.pooled_blocks * c.payload_size, 0) AS pooled_bytes,
        s.class_id
-FROM class_stats s JOIN classes c USING (class_id);
+FROM class_stats s JOIN classes c USING (process_id, class_id);
 
 CREATE VIEW leaks AS
 SELECT l.process_id, l.address, l.requested_size, c.class_name, l.thread_id,
        st.site_function AS function, st.site_file AS file, st.site_line AS line,
        l.stack_id, l.alloc_ns
 FROM live_allocations l
-JOIN classes c USING (class_id)
+JOIN classes c USING (process_id, class_id)
 LEFT JOIN stacks st ON st.process_id = l.process_id AND st.stack_id = l.stack_id;
 
 CREATE VIEW corruption AS
@@ -281,7 +290,7 @@ SELECT e.process_id, e.thread_id, e.ts_ns, e.kind, e.address,
        e.call, c.class_name, e.stack_id, e.alloc_thread_id, e.alloc_stack_id, e.event_id
 FROM corruption_events e
 LEFT JOIN stacks st ON st.process_id = e.process_id AND st.stack_id = e.stack_id
-LEFT JOIN classes c ON c.class_id = e.class_id;
+LEFT JOIN classes c ON c.process_id = e.process_id AND c.class_id = e.class_id;
 
 -- A stack as one line, innermost first: "f < g < main". Built frame by
 -- frame in level order (a recursive walk, since group_concat's order is not

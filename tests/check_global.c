@@ -42,8 +42,8 @@ END_TEST
 
 START_TEST(the_global_allocator_serves_every_class_and_the_large_path)
 {
-    for (unsigned cls = 0; cls <= ORTHO_CLASS_COUNT; cls++) {
-        size_t n = cls < ORTHO_CLASS_COUNT ? ortho_class_payload(cls) : ((size_t)16 << 20) + 1;
+    for (unsigned cls = 0; cls <= ortho_class_count(); cls++) {
+        size_t n = cls < ortho_class_count() ? ortho_class_payload(cls) : ((size_t)16 << 20) + 1;
         unsigned char *p = ortho_alloc(n);
         ck_assert_ptr_nonnull(p);
         ck_assert_uint_eq(ortho_class_of(n), cls);

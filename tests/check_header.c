@@ -27,6 +27,7 @@ static header_t *slots;
 
 static void setup_slots(void)
 {
+    size_class_setup_once(); /* the default table, as a process without ORTHO_CLASSES */
     slots = aligned_alloc(64, 2 * sizeof(header_t));
     ck_assert_ptr_nonnull(slots);
     memset(slots, 0, 2 * sizeof(header_t));
@@ -465,12 +466,12 @@ START_TEST(the_fast_test_rejects_a_valid_header_placed_into_its_block)
 }
 END_TEST
 
-/* The fast test indexes its templates with the class field's low four
- * bits: 12..15 must find no template, and 16..255 must not pass for the
+/* The fast test indexes its templates with the class field's low seven
+ * bits: 12..127 must find no template, and 128..255 must not pass for the
  * class their low bits name. Each forged header has a valid checksum. */
 START_TEST(the_fast_test_rejects_every_class_index_past_the_last_class)
 {
-    for (unsigned index = SIZE_CLASS_COUNT; index <= 0xff; index++) {
+    for (unsigned index = size_class_count(); index <= 0xff; index++) {
         header_t *h = stamped_small();
         h->class_index = (uint8_t)index;
         h->checksum = header_checksum(h);
@@ -492,7 +493,7 @@ END_TEST
 
 START_TEST(the_fast_stamp_writes_the_same_header_as_the_general_stamp_for_every_class)
 {
-    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++) {
+    for (unsigned cls = 0; cls < size_class_count(); cls++) {
         size_t requested = size_class_payload(cls) - 1;
         memset(slots, 0, 2 * sizeof(header_t));
         header_stamp_small(&slots[0], cls, requested, 0);
@@ -504,7 +505,7 @@ START_TEST(the_fast_stamp_writes_the_same_header_as_the_general_stamp_for_every_
         ck_assert_uint_eq(slots[1].offset_bytes, slots[0].offset_bytes);
         ck_assert_msg(slots[1].checksum == header_checksum(&slots[1]),
                       "class %s: fast-stamped checksum %08x, recomputed %08x",
-                      size_class_table[cls].name, slots[1].checksum,
+                      size_classes.names[cls], slots[1].checksum,
                       header_checksum(&slots[1]));
     }
 }
@@ -512,13 +513,47 @@ END_TEST
 
 START_TEST(a_fast_stamped_header_passes_both_the_fast_test_and_full_validation)
 {
-    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++) {
+    for (unsigned cls = 0; cls < size_class_count(); cls++) {
         header_stamp_small_fast(&slots[0], cls, 1);
         unsigned reported;
-        ck_assert_msg(fast_test(&slots[0], &reported), "class %s", size_class_table[cls].name);
+        ck_assert_msg(fast_test(&slots[0], &reported), "class %s", size_classes.names[cls]);
         ck_assert_uint_eq(reported, cls);
         ck_assert_int_eq(header_validate(&slots[0]), HEADER_OK);
     }
+}
+END_TEST
+
+/* ---- another class table --------------------------------------------------- */
+
+/* Under the general table (68 classes) every class stamps and validates,
+ * both ways, with its own payload; a class index past the last is refused
+ * by both tests even with a valid checksum; and a header whose usable size
+ * is another class's payload is a bad size. */
+START_TEST(headers_of_every_class_of_the_general_table_stamp_and_validate)
+{
+    struct class_table general;
+    class_table_general(&general);
+    size_class_setup(&general);
+    ck_assert_uint_eq(size_class_count(), 68);
+    for (unsigned cls = 0; cls < size_class_count(); cls++) {
+        header_stamp_small_fast(&slots[0], cls, size_class_payload(cls));
+        unsigned reported;
+        ck_assert_msg(fast_test(&slots[0], &reported), "class %s", size_classes.names[cls]);
+        ck_assert_uint_eq(reported, cls);
+        ck_assert_int_eq(header_validate(&slots[0]), HEADER_OK);
+        ck_assert_uint_eq(slots[0].usable_bytes, general.payload_bytes[cls]);
+    }
+    header_t *h = &slots[0];
+    header_stamp_small(h, 67, 100, 0);
+    h->class_index = 68;
+    h->checksum = header_checksum(h);
+    unsigned cls;
+    ck_assert(!fast_test(h, &cls));
+    ck_assert_int_eq(header_validate(h), HEADER_BAD_CLASS);
+    header_stamp_small(h, 5, 100, 0);
+    h->usable_bytes = general.payload_bytes[6];
+    h->checksum = header_checksum(h);
+    ck_assert_int_eq(header_validate(h), HEADER_BAD_SIZE);
 }
 END_TEST
 
@@ -632,6 +667,11 @@ Suite *header_suite(void)
     tcase_add_test(fast, the_fast_stamp_writes_the_same_header_as_the_general_stamp_for_every_class);
     tcase_add_test(fast, a_fast_stamped_header_passes_both_the_fast_test_and_full_validation);
     suite_add_tcase(s, fast);
+
+    TCase *other = tcase_create("other_table");
+    tcase_add_checked_fixture(other, setup_slots, teardown_slots);
+    tcase_add_test(other, headers_of_every_class_of_the_general_table_stamp_and_validate);
+    suite_add_tcase(s, other);
 
     TCase *names = tcase_create("names");
     tcase_add_test(names, verdict_names_match_the_corruption_kinds);

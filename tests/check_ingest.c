@@ -234,7 +234,7 @@ struct class_totals {
 static struct class_totals totals_of(const struct proc_state *p)
 {
     struct class_totals t = {0};
-    for (unsigned c = 0; c < STATE_CLASSES; c++) {
+    for (unsigned c = 0; c <= CLASS_LARGE; c++) {
         t.allocs += p->classes[c].allocs;
         t.frees += p->classes[c].frees;
         t.cross_thread_frees += p->classes[c].cross_thread_frees;
@@ -274,7 +274,7 @@ static const struct pair_state *pair_of(const struct proc_state *p, uint32_t all
 
 static void class_check_untouched(const struct proc_state *p, unsigned except)
 {
-    for (unsigned c = 0; c < STATE_CLASSES; c++) {
+    for (unsigned c = 0; c <= CLASS_LARGE; c++) {
         if (c == except)
             continue;
         ck_assert_msg(p->classes[c].allocs == 0 && p->classes[c].frees == 0 && p->classes[c].live_blocks == 0,
@@ -286,23 +286,98 @@ static void class_check_untouched(const struct proc_state *p, unsigned except)
 
 START_TEST(the_class_helpers_follow_the_size_class_table_at_every_edge)
 {
-    ck_assert_uint_eq(state_class_of(0), CLASS_B64);
-    ck_assert_uint_eq(state_class_of(1), CLASS_B64);
+    struct proc_state p;
+    ck_assert(state_init(&p, PID, SEGMENT_MODE_SUMMARY, 0));
+    char name[CLASS_TABLE_NAME_BYTES];
+    ck_assert_uint_eq(state_large(&p), CLASS_LARGE);
+    ck_assert_uint_eq(state_class_of(&p, 0), CLASS_B64);
+    ck_assert_uint_eq(state_class_of(&p, 1), CLASS_B64);
     for (unsigned c = 0; c < CLASS_LARGE; c++) {
-        ck_assert_uint_eq(state_class_of(spec_payload[c]), c);
-        ck_assert_uint_eq(state_class_of(spec_payload[c] + 1), c + 1);
+        ck_assert_uint_eq(state_class_of(&p, spec_payload[c]), c);
+        ck_assert_uint_eq(state_class_of(&p, spec_payload[c] + 1), c + 1);
         if (c > 0)
-            ck_assert_uint_eq(state_class_of(spec_payload[c - 1] + 1), c);
-        ck_assert_uint_eq(state_class_payload(c), spec_payload[c]);
-        ck_assert_str_eq(state_class_name(c), spec_name[c]);
+            ck_assert_uint_eq(state_class_of(&p, spec_payload[c - 1] + 1), c);
+        ck_assert_uint_eq(state_class_payload(&p, c), spec_payload[c]);
+        ck_assert_str_eq(state_class_name(&p, c, name), spec_name[c]);
     }
-    ck_assert_uint_eq(state_class_of(5 * GIB), CLASS_LARGE);
-    ck_assert_uint_eq(state_class_of(UINT64_MAX), CLASS_LARGE);
-    ck_assert_str_eq(state_class_name(CLASS_LARGE), "LARGE");
-    ck_assert_uint_eq(state_class_payload(CLASS_LARGE), 0);
-    ck_assert_str_eq(state_class_name(STATE_CLASSES), "unknown");
-    ck_assert_str_eq(state_class_name(RECORD_CLASS_NONE), "unknown");
-    ck_assert_uint_eq(state_class_payload(STATE_CLASSES), 0);
+    ck_assert_uint_eq(state_class_of(&p, 5 * GIB), CLASS_LARGE);
+    ck_assert_uint_eq(state_class_of(&p, UINT64_MAX), CLASS_LARGE);
+    ck_assert_str_eq(state_class_name(&p, CLASS_LARGE, name), "LARGE");
+    ck_assert_uint_eq(state_class_payload(&p, CLASS_LARGE), 0);
+    ck_assert_str_eq(state_class_name(&p, CLASS_LARGE + 1, name), "unknown");
+    ck_assert_str_eq(state_class_name(&p, RECORD_CLASS_NONE, name), "unknown");
+    ck_assert_uint_eq(state_class_payload(&p, CLASS_LARGE + 1), 0);
+    state_free(&p);
+}
+END_TEST
+
+/* An image that runs the general table (68 classes) counts each ALLOC in
+ * its own class, names them after their payloads, puts LARGE after the
+ * last, and files a large-path record (class byte RECORD_CLASS_LARGE) and a
+ * class byte past its table under LARGE. */
+START_TEST(an_image_with_the_general_table_counts_and_names_its_own_classes)
+{
+    struct proc_state p;
+    ck_assert(state_init(&p, PID, SEGMENT_MODE_SUMMARY, 0));
+    struct class_table general;
+    class_table_general(&general);
+    ck_assert(state_set_classes(&p, &general));
+    ck_assert_uint_eq(state_large(&p), 68);
+    char name[CLASS_TABLE_NAME_BYTES];
+    ck_assert_str_eq(state_class_name(&p, 4, name), "B320");
+    ck_assert_str_eq(state_class_name(&p, 67, name), "B16M");
+    ck_assert_str_eq(state_class_name(&p, 68, name), "LARGE");
+    ck_assert_uint_eq(state_class_of(&p, 300), 4);
+    ck_assert_uint_eq(state_class_of(&p, 16 * MIB + 1), 68);
+    size_t a = state_thread(&p, TID_A, 1);
+    record_t r = record_make_alloc(0x7f0000001040, 300, 4, 0, 0, 10);
+    state_ingest(&p, a, &r, 1);
+    ck_assert_uint_eq(p.classes[4].allocs, 1);
+    ck_assert_uint_eq(p.classes[4].usable, 320);
+    record_t big[2];
+    big[0] = record_make_alloc(0x7f1000000040, 20 * MIB, RECORD_CLASS_LARGE, 0, 0, 11);
+    big[0].payload_records = 1;
+    record_alloc_large_t large = {.usable_bytes = 20 * MIB + 4032};
+    memcpy(&big[1], &large, sizeof large);
+    state_ingest(&p, a, big, 2);
+    record_t odd = record_make_alloc(0x7f0000002040, 64, 90, 0, 0, 12);
+    state_ingest(&p, a, &odd, 1);
+    ck_assert_uint_eq(p.classes[68].allocs, 2);
+    ck_assert_uint_eq(p.classes[68].usable, 20 * MIB + 4032 + 64);
+    state_free(&p);
+}
+END_TEST
+
+/* A table from another process's memory is checked before it is used:
+ * empty, unsorted, not a multiple of 64, above 16 MiB, too many classes
+ * and an unterminated origin are each refused, and the state keeps the
+ * table it had. */
+START_TEST(a_class_table_that_breaks_the_rules_is_refused)
+{
+    struct proc_state p;
+    ck_assert(state_init(&p, PID, SEGMENT_MODE_SUMMARY, 0));
+    struct class_table good;
+    class_table_general(&good);
+    struct class_table bad = good;
+    bad.count = 0;
+    ck_assert(!state_set_classes(&p, &bad));
+    bad = good;
+    bad.payload_bytes[3] = bad.payload_bytes[5];
+    ck_assert(!state_set_classes(&p, &bad));
+    bad = good;
+    bad.payload_bytes[0] = 40;
+    ck_assert(!state_set_classes(&p, &bad));
+    bad = good;
+    bad.payload_bytes[bad.count - 1] = 32 * MIB;
+    ck_assert(!state_set_classes(&p, &bad));
+    bad = good;
+    bad.count = ORTHO_CLASS_MAX + 1;
+    ck_assert(!state_set_classes(&p, &bad));
+    bad = good;
+    memset(bad.origin, 'x', sizeof bad.origin);
+    ck_assert(!state_set_classes(&p, &bad));
+    ck_assert_uint_eq(state_large(&p), CLASS_LARGE);
+    state_free(&p);
 }
 END_TEST
 
@@ -859,7 +934,7 @@ START_TEST(the_size_histogram_counts_every_requested_size_exactly_across_the_cla
         MIB - 1, MIB, MIB + 1, 16 * MIB - 1, 16 * MIB, 16 * MIB + 1, 4 * GIB + 1, 5 * GIB};
     enum { N = sizeof sizes / sizeof sizes[0] };
     uint64_t counts[N];
-    uint64_t per_class[STATE_CLASSES] = {0};
+    uint64_t per_class[CLASS_LARGE + 1] = {0};
     struct proc_state p;
     state_init(&p, PID, SEGMENT_MODE_SUMMARY, 0);
     size_t t = state_thread(&p, TID_A, 1);
@@ -883,7 +958,7 @@ START_TEST(the_size_histogram_counts_every_requested_size_exactly_across_the_cla
                                      16 * MIB - 2, 16 * MIB + 2, 4 * GIB, 5 * GIB + 1};
     for (size_t i = 0; i < sizeof never / sizeof never[0]; i++)
         ck_assert_uint_eq(state_size_count(&p, never[i]), 0);
-    for (unsigned c = 0; c < STATE_CLASSES; c++)
+    for (unsigned c = 0; c <= CLASS_LARGE; c++)
         ck_assert_uint_eq(p.classes[c].allocs, per_class[c]);
 
     unsigned visits[N] = {0};
@@ -903,7 +978,7 @@ START_TEST(a_lifetime_lands_in_the_log2_bucket_of_its_duration)
     static const uint64_t durations[] = {1, 2, 3, 4, 7, 8, 1000, 1023, 1024, 1025,
                                          (1ull << 20) - 1, 1ull << 20, (1ull << 40) + 5, 1ull << 62};
     enum { N = sizeof durations / sizeof durations[0] };
-    static uint64_t want[STATE_CLASSES][STATE_LIFETIME_BUCKETS][2];
+    static uint64_t want[CLASS_LARGE + 1][STATE_LIFETIME_BUCKETS][2];
     memset(want, 0, sizeof want);
     struct proc_state p;
     state_init(&p, PID, SEGMENT_MODE_SUMMARY, 0);
@@ -922,7 +997,7 @@ START_TEST(a_lifetime_lands_in_the_log2_bucket_of_its_duration)
     ck_assert_uint_eq(log2_floor(1023), 9);
     ck_assert_uint_eq(log2_floor(1024), 10);
     ck_assert_uint_eq(log2_floor((1ull << 40) + 5), 40);
-    for (unsigned c = 0; c < STATE_CLASSES; c++)
+    for (unsigned c = 0; c <= CLASS_LARGE; c++)
         for (unsigned k = 0; k < STATE_LIFETIME_BUCKETS; k++)
             ck_assert_msg(p.lifetimes[c][k][0] == want[c][k][0] && p.lifetimes[c][k][1] == want[c][k][1],
                           "class %u bucket %u: %llu frees / %llu bytes, want %llu / %llu", c, k,
@@ -948,7 +1023,7 @@ START_TEST(a_free_stamped_no_later_than_its_alloc_lands_in_the_first_lifetime_bu
     ck_assert_uint_eq(p.lifetimes[CLASS_B64][0][0], 2);
     ck_assert_uint_eq(p.lifetimes[CLASS_B64][0][1], 17);
     uint64_t elsewhere = 0;
-    for (unsigned c = 0; c < STATE_CLASSES; c++)
+    for (unsigned c = 0; c <= CLASS_LARGE; c++)
         for (unsigned k = 0; k < STATE_LIFETIME_BUCKETS; k++)
             elsewhere += p.lifetimes[c][k][0];
     ck_assert_uint_eq(elsewhere, 2);
@@ -1128,7 +1203,7 @@ static void volume_visit(const struct live_entry *e, void *arg)
 
 static void volume_check(const struct proc_state *p, const uint8_t *live, size_t live_count)
 {
-    int64_t blocks[STATE_CLASSES] = {0}, requested[STATE_CLASSES] = {0}, usable[STATE_CLASSES] = {0};
+    int64_t blocks[CLASS_LARGE + 1] = {0}, requested[CLASS_LARGE + 1] = {0}, usable[CLASS_LARGE + 1] = {0};
     for (unsigned i = 0; i < MANY_BLOCKS; i++) {
         if (!live[i])
             continue;
@@ -1138,7 +1213,7 @@ static void volume_check(const struct proc_state *p, const uint8_t *live, size_t
         requested[c] += (int64_t)b.requested_bytes;
         usable[c] += (int64_t)usable_of(b.requested_bytes);
     }
-    for (unsigned c = 0; c < STATE_CLASSES; c++) {
+    for (unsigned c = 0; c <= CLASS_LARGE; c++) {
         ck_assert_int_eq(p->classes[c].live_blocks, blocks[c]);
         ck_assert_int_eq(p->classes[c].live_requested, requested[c]);
         ck_assert_int_eq(p->classes[c].live_usable, usable[c]);
@@ -1351,7 +1426,7 @@ START_TEST(an_unknown_kind_changes_no_counter)
     struct proc_state p;
     state_init(&p, PID, SEGMENT_MODE_FULL, 0);
     size_t a = state_thread(&p, TID_A, 1);
-    struct class_state before[STATE_CLASSES];
+    struct class_state before[CLASS_LARGE + 1];
     memcpy(before, p.classes, sizeof before);
     static const uint8_t kinds[] = {RECORD_KIND_NONE, 17, 99, 200, 255};
     for (size_t i = 0; i < sizeof kinds; i++) {
@@ -1531,7 +1606,7 @@ START_TEST(a_realloc_that_moved_is_not_counted_as_in_place)
     send_alloc(&p, t, &old);
     send_realloc(&p, t, &old, &moved, 0);
     uint64_t in_place = 0;
-    for (unsigned c = 0; c < STATE_CLASSES; c++)
+    for (unsigned c = 0; c <= CLASS_LARGE; c++)
         in_place += p.classes[c].reallocs_in_place;
     ck_assert_uint_eq(in_place, 0);
     state_free(&p);
@@ -1543,6 +1618,8 @@ Suite *ingest_suite(void)
     Suite *s = suite_create("ingest");
     TCase *tc = tcase_create("classes");
     tcase_add_test(tc, the_class_helpers_follow_the_size_class_table_at_every_edge);
+    tcase_add_test(tc, an_image_with_the_general_table_counts_and_names_its_own_classes);
+    tcase_add_test(tc, a_class_table_that_breaks_the_rules_is_refused);
     tcase_add_test(tc, a_same_thread_alloc_then_free_counts_once_in_its_class_and_leaves_nothing_live);
     tcase_add_test(tc, the_peak_of_live_usable_bytes_is_the_highest_the_class_reached);
     suite_add_tcase(s, tc);

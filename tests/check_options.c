@@ -687,6 +687,8 @@ static void format_default(const struct option_def *def, char *out, size_t size)
         report_str(&line, def->choices[def->default_value]);
     else if (def->kind == OPTION_TEXT)
         report_str(&line, "unset");
+    else if (def->kind == OPTION_CLASSES)
+        report_str(&line, "orthotope");
     else
         report_u64(&line, def->default_value);
     size_t len = line.len < size - 1 ? line.len : size - 1;

@@ -1,11 +1,14 @@
-/* check_size_class.c - the size-class table and the request -> class lookup
- * (size_class.c). Covers every edge between classes (64/65, 256/257,
- * 4096/4097, 6144/6145, 8192/8193 where the lookup switches from the 64-byte
- * index to the log2 index, 16384/16385, 1 MiB +- 1, 16 MiB +- 1) and the
- * large-path marker for 0 and anything above 16 MiB; an exhaustive check
- * that the two derived indexes agree with a plain linear search of the table
- * for every request from 1 byte to 16 MiB + 1; and the table itself: names,
- * ascending payloads, and block sizes that keep every block 64-aligned. */
+/* check_size_class.c - the process's size classes and the request -> class
+ * lookup (size_class.c). Under the default table: every edge between classes
+ * (64/65, 256/257, 4096/4097, 6144/6145, 8192/8193 where the lookup
+ * switches from the 64-byte index to the coarse one, 16384/16385, 1 MiB +-
+ * 1, 16 MiB +- 1) and the large-path marker for 0 and anything above 16
+ * MiB; and the table itself: names, ascending payloads, and block sizes
+ * that keep every block 64-aligned. Under three tables (the default, the
+ * general one, and a list whose classes above 8 KiB sit closer than the
+ * coarse index's buckets and end below 16 MiB): an exhaustive check that the
+ * lookups agree with a walk of the table for every request from 1 byte to
+ * 16 MiB + 1. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,11 +39,18 @@ enum {
  * n bytes. Written here independently of size_class.c. */
 static unsigned reference_class_of(size_t n)
 {
-    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++) {
-        if (size_class_table[cls].payload_bytes >= n)
+    for (unsigned cls = 0; cls < size_classes.table.count; cls++) {
+        if (size_classes.table.payload_bytes[cls] >= n)
             return cls;
     }
     return SIZE_CLASS_LARGE;
+}
+
+static void setup_default_table(void)
+{
+    struct class_table table;
+    class_table_orthotope(&table);
+    size_class_setup(&table);
 }
 
 /* Asserts the class of a request and names both sides on failure. */
@@ -167,7 +177,8 @@ END_TEST
 
 START_TEST(request_of_0_bytes_takes_the_large_path_through_the_public_lookup)
 {
-    ck_assert_uint_eq(ortho_class_of(0), ORTHO_CLASS_COUNT);
+    ck_assert_uint_eq(ortho_class_of(0), ortho_class_count());
+    ck_assert_uint_eq(ortho_class_count(), ORTHO_CLASS_COUNT);
 }
 END_TEST
 
@@ -176,37 +187,78 @@ START_TEST(the_public_lookup_agrees_with_the_internal_one_at_the_edges)
     static const size_t edges[] = {1,     64,    65,    256,     257,     4096,
                                    4097,  6144,  6145,  8192,    8193,    16384,
                                    16385, 1 * MiB, 1 * MiB + 1, 16 * MiB, 16 * MiB + 1};
-    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++)
-        ck_assert_msg(ortho_class_of(edges[i]) == size_class_of(edges[i]),
-                      "ortho_class_of(%zu) = %u, size_class_of = %u", edges[i],
-                      ortho_class_of(edges[i]), size_class_of(edges[i]));
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) {
+        unsigned internal = size_class_of(edges[i]);
+        unsigned expected = internal == SIZE_CLASS_LARGE ? ortho_class_count() : internal;
+        ck_assert_msg(ortho_class_of(edges[i]) == expected, "ortho_class_of(%zu) = %u, size_class_of = %u",
+                      edges[i], ortho_class_of(edges[i]), internal);
+    }
 }
 END_TEST
 
-/* ---- exhaustive ---------------------------------------------------------- */
+/* ---- exhaustive, under three tables ---------------------------------------- */
 
-START_TEST(every_request_up_to_16_mib_plus_1_matches_a_linear_search_of_the_table)
+/* Walks every request from 1 to 16 MiB + 1 with the reference class
+ * advancing as payloads are passed (independent of the library's search),
+ * and checks both lookups: size_class_of exactly, size_class_lookup either
+ * exactly or with an answer whose bin is never filled (the slow path then
+ * asks size_class_of). One assertion at the end: ck_assert per request
+ * would dominate the run time; the first mismatch is reported. */
+static void assert_lookups_match_the_table(void)
 {
-    /* One assertion at the end: ck_assert per request would dominate the run
-     * time. The first mismatch is reported with both answers. */
-    size_t mismatches = 0;
-    size_t first_bad = 0;
+    const struct class_table *t = &size_classes.table;
+    size_t mismatches = 0, first_bad = 0;
     unsigned first_got = 0, first_want = 0;
+    unsigned want = 0;
     for (size_t n = 1; n <= 16 * MiB + 1; n++) {
-        unsigned got = size_class_of(n);
-        unsigned want = reference_class_of(n);
-        if (got != want) {
-            if (mismatches == 0) {
+        while (want < t->count && t->payload_bytes[want] < n)
+            want++;
+        unsigned expected = want < t->count ? want : SIZE_CLASS_LARGE;
+        unsigned exact = size_class_of(n);
+        unsigned fast = size_class_lookup(n);
+        bool fast_ok = fast == expected || (fast >= t->count && fast <= SIZE_CLASS_LARGE);
+        if (exact != expected || !fast_ok) {
+            if (mismatches++ == 0) {
                 first_bad = n;
-                first_got = got;
-                first_want = want;
+                first_got = exact != expected ? exact : fast;
+                first_want = expected;
             }
-            mismatches++;
         }
     }
     ck_assert_msg(mismatches == 0,
-                  "%zu requests disagree; first: %zu bytes -> class %u, linear search says %u",
-                  mismatches, first_bad, first_got, first_want);
+                  "table %s: %zu requests disagree; first: %zu bytes -> class %u, the table says %u",
+                  t->origin, mismatches, first_bad, first_got, first_want);
+}
+
+START_TEST(every_request_up_to_16_mib_plus_1_matches_the_default_table)
+{
+    assert_lookups_match_the_table();
+}
+END_TEST
+
+START_TEST(every_request_up_to_16_mib_plus_1_matches_the_general_table)
+{
+    struct class_table general;
+    class_table_general(&general);
+    size_class_setup(&general);
+    assert_lookups_match_the_table();
+}
+END_TEST
+
+START_TEST(every_request_up_to_16_mib_plus_1_matches_a_table_with_close_classes_ending_at_1m)
+{
+    /* 100032, 100096 and 100160 sit in one coarse bucket (98305..106496),
+     * so the lookup must send that bucket to the exact search; the table
+     * ends at 1 MiB, so everything above takes the large path. */
+    struct class_table close;
+    const char *why = NULL;
+    ck_assert_msg(class_table_parse_list("64 128 192 1K 6K 9K 100032 100096 100160 1M", &close, &why),
+                  "%s", why);
+    size_class_setup(&close);
+    ck_assert_uint_eq(size_class_lookup(100000), SIZE_CLASS_LARGE);
+    ck_assert_uint_eq(size_class_of(100000), 6);
+    ck_assert_uint_eq(size_class_of(1 * MiB + 1), SIZE_CLASS_LARGE);
+    assert_lookups_match_the_table();
 }
 END_TEST
 
@@ -214,7 +266,7 @@ START_TEST(the_library_table_search_agrees_with_the_reference_search)
 {
     /* size_class_search is the library's own statement of the definition;
      * check it at every payload and one byte either side. */
-    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++) {
+    for (unsigned cls = 0; cls < size_class_count(); cls++) {
         size_t payload = size_class_payload(cls);
         for (size_t n = payload - 1; n <= payload + 1; n++) {
             if (n == 0)
@@ -227,11 +279,12 @@ START_TEST(the_library_table_search_agrees_with_the_reference_search)
 }
 END_TEST
 
-START_TEST(every_slot_of_the_fine_index_names_a_class)
+START_TEST(every_slot_of_the_fine_index_names_a_class_or_the_large_marker)
 {
-    for (size_t slot = 0; slot < sizeof size_class_fine_index; slot++)
-        ck_assert_msg(size_class_fine_index[slot] < SIZE_CLASS_COUNT, "slot %zu holds %u", slot,
-                      (unsigned)size_class_fine_index[slot]);
+    for (size_t slot = 0; slot < SIZE_CLASS_FINE_SLOTS; slot++)
+        ck_assert_msg(size_classes.fine[slot] < size_class_count() ||
+                          size_classes.fine[slot] == SIZE_CLASS_LARGE,
+                      "slot %zu holds %u", slot, (unsigned)size_classes.fine[slot]);
 }
 END_TEST
 
@@ -245,20 +298,20 @@ START_TEST(classes_are_named_b64_through_b16m_in_order)
     for (unsigned cls = 0; cls < ORTHO_CLASS_COUNT; cls++) {
         ck_assert_ptr_nonnull(ortho_class_name(cls));
         ck_assert_str_eq(ortho_class_name(cls), expected[cls]);
-        ck_assert_str_eq(size_class_table[cls].name, expected[cls]);
+        ck_assert_str_eq(size_classes.names[cls], expected[cls]);
     }
 }
 END_TEST
 
 START_TEST(the_index_after_the_last_class_is_named_large)
 {
-    ck_assert_pstr_eq(ortho_class_name(SIZE_CLASS_LARGE), "LARGE");
+    ck_assert_pstr_eq(ortho_class_name(ortho_class_count()), "LARGE");
 }
 END_TEST
 
 START_TEST(indexes_beyond_large_have_no_name)
 {
-    ck_assert_ptr_null(ortho_class_name(SIZE_CLASS_LARGE + 1));
+    ck_assert_ptr_null(ortho_class_name(ortho_class_count() + 1));
     ck_assert_ptr_null(ortho_class_name(255));
     ck_assert_ptr_null(ortho_class_name(UINT32_MAX));
 }
@@ -278,7 +331,7 @@ END_TEST
 
 START_TEST(payloads_strictly_ascend)
 {
-    for (unsigned cls = 1; cls < SIZE_CLASS_COUNT; cls++)
+    for (unsigned cls = 1; cls < size_class_count(); cls++)
         ck_assert_msg(size_class_payload(cls) > size_class_payload(cls - 1),
                       "class %u (%zu bytes) is not above class %u (%zu bytes)", cls,
                       size_class_payload(cls), cls - 1, size_class_payload(cls - 1));
@@ -287,35 +340,35 @@ END_TEST
 
 START_TEST(the_largest_payload_is_the_small_limit)
 {
-    ck_assert_uint_eq(size_class_payload(SIZE_CLASS_COUNT - 1), ORTHO_SMALL_MAX);
+    ck_assert_uint_eq(size_class_payload(size_class_count() - 1), ORTHO_SMALL_MAX);
 }
 END_TEST
 
 START_TEST(payload_of_an_index_beyond_the_classes_is_zero)
 {
-    ck_assert_uint_eq(ortho_class_payload(SIZE_CLASS_LARGE), 0);
+    ck_assert_uint_eq(ortho_class_payload(ortho_class_count()), 0);
     ck_assert_uint_eq(ortho_class_payload(UINT32_MAX), 0);
 }
 END_TEST
 
 START_TEST(a_block_is_its_payload_plus_the_64_byte_header)
 {
-    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++)
+    for (unsigned cls = 0; cls < size_class_count(); cls++)
         ck_assert_uint_eq(size_class_block_bytes(cls), size_class_payload(cls) + 64);
 }
 END_TEST
 
 START_TEST(every_block_size_is_a_multiple_of_64_so_blocks_stay_aligned)
 {
-    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++)
+    for (unsigned cls = 0; cls < size_class_count(); cls++)
         ck_assert_msg(size_class_block_bytes(cls) % 64 == 0, "class %s: block of %zu bytes",
-                      size_class_table[cls].name, size_class_block_bytes(cls));
+                      size_classes.names[cls], size_class_block_bytes(cls));
 }
 END_TEST
 
 START_TEST(every_payload_is_the_largest_request_its_class_serves)
 {
-    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++) {
+    for (unsigned cls = 0; cls < size_class_count(); cls++) {
         size_t payload = size_class_payload(cls);
         ck_assert_uint_eq(size_class_of(payload), cls);
         ck_assert_uint_ne(size_class_of(payload + 1), cls);
@@ -328,6 +381,7 @@ Suite *size_class_suite(void)
     Suite *s = suite_create("size_class");
 
     TCase *edges = tcase_create("boundaries");
+    tcase_add_checked_fixture(edges, setup_default_table, NULL);
     tcase_add_test(edges, request_of_1_byte_lands_in_the_64_byte_class);
     tcase_add_test(edges, request_of_64_bytes_lands_in_the_64_byte_class);
     tcase_add_test(edges, request_of_65_bytes_lands_in_the_256_byte_class);
@@ -351,12 +405,17 @@ Suite *size_class_suite(void)
     suite_add_tcase(s, edges);
 
     TCase *exhaustive = tcase_create("exhaustive");
-    tcase_add_test(exhaustive, every_request_up_to_16_mib_plus_1_matches_a_linear_search_of_the_table);
+    tcase_add_checked_fixture(exhaustive, setup_default_table, NULL);
+    tcase_set_timeout(exhaustive, 120); /* 16 M requests a table, slower under sanitizers */
+    tcase_add_test(exhaustive, every_request_up_to_16_mib_plus_1_matches_the_default_table);
+    tcase_add_test(exhaustive, every_request_up_to_16_mib_plus_1_matches_the_general_table);
+    tcase_add_test(exhaustive, every_request_up_to_16_mib_plus_1_matches_a_table_with_close_classes_ending_at_1m);
     tcase_add_test(exhaustive, the_library_table_search_agrees_with_the_reference_search);
-    tcase_add_test(exhaustive, every_slot_of_the_fine_index_names_a_class);
+    tcase_add_test(exhaustive, every_slot_of_the_fine_index_names_a_class_or_the_large_marker);
     suite_add_tcase(s, exhaustive);
 
     TCase *table = tcase_create("table");
+    tcase_add_checked_fixture(table, setup_default_table, NULL);
     tcase_add_test(table, classes_are_named_b64_through_b16m_in_order);
     tcase_add_test(table, the_index_after_the_last_class_is_named_large);
     tcase_add_test(table, indexes_beyond_large_have_no_name);

@@ -130,11 +130,14 @@ static void trace_db_open(struct trace_db *t)
     char err[512];
     t->db = db_open(t->path, err, sizeof err);
     ck_assert_msg(t->db != NULL, "%s", err);
+    struct proc_state classes_of; /* the process row carries its (default) classes */
+    ck_assert(state_init(&classes_of, PID, SEGMENT_MODE_SUMMARY, 0));
     struct db_process_info info = {.pid = PID, .via = "root", .mode = "summary", .overflow = "wait",
-                                   .start_ns = 1, .stack_depth = 32};
+                                   .start_ns = 1, .stack_depth = 32, .state = &classes_of};
     db_begin(t->db);
     t->process_id = db_add_process(t->db, &info);
     db_commit(t->db);
+    state_free(&classes_of);
     ck_assert_int_gt(t->process_id, 0);
 }
 

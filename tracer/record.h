@@ -86,8 +86,10 @@ typedef enum {
 #define RECORD_PAYLOAD_BYTES_MAX (RECORD_PAYLOAD_RECORDS_MAX * RECORD_BYTES) /* 8160 */
 /* Raw header bytes in a CORRUPTION payload: ORTHO_HEADER_SIZE (liballoc). */
 #define RECORD_CORRUPTION_HEADER_BYTES 64u
-/* class_index of blocks on the large path (one past the size classes). */
-#define RECORD_CLASS_LARGE 12u
+/* class_index of blocks on the large path. Size classes are 0 up to the
+ * image's class count (segment.h: its class table), at most
+ * ORTHO_CLASS_MAX, so this never names one. */
+#define RECORD_CLASS_LARGE 0xfeu
 
 /* flags bits. */
 #define RECORD_FLAG_SAMPLED 0x01u        /* ALLOC/REALLOC: stack captured by the sampler */

@@ -23,12 +23,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "class_table.h"
 #include "clock.h"
 #include "ring.h"
 
 #define SEGMENT_MAGIC 0x4745534f48545230ull /* "0RTHOSEG" */
-#define SEGMENT_VERSION 4u
-#define SEGMENT_HEADER_BYTES 512u
+#define SEGMENT_VERSION 5u
+#define SEGMENT_HEADER_BYTES 1536u
 #define SEGMENT_SLOT_HEADER_BYTES 128u
 #define SEGMENT_STACK_CACHE_ENTRIES 2048u /* per thread, direct-mapped */
 
@@ -113,12 +114,18 @@ typedef struct segment {
      * not take it from the producers' caches (that cost about 40 ns per
      * record, two cache misses per malloc/free pair). */
     clock_calibration_t clock;        /* SEGMENT_CLOCK_TSC: ticks -> ns (clock.h) */
-    uint8_t pad3[SEGMENT_HEADER_BYTES - 320 - sizeof(clock_calibration_t)];
+    uint8_t pad3[512 - 320 - sizeof(clock_calibration_t)];
+
+    /* The image's size classes (ORTHO_CLASSES), written by the process
+     * before it registers; the collector copies and checks them once. */
+    struct class_table classes;
+    uint8_t pad4[SEGMENT_HEADER_BYTES - 512 - sizeof(struct class_table)];
 } segment_t;
 _Static_assert(sizeof(segment_t) == SEGMENT_HEADER_BYTES, "segment header size");
 _Static_assert(offsetof(segment_t, next_stack_id) == 128, "process line starts at 128");
 _Static_assert(offsetof(segment_t, collector_pid) == 256, "collector line starts at 256");
 _Static_assert(offsetof(segment_t, clock) == 320, "the calibration has a line of its own");
+_Static_assert(offsetof(segment_t, classes) == 512, "the class table follows the header lines");
 
 /* Bytes of one slot for a ring of `capacity` records. */
 static inline size_t segment_slot_bytes(size_t capacity)

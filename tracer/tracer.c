@@ -469,6 +469,8 @@ ORTHO_INLINE void tracer_leave(struct tracer_thread *t)
 
 /* The record's class byte for a trace port class argument: size classes
  * keep their index, the large path and "none" have their own values. */
+_Static_assert(ORTHO_CLASS_MAX < RECORD_CLASS_LARGE && ORTHO_CLASS_MAX < RECORD_CLASS_NONE,
+               "a record's class byte holds every class index and both markers");
 static unsigned tracer_record_class(unsigned port_class)
 {
     if (port_class == TRACE_PORT_CLASS_LARGE)
@@ -709,6 +711,7 @@ static bool tracer_make_segment(unsigned via, uint32_t ppid, int *memfd_out)
     seg->overflow_drop = tracer.drop;
     seg->sample_bytes = tracer.sample_bytes;
     seg->clock_source = tracer.tsc ? SEGMENT_CLOCK_TSC : SEGMENT_CLOCK_MONOTONIC;
+    seg->classes = *trace_port_class_table();
     seg->start_ns = prim_now_ns();
     struct timespec rt;
     clock_gettime(CLOCK_REALTIME, &rt);
@@ -754,7 +757,7 @@ static void tracer_turn_on(void)
     __atomic_store_n(&trace_port_on, 1, __ATOMIC_RELEASE);
     ortho_stats_t stats;
     ortho_stats(&stats);
-    for (unsigned cls = 0; cls < ORTHO_CLASS_COUNT; cls++) {
+    for (unsigned cls = 0; cls < stats.class_count; cls++) {
         if (stats.classes[cls].cached_blocks != 0)
             tracer_record_event(RECORD_CACHE_REFILL, cls, RECORD_REFILL_SNAPSHOT,
                                 stats.classes[cls].cached_blocks);

@@ -17,5 +17,8 @@
  * definitions only, so without this a shared-library build reaches e.g.
  * size_class_table through the GOT on every allocation. */
 #define ORTHO_HIDDEN __attribute__((visibility("hidden")))
+/* A macro's value as a string literal ("96" for ORTHO_CLASS_MAX). */
+#define ORTHO_STRINGIFY_TEXT(x) #x
+#define ORTHO_STRINGIFY(x) ORTHO_STRINGIFY_TEXT(x)
 
 #endif

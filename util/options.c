@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "class_table.h"
 #include "compiler.h"
 #include "prim.h"
 #include "report.h"
@@ -48,6 +49,10 @@ const struct option_def options_table[] = {
      (uint64_t)1 << 46, NULL, "bytes of freed large (>16 MiB) mappings kept for reuse"},
     {"ORTHO_LARGE_RETAIN_COUNT", OPTION_COUNT, CONFIG_FIELD(large_retain_count), 8, 0, 64, NULL,
      "freed large mappings kept for reuse; beyond, the oldest is unmapped"},
+    {"ORTHO_CLASSES", OPTION_CLASSES, OPTION_FIELD(classes), 0, 0, 0, NULL,
+     "size-class table: orthotope (the seed's 12 classes), general (68 classes, four per "
+     "doubling), a list of payload sizes such as 64,128,384,1K,4K, or @FILE (from "
+     "ortho-report --suggest-classes)"},
     {"ORTHO_ON_CORRUPTION", OPTION_CHOICE, offsetof(struct options, on_corruption),
      sizeof(uint32_t), OPTIONS_ON_CORRUPTION_ABORT, 0, 1, options_corruption_words,
      "abort: report misuse and abort; report: report and continue (the block is never reused)"},
@@ -188,6 +193,13 @@ bool options_parse(const struct option_def *def, const char *text, uint64_t *val
         }
         *value = (uint64_t)(uintptr_t)text;
         return true;
+    case OPTION_CLASSES: {
+        struct class_table table;
+        if (!class_table_from_option(text, &table, why))
+            return false;
+        *value = (uint64_t)(uintptr_t)text;
+        return true;
+    }
     }
     if (*value < def->min_value || *value > def->max_value) {
         *why = "is out of range";
@@ -206,6 +218,8 @@ static void options_put_value(struct report_line *line, const struct option_def 
         report_str(line, def->choices[value]);
     else if (def->kind == OPTION_TEXT)
         report_str(line, value != 0 ? (const char *)(uintptr_t)value : "unset");
+    else if (def->kind == OPTION_CLASSES)
+        report_str(line, value != 0 ? (const char *)(uintptr_t)value : "orthotope");
     else
         report_u64(line, value);
 }
@@ -230,6 +244,8 @@ static void options_warn(const struct option_def *def, const char *text, const c
         }
     } else if (def->kind == OPTION_TEXT) {
         report_str(&line, "a non-empty value");
+    } else if (def->kind == OPTION_CLASSES) {
+        report_str(&line, "orthotope, general, sizes such as 64,128,384,1K,4K, or @FILE");
     } else {
         report_str(&line, "a value from ");
         options_put_value(&line, def, def->min_value);

@@ -27,6 +27,7 @@ typedef enum {
 struct options {
     ortho_config_t config;  /* allocator sizing for the global instance */
     uint32_t on_corruption; /* options_on_corruption_t */
+    uint64_t classes;       /* const char *: the ORTHO_CLASSES table (class_table.h), 0: orthotope */
     /* Tracing (tracer/). Text options hold a pointer into environ. */
     uint32_t trace_mode;        /* options_trace_t */
     uint32_t trace_stacks;      /* frames per stack, 0: none */
@@ -44,6 +45,7 @@ typedef enum {
     OPTION_COUNT,  /* plain unsigned integer */
     OPTION_CHOICE, /* one of a list of words */
     OPTION_TEXT,   /* any non-empty text; stored as a pointer into environ */
+    OPTION_CLASSES, /* a size-class table (class_table.h); stored as OPTION_TEXT */
 } option_kind_t;
 
 struct option_def {

@@ -68,6 +68,15 @@ int tracedb_open(struct tracedb *db, const char *path, char *err, size_t err_cap
     if (db->schema_version < 1)
         return tracedb_fail(db, err, err_cap, "%s: %s; trace the program again",
                             "has an orthotope id but no schema version (an unfinished or damaged file)");
+    if (db->schema_version < ORTHO_DB_SCHEMA_VERSION) {
+        char why[160];
+        snprintf(why, sizeof why,
+                 "was written by an older orthotope (schema version %d; this build reads %d, "
+                 "where each process has its own size classes)",
+                 db->schema_version, ORTHO_DB_SCHEMA_VERSION);
+        return tracedb_fail(db, err, err_cap, "%s: %s; read it with orthotope 0.1's tools or trace "
+                            "the program again", why);
+    }
     return 0;
 }
 

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "class_table.h"
 #include "compiler.h"
 
 /* The one on-switch: non-zero while a tracer takes this process's events.
@@ -61,6 +62,12 @@ typedef enum {
 /* Where a CACHE_REFILL's blocks came from (its addr argument). */
 #define TRACE_PORT_FROM_POOL 0u
 #define TRACE_PORT_FROM_ARENA 1u
+
+/* The size classes the allocator serves, as chosen at start-up (the
+ * allocator sets them up on this first call if it has not yet). Implemented
+ * by liballoc: the one query of allocator facts a tracer needs beyond the
+ * public API. */
+const struct class_table *trace_port_class_table(void);
 
 /* p (user pointer) was just handed out: `requested` bytes asked for,
  * `usable` bytes it may use, in class `cls` (or TRACE_PORT_CLASS_LARGE).

@@ -57,7 +57,7 @@ class_totals_match_the_workload_exactly)
   expect_eq "fragmentation has every class" "$(q "$db" "select count(*) from fragmentation")" 13
   expect_eq "process ended through exit" "$(q "$db" "select via||'|'||end_reason from processes")" "root|exit"
   expect_eq "nothing dropped" "$(q "$db" "select dropped_records from processes")" 0
-  expect_eq "schema version" "$(q "$db" "pragma user_version")" 1
+  expect_eq "schema version" "$(q "$db" "pragma user_version")" 2
   ;;
 sigkill_keeps_every_completed_allocation)
   db=$tmp/run.db

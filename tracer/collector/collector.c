@@ -373,7 +373,24 @@ static void collector_register(struct collector *c, int fd)
     im->pid = seg->pid;
     im->ppid = seg->ppid;
     im->via = seg->via < 3 ? seg->via : 0;
-    state_init(im->st, seg->pid, seg->mode, seg->sample_bytes);
+    /* The class table is copied out of shared memory before it is checked:
+     * the process could change it between the check and the use. */
+    struct class_table classes;
+    memcpy(&classes, (const void *)&seg->classes, sizeof classes);
+    if (!state_init(im->st, seg->pid, seg->mode, seg->sample_bytes) ||
+        !state_set_classes(im->st, &classes)) {
+        fprintf(stderr, "ortho-collector: process %u sent an invalid size-class table or memory "
+                        "ran out; it runs untraced\n", seg->pid);
+        state_free(im->st);
+        free(im->st);
+        free(im->slot_thread);
+        free(im->slot_generation);
+        free(im->slot_known);
+        free(im);
+        im = NULL;
+        munmap(mem, hello.bytes);
+        goto reply;
+    }
     im->pidfd = (int)syscall(SYS_pidfd_open, (pid_t)seg->pid, 0);
     int64_t parent = 0;
     if (im->via == SEGMENT_VIA_EXEC) {
@@ -402,7 +419,7 @@ static void collector_register(struct collector *c, int fd)
         .mode = seg->mode == SEGMENT_MODE_FULL ? "full" : "summary",
         .overflow = seg->overflow_drop ? "drop" : "wait", .start_ns = seg->start_ns,
         .start_unix_ns = seg->start_realtime_ns, .sample_bytes = seg->sample_bytes,
-        .stack_depth = seg->stack_depth};
+        .stack_depth = seg->stack_depth, .state = im->st};
     db_begin(c->cfg->db);
     im->process_id = db_add_process(c->cfg->db, &info);
     db_commit(c->cfg->db);

@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "orthotope.h"
 #include "schema.h"
+#include "segment.h"
 #include "symworker.h"
 
 #define DB_STR(x) DB_STR2(x)
@@ -25,13 +26,14 @@ enum {
     STMT_PROCESS_INSERT, STMT_PROCESS_UPDATE, STMT_PROCESS_END, STMT_CLASS, STMT_SERIES,
     STMT_SITE, STMT_STACK, STMT_FRAME, STMT_THREAD, STMT_SIZE, STMT_LIFETIME, STMT_PAIR,
     STMT_MODULE, STMT_CORRUPTION, STMT_ALLOCATION, STMT_LIVE_CLEAR, STMT_LIVE, STMT_META,
-    STMT_COUNT
+    STMT_CLASS_DEF, STMT_COUNT
 };
 
 static const char *const db_statements[STMT_COUNT] = {
     [STMT_PROCESS_INSERT] =
         "INSERT INTO processes(pid, ppid, parent_process_id, via, exe, cmdline, start_ns, "
-        "start_unix_ns, mode, stack_depth, sample_bytes, overflow) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        "start_unix_ns, mode, stack_depth, sample_bytes, overflow, class_table) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [STMT_PROCESS_UPDATE] =
         "UPDATE processes SET records=?, dropped_records=?, stacks=?, stacks_truncated=?, "
         "untracked_frees=?, max_lag_ns=?, last_ts_ns=? WHERE process_id=?",
@@ -55,6 +57,7 @@ static const char *const db_statements[STMT_COUNT] = {
     [STMT_LIVE_CLEAR] = "DELETE FROM live_allocations WHERE process_id=?",
     [STMT_LIVE] = "INSERT OR REPLACE INTO live_allocations VALUES (?,?,?,?,?,?,?,?)",
     [STMT_META] = "INSERT OR REPLACE INTO meta VALUES (?,?)",
+    [STMT_CLASS_DEF] = "INSERT INTO classes VALUES (?,?,?,?,?)",
 };
 
 struct db {
@@ -190,23 +193,6 @@ struct db *db_open(const char *path, char *err, size_t err_cap)
         }
     }
     db_begin(db);
-    sqlite3_stmt *ins;
-    if (sqlite3_prepare_v2(db->conn, "INSERT INTO classes VALUES (?,?,?,?)", -1, &ins, NULL) == SQLITE_OK) {
-        for (unsigned c = 0; c < STATE_CLASSES; c++) {
-            sqlite3_bind_int(ins, 1, (int)c);
-            sqlite3_bind_text(ins, 2, state_class_name(c), -1, SQLITE_STATIC);
-            if (c < STATE_CLASSES - 1) {
-                sqlite3_bind_int64(ins, 3, (sqlite3_int64)state_class_payload(c));
-                sqlite3_bind_int64(ins, 4, (sqlite3_int64)state_class_payload(c) + ORTHO_HEADER_SIZE);
-            } else {
-                sqlite3_bind_null(ins, 3);
-                sqlite3_bind_null(ins, 4);
-            }
-            sqlite3_step(ins);
-            sqlite3_reset(ins);
-        }
-        sqlite3_finalize(ins);
-    }
     db_set_meta(db, "schema_version", DB_STR(ORTHO_DB_SCHEMA_VERSION));
     db_set_meta(db, "writer", "ortho-collector " ORTHO_VERSION_STRING);
     db_commit(db);
@@ -294,8 +280,30 @@ int64_t db_add_process(struct db *db, const struct db_process_info *info)
     sqlite3_bind_int64(s, 10, info->stack_depth);
     sqlite3_bind_int64(s, 11, (sqlite3_int64)info->sample_bytes);
     db_bind_text_or_null(s, 12, info->overflow);
+    const struct proc_state *p = info->state;
+    db_bind_text_or_null(s, 13, p->class_table.origin);
     db_step(db, s);
-    return db->failed ? 0 : sqlite3_last_insert_rowid(db->conn);
+    if (db->failed)
+        return 0;
+    int64_t process_id = sqlite3_last_insert_rowid(db->conn);
+    /* The process's classes, then LARGE after the last one. */
+    sqlite3_stmt *c = db->stmt[STMT_CLASS_DEF];
+    for (unsigned id = 0; id <= state_large(p); id++) {
+        char name[CLASS_TABLE_NAME_BYTES];
+        sqlite3_bind_int64(c, 1, process_id);
+        sqlite3_bind_int64(c, 2, id);
+        sqlite3_bind_text(c, 3, state_class_name(p, id, name), -1, SQLITE_TRANSIENT);
+        if (id < state_large(p)) {
+            sqlite3_int64 payload = (sqlite3_int64)state_class_payload(p, id);
+            sqlite3_bind_int64(c, 4, payload);
+            sqlite3_bind_int64(c, 5, payload + ORTHO_HEADER_SIZE);
+        } else {
+            sqlite3_bind_null(c, 4);
+            sqlite3_bind_null(c, 5);
+        }
+        db_step(db, c);
+    }
+    return db->failed ? 0 : process_id;
 }
 
 /* Names that only wrap an allocation: the site is their caller. By
@@ -401,7 +409,7 @@ static void db_write_size(uint64_t size, uint64_t count, void *arg)
 {
     struct db_each *e = arg;
     sqlite3_stmt *s = e->db->stmt[STMT_SIZE];
-    unsigned cls = state_class_of(size);
+    unsigned cls = state_class_of(e->p, size);
     sqlite3_bind_int64(s, 1, e->pid);
     sqlite3_bind_int64(s, 2, (sqlite3_int64)size);
     sqlite3_bind_int64(s, 3, cls);
@@ -424,7 +432,7 @@ static void db_write_pair(uint64_t key, uint64_t value, void *arg)
 
 static void db_write_classes(struct db *db, int64_t pid, struct proc_state *p, uint64_t ts_ns)
 {
-    for (unsigned c = 0; c < STATE_CLASSES; c++) {
+    for (unsigned c = 0; c <= state_large(p); c++) {
         struct class_state *k = &p->classes[c];
         if (k->dirty) {
             sqlite3_stmt *s = db->stmt[STMT_CLASS];
@@ -569,7 +577,7 @@ void db_write_state(struct db *db, int64_t process_id, struct proc_state *p, uin
     p->pairs_dirty = false;
     if (p->lifetimes_dirty) {
         sqlite3_stmt *s = db->stmt[STMT_LIFETIME];
-        for (unsigned c = 0; c < STATE_CLASSES; c++)
+        for (unsigned c = 0; c <= state_large(p); c++)
             for (unsigned b = 0; b < STATE_LIFETIME_BUCKETS; b++) {
                 if (p->lifetimes[c][b][0] == 0)
                     continue;
@@ -624,7 +632,7 @@ void db_write_live(struct db *db, int64_t process_id, struct proc_state *p)
     db_step(db, clear);
     struct db_each each = {db, process_id, p};
     state_live_each(p, db_write_live_row, &each);
-    if (p->mode == 2) {
+    if (p->mode == SEGMENT_MODE_FULL) {
         sqlite3_stmt *del;
         if (sqlite3_prepare_v2(db->conn, "DELETE FROM allocations WHERE process_id=? AND free_ns IS NULL",
                                -1, &del, NULL) == SQLITE_OK) {

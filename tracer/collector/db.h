@@ -22,6 +22,7 @@ struct db_process_info {
     const char *via, *exe, *cmdline, *mode, *overflow;
     uint64_t start_ns, start_unix_ns, sample_bytes;
     uint32_t stack_depth;
+    const struct proc_state *state; /* its class table goes into classes */
 };
 
 /* Opens (creating) the database at path. An existing trace database there
@@ -36,7 +37,7 @@ bool db_ok(const struct db *db);
 void db_begin(struct db *db);
 void db_commit(struct db *db);
 
-/* Inserts a process row; its process_id (0 on failure). */
+/* Inserts a process row and its classes; its process_id (0 on failure). */
 int64_t db_add_process(struct db *db, const struct db_process_info *info);
 /* Writes what changed in p since the last call (inside a transaction):
  * counters, a time-series row at ts_ns, modules, sites, threads,

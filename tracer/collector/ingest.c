@@ -17,44 +17,64 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "size_class.h"
+#include "segment.h"
 #include "state.h"
 
-static const char *const ingest_class_names[STATE_CLASSES] = {
-#define INGEST_CLASS_NAME(name, bytes) #name,
-    SIZE_CLASS_LIST(INGEST_CLASS_NAME)
-#undef INGEST_CLASS_NAME
-    "LARGE"};
-
-static const uint64_t ingest_class_payload[STATE_CLASSES] = {
-#define INGEST_CLASS_PAYLOAD(name, bytes) bytes,
-    SIZE_CLASS_LIST(INGEST_CLASS_PAYLOAD)
-#undef INGEST_CLASS_PAYLOAD
-    0};
-
-const char *state_class_name(unsigned class_id)
+const char *state_class_name(const struct proc_state *p, unsigned class_id,
+                             char out[CLASS_TABLE_NAME_BYTES])
 {
-    return class_id < STATE_CLASSES ? ingest_class_names[class_id] : "unknown";
+    if (class_id < p->class_count)
+        class_table_name(p->class_table.payload_bytes[class_id], out);
+    else
+        memcpy(out, class_id == p->class_count ? "LARGE" : "unknown",
+               class_id == p->class_count ? sizeof "LARGE" : sizeof "unknown");
+    return out;
 }
 
-uint64_t state_class_payload(unsigned class_id)
+uint64_t state_class_payload(const struct proc_state *p, unsigned class_id)
 {
-    return class_id < STATE_CLASSES ? ingest_class_payload[class_id] : 0;
+    return class_id < p->class_count ? p->class_table.payload_bytes[class_id] : 0;
 }
 
-unsigned state_class_of(uint64_t size)
+unsigned state_class_of(const struct proc_state *p, uint64_t size)
 {
-    for (unsigned c = 0; c < STATE_CLASSES - 1; c++)
-        if (size <= ingest_class_payload[c])
-            return c;
-    return STATE_CLASSES - 1;
+    /* Binary search: the first class whose payload holds size. */
+    unsigned lo = 0, hi = p->class_count;
+    while (lo < hi) {
+        unsigned mid = lo + (hi - lo) / 2;
+        if (p->class_table.payload_bytes[mid] >= size)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
 }
 
-void state_init(struct proc_state *p, uint32_t pid, unsigned mode, uint64_t sample_bytes)
+bool state_set_classes(struct proc_state *p, const struct class_table *table)
+{
+    if (!class_table_valid(table))
+        return false;
+    struct class_state *classes = calloc(table->count + 1, sizeof *classes);
+    uint64_t(*lifetimes)[STATE_LIFETIME_BUCKETS][2] = calloc(table->count + 1, sizeof *lifetimes);
+    if (classes == NULL || lifetimes == NULL) {
+        free(classes);
+        free(lifetimes);
+        return false;
+    }
+    for (unsigned c = 0; c <= table->count; c++)
+        classes[c].dirty = true; /* every class gets a row, even if unused */
+    free(p->classes);
+    free(p->lifetimes);
+    p->class_table = *table;
+    p->class_count = table->count;
+    p->classes = classes;
+    p->lifetimes = lifetimes;
+    return true;
+}
+
+bool state_init(struct proc_state *p, uint32_t pid, unsigned mode, uint64_t sample_bytes)
 {
     memset(p, 0, sizeof *p);
-    for (unsigned c = 0; c < STATE_CLASSES; c++)
-        p->classes[c].dirty = true; /* every class gets a row, even if unused */
     p->pid = pid;
     p->mode = mode;
     p->sample_bytes = sample_bytes;
@@ -62,6 +82,9 @@ void state_init(struct proc_state *p, uint32_t pid, unsigned mode, uint64_t samp
     u64map_init(&p->sizes);
     u64map_init(&p->pairs);
     u64map_init(&p->stack_by_hash);
+    struct class_table table;
+    class_table_orthotope(&table);
+    return state_set_classes(p, &table);
 }
 
 void state_free(struct proc_state *p)
@@ -82,6 +105,8 @@ void state_free(struct proc_state *p)
     free(p->modules);
     free(p->corruptions);
     free(p->rows);
+    free(p->classes);
+    free(p->lifetimes);
     memset(p, 0, sizeof *p);
 }
 
@@ -129,9 +154,11 @@ static struct site_state *ingest_site(struct proc_state *p, uint32_t stack)
     return &p->sites[stack];
 }
 
-static unsigned ingest_class(const record_t *r)
+/* The class id of a record's class byte: a size class of the image, or
+ * LARGE for the large path, for no class and for anything out of range. */
+static unsigned ingest_class(const struct proc_state *p, unsigned class_byte)
 {
-    return r->class_index < STATE_CLASSES ? r->class_index : STATE_CLASSES - 1;
+    return class_byte < p->class_count ? class_byte : state_large(p);
 }
 
 /* Estimated allocations one sampled allocation of `bytes` stands for. */
@@ -239,7 +266,7 @@ static void ingest_count_free(struct proc_state *p, size_t thread, const struct 
         s->live_bytes -= (int64_t)e->requested;
         s->dirty = true;
     }
-    if (p->mode == 2 &&
+    if (p->mode == SEGMENT_MODE_FULL &&
         ingest_reserve((void **)&p->rows, &p->row_cap, p->row_count, sizeof *p->rows)) {
         p->rows[p->row_count++] = (struct alloc_row){
             .addr = e->addr, .alloc_ts = e->alloc_ts, .free_ts = free_ts, .requested = e->requested,
@@ -255,7 +282,7 @@ static void ingest_alloc(struct proc_state *p, size_t thread, uint64_t addr, uin
     struct live_entry e = {.addr = addr, .alloc_ts = ts, .requested = requested,
                            .usable = usable, .stack_id = ingest_canonical(p, sent_stack),
                            .thread_id = p->threads[thread].tid, .class_id = (uint8_t)cls};
-    if (cls < STATE_CLASSES - 1)
+    if (cls < state_large(p))
         p->classes[cls].cached--; /* the block left a thread cache */
     struct live_entry *pending = p->pending_frees != 0 ? livetab_find(&p->live, addr, ts) : NULL;
     if (pending != NULL && pending->pending_free) {
@@ -277,7 +304,7 @@ static void ingest_free(struct proc_state *p, size_t thread, uint64_t addr, uint
                         unsigned cls, uint64_t ts)
 {
     uint32_t tid = p->threads[thread].tid;
-    if (cls < STATE_CLASSES - 1)
+    if (cls < state_large(p))
         p->classes[cls].cached++; /* the block went into a thread cache */
     struct live_entry *e = livetab_find(&p->live, addr, alloc_ts);
     if (e != NULL && !e->pending_free) {
@@ -383,7 +410,7 @@ static void ingest_corruption(struct proc_state *p, size_t thread, const record_
     c->address = head->addr;
     memcpy(c->kind, body.kind, 16);
     memcpy(c->call, body.call, 16);
-    c->class_id = head->class_index < STATE_CLASSES - 1 ? head->class_index : -1;
+    c->class_id = head->class_index < p->class_count ? head->class_index : -1;
     c->stack_id = ingest_canonical(p, head->stack_id);
     c->alloc_thread_id = head->corruption_info.alloc_tid;
     if (head->flags & RECORD_FLAG_HEADER) {
@@ -413,12 +440,13 @@ void state_ingest(struct proc_state *p, size_t thread, const record_t *recs, siz
     t->records += n;
     if (r->ts_ns > p->last_ts)
         p->last_ts = r->ts_ns;
-    unsigned cls = ingest_class(r);
+    unsigned cls = ingest_class(p, r->class_index);
     struct class_state *c = &p->classes[cls];
+    struct class_state *large = &p->classes[state_large(p)];
     switch (r->kind) {
     case RECORD_ALLOC: {
-        uint64_t usable = ingest_class_payload[cls];
-        if (cls == STATE_CLASSES - 1) {
+        uint64_t usable = state_class_payload(p, cls);
+        if (cls == state_large(p)) {
             record_alloc_large_t large = {0};
             if (payload_records >= 1)
                 memcpy(&large, payload, sizeof large);
@@ -436,9 +464,10 @@ void state_ingest(struct proc_state *p, size_t thread, const record_t *recs, siz
             break;
         record_realloc_from_t from;
         memcpy(&from, payload, sizeof from);
-        unsigned old_cls = from.old_class_index < STATE_CLASSES ? from.old_class_index : STATE_CLASSES - 1;
+        unsigned old_cls = ingest_class(p, from.old_class_index);
         ingest_free(p, thread, from.old_addr, from.old_alloc_ts_ns, old_cls, r->ts_ns);
-        uint64_t usable = cls == STATE_CLASSES - 1 ? from.new_usable_bytes : ingest_class_payload[cls];
+        uint64_t usable =
+            cls == state_large(p) ? from.new_usable_bytes : state_class_payload(p, cls);
         ingest_alloc(p, thread, r->addr, r->ts_ns, cls, r->size_bytes, usable, r->stack_id,
                      (r->flags & RECORD_FLAG_SAMPLED) != 0);
         if (r->flags & RECORD_FLAG_IN_PLACE)
@@ -473,14 +502,14 @@ void state_ingest(struct proc_state *p, size_t thread, const record_t *recs, siz
         c->dirty = c->series_dirty = true;
         break;
     case RECORD_LARGE_MAP:
-        p->classes[STATE_CLASSES - 1].large_maps++;
-        p->classes[STATE_CLASSES - 1].large_mapped += r->size_bytes;
-        p->classes[STATE_CLASSES - 1].dirty = true;
+        large->large_maps++;
+        large->large_mapped += r->size_bytes;
+        large->dirty = true;
         break;
     case RECORD_LARGE_UNMAP:
-        p->classes[STATE_CLASSES - 1].large_unmaps++;
-        p->classes[STATE_CLASSES - 1].large_unmapped += r->size_bytes;
-        p->classes[STATE_CLASSES - 1].dirty = true;
+        large->large_unmaps++;
+        large->large_unmapped += r->size_bytes;
+        large->dirty = true;
         break;
     case RECORD_OS_RELEASE:
         c->os_released += r->size_bytes;

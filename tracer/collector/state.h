@@ -11,10 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "class_table.h"
 #include "record.h"
 #include "tables.h"
 
-#define STATE_CLASSES 13 /* 12 size classes + LARGE */
 #define STATE_LIFETIME_BUCKETS 64
 /* Requested sizes below this are counted in a plain array, larger ones in
  * a hash map: the histogram is exact either way, and the array spares the
@@ -91,7 +91,11 @@ struct proc_state {
     uint32_t pid;
     unsigned mode;           /* SEGMENT_MODE_* */
     uint64_t sample_bytes;
-    struct class_state classes[STATE_CLASSES];
+    /* The image's size classes: ids 0 .. class_count - 1 are its table's
+     * classes, class_count (state_large) is LARGE. */
+    struct class_table class_table;
+    unsigned class_count;
+    struct class_state *classes; /* class_count + 1 entries */
     struct livetab live;
     size_t pending_frees;    /* entries of live that are pending frees */
     uint64_t dense_sizes[STATE_DENSE_SIZES]; /* requested size -> allocs, small sizes */
@@ -102,7 +106,7 @@ struct proc_state {
     struct pair_state *pair_totals;
     size_t pair_count, pair_cap;
     bool pairs_dirty, sizes_dirty;
-    uint64_t lifetimes[STATE_CLASSES][STATE_LIFETIME_BUCKETS][2]; /* frees, bytes */
+    uint64_t (*lifetimes)[STATE_LIFETIME_BUCKETS][2]; /* [class_count + 1]: frees, bytes */
     bool lifetimes_dirty;
     /* Stacks: ids as sent (dense, process-wide) map to canonical ids, the
      * first id seen for each distinct PC sequence. */
@@ -126,7 +130,13 @@ struct proc_state {
     uint64_t records, dropped, untracked_frees, last_ts, max_lag_ns;
 };
 
-void state_init(struct proc_state *p, uint32_t pid, unsigned mode, uint64_t sample_bytes);
+/* A new image's state under the default class table (orthotope).
+ * false: no memory (p is then empty; state_free is still fine). */
+bool state_init(struct proc_state *p, uint32_t pid, unsigned mode, uint64_t sample_bytes);
+/* Gives the image the class table it runs with (before any record).
+ * false: the table breaks class_table.h's rules, or no memory; the state
+ * keeps its table. */
+bool state_set_classes(struct proc_state *p, const struct class_table *table);
 void state_free(struct proc_state *p);
 
 /* Feeds one framed event (head plus payload_records continuations, as
@@ -151,11 +161,18 @@ uint64_t state_size_count(const struct proc_state *p, uint64_t requested);
 void state_sizes_each(const struct proc_state *p,
                       void (*fn)(uint64_t requested, uint64_t count, void *arg), void *arg);
 
-/* Display name of a class id ("B64", ..., "LARGE"). */
-const char *state_class_name(unsigned class_id);
+/* The LARGE class id of the image: one past its last size class. */
+static inline unsigned state_large(const struct proc_state *p)
+{
+    return p->class_count;
+}
+/* Display name of a class id ("B64", "B384", ..., "LARGE"; "unknown"
+ * beyond) in the image's table, written into out. */
+const char *state_class_name(const struct proc_state *p, unsigned class_id,
+                             char out[CLASS_TABLE_NAME_BYTES]);
 /* Payload bytes of a class id (0 for LARGE and unknown ids). */
-uint64_t state_class_payload(unsigned class_id);
-/* Class id serving a request of `size` bytes (LARGE above 16 MiB). */
-unsigned state_class_of(uint64_t size);
+uint64_t state_class_payload(const struct proc_state *p, unsigned class_id);
+/* Class id serving a request of `size` bytes (LARGE above the last class). */
+unsigned state_class_of(const struct proc_state *p, uint64_t size);
 
 #endif

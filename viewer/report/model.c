@@ -292,7 +292,8 @@ static const struct {
     const char *sql;
     model_row_fn fn;
 } model_queries[] = {
-    {"SELECT class_id, class_name, coalesce(payload_size, 0) FROM classes ORDER BY class_id",
+    {"SELECT class_id, class_name, coalesce(payload_size, 0) FROM classes"
+     " WHERE process_id = (SELECT min(process_id) FROM classes) ORDER BY class_id",
      row_class},
     {"SELECT process_id, pid, coalesce(ppid, 0), coalesce(parent_process_id, 0), via, exe,"
      " cmdline, coalesce(start_ns, 0), coalesce(end_ns, 0), end_reason, mode,"

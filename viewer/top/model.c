@@ -176,7 +176,8 @@ static int model_read_classes(struct top_model *m, char *err, size_t cap)
     struct model_classes_read r = {m, 0};
     if (model_query(m,
                     "SELECT class_id, class_name, coalesce(payload_size, 0), "
-                    "coalesce(block_size, 0) FROM classes ORDER BY class_id",
+                    "coalesce(block_size, 0) FROM classes "
+                    "WHERE process_id = (SELECT min(process_id) FROM classes) ORDER BY class_id",
                     "size classes", model_class_row, &r, err, cap) != 0)
         return -1;
     if (r.seen != TOP_CLASSES) {
