@@ -61,6 +61,28 @@ bool allocator_setup(struct ortho_allocator *a, const ortho_config_t *config)
     return arena_init(&a->arena, config->arena_region_bytes, config->arena_max_regions);
 }
 
+uint32_t allocator_cache_limit(const struct ortho_allocator *a, const struct ortho_cache *cache,
+                               unsigned cls)
+{
+    uint32_t threads = atomic_load_explicit(&a->cache_count, memory_order_relaxed);
+    uint32_t classes = cache->classes_used;
+    uint64_t share = a->config.cache_total_bytes / (threads > 1 ? threads : 1) /
+                     (classes > 1 ? classes : 1);
+    uint64_t blocks = share / size_class_block_bytes(cls);
+    if (blocks > a->class_limit[cls])
+        blocks = a->class_limit[cls];
+    return blocks > 1 ? (uint32_t)blocks : 1;
+}
+
+/* The batch a bin moves to or from the pool now: the class's batch, but
+ * never more than the bin's limit. */
+static uint32_t allocator_batch(const struct ortho_allocator *a, const struct bin *bin,
+                                unsigned cls)
+{
+    uint32_t batch = a->class_refill[cls];
+    return batch < bin->limit ? batch : bin->limit;
+}
+
 void allocator_teardown(struct ortho_allocator *a)
 {
     large_destroy(&a->large);
@@ -109,6 +131,20 @@ static header_t *allocator_take_block(struct ortho_allocator *a, struct ortho_ca
     struct bin *bin = &cache->bins[cls];
     if (bin->head == NULL) {
         uint64_t count = 0;
+        if (cache->state == CACHE_ACTIVE) {
+            /* The slow path is where a bin learns how many threads share
+             * the cache budget now, and grows its refill (slow start). */
+            if (bin->refill == 0)
+                cache->classes_used++;
+            bin->limit = allocator_cache_limit(a, cache, cls);
+            uint32_t batch = allocator_batch(a, bin, cls);
+            if (bin->refill == 0)
+                bin->refill = ALLOCATOR_REFILL_START;
+            else if (bin->refill < batch)
+                bin->refill *= 2;
+            if (bin->refill > batch)
+                bin->refill = batch;
+        }
         header_t *batch = pool_pop(&a->pools[cls], &count);
         uint64_t source = TRACE_PORT_FROM_POOL;
         if (batch == NULL) {
@@ -155,6 +191,28 @@ static void allocator_release_batch(struct ortho_allocator *a, unsigned cls, hea
         trace_port_event(TRACE_PORT_OS_RELEASE, cls, (uintptr_t)first, released);
 }
 
+/* Moves the `take` most recently freed blocks of the cache's bin of `cls`
+ * to the pool (hot in this core's cache, so the walk is cheap), releasing
+ * their pages when the pool holds more than it retains. */
+static void allocator_drain(struct ortho_allocator *a, struct ortho_cache *cache, unsigned cls,
+                            uint32_t take)
+{
+    struct bin *bin = &cache->bins[cls];
+    header_t *first = bin->head;
+    header_t *last = first;
+    for (uint32_t i = 1; i < take; i++)
+        last = last->next_free;
+    bin->head = last->next_free;
+    last->next_free = NULL;
+    bin_set_count(bin, bin_count(bin) - take);
+    uint64_t pooled = atomic_load_explicit(&a->pools[cls].blocks, memory_order_relaxed);
+    if (pooled + take > a->pool_retain_blocks[cls])
+        allocator_release_batch(a, cls, first);
+    pool_push(&a->pools[cls], first, take);
+    if (allocator_traced(a))
+        trace_port_event(TRACE_PORT_CACHE_DRAIN, cls, 0, take);
+}
+
 /* Puts a freed block (block-start header) into the cache, draining a batch
  * to the pool first when the bin is full; a retired cache hands it straight
  * to the pool. */
@@ -170,22 +228,13 @@ static void allocator_put_block(struct ortho_allocator *a, struct ortho_cache *c
         return;
     }
     if (bin_count(bin) >= bin->limit) {
-        /* Detach the first `refill` blocks: the most recently freed, hot
-         * in this core's cache, so the walk is cheap. */
-        uint32_t take = bin->refill;
-        header_t *first = bin->head;
-        header_t *last = first;
-        for (uint32_t i = 1; i < take; i++)
-            last = last->next_free;
-        bin->head = last->next_free;
-        last->next_free = NULL;
-        bin_set_count(bin, bin_count(bin) - take);
-        uint64_t pooled = atomic_load_explicit(&a->pools[cls].blocks, memory_order_relaxed);
-        if (pooled + take > a->pool_retain_blocks[cls])
-            allocator_release_batch(a, cls, first);
-        pool_push(&a->pools[cls], first, take);
-        if (allocator_traced(a))
-            trace_port_event(TRACE_PORT_CACHE_DRAIN, cls, 0, take);
+        /* Drain to the limit less one batch (the limit may have shrunk
+         * since the bin filled: more threads share the budget now; or
+         * grown, and there is room again). */
+        bin->limit = allocator_cache_limit(a, cache, cls);
+        uint32_t keep = bin->limit - allocator_batch(a, bin, cls);
+        if (bin_count(bin) > keep)
+            allocator_drain(a, cache, cls, bin_count(bin) - keep);
     }
     block->next_free = bin->head;
     bin->head = block;
@@ -417,7 +466,7 @@ void allocator_stats(struct ortho_allocator *a, ortho_stats_t *out)
 
     uint64_t requested[SIZE_CLASS_SLOTS];
     lock_acquire(&a->registry_lock);
-    out->threads = a->cache_count;
+    out->threads = atomic_load_explicit(&a->cache_count, memory_order_relaxed);
     for (unsigned cls = 0; cls < size_class_count(); cls++)
         requested[cls] = atomic_load(&a->retired[cls].requested_net);
     for (struct ortho_cache *c = a->caches; c != NULL; c = c->next) {
@@ -528,6 +577,6 @@ void allocator_fork_child(struct ortho_allocator *a, struct ortho_cache *survivo
     /* The survivor runs under a new thread id in the child; without this
      * the dead-thread sweep would take its live cache away. */
     if (survivor != NULL && survivor->state == CACHE_ACTIVE)
-        survivor->thread_id = prim_thread_id();
+        registry_rekey_locked(a, survivor, prim_thread_id());
     lock_release(&a->registry_lock);
 }

@@ -16,18 +16,28 @@
 #include "orthotope.h"
 #include "pool.h"
 
+/* Buckets of the thread id index of cache records: a thread binding its
+ * cache finds a stale record of its tid in O(1), not by walking every
+ * thread's record. */
+#define ALLOCATOR_TID_BUCKETS 1024u
+/* A bin's first refill takes this many blocks (fewer if the batch is smaller). */
+#define ALLOCATOR_REFILL_START 4u
+
 struct ortho_allocator {
     struct arena arena;
     struct pool pools[SIZE_CLASS_SLOTS];
     struct large large;
     ortho_config_t config;
-    uint32_t class_limit[SIZE_CLASS_SLOTS];  /* cache limit per class, blocks */
-    uint32_t class_refill[SIZE_CLASS_SLOTS]; /* refill/drain batch, blocks */
+    uint32_t class_limit[SIZE_CLASS_SLOTS];  /* cache limit per class, blocks (one thread alone) */
+    uint32_t class_refill[SIZE_CLASS_SLOTS]; /* largest refill/drain batch, blocks */
     uint64_t pool_retain_blocks[SIZE_CLASS_SLOTS]; /* pool keeps these resident */
     _Atomic uint64_t carved_blocks[SIZE_CLASS_SLOTS]; /* blocks ever carved */
     lock_t registry_lock;            /* guards the cache records below */
     struct ortho_cache *caches;      /* active cache records */
-    uint32_t cache_count;            /* entries in caches */
+    _Atomic uint32_t cache_count;    /* entries in caches (read without the lock
+                                        to size each thread's caches) */
+    struct ortho_cache *tid_index[ALLOCATOR_TID_BUCKETS]; /* thread-bound records by
+                                        tid % buckets, chained by tid_next */
     struct ortho_cache *spare_records; /* released records for reuse (via next) */
     struct cache_chunk *record_chunks; /* mappings that hold cache records */
     struct class_counters retired[SIZE_CLASS_SLOTS]; /* of caches gone */
@@ -57,6 +67,13 @@ struct free_failure {
     header_verdict_t verdict; /* header problem, HEADER_OK if not about the header */
     unsigned class_index;     /* class of the block if known, else SIZE_CLASS_LARGE */
 };
+
+/* The cache limit of class `cls` for `cache` now: the configured one,
+ * lowered so that all threads' caches together stay within
+ * config.cache_total_bytes (each thread's share split among the classes it
+ * uses); at least one block. */
+uint32_t allocator_cache_limit(const struct ortho_allocator *a, const struct ortho_cache *cache,
+                               unsigned cls);
 
 /* Initialises `a` in place from a validated config. false: the first region
  * could not be reserved (nothing left mapped). */

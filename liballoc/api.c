@@ -153,7 +153,7 @@ ORTHO_EXPORT ortho_status_t ortho_allocator_destroy(ortho_allocator_t *allocator
     if (allocator == NULL || !allocator->mapped)
         return ORTHO_E_BAD_CONFIG;
     lock_acquire(&allocator->registry_lock);
-    uint32_t caches = allocator->cache_count;
+    uint32_t caches = atomic_load_explicit(&allocator->cache_count, memory_order_relaxed);
     lock_release(&allocator->registry_lock);
     if (caches != 0)
         return ORTHO_E_BUSY;

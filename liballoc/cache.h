@@ -25,8 +25,13 @@ struct ortho_allocator;
 struct bin {
     header_t *head;         /* free blocks of this class, via next_free */
     _Atomic uint32_t count; /* blocks on the list (read by stats) */
-    uint32_t limit;         /* a free beyond this many drains; 0: uncached */
-    uint32_t refill;        /* blocks per refill and per drain batch */
+    uint32_t limit;         /* a free beyond this many drains; 0: uncached.
+                               Refreshed on each refill and drain: it shrinks
+                               as the process's thread count grows */
+    uint32_t refill;        /* blocks the next refill takes: starts small and
+                               doubles up to the class's batch (slow start), so
+                               a thread that allocates a few blocks of a class
+                               does not carve hundreds */
 };
 
 /* Per-class counter of one cache: requested bytes handed out minus taken
@@ -49,7 +54,11 @@ struct ortho_cache {
     struct ortho_allocator *owner; /* allocator the cache is bound to */
     struct ortho_cache *next;      /* registry links, under the owner's lock */
     struct ortho_cache *prev;
+    struct ortho_cache *tid_next;  /* the owner's tid index chain (thread-bound only) */
     uint32_t thread_id;            /* thread that bound the cache */
+    uint32_t classes_used;         /* bins that have refilled at least once: the
+                                      thread's share of the cache budget is split
+                                      among them */
     uint8_t state;                 /* cache_state_t */
     bool thread_bound;             /* a thread's implicit cache of the global
                                       allocator (reclaimable once the thread is

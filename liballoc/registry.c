@@ -40,9 +40,47 @@ static void registry_empty_cache(struct ortho_allocator *a, struct ortho_cache *
     }
 }
 
+/* The tid index bucket of tid. */
+static struct ortho_cache **registry_tid_bucket(struct ortho_allocator *a, uint32_t tid)
+{
+    return &a->tid_index[tid % ALLOCATOR_TID_BUCKETS];
+}
+
+/* Links a thread-bound record into the tid index. Registry lock held. */
+static void registry_tid_link(struct ortho_allocator *a, struct ortho_cache *cache)
+{
+    struct ortho_cache **bucket = registry_tid_bucket(a, cache->thread_id);
+    cache->tid_next = *bucket;
+    *bucket = cache;
+}
+
+/* Unlinks a thread-bound record from the tid index. Registry lock held. */
+static void registry_tid_unlink(struct ortho_allocator *a, struct ortho_cache *cache)
+{
+    for (struct ortho_cache **at = registry_tid_bucket(a, cache->thread_id); *at != NULL;
+         at = &(*at)->tid_next) {
+        if (*at == cache) {
+            *at = cache->tid_next;
+            break;
+        }
+    }
+    cache->tid_next = NULL;
+}
+
+void registry_rekey_locked(struct ortho_allocator *a, struct ortho_cache *cache, uint32_t tid)
+{
+    if (cache->thread_bound)
+        registry_tid_unlink(a, cache);
+    cache->thread_id = tid;
+    if (cache->thread_bound)
+        registry_tid_link(a, cache);
+}
+
 void registry_retire_locked(struct ortho_allocator *a, struct ortho_cache *cache)
 {
     registry_empty_cache(a, cache);
+    if (cache->thread_bound)
+        registry_tid_unlink(a, cache);
     large_local_flush(&a->large, &cache->large);
     if (cache->prev != NULL)
         cache->prev->next = cache->next;
@@ -50,7 +88,9 @@ void registry_retire_locked(struct ortho_allocator *a, struct ortho_cache *cache
         a->caches = cache->next;
     if (cache->next != NULL)
         cache->next->prev = cache->prev;
-    a->cache_count--;
+    atomic_store_explicit(&a->cache_count,
+                          atomic_load_explicit(&a->cache_count, memory_order_relaxed) - 1,
+                          memory_order_relaxed);
     registry_fold_counters(a->retired, cache->counters);
     cache->state = CACHE_RETIRED;
     cache->prev = NULL;
@@ -81,9 +121,11 @@ struct ortho_cache *registry_acquire(struct ortho_allocator *a, bool thread_boun
     uint32_t tid = prim_thread_id();
     lock_acquire(&a->registry_lock);
     if (thread_bound) {
-        for (struct ortho_cache *c = a->caches; c != NULL;) {
-            struct ortho_cache *next = c->next;
-            if (c->thread_bound && c->thread_id == tid)
+        /* A record of this tid is a dead thread's (tids are unique among
+         * live threads) whose exit hook never ran. */
+        for (struct ortho_cache *c = *registry_tid_bucket(a, tid); c != NULL;) {
+            struct ortho_cache *next = c->tid_next;
+            if (c->thread_id == tid)
                 registry_retire_locked(a, c);
             c = next;
         }
@@ -95,10 +137,6 @@ struct ortho_cache *registry_acquire(struct ortho_allocator *a, bool thread_boun
     struct ortho_cache *cache = a->spare_records;
     a->spare_records = cache->next;
     memset(cache, 0, sizeof *cache);
-    for (unsigned cls = 0; cls < size_class_count(); cls++) {
-        cache->bins[cls].limit = a->class_limit[cls];
-        cache->bins[cls].refill = a->class_refill[cls];
-    }
     cache->owner = a;
     cache->thread_id = tid;
     cache->thread_bound = thread_bound;
@@ -107,7 +145,15 @@ struct ortho_cache *registry_acquire(struct ortho_allocator *a, bool thread_boun
     if (a->caches != NULL)
         a->caches->prev = cache;
     a->caches = cache;
-    a->cache_count++;
+    if (thread_bound)
+        registry_tid_link(a, cache);
+    atomic_store_explicit(&a->cache_count,
+                          atomic_load_explicit(&a->cache_count, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    /* Limits for the thread count including this one; each bin's refill
+     * starts small (allocator_take_block). */
+    for (unsigned cls = 0; cls < size_class_count(); cls++)
+        cache->bins[cls].limit = allocator_cache_limit(a, cache, cls);
     lock_release(&a->registry_lock);
     return cache;
 }

@@ -24,6 +24,9 @@ unsigned registry_reclaim_dead(struct ortho_allocator *a);
 /* Retires an active record: its blocks to the pools, its counters into the
  * allocator, the record onto the spare list. Registry lock held. */
 void registry_retire_locked(struct ortho_allocator *a, struct ortho_cache *cache);
+/* Gives an active record a new thread id (the fork child's survivor runs
+ * under a new one), keeping the tid index right. Registry lock held. */
+void registry_rekey_locked(struct ortho_allocator *a, struct ortho_cache *cache, uint32_t tid);
 /* Unmaps every record chunk (allocator teardown; no cache may be in use). */
 void registry_unmap_records(struct ortho_allocator *a);
 

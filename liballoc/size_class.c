@@ -20,7 +20,7 @@ struct size_classes size_classes;
 unsigned size_class_search(size_t n)
 {
     for (unsigned cls = 0; cls < size_classes.count; cls++) {
-        if (size_classes.payload_bytes[cls] >= n)
+        if (size_class_payload(cls) >= n)
             return cls;
     }
     return SIZE_CLASS_LARGE;
@@ -31,34 +31,36 @@ static void size_class_fill_coarse(unsigned slot, uint64_t lo, uint64_t hi)
 {
     unsigned first = size_class_search(lo);
     unsigned entry = first;
-    if (first < size_classes.count && size_classes.payload_bytes[first] < hi) {
+    if (first < size_classes.count && size_class_payload(first) < hi) {
         /* The first class ends inside the bucket: the lookup's one compare
          * moves to the next, which must then hold all the rest. */
         unsigned next = first + 1;
-        if (next < size_classes.count && size_classes.payload_bytes[next] < hi)
+        if (next < size_classes.count && size_class_payload(next) < hi)
             entry = SIZE_CLASS_LARGE; /* two boundaries inside: size_class_of searches */
     }
-    size_classes.coarse[slot] = (uint8_t)entry;
+    atomic_store_explicit(&size_classes.coarse[slot], (uint8_t)entry, memory_order_relaxed);
 }
 
 void size_class_setup(const struct class_table *table)
 {
+    /* Field by field: the lookup arrays may be read while they are written
+     * (see size_class.h), so they are never memset. */
     struct size_classes *s = &size_classes;
-    memset(s, 0, sizeof *s);
     s->table = *table;
     s->count = table->count;
+    memset(s->names, 0, sizeof s->names);
     for (unsigned cls = 0; cls < SIZE_CLASS_SLOTS; cls++) {
-        if (cls < s->count) {
-            s->payload_bytes[cls] = table->payload_bytes[cls];
-            class_table_name(table->payload_bytes[cls], s->names[cls]);
-        } else {
-            s->payload_bytes[cls] = UINT64_MAX;
-        }
+        uint64_t payload = cls < s->count ? table->payload_bytes[cls] : UINT64_MAX;
+        atomic_store_explicit(&s->payload_bytes[cls], payload, memory_order_relaxed);
+        if (cls < s->count)
+            class_table_name(payload, s->names[cls]);
     }
     memcpy(s->names[s->count], "LARGE", sizeof "LARGE");
     s->largest_bytes = table->payload_bytes[s->count - 1];
     for (unsigned slot = 0; slot < SIZE_CLASS_FINE_SLOTS; slot++)
-        s->fine[slot] = (uint8_t)size_class_search(((size_t)slot + 1) << SIZE_CLASS_FINE_STEP_SHIFT);
+        atomic_store_explicit(&s->fine[slot],
+                              (uint8_t)size_class_search(((size_t)slot + 1) << SIZE_CLASS_FINE_STEP_SHIFT),
+                              memory_order_relaxed);
     for (unsigned log2 = SIZE_CLASS_COARSE_FIRST_LOG2; log2 <= SIZE_CLASS_COARSE_LAST_LOG2; log2++) {
         uint64_t width = (uint64_t)1 << (log2 - SIZE_CLASS_COARSE_SUB_BITS);
         for (unsigned sub = 0; sub < (1u << SIZE_CLASS_COARSE_SUB_BITS); sub++) {
@@ -124,7 +126,7 @@ ORTHO_EXPORT const char *ortho_class_name(unsigned index)
 ORTHO_EXPORT size_t ortho_class_payload(unsigned index)
 {
     size_class_setup_once();
-    return index < size_classes.count ? size_classes.payload_bytes[index] : 0;
+    return index < size_classes.count ? size_class_payload(index) : 0;
 }
 
 ORTHO_EXPORT unsigned ortho_class_of(size_t size)

@@ -447,7 +447,17 @@ START_TEST(trim_returns_pooled_pages_of_big_classes_and_retained_large_mappings)
 }
 END_TEST
 
-START_TEST(the_refill_batch_follows_the_configured_block_count)
+/* Takes n 64-byte blocks from c (kept live) and returns the carved count. */
+static uint64_t carve_after_allocs(ortho_allocator_t *a, ortho_cache_t *c, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        ck_assert_ptr_nonnull(ortho_cache_alloc(c, 64));
+    ortho_stats_t s;
+    ortho_allocator_stats(a, &s);
+    return s.classes[0].carved_blocks;
+}
+
+START_TEST(the_refill_batch_grows_from_a_few_blocks_to_the_configured_count)
 {
     ortho_config_t config;
     ortho_config_default(&config);
@@ -455,13 +465,71 @@ START_TEST(the_refill_batch_follows_the_configured_block_count)
     ortho_allocator_t *a = make_allocator(&config);
     ortho_cache_t *c;
     ortho_cache_create(a, &c);
-    ortho_cache_alloc(c, 64);
-    ortho_stats_t s;
-    ortho_allocator_stats(a, &s);
-    ck_assert_uint_eq(s.classes[0].carved_blocks, 7); /* one refill carved 7 blocks */
-    ck_assert_uint_eq(s.classes[0].cached_blocks, 6);
+    /* A first refill carves 4 (a thread that needs a few blocks of a class
+     * does not carve a whole batch), then 7, the configured batch, on. */
+    ck_assert_uint_eq(carve_after_allocs(a, c, 1), 4);
+    ck_assert_uint_eq(carve_after_allocs(a, c, 3), 4);
+    ck_assert_uint_eq(carve_after_allocs(a, c, 1), 11);
+    ck_assert_uint_eq(carve_after_allocs(a, c, 6), 11);
+    ck_assert_uint_eq(carve_after_allocs(a, c, 1), 18);
     ortho_cache_destroy(c);
     ortho_allocator_destroy(a);
+}
+END_TEST
+
+START_TEST(the_default_batch_is_reached_by_doubling_from_four)
+{
+    ortho_allocator_t *a = make_allocator(NULL);
+    ortho_cache_t *c;
+    ortho_cache_create(a, &c);
+    /* Each refill happens when the bin is empty: take what it holds plus
+     * one. Batches 4, 8, 16, ..., 256 (half the 512-block cap), then 256. */
+    uint64_t carved = 0, live = 0;
+    for (uint64_t batch = 4; batch <= 512; batch *= 2) {
+        uint64_t want = batch > 256 ? 256 : batch;
+        uint64_t in_bin = carved - live;
+        ck_assert_uint_eq(carve_after_allocs(a, c, (unsigned)(in_bin + 1)), carved + want);
+        live += in_bin + 1;
+        carved += want;
+    }
+    ortho_cache_destroy(c);
+    ortho_allocator_destroy(a);
+}
+END_TEST
+
+/* With 64 caches sharing a 1 MiB budget, each thread's share is 16 KiB:
+ * a cache that freed 1,000 blocks of 128 bytes (64 + header) keeps at most
+ * 128 of them and gives the rest to the pool. With one cache the same
+ * frees keep up to the configured 512 (more than half after the last
+ * drain). */
+START_TEST(caches_hold_less_as_more_threads_share_the_cache_budget)
+{
+    ortho_config_t config;
+    ortho_config_default(&config);
+    config.cache_total_bytes = (size_t)1 << 20;
+    for (unsigned caches = 1; caches <= 64; caches += 63) {
+        ortho_allocator_t *a = make_allocator(&config);
+        ortho_cache_t *c[64];
+        for (unsigned i = 0; i < caches; i++)
+            ck_assert_int_eq(ortho_cache_create(a, &c[i]), ORTHO_OK);
+        void *p[1000];
+        for (unsigned i = 0; i < 1000; i++)
+            ck_assert_ptr_nonnull(p[i] = ortho_cache_alloc(c[0], 64));
+        for (unsigned i = 0; i < 1000; i++)
+            ck_assert_int_eq(ortho_cache_free(c[0], p[i]), ORTHO_OK);
+        ortho_stats_t s;
+        ortho_allocator_stats(a, &s);
+        if (caches == 1) {
+            ck_assert_uint_gt(s.classes[0].cached_blocks, 256);
+            ck_assert_uint_le(s.classes[0].cached_blocks, 512);
+        } else
+            ck_assert_uint_le(s.classes[0].cached_blocks, 128);
+        ck_assert_uint_eq(s.classes[0].cached_blocks + s.classes[0].pool_blocks,
+                          s.classes[0].carved_blocks);
+        for (unsigned i = 0; i < caches; i++)
+            ortho_cache_destroy(c[i]);
+        ortho_allocator_destroy(a);
+    }
 }
 END_TEST
 
@@ -717,7 +785,9 @@ Suite *allocator_suite(void)
     tcase_add_test(stats, stats_track_the_large_path_live_and_retained);
     tcase_add_test(stats, destroying_a_cache_hands_its_blocks_to_the_central_pool);
     tcase_add_test(stats, a_new_cache_refills_from_the_central_pool_before_carving);
-    tcase_add_test(stats, the_refill_batch_follows_the_configured_block_count);
+    tcase_add_test(stats, the_refill_batch_grows_from_a_few_blocks_to_the_configured_count);
+    tcase_add_test(stats, the_default_batch_is_reached_by_doubling_from_four);
+    tcase_add_test(stats, caches_hold_less_as_more_threads_share_the_cache_budget);
     tcase_add_test(stats, trim_returns_pooled_pages_of_big_classes_and_retained_large_mappings);
     suite_add_tcase(s, stats);
     TCase *large = tcase_create("a cache's own large blocks");

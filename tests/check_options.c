@@ -503,7 +503,7 @@ START_TEST(the_public_config_defaults_are_the_table_defaults)
                       (unsigned long long)def->default_value);
         checked++;
     }
-    ck_assert_uint_eq(checked, 8); /* every field of ortho_config_t */
+    ck_assert_uint_eq(checked, 9); /* every field of ortho_config_t */
 }
 END_TEST
 

@@ -38,6 +38,10 @@ const struct option_def options_table[] = {
      "regions the arena may grow to; beyond them allocation fails with ENOMEM"},
     {"ORTHO_CACHE_MAX_BYTES", OPTION_BYTES, CONFIG_FIELD(cache_max_bytes), 2 * MiB, 0, 1 * GiB,
      NULL, "per thread and class: bytes of free blocks a thread cache keeps (at least 1 block)"},
+    {"ORTHO_CACHE_TOTAL_BYTES", OPTION_BYTES, CONFIG_FIELD(cache_total_bytes), 64 * MiB, 1 * MiB,
+     (uint64_t)1 << 46, NULL,
+     "all threads together: with many threads, each thread's per-class cache shrinks to this "
+     "divided by the number of threads"},
     {"ORTHO_CACHE_MAX_BLOCKS", OPTION_COUNT, CONFIG_FIELD(cache_max_blocks), 512, 1, 65536, NULL,
      "per thread and class: most free blocks a thread cache keeps; refills take half"},
     {"ORTHO_CACHE_REFILL_BLOCKS", OPTION_COUNT, CONFIG_FIELD(cache_refill_blocks), 0, 0, 65536,
