@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "misuse.h"
 #include "prim.h"
 #include "registry.h"
 
@@ -112,8 +113,12 @@ static header_t *allocator_carve(struct ortho_allocator *a, unsigned cls, uint32
     char *span = arena_carve(&a->arena, block * count);
     if (span == NULL)
         return NULL;
+    /* Each block starts free, with a whole header and its canary, so the
+     * check every reused block passes (header_is_free_intact) holds for a
+     * new one too. */
     for (uint32_t i = 0; i < count; i++) {
         header_t *h = (header_t *)(span + (size_t)i * block);
+        header_stamp_freed(h, cls);
         h->next_free = i + 1 < count ? (header_t *)(span + (size_t)(i + 1) * block) : NULL;
     }
     atomic_fetch_add_explicit(&a->carved_blocks[cls], count, memory_order_relaxed);
@@ -122,13 +127,32 @@ static header_t *allocator_carve(struct ortho_allocator *a, unsigned cls, uint32
     return (header_t *)span;
 }
 
+/* h, the next free block of `cls` to be handed out, was written after it
+ * was freed (header_is_free_intact failed): reports it (which may abort)
+ * and drops it for good, with everything its link would lead to - the rest
+ * of the bin (a retired cache has none) - since that link cannot be
+ * trusted. The dropped blocks stay out of use: a leak, never a reuse. */
+static void allocator_refuse_reuse(struct ortho_cache *cache, unsigned cls, header_t *h)
+{
+    struct bin *bin = &cache->bins[cls];
+    if (bin->head == h) {
+        bin->head = NULL;
+        bin_set_count(bin, 0);
+    }
+    misuse_report("malloc", "use_after_free", header_user(h), cls);
+}
+
 /* Takes one free block of `cls` for `cache`, refilling its bin from the
- * pool or the arena when empty. A retired cache keeps nothing: it takes one
- * block and returns the rest of a pool batch. NULL: out of memory. */
+ * pool or the arena when empty, and hands it out only if it is as its free
+ * left it (a block written after free is reported and dropped, and the
+ * next one tried). A retired cache keeps nothing: it takes one block and
+ * returns the rest of a pool batch. NULL: out of memory. */
 static header_t *allocator_take_block(struct ortho_allocator *a, struct ortho_cache *cache,
                                       unsigned cls)
 {
     struct bin *bin = &cache->bins[cls];
+    while (bin->head != NULL && ORTHO_UNLIKELY(!header_is_free_intact(bin->head, cls)))
+        allocator_refuse_reuse(cache, cls, bin->head);
     if (bin->head == NULL) {
         uint64_t count = 0;
         if (cache->state == CACHE_ACTIVE) {
@@ -154,6 +178,15 @@ static header_t *allocator_take_block(struct ortho_allocator *a, struct ortho_ca
                 return NULL;
             source = TRACE_PORT_FROM_ARENA;
         }
+        if (ORTHO_UNLIKELY(!header_is_free_intact(batch, cls))) {
+            /* Its links - to the rest of its batch, and to the pool's next
+             * batch, which the pool already followed - cannot be trusted:
+             * the pool's batches are dropped too (left unused, not reused). */
+            if (source == TRACE_PORT_FROM_POOL)
+                pool_take_all(&a->pools[cls]);
+            allocator_refuse_reuse(cache, cls, batch);
+            return allocator_take_block(a, cache, cls);
+        }
         if (cache->state != CACHE_ACTIVE) {
             if (count > 1)
                 pool_push(&a->pools[cls], batch->next_free, count - 1);
@@ -175,8 +208,8 @@ static header_t *allocator_take_block(struct ortho_allocator *a, struct ortho_ca
 }
 
 /* Gives the payload pages of each block of a batch back to the OS, keeping
- * each block's header page (it holds the free-list links). Only classes
- * whose blocks span several pages gain anything. */
+ * each block's header and first payload line (the free-list link and the
+ * canary). Only classes whose blocks span several pages gain anything. */
 static void allocator_release_batch(struct ortho_allocator *a, unsigned cls, header_t *first)
 {
     size_t payload = size_class_payload(cls);
@@ -184,7 +217,7 @@ static void allocator_release_batch(struct ortho_allocator *a, unsigned cls, hea
         return;
     uint64_t released = 0;
     for (header_t *h = first; h != NULL; h = h->next_free) {
-        arena_release(&a->arena, (char *)h + ORTHO_HEADER_SIZE, payload);
+        arena_release(&a->arena, (char *)h + 2 * ORTHO_HEADER_SIZE, payload - ORTHO_HEADER_SIZE);
         released += payload;
     }
     if (allocator_traced(a))
@@ -371,6 +404,10 @@ ortho_status_t allocator_free_slow(struct ortho_allocator *a, struct ortho_cache
     uint64_t requested = h->requested_bytes;
     header_t *block = header_block(h);
     header_mark_freed(h);
+    if (block == h)
+        header_plant_canary(h);
+    else
+        header_stamp_freed(block, cls); /* the block-start header was slack */
     allocator_put_block(a, cache, cls, block);
     allocator_count_requested(a, cache, cls, -requested);
     return ORTHO_OK;

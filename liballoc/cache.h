@@ -92,11 +92,13 @@ ORTHO_INLINE void *cache_alloc_fast(struct ortho_cache *cache, size_t n)
     unsigned cls = size_class_lookup(n);
     struct bin *bin = &cache->bins[cls];
     header_t *h = bin->head;
-    if (ORTHO_UNLIKELY(h == NULL))
+    /* A block written after its free goes to the slow path, which reports
+     * it. */
+    if (ORTHO_UNLIKELY(h == NULL || !header_is_free_intact(h, cls)))
         return NULL;
     bin->head = h->next_free;
     bin_set_count(bin, bin_count(bin) - 1);
-    header_stamp_small_fast(h, cls, n);
+    header_stamp_reused(h, cls, n);
     counter_bump(&cache->counters[cls].requested_net, n);
     return header_user(h);
 }
@@ -128,6 +130,7 @@ ORTHO_INLINE bool cache_free_fast(const struct arena *arena, struct ortho_cache 
         return false;
     counter_bump(&cache->counters[cls].requested_net, -h->requested_bytes);
     header_mark_freed(h);
+    header_plant_canary(h);
     h->next_free = bin->head;
     bin->head = h;
     bin_set_count(bin, count + 1);

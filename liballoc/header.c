@@ -4,10 +4,23 @@
  * bytes; no state, callable from any thread. */
 #include "header.h"
 
+#include <sys/auxv.h>
+
 struct header_template header_templates[HEADER_TEMPLATE_SLOTS];
+uint64_t header_canary_key;
 
 void header_templates_build(void)
 {
+    if (header_canary_key == 0) {
+        /* 16 random bytes the kernel gives every process: no syscall, no
+         * malloc. Their second half, since glibc's stack guard uses the
+         * first. */
+        const unsigned char *random = (const unsigned char *)getauxval(AT_RANDOM);
+        uint64_t key = 0x6a09e667f3bcc909ull;
+        if (random != NULL)
+            __builtin_memcpy(&key, random + 8, sizeof key);
+        header_canary_key = key | 1;
+    }
     for (unsigned cls = 0; cls < HEADER_TEMPLATE_SLOTS; cls++) {
         struct header_template *t = &header_templates[cls];
         if (cls >= size_class_count()) {

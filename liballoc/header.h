@@ -15,8 +15,12 @@
  * (free-list link, tracer words or pool batch links) are at the far end.
  *
  * While a block sits free its header keeps state FREED and `next_free` links
- * it into a free list, so use-after-free writes into the payload cannot
- * corrupt our lists. Everything here is inline: it is the fast path. */
+ * it into a free list, and its first payload word holds a canary keyed per
+ * process and by address. A block taken from a free list is handed out only
+ * if both are as its free left them (header_is_free_intact), so a write
+ * after free - into the header, the first payload word, or all of it - is
+ * caught when the block would be reused, before anyone depends on it.
+ * Everything here is inline: it is the fast path. */
 #ifndef ORTHO_HEADER_H
 #define ORTHO_HEADER_H
 
@@ -136,8 +140,27 @@ struct header_template {
     uint64_t partial;      /* header_checksum_partial of the two, offset 0 */
 };
 extern ORTHO_HIDDEN struct header_template header_templates[HEADER_TEMPLATE_SLOTS];
-/* Fills header_templates for the classes in force (size_class_setup). */
+/* Fills header_templates for the classes in force (size_class_setup), and
+ * picks the process's canary key the first time. */
 void header_templates_build(void);
+
+/* The per-process key of free-block canaries: random (the kernel's
+ * AT_RANDOM bytes), so a program cannot forge a canary by accident, and a
+ * canary copied from another block or process does not match. */
+extern ORTHO_HIDDEN uint64_t header_canary_key;
+
+/* The canary of a free block whose block-start header is h: the key mixed
+ * with h's address (a canary moved to another block fails). */
+ORTHO_INLINE uint64_t header_canary(const header_t *h)
+{
+    return header_canary_key ^ ((uint64_t)(uintptr_t)h * 0x9e3779b97f4a7c15ull);
+}
+
+/* The first payload word of the block whose header is h. */
+ORTHO_INLINE uint64_t *header_first_word(header_t *h)
+{
+    return (uint64_t *)((char *)h + ORTHO_HEADER_SIZE);
+}
 
 ORTHO_INLINE header_t *header_of_user(const void *user)
 {
@@ -168,6 +191,16 @@ ORTHO_INLINE void header_stamp_small_fast(header_t *h, unsigned cls, size_t requ
     header_set_tag(h, t->tag);
 }
 
+/* The stamp of a block header_is_free_intact just passed: its offset (0)
+ * and usable size (the class payload) are already right. */
+ORTHO_INLINE void header_stamp_reused(header_t *h, unsigned cls, size_t requested)
+{
+    const struct header_template *t = &header_templates[cls];
+    h->requested_bytes = requested;
+    h->checksum = header_checksum_finish(t->partial, h, requested, HEADER_STATE_LIVE);
+    header_set_tag(h, t->tag);
+}
+
 /* Marks a small block live with the header `offset` bytes into its block
  * (over-aligned allocations). */
 ORTHO_INLINE void header_stamp_small(header_t *h, unsigned cls, size_t requested, size_t offset)
@@ -194,6 +227,43 @@ ORTHO_INLINE void header_mark_freed(header_t *h)
 {
     h->state = HEADER_STATE_FREED;
     h->checksum ^= header_state_term(HEADER_STATE_LIVE) ^ header_state_term(HEADER_STATE_FREED);
+}
+
+/* Plants the canary of a free block-start header h (after marking it
+ * freed): what header_is_free_intact checks when the block is reused. */
+ORTHO_INLINE void header_plant_canary(header_t *h)
+{
+    *header_first_word(h) = header_canary(h);
+}
+
+/* Writes a whole FREED block-start header of class `cls` at h (a block
+ * just carved, or one whose live header sat further in), with its canary. */
+ORTHO_INLINE void header_stamp_freed(header_t *h, unsigned cls)
+{
+    const struct header_template *t = &header_templates[cls];
+    h->offset_bytes = 0;
+    h->requested_bytes = 0;
+    h->usable_bytes = t->usable_bytes;
+    h->spare = 0;
+    h->checksum = header_checksum_finish(t->partial, h, 0, HEADER_STATE_FREED);
+    header_set_tag(h, t->tag ^ ((uint64_t)(HEADER_STATE_LIVE ^ HEADER_STATE_FREED) << HEADER_STATE_SHIFT));
+    header_plant_canary(h);
+}
+
+/* Whether the free block-start header h, taken from a bin of class `cls`,
+ * is as its free left it: tag (magic, kind, class, state FREED), offset,
+ * usable size and checksum, and the canary in its first payload word. The
+ * loads touch the header's line, which the stamp writes next anyway, and
+ * the first payload line, which the program writes first. */
+ORTHO_INLINE bool header_is_free_intact(header_t *h, unsigned cls)
+{
+    const struct header_template *t = &header_templates[cls];
+    uint64_t freed_tag = t->tag ^ ((uint64_t)(HEADER_STATE_LIVE ^ HEADER_STATE_FREED) << HEADER_STATE_SHIFT);
+    uint64_t mismatch = (header_tag(h) ^ freed_tag) | h->offset_bytes |
+                        (h->usable_bytes ^ t->usable_bytes) |
+                        (*header_first_word(h) ^ header_canary(h));
+    uint32_t want = header_checksum_finish(t->partial, h, h->requested_bytes, HEADER_STATE_FREED);
+    return mismatch == 0 && h->checksum == want;
 }
 
 /* The quick test the fast free path runs inline: a live small block at

@@ -61,9 +61,12 @@ static void misuse_put_frames(struct report_line *line)
     }
 }
 
-/* The words a user reads for each kind. */
-static const char *misuse_describe(const char *kind)
+/* The words a user reads for each kind (and call, where the same kind
+ * reads differently). */
+static const char *misuse_describe(const char *call, const char *kind)
 {
+    if (__builtin_strcmp(kind, "use_after_free") == 0 && __builtin_strcmp(call, "realloc") != 0)
+        return "write after free (found when the block was to be reused) into";
     static const struct {
         const char *kind;
         const char *words;
@@ -109,7 +112,7 @@ void misuse_report(const char *call, const char *kind, const void *p, unsigned c
     struct report_line line;
     report_begin(&line);
     report_str(&line, "orthotope: ");
-    report_str(&line, misuse_describe(kind));
+    report_str(&line, misuse_describe(call, kind));
     report_str(&line, " ");
     report_hex(&line, (uint64_t)(uintptr_t)p);
     report_str(&line, " (");

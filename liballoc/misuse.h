@@ -1,6 +1,7 @@
 /* misuse.h - what happens when a pointer handed to free/realloc/delete does
- * not validate: one line on stderr naming the misuse, the pointer, the class,
- * the thread and the innermost frames outside the allocator; then, unless
+ * not validate, or a free block is found written to when it would be
+ * reused: one line on stderr naming the misuse, the pointer, the class, the
+ * thread and the innermost frames outside the allocator; then, unless
  * ORTHO_ON_CORRUPTION=report, abort(). The block itself is never touched. */
 #ifndef ORTHO_MISUSE_H
 #define ORTHO_MISUSE_H
