@@ -36,8 +36,8 @@
 CHECK_NOIPA static int named_leaf_function(int x) { return x * 3 + 1; }
 CHECK_NOIPA static int named_caller_function(int x) { return named_leaf_function(x) + 2; }
 
-/* Entry addresses: an innermost frame is looked up as is. A caller frame
- * is a return address (looked up at pc - 1), so one byte in is used. */
+/* Every frame of a stack is a return address (looked up at pc - 1), so
+ * one byte past a function's entry stands for a call made in it. */
 static uint64_t pc_of(int (*fn)(int), unsigned offset)
 {
     return (uint64_t)(uintptr_t)fn + offset;
@@ -181,7 +181,7 @@ START_TEST(a_batch_names_every_frame_of_a_stack_off_the_calling_thread)
     struct exe_module exe = exe_module();
     struct proc_state p;
     size_t thread = image_start(&p, PID, &exe);
-    uint64_t pcs[] = {pc_of(named_leaf_function, 0), pc_of(named_caller_function, 1)};
+    uint64_t pcs[] = {pc_of(named_leaf_function, 1), pc_of(named_caller_function, 1)};
     send_stack(&p, thread, 1, pcs, 2);
 
     struct symbolizer *sym = NULL;
@@ -241,7 +241,7 @@ START_TEST(stacks_outside_every_known_module_are_named_again_when_a_module_arriv
     struct exe_module exe = exe_module();
     struct proc_state p;
     size_t thread = image_start(&p, PID, NULL);
-    uint64_t pcs[] = {pc_of(named_leaf_function, 0), pc_of(named_caller_function, 1)};
+    uint64_t pcs[] = {pc_of(named_leaf_function, 1), pc_of(named_caller_function, 1)};
     send_stack(&p, thread, 1, pcs, 2); /* before the module that holds it */
 
     struct symworker *w = symworker_create();
@@ -338,7 +338,7 @@ START_TEST(a_batch_is_written_in_slices_that_resume_where_they_stopped)
     struct proc_state p;
     size_t thread = image_start(&p, PID, &exe);
     uint64_t pcs[STACKS + 1];
-    pcs[0] = pc_of(named_leaf_function, 0);
+    pcs[0] = pc_of(named_leaf_function, 1);
     for (unsigned i = 1; i <= STACKS; i++)
         pcs[i] = pc_of(named_caller_function, 1);
     for (uint32_t id = 1; id <= STACKS; id++)
@@ -399,7 +399,7 @@ START_TEST(batches_finish_in_the_order_they_were_submitted_while_the_caller_poll
         thread[i] = image_start(&p[i], PID + 2 * i, &exe);
     struct symworker *w = symworker_create();
     uint64_t pcs[ROUNDS + 1];
-    pcs[0] = pc_of(named_leaf_function, 0);
+    pcs[0] = pc_of(named_leaf_function, 1);
     for (unsigned r = 0; r < ROUNDS; r++)
         pcs[r + 1] = pc_of(named_caller_function, 1);
     for (unsigned r = 0; r < ROUNDS; r++)
@@ -451,7 +451,7 @@ START_TEST(destroying_the_worker_finishes_every_queued_batch_and_retired_symboli
     struct exe_module exe = exe_module();
     struct proc_state p;
     size_t thread = image_start(&p, PID, &exe);
-    uint64_t pcs[] = {pc_of(named_leaf_function, 0)};
+    uint64_t pcs[] = {pc_of(named_leaf_function, 1)};
     send_stack(&p, thread, 1, pcs, 1);
     struct symbolizer *sym = NULL;
     size_t sent = 0;

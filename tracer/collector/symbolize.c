@@ -421,6 +421,50 @@ refuse:
     return false;
 }
 
+/* ---- signal trampolines ---------------------------------------------------- */
+
+/* The code of the restorer a signal handler returns into: the rt_sigreturn
+ * system call. x86-64: "mov $15,%rax; syscall" (glibc's and musl's
+ * __restore_rt); AArch64: "mov x8,#139; svc #0". The kernel documents no
+ * other marker, so debuggers and unwinders (gdb, libunwind) recognise the
+ * trampoline by these bytes too. */
+static const unsigned char trampoline_x86_64[] = {0x48, 0xc7, 0xc0, 0x0f, 0x00,
+                                                  0x00, 0x00, 0x0f, 0x05};
+static const unsigned char trampoline_aarch64[] = {0x68, 0x11, 0x80, 0xd2, 0x01, 0x00, 0x00, 0xd4};
+
+/* Whether pc (a run-time address in mod) is the first instruction of a
+ * signal trampoline, read from the module's file: the bytes of the PT_LOAD
+ * segment holding it. false when they cannot be read. */
+static bool module_is_signal_trampoline(Dwfl_Module *mod, uint64_t pc)
+{
+    Dwarf_Addr bias = 0;
+    Elf *elf = dwfl_module_getelf(mod, &bias);
+    GElf_Ehdr ehdr;
+    size_t phnum = 0, file_bytes = 0;
+    if (elf == NULL || gelf_getehdr(elf, &ehdr) == NULL || elf_getphdrnum(elf, &phnum) != 0)
+        return false;
+    const unsigned char *code = ehdr.e_machine == EM_X86_64    ? trampoline_x86_64
+                                : ehdr.e_machine == EM_AARCH64 ? trampoline_aarch64
+                                                               : NULL;
+    size_t code_bytes = ehdr.e_machine == EM_X86_64 ? sizeof trampoline_x86_64
+                                                    : sizeof trampoline_aarch64;
+    const char *file = elf_rawfile(elf, &file_bytes);
+    if (code == NULL || file == NULL || pc < bias)
+        return false;
+    uint64_t vaddr = pc - bias;
+    for (size_t i = 0; i < phnum; i++) {
+        GElf_Phdr ph;
+        if (gelf_getphdr(elf, (int)i, &ph) == NULL || ph.p_type != PT_LOAD || vaddr < ph.p_vaddr ||
+            vaddr - ph.p_vaddr >= ph.p_filesz || ph.p_filesz - (vaddr - ph.p_vaddr) < code_bytes)
+            continue;
+        uint64_t offset = ph.p_offset + (vaddr - ph.p_vaddr);
+        /* The file may be shorter than its headers claim: never read past it. */
+        return offset <= file_bytes && file_bytes - offset >= code_bytes &&
+               memcmp(file + offset, code, code_bytes) == 0;
+    }
+    return false;
+}
+
 /* ---- lookup --------------------------------------------------------------- */
 
 /* Name of a subprogram DIE: the linkage name (mangled, for C++) if it has
@@ -683,7 +727,24 @@ bool symbolizer_lookup(struct symbolizer *s, uint64_t pc, bool return_address, s
 
     out->module = record->path;
     out->module_offset = pc - record->load_bias;
+    out->signal_frame = module_is_signal_trampoline(mod, pc);
     resolve_symbols(s, record, mod, addr, out);
+    if (out->signal_frame && out->function == NULL)
+        out->function = string_pool_intern(s, SYMBOLIZE_SIGNAL_FRAME_NAME);
     frame_cache_insert(s, pc, return_address, out);
     return true;
+}
+
+void symbolizer_lookup_stack(struct symbolizer *s, const uint64_t *pcs, size_t depth,
+                             sym_frame_t *out)
+{
+    bool interrupted = false; /* the frame inside was a signal trampoline */
+    for (size_t i = 0; i < depth; i++) {
+        symbolizer_lookup(s, pcs[i], !interrupted, &out[i]);
+        /* A trampoline is where a handler returns to, not a call's return
+         * address: its own first byte is the one to name. */
+        if (out[i].signal_frame && !interrupted)
+            symbolizer_lookup(s, pcs[i], false, &out[i]);
+        interrupted = out[i].signal_frame;
+    }
 }
