@@ -33,6 +33,15 @@ wait_ended() {
 
 traced() { ORTHO_TRACE=1 LD_PRELOAD="$lib" "$@"; }
 
+# The tools that make stripped and MiniDebugInfo programs (scripts/deps.sh).
+need_binutils() {
+  local tool
+  for tool in strip objcopy nm readelf xz; do
+    command -v "$tool" >/dev/null || fail "$tool is not installed (scripts/deps.sh installs it)"
+  done
+  unset DEBUGINFOD_URLS # local files only: never a download
+}
+
 case $case_name in
 class_totals_match_the_workload_exactly)
   db=$tmp/run.db
@@ -296,6 +305,68 @@ a_leak_through_an_allocation_wrapper_names_the_wrappers_caller)
   expect_eq "leaks by function" "$(q "$db" "select group_concat(function||':'||n, ' ') from (select function, count(*) n
       from leaks where requested_size in (3333, 3334, 40) group by 1 order by 1)")" \
     "leak_through_g_malloc:3 leak_through_strdup:2 leak_through_xmalloc:4"
+  ;;
+a_stripped_program_keeps_its_stacks_and_names_its_sites)
+  # strip --strip-all leaves no name for leak_site_one (a static function):
+  # its leaks keep their stacks and read "module+0xOFFSET", OFFSET a
+  # return address inside leak_site_one as the unstripped file places it.
+  need_binutils
+  strip --strip-all -o "$tmp/stripped" "$workload"
+  db=$tmp/run.db
+  out=$(ORTHO_TRACE_DB=$db traced "$tmp/stripped" counts)
+  expect_eq "program output" "$out" "counts done"
+  wait_ended "$db"
+  expect_eq "stacks without a site" "$(q "$db" "select count(*) from stacks where depth > 0 and site_function is null")" 0
+  expect_eq "leaks without a stack or a function" "$(q "$db" "select count(*) from leaks where stack_id = 0 or function is null")" 0
+  label=$(q "$db" "select function from leaks group by function having count(*) = 10 and sum(requested_size) = 90010")
+  [[ $label =~ ^stripped\+0x([0-9a-f]+)$ ]] || fail "leak_site_one's 10 leaks are named '$label', not stripped+0xOFFSET"
+  read -r start size < <(nm -S --defined-only "$workload" | awk '$4 == "leak_site_one" { print $1, $2 }')
+  offset=$((16#${BASH_REMATCH[1]}))
+  [ $((offset - 1)) -ge $((16#$start)) ] && [ $((offset - 1)) -lt $((16#$start + 16#$size)) ] ||
+    fail "$label: the call at offset $((offset - 1)) is outside leak_site_one (0x$start, $((16#$size)) bytes)"
+  echo "ok: leak_site_one's leaks are named $label, a call inside leak_site_one"
+  ;;
+a_program_with_minidebuginfo_names_its_static_functions)
+  # A MiniDebugInfo program as Fedora builds them: stripped, with the
+  # symbols of its static functions in .gnu_debugdata, an xz-compressed ELF
+  # of a symbol table (no DWARF: names, no lines).
+  need_binutils
+  nm -D --defined-only --format=posix "$workload" | cut -d' ' -f1 | sort -u >"$tmp/dynamic"
+  nm --defined-only --format=posix "$workload" | awk '$2 == "t" || $2 == "T" { print $1 }' | sort -u >"$tmp/functions"
+  comm -13 "$tmp/dynamic" "$tmp/functions" >"$tmp/keep"
+  grep -qx leak_site_one "$tmp/keep" || fail "leak_site_one is not among the symbols to keep"
+  objcopy --only-keep-debug "$workload" "$tmp/full.debug"
+  objcopy --strip-all --remove-section .comment --keep-symbols="$tmp/keep" "$tmp/full.debug" "$tmp/mini"
+  xz "$tmp/mini"
+  strip --strip-all -o "$tmp/minidebuginfo" "$workload"
+  objcopy --add-section .gnu_debugdata="$tmp/mini.xz" "$tmp/minidebuginfo"
+  db=$tmp/run.db
+  out=$(ORTHO_TRACE_DB=$db traced "$tmp/minidebuginfo" counts)
+  expect_eq "program output" "$out" "counts done"
+  wait_ended "$db"
+  expect_eq "leaks at leak_site_one" "$(q "$db" "select count(*)||'|'||sum(requested_size) from leaks where function='leak_site_one'")" "10|90010"
+  expect_eq "leaks at leak_site_two" "$(q "$db" "select count(*) from leaks where function='leak_site_two'")" 1
+  ;;
+a_stripped_program_is_named_from_its_debug_file_found_by_build_id)
+  # The -dbgsym layout: ROOT/.build-id/xx/yyyy.debug, here under a
+  # temporary root named by ORTHO_TRACE_DEBUG_PATH. Without it the same
+  # program has no names; with it, names and file:line.
+  need_binutils
+  id=$(readelf -n "$workload" | awk '/Build ID:/ { print $3 }')
+  [ -n "$id" ] || fail "the workload has no build id"
+  mkdir -p "$tmp/debug/.build-id/${id:0:2}"
+  objcopy --only-keep-debug "$workload" "$tmp/debug/.build-id/${id:0:2}/${id:2}.debug"
+  strip --strip-all -o "$tmp/stripped" "$workload"
+  db=$tmp/without.db
+  out=$(ORTHO_TRACE_DB=$db traced "$tmp/stripped" counts)
+  wait_ended "$db"
+  expect_eq "leaks at leak_site_one without the debug root" "$(q "$db" "select count(*) from leaks where function='leak_site_one'")" 0
+  db=$tmp/with.db
+  out=$(ORTHO_TRACE_DEBUG_PATH="relative/ignored:$tmp/debug" ORTHO_TRACE_DB=$db traced "$tmp/stripped" counts)
+  expect_eq "program output" "$out" "counts done"
+  wait_ended "$db"
+  expect_eq "leaks at leak_site_one" "$(q "$db" "select count(*)||'|'||sum(requested_size) from leaks where function='leak_site_one'")" "10|90010"
+  expect_eq "leak site file:line" "$(q "$db" "select distinct file like '%trace_workload.c' and line > 0 from leaks where function='leak_site_one'")" 1
   ;;
 *)
   fail "unknown case"

@@ -4,10 +4,13 @@
  * (pc, return_address), and a pool of interned strings that every answer
  * points into. It exists because the collector must symbolize after the
  * traced process is gone, so it cannot ask the process (no dladdr, no
- * /proc/pid/maps): it reads the ELF files, their .symtab/.dynsym, and DWARF,
- * also from separate debug files that dwfl's standard callbacks find by
- * build-id or .gnu_debuglink (and via debuginfod when DEBUGINFOD_URLS is set
- * in the collector's environment, as in every elfutils tool).
+ * /proc/pid/maps): it reads the ELF files, their .symtab/.dynsym, the
+ * symbol table of a MiniDebugInfo section (.gnu_debugdata, xz-compressed,
+ * which libdw unpacks), and DWARF, also from separate debug files that
+ * dwfl's standard callbacks find by build-id or .gnu_debuglink under the
+ * directories of ORTHO_TRACE_DEBUG_PATH, then /usr/lib/debug (and via
+ * debuginfod when DEBUGINFOD_URLS is set in the collector's environment,
+ * as in every elfutils tool).
  *
  * Rules: one thread at a time per symbolizer (Dwfl is not thread-safe).
  * Never prints: failures come back as false or NULL fields, and the caller
@@ -87,6 +90,8 @@ struct frame_slot {
 
 struct symbolizer {
     Dwfl *dwfl;                       /* every registered module */
+    Dwfl_Callbacks callbacks;         /* dwfl's, which point at debug_path */
+    char *debug_path;                 /* where separate debug files are looked for */
     struct module_record **modules;   /* records, owned; dwfl userdata points here */
     size_t module_count;              /* records in use */
     size_t module_capacity;           /* records allocated */
@@ -98,16 +103,36 @@ struct symbolizer {
     size_t string_count;              /* slots used */
 };
 
-/* Standard callbacks: find_debuginfo looks for separate debug files by
- * build-id and .gnu_debuglink under the default path ":.debug:/usr/lib/debug".
- * find_elf is never used for modules reported with dwfl_report_elf, but dwfl
- * expects one. */
-static const Dwfl_Callbacks symbolize_callbacks = {
-    .find_elf = dwfl_build_id_find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
-    .section_address = dwfl_offline_section_address,
-    .debuginfo_path = NULL,
-};
+/* dwfl's default debug path: the module's own directory, its .debug/
+ * subdirectory, and the root where distributions install debug files
+ * (/usr/lib/debug/.build-id/xx/yyyy.debug, /usr/lib/debug/<module path>). */
+#define SYMBOLIZE_DEFAULT_DEBUG_PATH ":.debug:/usr/lib/debug"
+
+/* The debug path: the absolute directories of ORTHO_TRACE_DEBUG_PATH
+ * (colon-separated) first, then the default. A relative entry is dropped:
+ * dwfl would take it relative to each module's directory. malloc'd; NULL
+ * on out of memory. */
+static char *symbolize_debug_path(void)
+{
+    const char *extra = getenv("ORTHO_TRACE_DEBUG_PATH");
+    size_t cap = (extra != NULL ? strlen(extra) + 1 : 0) + sizeof SYMBOLIZE_DEFAULT_DEBUG_PATH;
+    char *path = malloc(cap);
+    if (path == NULL)
+        return NULL;
+    size_t len = 0;
+    for (const char *at = extra; at != NULL && *at != '\0';) {
+        const char *end = strchr(at, ':');
+        size_t n = end != NULL ? (size_t)(end - at) : strlen(at);
+        if (n > 0 && at[0] == '/') {
+            memcpy(path + len, at, n);
+            len += n;
+            path[len++] = ':';
+        }
+        at = end != NULL ? end + 1 : at + n;
+    }
+    memcpy(path + len, SYMBOLIZE_DEFAULT_DEBUG_PATH, sizeof SYMBOLIZE_DEFAULT_DEBUG_PATH);
+    return path;
+}
 
 /* ---- string pool ---------------------------------------------------------- */
 
@@ -336,8 +361,21 @@ struct symbolizer *symbolizer_create(void)
     if (s == NULL)
         return NULL;
     elf_version(EV_CURRENT); /* libelf refuses to work until told the version */
-    s->dwfl = dwfl_begin(&symbolize_callbacks);
+    /* Standard callbacks: find_debuginfo looks for separate debug files by
+     * build-id and .gnu_debuglink along debug_path; symbols of a
+     * MiniDebugInfo section (.gnu_debugdata) come with the module's own
+     * symbol table. find_elf is never used for modules reported with
+     * dwfl_report_elf, but dwfl expects one. */
+    s->debug_path = symbolize_debug_path();
+    s->callbacks = (Dwfl_Callbacks){
+        .find_elf = dwfl_build_id_find_elf,
+        .find_debuginfo = dwfl_standard_find_debuginfo,
+        .section_address = dwfl_offline_section_address,
+        .debuginfo_path = &s->debug_path,
+    };
+    s->dwfl = s->debug_path != NULL ? dwfl_begin(&s->callbacks) : NULL;
     if (s->dwfl == NULL) {
+        free(s->debug_path);
         free(s);
         return NULL;
     }
@@ -359,6 +397,7 @@ void symbolizer_destroy(struct symbolizer *s)
     for (size_t i = 0; i < s->string_slots; i++)
         free(s->strings[i]);
     free(s->strings);
+    free(s->debug_path);
     free(s);
 }
 
