@@ -13,12 +13,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <link.h>
 #include <math.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -296,6 +298,42 @@ struct tracer_module_scan {
     bool first;
 };
 
+/* Pushes a MODULE_LOAD for the module at load bias `bias`, file `path`. */
+static void tracer_module_announce(struct tracer_thread *t, uintptr_t bias, const char *path)
+{
+    size_t len = strlen(path);
+    if (len > RECORD_PAYLOAD_BYTES_MAX)
+        return;
+    record_t head = {.kind = RECORD_MODULE_LOAD, .class_index = RECORD_CLASS_NONE,
+                     .addr = (uint64_t)bias, .ts_ns = tracer_now(t)};
+    head.payload_bytes = len;
+    record_t frame[1 + RECORD_PAYLOAD_RECORDS_MAX];
+    size_t n = record_frame_write(frame, sizeof frame / sizeof frame[0], &head, path, len);
+    if (n != 0)
+        tracer_push(t, frame, n);
+}
+
+/* Announces a module the loader names relatively (dlopen of
+ * "./libplugin.so", a relative LD_PRELOAD or LD_LIBRARY_PATH entry) by
+ * the absolute path of the file the kernel has mapped at its first
+ * segment: the working directory may have changed since the load, and the
+ * collector may run in another. Nothing for the vDSO or anything else that
+ * is no file. Apart, so its path buffer takes stack only in that rare case. */
+static ORTHO_NOINLINE void tracer_module_announce_relative(struct tracer_thread *t,
+                                                           const struct dl_phdr_info *info)
+{
+    char absolute[PATH_MAX];
+    for (int i = 0; i < info->dlpi_phnum; i++)
+        if (info->dlpi_phdr[i].p_type == PT_LOAD) {
+            uintptr_t start = info->dlpi_addr + info->dlpi_phdr[i].p_vaddr;
+            /* The vDSO is in every scan: spare it the read of maps. */
+            if (start != getauxval(AT_SYSINFO_EHDR) &&
+                prim_mapped_path(start, absolute, sizeof absolute))
+                tracer_module_announce(t, info->dlpi_addr, absolute);
+            return;
+        }
+}
+
 static int tracer_module_callback(struct dl_phdr_info *info, size_t size, void *arg)
 {
     struct tracer_module_scan *scan = arg;
@@ -308,19 +346,12 @@ static int tracer_module_callback(struct dl_phdr_info *info, size_t size, void *
     const char *path = info->dlpi_name;
     if (path == NULL || path[0] == '\0')
         path = first ? tracer.exe : NULL;
-    if (path == NULL || path[0] != '/')
-        return 0; /* the vDSO and unnamed objects have no file to read */
-    size_t len = strlen(path);
-    if (len > RECORD_PAYLOAD_BYTES_MAX)
-        return 0;
-    record_t head = {.kind = RECORD_MODULE_LOAD, .class_index = RECORD_CLASS_NONE,
-                     .addr = (uint64_t)info->dlpi_addr,
-                     .ts_ns = tracer_now(scan->thread)};
-    head.payload_bytes = len;
-    record_t frame[1 + RECORD_PAYLOAD_RECORDS_MAX];
-    size_t n = record_frame_write(frame, sizeof frame / sizeof frame[0], &head, path, len);
-    if (n != 0)
-        tracer_push(scan->thread, frame, n);
+    if (path == NULL)
+        return 0; /* an unnamed object has no file to read */
+    if (path[0] == '/')
+        tracer_module_announce(scan->thread, info->dlpi_addr, path);
+    else
+        tracer_module_announce_relative(scan->thread, info);
     return 0;
 }
 

@@ -368,6 +368,22 @@ a_stripped_program_is_named_from_its_debug_file_found_by_build_id)
   expect_eq "leaks at leak_site_one" "$(q "$db" "select count(*)||'|'||sum(requested_size) from leaks where function='leak_site_one'")" "10|90010"
   expect_eq "leak site file:line" "$(q "$db" "select distinct file like '%trace_workload.c' and line > 0 from leaks where function='leak_site_one'")" 1
   ;;
+a_plugin_opened_by_a_relative_path_is_named)
+  # dlopen("./libplugin.so") from the plugin's own directory: the loader
+  # knows it only by that relative name. A stripped copy, so its exported
+  # functions are named from .dynsym alone.
+  [ -n "${IT_PLUGIN:-}" ] || fail "IT_PLUGIN (the plugin library) is not set"
+  need_binutils
+  dir=$(cd "$tmp" && pwd -P)
+  strip --strip-all -o "$dir/libplugin.so" "$IT_PLUGIN"
+  db=$dir/run.db
+  out=$(cd "$dir" && ORTHO_TRACE_DB=$db traced "$workload" plugin ./libplugin.so)
+  expect_eq "program output" "$out" "plugin done"
+  wait_ended "$db"
+  expect_eq "the plugin's module row" "$(q "$db" "select path from modules where path like '%libplugin.so'")" "$dir/libplugin.so"
+  expect_eq "leaks made in the plugin" "$(q "$db" "select count(*)||'|'||sum(requested_size) from leaks where function='plugin_make_greeting'")" "6|384"
+  expect_eq "their frames' module" "$(q "$db" "select distinct f.module from leaks l join frames f using (process_id, stack_id) where f.level = 0 and l.function='plugin_make_greeting'")" "$dir/libplugin.so"
+  ;;
 *)
   fail "unknown case"
   ;;
