@@ -589,16 +589,30 @@ void tracer_resized(void *p, uint64_t old_alloc_ts_ns, unsigned old_class)
     }
 }
 
+/* The allocator's own events (refills, drains, carves, ...) are recorded
+ * also inside a hook - an allocation of the unwinder's, or of
+ * pthread_getattr_np while the thread binds - whenever the thread has a
+ * ring: pushing one record calls nothing that allocates, so it cannot
+ * recurse. Skipping them left the collector's cache and pool gauges short
+ * of every block such a refill brought (B256 read -512 after two threads
+ * bound). The nested allocation itself stays untraced, as before. */
 void tracer_event(unsigned kind, unsigned class_index, uint64_t addr, uint64_t word)
 {
-    struct tracer_thread *t = tracer_enter();
-    if (t != NULL) {
-        record_t r = {.kind = (uint8_t)kind, .class_index = (uint8_t)class_index, .addr = addr,
-                      .ts_ns = tracer_now(t)};
-        r.count = word;
-        tracer_push(t, &r, 1);
-        tracer_leave(t);
+    struct tracer_thread *t = &tracer_self_state;
+    bool nested = t->busy;
+    if (nested) {
+        if (t->ring == NULL || t->generation != tracer.generation ||
+            !__atomic_load_n(&tracer_on, __ATOMIC_RELAXED))
+            return;
+    } else if ((t = tracer_enter()) == NULL) {
+        return;
     }
+    record_t r = {.kind = (uint8_t)kind, .class_index = (uint8_t)class_index, .addr = addr,
+                  .ts_ns = tracer_now(t)};
+    r.count = word;
+    tracer_push(t, &r, 1);
+    if (!nested)
+        tracer_leave(t);
 }
 
 static void tracer_copy_word(char dst[16], const char *src)
@@ -768,9 +782,10 @@ static bool tracer_attach(unsigned via, uint32_t ppid)
     return true;
 }
 
-/* Tells the collector what caches and pools hold as this image starts
- * tracing (its gauges start from there), then turns on the allocator's
- * internal events. Runs while the process is single-threaded in practice
+/* Tells the collector what caches and pools hold and how many blocks the
+ * arena has carved as this image starts tracing (its gauges start from
+ * there, so cached + pooled + live never exceeds carved), then turns on
+ * the allocator's internal events. Runs while the process is single-threaded in practice
  * (constructor, fork child). */
 static void tracer_snapshot(void)
 {
@@ -783,6 +798,9 @@ static void tracer_snapshot(void)
         if (stats.classes[cls].pool_blocks != 0)
             tracer_event(RECORD_CACHE_DRAIN, cls, RECORD_REFILL_SNAPSHOT,
                          stats.classes[cls].pool_blocks);
+        if (stats.classes[cls].carved_blocks != 0)
+            tracer_event(RECORD_ARENA_CARVE, cls, RECORD_REFILL_SNAPSHOT,
+                         stats.classes[cls].carved_blocks);
     }
     global_allocator.traced = true;
     global_allocator.large.traced = true;
