@@ -789,6 +789,11 @@ static bool tracer_attach(unsigned via, uint32_t ppid)
  * (constructor, fork child). */
 static void tracer_snapshot(void)
 {
+    /* Bind this thread first: binding allocates (pthread_getattr_np), and
+     * what it takes must be in the counts, not after them. */
+    struct tracer_thread *t = tracer_enter();
+    if (t != NULL)
+        tracer_leave(t);
     ortho_stats_t stats;
     allocator_stats(&global_allocator, &stats);
     for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++) {

@@ -384,6 +384,53 @@ a_plugin_opened_by_a_relative_path_is_named)
   expect_eq "leaks made in the plugin" "$(q "$db" "select count(*)||'|'||sum(requested_size) from leaks where function='plugin_make_greeting'")" "6|384"
   expect_eq "their frames' module" "$(q "$db" "select distinct f.module from leaks l join frames f using (process_id, stack_id) where f.level = 0 and l.function='plugin_make_greeting'")" "$dir/libplugin.so"
   ;;
+cache_pool_and_carved_counts_match_the_allocators_own_after_cross_thread_frees)
+  # Three producer threads hand 40,000 messages each to three consumers;
+  # blocks go round through the consumers' caches and the central pool.
+  # The program prints the allocator's own count per class once all
+  # threads are joined, then leaves without another allocation: the
+  # trace's final gauges must be the same numbers. Live blocks may be
+  # fewer in the trace: blocks allocated before tracing began (the
+  # dynamic loader's) are live to the allocator but never seen.
+  [ -n "${IT_CACHE_COUNTERS:-}" ] || fail "IT_CACHE_COUNTERS (the program) is not set"
+  db=$tmp/run.db
+  ORTHO_TRACE_INTERVAL_MS=10 ORTHO_TRACE_DB=$db traced "$IT_CACHE_COUNTERS" 40000 3 >"$tmp/truth"
+  wait_ended "$db"
+  expect_eq "classes counted" "$(wc -l <"$tmp/truth")" 12
+  expect_eq "cross-thread frees" "$(q "$db" "select sum(cross_thread_frees) from class_stats")" 120000
+  while read -r name cached pooled carved live; do
+    read -r got_cached got_pooled got_carved got_live < <(q "$db" "select s.cached_blocks, s.pooled_blocks,
+        s.carved_blocks, s.live_blocks from class_stats s join classes c using (class_id)
+        where c.class_name = '$name'" | tr '|' ' ')
+    expect_eq "$name cached|pooled|carved" "$got_cached|$got_pooled|$got_carved" "$cached|$pooled|$carved"
+    [ "$got_live" -ge 0 ] && [ "$got_live" -le "$live" ] ||
+      fail "$name: $got_live live blocks in the trace, $live to the allocator"
+  done <"$tmp/truth"
+  rows=$(q "$db" "select count(*) from class_series")
+  [ "$rows" -ge 12 ] || fail "only $rows class_series rows: the run gave no rows mid-run"
+  expect_eq "class_series rows (of $rows) with a negative count" "$(q "$db" "select count(*) from class_series
+      where cached_blocks < 0 or pooled_blocks < 0 or live_blocks < 0")" 0
+  ;;
+counts_in_the_fixture_databases_are_never_negative_and_add_up)
+  # Every database the viewer tests read (tests/integration/make_fixtures.sh):
+  # no gauge below zero, at the end or in any row of the series, and at the
+  # end cached + pooled + live never more than carved (less only by blocks
+  # live since before tracing began).
+  [ -n "${IT_FIXTURE_DIR:-}" ] || fail "IT_FIXTURE_DIR (the fixture databases) is not set"
+  count=0
+  for db in "$IT_FIXTURE_DIR"/*.db; do
+    [ -f "$db" ] || continue
+    count=$((count + 1))
+    name=$(basename "$db")
+    expect_eq "$name: class_stats rows with a negative count" "$(q "$db" "select count(*) from class_stats
+        where cached_blocks < 0 or pooled_blocks < 0 or live_blocks < 0")" 0
+    expect_eq "$name: class_series rows with a negative count" "$(q "$db" "select count(*) from class_series
+        where cached_blocks < 0 or pooled_blocks < 0 or live_blocks < 0")" 0
+    expect_eq "$name: classes holding more blocks than were carved" "$(q "$db" "select group_concat(process_id||':'||class_id)
+        from class_stats where class_id < 12 and cached_blocks + pooled_blocks + live_blocks > carved_blocks")" ""
+  done
+  [ "$count" -ge 3 ] || fail "only $count fixture databases in $IT_FIXTURE_DIR"
+  ;;
 *)
   fail "unknown case"
   ;;
