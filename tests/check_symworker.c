@@ -323,7 +323,7 @@ START_TEST(a_site_is_the_wrappers_caller_or_its_module_and_offset_when_it_has_no
     char got[256];
     query_text(&t, "SELECT group_concat(stack_id || ':' || coalesce(site_function, '?'), ' ') "
                    "FROM (SELECT * FROM stacks ORDER BY stack_id)", got, sizeof got);
-    ck_assert_str_eq(got, "1:named_caller 2:stripped+0x2000");
+    ck_assert_str_eq(got, "1:named_caller 2:stripped+0x2000 < main");
     sym_batch_free(b);
     trace_db_close(&t);
     state_free(&p);
