@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -103,16 +104,30 @@ __asm__(".text\n"
 void fault_at_entry(void);
 
 static sigjmp_buf fault_return;
-static volatile uintptr_t fault_trampoline; /* where the handler returns to */
-static volatile uintptr_t fault_pc;         /* the instruction the signal interrupted */
+static volatile uintptr_t fault_pc; /* the instruction the signal interrupted */
 
 static void on_fault(int sig, siginfo_t *info, void *context)
 {
     (void)sig;
     (void)info;
-    fault_trampoline = (uintptr_t)__builtin_extract_return_addr(__builtin_return_address(0));
     fault_pc = (uintptr_t)((ucontext_t *)context)->uc_mcontext.gregs[REG_RIP];
     siglongjmp(fault_return, 1);
+}
+
+/* Where a handler of sig returns to: the restorer libc registered with the
+ * kernel, read back from the kernel itself (a sanitizer's runtime calls
+ * the handler from its own code, so the handler's return address would
+ * not be it). The kernel's struct sigaction on x86-64. */
+static uintptr_t signal_restorer(int sig)
+{
+    struct {
+        uintptr_t handler;
+        unsigned long flags;
+        uintptr_t restorer;
+        unsigned long mask;
+    } action;
+    ck_assert_int_eq(syscall(SYS_rt_sigaction, sig, NULL, &action, sizeof action.mask), 0);
+    return action.restorer;
 }
 #endif
 
@@ -315,7 +330,8 @@ START_TEST(a_signal_trampoline_and_the_frame_it_interrupted_are_named_at_their_o
     if (sigsetjmp(fault_return, 1) == 0)
         fault_at_entry();
     ck_assert_uint_eq(fault_pc, (uintptr_t)fault_at_entry); /* precondition */
-    add_module_holding(fault_trampoline);                   /* libc */
+    uintptr_t fault_trampoline = signal_restorer(SIGILL);
+    add_module_holding(fault_trampoline); /* libc */
     sym_frame_t as_return;
     ck_assert(symbolizer_lookup(sym, fault_pc, true, &as_return));
     ck_assert_str_eq(as_return.function, "function_before_the_fault"); /* precondition */
