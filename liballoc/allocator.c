@@ -106,7 +106,8 @@ static void allocator_count_requested(struct ortho_allocator *a, struct ortho_ca
 /* ---- refill and drain -------------------------------------------------- */
 
 /* Carves `count` fresh blocks of `cls` as one span and chains them. NULL
- * when the arena is exhausted. */
+ * when the arena is exhausted. The caller records the carve (see
+ * allocator_take_block for when). */
 static header_t *allocator_carve(struct ortho_allocator *a, unsigned cls, uint32_t count)
 {
     size_t block = size_class_block_bytes(cls);
@@ -122,9 +123,17 @@ static header_t *allocator_carve(struct ortho_allocator *a, unsigned cls, uint32
         h->next_free = i + 1 < count ? (header_t *)(span + (size_t)(i + 1) * block) : NULL;
     }
     atomic_fetch_add_explicit(&a->carved_blocks[cls], count, memory_order_relaxed);
-    if (allocator_traced(a))
-        trace_port_event(TRACE_PORT_ARENA_CARVE, cls, (uintptr_t)span, count);
     return (header_t *)span;
+}
+
+/* Records a refill of `count` blocks (from a fresh span at `batch` when
+ * source is the arena, `carved` blocks long). */
+static void allocator_trace_refill(unsigned cls, uint64_t source, const header_t *batch,
+                                   uint64_t carved, uint64_t count)
+{
+    if (source == TRACE_PORT_FROM_ARENA)
+        trace_port_event(TRACE_PORT_ARENA_CARVE, cls, (uintptr_t)batch, carved);
+    trace_port_event(TRACE_PORT_CACHE_REFILL, cls, source, count);
 }
 
 /* h, the next free block of `cls` to be handed out, was written after it
@@ -193,13 +202,18 @@ static header_t *allocator_take_block(struct ortho_allocator *a, struct ortho_ca
             /* A retired cache keeps one block and gives the rest back:
              * to the collector, one block left the pool. */
             if (allocator_traced(a))
-                trace_port_event(TRACE_PORT_CACHE_REFILL, cls, source, 1);
+                allocator_trace_refill(cls, source, batch, count, 1);
             return batch;
         }
-        if (allocator_traced(a))
-            trace_port_event(TRACE_PORT_CACHE_REFILL, cls, source, count);
         bin->head = batch;
         bin_set_count(bin, (uint32_t)count);
+        /* Recorded only once the bin holds the batch: recording may
+         * allocate (the tracer binds a thread on its first event), and such
+         * an allocation must take from this batch, not refill the bin
+         * again - its refill would be overwritten here, 256 B64 blocks
+         * lost per traced thread. */
+        if (allocator_traced(a))
+            allocator_trace_refill(cls, source, batch, count, count);
     }
     header_t *h = bin->head;
     bin->head = h->next_free;

@@ -173,7 +173,8 @@ CREATE TABLE modules (
 
 -- Distinct call stacks. site_* is the innermost frame outside the allocator
 -- and its thin wrappers (operator new, strdup, xmalloc, g_malloc, ...): "where
--- it came from" (the wrapper itself when that frame has no name).
+-- it came from". Never NULL for a stack with frames: a frame without a name
+-- reads MODULE+0xOFFSET < first named caller (docs/tracing.md).
 CREATE TABLE stacks (
     process_id    INTEGER NOT NULL,
     stack_id      INTEGER NOT NULL,

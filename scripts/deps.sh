@@ -7,6 +7,7 @@ ORTHO_DEPS=(
   check libunwind-dev libdw-dev             # unit tests, stack frames, symbolization
   libsqlite3-dev sqlite3 libncurses-dev zlib1g-dev # trace database, viewer, gzipped pprof
   git perl python3 python3-numpy tmux procps # real programs in integration tests
+  binutils xz-utils                         # stripped and MiniDebugInfo test programs
   libmimalloc-dev libjemalloc-dev libtcmalloc-minimal4 heaptrack zstd # benchmark competitors (zstd: heaptrack compresses with it, else gzip)
 )
 if [ "$(id -u)" -eq 0 ]; then

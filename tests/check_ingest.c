@@ -1419,6 +1419,114 @@ START_TEST(a_thread_start_names_the_thread_of_its_ring)
 }
 END_TEST
 
+/* ---- cache, pool and carved gauges --------------------------------------- */
+
+/* An allocator event (refill, drain, carve) of count blocks of cls. */
+static void send_event(struct proc_state *p, size_t thread, unsigned kind, unsigned cls,
+                       uint64_t addr, uint64_t count, uint64_t ts)
+{
+    record_t r = {.kind = (uint8_t)kind, .class_index = (uint8_t)cls, .addr = addr, .ts_ns = ts};
+    r.count = count;
+    feed(p, thread, &r, 1);
+}
+
+/* Fails unless no gauge of cls reads below zero. */
+static void gauges_check(const struct proc_state *p, unsigned cls, const char *when)
+{
+    const struct class_state *c = &p->classes[cls];
+    ck_assert_msg(c->cached >= 0 && c->pooled >= 0 && c->live_blocks >= 0,
+                  "%s: cached %lld, pooled %lld, live %lld", when, (long long)c->cached,
+                  (long long)c->pooled, (long long)c->live_blocks);
+}
+
+START_TEST(the_snapshot_seeds_the_gauges_and_the_carved_count_without_counting_events)
+{
+    struct proc_state p;
+    state_init(&p, PID, SEGMENT_MODE_SUMMARY, 0);
+    size_t a = state_thread(&p, TID_A, 1);
+    /* Before tracing: 300 carved, 200 in caches, 90 in the pool, 10 live. */
+    send_event(&p, a, RECORD_CACHE_REFILL, CLASS_B256, RECORD_REFILL_SNAPSHOT, 200, 2);
+    send_event(&p, a, RECORD_CACHE_DRAIN, CLASS_B256, RECORD_REFILL_SNAPSHOT, 90, 3);
+    send_event(&p, a, RECORD_ARENA_CARVE, CLASS_B256, RECORD_REFILL_SNAPSHOT, 300, 4);
+    const struct class_state *c = &p.classes[CLASS_B256];
+    ck_assert_int_eq(c->cached, 200);
+    ck_assert_int_eq(c->pooled, 90);
+    ck_assert_uint_eq(c->carved_blocks, 300);
+    ck_assert_uint_eq(c->carves + c->refills + c->drains, 0);
+    state_free(&p);
+}
+END_TEST
+
+/* The handoff of a producer and a consumer through the pool, with the
+ * producer's ring read first: its refill from the pool comes before the
+ * consumer's drain that filled it. No gauge may read below zero on the
+ * way, and at the end cached + pooled + live is what was carved. */
+START_TEST(a_refill_read_before_the_drain_that_filled_the_pool_never_shows_a_negative_gauge)
+{
+    struct proc_state p;
+    state_init(&p, PID, SEGMENT_MODE_SUMMARY, 0);
+    size_t a = state_thread(&p, TID_A, 1), b = state_thread(&p, TID_B, 1);
+    struct block first[4], second[4];
+    for (unsigned i = 0; i < 4; i++) {
+        first[i] = block_make(0x1000 + i * 0x100, 100, 10 + i, RECORD_STACK_NONE);
+        second[i] = block_make(0x1000 + i * 0x100, 100, 30 + i, RECORD_STACK_NONE);
+    }
+    /* Producer A, in its ring's order: carve 4, take them, hand them out;
+     * later take the same 4 back from the pool and hand them out again. */
+    send_event(&p, a, RECORD_ARENA_CARVE, CLASS_B256, 0x1000, 4, 5);
+    send_event(&p, a, RECORD_CACHE_REFILL, CLASS_B256, RECORD_REFILL_FROM_ARENA, 4, 6);
+    for (unsigned i = 0; i < 4; i++) {
+        send_alloc(&p, a, &first[i]);
+        gauges_check(&p, CLASS_B256, "first allocations");
+    }
+    send_event(&p, a, RECORD_CACHE_REFILL, CLASS_B256, RECORD_REFILL_FROM_POOL, 4, 29);
+    gauges_check(&p, CLASS_B256, "refill from the pool before the drain is read");
+    for (unsigned i = 0; i < 4; i++) {
+        send_alloc(&p, a, &second[i]);
+        gauges_check(&p, CLASS_B256, "second allocations");
+    }
+    /* Consumer B's ring, read last: it freed the first 4 and drained them. */
+    for (unsigned i = 0; i < 4; i++) {
+        send_free(&p, b, &first[i], 20 + i);
+        gauges_check(&p, CLASS_B256, "frees");
+    }
+    send_event(&p, b, RECORD_CACHE_DRAIN, CLASS_B256, 0, 4, 25);
+    gauges_check(&p, CLASS_B256, "drain");
+    const struct class_state *c = &p.classes[CLASS_B256];
+    ck_assert_int_eq(c->cached, 0);
+    ck_assert_int_eq(c->pooled, 0);
+    ck_assert_int_eq(c->live_blocks, 4);
+    ck_assert_uint_eq(c->carved_blocks, 4);
+    ck_assert_uint_eq(c->refill_blocks, 8);
+    ck_assert_uint_eq(c->drain_blocks, 4);
+    state_free(&p);
+}
+END_TEST
+
+/* A thread that ended without its exit hook keeps blocks in its cache
+ * until another thread reclaims them: the drain is in the reclaiming
+ * thread's ring, and may be read before the refill in the dead one's. */
+START_TEST(a_dead_threads_cache_drained_by_another_thread_never_shows_a_negative_gauge)
+{
+    struct proc_state p;
+    state_init(&p, PID, SEGMENT_MODE_SUMMARY, 0);
+    size_t a = state_thread(&p, TID_A, 1), b = state_thread(&p, TID_B, 1);
+    send_event(&p, b, RECORD_CACHE_DRAIN, CLASS_B4K, 0, 6, 50); /* B reclaims A's cache */
+    gauges_check(&p, CLASS_B4K, "the reclaiming thread's ring");
+    struct block kept = block_make(0x3000, 3000, 20, RECORD_STACK_NONE);
+    send_event(&p, a, RECORD_ARENA_CARVE, CLASS_B4K, 0x3000, 7, 5);
+    send_event(&p, a, RECORD_CACHE_REFILL, CLASS_B4K, RECORD_REFILL_FROM_ARENA, 7, 6);
+    send_alloc(&p, a, &kept);
+    gauges_check(&p, CLASS_B4K, "the dead thread's ring");
+    const struct class_state *c = &p.classes[CLASS_B4K];
+    ck_assert_int_eq(c->cached, 0);
+    ck_assert_int_eq(c->pooled, 6);
+    ck_assert_int_eq(c->live_blocks, 1);
+    ck_assert_uint_eq(c->carved_blocks, 7);
+    state_free(&p);
+}
+END_TEST
+
 /* ---- malformed input ---------------------------------------------------- */
 
 START_TEST(an_unknown_kind_changes_no_counter)
@@ -1668,6 +1776,12 @@ Suite *ingest_suite(void)
     tcase_add_test(tc, summary_mode_keeps_no_rows);
     tcase_add_test(tc, a_corruption_event_is_kept_with_its_kind_call_address_thread_and_allocating_stack);
     tcase_add_test(tc, a_thread_start_names_the_thread_of_its_ring);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("gauges");
+    tcase_add_test(tc, the_snapshot_seeds_the_gauges_and_the_carved_count_without_counting_events);
+    tcase_add_test(tc, a_refill_read_before_the_drain_that_filled_the_pool_never_shows_a_negative_gauge);
+    tcase_add_test(tc, a_dead_threads_cache_drained_by_another_thread_never_shows_a_negative_gauge);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("malformed");

@@ -1,7 +1,9 @@
 /* check_symbolize.c - the collector's symbolizer (tracer/collector/
  * symbolize.c) on real code: functions of this test program (a PIE, so its
  * load bias is not 0) resolve to their name, this file and the marked line;
- * a return address resolves to the line of its call; code inlined into a
+ * a return address resolves to the line of its call, and so does every
+ * frame of a whole stack but a signal trampoline and the instruction it
+ * interrupted, which are named at their own pc; code inlined into a
  * function resolves to that function and its call line; libc (a shared
  * library) and libstdc++ (a C++ name, demangled) resolve through the same
  * dlpi_addr bias the traced process would send. Then the failure paths: pcs
@@ -15,10 +17,14 @@
 #include <fcntl.h>
 #include <link.h>
 #include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "check_support.h"
@@ -81,6 +87,49 @@ CHECK_NOIPA static uintptr_t function_with_an_inlined_call(unsigned *call_line)
     __asm__ volatile("" ::: "memory");
     return ra;
 }
+
+#if defined(__x86_64__)
+/* Two functions in a row, in assembly so that nothing moves them apart:
+ * fault_at_entry's first instruction is undefined (SIGILL), so the pc the
+ * signal interrupts is its entry, and that pc - 1 is the last byte of
+ * function_before_the_fault. */
+__asm__(".text\n"
+        ".globl function_before_the_fault\n.hidden function_before_the_fault\n"
+        ".type function_before_the_fault, @function\n"
+        "function_before_the_fault:\n\tret\n"
+        ".size function_before_the_fault, . - function_before_the_fault\n"
+        ".globl fault_at_entry\n.hidden fault_at_entry\n.type fault_at_entry, @function\n"
+        "fault_at_entry:\n\tud2\n"
+        ".size fault_at_entry, . - fault_at_entry\n");
+void fault_at_entry(void);
+
+static sigjmp_buf fault_return;
+static volatile uintptr_t fault_pc; /* the instruction the signal interrupted */
+
+static void on_fault(int sig, siginfo_t *info, void *context)
+{
+    (void)sig;
+    (void)info;
+    fault_pc = (uintptr_t)((ucontext_t *)context)->uc_mcontext.gregs[REG_RIP];
+    siglongjmp(fault_return, 1);
+}
+
+/* Where a handler of sig returns to: the restorer libc registered with the
+ * kernel, read back from the kernel itself (a sanitizer's runtime calls
+ * the handler from its own code, so the handler's return address would
+ * not be it). The kernel's struct sigaction on x86-64. */
+static uintptr_t signal_restorer(int sig)
+{
+    struct {
+        uintptr_t handler;
+        unsigned long flags;
+        uintptr_t restorer;
+        unsigned long mask;
+    } action;
+    ck_assert_int_eq(syscall(SYS_rt_sigaction, sig, NULL, &action, sizeof action.mask), 0);
+    return action.restorer;
+}
+#endif
 
 /* ---- finding modules the way the traced process does ----------------------- */
 
@@ -251,6 +300,59 @@ START_TEST(a_return_address_resolves_to_the_line_of_the_call)
     ck_assert_uint_eq(as_return.module_offset, ra - exe.load_bias);
 }
 END_TEST
+
+/* The tracer's stacks hold return addresses from the innermost frame on
+ * (it is the one after the call of malloc): each names its call's line. */
+START_TEST(every_frame_of_a_stack_the_innermost_included_names_the_line_of_its_call)
+{
+    unsigned call_line = 0, inlined_line = 0;
+    uint64_t pcs[] = {caller_with_a_marked_call(&call_line),
+                      function_with_an_inlined_call(&inlined_line)};
+    sym_frame_t frames[2];
+    symbolizer_lookup_stack(sym, pcs, 2, frames);
+    ck_assert_str_eq(frames[0].function, "caller_with_a_marked_call");
+    ck_assert_uint_eq(frames[0].line, call_line);
+    ck_assert_str_eq(frames[1].function, "function_with_an_inlined_call");
+    ck_assert_uint_eq(frames[1].line, inlined_line);
+    ck_assert(!frames[0].signal_frame && !frames[1].signal_frame);
+}
+END_TEST
+
+#if defined(__x86_64__)
+/* A stack through a signal handler: [a call in the handler, the trampoline
+ * the handler returns into, the interrupted instruction]. The last two
+ * are no return addresses: pc - 1 would name the function before each. */
+START_TEST(a_signal_trampoline_and_the_frame_it_interrupted_are_named_at_their_own_pc)
+{
+    struct sigaction action = {.sa_sigaction = on_fault, .sa_flags = SA_SIGINFO};
+    sigemptyset(&action.sa_mask);
+    ck_assert_int_eq(sigaction(SIGILL, &action, NULL), 0);
+    if (sigsetjmp(fault_return, 1) == 0)
+        fault_at_entry();
+    ck_assert_uint_eq(fault_pc, (uintptr_t)fault_at_entry); /* precondition */
+    uintptr_t fault_trampoline = signal_restorer(SIGILL);
+    add_module_holding(fault_trampoline); /* libc */
+    sym_frame_t as_return;
+    ck_assert(symbolizer_lookup(sym, fault_pc, true, &as_return));
+    ck_assert_str_eq(as_return.function, "function_before_the_fault"); /* precondition */
+
+    unsigned call_line = 0;
+    uint64_t pcs[] = {caller_with_a_marked_call(&call_line), fault_trampoline, fault_pc};
+    sym_frame_t frames[3];
+    symbolizer_lookup_stack(sym, pcs, 3, frames);
+    ck_assert_uint_eq(frames[0].line, call_line);
+    ck_assert(!frames[0].signal_frame);
+    ck_assert(frames[1].signal_frame);
+    ck_assert_ptr_nonnull(frames[1].function);
+    /* libc's __restore_rt is a local symbol: named only with libc's debug file. */
+    ck_assert_msg(strcmp(frames[1].function, "__restore_rt") == 0 ||
+                      strcmp(frames[1].function, SYMBOLIZE_SIGNAL_FRAME_NAME) == 0,
+                  "the trampoline is named %s", frames[1].function);
+    ck_assert_str_eq(frames[2].function, "fault_at_entry");
+    ck_assert(!frames[2].signal_frame);
+}
+END_TEST
+#endif
 
 START_TEST(code_inlined_into_a_function_resolves_to_that_function_and_its_call_line)
 {
@@ -645,6 +747,10 @@ static Suite *symbolize_suite(void)
     tcase_add_test(exec, a_pc_in_the_pie_executable_reports_its_path_and_offset_from_the_load_bias);
     tcase_add_test(exec, a_return_address_resolves_to_the_line_of_the_call);
     tcase_add_test(exec, code_inlined_into_a_function_resolves_to_that_function_and_its_call_line);
+    tcase_add_test(exec, every_frame_of_a_stack_the_innermost_included_names_the_line_of_its_call);
+#if defined(__x86_64__)
+    tcase_add_test(exec, a_signal_trampoline_and_the_frame_it_interrupted_are_named_at_their_own_pc);
+#endif
     tcase_add_test(exec, repeated_lookups_return_the_same_strings);
     tcase_add_test(exec, frames_of_one_source_file_share_one_file_string);
     tcase_add_test(exec, registering_the_same_module_twice_is_harmless);

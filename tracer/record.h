@@ -74,7 +74,8 @@ typedef enum {
  * from the (possibly smashed) header. (3) CACHE_REFILL addr is 0 when the
  * blocks came from the central pool, 1 when freshly carved from the arena,
  * 2 for the snapshot of what caches (REFILL) and pools (DRAIN) held when
- * this image started tracing.
+ * this image started tracing; ARENA_CARVE addr 2 is the snapshot of the
+ * blocks carved before then (no span of its own).
  * "-" in the class column means RECORD_CLASS_NONE. A DROPPED record is
  * written by the ring itself in front of the next record that fits after a
  * loss (see ring.h). The class of large blocks is RECORD_CLASS_LARGE. */

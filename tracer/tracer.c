@@ -14,12 +14,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <link.h>
 #include <math.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -59,6 +61,8 @@ static struct {
     uint32_t ring_capacity;  /* records */
     uintptr_t own_lo, own_hi; /* this library's text: frames to skip */
     bool tsc;                /* record times from the time-stamp counter (clock.h) */
+    bool counted;            /* the start-up snapshot of caches and pools is sent:
+                                allocator events count from here on */
     char sock_name[108];     /* collector socket (abstract name) */
     char exe[1024];          /* /proc/self/exe, for the main program's module */
     _Atomic unsigned long long known_adds; /* dl_iterate_phdr adds last announced */
@@ -296,6 +300,42 @@ struct tracer_module_scan {
     bool first;
 };
 
+/* Pushes a MODULE_LOAD for the module at load bias `bias`, file `path`. */
+static void tracer_module_announce(struct tracer_thread *t, uintptr_t bias, const char *path)
+{
+    size_t len = strlen(path);
+    if (len > RECORD_PAYLOAD_BYTES_MAX)
+        return;
+    record_t head = {.kind = RECORD_MODULE_LOAD, .class_index = RECORD_CLASS_NONE,
+                     .addr = (uint64_t)bias, .ts_ns = tracer_now(t)};
+    head.payload_bytes = len;
+    record_t frame[1 + RECORD_PAYLOAD_RECORDS_MAX];
+    size_t n = record_frame_write(frame, sizeof frame / sizeof frame[0], &head, path, len);
+    if (n != 0)
+        tracer_push(t, frame, n);
+}
+
+/* Announces a module the loader names relatively (dlopen of
+ * "./libplugin.so", a relative LD_PRELOAD or LD_LIBRARY_PATH entry) by
+ * the absolute path of the file the kernel has mapped at its first
+ * segment: the working directory may have changed since the load, and the
+ * collector may run in another. Nothing for the vDSO or anything else that
+ * is no file. Apart, so its path buffer takes stack only in that rare case. */
+static ORTHO_NOINLINE void tracer_module_announce_relative(struct tracer_thread *t,
+                                                           const struct dl_phdr_info *info)
+{
+    char absolute[PATH_MAX];
+    for (int i = 0; i < info->dlpi_phnum; i++)
+        if (info->dlpi_phdr[i].p_type == PT_LOAD) {
+            uintptr_t start = info->dlpi_addr + info->dlpi_phdr[i].p_vaddr;
+            /* The vDSO is in every scan: spare it the read of maps. */
+            if (start != getauxval(AT_SYSINFO_EHDR) &&
+                prim_mapped_path(start, absolute, sizeof absolute))
+                tracer_module_announce(t, info->dlpi_addr, absolute);
+            return;
+        }
+}
+
 static int tracer_module_callback(struct dl_phdr_info *info, size_t size, void *arg)
 {
     struct tracer_module_scan *scan = arg;
@@ -308,19 +348,12 @@ static int tracer_module_callback(struct dl_phdr_info *info, size_t size, void *
     const char *path = info->dlpi_name;
     if (path == NULL || path[0] == '\0')
         path = first ? tracer.exe : NULL;
-    if (path == NULL || path[0] != '/')
-        return 0; /* the vDSO and unnamed objects have no file to read */
-    size_t len = strlen(path);
-    if (len > RECORD_PAYLOAD_BYTES_MAX)
-        return 0;
-    record_t head = {.kind = RECORD_MODULE_LOAD, .class_index = RECORD_CLASS_NONE,
-                     .addr = (uint64_t)info->dlpi_addr,
-                     .ts_ns = tracer_now(scan->thread)};
-    head.payload_bytes = len;
-    record_t frame[1 + RECORD_PAYLOAD_RECORDS_MAX];
-    size_t n = record_frame_write(frame, sizeof frame / sizeof frame[0], &head, path, len);
-    if (n != 0)
-        tracer_push(scan->thread, frame, n);
+    if (path == NULL)
+        return 0; /* an unnamed object has no file to read */
+    if (path[0] == '/')
+        tracer_module_announce(scan->thread, info->dlpi_addr, path);
+    else
+        tracer_module_announce_relative(scan->thread, info);
     return 0;
 }
 
@@ -561,21 +594,37 @@ _Static_assert(TRACE_PORT_FROM_POOL == RECORD_REFILL_FROM_POOL &&
                    TRACE_PORT_FROM_ARENA == RECORD_REFILL_FROM_ARENA,
                "a refill's source passes through unchanged");
 
-/* Pushes one event record of `kind` (a record kind). */
+/* Pushes one event record of `kind` (a record kind). The allocator's own
+ * events (refills, drains, carves, ...) are recorded also inside a hook -
+ * an allocation of the unwinder's, or of pthread_getattr_np while the
+ * thread binds - whenever the thread has a ring: pushing one record calls
+ * nothing that allocates, so it cannot recurse. Skipping them left the
+ * collector's cache and pool gauges short of every block such a refill
+ * brought (B256 read -512 after two threads bound). The nested allocation
+ * itself stays untraced, as before. */
 static void tracer_record_event(unsigned kind, unsigned cls, uint64_t addr, uint64_t word)
 {
-    struct tracer_thread *t = tracer_enter();
-    if (t != NULL) {
-        record_t r = {.kind = (uint8_t)kind, .class_index = (uint8_t)tracer_record_class(cls),
-                      .addr = addr, .ts_ns = tracer_now(t)};
-        r.count = word;
-        tracer_push(t, &r, 1);
-        tracer_leave(t);
+    struct tracer_thread *t = &tracer_self_state;
+    bool nested = t->busy;
+    if (nested) {
+        if (t->ring == NULL || t->generation != tracer.generation ||
+            !__atomic_load_n(&trace_port_on, __ATOMIC_RELAXED))
+            return;
+    } else if ((t = tracer_enter()) == NULL) {
+        return;
     }
+    record_t r = {.kind = (uint8_t)kind, .class_index = (uint8_t)tracer_record_class(cls),
+                  .addr = addr, .ts_ns = tracer_now(t)};
+    r.count = word;
+    tracer_push(t, &r, 1);
+    if (!nested)
+        tracer_leave(t);
 }
 
 void trace_port_event(trace_port_event_t kind, unsigned cls, uint64_t addr, uint64_t word)
 {
+    if (!tracer.counted)
+        return; /* before the start-up snapshot, which counts it */
     if ((unsigned)kind < sizeof tracer_event_kinds && tracer_event_kinds[kind] != 0)
         tracer_record_event(tracer_event_kinds[kind], cls, addr, word);
 }
@@ -747,14 +796,20 @@ static bool tracer_attach(unsigned via, uint32_t ppid)
     return true;
 }
 
-/* Turns tracing on (trace_port_on: the allocation hooks and the
- * allocator's internal events at once) and tells the collector what caches
- * and pools hold at this moment: its gauges start from there. Runs while
- * the process is single-threaded in practice (constructor, fork child), so
- * no event falls between the switch and the snapshot. */
+/* Turns tracing on (trace_port_on) and tells the collector what caches and
+ * pools hold and how many blocks the arena has carved at this moment: its
+ * gauges start from there, so cached + pooled + live never exceeds carved.
+ * This thread binds first - binding allocates (pthread_getattr_np), and
+ * what it takes must be in the counts - and the allocator's events are
+ * dropped until the snapshot is sent (tracer.counted), so none is counted
+ * twice. Runs while the process is single-threaded in practice
+ * (constructor, fork child). */
 static void tracer_turn_on(void)
 {
     __atomic_store_n(&trace_port_on, 1, __ATOMIC_RELEASE);
+    struct tracer_thread *t = tracer_enter();
+    if (t != NULL)
+        tracer_leave(t);
     ortho_stats_t stats;
     ortho_stats(&stats);
     for (unsigned cls = 0; cls < stats.class_count; cls++) {
@@ -764,7 +819,11 @@ static void tracer_turn_on(void)
         if (stats.classes[cls].pool_blocks != 0)
             tracer_record_event(RECORD_CACHE_DRAIN, cls, RECORD_REFILL_SNAPSHOT,
                                 stats.classes[cls].pool_blocks);
+        if (stats.classes[cls].carved_blocks != 0)
+            tracer_record_event(RECORD_ARENA_CARVE, cls, RECORD_REFILL_SNAPSHOT,
+                                stats.classes[cls].carved_blocks);
     }
+    tracer.counted = true;
 }
 
 /* The default database name: ortho-PROGRAM-PID.db in the working directory. */
@@ -899,8 +958,10 @@ void trace_port_fork_child(void)
     if (!__atomic_load_n(&trace_port_on, __ATOMIC_RELAXED))
         return;
     /* Nothing may reach the parent's rings: hooks and events stay off
-     * until the child has a segment of its own. */
+     * until the child has a segment of its own, and events until its
+     * snapshot is sent. */
     __atomic_store_n(&trace_port_on, 0, __ATOMIC_RELAXED);
+    tracer.counted = false;
     /* The parent's segment is shared memory: the child must never write
      * its rings. Drop the mapping and start a segment of our own. */
     uint32_t parent = tracer.seg != NULL ? tracer.seg->pid : 0;

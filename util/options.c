@@ -81,6 +81,9 @@ const struct option_def options_table[] = {
      "monotonic: clock_gettime for every record (slower)"},
     {"ORTHO_TRACE_COLLECTOR", OPTION_TEXT, OPTION_FIELD(trace_collector), 0, 0, 0, NULL,
      "collector program to start; unset: the one installed with liborthotope.so"},
+    {"ORTHO_TRACE_DEBUG_PATH", OPTION_TEXT, OPTION_FIELD(trace_debug_path), 0, 0, 0, NULL,
+     "directories (colon-separated) the collector searches for separate debug files "
+     "(.build-id/xx/yyyy.debug) before /usr/lib/debug"},
 };
 const size_t options_count = sizeof options_table / sizeof options_table[0];
 

@@ -38,6 +38,7 @@ struct options {
     uint64_t trace_ring_bytes;  /* per-thread ring size */
     uint64_t trace_db;          /* const char *: database path, 0: default */
     uint64_t trace_collector;   /* const char *: collector program, 0: next to the library */
+    uint64_t trace_debug_path;  /* const char *: debug-file roots; read by the collector itself */
 };
 
 typedef enum {

@@ -6,6 +6,7 @@
 #include "prim.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -119,6 +120,86 @@ void prim_write_stderr(const char *buf, size_t len)
         len -= (size_t)n;
     }
     errno = saved;
+}
+
+/* /proc/self/maps lines, "start-end perms offset dev inode   path", are
+ * read a character at a time through this state, so no line needs to fit
+ * a buffer (a path may be PATH_MAX long). */
+struct prim_maps_scan {
+    uintptr_t address;  /* wanted */
+    uint64_t start, end; /* of the current line's range */
+    unsigned field;     /* 0 start, 1 end, 2..5 perms offset dev inode, 6 path */
+    bool in_field;      /* the last character was part of field 2..5 */
+    size_t len;         /* path bytes copied (only for a matching line) */
+    bool overflow;      /* the matching line's path did not fit */
+};
+
+static int prim_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* Feeds one character; true once a matching line's path is complete. */
+static bool prim_maps_feed(struct prim_maps_scan *m, char c, char *out, size_t cap)
+{
+    if (c == '\n') {
+        bool done = m->field == 6 && m->len > 0 && !m->overflow && out[0] == '/';
+        if (done)
+            out[m->len] = '\0';
+        *m = (struct prim_maps_scan){.address = m->address};
+        return done;
+    }
+    bool inside = m->address >= m->start && m->address < m->end;
+    if (m->field <= 1) {
+        int digit = prim_hex_digit(c);
+        uint64_t *bound = m->field == 0 ? &m->start : &m->end;
+        if (digit >= 0)
+            *bound = *bound << 4 | (uint64_t)digit;
+        else
+            m->field++, m->in_field = false; /* '-', then the space after end */
+    } else if (m->field < 6) {
+        if (c != ' ')
+            m->in_field = true;
+        else if (m->in_field)
+            m->field++, m->in_field = false;
+    } else if (inside && (m->len > 0 || c != ' ')) {
+        /* The path, after the inode's padding; only the wanted line's. */
+        if (m->len + 1 < cap)
+            out[m->len++] = c;
+        else
+            m->overflow = true;
+    }
+    return false;
+}
+
+bool prim_mapped_path(uintptr_t address, char *out, size_t cap)
+{
+    int saved = errno;
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    bool found = false;
+    if (fd >= 0 && cap > 1) {
+        struct prim_maps_scan scan = {.address = address};
+        char buf[512];
+        for (;;) {
+            ssize_t got = read(fd, buf, sizeof buf);
+            if (got < 0 && errno == EINTR)
+                continue;
+            if (got <= 0)
+                break;
+            for (ssize_t i = 0; i < got && !found; i++)
+                found = prim_maps_feed(&scan, buf[i], out, cap);
+            if (found)
+                break;
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    errno = saved;
+    return found;
 }
 
 const char *prim_getenv(const char *name)

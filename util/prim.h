@@ -38,6 +38,14 @@ uint64_t prim_now_ns(void);
 /* Writes all of buf to stderr with write(2); async-signal-safe. */
 void prim_write_stderr(const char *buf, size_t len);
 
+/* Copies into out (cap bytes, NUL-terminated) the absolute path of the file
+ * mapped at `address` in this process, as /proc/self/maps names it (the
+ * kernel's path, whatever name the file was opened by). false if nothing or
+ * no file is mapped there (anonymous memory, [vdso]), the path does not fit,
+ * or maps cannot be read. Reads maps through a small stack buffer; errno is
+ * kept. */
+bool prim_mapped_path(uintptr_t address, char *out, size_t cap);
+
 /* Value of environment variable `name` read straight from environ, or NULL.
  * Does not allocate (getenv may not be safe this early in a preload). */
 const char *prim_getenv(const char *name);

@@ -33,6 +33,15 @@ wait_ended() {
 
 traced() { ORTHO_TRACE=1 LD_PRELOAD="$lib" "$@"; }
 
+# The tools that make stripped and MiniDebugInfo programs (scripts/deps.sh).
+need_binutils() {
+  local tool
+  for tool in strip objcopy nm readelf xz; do
+    command -v "$tool" >/dev/null || fail "$tool is not installed (scripts/deps.sh installs it)"
+  done
+  unset DEBUGINFOD_URLS # local files only: never a download
+}
+
 case $case_name in
 class_totals_match_the_workload_exactly)
   db=$tmp/run.db
@@ -296,6 +305,133 @@ a_leak_through_an_allocation_wrapper_names_the_wrappers_caller)
   expect_eq "leaks by function" "$(q "$db" "select group_concat(function||':'||n, ' ') from (select function, count(*) n
       from leaks where requested_size in (3333, 3334, 40) group by 1 order by 1)")" \
     "leak_through_g_malloc:3 leak_through_strdup:2 leak_through_xmalloc:4"
+  ;;
+a_stripped_program_keeps_its_stacks_and_names_its_sites)
+  # strip --strip-all leaves no name for leak_site_one (a static function):
+  # its leaks keep their stacks and read "stripped+0xOFFSET < ...", OFFSET
+  # a return address inside leak_site_one as the unstripped file places
+  # it, then the first named caller (main has no name either).
+  need_binutils
+  strip --strip-all -o "$tmp/stripped" "$workload"
+  db=$tmp/run.db
+  out=$(ORTHO_TRACE_DB=$db traced "$tmp/stripped" counts)
+  expect_eq "program output" "$out" "counts done"
+  wait_ended "$db"
+  expect_eq "stacks without a site" "$(q "$db" "select count(*) from stacks where depth > 0 and site_function is null")" 0
+  expect_eq "leaks without a stack or a function" "$(q "$db" "select count(*) from leaks where stack_id = 0 or function is null")" 0
+  label=$(q "$db" "select function from leaks group by function having count(*) = 10 and sum(requested_size) = 90010")
+  [[ $label =~ ^stripped\+0x([0-9a-f]+)\ \<\ \.\.\.\ \<\ __libc_start ]] ||
+    fail "leak_site_one's 10 leaks are named '$label', not stripped+0xOFFSET < ... < __libc_start..."
+  read -r start size < <(nm -S --defined-only "$workload" | awk '$4 == "leak_site_one" { print $1, $2 }')
+  offset=$((16#${BASH_REMATCH[1]}))
+  [ $((offset - 1)) -ge $((16#$start)) ] && [ $((offset - 1)) -lt $((16#$start + 16#$size)) ] ||
+    fail "$label: the call at offset $((offset - 1)) is outside leak_site_one (0x$start, $((16#$size)) bytes)"
+  echo "ok: leak_site_one's leaks are named $label, a call inside leak_site_one"
+  ;;
+a_program_with_minidebuginfo_names_its_static_functions)
+  # A MiniDebugInfo program as Fedora builds them: stripped, with the
+  # symbols of its static functions in .gnu_debugdata, an xz-compressed ELF
+  # of a symbol table (no DWARF: names, no lines).
+  need_binutils
+  nm -D --defined-only --format=posix "$workload" | cut -d' ' -f1 | sort -u >"$tmp/dynamic"
+  nm --defined-only --format=posix "$workload" | awk '$2 == "t" || $2 == "T" { print $1 }' | sort -u >"$tmp/functions"
+  comm -13 "$tmp/dynamic" "$tmp/functions" >"$tmp/keep"
+  grep -qx leak_site_one "$tmp/keep" || fail "leak_site_one is not among the symbols to keep"
+  objcopy --only-keep-debug "$workload" "$tmp/full.debug"
+  objcopy --strip-all --remove-section .comment --keep-symbols="$tmp/keep" "$tmp/full.debug" "$tmp/mini"
+  xz "$tmp/mini"
+  strip --strip-all -o "$tmp/minidebuginfo" "$workload"
+  objcopy --add-section .gnu_debugdata="$tmp/mini.xz" "$tmp/minidebuginfo"
+  db=$tmp/run.db
+  out=$(ORTHO_TRACE_DB=$db traced "$tmp/minidebuginfo" counts)
+  expect_eq "program output" "$out" "counts done"
+  wait_ended "$db"
+  expect_eq "leaks at leak_site_one" "$(q "$db" "select count(*)||'|'||sum(requested_size) from leaks where function='leak_site_one'")" "10|90010"
+  expect_eq "leaks at leak_site_two" "$(q "$db" "select count(*) from leaks where function='leak_site_two'")" 1
+  ;;
+a_stripped_program_is_named_from_its_debug_file_found_by_build_id)
+  # The -dbgsym layout: ROOT/.build-id/xx/yyyy.debug, here under a
+  # temporary root named by ORTHO_TRACE_DEBUG_PATH. Without it the same
+  # program has no names; with it, names and file:line.
+  need_binutils
+  id=$(readelf -n "$workload" | awk '/Build ID:/ { print $3 }')
+  [ -n "$id" ] || fail "the workload has no build id"
+  mkdir -p "$tmp/debug/.build-id/${id:0:2}"
+  objcopy --only-keep-debug "$workload" "$tmp/debug/.build-id/${id:0:2}/${id:2}.debug"
+  strip --strip-all -o "$tmp/stripped" "$workload"
+  db=$tmp/without.db
+  out=$(ORTHO_TRACE_DB=$db traced "$tmp/stripped" counts)
+  wait_ended "$db"
+  expect_eq "leaks at leak_site_one without the debug root" "$(q "$db" "select count(*) from leaks where function='leak_site_one'")" 0
+  db=$tmp/with.db
+  out=$(ORTHO_TRACE_DEBUG_PATH="relative/ignored:$tmp/debug" ORTHO_TRACE_DB=$db traced "$tmp/stripped" counts)
+  expect_eq "program output" "$out" "counts done"
+  wait_ended "$db"
+  expect_eq "leaks at leak_site_one" "$(q "$db" "select count(*)||'|'||sum(requested_size) from leaks where function='leak_site_one'")" "10|90010"
+  expect_eq "leak site file:line" "$(q "$db" "select distinct file like '%trace_workload.c' and line > 0 from leaks where function='leak_site_one'")" 1
+  ;;
+a_plugin_opened_by_a_relative_path_is_named)
+  # dlopen("./libplugin.so") from the plugin's own directory: the loader
+  # knows it only by that relative name. A stripped copy, so its exported
+  # functions are named from .dynsym alone.
+  [ -n "${IT_PLUGIN:-}" ] || fail "IT_PLUGIN (the plugin library) is not set"
+  need_binutils
+  dir=$(cd "$tmp" && pwd -P)
+  strip --strip-all -o "$dir/libplugin.so" "$IT_PLUGIN"
+  db=$dir/run.db
+  out=$(cd "$dir" && ORTHO_TRACE_DB=$db traced "$workload" plugin ./libplugin.so)
+  expect_eq "program output" "$out" "plugin done"
+  wait_ended "$db"
+  expect_eq "the plugin's module row" "$(q "$db" "select path from modules where path like '%libplugin.so'")" "$dir/libplugin.so"
+  expect_eq "leaks made in the plugin" "$(q "$db" "select count(*)||'|'||sum(requested_size) from leaks where function='plugin_make_greeting'")" "6|384"
+  expect_eq "their frames' module" "$(q "$db" "select distinct f.module from leaks l join frames f using (process_id, stack_id) where f.level = 0 and l.function='plugin_make_greeting'")" "$dir/libplugin.so"
+  ;;
+cache_pool_and_carved_counts_match_the_allocators_own_after_cross_thread_frees)
+  # Three producer threads hand 40,000 messages each to three consumers;
+  # blocks go round through the consumers' caches and the central pool.
+  # The program prints the allocator's own count per class once all
+  # threads are joined, then leaves without another allocation: the
+  # trace's final gauges must be the same numbers. Live blocks may be
+  # fewer in the trace: blocks allocated before tracing began (the
+  # dynamic loader's) are live to the allocator but never seen.
+  [ -n "${IT_CACHE_COUNTERS:-}" ] || fail "IT_CACHE_COUNTERS (the program) is not set"
+  db=$tmp/run.db
+  ORTHO_TRACE_INTERVAL_MS=10 ORTHO_TRACE_DB=$db traced "$IT_CACHE_COUNTERS" 40000 3 >"$tmp/truth"
+  wait_ended "$db"
+  expect_eq "classes counted" "$(wc -l <"$tmp/truth")" 12
+  expect_eq "cross-thread frees" "$(q "$db" "select sum(cross_thread_frees) from class_stats")" 120000
+  while read -r name cached pooled carved live; do
+    read -r got_cached got_pooled got_carved got_live < <(q "$db" "select s.cached_blocks, s.pooled_blocks,
+        s.carved_blocks, s.live_blocks from class_stats s join classes c using (class_id)
+        where c.class_name = '$name'" | tr '|' ' ')
+    expect_eq "$name cached|pooled|carved" "$got_cached|$got_pooled|$got_carved" "$cached|$pooled|$carved"
+    [ "$got_live" -ge 0 ] && [ "$got_live" -le "$live" ] ||
+      fail "$name: $got_live live blocks in the trace, $live to the allocator"
+  done <"$tmp/truth"
+  rows=$(q "$db" "select count(*) from class_series")
+  [ "$rows" -ge 12 ] || fail "only $rows class_series rows: the run gave no rows mid-run"
+  expect_eq "class_series rows (of $rows) with a negative count" "$(q "$db" "select count(*) from class_series
+      where cached_blocks < 0 or pooled_blocks < 0 or live_blocks < 0")" 0
+  ;;
+counts_in_the_fixture_databases_are_never_negative_and_add_up)
+  # Every database the viewer tests read (tests/integration/make_fixtures.sh):
+  # no gauge below zero, at the end or in any row of the series, and at the
+  # end cached + pooled + live never more than carved (less only by blocks
+  # live since before tracing began).
+  [ -n "${IT_FIXTURE_DIR:-}" ] || fail "IT_FIXTURE_DIR (the fixture databases) is not set"
+  count=0
+  for db in "$IT_FIXTURE_DIR"/*.db; do
+    [ -f "$db" ] || continue
+    count=$((count + 1))
+    name=$(basename "$db")
+    expect_eq "$name: class_stats rows with a negative count" "$(q "$db" "select count(*) from class_stats
+        where cached_blocks < 0 or pooled_blocks < 0 or live_blocks < 0")" 0
+    expect_eq "$name: class_series rows with a negative count" "$(q "$db" "select count(*) from class_series
+        where cached_blocks < 0 or pooled_blocks < 0 or live_blocks < 0")" 0
+    expect_eq "$name: classes holding more blocks than were carved" "$(q "$db" "select group_concat(process_id||':'||class_id)
+        from class_stats where class_id < 12 and cached_blocks + pooled_blocks + live_blocks > carved_blocks")" ""
+  done
+  [ "$count" -ge 3 ] || fail "only $count fixture databases in $IT_FIXTURE_DIR"
   ;;
 *)
   fail "unknown case"

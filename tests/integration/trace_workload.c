@@ -19,10 +19,15 @@
  *   wrappers     leaks through allocation wrappers (an xmalloc and a
  *                g_malloc of its own, libc's strdup): 4, 3 and 2 blocks, each
  *                from a caller of its own
+ *   plugin PATH  dlopen PATH as given (a relative "./libplugin.so" is the
+ *                point) and leak 6 greetings of 64 bytes the plugin's
+ *                plugin_make_greeting allocates; the plugin stays loaded
  */
 #include <alloca.h>
+#include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,6 +281,26 @@ static int run_wrappers(void)
     return 0;
 }
 
+static int run_plugin(const char *path)
+{
+    void *plugin = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (plugin == NULL) {
+        fprintf(stderr, "trace_workload: dlopen %s: %s\n", path, dlerror());
+        return 1;
+    }
+    char *(*make)(int) = (char *(*)(int))(uintptr_t)dlsym(plugin, "plugin_make_greeting");
+    if (make == NULL) {
+        fprintf(stderr, "trace_workload: %s has no plugin_make_greeting\n", path);
+        return 1;
+    }
+    static char *kept[6];
+    for (int i = 0; i < 6; i++)
+        kept[i] = make(i);
+    sink = kept;
+    printf("plugin done\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "counts") == 0)
@@ -292,6 +317,9 @@ int main(int argc, char **argv)
         return run_shapes();
     if (argc >= 2 && strcmp(argv[1], "wrappers") == 0)
         return run_wrappers();
-    fprintf(stderr, "usage: trace_workload counts|kill N|threads N|fork|churn SECS|shapes|wrappers\n");
+    if (argc >= 3 && strcmp(argv[1], "plugin") == 0)
+        return run_plugin(argv[2]);
+    fprintf(stderr, "usage: trace_workload counts|kill N|threads N|fork|churn SECS|shapes|wrappers"
+                    "|plugin PATH\n");
     return 2;
 }

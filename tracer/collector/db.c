@@ -15,6 +15,7 @@
 #include "orthotope.h"
 #include "schema.h"
 #include "segment.h"
+#include "site.h"
 #include "symworker.h"
 
 #define DB_STR(x) DB_STR2(x)
@@ -306,50 +307,17 @@ int64_t db_add_process(struct db *db, const struct db_process_info *info)
     return db->failed ? 0 : process_id;
 }
 
-/* Names that only wrap an allocation: the site is their caller. By
- * prefix: C++'s operators and libc's own copies. By whole name: the
- * conventional wrappers of libiberty (gcc, binutils), git and glib, which
- * would otherwise be the site of nearly everything such a program holds. */
-static bool db_is_wrapper(const char *function)
-{
-    static const char *const prefixes[] = {"operator new", "operator delete", "__libc_",
-                                           "strdup", "__strdup", "strndup", "__strndup",
-                                           "_Znw", "_Zna"};
-    static const char *const names[] = {"xmalloc", "xcalloc", "xrealloc", "xstrdup", "xstrndup",
-                                        "xmemdup", "xmallocz", "xzalloc", "g_malloc", "g_malloc0",
-                                        "g_realloc", "g_try_malloc", "g_try_malloc0",
-                                        "g_strdup", "g_strndup", "g_memdup2", "g_slice_alloc"};
-    if (function == NULL)
-        return false;
-    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
-        if (strncmp(function, prefixes[i], strlen(prefixes[i])) == 0)
-            return true;
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(function, names[i]) == 0)
-            return true;
-    return false;
-}
-
 /* Writes (or rewrites, once more modules are known) stack `id` and its
  * frames, named by the naming thread (frames: one per level). */
 static void db_write_stack(struct db *db, int64_t pid, uint32_t id, struct stack_state *st,
                            const sym_frame_t *frames)
 {
     bool all_resolved = true;
-    /* The site: the first frame that is no wrapper; but when that one has
-     * no name (a stripped caller), the wrapper just inside it says more. */
-    const sym_frame_t *site = NULL, *wrapper = NULL;
     sqlite3_stmt *f = db->stmt[STMT_FRAME];
     for (uint32_t level = 0; level < st->depth; level++) {
         const sym_frame_t *frame = &frames[level];
         if (frame->module == NULL)
             all_resolved = false; /* outside every module known so far */
-        if (site == NULL) {
-            if (frame->function != NULL && db_is_wrapper(frame->function))
-                wrapper = frame;
-            else
-                site = frame->function == NULL && wrapper != NULL ? wrapper : frame;
-        }
         sqlite3_bind_int64(f, 1, pid);
         sqlite3_bind_int64(f, 2, id);
         sqlite3_bind_int64(f, 3, level);
@@ -363,15 +331,17 @@ static void db_write_stack(struct db *db, int64_t pid, uint32_t id, struct stack
             sqlite3_bind_null(f, 8);
         db_step(db, f);
     }
+    char label[SITE_LABEL_BYTES];
+    site_t site = site_choose(st->pcs, frames, st->depth, label);
     sqlite3_stmt *s = db->stmt[STMT_STACK];
     sqlite3_bind_int64(s, 1, pid);
     sqlite3_bind_int64(s, 2, id);
     sqlite3_bind_int64(s, 3, st->depth);
     sqlite3_bind_int64(s, 4, st->truncated);
-    db_bind_text_or_null(s, 5, site != NULL ? site->function : NULL);
-    db_bind_text_or_null(s, 6, site != NULL ? site->file : NULL);
-    if (site != NULL && site->line != 0)
-        sqlite3_bind_int64(s, 7, site->line);
+    db_bind_text_or_null(s, 5, site.function);
+    db_bind_text_or_null(s, 6, site.file);
+    if (site.line != 0)
+        sqlite3_bind_int64(s, 7, site.line);
     else
         sqlite3_bind_null(s, 7);
     db_step(db, s);

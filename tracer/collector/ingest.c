@@ -9,7 +9,15 @@
  *     forever) never count; state_settle tallies them at the end;
  *   - the cache gauge follows the blocks: a small ALLOC takes one from a
  *     thread cache, any small FREE puts one back, refills and drains move
- *     batches between caches, pool and arena (snapshot records seed it).
+ *     batches between caches, pool and arena (snapshot records seed it,
+ *     and the carved count with it);
+ *   - the cache and pool gauges never read below zero: blocks move between
+ *     threads through the pool (and through a free of another thread's
+ *     block), and the rings are drained in no set order, so a refill can be
+ *     read before the drain that filled the pool. What is taken beyond a
+ *     gauge is owed and paid back by the next additions; once every record
+ *     is read nothing is owed, and cached + pooled + live is what was
+ *     carved, less the blocks live since before tracing began.
  * Stacks arrive once per thread per unique stack under process-wide ids;
  * equal PC sequences sent by different threads fold into one canonical id
  * so sites aggregate per call path, not per thread. */
@@ -170,6 +178,23 @@ static double ingest_weight(const struct proc_state *p, uint64_t bytes, bool sam
     return q > 0 ? 1.0 / q : 1.0;
 }
 
+/* Adds n blocks to a gauge, paying what it owes first. */
+static void ingest_gauge_add(int64_t *gauge, uint64_t *owed, uint64_t n)
+{
+    uint64_t paid = n < *owed ? n : *owed;
+    *owed -= paid;
+    *gauge += (int64_t)(n - paid);
+}
+
+/* Takes n blocks from a gauge; what it does not hold yet is owed. */
+static void ingest_gauge_take(int64_t *gauge, uint64_t *owed, uint64_t n)
+{
+    uint64_t held = *gauge > 0 ? (uint64_t)*gauge : 0;
+    uint64_t taken = n < held ? n : held;
+    *gauge -= (int64_t)taken;
+    *owed += n - taken;
+}
+
 /* Counts an allocation that is now live (or, pending, already freed). */
 static void ingest_count_alloc(struct proc_state *p, size_t thread, const struct live_entry *e,
                                bool sampled)
@@ -282,8 +307,8 @@ static void ingest_alloc(struct proc_state *p, size_t thread, uint64_t addr, uin
     struct live_entry e = {.addr = addr, .alloc_ts = ts, .requested = requested,
                            .usable = usable, .stack_id = ingest_canonical(p, sent_stack),
                            .thread_id = p->threads[thread].tid, .class_id = (uint8_t)cls};
-    if (cls < state_large(p))
-        p->classes[cls].cached--; /* the block left a thread cache */
+    if (cls < state_large(p)) /* the block left a thread cache */
+        ingest_gauge_take(&p->classes[cls].cached, &p->classes[cls].cached_owed, 1);
     struct live_entry *pending = p->pending_frees != 0 ? livetab_find(&p->live, addr, ts) : NULL;
     if (pending != NULL && pending->pending_free) {
         /* Its free came first: count both now. */
@@ -304,8 +329,8 @@ static void ingest_free(struct proc_state *p, size_t thread, uint64_t addr, uint
                         unsigned cls, uint64_t ts)
 {
     uint32_t tid = p->threads[thread].tid;
-    if (cls < state_large(p))
-        p->classes[cls].cached++; /* the block went into a thread cache */
+    if (cls < state_large(p)) /* the block went into a thread cache */
+        ingest_gauge_add(&p->classes[cls].cached, &p->classes[cls].cached_owed, 1);
     struct live_entry *e = livetab_find(&p->live, addr, alloc_ts);
     if (e != NULL && !e->pending_free) {
         struct live_entry copy = *e;
@@ -482,22 +507,23 @@ void state_ingest(struct proc_state *p, size_t thread, const record_t *recs, siz
             c->refills++;
             c->refill_blocks += r->count;
         }
-        c->cached += (int64_t)r->count;
+        ingest_gauge_add(&c->cached, &c->cached_owed, r->count);
         if (r->addr == RECORD_REFILL_FROM_POOL)
-            c->pooled -= (int64_t)r->count;
+            ingest_gauge_take(&c->pooled, &c->pooled_owed, r->count);
         c->dirty = c->series_dirty = true;
         break;
     case RECORD_CACHE_DRAIN:
         if (r->addr != RECORD_REFILL_SNAPSHOT) {
             c->drains++;
             c->drain_blocks += r->count;
-            c->cached -= (int64_t)r->count;
+            ingest_gauge_take(&c->cached, &c->cached_owed, r->count);
         }
-        c->pooled += (int64_t)r->count;
+        ingest_gauge_add(&c->pooled, &c->pooled_owed, r->count);
         c->dirty = c->series_dirty = true;
         break;
     case RECORD_ARENA_CARVE:
-        c->carves++;
+        if (r->addr != RECORD_REFILL_SNAPSHOT)
+            c->carves++;
         c->carved_blocks += r->count;
         c->dirty = c->series_dirty = true;
         break;

@@ -28,7 +28,8 @@
 struct class_state {
     uint64_t allocs, frees, requested, usable, freed_requested, freed_usable;
     int64_t live_blocks, live_requested, live_usable, peak_live_usable;
-    int64_t cached, pooled;
+    int64_t cached, pooled;          /* free blocks in thread caches, in the pool */
+    uint64_t cached_owed, pooled_owed; /* taken before the record that put them there was read */
     uint64_t refills, refill_blocks, drains, drain_blocks, carves, carved_blocks;
     uint64_t os_released, large_maps, large_mapped, large_unmaps, large_unmapped;
     uint64_t reallocs_in_place, cross_thread_frees;

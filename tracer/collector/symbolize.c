@@ -4,10 +4,13 @@
  * (pc, return_address), and a pool of interned strings that every answer
  * points into. It exists because the collector must symbolize after the
  * traced process is gone, so it cannot ask the process (no dladdr, no
- * /proc/pid/maps): it reads the ELF files, their .symtab/.dynsym, and DWARF,
- * also from separate debug files that dwfl's standard callbacks find by
- * build-id or .gnu_debuglink (and via debuginfod when DEBUGINFOD_URLS is set
- * in the collector's environment, as in every elfutils tool).
+ * /proc/pid/maps): it reads the ELF files, their .symtab/.dynsym, the
+ * symbol table of a MiniDebugInfo section (.gnu_debugdata, xz-compressed,
+ * which libdw unpacks), and DWARF, also from separate debug files that
+ * dwfl's standard callbacks find by build-id or .gnu_debuglink under the
+ * directories of ORTHO_TRACE_DEBUG_PATH, then /usr/lib/debug (and via
+ * debuginfod when DEBUGINFOD_URLS is set in the collector's environment,
+ * as in every elfutils tool).
  *
  * Rules: one thread at a time per symbolizer (Dwfl is not thread-safe).
  * Never prints: failures come back as false or NULL fields, and the caller
@@ -87,6 +90,8 @@ struct frame_slot {
 
 struct symbolizer {
     Dwfl *dwfl;                       /* every registered module */
+    Dwfl_Callbacks callbacks;         /* dwfl's, which point at debug_path */
+    char *debug_path;                 /* where separate debug files are looked for */
     struct module_record **modules;   /* records, owned; dwfl userdata points here */
     size_t module_count;              /* records in use */
     size_t module_capacity;           /* records allocated */
@@ -98,16 +103,36 @@ struct symbolizer {
     size_t string_count;              /* slots used */
 };
 
-/* Standard callbacks: find_debuginfo looks for separate debug files by
- * build-id and .gnu_debuglink under the default path ":.debug:/usr/lib/debug".
- * find_elf is never used for modules reported with dwfl_report_elf, but dwfl
- * expects one. */
-static const Dwfl_Callbacks symbolize_callbacks = {
-    .find_elf = dwfl_build_id_find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
-    .section_address = dwfl_offline_section_address,
-    .debuginfo_path = NULL,
-};
+/* dwfl's default debug path: the module's own directory, its .debug/
+ * subdirectory, and the root where distributions install debug files
+ * (/usr/lib/debug/.build-id/xx/yyyy.debug, /usr/lib/debug/<module path>). */
+#define SYMBOLIZE_DEFAULT_DEBUG_PATH ":.debug:/usr/lib/debug"
+
+/* The debug path: the absolute directories of ORTHO_TRACE_DEBUG_PATH
+ * (colon-separated) first, then the default. A relative entry is dropped:
+ * dwfl would take it relative to each module's directory. malloc'd; NULL
+ * on out of memory. */
+static char *symbolize_debug_path(void)
+{
+    const char *extra = getenv("ORTHO_TRACE_DEBUG_PATH");
+    size_t cap = (extra != NULL ? strlen(extra) + 1 : 0) + sizeof SYMBOLIZE_DEFAULT_DEBUG_PATH;
+    char *path = malloc(cap);
+    if (path == NULL)
+        return NULL;
+    size_t len = 0;
+    for (const char *at = extra; at != NULL && *at != '\0';) {
+        const char *end = strchr(at, ':');
+        size_t n = end != NULL ? (size_t)(end - at) : strlen(at);
+        if (n > 0 && at[0] == '/') {
+            memcpy(path + len, at, n);
+            len += n;
+            path[len++] = ':';
+        }
+        at = end != NULL ? end + 1 : at + n;
+    }
+    memcpy(path + len, SYMBOLIZE_DEFAULT_DEBUG_PATH, sizeof SYMBOLIZE_DEFAULT_DEBUG_PATH);
+    return path;
+}
 
 /* ---- string pool ---------------------------------------------------------- */
 
@@ -336,8 +361,21 @@ struct symbolizer *symbolizer_create(void)
     if (s == NULL)
         return NULL;
     elf_version(EV_CURRENT); /* libelf refuses to work until told the version */
-    s->dwfl = dwfl_begin(&symbolize_callbacks);
+    /* Standard callbacks: find_debuginfo looks for separate debug files by
+     * build-id and .gnu_debuglink along debug_path; symbols of a
+     * MiniDebugInfo section (.gnu_debugdata) come with the module's own
+     * symbol table. find_elf is never used for modules reported with
+     * dwfl_report_elf, but dwfl expects one. */
+    s->debug_path = symbolize_debug_path();
+    s->callbacks = (Dwfl_Callbacks){
+        .find_elf = dwfl_build_id_find_elf,
+        .find_debuginfo = dwfl_standard_find_debuginfo,
+        .section_address = dwfl_offline_section_address,
+        .debuginfo_path = &s->debug_path,
+    };
+    s->dwfl = s->debug_path != NULL ? dwfl_begin(&s->callbacks) : NULL;
     if (s->dwfl == NULL) {
+        free(s->debug_path);
         free(s);
         return NULL;
     }
@@ -359,6 +397,7 @@ void symbolizer_destroy(struct symbolizer *s)
     for (size_t i = 0; i < s->string_slots; i++)
         free(s->strings[i]);
     free(s->strings);
+    free(s->debug_path);
     free(s);
 }
 
@@ -418,6 +457,50 @@ bool symbolizer_add_module(struct symbolizer *s, const char *path, uint64_t load
 
 refuse:
     close(fd);
+    return false;
+}
+
+/* ---- signal trampolines ---------------------------------------------------- */
+
+/* The code of the restorer a signal handler returns into: the rt_sigreturn
+ * system call. x86-64: "mov $15,%rax; syscall" (glibc's and musl's
+ * __restore_rt); AArch64: "mov x8,#139; svc #0". The kernel documents no
+ * other marker, so debuggers and unwinders (gdb, libunwind) recognise the
+ * trampoline by these bytes too. */
+static const unsigned char trampoline_x86_64[] = {0x48, 0xc7, 0xc0, 0x0f, 0x00,
+                                                  0x00, 0x00, 0x0f, 0x05};
+static const unsigned char trampoline_aarch64[] = {0x68, 0x11, 0x80, 0xd2, 0x01, 0x00, 0x00, 0xd4};
+
+/* Whether pc (a run-time address in mod) is the first instruction of a
+ * signal trampoline, read from the module's file: the bytes of the PT_LOAD
+ * segment holding it. false when they cannot be read. */
+static bool module_is_signal_trampoline(Dwfl_Module *mod, uint64_t pc)
+{
+    Dwarf_Addr bias = 0;
+    Elf *elf = dwfl_module_getelf(mod, &bias);
+    GElf_Ehdr ehdr;
+    size_t phnum = 0, file_bytes = 0;
+    if (elf == NULL || gelf_getehdr(elf, &ehdr) == NULL || elf_getphdrnum(elf, &phnum) != 0)
+        return false;
+    const unsigned char *code = ehdr.e_machine == EM_X86_64    ? trampoline_x86_64
+                                : ehdr.e_machine == EM_AARCH64 ? trampoline_aarch64
+                                                               : NULL;
+    size_t code_bytes = ehdr.e_machine == EM_X86_64 ? sizeof trampoline_x86_64
+                                                    : sizeof trampoline_aarch64;
+    const char *file = elf_rawfile(elf, &file_bytes);
+    if (code == NULL || file == NULL || pc < bias)
+        return false;
+    uint64_t vaddr = pc - bias;
+    for (size_t i = 0; i < phnum; i++) {
+        GElf_Phdr ph;
+        if (gelf_getphdr(elf, (int)i, &ph) == NULL || ph.p_type != PT_LOAD || vaddr < ph.p_vaddr ||
+            vaddr - ph.p_vaddr >= ph.p_filesz || ph.p_filesz - (vaddr - ph.p_vaddr) < code_bytes)
+            continue;
+        uint64_t offset = ph.p_offset + (vaddr - ph.p_vaddr);
+        /* The file may be shorter than its headers claim: never read past it. */
+        return offset <= file_bytes && file_bytes - offset >= code_bytes &&
+               memcmp(file + offset, code, code_bytes) == 0;
+    }
     return false;
 }
 
@@ -683,7 +766,24 @@ bool symbolizer_lookup(struct symbolizer *s, uint64_t pc, bool return_address, s
 
     out->module = record->path;
     out->module_offset = pc - record->load_bias;
+    out->signal_frame = module_is_signal_trampoline(mod, pc);
     resolve_symbols(s, record, mod, addr, out);
+    if (out->signal_frame && out->function == NULL)
+        out->function = string_pool_intern(s, SYMBOLIZE_SIGNAL_FRAME_NAME);
     frame_cache_insert(s, pc, return_address, out);
     return true;
+}
+
+void symbolizer_lookup_stack(struct symbolizer *s, const uint64_t *pcs, size_t depth,
+                             sym_frame_t *out)
+{
+    bool interrupted = false; /* the frame inside was a signal trampoline */
+    for (size_t i = 0; i < depth; i++) {
+        symbolizer_lookup(s, pcs[i], !interrupted, &out[i]);
+        /* A trampoline is where a handler returns to, not a call's return
+         * address: its own first byte is the one to name. */
+        if (out[i].signal_frame && !interrupted)
+            symbolizer_lookup(s, pcs[i], false, &out[i]);
+        interrupted = out[i].signal_frame;
+    }
 }

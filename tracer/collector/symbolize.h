@@ -7,6 +7,7 @@
 #define ORTHO_COLLECTOR_SYMBOLIZE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct sym_frame {
@@ -15,7 +16,14 @@ typedef struct sym_frame {
     const char *file;       /* source file, or NULL without debug info */
     unsigned line;          /* 0 without debug info */
     uint64_t module_offset; /* pc - module load bias (0 if no module) */
+    bool signal_frame;      /* pc is a signal trampoline (the code a signal
+                             * handler returns into): the next frame out was
+                             * interrupted there, not calling */
 } sym_frame_t;
+
+/* The function name of a signal trampoline that has no symbol (libc's
+ * __restore_rt is a local symbol, gone from a stripped libc), as gdb shows it. */
+#define SYMBOLIZE_SIGNAL_FRAME_NAME "<signal handler called>"
 
 struct symbolizer;
 
@@ -36,8 +44,8 @@ void symbolizer_destroy(struct symbolizer *s);
 bool symbolizer_add_module(struct symbolizer *s, const char *path, uint64_t load_bias);
 
 /* Resolves pc into *out. return_address=true means pc is a return address
- * (every frame but the innermost): pc - 1 is looked up so that the call's
- * line is found, not the next one's. Returns false if no registered module
+ * (see symbolizer_lookup_stack for which are): pc - 1 is looked up so that
+ * the call's line is found, not the next one's. Returns false if no registered module
  * covers pc; *out then has every pointer NULL and numbers 0. A module found
  * without symbols or debug info gives module + offset only. When pc lies in
  * code inlined into a function, function is the function the code was
@@ -46,5 +54,16 @@ bool symbolizer_add_module(struct symbolizer *s, const char *path, uint64_t load
  * until symbolizer_destroy; results are cached per (pc, return_address). */
 bool symbolizer_lookup(struct symbolizer *s, uint64_t pc, bool return_address,
                        sym_frame_t *out);
+
+/* Resolves the depth pcs of one stack as the tracer captured it, innermost
+ * first, into out[0..depth). Every pc is a return address (the innermost
+ * one too: it points after the call of malloc or free that the stack was
+ * taken for), so each is looked up at pc - 1 and names the line of its
+ * call - except a signal trampoline (signal_frame), where a handler returns
+ * to, and the frame just outside it, whose pc is the instruction the signal
+ * interrupted: those two are looked up as they are. Frames outside every
+ * module come back as symbolizer_lookup leaves them. */
+void symbolizer_lookup_stack(struct symbolizer *s, const uint64_t *pcs, size_t depth,
+                             sym_frame_t *out);
 
 #endif

@@ -74,11 +74,8 @@ static void symworker_resolve(struct symworker *w, struct sym_batch *b)
     for (size_t s = 0; s < b->stack_count; s++) {
         if (w != NULL)
             symworker_pace(w);
-        for (uint32_t level = 0; level < b->stack_depths[s]; level++) {
-            size_t i = b->stack_first[s] + level;
-            /* Every frame but the innermost is a return address. */
-            symbolizer_lookup(*b->sym, b->pcs[i], level > 0, &b->frames[i]);
-        }
+        size_t first = b->stack_first[s];
+        symbolizer_lookup_stack(*b->sym, &b->pcs[first], b->stack_depths[s], &b->frames[first]);
     }
 }
 
