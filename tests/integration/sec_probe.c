@@ -15,9 +15,11 @@
  *                            and prints "shrunk" or "shrink refused";
  *                            stays alive --hold seconds (default 0).
  *   sizes SIZE COUNT PAUSE_MS
- *                            traced work with known counts: COUNT
- *                            malloc/free pairs of SIZE bytes, half before
- *                            and half after a pause of PAUSE_MS.
+ *                            traced work with known counts: prints "sock
+ *                            NAME pid PID" (its collector's socket, from
+ *                            ORTHO_TRACE_SOCK), then COUNT malloc/free
+ *                            pairs of SIZE bytes, half before and half
+ *                            after a pause of PAUSE_MS.
  *   scribble REGION SIZE COUNT
  *                            traced: COUNT pairs of SIZE bytes, then
  *                            overwrites part of its own trace segment
@@ -217,6 +219,9 @@ static void probe_pairs(size_t size, long count)
 
 static int probe_sizes(size_t size, long count, long pause_ms)
 {
+    const char *sock = getenv("ORTHO_TRACE_SOCK");
+    printf("sock %s pid %d\n", sock != NULL ? sock : "-", (int)getpid());
+    fflush(stdout);
     probe_pairs(size, count / 2);
     struct timespec pause = {pause_ms / 1000, (pause_ms % 1000) * 1000000L};
     nanosleep(&pause, NULL);

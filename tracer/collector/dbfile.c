@@ -54,6 +54,13 @@ static void dbfile_lock_probe(int fd, bool *held)
     *held = fcntl(fd, F_OFD_GETLK, &lk) == 0 && lk.l_type != F_UNLCK;
 }
 
+static void dbfile_say_held(const char *name, char *err, size_t err_cap)
+{
+    snprintf(err, err_cap, "%s is being written by a running trace collector (another traced "
+                           "program uses the same ORTHO_TRACE_DB); set ORTHO_TRACE_DB "
+                           "(ortho-run -o) to another path", name);
+}
+
 /* Checks what lstat found at name (err from lstat in lerr): absent is
  * fine; a link, a non-file, another user's file or a hard-linked one is
  * refused. */
@@ -161,9 +168,7 @@ int dbfile_inspect(const char *path, char *err, size_t err_cap)
     }
     close(fd);
     if (held) {
-        snprintf(err, err_cap, "%s is being written by a running trace collector (another "
-                               "traced program uses the same ORTHO_TRACE_DB); set "
-                               "ORTHO_TRACE_DB (ortho-run -o) to another path", path);
+        dbfile_say_held(path, err, err_cap);
         return -1;
     }
     return st.st_size > 0 ? 1 : 0;
@@ -240,14 +245,27 @@ static int dbfile_make(const char *name, dev_t *dev, ino_t *ino, char *err, size
 }
 
 /* Removes name if it is a file of ours (an empty database, a stale side
- * file); anything else is refused. */
+ * file) that no collector holds; anything else is refused. */
 static bool dbfile_clear(const char *name, char *err, size_t err_cap)
 {
     struct stat st;
     bool exists;
     if (!dbfile_check_name(name, &st, &exists, err, err_cap))
         return false;
-    if (exists && unlink(name) != 0 && errno != ENOENT) {
+    if (!exists)
+        return true;
+    /* A collector that made it since dbfile_inspect looked keeps it. */
+    int fd = open(name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    bool held = false;
+    if (fd >= 0) {
+        dbfile_lock_probe(fd, &held);
+        close(fd);
+    }
+    if (held) {
+        dbfile_say_held(name, err, err_cap);
+        return false;
+    }
+    if (unlink(name) != 0 && errno != ENOENT) {
         snprintf(err, err_cap, "cannot remove the stale %s (%s); remove it or set ORTHO_TRACE_DB "
                                "(ortho-run -o) to another path", name, strerror(errno));
         return false;
@@ -273,9 +291,7 @@ bool dbfile_create(struct dbfile *f, const char *path, char *err, size_t err_cap
     struct flock lk = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = DBFILE_LOCK_BYTE,
                        .l_len = 1};
     if (fcntl(fd, F_OFD_SETLK, &lk) != 0) {
-        snprintf(err, err_cap, "%s is being written by a running trace collector (another "
-                               "traced program uses the same ORTHO_TRACE_DB); set "
-                               "ORTHO_TRACE_DB (ortho-run -o) to another path", path);
+        dbfile_say_held(path, err, err_cap);
         close(fd);
         unlink(path);
         return false;
