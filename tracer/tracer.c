@@ -739,7 +739,8 @@ static bool tracer_attach(unsigned via, uint32_t ppid)
         munmap(tracer.seg, tracer.seg_bytes);
         tracer.seg = NULL;
         launch_report_off("cannot reach the trace collector at @", tracer.sock_name, err,
-                          "it has exited or ORTHO_TRACE_SOCK is stale");
+                          err == EPERM ? "it runs as another user, so it gets nothing"
+                                       : "it has exited or ORTHO_TRACE_SOCK is stale");
         return false;
     }
     tracer.collector_pid = collector;

@@ -14,6 +14,10 @@
  *                            --shrink then truncates the memfd to nothing
  *                            and prints "shrunk" or "shrink refused";
  *                            stays alive --hold seconds (default 0).
+ *   listen NAME SECONDS      plays a collector under the abstract socket
+ *                            NAME for SECONDS: takes registrations, acks
+ *                            them with its own pid, and prints "listener:
+ *                            N connections, M segments received".
  *   sizes SIZE COUNT PAUSE_MS
  *                            traced work with known counts: prints "sock
  *                            NAME pid PID" (its collector's socket, from
@@ -114,6 +118,49 @@ static int probe_idle(const char *sock, int count, int seconds)
         nanosleep(&pause, NULL);
     }
     printf("idle: %u opened, %u closed by the collector\n", opened, closed);
+    return 0;
+}
+
+static int probe_listen(const char *name, int seconds)
+{
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    size_t len = strlen(name);
+    if (fd < 0 || len + 1 > sizeof addr.sun_path)
+        probe_usage("listen: bad name");
+    memcpy(addr.sun_path + 1, name, len);
+    socklen_t addr_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len);
+    if (bind(fd, (struct sockaddr *)&addr, addr_len) != 0 || listen(fd, 8) != 0)
+        probe_usage("listen: cannot listen");
+    unsigned connections = 0, segments = 0;
+    uint64_t end = probe_now_ns() + (uint64_t)seconds * 1000000000ull;
+    while (probe_now_ns() < end) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 50) != 1)
+            continue;
+        int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+        if (c < 0)
+            continue;
+        connections++;
+        struct timeval timeout = {.tv_sec = 2};
+        setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+        segment_hello_t hello;
+        union {
+            char buf[CMSG_SPACE(sizeof(int))];
+            struct cmsghdr align;
+        } control;
+        struct iovec iov = {.iov_base = &hello, .iov_len = sizeof hello};
+        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                             .msg_controllen = sizeof control.buf};
+        if (recvmsg(c, &msg, MSG_CMSG_CLOEXEC) > 0) {
+            for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm))
+                segments += cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS;
+            uint32_t ack = (uint32_t)getpid();
+            send(c, &ack, sizeof ack, MSG_NOSIGNAL);
+        }
+        close(c);
+    }
+    printf("listener: %u connections, %u segments received\n", connections, segments);
     return 0;
 }
 
@@ -309,11 +356,13 @@ int main(int argc, char **argv)
 {
     if (argc >= 5 && strcmp(argv[1], "idle") == 0)
         return probe_idle(argv[2], atoi(argv[3]), atoi(argv[4]));
+    if (argc == 4 && strcmp(argv[1], "listen") == 0)
+        return probe_listen(argv[2], atoi(argv[3]));
     if (argc >= 3 && strcmp(argv[1], "register") == 0)
         return probe_register(argv[2], argc - 3, argv + 3);
     if (argc == 5 && strcmp(argv[1], "sizes") == 0)
         return probe_sizes((size_t)atol(argv[2]), atol(argv[3]), atol(argv[4]));
     if (argc == 5 && strcmp(argv[1], "scribble") == 0)
         return probe_scribble(argv[2], (size_t)atol(argv[3]), atol(argv[4]));
-    probe_usage("usage: sec_probe idle|register|sizes|scribble ... (see sec_probe.c)");
+    probe_usage("usage: sec_probe idle|listen|register|sizes|scribble ... (see sec_probe.c)");
 }

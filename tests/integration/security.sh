@@ -162,6 +162,24 @@ another_users_connections_are_refused_and_the_traced_program_runs_as_fast)
     fail "the line does not say who was refused and why: $(cat "$tmp/attacked.err")"
   ;;
 
+a_program_never_hands_its_segment_to_another_users_listener)
+  need_root "runs the traced program as root and the fake collector as a second user"
+  # Abstract names are anyone's: the user listens under a name, and a root
+  # program is pointed at it (an inherited or guessed ORTHO_TRACE_SOCK).
+  name=orthotope-fake-$$-$RANDOM
+  as_user "$probe" listen "$name" 3 >"$work/listener.out" &
+  listener=$!
+  pids+=("$listener")
+  for _ in $(seq 1 100); do grep -q "@$name" /proc/net/unix && break; sleep 0.02; done
+  out=$(ORTHO_TRACE=1 ORTHO_TRACE_SOCK="$name" LD_PRELOAD="$lib" "$workload" counts 2>"$tmp/err")
+  expect_eq "output" "$out" "counts done"
+  wait "$listener"
+  expect_eq "what the other user's listener got" "$(cat "$work/listener.out")" "listener: 1 connections, 0 segments received"
+  expect_eq "lines" "$(wc -l <"$tmp/err")" 1
+  grep -q "cannot reach the trace collector at @$name (Operation not permitted)" "$tmp/err" ||
+    fail "the line does not say why: $(cat "$tmp/err")"
+  ;;
+
 idle_and_forged_connections_never_stall_or_end_a_traced_program)
   # All as one user: the collector's own user may still not freeze it or
   # end another process's image by naming that process.

@@ -523,8 +523,11 @@ static size_t collector_drain_slot(struct collector *c, struct image *im, uint32
 static size_t collector_drain(struct collector *c, struct image *im, bool all)
 {
     size_t total = 0;
-    /* With `all`: enough passes to empty rings that were full when it began. */
-    unsigned passes_left = im->geo.ring_capacity / COLLECTOR_BATCH + 2;
+    /* With `all`: enough passes to empty rings that were full when it
+     * began. A pass takes at least a batch less one framed event (at most
+     * 256 records) from a ring that holds more: over half a batch. */
+    _Static_assert(COLLECTOR_BATCH / 2 >= 1 + RECORD_PAYLOAD_RECORDS_MAX, "a pass drains half a batch");
+    unsigned passes_left = im->geo.ring_capacity / (COLLECTOR_BATCH / 2) + 2;
     for (;;) {
         uint64_t now = prim_now_ns();
         bool check_dead = now >= im->next_dead_check_ns;
