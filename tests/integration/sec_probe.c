@@ -27,7 +27,7 @@
  *   scribble REGION SIZE COUNT
  *                            traced: COUNT pairs of SIZE bytes, then
  *                            overwrites part of its own trace segment
- *                            (REGION: identity, header, ring), then COUNT
+ *                            (REGION: identity, header, ring, free), then COUNT
  *                            pairs more. The bytes come from a fixed seed.
  *
  * Exit status 0 unless the probe itself could not do what it was asked
@@ -333,18 +333,25 @@ static int probe_scribble(const char *region, size_t size, long count)
         probe_scramble(seg, offsetof(segment_t, pad0), 0x5eed1);
     } else if (strcmp(region, "header") == 0) {
         probe_scramble(seg, SEGMENT_HEADER_BYTES, 0x5eed2);
-    } else if (strcmp(region, "ring") == 0) {
+    } else if (strcmp(region, "ring") == 0 || strcmp(region, "free") == 0) {
         pthread_t t;
         if (pipe(probe_gate) != 0 || pthread_create(&t, NULL, probe_ring_owner, NULL) != 0)
             probe_usage("scribble: cannot start the ring's thread");
         char c;
         if (read(probe_gate[0], &c, 1) != 1)
             probe_usage("scribble: the ring's thread did not start");
-        /* The second slot is the thread's; its ring header, scrambled. */
+        /* The second slot is the thread's: its ring header scrambled, or
+         * (free) only its state set to FREE, as if nobody produced there. */
         char *slot = (char *)seg + seg->header_bytes + seg->slot_bytes;
-        probe_scramble(slot + seg->ring_offset, sizeof(ring_t), 0x5eed3);
+        ring_t *ring = (ring_t *)(slot + seg->ring_offset);
+        struct timespec settle = {0, 200000000}; /* the collector has seen the ring by then */
+        nanosleep(&settle, NULL);
+        if (region[0] == 'r')
+            probe_scramble(ring, sizeof(ring_t), 0x5eed3);
+        else
+            atomic_store(&ring->state, RING_STATE_FREE);
     } else {
-        probe_usage("scribble: REGION is identity, header or ring");
+        probe_usage("scribble: REGION is identity, header, ring or free");
     }
     probe_pairs(size, count);
     printf("scribbled %s\n", region);

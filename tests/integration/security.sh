@@ -228,10 +228,10 @@ a_segment_that_could_shrink_is_refused_and_a_sealed_one_cannot_shrink)
   ;;
 
 a_scribbled_segment_is_abandoned_and_the_other_processes_keep_exact_counts)
-  # One tree, one collector: three processes overwrite their own segment
+  # One tree, one collector: four processes overwrite their own segment
   # (the geometry and identity line, the whole header with fixed random
-  # bytes, another thread's ring header) while two others allocate known
-  # counts before and after them.
+  # bytes, another thread's ring header, only that ring's state) while two
+  # others allocate known counts before and after them.
   db=$work/run.db
   status=0
   (cd "$work" && as_user "$ortho_run" -o "$db" -- sh -c "
@@ -239,16 +239,17 @@ a_scribbled_segment_is_abandoned_and_the_other_processes_keep_exact_counts)
      '$probe' scribble identity 5001 50 &
      '$probe' scribble header 5002 50 &
      '$probe' scribble ring 5003 50 &
+     '$probe' scribble free 5004 50 &
      '$probe' sizes 6002 77 1500
      wait") >"$work/out" 2>"$work/err" || status=$?
   expect_eq "ortho-run exit status" "$status" 0
-  expect_eq "scribblers done" "$(grep -c '^scribbled' "$work/out")" 3
+  expect_eq "scribblers done" "$(grep -c '^scribbled' "$work/out")" 4
   expect_eq "6001-byte allocations" "$(allocs_of "$db" 6001)" 100
   expect_eq "6002-byte allocations" "$(allocs_of "$db" 6002)" 77
-  expect_eq "abandoned images" "$(q "$db" "select count(*) from processes where end_reason = 'abandoned'")" 3
-  expect_eq "damage in trace_health" "$(q "$db" "select count(*) from trace_health where problem = 'segment_overwritten' and process_id is not null")" 3
+  expect_eq "abandoned images" "$(q "$db" "select count(*) from processes where end_reason = 'abandoned'")" 4
+  expect_eq "damage in trace_health" "$(q "$db" "select count(*) from trace_health where problem = 'segment_overwritten' and process_id is not null")" 4
   expect_eq "the other images ended normally" "$(q "$db" "select count(*) from processes p join size_histogram h using (process_id) where h.requested_size in (6001, 6002) and p.end_reason = 'exit'")" 2
-  expect_eq "lines about the damage" "$(grep -c 'overwrote its own trace segment' "$work/err")" 3
+  expect_eq "lines about the damage" "$(grep -c 'overwrote its own trace segment' "$work/err")" 4
   ;;
 
 links_at_the_database_path_are_refused_and_nothing_is_created_or_overwritten)

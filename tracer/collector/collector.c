@@ -464,13 +464,17 @@ static size_t collector_drain_slot(struct collector *c, struct image *im, uint32
 {
     segment_slot_t *slot = segment_slot_at(im->seg, &im->geo, index);
     uint32_t tid = atomic_load_explicit(&slot->claim_tid, memory_order_acquire);
-    if (tid == 0)
-        return 0;
     ring_t *ring = segment_ring_at(slot, &im->geo);
     uint32_t capacity = im->geo.ring_capacity;
-    uint32_t state = atomic_load_explicit(&ring->state, memory_order_acquire);
-    if (state == RING_STATE_FREE)
-        return 0; /* claimed, not formatted yet */
+    uint32_t state = tid != 0 ? atomic_load_explicit(&ring->state, memory_order_acquire) : 0;
+    if (tid == 0 || state == RING_STATE_FREE) {
+        /* Only this collector frees a slot and its ring, forgetting the
+         * slot as it does: one it still knows was freed under its thread
+         * (whose pushes would then wait for a reader that never comes). */
+        if (im->slot_known[index])
+            im->damage = "a running thread's slot or ring was marked free";
+        return 0; /* free, or claimed and not formatted yet */
+    }
     if (!im->slot_known[index] || im->slot_generation[index] != slot->generation) {
         if (ring_attach(ring, ring_bytes_for(capacity)) == NULL ||
             !ring_is_intact(ring, capacity)) {
