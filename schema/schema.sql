@@ -49,8 +49,9 @@ CREATE TABLE processes (
     start_ns          INTEGER,
     start_unix_ns     INTEGER,
     end_ns            INTEGER,        -- NULL while running
-    end_reason        TEXT,           -- exit (ran its exit handlers), exec, or abrupt
-                                      -- (a signal, a crash, or _exit)
+    end_reason        TEXT,           -- exit (ran its exit handlers), exec, abrupt
+                                      -- (a signal, a crash, or _exit), or abandoned
+                                      -- (it overwrote its trace segment: later records lost)
     mode              TEXT,           -- summary or full
     stack_depth       INTEGER,
     sample_bytes      INTEGER,        -- 0: every allocation has a stack
@@ -258,6 +259,25 @@ CREATE TABLE corruption_events (
     header          BLOB              -- the 64 header bytes as found
 );
 
+-- What the collector refused or gave up on (view trace_health shows it): a
+-- connection from another user, a registration in another process's name,
+-- a connection that sent nothing, a segment it could not trust, a traced
+-- process that overwrote its own segment. One row per kind, user and
+-- process, however often it happened.
+CREATE TABLE health_events (
+    event_id      INTEGER PRIMARY KEY,
+    kind          TEXT NOT NULL,      -- other_user, forged_pid, silent_connection,
+                                      -- bad_registration, unsealed_segment, bad_segment,
+                                      -- too_many_connections, segment_overwritten
+    uid           INTEGER,            -- the peer's user
+    pid           INTEGER,            -- the peer process (the latest one)
+    process_id    INTEGER REFERENCES processes(process_id), -- segment_overwritten only
+    count         INTEGER NOT NULL,   -- times it happened
+    first_unix_ns INTEGER,
+    last_unix_ns  INTEGER,
+    detail        TEXT                -- what exactly, the first time
+);
+
 -- ---- views: the query surface -------------------------------------------
 
 CREATE VIEW class_totals AS
@@ -346,8 +366,16 @@ FROM class_series cs
 JOIN processes p USING (process_id)
 WINDOW w AS (PARTITION BY cs.process_id, cs.class_id ORDER BY cs.ts_ns);
 
--- What tracing itself cost and lost, per process.
+-- What tracing itself cost and lost, per process; problem names what went
+-- wrong with a process's segment (NULL: nothing). Then one row per kind of
+-- connection the collector refused (process_id NULL, pid the latest
+-- sender's), with problem_count the number of times.
 CREATE VIEW trace_health AS
-SELECT process_id, pid, records, dropped_records, lost_no_slot, stacks, stacks_truncated,
-       untracked_frees, sample_bytes, stack_depth, overflow, max_lag_ns
-FROM processes;
+SELECT p.process_id, p.pid, p.records, p.dropped_records, p.lost_no_slot, p.stacks,
+       p.stacks_truncated, p.untracked_frees, p.sample_bytes, p.stack_depth, p.overflow,
+       p.max_lag_ns, h.kind AS problem, h.count AS problem_count, h.detail AS problem_detail
+FROM processes p LEFT JOIN health_events h ON h.process_id = p.process_id
+UNION ALL
+SELECT NULL, h.pid, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       h.kind, h.count, 'uid ' || h.uid || ': ' || h.detail
+FROM health_events h WHERE h.process_id IS NULL;

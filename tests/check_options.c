@@ -465,6 +465,55 @@ START_TEST(a_64_bit_byte_count_loads_without_truncation)
 }
 END_TEST
 
+/* ---- secure execution ---------------------------------------------------- */
+
+START_TEST(in_secure_execution_every_variable_is_ignored_and_one_line_names_those_set)
+{
+    unsetenv("ORTHO_TRACE_SOCK");
+    setenv("ORTHO_TRACE", "1", 1);
+    setenv("ORTHO_TRACE_COLLECTOR", "/tmp/x", 1);
+    setenv("ORTHO_ON_CORRUPTION", "report", 1);
+    setenv("ORTHO_CACHE_MAX_BYTES", "4M", 1);
+    struct options loaded, defaults;
+    options_defaults(&defaults);
+    char out[4096];
+    struct capture c;
+    capture_begin(&c);
+    options_load_env(&loaded, true);
+    capture_end(&c, out, sizeof out);
+    ck_assert_mem_eq(&loaded, &defaults, sizeof loaded);
+    ck_assert_uint_eq(count_lines(out), 1);
+    ck_assert_msg(strstr(out, "ignoring ") != NULL && strstr(out, "ORTHO_TRACE,") != NULL &&
+                      strstr(out, "ORTHO_TRACE_COLLECTOR") != NULL &&
+                      strstr(out, "ORTHO_ON_CORRUPTION") != NULL &&
+                      strstr(out, "ORTHO_CACHE_MAX_BYTES") != NULL &&
+                      strstr(out, "secure execution") != NULL,
+                  "line: %s", out);
+}
+END_TEST
+
+START_TEST(in_secure_execution_with_no_variable_set_nothing_is_printed)
+{
+    unsetenv("ORTHO_TRACE_SOCK");
+    struct options loaded;
+    char out[4096];
+    struct capture c;
+    capture_begin(&c);
+    options_load_env(&loaded, true);
+    capture_end(&c, out, sizeof out);
+    ck_assert_str_eq(out, "");
+}
+END_TEST
+
+START_TEST(outside_secure_execution_the_same_variables_apply)
+{
+    setenv("ORTHO_ON_CORRUPTION", "report", 1);
+    struct options loaded;
+    options_load_env(&loaded, false);
+    ck_assert_uint_eq(loaded.on_corruption, OPTIONS_ON_CORRUPTION_REPORT);
+}
+END_TEST
+
 /* ---- defaults and config checks ----------------------------------------- */
 
 /* Reads the field of `config` that `def` describes. */
@@ -803,6 +852,9 @@ Suite *options_suite(void)
     tcase_add_test(load, a_bad_value_does_not_stop_later_options_from_loading);
     tcase_add_test(load, a_variable_whose_name_only_begins_with_an_option_name_is_ignored);
     tcase_add_test(load, a_64_bit_byte_count_loads_without_truncation);
+    tcase_add_test(load, in_secure_execution_every_variable_is_ignored_and_one_line_names_those_set);
+    tcase_add_test(load, in_secure_execution_with_no_variable_set_nothing_is_printed);
+    tcase_add_test(load, outside_secure_execution_the_same_variables_apply);
     suite_add_tcase(s, load);
 
     TCase *defaults = tcase_create("defaults");

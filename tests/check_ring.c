@@ -605,6 +605,37 @@ START_TEST(a_forked_child_consumes_a_ring_in_a_shared_mapping)
 }
 END_TEST
 
+START_TEST(a_consumer_that_knows_the_capacity_reads_only_its_slots_whatever_the_header_says)
+{
+    /* The producer (another process) may overwrite the whole header: the
+     * collector reduces every index by its own copy of the capacity, and
+     * sees the damage. The memory ends right after the 8 slots, so a read
+     * past them is an AddressSanitizer error. */
+    size_t bytes;
+    void *mem = ring_memory(8, &bytes);
+    ring_t *ring = ring_init(mem, bytes, 8);
+    for (uint64_t i = 0; i < 5; i++) {
+        record_t r = seq_record(i);
+        ck_assert(ring_try_push(ring, &r));
+    }
+    record_t out[16];
+    ck_assert_uint_eq(ring_pop_batch_sized(ring, 8, out, 2), 2);
+    ring->capacity = 1u << 20;                      /* a bigger power of two */
+    atomic_store(&ring->tail, (1ull << 19) + 2);   /* lands far past slot 7 */
+    atomic_store(&ring->head, (1ull << 19) + 5);
+    ck_assert(!ring_is_intact(ring, 8));
+    size_t got = ring_pop_batch_sized(ring, 8, out, 16);
+    ck_assert_uint_le(got, 8);
+    ring->cached_head = UINT64_MAX;                 /* the consumer's line too */
+    atomic_store(&ring->head, atomic_load(&ring->tail) + 1000);
+    ck_assert_uint_eq(ring_pop_batch_sized(ring, 8, out, 16), 0);
+    ring->capacity = 8;
+    ck_assert(!ring_is_intact(ring, 8)); /* head - tail beyond 8 */
+    ck_assert_uint_eq(ring_pop_batch_sized(ring, 6, out, 16), 0); /* not a power of two */
+    free(mem);
+}
+END_TEST
+
 Suite *ring_suite(void)
 {
     Suite *s = suite_create("ring");
@@ -622,6 +653,7 @@ Suite *ring_suite(void)
     tcase_add_test(tc, a_framed_event_is_all_or_nothing_when_only_the_head_fits);
     tcase_add_test(tc, a_batch_never_ends_inside_a_framed_event);
     tcase_add_test(tc, a_blocking_push_gives_up_when_the_consumer_is_gone);
+    tcase_add_test(tc, a_consumer_that_knows_the_capacity_reads_only_its_slots_whatever_the_header_says);
     suite_add_tcase(s, tc);
     TCase *tc_conc = tcase_create("concurrent");
     tcase_set_timeout(tc_conc, 300);

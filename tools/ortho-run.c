@@ -51,6 +51,13 @@
 #define RUN_WAIT_MAX_S 86400      /* one day; longer is surely a typo */
 #define RUN_LEFTOVERS_NAMED 3     /* leftover processes named in the warning line */
 
+/* Marks ortho-run as never traced (tracer/launch.h): with the library
+ * preloaded into ortho-run itself and ORTHO_TRACE set, the library stays
+ * off here, so the command starts the collector for -o, not ortho-run.
+ * Exported by the link (tools/CMakeLists.txt). */
+extern const int ortho_never_trace;
+__attribute__((visibility("default"), used)) const int ortho_never_trace = 1;
+
 /* What the command line asked for, validated. */
 struct run_options {
     const char *db_path;    /* -o as given; NULL: the library's default name */
@@ -407,6 +414,9 @@ static void run_export_environment(const struct run_options *opt, const char *li
 {
     char number[32];
     run_setenv("ORTHO_TRACE", opt->full ? "full" : "1");
+    /* A collector of an enclosing traced tree is not this run's: the
+     * command starts its own, for this database. */
+    unsetenv("ORTHO_TRACE_SOCK");
     if (db_path != NULL)
         run_setenv("ORTHO_TRACE_DB", db_path);
     if (opt->has_sample) {

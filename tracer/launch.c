@@ -7,7 +7,14 @@
  * pid). The socket's name travels to exec'd children in ORTHO_TRACE_SOCK.
  * Runs from the library constructor and from the fork-child hook: it uses
  * syscalls and fixed buffers only, never malloc, except setenv at start-up
- * (outside any allocator call, with tracing still off). */
+ * (outside any allocator call, with tracing still off).
+ *
+ * Trust: the socket's name is visible to every user (/proc/net/unix), so
+ * before sending anything the process checks that the listener runs as its
+ * own user (SO_PEERCRED): a collector of another user would get to write
+ * into this process's segment. The collector starts with no ORTHO_TRACE*
+ * variable and no LD_PRELOAD, and programs that must never be traced (the
+ * collector, ortho-run) say so with ORTHO_NEVER_TRACE_SYMBOL. */
 #define _GNU_SOURCE
 #include "launch.h"
 
@@ -55,6 +62,14 @@ static bool launch_library_dir(char *dir, size_t cap)
     return true;
 }
 
+/* Defined (and exported) by the programs that must never be traced. */
+extern const int ortho_never_trace __attribute__((weak, visibility("default")));
+
+bool launch_never_trace(void)
+{
+    return &ortho_never_trace != NULL;
+}
+
 bool launch_find_collector(const char *configured, char *path, size_t cap)
 {
     if (configured != NULL)
@@ -84,8 +99,19 @@ bool launch_find_collector(const char *configured, char *path, size_t cap)
     return false;
 }
 
-/* environ without LD_PRELOAD, in memory of our own: the collector must not
- * run on the allocator it is tracing. NULL if no memory. */
+/* Whether an environment entry is kept for the collector: not LD_PRELOAD
+ * (it must not run on the allocator it is tracing) and no ORTHO_TRACE*
+ * (it must not trace itself, nor point children at itself) but for
+ * ORTHO_TRACE_DEBUG_PATH, which is the collector's own option. */
+static bool launch_keep_for_collector(const char *entry)
+{
+    if (strncmp(entry, "ORTHO_TRACE_DEBUG_PATH=", 23) == 0)
+        return true;
+    return strncmp(entry, "LD_PRELOAD=", 11) != 0 && strncmp(entry, "ORTHO_TRACE", 11) != 0;
+}
+
+/* environ without what launch_keep_for_collector drops, in memory of our
+ * own. NULL if no memory. */
 static char **launch_collector_env(size_t *bytes)
 {
     size_t count = 0;
@@ -97,7 +123,7 @@ static char **launch_collector_env(size_t *bytes)
         return NULL;
     size_t n = 0;
     for (char **e = environ; e != NULL && *e != NULL; e++)
-        if (strncmp(*e, "LD_PRELOAD=", 11) != 0)
+        if (launch_keep_for_collector(*e))
             env[n++] = *e;
     env[n] = NULL;
     return env;
@@ -218,6 +244,15 @@ int launch_register(const char *sock_name, int memfd, uint64_t seg_bytes, uint32
         int err = errno;
         close(fd);
         return err;
+    }
+    /* Anyone can listen under any free abstract name: the collector must be
+     * of this process's own (effective) user before it gets the segment. */
+    struct ucred peer;
+    socklen_t peer_len = sizeof peer;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &peer_len) != 0 ||
+        peer.uid != geteuid()) {
+        close(fd);
+        return EPERM;
     }
     segment_hello_t hello = {.magic = SEGMENT_MAGIC, .version = SEGMENT_VERSION,
                              .pid = (uint32_t)getpid(), .bytes = seg_bytes};

@@ -213,22 +213,31 @@ bool ring_push_blocking_n(ring_t *ring, const record_t *recs, size_t n, ring_giv
 
 size_t ring_pop_batch(ring_t *ring, record_t *out, size_t max)
 {
+    return ring_pop_batch_sized(ring, ring->capacity, out, max);
+}
+
+size_t ring_pop_batch_sized(ring_t *ring, uint32_t capacity, record_t *out, size_t max)
+{
+    if (!ring_capacity_ok(capacity))
+        return 0;
     uint64_t tail = atomic_load_explicit(&ring->tail, memory_order_relaxed); /* ours */
-    uint64_t capacity = ring->capacity;
     uint64_t avail = ring->cached_head - tail;
-    if (avail < max) {
+    if (avail < max || avail > capacity) {
         /* Acquire pairs with the producer's release of head: the slots up
-         * to it are fully written. */
+         * to it are fully written. (A cached head beyond reach is a stale
+         * or overwritten one: read the real head before judging.) */
         ring->cached_head = atomic_load_explicit(&ring->head, memory_order_acquire);
         avail = ring->cached_head - tail;
     }
-    if (avail > capacity || !ring_capacity_ok(capacity))
+    if (avail > capacity)
         return 0; /* the producer's side of the header was overwritten */
     size_t n = avail < max ? (size_t)avail : max;
     if (n == 0)
         return 0;
+    /* Every index below is taken modulo the caller's capacity, never the
+     * header's: the slots read lie within the ring it knows. */
     const record_t *slots = ring_slots(ring);
-    uint64_t mask = capacity - 1;
+    uint64_t mask = (uint64_t)capacity - 1;
     size_t first = (size_t)(tail & mask);
     size_t run = (size_t)capacity - first;
     if (run > n)
@@ -279,6 +288,11 @@ bool ring_release(ring_t *ring)
 uint64_t ring_dropped(const ring_t *ring)
 {
     return atomic_load_explicit(&ring->dropped_records, memory_order_relaxed);
+}
+
+bool ring_is_intact(const ring_t *ring, uint32_t capacity)
+{
+    return ring->capacity == capacity && ring_is_valid(ring);
 }
 
 bool ring_is_valid(const ring_t *ring)

@@ -188,6 +188,12 @@ bool ring_push_blocking_n(ring_t *ring, const record_t *recs, size_t n, ring_giv
  * records copied; 0 when empty, or when the producer's index is corrupt
  * (ring_is_valid says false then). Never blocks. */
 size_t ring_pop_batch(ring_t *ring, record_t *out, size_t max);
+/* ring_pop_batch for a consumer that does not trust the shared header (the
+ * collector): `capacity` is its own copy, taken when the ring was
+ * registered, and every slot index is reduced by it, so a producer that
+ * overwrote the header can lose its own records but never make the
+ * consumer read outside those `capacity` slots. */
+size_t ring_pop_batch_sized(ring_t *ring, uint32_t capacity, record_t *out, size_t max);
 
 /* Producer: no more pushes will follow (thread exit). */
 void ring_close(ring_t *ring);
@@ -206,5 +212,8 @@ uint64_t ring_dropped(const ring_t *ring);
  * and 0 <= head - tail <= capacity. Call it from the consumer (or with the
  * producer stopped): a third party's tail can be stale and fail the check. */
 bool ring_is_valid(const ring_t *ring);
+/* ring_is_valid, and the header still says `capacity` (the consumer's own
+ * copy): false means the header was overwritten. Consumer side. */
+bool ring_is_intact(const ring_t *ring, uint32_t capacity);
 
 #endif

@@ -9,6 +9,13 @@
  * pointers, only offsets and address-free atomics, and both sides check
  * magic, version and sizes before trusting it.
  *
+ * Trust: the process may write any byte of the segment at any time (a bug,
+ * a stray pointer, or on purpose), so the collector copies the geometry
+ * once, at registration (segment_geometry_t), computes every address from
+ * that copy, and treats the identity fields changing afterwards as damage
+ * (SEGMENT_IDENTITY_BYTES). The collector is authenticated (same user) and
+ * the process trusts what it writes.
+ *
  * Slot claim protocol: claim_tid 0 means free. A thread CASes 0 -> its tid,
  * formats the ring, pushes. At thread exit it closes the ring; the
  * collector drains it, releases the ring, and stores claim_tid = 0 last
@@ -20,6 +27,7 @@
 #define ORTHO_TRACER_SEGMENT_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,7 +36,7 @@
 #include "ring.h"
 
 #define SEGMENT_MAGIC 0x4745534f48545230ull /* "0RTHOSEG" */
-#define SEGMENT_VERSION 5u
+#define SEGMENT_VERSION 6u /* 5: the collector's abandoned flag; 6: the class table */
 #define SEGMENT_HEADER_BYTES 1536u
 #define SEGMENT_SLOT_HEADER_BYTES 128u
 #define SEGMENT_STACK_CACHE_ENTRIES 2048u /* per thread, direct-mapped */
@@ -107,7 +115,8 @@ typedef struct segment {
     _Atomic uint32_t collector_pid;
     _Atomic uint32_t exit_acked;      /* everything before exit_requested is committed */
     _Atomic uint64_t heartbeat_ns;    /* CLOCK_MONOTONIC of the collector's last pass */
-    uint8_t pad2[64 - 16];
+    _Atomic uint32_t abandoned;       /* the collector stopped reading: the segment was damaged */
+    uint8_t pad2[64 - 20];
 
     /* Written by the collector at most once a second, read for every
      * record: its own line, so the heartbeat written on every pass does
@@ -127,6 +136,21 @@ _Static_assert(offsetof(segment_t, collector_pid) == 256, "collector line starts
 _Static_assert(offsetof(segment_t, clock) == 320, "the calibration has a line of its own");
 _Static_assert(offsetof(segment_t, classes) == 512, "the class table follows the header lines");
 
+/* The header bytes the process writes before it registers and never after
+ * (magic to start_realtime_ns): the collector keeps a copy and compares. */
+#define SEGMENT_IDENTITY_BYTES offsetof(segment_t, pad0)
+
+/* Where things are in a segment, as the collector copied it at
+ * registration. Addresses on the collector side come from this, never from
+ * the live header. */
+typedef struct segment_geometry {
+    uint32_t slot_count;    /* slots */
+    uint32_t slot_bytes;    /* bytes per slot */
+    uint32_t ring_offset;   /* within a slot, bytes */
+    uint32_t ring_capacity; /* records per ring */
+    uint64_t total_bytes;   /* the mapping, bytes */
+} segment_geometry_t;
+
 /* Bytes of one slot for a ring of `capacity` records. */
 static inline size_t segment_slot_bytes(size_t capacity)
 {
@@ -137,6 +161,41 @@ static inline size_t segment_slot_bytes(size_t capacity)
 static inline segment_slot_t *segment_slot(segment_t *seg, uint32_t index)
 {
     return (segment_slot_t *)((char *)seg + seg->header_bytes + (size_t)index * seg->slot_bytes);
+}
+
+/* Checks a copy of a header against the size of its mapping and fills
+ * geo from it. false: the header is not one this version made, or it does
+ * not fit the mapping. */
+static inline bool segment_geometry_from(const segment_t *head, uint64_t bytes,
+                                         segment_geometry_t *geo)
+{
+    if (bytes < sizeof *head || head->magic != SEGMENT_MAGIC ||
+        head->version != SEGMENT_VERSION || head->header_bytes != SEGMENT_HEADER_BYTES ||
+        head->slot_count == 0 || head->slot_count > 65536 ||
+        head->ring_capacity < RING_MIN_CAPACITY || head->total_bytes != bytes)
+        return false;
+    size_t slot = segment_slot_bytes(head->ring_capacity);
+    if (ring_bytes_for(head->ring_capacity) == 0 || head->slot_bytes != slot ||
+        (size_t)head->ring_offset + ring_bytes_for(head->ring_capacity) != slot ||
+        SEGMENT_HEADER_BYTES + (uint64_t)head->slot_count * slot > bytes)
+        return false;
+    *geo = (segment_geometry_t){.slot_count = head->slot_count, .slot_bytes = head->slot_bytes,
+                                .ring_offset = head->ring_offset,
+                                .ring_capacity = head->ring_capacity, .total_bytes = bytes};
+    return true;
+}
+
+/* Slot `index` (< geo->slot_count) and its ring, from the copied geometry. */
+static inline segment_slot_t *segment_slot_at(void *seg, const segment_geometry_t *geo,
+                                              uint32_t index)
+{
+    return (segment_slot_t *)((char *)seg + SEGMENT_HEADER_BYTES +
+                              (size_t)index * geo->slot_bytes);
+}
+
+static inline ring_t *segment_ring_at(segment_slot_t *slot, const segment_geometry_t *geo)
+{
+    return (ring_t *)((char *)slot + geo->ring_offset);
 }
 
 static inline segment_stack_entry_t *segment_stack_cache(segment_slot_t *slot)

@@ -107,6 +107,11 @@ static bool tracer_collector_gone(void *arg)
     (void)arg;
     if (!__atomic_load_n(&trace_port_on, __ATOMIC_RELAXED))
         return true;
+    if (tracer.seg != NULL && atomic_load_explicit(&tracer.seg->abandoned, memory_order_acquire)) {
+        tracer_stop("the trace collector stopped reading this process: its trace segment was "
+                    "overwritten (see trace_health)");
+        return true;
+    }
     if (tracer.collector_pid == 0 || kill((pid_t)tracer.collector_pid, 0) == 0 || errno != ESRCH)
         return false;
     tracer_stop("the trace collector exited");
@@ -732,11 +737,16 @@ static bool tracer_make_segment(unsigned via, uint32_t ppid, int *memfd_out)
 {
     size_t slot_bytes = segment_slot_bytes(tracer.ring_capacity);
     size_t bytes = SEGMENT_HEADER_BYTES + (size_t)TRACER_SLOTS * slot_bytes;
-    int fd = memfd_create("orthotope-trace", MFD_CLOEXEC);
+    int fd = memfd_create("orthotope-trace", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0)
         return false;
-    if (ftruncate(fd, (off_t)bytes) != 0) {
+    /* Sealed at its size: the collector maps only sealed segments, so no
+     * one can shrink one under it (a SIGBUS there) or grow it. */
+    if (ftruncate(fd, (off_t)bytes) != 0 ||
+        fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+        int err = errno;
         close(fd);
+        errno = err;
         return false;
     }
     void *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -788,7 +798,8 @@ static bool tracer_attach(unsigned via, uint32_t ppid)
         munmap(tracer.seg, tracer.seg_bytes);
         tracer.seg = NULL;
         launch_report_off("cannot reach the trace collector at @", tracer.sock_name, err,
-                          "it has exited or ORTHO_TRACE_SOCK is stale");
+                          err == EPERM ? "it runs as another user, so it gets nothing"
+                                       : "it has exited or ORTHO_TRACE_SOCK is stale");
         return false;
     }
     tracer.collector_pid = collector;
@@ -865,7 +876,7 @@ static bool tracer_tsc_usable(const struct options *opts)
 static bool tracer_setup(void)
 {
     /* Most processes are untraced: leave before touching anything. */
-    if (prim_getenv("ORTHO_TRACE") == NULL)
+    if (prim_getenv("ORTHO_TRACE") == NULL || launch_never_trace())
         return true;
     const char *inherited = prim_getenv("ORTHO_TRACE_SOCK");
     if (inherited != NULL && strcmp(inherited, TRACER_SOCK_OFF) == 0)

@@ -2,7 +2,13 @@
  * allocation of a preloaded program, so it may not allocate: values are read
  * from environ by prim_getenv and parsed by hand. Accepts 1/on/yes/true-style
  * words only for choice options, and K/M/G/T (powers of 1024) on byte counts,
- * as mimalloc and jemalloc users expect. */
+ * as mimalloc and jemalloc users expect. In secure execution (a setuid,
+ * setgid or file-capability program) no ORTHO_ variable is read at all, as
+ * glibc ignores MALLOC_* there: the environment belongs to the user who
+ * started the program, and every option is a lever on a more privileged
+ * process (the trace options name programs and files it would run and
+ * write as its owner; ORTHO_ON_CORRUPTION=report keeps it running on a
+ * corrupt heap; the arena and cache limits choose when its malloc fails). */
 #include "options.h"
 
 #include <sched.h>
@@ -264,9 +270,42 @@ static void options_warn(const struct option_def *def, const char *text, const c
     report_emit(&line);
 }
 
+/* Secure execution: one line naming the variables of the table (and the
+ * tracer's ORTHO_TRACE_SOCK) that were set; none in the usual case, and
+ * then nothing is printed. */
+static void options_refuse_environment(void)
+{
+    struct report_line line;
+    report_begin(&line);
+    report_str(&line, "orthotope: ignoring ");
+    unsigned named = 0;
+    for (size_t i = 0; i <= options_count; i++) {
+        const char *name = i < options_count ? options_table[i].env_name : "ORTHO_TRACE_SOCK";
+        if (prim_getenv(name) == NULL)
+            continue;
+        report_str(&line, named++ == 0 ? "" : ", ");
+        report_str(&line, name);
+    }
+    if (named == 0)
+        return;
+    report_str(&line, ": this program runs setuid, setgid or with file capabilities (secure "
+                      "execution), where the environment may come from a less privileged user; "
+                      "the defaults apply and tracing stays off");
+    report_emit(&line);
+}
+
 void options_load(struct options *out)
 {
+    options_load_env(out, prim_secure_execution());
+}
+
+void options_load_env(struct options *out, bool secure)
+{
     options_defaults(out);
+    if (secure) {
+        options_refuse_environment();
+        return;
+    }
     for (size_t i = 0; i < options_count; i++) {
         const struct option_def *def = &options_table[i];
         const char *text = prim_getenv(def->env_name);

@@ -67,8 +67,12 @@ extern ORTHO_HIDDEN const size_t options_count;
 
 /* Every field at its default. */
 void options_defaults(struct options *out);
-/* Defaults overridden by the environment; warns on stderr per bad value. */
+/* Defaults overridden by the environment; warns on stderr per bad value.
+ * In secure execution (prim_secure_execution) the defaults only. */
 void options_load(struct options *out);
+/* options_load with secure execution given: when secure, every ORTHO_
+ * variable is ignored and one line names those that were set. */
+void options_load_env(struct options *out, bool secure);
 /* The process's options: loaded from the environment on the first call
  * (from whichever thread: the others wait), the same values after. Its one
  * reader for the allocator and the tracer, so a bad value warns once. */

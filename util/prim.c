@@ -1,7 +1,8 @@
 /* prim.c - Linux implementation of prim.h: mmap/mprotect/madvise for memory,
- * gettid and clock_gettime, write(2) for diagnostics and a walk of environ for
- * the environment. Owns only the page-size cache and the test fault counter;
- * both are atomics so any thread may call in at any time. */
+ * gettid and clock_gettime, write(2) for diagnostics, a walk of environ for
+ * the environment and the auxiliary vector for secure execution. Owns only
+ * the page-size cache and the test fault counter; both are atomics so any
+ * thread may call in at any time. */
 #define _GNU_SOURCE
 #include "prim.h"
 
@@ -9,6 +10,7 @@
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -212,4 +214,9 @@ const char *prim_getenv(const char *name)
             return *entry + name_len + 1;
     }
     return NULL;
+}
+
+bool prim_secure_execution(void)
+{
+    return getauxval(AT_SECURE) != 0;
 }

@@ -50,4 +50,9 @@ bool prim_mapped_path(uintptr_t address, char *out, size_t cap);
  * Does not allocate (getenv may not be safe this early in a preload). */
 const char *prim_getenv(const char *name);
 
+/* Whether this process runs in secure execution (getauxval(AT_SECURE): a
+ * setuid or setgid program, or one that gained file capabilities), where
+ * the environment belongs to a less privileged user and must not steer it. */
+bool prim_secure_execution(void);
+
 #endif

@@ -1,11 +1,19 @@
 /* collector.c - see collector.h. One thread does everything but naming
- * stacks (symworker.h), in passes: accept registrations, drain each
- * image's rings (a batch per ring per pass, so one busy thread cannot
- * starve the others), handle handshakes and ended processes, and commit
- * every interval. Unless a pass drained
- * a good share of a ring it sleeps in ppoll() on the listening socket:
- * 20 us after a pass that drained a trickle or right after a busy one,
- * backing off to a millisecond while all is quiet. */
+ * stacks (symworker.h), in passes: admit registrations (admit.h: checked,
+ * never waited for), drain each image's rings (a batch per ring per pass,
+ * so one busy thread cannot starve the others), handle handshakes and
+ * ended processes, and commit every interval. Unless a pass drained
+ * a good share of a ring it sleeps in ppoll() on the listening socket and
+ * the connections still to register: 20 us after a pass that drained a
+ * trickle or right after a busy one, backing off to a millisecond while
+ * all is quiet.
+ *
+ * A traced process can write any byte of its segment at any time. Every
+ * address here comes from the geometry copied at registration, every ring
+ * index is reduced by the copied capacity, and a pass that finds the
+ * identity fields changed or a ring header broken stops reading that image
+ * (it is "abandoned": reported once in health.h, its end written, the
+ * process told through seg->abandoned) - the rest of the tree goes on. */
 #define _GNU_SOURCE
 #include "collector.h"
 
@@ -23,7 +31,9 @@
 #include <unistd.h>
 #include <fcntl.h>
 
+#include "admit.h"
 #include "db.h"
+#include "health.h"
 #include "ring.h"
 #include "segment.h"
 #include "state.h"
@@ -41,8 +51,12 @@ struct image {
     int64_t process_id;
     uint32_t pid, ppid;
     unsigned via;
-    segment_t *seg;
-    size_t seg_bytes;
+    segment_t *seg;          /* shared with the process: read what you need, trust nothing */
+    segment_geometry_t geo;  /* copied at registration: every address comes from here */
+    uint8_t identity[SEGMENT_IDENTITY_BYTES]; /* the header's first bytes then, to compare */
+    bool clock_tsc;          /* it stamps records with the time-stamp counter */
+    const char *damage;      /* why its segment cannot be read any more, or NULL */
+    bool abandoned;          /* stopped reading: its segment was overwritten */
     int pidfd;               /* -1: poll kill(pid, 0) instead */
     struct proc_state *st;   /* until its end is written: a build tree has tens of
                               * thousands of images, and a state is ~50 KiB */
@@ -83,6 +97,8 @@ struct collector {
      * to 50,000 times a second. Same capacity as images. */
     struct image **active;
     size_t active_count;
+    struct health health;    /* refusals and damaged segments (trace_health) */
+    struct admit admit;      /* connections waiting to register */
     uint64_t last_end_ns;    /* the latest ended_ns of any image */
     record_t batch[COLLECTOR_BATCH];
     uint64_t last_activity_ns;
@@ -115,7 +131,7 @@ static void collector_calibrate(struct collector *c, uint64_t now, bool force)
     }
     for (size_t i = 0; i < c->active_count; i++) {
         struct image *im = c->active[i];
-        if (!im->ended && im->seg->clock_source == SEGMENT_CLOCK_TSC)
+        if (!im->ended && im->clock_tsc)
             clock_calibration_publish(&im->seg->clock, cal->ticks, cal->ns, cal->mult);
     }
 }
@@ -139,18 +155,6 @@ static void collector_read_proc(uint32_t pid, const char *name, char *buf, size_
         if (buf[i] == '\0')
             buf[i] = ' ';
     buf[n] = '\0';
-}
-
-/* Checks a mapped segment's header against its size before trusting it. */
-static bool collector_segment_ok(const segment_t *seg, size_t bytes)
-{
-    if (bytes < sizeof *seg || seg->magic != SEGMENT_MAGIC || seg->version != SEGMENT_VERSION ||
-        seg->header_bytes != SEGMENT_HEADER_BYTES || seg->slot_count == 0 ||
-        seg->slot_count > 65536 || seg->ring_capacity < RING_MIN_CAPACITY)
-        return false;
-    size_t slot = segment_slot_bytes(seg->ring_capacity);
-    return seg->slot_bytes == slot && seg->ring_offset + ring_bytes_for(seg->ring_capacity) == slot &&
-           seg->header_bytes + (uint64_t)seg->slot_count * slot <= bytes;
 }
 
 /* Writes what fits before deadline of im's named batch (in the caller's
@@ -243,21 +247,55 @@ static bool collector_finish_end(struct collector *c, struct image *im, uint64_t
 }
 
 /* Drains up to one batch from every ring of im; the records taken. With
- * `all`, keeps going until every ring is empty. */
+ * `all`, keeps going until every ring is empty, or for as many passes as
+ * empty rings that were full (a process that keeps pushing cannot hold the
+ * collector here: what it pushes later is drained by later passes). */
 static size_t collector_drain(struct collector *c, struct image *im, bool all);
 
-/* The process image is gone (exit, exec, a signal): drains what its rings
- * still hold and commits its counters and live allocations now, its end
- * once its last stacks are named (collector_finish_end). */
+/* Whether im's segment still has the identity and geometry it registered
+ * with; if not, records why in im->damage. */
+static bool collector_identity_ok(struct image *im)
+{
+    if (im->damage == NULL && memcmp(im->seg, im->identity, SEGMENT_IDENTITY_BYTES) != 0)
+        im->damage = "its identity and geometry fields changed after registration";
+    return im->damage == NULL;
+}
+
+static void collector_end_image(struct collector *c, struct image *im, const char *reason);
+
+/* Stops reading im, whose segment was overwritten (im->damage says how):
+ * reports it once, tells the process (its waits end), and writes its end
+ * with what was drained before. */
+static void collector_abandon(struct collector *c, struct image *im)
+{
+    if (im->ended || im->abandoned)
+        return;
+    im->abandoned = true;
+    health_note(&c->health, HEALTH_OVERWRITTEN, (uint32_t)geteuid(), im->pid, im->process_id,
+                im->damage != NULL ? im->damage : "damaged");
+    atomic_store_explicit(&im->seg->abandoned, 1, memory_order_release);
+    collector_end_image(c, im, "abandoned");
+}
+
+/* The process image is gone (exit, exec, a signal) or abandoned: drains
+ * what its rings still hold (not an abandoned one's) and commits its
+ * counters and live allocations now, its end once its last stacks are
+ * named (collector_finish_end). */
 static void collector_end_image(struct collector *c, struct image *im, const char *reason)
 {
     if (im->ended)
         return;
-    collector_drain(c, im, true);
+    if (!im->abandoned && collector_identity_ok(im))
+        collector_drain(c, im, true);
+    if (im->damage != NULL && !im->abandoned) {
+        collector_abandon(c, im); /* ends it, as abandoned */
+        return;
+    }
     state_settle(im->st);
     uint64_t now = prim_now_ns();
-    im->forks_started = atomic_load(&im->seg->forks_started);
-    im->lost_no_slot = atomic_load(&im->seg->lost_no_slot);
+    /* Counters the process keeps; an abandoned one's are not believed. */
+    im->forks_started = im->abandoned ? 0 : atomic_load(&im->seg->forks_started);
+    im->lost_no_slot = im->abandoned ? 0 : atomic_load(&im->seg->lost_no_slot);
     for (size_t i = 0; i < im->st->thread_count; i++) {
         struct thread_state *t = &im->st->threads[i];
         if (t->end_ns == 0) { /* the main thread has no exit hook */
@@ -274,7 +312,7 @@ static void collector_end_image(struct collector *c, struct image *im, const cha
     im->end_ns = now; /* same clock as the records */
     /* A process blocked in its exit handshake must not wait in vain. */
     atomic_store_explicit(&im->seg->exit_acked, 1, memory_order_release);
-    munmap(im->seg, im->seg_bytes);
+    munmap(im->seg, im->geo.total_bytes);
     im->seg = NULL;
     if (im->pidfd >= 0)
         close(im->pidfd);
@@ -301,59 +339,31 @@ static struct image *collector_find(struct collector *c, uint32_t pid, bool live
 
 static const char *const collector_via_names[] = {"root", "fork", "exec"};
 
-/* Takes one registration from connection fd: the hello, the memfd; maps
- * it, adds the image, acks. */
-static void collector_register(struct collector *c, int fd)
+/* Adds the image r describes (admit.c checked it and copied its header)
+ * and answers it: the collector's pid, or 0 (no memory: the process then
+ * runs untraced and says so). */
+static void collector_register(struct collector *c, struct admitted *r)
 {
-    struct timeval timeout = {.tv_sec = 2, .tv_usec = 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    segment_hello_t hello;
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } control;
-    struct iovec iov = {.iov_base = &hello, .iov_len = sizeof hello};
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                         .msg_controllen = sizeof control.buf};
-    ssize_t got = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
-    int memfd = -1;
-    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); got > 0 && cm != NULL; cm = CMSG_NXTHDR(&msg, cm))
-        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
-            memcpy(&memfd, CMSG_DATA(cm), sizeof memfd);
+    const segment_t *head = &r->head;
     uint32_t ack = 0;
     struct image *im = NULL;
-    struct stat sb;
-    if (got != (ssize_t)sizeof hello || memfd < 0 || hello.magic != SEGMENT_MAGIC ||
-        hello.version != SEGMENT_VERSION || fstat(memfd, &sb) != 0 ||
-        (uint64_t)sb.st_size < hello.bytes)
-        goto reply;
-    void *mem = mmap(NULL, hello.bytes, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
-    if (mem == MAP_FAILED)
-        goto reply;
-    segment_t *seg = mem;
-    if (!collector_segment_ok(seg, hello.bytes)) {
-        munmap(mem, hello.bytes);
-        goto reply;
-    }
     if (c->image_count == c->image_cap) {
         size_t cap = c->image_cap * 2 + 8;
         struct image **grown = realloc(c->images, cap * sizeof *grown);
         if (grown != NULL)
             c->images = grown;
         struct image **grown_active = grown != NULL ? realloc(c->active, cap * sizeof *grown) : NULL;
-        if (grown_active == NULL) {
-            munmap(mem, hello.bytes);
-            goto reply; /* no ack: the process runs untraced and says so */
-        }
+        if (grown_active == NULL)
+            goto reply;
         c->active = grown_active;
         c->image_cap = cap;
     }
     im = calloc(1, sizeof *im);
     if (im != NULL) {
         im->st = calloc(1, sizeof *im->st);
-        im->slot_thread = calloc(seg->slot_count, sizeof *im->slot_thread);
-        im->slot_generation = calloc(seg->slot_count, sizeof *im->slot_generation);
-        im->slot_known = calloc(seg->slot_count, 1);
+        im->slot_thread = calloc(r->geo.slot_count, sizeof *im->slot_thread);
+        im->slot_generation = calloc(r->geo.slot_count, sizeof *im->slot_generation);
+        im->slot_known = calloc(r->geo.slot_count, 1);
     }
     if (im == NULL || im->st == NULL || im->slot_thread == NULL || im->slot_generation == NULL ||
         im->slot_known == NULL) {
@@ -363,37 +373,35 @@ static void collector_register(struct collector *c, int fd)
             free(im->slot_generation);
             free(im->slot_known);
             free(im);
-            im = NULL;
         }
-        munmap(mem, hello.bytes);
         goto reply;
     }
-    im->seg = seg;
-    im->seg_bytes = hello.bytes;
-    im->pid = seg->pid;
-    im->ppid = seg->ppid;
-    im->via = seg->via < 3 ? seg->via : 0;
-    /* The class table is copied out of shared memory before it is checked:
-     * the process could change it between the check and the use. */
-    struct class_table classes;
-    memcpy(&classes, (const void *)&seg->classes, sizeof classes);
-    if (!state_init(im->st, seg->pid, seg->mode, seg->sample_bytes) ||
-        !state_set_classes(im->st, &classes)) {
-        fprintf(stderr, "ortho-collector: process %u sent an invalid size-class table or memory "
-                        "ran out; it runs untraced\n", seg->pid);
+    im->seg = r->seg;
+    im->geo = r->geo;
+    memcpy(im->identity, head, SEGMENT_IDENTITY_BYTES);
+    im->clock_tsc = head->clock_source == SEGMENT_CLOCK_TSC;
+    im->pid = r->pid; /* the kernel's word, which the header matched */
+    im->ppid = head->ppid;
+    im->via = head->via < 3 ? head->via : 0;
+    /* head is admit.c's private copy of the header, class table included:
+     * checked here, it cannot change after the check. */
+    if (!state_init(im->st, im->pid, head->mode, head->sample_bytes) ||
+        !state_set_classes(im->st, &head->classes)) {
+        health_note(&c->health, HEALTH_BAD_SEGMENT, (uint32_t)geteuid(), im->pid, 0,
+                    "its size-class table breaks the rules, or the collector ran out of memory");
         state_free(im->st);
         free(im->st);
         free(im->slot_thread);
         free(im->slot_generation);
         free(im->slot_known);
         free(im);
-        im = NULL;
-        munmap(mem, hello.bytes);
         goto reply;
     }
-    im->pidfd = (int)syscall(SYS_pidfd_open, (pid_t)seg->pid, 0);
+    im->pidfd = (int)syscall(SYS_pidfd_open, (pid_t)im->pid, 0);
     int64_t parent = 0;
     if (im->via == SEGMENT_VIA_EXEC) {
+        /* Only the process itself can register under its pid (admit.c), so
+         * a running image of the same pid is the one this exec replaced. */
         struct image *old = collector_find(c, im->pid, true);
         if (old != NULL) {
             collector_end_image(c, old, "exec");
@@ -416,35 +424,33 @@ static void collector_register(struct collector *c, int fd)
         .pid = im->pid, .ppid = im->ppid, .parent_process_id = parent,
         .via = collector_via_names[im->via], .exe = exe[0] ? exe : NULL,
         .cmdline = cmdline[0] ? cmdline : NULL,
-        .mode = seg->mode == SEGMENT_MODE_FULL ? "full" : "summary",
-        .overflow = seg->overflow_drop ? "drop" : "wait", .start_ns = seg->start_ns,
-        .start_unix_ns = seg->start_realtime_ns, .sample_bytes = seg->sample_bytes,
-        .stack_depth = seg->stack_depth, .state = im->st};
+        .mode = head->mode == SEGMENT_MODE_FULL ? "full" : "summary",
+        .overflow = head->overflow_drop ? "drop" : "wait", .start_ns = head->start_ns,
+        .start_unix_ns = head->start_realtime_ns, .sample_bytes = head->sample_bytes,
+        .stack_depth = head->stack_depth, .state = im->st};
     db_begin(c->cfg->db);
     im->process_id = db_add_process(c->cfg->db, &info);
     db_commit(c->cfg->db);
-    atomic_store(&seg->collector_pid, (uint32_t)getpid());
+    atomic_store(&im->seg->collector_pid, (uint32_t)getpid());
     c->images[c->image_count++] = im;
     c->active[c->active_count++] = im;
-    if (seg->clock_source == SEGMENT_CLOCK_TSC)
+    if (im->clock_tsc)
         collector_calibrate(c, prim_now_ns(), true); /* its threads stop calling clock_gettime */
     ack = (uint32_t)getpid();
 reply:
-    if (memfd >= 0)
-        close(memfd);
-    send(fd, &ack, sizeof ack, MSG_NOSIGNAL);
-    close(fd);
+    admit_reply(r, ack);
     c->last_activity_ns = prim_now_ns();
 }
 
+/* Takes new connections and registers every image whose registration
+ * passed; never waits for a peer. */
 static void collector_accept(struct collector *c)
 {
-    for (;;) {
-        int fd = accept4(c->cfg->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-        if (fd < 0)
-            return;
-        collector_register(c, fd);
-    }
+    uint64_t now = prim_now_ns();
+    admit_accept(&c->admit, now);
+    struct admitted r;
+    while (admit_next(&c->admit, now, &r))
+        collector_register(c, &r);
 }
 
 /* Processes a batch popped from a ring, frame by frame. */
@@ -464,31 +470,43 @@ static void collector_ingest(struct image *im, size_t thread, const record_t *re
         im->st->max_lag_ns = now - newest;
 }
 
+/* Drains one batch from slot `index` of im. A ring whose header no
+ * longer describes the ring registered sets im->damage and gives nothing. */
 static size_t collector_drain_slot(struct collector *c, struct image *im, uint32_t index,
                                    uint64_t now, bool check_dead)
 {
-    segment_t *seg = im->seg;
-    segment_slot_t *slot = segment_slot(seg, index);
+    segment_slot_t *slot = segment_slot_at(im->seg, &im->geo, index);
     uint32_t tid = atomic_load_explicit(&slot->claim_tid, memory_order_acquire);
-    if (tid == 0)
-        return 0;
-    ring_t *ring = segment_ring(seg, slot);
-    uint32_t state = atomic_load_explicit(&ring->state, memory_order_acquire);
-    if (state == RING_STATE_FREE)
-        return 0; /* claimed, not formatted yet */
+    ring_t *ring = segment_ring_at(slot, &im->geo);
+    uint32_t capacity = im->geo.ring_capacity;
+    uint32_t state = tid != 0 ? atomic_load_explicit(&ring->state, memory_order_acquire) : 0;
+    if (tid == 0 || state == RING_STATE_FREE) {
+        /* Only this collector frees a slot and its ring, forgetting the
+         * slot as it does: one it still knows was freed under its thread
+         * (whose pushes would then wait for a reader that never comes). */
+        if (im->slot_known[index])
+            im->damage = "a running thread's slot or ring was marked free";
+        return 0; /* free, or claimed and not formatted yet */
+    }
     if (!im->slot_known[index] || im->slot_generation[index] != slot->generation) {
-        if (ring_attach(ring, ring_bytes_for(seg->ring_capacity)) == NULL)
+        if (ring_attach(ring, ring_bytes_for(capacity)) == NULL ||
+            !ring_is_intact(ring, capacity)) {
+            im->damage = "a ring's header is not the one its thread wrote";
             return 0;
+        }
         im->slot_known[index] = 1;
         im->slot_generation[index] = slot->generation;
         im->slot_thread[index] = state_thread(im->st, tid, now);
     }
     size_t thread = im->slot_thread[index];
     size_t total = 0;
-    size_t got = ring_pop_batch(ring, c->batch, COLLECTOR_BATCH);
+    size_t got = ring_pop_batch_sized(ring, capacity, c->batch, COLLECTOR_BATCH);
     if (got > 0) {
         collector_ingest(im, thread, c->batch, got, now);
         total += got;
+    } else if (!ring_is_intact(ring, capacity)) {
+        im->damage = "a ring's header or indices were overwritten";
+        return 0;
     }
     /* Drops are counted by the ring itself: exact even for losses after
      * the thread's last record (no DROPPED marker follows those). */
@@ -503,8 +521,8 @@ static size_t collector_drain_slot(struct collector *c, struct image *im, uint32
     bool dead = false;
     if (!closed && check_dead && got == 0) {
         /* A thread that ended without its exit hook: its ring is orphaned. */
-        dead = syscall(SYS_tgkill, (pid_t)seg->pid, (pid_t)tid, 0) != 0 && errno == ESRCH;
-        if (dead && ring_pop_batch(ring, c->batch, COLLECTOR_BATCH) == 0)
+        dead = syscall(SYS_tgkill, (pid_t)im->pid, (pid_t)tid, 0) != 0 && errno == ESRCH;
+        if (dead && ring_pop_batch_sized(ring, capacity, c->batch, COLLECTOR_BATCH) == 0)
             ring_close(ring);
     }
     if ((closed || dead) && ring_is_drained(ring)) {
@@ -522,6 +540,11 @@ static size_t collector_drain_slot(struct collector *c, struct image *im, uint32
 static size_t collector_drain(struct collector *c, struct image *im, bool all)
 {
     size_t total = 0;
+    /* With `all`: enough passes to empty rings that were full when it
+     * began. A pass takes at least a batch less one framed event (at most
+     * 256 records) from a ring that holds more: over half a batch. */
+    _Static_assert(COLLECTOR_BATCH / 2 >= 1 + RECORD_PAYLOAD_RECORDS_MAX, "a pass drains half a batch");
+    unsigned passes_left = im->geo.ring_capacity / (COLLECTOR_BATCH / 2) + 2;
     for (;;) {
         uint64_t now = prim_now_ns();
         bool check_dead = now >= im->next_dead_check_ns;
@@ -529,12 +552,12 @@ static size_t collector_drain(struct collector *c, struct image *im, bool all)
             im->next_dead_check_ns = now + 500000000ull;
         size_t pass = 0;
         uint32_t high = atomic_load_explicit(&im->seg->slots_high, memory_order_acquire);
-        if (high > im->seg->slot_count)
-            high = im->seg->slot_count;
-        for (uint32_t i = 0; i < high; i++)
+        if (high > im->geo.slot_count)
+            high = im->geo.slot_count;
+        for (uint32_t i = 0; i < high && im->damage == NULL; i++)
             pass += collector_drain_slot(c, im, i, now, check_dead);
         total += pass;
-        if (!all || pass == 0)
+        if (!all || pass == 0 || im->damage != NULL || --passes_left == 0)
             return total;
     }
 }
@@ -624,6 +647,7 @@ static void collector_prune(struct collector *c)
 static void collector_flush(struct collector *c)
 {
     db_begin(c->cfg->db);
+    db_write_health(c->cfg->db, &c->health);
     for (size_t i = 0; i < c->active_count; i++) {
         struct image *im = c->active[i];
         if (im->ended)
@@ -640,6 +664,7 @@ int collector_run(const struct collector_config *config)
     if (c == NULL)
         return 1;
     c->cfg = config;
+    admit_init(&c->admit, config->listen_fd, (uint32_t)geteuid(), &c->health);
     c->names = symworker_create();
     if (c->names == NULL) {
         free(c);
@@ -665,13 +690,25 @@ int collector_run(const struct collector_config *config)
                 names_waiting |= collector_finish_end(c, im, names_deadline);
                 continue;
             }
+            if (!collector_identity_ok(im)) {
+                collector_abandon(c, im);
+                continue;
+            }
             drained += collector_drain(c, im, false);
-            if (im->seg->ring_capacity / COLLECTOR_TRICKLE_DIVISOR < trickle)
-                trickle = im->seg->ring_capacity / COLLECTOR_TRICKLE_DIVISOR;
+            if (im->damage != NULL) {
+                collector_abandon(c, im);
+                continue;
+            }
+            if (im->geo.ring_capacity / COLLECTOR_TRICKLE_DIVISOR < trickle)
+                trickle = im->geo.ring_capacity / COLLECTOR_TRICKLE_DIVISOR;
             atomic_store_explicit(&im->seg->heartbeat_ns, now, memory_order_relaxed);
             if (atomic_load_explicit(&im->seg->exit_requested, memory_order_acquire) &&
                 !atomic_load_explicit(&im->seg->exit_acked, memory_order_relaxed)) {
                 collector_drain(c, im, true);
+                if (im->damage != NULL) {
+                    collector_abandon(c, im);
+                    continue;
+                }
                 im->exited_cleanly = true;
                 /* The exiting program waits for this commit: everything but
                  * the names of new stacks, which can take libdw a while
@@ -708,9 +745,10 @@ int collector_run(const struct collector_config *config)
          * eighth of its ring. A pass that found nothing waits longer each
          * time, up to a millisecond (a busy thread fills a default ring in
          * about that). New registrations end any wait. */
-        struct pollfd fds[1] = {{.fd = config->listen_fd, .events = POLLIN}};
+        struct pollfd fds[1 + ADMIT_PENDING_MAX];
+        size_t nfds = admit_pollfds(&c->admit, fds, sizeof fds / sizeof fds[0]);
         struct timespec wait = {0, (long)(drained != 0 ? COLLECTOR_WAIT_MIN_NS : idle_wait_ns)};
-        ppoll(fds, 1, &wait, NULL);
+        ppoll(fds, nfds, &wait, NULL);
         if (drained != 0)
             idle_wait_ns = COLLECTOR_WAIT_MIN_NS;
         else if (idle_wait_ns * 2 < COLLECTOR_WAIT_MAX_NS)
@@ -718,6 +756,11 @@ int collector_run(const struct collector_config *config)
         else
             idle_wait_ns = COLLECTOR_WAIT_MAX_NS;
     }
+    admit_close(&c->admit);
+    db_begin(config->db);
+    db_write_health(config->db, &c->health);
+    db_commit(config->db);
+    health_free(&c->health);
     symworker_destroy(c->names);
     for (size_t i = 0; i < c->image_count; i++)
         free(c->images[i]);

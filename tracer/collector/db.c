@@ -5,6 +5,7 @@
 #include "db.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,8 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "dbfile.h"
+#include "health.h"
 #include "orthotope.h"
 #include "schema.h"
 #include "segment.h"
@@ -27,7 +30,7 @@ enum {
     STMT_PROCESS_INSERT, STMT_PROCESS_UPDATE, STMT_PROCESS_END, STMT_CLASS, STMT_SERIES,
     STMT_SITE, STMT_STACK, STMT_FRAME, STMT_THREAD, STMT_SIZE, STMT_LIFETIME, STMT_PAIR,
     STMT_MODULE, STMT_CORRUPTION, STMT_ALLOCATION, STMT_LIVE_CLEAR, STMT_LIVE, STMT_META,
-    STMT_CLASS_DEF, STMT_COUNT
+    STMT_CLASS_DEF, STMT_HEALTH, STMT_COUNT
 };
 
 static const char *const db_statements[STMT_COUNT] = {
@@ -59,12 +62,14 @@ static const char *const db_statements[STMT_COUNT] = {
     [STMT_LIVE] = "INSERT OR REPLACE INTO live_allocations VALUES (?,?,?,?,?,?,?,?)",
     [STMT_META] = "INSERT OR REPLACE INTO meta VALUES (?,?)",
     [STMT_CLASS_DEF] = "INSERT INTO classes VALUES (?,?,?,?,?)",
+    [STMT_HEALTH] = "INSERT OR REPLACE INTO health_events VALUES (?,?,?,?,?,?,?,?,?)",
 };
 
 struct db {
     sqlite3 *conn;
     sqlite3_stmt *stmt[STMT_COUNT];
     char *path;
+    struct dbfile file; /* the files as created, and the lock */
     bool failed;
 };
 
@@ -97,28 +102,26 @@ static bool db_exec(struct db *db, const char *sql)
     return true;
 }
 
-/* What is at path already: 0 nothing (or an empty file), 1 a trace
- * database (any version), -1 something else (described in why). Asked of
- * SQLite itself, not of the file's first page: a database whose writer is
- * still running (or crashed) may have its newest pages only in the WAL. */
+/* Whether the file of ours at path (dbfile_inspect said it has content)
+ * is a trace database (any version): 1, or -1 with what it is in why.
+ * Asked of SQLite itself, not of the file's first page: a database whose
+ * writer crashed may have its newest pages only in the WAL. */
 static int db_probe(const char *path, const char **why)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return 0;
     char head[16];
-    size_t got = fread(head, 1, sizeof head, f);
-    fclose(f);
-    if (got == 0)
-        return 0;
-    if (got < sizeof head || memcmp(head, "SQLite format 3", 16) != 0) {
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    ssize_t got = fd >= 0 ? read(fd, head, sizeof head) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (got < (ssize_t)sizeof head || memcmp(head, "SQLite format 3", 16) != 0) {
         *why = "is not a SQLite database";
         return -1;
     }
     sqlite3 *conn = NULL;
     sqlite3_stmt *stmt = NULL;
     int app = -1;
-    if (sqlite3_open_v2(path, &conn, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+    if (sqlite3_open_v2(path, &conn, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL) ==
+            SQLITE_OK &&
         sqlite3_prepare_v2(conn, "PRAGMA application_id", -1, &stmt, NULL) == SQLITE_OK &&
         sqlite3_step(stmt) == SQLITE_ROW)
         app = sqlite3_column_int(stmt, 0);
@@ -133,42 +136,37 @@ static int db_probe(const char *path, const char **why)
 
 struct db *db_open(const char *path, char *err, size_t err_cap)
 {
-    const char *why = NULL;
-    int existing = db_probe(path, &why);
-    if (existing < 0) {
-        snprintf(err, err_cap,
-                 "%s already exists and %s; refusing to overwrite it: remove it or set "
-                 "ORTHO_TRACE_DB (ortho-run -o) to another path",
-                 path, why);
+    /* The files are made by dbfile.c (private, never through a link, locked
+     * against a second collector) before SQLite is given the path. */
+    int existing = dbfile_inspect(path, err, err_cap);
+    if (existing < 0)
         return NULL;
-    }
     if (existing > 0) {
-        /* A previous trace: keep it one level back, as perf does. */
-        char old[4096];
-        snprintf(old, sizeof old, "%s.old", path);
-        if (rename(path, old) != 0) {
-            snprintf(err, err_cap, "cannot move the previous trace %s aside to %s (%s)", path, old,
-                     strerror(errno));
+        const char *why = NULL;
+        if (db_probe(path, &why) < 0) {
+            snprintf(err, err_cap,
+                     "%s already exists and %s; refusing to overwrite it: remove it or set "
+                     "ORTHO_TRACE_DB (ortho-run -o) to another path",
+                     path, why);
             return NULL;
         }
-        /* Its WAL holds its newest pages (the writer may even still be
-         * finishing): the side files move with it. */
-        static const char *const sides[] = {"-wal", "-shm"};
-        for (size_t i = 0; i < 2; i++) {
-            char from[4200], to[4200];
-            snprintf(from, sizeof from, "%s%s", path, sides[i]);
-            snprintf(to, sizeof to, "%s%s", old, sides[i]);
-            if (rename(from, to) != 0)
-                unlink(to);
-        }
+        /* A previous trace: keep it one level back, as perf does. */
+        if (!dbfile_retire(path, err, err_cap))
+            return NULL;
     }
     struct db *db = calloc(1, sizeof *db);
     if (db == NULL) {
         snprintf(err, err_cap, "out of memory");
         return NULL;
     }
+    db->file.fd = -1;
+    if (!dbfile_create(&db->file, path, err, err_cap)) {
+        free(db);
+        return NULL;
+    }
     db->path = strdup(path);
-    int rc = sqlite3_open_v2(path, &db->conn, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    /* No SQLITE_OPEN_CREATE: SQLite opens the file just made, or nothing. */
+    int rc = sqlite3_open_v2(path, &db->conn, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL);
     if (rc != SQLITE_OK) {
         snprintf(err, err_cap, "cannot create the trace database %s (%s); set ORTHO_TRACE_DB to a writable path",
                  path, db->conn ? sqlite3_errmsg(db->conn) : sqlite3_errstr(rc));
@@ -176,11 +174,18 @@ struct db *db_open(const char *path, char *err, size_t err_cap)
         return NULL;
     }
     sqlite3_busy_timeout(db->conn, 5000);
-    if (sqlite3_exec(db->conn, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL,
-                     NULL) != SQLITE_OK ||
+    /* Into WAL through an in-memory journal: the switch writes the first
+     * page, and a rollback journal would be a file SQLite creates itself. */
+    if (sqlite3_exec(db->conn,
+                     "PRAGMA journal_mode=MEMORY; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                     NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(db->conn, ortho_schema_sql, NULL, NULL, NULL) != SQLITE_OK) {
         snprintf(err, err_cap, "cannot create the trace database %s (%s); set ORTHO_TRACE_DB to a writable path",
                  path, sqlite3_errmsg(db->conn));
+        db_close(db);
+        return NULL;
+    }
+    if (!dbfile_verify(&db->file, path, err, err_cap)) {
         db_close(db);
         return NULL;
     }
@@ -213,6 +218,7 @@ void db_close(struct db *db)
         sqlite3_finalize(db->stmt[i]);
     if (db->conn != NULL)
         sqlite3_close(db->conn);
+    dbfile_close(&db->file); /* after SQLite: closing it drops this process's locks on the file */
     free(db->path);
     free(db);
 }
@@ -623,4 +629,28 @@ void db_end_process(struct db *db, int64_t process_id, uint64_t end_ns, const ch
     sqlite3_bind_int64(s, 3, (sqlite3_int64)lost_no_slot);
     sqlite3_bind_int64(s, 4, process_id);
     db_step(db, s);
+}
+
+void db_write_health(struct db *db, struct health *h)
+{
+    sqlite3_stmt *s = db->stmt[STMT_HEALTH];
+    for (size_t i = 0; i < h->count; i++) {
+        struct health_event *e = &h->events[i];
+        if (!e->dirty)
+            continue;
+        sqlite3_bind_int64(s, 1, (sqlite3_int64)i + 1);
+        sqlite3_bind_text(s, 2, health_kind_name(e->kind), -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, e->uid);
+        sqlite3_bind_int64(s, 4, e->pid);
+        if (e->process_id != 0)
+            sqlite3_bind_int64(s, 5, e->process_id);
+        else
+            sqlite3_bind_null(s, 5);
+        sqlite3_bind_int64(s, 6, (sqlite3_int64)e->count);
+        sqlite3_bind_int64(s, 7, (sqlite3_int64)e->first_unix_ns);
+        sqlite3_bind_int64(s, 8, (sqlite3_int64)e->last_unix_ns);
+        sqlite3_bind_text(s, 9, e->detail, -1, SQLITE_STATIC);
+        db_step(db, s);
+        e->dirty = false;
+    }
 }

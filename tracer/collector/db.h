@@ -14,6 +14,7 @@
 #include "state.h"
 
 struct db;
+struct health;
 struct sym_batch;
 
 struct db_process_info {
@@ -25,9 +26,12 @@ struct db_process_info {
     const struct proc_state *state; /* its class table goes into classes */
 };
 
-/* Opens (creating) the database at path. An existing trace database there
- * is kept as path.old; any other existing file is refused. NULL with a
- * one-line reason (what is wrong and what to do) in err. */
+/* Creates the database at path, private and never through a symbolic
+ * link, and holds it against a second collector (dbfile.h). An existing
+ * trace database there is kept as path.old; any other existing file, one
+ * of another user, a link, or a database a running collector holds is
+ * refused. NULL with a one-line reason (what is wrong and what to do) in
+ * err. */
 struct db *db_open(const char *path, char *err, size_t err_cap);
 void db_close(struct db *db);
 
@@ -54,7 +58,10 @@ bool db_write_stacks(struct db *db, int64_t process_id, struct proc_state *p,
                      struct sym_batch *names, uint64_t deadline_ns);
 /* Replaces the process's live_allocations with p's live table. */
 void db_write_live(struct db *db, int64_t process_id, struct proc_state *p);
-/* Marks the process ended. reason: exit, exec or abrupt. */
+/* Writes the health events (health.h) that changed since the last call
+ * (inside a transaction). */
+void db_write_health(struct db *db, struct health *h);
+/* Marks the process ended. reason: exit, exec, abrupt or abandoned. */
 void db_end_process(struct db *db, int64_t process_id, uint64_t end_ns, const char *reason,
                     uint64_t lost_no_slot);
 void db_set_meta(struct db *db, const char *key, const char *value);

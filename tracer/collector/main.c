@@ -5,7 +5,8 @@
  * exits 0 (ready) or 1 (it printed why), so the traced program learns the
  * outcome from a plain waitpid; the second detaches from the terminal's
  * signals (Ctrl-C must not kill the trace of the program it interrupts)
- * and runs the collector until the traced process tree is done. */
+ * and runs the collector until the traced process tree is done. It never
+ * traces itself, whatever its environment says (ortho_never_trace). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
@@ -23,6 +24,13 @@
 #include "collector.h"
 #include "db.h"
 #include "segment.h" /* SEGMENT_COLLECTOR_* */
+
+/* Marks this program as never traced (launch.h): a liborthotope loaded
+ * into the collector anyway (/etc/ld.so.preload, a wrapper that sets
+ * LD_PRELOAD and ORTHO_TRACE) stays off instead of starting a collector
+ * of its own, and that one another. Exported by the link (CMakeLists). */
+extern const int ortho_never_trace;
+__attribute__((visibility("default"), used)) const int ortho_never_trace = 1;
 
 static void usage_error(const char *what)
 {
