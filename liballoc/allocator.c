@@ -120,7 +120,7 @@ static header_t *allocator_carve(struct ortho_allocator *a, unsigned cls, uint32
     for (uint32_t i = 0; i < count; i++) {
         header_t *h = (header_t *)(span + (size_t)i * block);
         header_stamp_freed(h, cls);
-        h->next_free = i + 1 < count ? (header_t *)(span + (size_t)(i + 1) * block) : NULL;
+        header_link(h, i + 1 < count ? (header_t *)(span + (size_t)(i + 1) * block) : NULL);
     }
     atomic_fetch_add_explicit(&a->carved_blocks[cls], count, memory_order_relaxed);
     return (header_t *)span;
@@ -167,21 +167,21 @@ static header_t *allocator_take_block(struct ortho_allocator *a, struct ortho_ca
         if (cache->state == CACHE_ACTIVE) {
             /* The slow path is where a bin learns how many threads share
              * the cache budget now, and grows its refill (slow start). */
-            if (bin->refill == 0)
+            if (cache->refill[cls] == 0)
                 cache->classes_used++;
             bin->limit = allocator_cache_limit(a, cache, cls);
             uint32_t batch = allocator_batch(a, bin, cls);
-            if (bin->refill == 0)
-                bin->refill = ALLOCATOR_REFILL_START;
-            else if (bin->refill < batch)
-                bin->refill *= 2;
-            if (bin->refill > batch)
-                bin->refill = batch;
+            if (cache->refill[cls] == 0)
+                cache->refill[cls] = ALLOCATOR_REFILL_START;
+            else if (cache->refill[cls] < batch)
+                cache->refill[cls] *= 2;
+            if (cache->refill[cls] > batch)
+                cache->refill[cls] = batch;
         }
         header_t *batch = pool_pop(&a->pools[cls], &count);
         uint64_t source = TRACE_PORT_FROM_POOL;
         if (batch == NULL) {
-            count = cache->state == CACHE_ACTIVE ? bin->refill : 1;
+            count = cache->state == CACHE_ACTIVE ? cache->refill[cls] : 1;
             batch = allocator_carve(a, cls, (uint32_t)count);
             if (batch == NULL)
                 return NULL;
@@ -250,7 +250,7 @@ static void allocator_drain(struct ortho_allocator *a, struct ortho_cache *cache
     for (uint32_t i = 1; i < take; i++)
         last = last->next_free;
     bin->head = last->next_free;
-    last->next_free = NULL;
+    header_link(last, NULL);
     bin_set_count(bin, bin_count(bin) - take);
     uint64_t pooled = atomic_load_explicit(&a->pools[cls].blocks, memory_order_relaxed);
     if (pooled + take > a->pool_retain_blocks[cls])
@@ -268,7 +268,7 @@ static void allocator_put_block(struct ortho_allocator *a, struct ortho_cache *c
 {
     struct bin *bin = &cache->bins[cls];
     if (cache->state != CACHE_ACTIVE) {
-        block->next_free = NULL;
+        header_link(block, NULL);
         pool_push(&a->pools[cls], block, 1);
         if (allocator_traced(a))
             trace_port_event(TRACE_PORT_CACHE_DRAIN, cls, 0, 1);
@@ -283,7 +283,7 @@ static void allocator_put_block(struct ortho_allocator *a, struct ortho_cache *c
         if (bin_count(bin) > keep)
             allocator_drain(a, cache, cls, bin_count(bin) - keep);
     }
-    block->next_free = bin->head;
+    header_link(block, bin->head);
     bin->head = block;
     bin_set_count(bin, bin_count(bin) + 1);
 }
@@ -418,9 +418,7 @@ ortho_status_t allocator_free_slow(struct ortho_allocator *a, struct ortho_cache
     uint64_t requested = h->requested_bytes;
     header_t *block = header_block(h);
     header_mark_freed(h);
-    if (block == h)
-        header_plant_canary(h);
-    else
+    if (block != h)
         header_stamp_freed(block, cls); /* the block-start header was slack */
     allocator_put_block(a, cache, cls, block);
     allocator_count_requested(a, cache, cls, -requested);

@@ -22,17 +22,15 @@
 
 struct ortho_allocator;
 
+/* 16 bytes, so the fast paths index bins with one shift. */
 struct bin {
     header_t *head;         /* free blocks of this class, via next_free */
     _Atomic uint32_t count; /* blocks on the list (read by stats) */
     uint32_t limit;         /* a free beyond this many drains; 0: uncached.
                                Refreshed on each refill and drain: it shrinks
                                as the process's thread count grows */
-    uint32_t refill;        /* blocks the next refill takes: starts small and
-                               doubles up to the class's batch (slow start), so
-                               a thread that allocates a few blocks of a class
-                               does not carve hundreds */
 };
+_Static_assert(sizeof(struct bin) == 16, "a bin is two words");
 
 /* Per-class counter of one cache: requested bytes handed out minus taken
  * back (wraps below zero when a thread frees others' blocks; only the sum
@@ -51,6 +49,11 @@ typedef enum {
 struct ortho_cache {
     struct bin bins[SIZE_CLASS_SLOTS];   /* [SIZE_CLASS_LARGE] and unused classes stay empty */
     struct class_counters counters[SIZE_CLASS_SLOTS];
+    uint32_t refill[SIZE_CLASS_SLOTS];   /* blocks the next refill of each class takes:
+                                            starts small and doubles up to the class's
+                                            batch (slow start), so a thread that
+                                            allocates a few blocks of a class does not
+                                            carve hundreds; 0: never refilled */
     struct ortho_allocator *owner; /* allocator the cache is bound to */
     struct ortho_cache *next;      /* registry links, under the owner's lock */
     struct ortho_cache *prev;
@@ -98,7 +101,7 @@ ORTHO_INLINE void *cache_alloc_fast(struct ortho_cache *cache, size_t n)
         return NULL;
     bin->head = h->next_free;
     bin_set_count(bin, bin_count(bin) - 1);
-    header_stamp_reused(h, cls, n);
+    header_stamp_small_fast(h, cls, n);
     counter_bump(&cache->counters[cls].requested_net, n);
     return header_user(h);
 }
@@ -130,8 +133,7 @@ ORTHO_INLINE bool cache_free_fast(const struct arena *arena, struct ortho_cache 
         return false;
     counter_bump(&cache->counters[cls].requested_net, -h->requested_bytes);
     header_mark_freed(h);
-    header_plant_canary(h);
-    h->next_free = bin->head;
+    header_link(h, bin->head);
     bin->head = h;
     bin_set_count(bin, count + 1);
     return true;

@@ -28,6 +28,7 @@ void header_templates_build(void)
             continue;
         }
         t->tag = header_make_tag(HEADER_KIND_SMALL, cls, HEADER_STATE_LIVE);
+        t->freed_tag = header_make_tag(HEADER_KIND_SMALL, cls, HEADER_STATE_FREED);
         t->usable_bytes = size_class_payload(cls);
         t->partial = header_checksum_partial(t->tag, t->usable_bytes, 0);
     }

@@ -16,10 +16,11 @@
  *
  * While a block sits free its header keeps state FREED and `next_free` links
  * it into a free list, and its first payload word holds a canary keyed per
- * process and by address. A block taken from a free list is handed out only
- * if both are as its free left them (header_is_free_intact), so a write
- * after free - into the header, the first payload word, or all of it - is
- * caught when the block would be reused, before anyone depends on it.
+ * process, by address and by that link. A block taken from a free list is
+ * handed out - and its link followed - only if both are as its free left
+ * them (header_is_free_intact), so a write after free - into the header, the
+ * link, the first payload word, or all of it - is caught when the block
+ * would be reused, before anyone depends on it.
  * Everything here is inline: it is the fast path. */
 #ifndef ORTHO_HEADER_H
 #define ORTHO_HEADER_H
@@ -136,8 +137,9 @@ ORTHO_INLINE uint32_t header_checksum(const header_t *h)
  * its usable size and the checksum part that follows from them. */
 struct header_template {
     uint64_t tag;          /* live small tag of the class */
+    uint64_t freed_tag;    /* the same with state FREED */
     uint64_t usable_bytes; /* class payload */
-    uint64_t partial;      /* header_checksum_partial of the two, offset 0 */
+    uint64_t partial;      /* header_checksum_partial of tag and usable, offset 0 */
 };
 extern ORTHO_HIDDEN struct header_template header_templates[HEADER_TEMPLATE_SLOTS];
 /* Fills header_templates for the classes in force (size_class_setup), and
@@ -149,11 +151,12 @@ void header_templates_build(void);
  * canary copied from another block or process does not match. */
 extern ORTHO_HIDDEN uint64_t header_canary_key;
 
-/* The canary of a free block whose block-start header is h: the key mixed
- * with h's address (a canary moved to another block fails). */
-ORTHO_INLINE uint64_t header_canary(const header_t *h)
+/* The canary of a free block whose block-start header is h and whose link
+ * is next: the key mixed with h's address (a canary moved to another block
+ * fails) and the link (a link changed without its canary fails). */
+ORTHO_INLINE uint64_t header_canary(const header_t *h, const header_t *next)
 {
-    return header_canary_key ^ ((uint64_t)(uintptr_t)h * 0x9e3779b97f4a7c15ull);
+    return header_canary_key ^ (uint64_t)(uintptr_t)h ^ (uint64_t)(uintptr_t)next;
 }
 
 /* The first payload word of the block whose header is h. */
@@ -191,16 +194,6 @@ ORTHO_INLINE void header_stamp_small_fast(header_t *h, unsigned cls, size_t requ
     header_set_tag(h, t->tag);
 }
 
-/* The stamp of a block header_is_free_intact just passed: its offset (0)
- * and usable size (the class payload) are already right. */
-ORTHO_INLINE void header_stamp_reused(header_t *h, unsigned cls, size_t requested)
-{
-    const struct header_template *t = &header_templates[cls];
-    h->requested_bytes = requested;
-    h->checksum = header_checksum_finish(t->partial, h, requested, HEADER_STATE_LIVE);
-    header_set_tag(h, t->tag);
-}
-
 /* Marks a small block live with the header `offset` bytes into its block
  * (over-aligned allocations). */
 ORTHO_INLINE void header_stamp_small(header_t *h, unsigned cls, size_t requested, size_t offset)
@@ -229,15 +222,17 @@ ORTHO_INLINE void header_mark_freed(header_t *h)
     h->checksum ^= header_state_term(HEADER_STATE_LIVE) ^ header_state_term(HEADER_STATE_FREED);
 }
 
-/* Plants the canary of a free block-start header h (after marking it
- * freed): what header_is_free_intact checks when the block is reused. */
-ORTHO_INLINE void header_plant_canary(header_t *h)
+/* Links the free block-start header h to next in a free list, with the
+ * canary that vouches for both: the one way to write next_free. */
+ORTHO_INLINE void header_link(header_t *h, header_t *next)
 {
-    *header_first_word(h) = header_canary(h);
+    h->next_free = next;
+    *header_first_word(h) = header_canary(h, next);
 }
 
 /* Writes a whole FREED block-start header of class `cls` at h (a block
- * just carved, or one whose live header sat further in), with its canary. */
+ * just carved, or one whose live header sat further in); header_link gives
+ * it its link and canary. */
 ORTHO_INLINE void header_stamp_freed(header_t *h, unsigned cls)
 {
     const struct header_template *t = &header_templates[cls];
@@ -246,43 +241,42 @@ ORTHO_INLINE void header_stamp_freed(header_t *h, unsigned cls)
     h->usable_bytes = t->usable_bytes;
     h->spare = 0;
     h->checksum = header_checksum_finish(t->partial, h, 0, HEADER_STATE_FREED);
-    header_set_tag(h, t->tag ^ ((uint64_t)(HEADER_STATE_LIVE ^ HEADER_STATE_FREED) << HEADER_STATE_SHIFT));
-    header_plant_canary(h);
+    header_set_tag(h, t->freed_tag);
 }
 
 /* Whether the free block-start header h, taken from a bin of class `cls`,
- * is as its free left it: tag (magic, kind, class, state FREED), offset,
- * usable size and checksum, and the canary in its first payload word. The
- * loads touch the header's line, which the stamp writes next anyway, and
- * the first payload line, which the program writes first. */
+ * is as its free left it: its tag (magic, kind, class, state FREED: the 8
+ * bytes an underflow of the block reaches first) and its canary, which
+ * vouches for the link (the 8 bytes an overflow of the block below reaches
+ * first) and is itself the word a dangling pointer writes first. Two
+ * compares; the rest of the header is rewritten whole when the block is
+ * handed out. The loads touch the header's line, which the stamp writes
+ * next anyway, and the first payload line, which the program writes first. */
 ORTHO_INLINE bool header_is_free_intact(header_t *h, unsigned cls)
 {
-    const struct header_template *t = &header_templates[cls];
-    uint64_t freed_tag = t->tag ^ ((uint64_t)(HEADER_STATE_LIVE ^ HEADER_STATE_FREED) << HEADER_STATE_SHIFT);
-    uint64_t mismatch = (header_tag(h) ^ freed_tag) | h->offset_bytes |
-                        (h->usable_bytes ^ t->usable_bytes) |
-                        (*header_first_word(h) ^ header_canary(h));
-    uint32_t want = header_checksum_finish(t->partial, h, h->requested_bytes, HEADER_STATE_FREED);
-    return mismatch == 0 && h->checksum == want;
+    uint64_t mismatch = (header_tag(h) ^ header_templates[cls].freed_tag) |
+                        (*header_first_word(h) ^ header_canary(h, h->next_free));
+    return mismatch == 0;
 }
 
 /* The quick test the fast free path runs inline: a live small block at
- * offset 0 whose tag, offset, usable size and checksum are as stamped. One
- * compare of the tag against its class template checks magic, kind, class,
- * state and flags at once. header_validate also checks requested <= usable;
- * that cannot fail here unless someone forged a matching checksum. Stores
- * the class on success. A false answer goes to the slow path, which
- * validates fully. */
+ * offset 0 whose tag and checksum are as stamped. One compare of the tag
+ * against its class template checks magic, kind, class, state and flags at
+ * once (and any underflow from the user pointer reaches the tag first). The
+ * checksum, recomputed from the template's usable size at offset 0 and the
+ * header's own address and requested size, also catches a changed usable
+ * size: it enters as usable + offset, which is why the offset is compared
+ * on its own (an over-aligned block's live header sits further in, with the
+ * same sum, and must take the slow path). header_validate also checks
+ * requested <= usable; that cannot fail here unless someone forged a
+ * matching checksum. Stores the class on success. A false answer goes to
+ * the slow path, which validates fully. */
 ORTHO_INLINE bool header_is_live_small(const header_t *h, unsigned *cls_out)
 {
     uint64_t tag = header_tag(h);
     unsigned cls = (unsigned)(tag >> HEADER_CLASS_SHIFT) & (HEADER_TEMPLATE_SLOTS - 1);
     const struct header_template *t = &header_templates[cls];
-    if (ORTHO_UNLIKELY(tag != t->tag))
-        return false;
-    /* The checksum below assumes offset 0 and the class payload: these two
-     * compares are what catch an underflow into those fields. */
-    if (ORTHO_UNLIKELY(h->offset_bytes != 0 || h->usable_bytes != t->usable_bytes))
+    if (ORTHO_UNLIKELY(tag != t->tag || h->offset_bytes != 0))
         return false;
     *cls_out = cls;
     return ORTHO_LIKELY(h->checksum ==
