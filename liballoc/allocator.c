@@ -65,6 +65,8 @@ bool allocator_setup(struct ortho_allocator *a, const ortho_config_t *config)
 uint32_t allocator_cache_limit(const struct ortho_allocator *a, const struct ortho_cache *cache,
                                unsigned cls)
 {
+    if (a->full_check)
+        return 0;
     uint32_t threads = atomic_load_explicit(&a->cache_count, memory_order_relaxed);
     uint32_t classes = cache->classes_used;
     uint64_t share = a->config.cache_total_bytes / (threads > 1 ? threads : 1) /
@@ -82,6 +84,12 @@ static uint32_t allocator_batch(const struct ortho_allocator *a, const struct bi
 {
     uint32_t batch = a->class_refill[cls];
     return batch < bin->limit ? batch : bin->limit;
+}
+
+void allocator_enable_full_check(struct ortho_allocator *a, uint64_t quarantine_bytes)
+{
+    a->full_check = true;
+    a->quarantine.budget_bytes = quarantine_bytes;
 }
 
 void allocator_teardown(struct ortho_allocator *a)
@@ -121,6 +129,8 @@ static header_t *allocator_carve(struct ortho_allocator *a, unsigned cls, uint32
         header_t *h = (header_t *)(span + (size_t)i * block);
         header_stamp_freed(h, cls);
         header_link(h, i + 1 < count ? (header_t *)(span + (size_t)(i + 1) * block) : NULL);
+        if (a->full_check)
+            fullcheck_fill_freed(h, size_class_payload(cls)); /* as if freed: reuse checks it */
     }
     atomic_fetch_add_explicit(&a->carved_blocks[cls], count, memory_order_relaxed);
     return (header_t *)span;
@@ -151,11 +161,31 @@ static void allocator_refuse_reuse(struct ortho_cache *cache, unsigned cls, head
     misuse_report("malloc", "use_after_free", header_user(h), cls);
 }
 
+/* Whether `cache` keeps blocks: an active cache, unless full-check mode
+ * sends every call through the slow path. */
+static bool allocator_caching(const struct ortho_allocator *a, const struct ortho_cache *cache)
+{
+    return cache->state == CACHE_ACTIVE && !a->full_check;
+}
+
+/* Full-check mode: whether the free block h (class cls) still holds the
+ * free pattern in full; if not, reports the first byte written after the
+ * free (use_after_free, from `call`) and drops the block for good. */
+static bool allocator_pattern_intact(header_t *h, unsigned cls, const char *call)
+{
+    int64_t at = fullcheck_find_written(h, size_class_payload(cls));
+    if (ORTHO_LIKELY(at < 0))
+        return true;
+    misuse_report_at(call, "use_after_free", header_user(h), cls, at);
+    return false;
+}
+
 /* Takes one free block of `cls` for `cache`, refilling its bin from the
  * pool or the arena when empty, and hands it out only if it is as its free
  * left it (a block written after free is reported and dropped, and the
- * next one tried). A retired cache keeps nothing: it takes one block and
- * returns the rest of a pool batch. NULL: out of memory. */
+ * next one tried). A retired cache (or any cache in full-check mode) keeps
+ * nothing: it takes one block and returns the rest of a pool batch. NULL:
+ * out of memory. */
 static header_t *allocator_take_block(struct ortho_allocator *a, struct ortho_cache *cache,
                                       unsigned cls)
 {
@@ -164,7 +194,7 @@ static header_t *allocator_take_block(struct ortho_allocator *a, struct ortho_ca
         allocator_refuse_reuse(cache, cls, bin->head);
     if (bin->head == NULL) {
         uint64_t count = 0;
-        if (cache->state == CACHE_ACTIVE) {
+        if (allocator_caching(a, cache)) {
             /* The slow path is where a bin learns how many threads share
              * the cache budget now, and grows its refill (slow start). */
             if (cache->refill[cls] == 0)
@@ -181,7 +211,7 @@ static header_t *allocator_take_block(struct ortho_allocator *a, struct ortho_ca
         header_t *batch = pool_pop(&a->pools[cls], &count);
         uint64_t source = TRACE_PORT_FROM_POOL;
         if (batch == NULL) {
-            count = cache->state == CACHE_ACTIVE ? cache->refill[cls] : 1;
+            count = allocator_caching(a, cache) ? cache->refill[cls] : 1;
             batch = allocator_carve(a, cls, (uint32_t)count);
             if (batch == NULL)
                 return NULL;
@@ -196,13 +226,15 @@ static header_t *allocator_take_block(struct ortho_allocator *a, struct ortho_ca
             allocator_refuse_reuse(cache, cls, batch);
             return allocator_take_block(a, cache, cls);
         }
-        if (cache->state != CACHE_ACTIVE) {
+        if (!allocator_caching(a, cache)) {
             if (count > 1)
                 pool_push(&a->pools[cls], batch->next_free, count - 1);
             /* A retired cache keeps one block and gives the rest back:
              * to the collector, one block left the pool. */
             if (allocator_traced(a))
                 allocator_trace_refill(cls, source, batch, count, 1);
+            if (a->full_check && !allocator_pattern_intact(batch, cls, "malloc"))
+                return allocator_take_block(a, cache, cls);
             return batch;
         }
         bin->head = batch;
@@ -227,7 +259,9 @@ static header_t *allocator_take_block(struct ortho_allocator *a, struct ortho_ca
 static void allocator_release_batch(struct ortho_allocator *a, unsigned cls, header_t *first)
 {
     size_t payload = size_class_payload(cls);
-    if (payload < 4 * prim_page_size())
+    /* Full-check mode keeps the pages: they hold the free pattern that
+     * reuse checks. */
+    if (payload < 4 * prim_page_size() || a->full_check)
         return;
     uint64_t released = 0;
     for (header_t *h = first; h != NULL; h = h->next_free) {
@@ -260,18 +294,50 @@ static void allocator_drain(struct ortho_allocator *a, struct ortho_cache *cache
         trace_port_event(TRACE_PORT_CACHE_DRAIN, cls, 0, take);
 }
 
+/* Hands one free block of `cls` straight to the pool. */
+static void allocator_pool_one(struct ortho_allocator *a, unsigned cls, header_t *block)
+{
+    header_link(block, NULL);
+    pool_push(&a->pools[cls], block, 1);
+    if (allocator_traced(a))
+        trace_port_event(TRACE_PORT_CACHE_DRAIN, cls, 0, 1);
+}
+
+/* Full-check mode: fills the freed block with the free pattern and puts it
+ * in the quarantine; what leaves the quarantine (the oldest, beyond the
+ * budget) is checked - a block written to since its free is reported and
+ * never reused - and goes to the pool of its class. */
+static void allocator_quarantine(struct ortho_allocator *a, header_t *block, unsigned cls)
+{
+    fullcheck_fill_freed(block, size_class_payload(cls));
+    header_link(block, NULL);
+    struct fullcheck_held leaving[8];
+    size_t n = fullcheck_quarantine_push(&a->quarantine, block, cls, leaving, 8);
+    for (size_t i = 0; i < n; i++) {
+        header_t *h = leaving[i].block;
+        unsigned held_class = leaving[i].class_index;
+        if (!header_is_free_intact(h, held_class)) {
+            misuse_report("free", "use_after_free", header_user(h), held_class);
+            continue;
+        }
+        if (allocator_pattern_intact(h, held_class, "free"))
+            allocator_pool_one(a, held_class, h);
+    }
+}
+
 /* Puts a freed block (block-start header) into the cache, draining a batch
  * to the pool first when the bin is full; a retired cache hands it straight
- * to the pool. */
+ * to the pool, and full-check mode to the quarantine. */
 static void allocator_put_block(struct ortho_allocator *a, struct ortho_cache *cache,
                                 unsigned cls, header_t *block)
 {
     struct bin *bin = &cache->bins[cls];
+    if (a->full_check) {
+        allocator_quarantine(a, block, cls);
+        return;
+    }
     if (cache->state != CACHE_ACTIVE) {
-        header_link(block, NULL);
-        pool_push(&a->pools[cls], block, 1);
-        if (allocator_traced(a))
-            trace_port_event(TRACE_PORT_CACHE_DRAIN, cls, 0, 1);
+        allocator_pool_one(a, cls, block);
         return;
     }
     if (bin_count(bin) >= bin->limit) {
@@ -327,6 +393,8 @@ void *allocator_alloc_slow(struct ortho_allocator *a, struct ortho_cache *cache,
     }
     header_stamp_small(h, cls, n, (size_t)((uintptr_t)h - (uintptr_t)block));
     allocator_count_requested(a, cache, cls, n);
+    if (a->full_check)
+        fullcheck_fill_new(header_user(h), h->usable_bytes); /* reads of unwritten bytes show */
     return header_user(h);
 }
 
@@ -415,6 +483,13 @@ ortho_status_t allocator_free_slow(struct ortho_allocator *a, struct ortho_cache
     unsigned cls = h->class_index;
     if (expected_size != 0 && expected_size != h->requested_bytes)
         return ORTHO_E_SIZE_MISMATCH;
+    if (a->full_check) {
+        /* The slack past the request still holds the new-block pattern,
+         * unless the program wrote past its end. */
+        int64_t at = fullcheck_find_overflow(p, h->requested_bytes, h->usable_bytes);
+        if (at >= 0)
+            misuse_report_at("free", "overflow", p, cls, at);
+    }
     uint64_t requested = h->requested_bytes;
     header_t *block = header_block(h);
     header_mark_freed(h);
@@ -453,6 +528,8 @@ bool allocator_resize_in_place(struct ortho_allocator *a, struct ortho_cache *ca
         if (h->offset_bytes != 0 || size_class_of(n) != h->class_index)
             return false;
         allocator_count_requested(a, cache, h->class_index, (uint64_t)n - old);
+        if (a->full_check && n < old) /* what the request gave back is slack again */
+            fullcheck_fill_new((char *)header_user(h) + n, old - n);
     } else {
         if (n > h->usable_bytes || n <= size_classes.largest_bytes || n < h->usable_bytes / 2)
             return false;
@@ -592,10 +669,12 @@ void allocator_fork_prepare(struct ortho_allocator *a)
     for (unsigned cls = 0; cls < size_class_count(); cls++)
         pool_fork_prepare(&a->pools[cls]);
     large_fork_prepare(&a->large);
+    fullcheck_quarantine_fork_prepare(&a->quarantine);
 }
 
 void allocator_fork_parent(struct ortho_allocator *a)
 {
+    fullcheck_quarantine_fork_parent(&a->quarantine);
     large_fork_parent(&a->large);
     for (unsigned cls = size_class_count(); cls-- > 0;)
         pool_fork_parent(&a->pools[cls]);
@@ -607,6 +686,7 @@ void allocator_fork_parent(struct ortho_allocator *a)
 
 void allocator_fork_child(struct ortho_allocator *a, struct ortho_cache *survivor)
 {
+    fullcheck_quarantine_fork_child(&a->quarantine);
     large_fork_child(&a->large);
     for (unsigned cls = 0; cls < size_class_count(); cls++)
         pool_fork_child(&a->pools[cls]);

@@ -10,6 +10,7 @@
 
 #include "arena.h"
 #include "cache.h"
+#include "fullcheck.h"
 #include "header.h"
 #include "large.h"
 #include "lock.h"
@@ -44,6 +45,9 @@ struct ortho_allocator {
     bool mapped;                     /* instance: lives in its own mapping */
     bool is_global;                  /* the process-global allocator: its events
                                         go to the tracer while trace_port_on */
+    bool full_check;                 /* ORTHO_CHECK=full (global only): caches keep
+                                        nothing, fullcheck.h's patterns and quarantine */
+    struct fullcheck_quarantine quarantine; /* full_check: freed blocks before reuse */
 };
 
 /* Whether `a`'s internal events go to the tracer now: only the global
@@ -71,9 +75,15 @@ struct free_failure {
 /* The cache limit of class `cls` for `cache` now: the configured one,
  * lowered so that all threads' caches together stay within
  * config.cache_total_bytes (each thread's share split among the classes it
- * uses); at least one block. */
+ * uses); at least one block. 0 in full-check mode: every call takes the
+ * slow path. */
 uint32_t allocator_cache_limit(const struct ortho_allocator *a, const struct ortho_cache *cache,
                                unsigned cls);
+
+/* Turns the full-check mode on for `a` (ORTHO_CHECK=full), holding up to
+ * quarantine_bytes of freed blocks before reuse. Call before any cache is
+ * bound. */
+void allocator_enable_full_check(struct ortho_allocator *a, uint64_t quarantine_bytes);
 
 /* Initialises `a` in place from a validated config. false: the first region
  * could not be reserved (nothing left mapped). */

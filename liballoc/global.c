@@ -99,6 +99,9 @@ static bool global_setup(void)
         if (ok) {
             global_allocator.is_global = true;
             global_allocator.large.is_global = true;
+            if (options_process()->check == OPTIONS_CHECK_FULL)
+                allocator_enable_full_check(&global_allocator,
+                                            options_process()->quarantine_bytes);
         }
         if (ok)
             global_exit_key_ok = pthread_key_create(&global_exit_key, global_thread_exit) == 0;

@@ -66,7 +66,9 @@ static void misuse_put_frames(struct report_line *line)
 static const char *misuse_describe(const char *call, const char *kind)
 {
     if (__builtin_strcmp(kind, "use_after_free") == 0 && __builtin_strcmp(call, "realloc") != 0)
-        return "write after free (found when the block was to be reused) into";
+        return __builtin_strcmp(call, "free") == 0
+                   ? "write after free (found when the block left the quarantine) into"
+                   : "write after free (found when the block was to be reused) into";
     static const struct {
         const char *kind;
         const char *words;
@@ -80,6 +82,7 @@ static const char *misuse_describe(const char *call, const char *kind)
         {"bad_class", "corrupt block header (impossible size class) at"},
         {"size_mismatch", "sized free with the wrong size of"},
         {"use_after_free", "realloc of an already freed block"},
+        {"overflow", "write past the end of the requested size (found at free) of"},
     };
     for (size_t i = 0; i < sizeof descriptions / sizeof descriptions[0]; i++) {
         if (__builtin_strcmp(descriptions[i].kind, kind) == 0)
@@ -101,6 +104,12 @@ static bool misuse_header_readable(const char *kind, const void *p)
 
 void misuse_report(const char *call, const char *kind, const void *p, unsigned class_index)
 {
+    misuse_report_at(call, kind, p, class_index, -1);
+}
+
+void misuse_report_at(const char *call, const char *kind, const void *p, unsigned class_index,
+                      int64_t offset_bytes)
+{
     bool keep_going = global_options()->on_corruption == OPTIONS_ON_CORRUPTION_REPORT;
     if (ORTHO_UNLIKELY(trace_port_on)) {
         bool readable = misuse_header_readable(kind, p);
@@ -120,6 +129,10 @@ void misuse_report(const char *call, const char *kind, const void *p, unsigned c
     if (class_index < size_class_count()) {
         report_str(&line, ", class ");
         report_str(&line, ortho_class_name(class_index));
+    }
+    if (offset_bytes >= 0) {
+        report_str(&line, ", at offset ");
+        report_u64(&line, (uint64_t)offset_bytes);
     }
     report_str(&line, ", thread ");
     report_u64(&line, prim_thread_id());

@@ -15,6 +15,12 @@
  * only in report mode. */
 void misuse_report(const char *call, const char *kind, const void *p, unsigned class_index);
 
+/* misuse_report for a finding inside a block: `offset_bytes` from the user
+ * pointer is the first byte found wrong (an overflow into the slack, a
+ * write into a freed block). */
+void misuse_report_at(const char *call, const char *kind, const void *p, unsigned class_index,
+                      int64_t offset_bytes);
+
 /* Convenience for a failed free: derives the kind from status and why. */
 void misuse_report_free(const char *call, ortho_status_t status, const void *p,
                         const struct free_failure *why);

@@ -27,6 +27,7 @@
 #define KiB ((uint64_t)1 << 10)
 
 static const char *const options_corruption_words[] = {"abort", "report", NULL};
+static const char *const options_check_words[] = {"default", "full", NULL};
 static const char *const options_trace_words[] = {"0", "1", "full", NULL};
 static const char *const options_overflow_words[] = {"wait", "drop", NULL};
 static const char *const options_clock_words[] = {"auto", "monotonic", NULL};
@@ -66,6 +67,12 @@ const struct option_def options_table[] = {
     {"ORTHO_ON_CORRUPTION", OPTION_CHOICE, offsetof(struct options, on_corruption),
      sizeof(uint32_t), OPTIONS_ON_CORRUPTION_ABORT, 0, 1, options_corruption_words,
      "abort: report misuse and abort; report: report and continue (the block is never reused)"},
+    {"ORTHO_CHECK", OPTION_CHOICE, OPTION_FIELD(check), OPTIONS_CHECK_DEFAULT, 0, 1,
+     options_check_words,
+     "default: headers checked at free, freed blocks checked at reuse; full: also patterns in new "
+     "and freed blocks, the slack past each request checked at free, and a quarantine (slow)"},
+    {"ORTHO_QUARANTINE_BYTES", OPTION_BYTES, OPTION_FIELD(quarantine_bytes), 16 * MiB, 0, 1 * GiB,
+     NULL, "ORTHO_CHECK=full: bytes of freed blocks held, oldest first, before they can be reused"},
     {"ORTHO_TRACE", OPTION_CHOICE, OPTION_FIELD(trace_mode), OPTIONS_TRACE_OFF, 0, 2,
      options_trace_words,
      "1: trace into a database (totals, sites, leaks, corruption); full: also one row per allocation"},

@@ -19,6 +19,11 @@ typedef enum {
 } options_on_corruption_t;
 
 typedef enum {
+    OPTIONS_CHECK_DEFAULT = 0, /* header and canary checks only (cheap) */
+    OPTIONS_CHECK_FULL = 1,    /* patterns, slack check, quarantine (liballoc/check.h) */
+} options_check_t;
+
+typedef enum {
     OPTIONS_TRACE_OFF = 0,  /* ORTHO_TRACE unset or 0 */
     OPTIONS_TRACE_SUMMARY,  /* ORTHO_TRACE=1 */
     OPTIONS_TRACE_FULL,     /* ORTHO_TRACE=full */
@@ -27,6 +32,8 @@ typedef enum {
 struct options {
     ortho_config_t config;  /* allocator sizing for the global instance */
     uint32_t on_corruption; /* options_on_corruption_t */
+    uint32_t check;         /* options_check_t */
+    uint64_t quarantine_bytes; /* ORTHO_CHECK=full: freed bytes held before reuse */
     uint64_t classes;       /* const char *: the ORTHO_CLASSES table (class_table.h), 0: orthotope */
     /* Tracing (tracer/). Text options hold a pointer into environ. */
     uint32_t trace_mode;        /* options_trace_t */
