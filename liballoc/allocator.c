@@ -356,6 +356,23 @@ static void allocator_put_block(struct ortho_allocator *a, struct ortho_cache *c
 
 /* ---- allocation -------------------------------------------------------- */
 
+/* The sampled allocation the fast path left to us (its countdown reached
+ * 0): from the guard pool when the request fits a slot and one is free,
+ * else NULL (served the usual way). Starts the next countdown either way. */
+static void *allocator_alloc_sampled(struct ortho_allocator *a, struct ortho_cache *cache,
+                                     size_t n, size_t align)
+{
+    if (a->guard == NULL) {
+        cache->guard_countdown = UINT32_MAX;
+        return NULL;
+    }
+    cache->guard_countdown = guard_next_gap(a->guard, &cache->guard_seed);
+    if (n - 1 >= GUARD_MAX_BYTES || align > ORTHO_MIN_ALIGN)
+        return NULL;
+    unsigned cls = size_class_of(n);
+    return cls == SIZE_CLASS_LARGE ? NULL : guard_alloc(a->guard, n, cls);
+}
+
 void *allocator_alloc_slow(struct ortho_allocator *a, struct ortho_cache *cache, size_t n,
                            size_t align, bool *fresh_zero)
 {
@@ -363,6 +380,14 @@ void *allocator_alloc_slow(struct ortho_allocator *a, struct ortho_cache *cache,
         *fresh_zero = false;
     if (n == 0)
         return allocator_fail(ORTHO_E_ZERO_SIZE);
+    /* The fast path counted down to 0 and left this one to us, or the
+     * fast path missed for another reason and this allocation counts here. */
+    if (cache->state == CACHE_ACTIVE &&
+        (cache->guard_countdown == 0 || --cache->guard_countdown == 0)) {
+        void *sampled = allocator_alloc_sampled(a, cache, n, align);
+        if (sampled != NULL)
+            return sampled;
+    }
     if (align < ORTHO_MIN_ALIGN)
         align = ORTHO_MIN_ALIGN;
     /* Over-aligned: the header moves up to align-64 bytes into the block. */
@@ -466,6 +491,30 @@ static ortho_status_t allocator_free_large(struct ortho_allocator *a, struct ort
     return status;
 }
 
+/* Frees a pointer into the guard pool: a sampled block, or a mistake. An
+ * overflow into the padding after the request is reported; the block is
+ * freed all the same. */
+static ortho_status_t allocator_free_sampled(struct ortho_allocator *a, void *p,
+                                             size_t expected_size, struct free_failure *why)
+{
+    int64_t offset = 0;
+    switch (guard_free(a->guard, p, expected_size, &offset)) {
+    case GUARD_FREED:
+        return ORTHO_OK;
+    case GUARD_OVERFLOW:
+        misuse_report_at("free", "overflow", p, SIZE_CLASS_LARGE, offset);
+        return ORTHO_OK;
+    case GUARD_DOUBLE_FREE:
+        why->verdict = HEADER_DOUBLE_FREE;
+        return ORTHO_E_DOUBLE_FREE;
+    case GUARD_SIZE_MISMATCH:
+        return ORTHO_E_SIZE_MISMATCH;
+    case GUARD_NOT_A_BLOCK:
+        break;
+    }
+    return ORTHO_E_MISALIGNED;
+}
+
 ortho_status_t allocator_free_slow(struct ortho_allocator *a, struct ortho_cache *cache,
                                    void *p, size_t expected_size, struct free_failure *why)
 {
@@ -473,6 +522,8 @@ ortho_status_t allocator_free_slow(struct ortho_allocator *a, struct ortho_cache
     why->class_index = SIZE_CLASS_LARGE;
     if (p == NULL)
         return ORTHO_OK;
+    if (a->guard != NULL && guard_owns(a->guard, p))
+        return allocator_free_sampled(a, p, expected_size, why);
     /* Large blocks are validated and freed under one lock in large.c. */
     if (arena_region_of(&a->arena, p) < 0)
         return allocator_free_large(a, cache, p, expected_size, &why->verdict);
@@ -508,6 +559,13 @@ ortho_status_t allocator_check_live(struct ortho_allocator *a, const void *p, he
     *h = NULL;
     if (arena_region_of(&a->arena, p) >= 0)
         return allocator_check_small(p, h, why);
+    if (a->guard != NULL && guard_owns(a->guard, p)) {
+        *h = guard_live_header(a->guard, p);
+        if (*h != NULL)
+            return ORTHO_OK;
+        why->verdict = HEADER_DOUBLE_FREE; /* freed, or not a block's start */
+        return ORTHO_E_DOUBLE_FREE;
+    }
     ortho_status_t status = large_check(&a->large, p, &why->verdict);
     if (status == ORTHO_E_FOREIGN) {
         /* Perhaps a cache's own large block. */
@@ -524,6 +582,8 @@ bool allocator_resize_in_place(struct ortho_allocator *a, struct ortho_cache *ca
                                size_t n)
 {
     uint64_t old = h->requested_bytes;
+    if (h->kind == HEADER_KIND_GUARDED)
+        return false; /* a sampled block keeps its exact size: it moves */
     if (h->kind == HEADER_KIND_SMALL) {
         if (h->offset_bytes != 0 || size_class_of(n) != h->class_index)
             return false;
@@ -553,7 +613,14 @@ static const header_t *allocator_live_header(struct ortho_allocator *a, const vo
 size_t allocator_usable_size(struct ortho_allocator *a, const void *p)
 {
     const header_t *h = allocator_live_header(a, p);
-    return h != NULL ? h->usable_bytes : 0;
+    if (h == NULL)
+        return 0;
+    /* In full-check mode the bytes past the request are the slack checked
+     * at free: a program that sizes its writes by malloc_usable_size must
+     * stay inside the request (AddressSanitizer answers the same). */
+    if (a->full_check && h->kind == HEADER_KIND_SMALL)
+        return h->requested_bytes;
+    return h->usable_bytes;
 }
 
 bool allocator_owns_live(struct ortho_allocator *a, const void *p)
@@ -670,10 +737,14 @@ void allocator_fork_prepare(struct ortho_allocator *a)
         pool_fork_prepare(&a->pools[cls]);
     large_fork_prepare(&a->large);
     fullcheck_quarantine_fork_prepare(&a->quarantine);
+    if (a->guard != NULL)
+        lock_acquire(&a->guard->lock);
 }
 
 void allocator_fork_parent(struct ortho_allocator *a)
 {
+    if (a->guard != NULL)
+        lock_release(&a->guard->lock);
     fullcheck_quarantine_fork_parent(&a->quarantine);
     large_fork_parent(&a->large);
     for (unsigned cls = size_class_count(); cls-- > 0;)
@@ -686,6 +757,8 @@ void allocator_fork_parent(struct ortho_allocator *a)
 
 void allocator_fork_child(struct ortho_allocator *a, struct ortho_cache *survivor)
 {
+    if (a->guard != NULL)
+        lock_reset(&a->guard->lock);
     fullcheck_quarantine_fork_child(&a->quarantine);
     large_fork_child(&a->large);
     for (unsigned cls = 0; cls < size_class_count(); cls++)

@@ -11,6 +11,7 @@
 #include "arena.h"
 #include "cache.h"
 #include "fullcheck.h"
+#include "guard.h"
 #include "header.h"
 #include "large.h"
 #include "lock.h"
@@ -48,6 +49,8 @@ struct ortho_allocator {
     bool full_check;                 /* ORTHO_CHECK=full (global only): caches keep
                                         nothing, fullcheck.h's patterns and quarantine */
     struct fullcheck_quarantine quarantine; /* full_check: freed blocks before reuse */
+    struct guard_pool *guard;        /* ORTHO_GUARD_SAMPLE (global only): the sampled
+                                        blocks' pool; NULL when sampling is off */
 };
 
 /* Whether `a`'s internal events go to the tracer now: only the global

@@ -67,6 +67,10 @@ struct ortho_cache {
                                       allocator (reclaimable once the thread is
                                       gone), not an ortho_cache_create() one */
     struct large_local large;      /* this cache's own large blocks (large.h) */
+    uint32_t guard_countdown;      /* fast-path allocations until the next one is
+                                      sampled for the guard pool (guard.h);
+                                      UINT32_MAX-based when sampling is off */
+    uint64_t guard_seed;           /* this cache's random state for those gaps */
 };
 
 /* Single-writer counter bump: plain load, add, store (no lock prefix). */
@@ -98,6 +102,10 @@ ORTHO_INLINE void *cache_alloc_fast(struct ortho_cache *cache, size_t n)
     /* A block written after its free goes to the slow path, which reports
      * it. */
     if (ORTHO_UNLIKELY(h == NULL || !header_is_free_intact(h, cls)))
+        return NULL;
+    /* The one cost of guard sampling here: the slow path serves the
+     * sampled allocation (sentinel caches never get this far). */
+    if (ORTHO_UNLIKELY(--cache->guard_countdown == 0))
         return NULL;
     bin->head = h->next_free;
     bin_set_count(bin, bin_count(bin) - 1);

@@ -19,6 +19,9 @@
 #include "trace_port.h"
 
 struct ortho_allocator global_allocator;
+/* The pool of sampled blocks (ORTHO_GUARD_SAMPLE); the global allocator
+ * points at it once sampling is on. */
+static struct guard_pool global_guard_pool;
 int trace_port_on; /* trace_port.h: the one on-switch, written by the tracer */
 /* Sentinels: all bins empty, all limits 0; only ever read. */
 static struct ortho_cache global_unbound_cache = {.state = CACHE_UNBOUND};
@@ -102,6 +105,9 @@ static bool global_setup(void)
             if (options_process()->check == OPTIONS_CHECK_FULL)
                 allocator_enable_full_check(&global_allocator,
                                             options_process()->quarantine_bytes);
+            if (options_process()->guard_sample != 0 &&
+                guard_enable(&global_guard_pool, options_process()->guard_sample))
+                global_allocator.guard = &global_guard_pool;
         }
         if (ok)
             global_exit_key_ok = pthread_key_create(&global_exit_key, global_thread_exit) == 0;

@@ -56,7 +56,7 @@ header_verdict_t header_validate(const header_t *h)
             return HEADER_BAD_SIZE;
         return HEADER_OK;
     }
-    if (h->kind == HEADER_KIND_LARGE)
+    if (h->kind == HEADER_KIND_LARGE || h->kind == HEADER_KIND_GUARDED)
         return h->class_index == HEADER_CLASS_LARGE ? HEADER_OK : HEADER_BAD_CLASS;
     return HEADER_BAD_CLASS;
 }

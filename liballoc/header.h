@@ -37,6 +37,7 @@
 #define HEADER_MAGIC 0x4f525448u /* "ORTH", as orthotope */
 #define HEADER_KIND_SMALL 1u
 #define HEADER_KIND_LARGE 2u
+#define HEADER_KIND_GUARDED 3u /* a sampled block in the guard pool (guard.h) */
 #define HEADER_CLASS_LARGE 0xffu /* class_index of large blocks */
 #define HEADER_STATE_LIVE 0xa1u
 #define HEADER_STATE_FREED 0xf4u
@@ -205,13 +206,22 @@ ORTHO_INLINE void header_stamp_small(header_t *h, unsigned cls, size_t requested
     h->checksum = header_checksum(h);
 }
 
-ORTHO_INLINE void header_stamp_large(header_t *h, size_t requested, size_t usable, size_t offset)
+/* A live header of a block outside the arena (`kind`: the large path or
+ * the guard pool), class HEADER_CLASS_LARGE. */
+ORTHO_INLINE void header_stamp_outside(header_t *h, unsigned kind, size_t requested, size_t usable,
+                                       size_t offset)
 {
     h->offset_bytes = offset;
     h->requested_bytes = requested;
     h->usable_bytes = usable;
-    header_set_tag(h, header_make_tag(HEADER_KIND_LARGE, HEADER_CLASS_LARGE, HEADER_STATE_LIVE));
+    header_set_tag(h, header_make_tag(kind, HEADER_CLASS_LARGE, HEADER_STATE_LIVE));
     h->checksum = header_checksum(h);
+}
+
+/* A live header of the large path (class HEADER_CLASS_LARGE). */
+ORTHO_INLINE void header_stamp_large(header_t *h, size_t requested, size_t usable, size_t offset)
+{
+    header_stamp_outside(h, HEADER_KIND_LARGE, requested, usable, offset);
 }
 
 /* Flips a validated live header to FREED (keeping the checksum valid, so a

@@ -31,18 +31,15 @@ static bool misuse_is_own_frame(const void *address)
     return self.dli_fbase == frame.dli_fbase;
 }
 
-/* Appends " from f1 < f2 < f3" for the innermost foreign frames. */
-static void misuse_put_frames(struct report_line *line)
+void misuse_put_stack(struct report_line *line, const char *lead, void *const *frames, int count)
 {
-    void *frames[MISUSE_FRAMES_CAPTURED];
-    int count = unw_backtrace(frames, MISUSE_FRAMES_CAPTURED);
     int shown = 0;
     for (int i = 0; i < count && shown < MISUSE_FRAMES_SHOWN; i++) {
         /* A return address points after the call: step back into it. */
         void *pc = (char *)frames[i] - 1;
         if (misuse_is_own_frame(pc))
             continue;
-        report_str(line, shown == 0 ? " from " : " < ");
+        report_str(line, shown == 0 ? lead : " < ");
         Dl_info info;
         if (dladdr(pc, &info) != 0 && info.dli_sname != NULL) {
             report_str(line, info.dli_sname);
@@ -59,6 +56,15 @@ static void misuse_put_frames(struct report_line *line)
         }
         shown++;
     }
+}
+
+/* Appends " from f1 < f2 < f3" for the innermost foreign frames of the
+ * caller's stack. */
+static void misuse_put_frames(struct report_line *line)
+{
+    void *frames[MISUSE_FRAMES_CAPTURED];
+    int count = unw_backtrace(frames, MISUSE_FRAMES_CAPTURED);
+    misuse_put_stack(line, " from ", frames, count);
 }
 
 /* The words a user reads for each kind (and call, where the same kind

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "allocator.h"
+#include "report.h"
 
 /* Reports a rejected call. `call` names the API entry ("free", "realloc",
  * "operator delete"); `kind` is a corruption kind ("double_free"). Returns
@@ -20,6 +21,10 @@ void misuse_report(const char *call, const char *kind, const void *p, unsigned c
  * write into a freed block). */
 void misuse_report_at(const char *call, const char *kind, const void *p, unsigned class_index,
                       int64_t offset_bytes);
+
+/* Appends `lead` and the innermost frames of `frames` outside this library
+ * (" from f1 < f2 < f3"), each a return address, named with dladdr. */
+void misuse_put_stack(struct report_line *line, const char *lead, void *const *frames, int count);
 
 /* Convenience for a failed free: derives the kind from status and why. */
 void misuse_report_free(const char *call, ortho_status_t status, const void *p,

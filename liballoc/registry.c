@@ -154,6 +154,9 @@ struct ortho_cache *registry_acquire(struct ortho_allocator *a, bool thread_boun
      * starts small (allocator_take_block). */
     for (unsigned cls = 0; cls < size_class_count(); cls++)
         cache->bins[cls].limit = allocator_cache_limit(a, cache, cls);
+    cache->guard_seed = ((uint64_t)tid << 32) ^ prim_now_ns();
+    cache->guard_countdown = a->guard != NULL ? guard_next_gap(a->guard, &cache->guard_seed)
+                                              : UINT32_MAX;
     lock_release(&a->registry_lock);
     return cache;
 }

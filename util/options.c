@@ -73,6 +73,9 @@ const struct option_def options_table[] = {
      "and freed blocks, the slack past each request checked at free, and a quarantine (slow)"},
     {"ORTHO_QUARANTINE_BYTES", OPTION_BYTES, OPTION_FIELD(quarantine_bytes), 16 * MiB, 0, 1 * GiB,
      NULL, "ORTHO_CHECK=full: bytes of freed blocks held, oldest first, before they can be reused"},
+    {"ORTHO_GUARD_SAMPLE", OPTION_COUNT, OPTION_FIELD(guard_sample), 0, 0, (uint64_t)1 << 31, NULL,
+     "place about one allocation in this many (up to 16K) against a guard page, so an access "
+     "past its end or after its free faults where it happens; 0: off"},
     {"ORTHO_TRACE", OPTION_CHOICE, OPTION_FIELD(trace_mode), OPTIONS_TRACE_OFF, 0, 2,
      options_trace_words,
      "1: trace into a database (totals, sites, leaks, corruption); full: also one row per allocation"},

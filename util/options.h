@@ -34,6 +34,7 @@ struct options {
     uint32_t on_corruption; /* options_on_corruption_t */
     uint32_t check;         /* options_check_t */
     uint64_t quarantine_bytes; /* ORTHO_CHECK=full: freed bytes held before reuse */
+    uint32_t guard_sample;  /* ORTHO_GUARD_SAMPLE: one allocation in this many is guarded, 0: off */
     uint64_t classes;       /* const char *: the ORTHO_CLASSES table (class_table.h), 0: orthotope */
     /* Tracing (tracer/). Text options hold a pointer into environ. */
     uint32_t trace_mode;        /* options_trace_t */

@@ -63,6 +63,14 @@ bool prim_commit(void *p, size_t size)
     return mprotect(p, size, PROT_READ | PROT_WRITE) == 0;
 }
 
+bool prim_decommit(void *p, size_t size)
+{
+    int saved = errno;
+    bool ok = mprotect(p, size, PROT_NONE) == 0;
+    errno = saved;
+    return ok;
+}
+
 void prim_release_pages(void *p, size_t size)
 {
     /* Errors (EINVAL on a bad range) would be our bug; the memory simply

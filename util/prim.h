@@ -17,6 +17,9 @@ size_t prim_page_size(void);
 void *prim_reserve(size_t size);
 /* Makes [p, p+size) readable and writable; false on failure. */
 bool prim_commit(void *p, size_t size);
+/* Makes [p, p+size) inaccessible again (its contents are kept); false on
+ * failure. errno is kept. */
+bool prim_decommit(void *p, size_t size);
 /* Gives the pages of [p, p+size) back to the OS; they read as zero after.
  * p and size must be page multiples. */
 void prim_release_pages(void *p, size_t size);
