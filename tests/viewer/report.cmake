@@ -29,6 +29,7 @@ if(NOT ORTHO_SANITIZE)
     a_run_without_stacks_reports_but_refuses_stack_outputs
     svg_parses_as_xml_and_names_the_leaking_function
     folded_stacks_sum_to_the_database_and_start_at_the_root
+    a_stack_20000_frames_deep_goes_through_every_stack_output
     pprof_decodes_with_totals_equal_to_the_database
     pprof_of_a_sampled_run_carries_the_estimates
     diff_of_a_run_with_itself_is_empty

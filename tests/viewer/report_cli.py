@@ -18,6 +18,7 @@ import gzip
 import json
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -464,7 +465,8 @@ def svg_parses_as_xml_and_names_the_leaking_function():
     live = query(db, "SELECT sum(live_bytes) FROM sites")[0][0]
     all_frame = [g for g in frames if g.get("data-n") == "all"][0]
     title = all_frame.find("s:title", ns).text
-    check(f", {live} bytes live bytes at exit" in title, f"root title \"{title}\", live {live}")
+    check(f"live at exit ({live} bytes)" in title and "bytes live bytes" not in title,
+          f"root title \"{title}\", live {live}")
     # Allocated bytes: every site wide enough to draw (0.1 px of the 1180 px
     # of frames) is drawn; churn, hand_over and hold_long in byte order.
     svg = os.path.join(SCRATCH, "alloc.svg")
@@ -480,6 +482,72 @@ def svg_parses_as_xml_and_names_the_leaking_function():
               f"site {site} ({nbytes} of {total} bytes) {'is missing' if drawn else 'is drawn'}")
     check(widths["churn"] > widths["hand_over"] > widths["hold_long"],
           "frame widths do not follow allocated bytes")
+
+
+def scratch_copy(name, new_name):
+    """A copy of fixture `name` in the scratch directory, to add rows to."""
+    path = os.path.join(SCRATCH, new_name)
+    shutil.copy(fixture(name), path)
+    return path
+
+
+SVG_CHAR_PX = 7.2    # a 12 px monospace character as Chromium draws it
+SVG_TITLE_PX = 10.2  # the same at the title's 17 px
+
+
+def check_svg_text_fits(root, ns):
+    """Every frame label fits its frame (3 px padding each side) at 7.2 px a
+    character, and the title leaves room for the buttons at its ends."""
+    for g in root.findall(".//s:g[@class='f']", ns):
+        label = g.find("s:text", ns).text or ""
+        width = float(g.get("data-w"))
+        check(len(label) * SVG_CHAR_PX <= width - 6 or not label,
+              f"label \"{label}\" ({len(label)} characters) overflows its {width:.1f} px frame")
+    title = "".join(root.find(".//s:text[@data-t]", ns).itertext())
+    button = len("Reset zoom") * SVG_CHAR_PX
+    room = 1200 - 2 * (10 + button)
+    check(len(title.split("Flame graph")[0]) == 0, f"the first heading is not the title: {title}")
+    shown = root.find(".//s:text[@data-t]/s:tspan", ns).text
+    check(len(shown) * SVG_TITLE_PX <= room,
+          f"the title \"{shown}\" ({len(shown) * SVG_TITLE_PX:.0f} px) covers the buttons ({room:.0f} px free)")
+
+
+@case
+def a_stack_20000_frames_deep_goes_through_every_stack_output():
+    db = scratch_copy("facts.db", "deep.db")
+    depth = 20000
+    conn = sqlite3.connect(db)
+    # One stack of process 1, allocating most of the run's bytes so that
+    # every frame of it is wide enough to draw; and a command line longer
+    # than the title's room.
+    conn.execute("INSERT INTO stacks VALUES (1, 999999, ?, 0, 'deep_0', '/src/deep.c', 10)",
+                 (depth,))
+    conn.execute("INSERT INTO sites VALUES (1, 999999, 5, 1000000000, 5, 1000000000, 0, 0,"
+                 " 1000000000, 5, 1000000000)")
+    conn.executemany("INSERT INTO frames VALUES (1, 999999, ?, ?, ?, '/work/deep', '/src/deep.c', ?)",
+                     [(level, 4096 + level, f"deep_{level}", 10 + level) for level in range(depth)])
+    conn.execute("UPDATE processes SET cmdline = ? WHERE process_id = 1",
+                 ("/usr/bin/a-program-with-a-long-command-line " + "--option=value " * 40,))
+    conn.commit()
+    conn.close()
+    svg = os.path.join(SCRATCH, "deep.svg")
+    report("--flamegraph", svg, db)
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    root = ElementTree.parse(svg).getroot()
+    depths = {g.get("data-n"): int(g.get("data-d")) for g in root.findall(".//s:g[@class='f']", ns)}
+    # all, then the process's root frame, then the stack outermost first.
+    check(depths.get("deep_0") == depth + 1 and depths.get(f"deep_{depth - 1}") == 2,
+          f"the deep stack is not drawn whole: deep_0 at {depths.get('deep_0')}")
+    check_svg_text_fits(root, ns)
+    out, _ = report("--folded", "-", db)
+    deep = [line for line in out.splitlines() if "deep_0 " in line]
+    check(len(deep) == 1 and deep[0].count(";") == depth and deep[0].endswith(" 1000000000"),
+          "the folded line of the deep stack does not hold its 20000 frames")
+    path = os.path.join(SCRATCH, "deep.pb.gz")
+    report("--pprof", path, db)
+    p = decode_profile(path)
+    check(max(len(s["location_id"]) for s in p["sample"]) == depth,
+          "the pprof sample of the deep stack does not hold its 20000 locations")
 
 
 @case
