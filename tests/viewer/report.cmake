@@ -31,6 +31,7 @@ if(NOT ORTHO_SANITIZE)
     folded_stacks_sum_to_the_database_and_start_at_the_root
     a_stack_20000_frames_deep_goes_through_every_stack_output
     pprof_decodes_with_totals_equal_to_the_database
+    pprof_names_the_main_executable_in_its_first_mapping
     pprof_of_a_sampled_run_carries_the_estimates
     diff_of_a_run_with_itself_is_empty
     diff_against_a_run_with_an_added_leak_shows_exactly_that_leak

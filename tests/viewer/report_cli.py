@@ -439,6 +439,34 @@ def a_run_without_stacks_reports_but_refuses_stack_outputs():
 
 # ---- cases: stack outputs --------------------------------------------------
 
+def scratch_copy(name, new_name):
+    """A copy of fixture `name` in the scratch directory, to add rows to."""
+    path = os.path.join(SCRATCH, new_name)
+    shutil.copy(fixture(name), path)
+    return path
+
+
+SVG_CHAR_PX = 7.2    # a 12 px monospace character as Chromium draws it
+SVG_TITLE_PX = 10.2  # the same at the title's 17 px
+
+
+def check_svg_text_fits(root, ns):
+    """Every frame label fits its frame (3 px padding each side) at 7.2 px a
+    character, and the title leaves room for the buttons at its ends."""
+    for g in root.findall(".//s:g[@class='f']", ns):
+        label = g.find("s:text", ns).text or ""
+        width = float(g.get("data-w"))
+        check(len(label) * SVG_CHAR_PX <= width - 6 or not label,
+              f"label \"{label}\" ({len(label)} characters) overflows its {width:.1f} px frame")
+    title = "".join(root.find(".//s:text[@data-t]", ns).itertext())
+    button = len("Reset zoom") * SVG_CHAR_PX
+    room = 1200 - 2 * (10 + button)
+    check(len(title.split("Flame graph")[0]) == 0, f"the first heading is not the title: {title}")
+    shown = root.find(".//s:text[@data-t]/s:tspan", ns).text
+    check(len(shown) * SVG_TITLE_PX <= room,
+          f"the title \"{shown}\" ({len(shown) * SVG_TITLE_PX:.0f} px) covers the buttons ({room:.0f} px free)")
+
+
 @case
 def svg_parses_as_xml_and_names_the_leaking_function():
     db = fixture("facts.db")
@@ -482,34 +510,7 @@ def svg_parses_as_xml_and_names_the_leaking_function():
               f"site {site} ({nbytes} of {total} bytes) {'is missing' if drawn else 'is drawn'}")
     check(widths["churn"] > widths["hand_over"] > widths["hold_long"],
           "frame widths do not follow allocated bytes")
-
-
-def scratch_copy(name, new_name):
-    """A copy of fixture `name` in the scratch directory, to add rows to."""
-    path = os.path.join(SCRATCH, new_name)
-    shutil.copy(fixture(name), path)
-    return path
-
-
-SVG_CHAR_PX = 7.2    # a 12 px monospace character as Chromium draws it
-SVG_TITLE_PX = 10.2  # the same at the title's 17 px
-
-
-def check_svg_text_fits(root, ns):
-    """Every frame label fits its frame (3 px padding each side) at 7.2 px a
-    character, and the title leaves room for the buttons at its ends."""
-    for g in root.findall(".//s:g[@class='f']", ns):
-        label = g.find("s:text", ns).text or ""
-        width = float(g.get("data-w"))
-        check(len(label) * SVG_CHAR_PX <= width - 6 or not label,
-              f"label \"{label}\" ({len(label)} characters) overflows its {width:.1f} px frame")
-    title = "".join(root.find(".//s:text[@data-t]", ns).itertext())
-    button = len("Reset zoom") * SVG_CHAR_PX
-    room = 1200 - 2 * (10 + button)
-    check(len(title.split("Flame graph")[0]) == 0, f"the first heading is not the title: {title}")
-    shown = root.find(".//s:text[@data-t]/s:tspan", ns).text
-    check(len(shown) * SVG_TITLE_PX <= room,
-          f"the title \"{shown}\" ({len(shown) * SVG_TITLE_PX:.0f} px) covers the buttons ({room:.0f} px free)")
+    check_svg_text_fits(ElementTree.parse(svg).getroot(), ns)
 
 
 @case
@@ -528,6 +529,16 @@ def a_stack_20000_frames_deep_goes_through_every_stack_output():
                      [(level, 4096 + level, f"deep_{level}", 10 + level) for level in range(depth)])
     conn.execute("UPDATE processes SET cmdline = ? WHERE process_id = 1",
                  ("/usr/bin/a-program-with-a-long-command-line " + "--option=value " * 40,))
+    # A one-frame stack 148 px wide, whose long name must be cut: at 7.0 px
+    # a character 20 would be kept (140 px), which overflow at 7.2 (144 px).
+    total = conn.execute("SELECT sum(alloc_bytes) FROM sites").fetchone()[0]
+    wide = round(148 * total / (1180 - 148))
+    conn.execute("INSERT INTO stacks VALUES (1, 999998, 1, 0, 'a_function_whose_name_is_longer_than"
+                 "_its_frame', '/src/deep.c', 5)")
+    conn.execute("INSERT INTO sites VALUES (1, 999998, 1, ?, 1, ?, 0, 0, ?, 1, ?)",
+                 (wide, wide, wide, wide))
+    conn.execute("INSERT INTO frames VALUES (1, 999998, 0, 4000, 'a_function_whose_name_is_longer"
+                 "_than_its_frame', '/work/deep', '/src/deep.c', 5)")
     conn.commit()
     conn.close()
     svg = os.path.join(SCRATCH, "deep.svg")
@@ -604,6 +615,30 @@ def pprof_decodes_with_totals_equal_to_the_database():
         check(top.returncode == 0 and "churn" in top.stdout, f"go tool pprof: {top.stderr}")
     else:
         print("(go is not installed: go tool pprof not run; the profile was decoded here)")
+
+
+@case
+def pprof_names_the_main_executable_in_its_first_mapping():
+    # date's first allocation comes from libc (setlocale), so the first
+    # frame met is not the program's: pprof's "File:" must still be date.
+    date = shutil.which("date")
+    db = trace("date.db", [date])
+    exe = query(db, "SELECT exe FROM processes WHERE parent_process_id IS NULL")[0][0]
+    first_leaf = query(db, "SELECT f.module FROM frames f WHERE f.level = 0 AND f.stack_id ="
+                           " (SELECT min(stack_id) FROM sites WHERE stack_id <> 0)")
+    path = os.path.join(SCRATCH, "date.pb.gz")
+    report("--pprof", path, db)
+    p = decode_profile(path)
+    first = list(p["mapping"].values())[0]
+    name = p["string_table"][first.get(5, 0)]
+    check(name == exe, f"mapping 1 is {name} (the first stack starts in {first_leaf}), not the"
+                       f" program {exe}")
+    check(first.get(1) == 1, f"the first mapping has id {first.get(1)}")
+    go = subprocess.run(["sh", "-c", "command -v go"], capture_output=True, text=True)
+    if go.returncode == 0:
+        top = subprocess.run(["go", "tool", "pprof", "-top", path], capture_output=True,
+                             text=True, timeout=300)
+        check(f"File: {os.path.basename(exe)}" in top.stdout, f"go tool pprof: {top.stdout[:300]}")
 
 
 @case

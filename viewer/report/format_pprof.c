@@ -4,11 +4,13 @@
  * "inuse" is what was still live when its process ended). One Sample per
  * stack of the trace (weights.h decides its values, so sampled runs carry
  * their estimates), its locations leaf first; one Location per distinct
- * (process, pc), one Mapping per (process, module), one Function per
- * (name, file); every string once in the string table, "" at index 0 as
- * the format requires. Each sample is labelled with its process's pid.
- * Allocations without a stack get one location naming "(no stack)", so the
- * profile's totals are the run's. Field numbers are profile.proto's. */
+ * (process, pc), one Mapping per (process, module) with the root
+ * process's executable first (pprof names the profile after mapping 1),
+ * one Function per (name, file); every string once in the string table,
+ * "" at index 0 as the format requires. Each sample is labelled with its
+ * process's pid. Allocations without a stack get one location naming
+ * "(no stack)", so the profile's totals are the run's. Field numbers are
+ * profile.proto's. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -154,13 +156,13 @@ static uint64_t pprof_function(struct pprof *p, const char *name, const char *fi
 /* The mapping of a process's module, or 0 (none) without a module. Its
  * address range is filled in at the end, from the pcs seen in it. */
 struct pprof_range {
-    uint64_t low, high;
+    uint64_t low, high;  /* high 0: no pc seen */
     int64_t process_id;
     char *module;
 };
 
 static uint64_t pprof_mapping(struct pprof *p, struct pprof_range **ranges, int64_t process_id,
-                              const char *module, uint64_t pc)
+                              const char *module)
 {
     if (module == NULL)
         return 0;
@@ -171,14 +173,17 @@ static uint64_t pprof_mapping(struct pprof *p, struct pprof_range **ranges, int6
     if (added) {
         mem_push((void **)ranges, p->mapping_count, sizeof **ranges);
         (*ranges)[p->mapping_count++] = (struct pprof_range){
-            .low = pc, .high = pc + 1, .process_id = process_id, .module = mem_strdup(module)};
+            .low = UINT64_MAX, .process_id = process_id, .module = mem_strdup(module)};
     }
-    struct pprof_range *r = &(*ranges)[id - 1];
+    return id;
+}
+
+static void pprof_mapping_add_pc(struct pprof_range *r, uint64_t pc)
+{
     if (pc < r->low)
         r->low = pc;
     if (pc + 1 > r->high)
         r->high = pc + 1;
-    return id;
 }
 
 static uint64_t pprof_location(struct pprof *p, struct pprof_range **ranges, int64_t process_id,
@@ -195,7 +200,9 @@ static uint64_t pprof_location(struct pprof *p, struct pprof_range **ranges, int
     char buf[256];
     const char *name = f ? weight_frame_name(f, buf, sizeof buf) : WEIGHT_NO_STACK;
     uint64_t function = pprof_function(p, name, f ? f->file : NULL);
-    uint64_t mapping = f ? pprof_mapping(p, ranges, process_id, f->module, f->pc) : 0;
+    uint64_t mapping = f ? pprof_mapping(p, ranges, process_id, f->module) : 0;
+    if (mapping != 0)
+        pprof_mapping_add_pc(&(*ranges)[mapping - 1], f->pc);
     pb_clear(&p->inner);
     pb_uint(&p->inner, LINE_FUNCTION_ID, function);
     pb_int(&p->inner, LINE_LINE, f ? f->line : 0);
@@ -254,13 +261,20 @@ static void pprof_build(struct pprof *p, const struct model *m)
     pprof_value_type(p, PROFILE_SAMPLE_TYPE, "inuse_objects", "count");
     pprof_value_type(p, PROFILE_SAMPLE_TYPE, "inuse_space", "bytes");
     struct pprof_range *ranges = NULL;
+    /* pprof takes the first mapping for the program ("File:" in its
+     * reports): the root process's executable, whatever frame comes first. */
+    const struct model_process *root = m->process_count ? &m->processes[0] : NULL;
+    if (root != NULL)
+        pprof_mapping(p, &ranges, root->process_id, root->exe);
     for (size_t i = 0; i < m->stack_site_count; i++)
         pprof_sample(p, &ranges, m, &m->stack_sites[i]);
     for (uint64_t i = 0; i < p->mapping_count; i++) {
         pb_clear(&p->msg);
         pb_uint(&p->msg, MAPPING_ID, i + 1);
-        pb_uint(&p->msg, MAPPING_MEMORY_START, ranges[i].low);
-        pb_uint(&p->msg, MAPPING_MEMORY_LIMIT, ranges[i].high);
+        if (ranges[i].high > 0) {
+            pb_uint(&p->msg, MAPPING_MEMORY_START, ranges[i].low);
+            pb_uint(&p->msg, MAPPING_MEMORY_LIMIT, ranges[i].high);
+        }
         pb_int(&p->msg, MAPPING_FILENAME, (int64_t)pprof_string(p, ranges[i].module));
         /* Symbolized already, by the collector: pprof must not try again. */
         pb_uint(&p->msg, MAPPING_HAS_FUNCTIONS, 1);
@@ -270,7 +284,6 @@ static void pprof_build(struct pprof *p, const struct model *m)
         free(ranges[i].module);
     }
     free(ranges);
-    const struct model_process *root = m->process_count ? &m->processes[0] : NULL;
     if (root != NULL && root->start_unix_ns > 0)
         pb_int(&p->out, PROFILE_TIME_NANOS, root->start_unix_ns);
     pb_int(&p->out, PROFILE_DURATION_NANOS, model_duration_ns(m));
