@@ -28,7 +28,7 @@ out=$("$top" --batch "$facts")
 for class in $(sql "$facts" "SELECT class_name FROM classes ORDER BY class_id"); do
   row=$(awk -v c="$class" '$1 == c' <<<"$out")
   [ -n "$row" ] || fail "no $class row in the class screen"
-  read -r _ _ _ live req usable waste _ <<<"$row"
+  read -r _ _ _ allocs frees live req usable waste _ <<<"$row"
   read -r e_live e_req e_usable e_waste <<<"$(sql "$facts" "SELECT sum(live_blocks),
       sum(live_requested_bytes), sum(live_usable_bytes),
       printf('%.2f', CASE WHEN sum(live_usable_bytes) > 0 THEN 100.0 * (sum(live_usable_bytes)
@@ -36,7 +36,14 @@ for class in $(sql "$facts" "SELECT class_name FROM classes ORDER BY class_id");
       FROM fragmentation WHERE class_name = '$class'" | tr '|' ' ')"
   [ "$live $req $usable $waste" = "$e_live $e_req $e_usable $e_waste" ] ||
     fail "$class: shows live/req/usable/waste% $live $req $usable $waste, sqlite3 says $e_live $e_req $e_usable $e_waste"
+  # The whole run's totals, as class_totals has them.
+  read -r e_allocs e_frees <<<"$(sql "$facts" "SELECT sum(allocs), sum(frees) FROM class_totals
+      WHERE class_name = '$class'" | tr '|' ' ')"
+  [ "$allocs $frees" = "$e_allocs $e_frees" ] ||
+    fail "$class: shows allocs/frees $allocs $frees, class_totals says $e_allocs $e_frees"
 done
+head -5 <<<"$out" | grep -qE '^CLASS +ALLOC/s +FREE/s +ALLOCS +FREES +LIVE' ||
+  fail "the class screen's columns are not CLASS ALLOC/s FREE/s ALLOCS FREES LIVE ..."
 grep -q "process: all 3 processes" <<<"$out" || fail "the header does not name the 3 processes"
 grep -q "finished run" <<<"$out" || fail "the header does not say the run finished"
 
@@ -44,7 +51,7 @@ grep -q "finished run" <<<"$out" || fail "the header does not say the run finish
 root=$(sql "$facts" "SELECT process_id FROM processes WHERE via = 'root'")
 out=$("$top" --batch --process "$root" "$facts")
 grep -q "process: process $root " <<<"$out" || fail "--process $root: the header does not say so"
-[ "$(awk '$1 == "B256" { print $4 }' <<<"$out")" = \
+[ "$(awk '$1 == "B256" { print $6 }' <<<"$out")" = \
   "$(sql "$facts" "SELECT live_blocks FROM fragmentation WHERE process_id = $root AND class_name = 'B256'")" ] ||
   fail "--process $root: B256 live blocks differ from sqlite3"
 
@@ -58,7 +65,8 @@ last=$("$top" --batch --sort LIVE --reverse "$facts" | awk 'NF { l = $1 } END { 
 # At the start nothing was live yet.
 out=$("$top" --batch --at start "$facts")
 grep -q "time +0.000s" <<<"$out" || fail "--at start: the header does not show +0.000s"
-[ "$(awk '$1 == "B256" { print $4 }' <<<"$out")" = 0 ] || fail "--at start: B256 already live"
+[ "$(awk '$1 == "B256" { print $6 }' <<<"$out")" = 0 ] || fail "--at start: B256 already live"
+[ "$(awk '$1 == "B6K" { print $4 }' <<<"$out")" = 0 ] || fail "--at start: B6K already counts allocations"
 
 # ---- the other screens --------------------------------------------------------
 out=$("$top" --batch --screen fragmentation "$facts")
