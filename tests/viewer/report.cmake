@@ -33,6 +33,8 @@ if(NOT ORTHO_SANITIZE)
     pprof_decodes_with_totals_equal_to_the_database
     pprof_names_the_main_executable_in_its_first_mapping
     pprof_of_a_sampled_run_carries_the_estimates
+    escape_sequences_in_names_are_shown_escaped_in_every_output
+    json_is_strict_utf8_and_carries_its_schema_version
     diff_of_a_run_with_itself_is_empty
     diff_against_a_run_with_an_added_leak_shows_exactly_that_leak
     what_if_under_the_allocators_own_table_is_the_databases_waste

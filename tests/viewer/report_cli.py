@@ -403,7 +403,8 @@ def each_section_option_prints_only_its_section():
         for other in others:
             check(other not in out, f"{option} also prints {other}")
         doc = json.loads(report(option, "--format", "json", db)[0])
-        check(len(doc) == 2, f"{option} --format json holds {sorted(doc)}")
+        check(len(doc) == 3 and "schema_version" in doc and "database" in doc,
+              f"{option} --format json holds {sorted(doc)}")
 
 
 @case
@@ -654,6 +655,124 @@ def pprof_of_a_sampled_run_carries_the_estimates():
           "the sampled profile does not say its values are estimates")
     out, _ = report("--sites", db)
     check("estimated from sampled stacks" in out, "the sites section does not say it estimates")
+
+
+# ---- cases: names that attack a terminal -------------------------------------
+
+CLEAR = "\x1b[2J"                 # erase the screen
+TITLE = "\x1b]0;pwned\x07"        # set the window title (OSC ... BEL)
+C1_CSI = "\u009b"                 # the one-character CSI of 8-bit terminals
+
+
+def hostile_copy(name):
+    """facts.db with escape sequences, C1 controls, bidirectional overrides
+    and bytes that are not UTF-8 in every kind of name the outputs print."""
+    db = scratch_copy("facts.db", name)
+    conn = sqlite3.connect(db)
+    evil = "leak_here" + CLEAR + TITLE + C1_CSI
+    conn.execute("UPDATE stacks SET site_function = ? WHERE site_function = 'leak_here'", (evil,))
+    conn.execute("UPDATE frames SET function = ? WHERE function = 'leak_here'", (evil,))
+    conn.execute("UPDATE frames SET function = ? WHERE function = 'main'", ("main\u202e" + CLEAR,))
+    conn.execute("UPDATE frames SET module = CAST(? AS TEXT) WHERE level = 1",
+                 (b"/lib/evil\x1b[2J\xff.so",))
+    conn.execute("UPDATE stacks SET site_file = CAST(? AS TEXT) WHERE site_function = 'churn'",
+                 (b"/src/churn\xff\xfe\x1b[2J.c",))
+    conn.execute("UPDATE processes SET cmdline = CAST(? AS TEXT), exe = CAST(? AS TEXT)",
+                 (b"/bin/prog \x1b[31mred\xff\xfe \xc2\x9b2J", b"/bin/prog\x1b[2J"))
+    conn.execute("UPDATE threads SET name = ? WHERE name = 'qw-freer'", ("qw-freer" + CLEAR,))
+    conn.execute("UPDATE corruption_events SET call = ?", ("free" + TITLE,))
+    conn.commit()
+    conn.close()
+    return db
+
+
+def check_terminal_safe(data, where, shows_escape=True):
+    """data (bytes) is UTF-8 without a control character but line breaks,
+    and shows the hostile names' escape sequences as text."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise Failure(f"{where}: not UTF-8 ({e}): {data[max(0, e.start - 40):e.end + 40]!r}")
+    for i, ch in enumerate(text):
+        code = ord(ch)
+        if (code < 0x20 and ch != "\n") or 0x7F <= code <= 0x9F or 0x202A <= code <= 0x202E \
+                or 0x2066 <= code <= 0x2069:
+            raise Failure(f"{where}: raw U+{code:04X} in the output: {text[max(0, i - 40):i + 40]!r}")
+    if shows_escape:
+        check("\\x1b[2J" in text, f"{where}: the escape sequence is not shown escaped:\n{text[:1500]}")
+
+
+def report_bytes(*argv, expect=0):
+    done = subprocess.run([ARGS.report, *argv], capture_output=True, timeout=120)
+    check(done.returncode == expect, f"ortho-report {' '.join(argv)} exited {done.returncode}: "
+                                     f"{done.stderr[-2000:]!r}")
+    return done.stdout, done.stderr
+
+
+@case
+def escape_sequences_in_names_are_shown_escaped_in_every_output():
+    db = hostile_copy("hostile.db")
+    for argv in [[], ["--leaks"], ["--sites"], ["--corruption"], ["--classes"],
+                 ["--folded", "-"], ["--what-if", write_table("own.txt", "64 256 4K 6K 16K 128K")]]:
+        out, err = report_bytes(*argv, db)
+        check_terminal_safe(out, f"ortho-report {' '.join(argv)}",
+                            shows_escape=argv[:1] not in (["--classes"], ["--what-if"]))
+        check_terminal_safe(err, f"ortho-report {' '.join(argv)} (stderr)", shows_escape=False)
+    out, err = report_bytes("--fail-on-leaks", db, expect=1)
+    check_terminal_safe(err, "the --fail-on-leaks line", shows_escape=False)
+    for pair in [(fixture("facts.db"), db), (db, fixture("facts.db"))]:
+        out, _ = report_bytes("--diff", *pair)
+        check_terminal_safe(out, "ortho-report --diff")
+    # A path is printed as the name it is, too.
+    odd = os.path.join(SCRATCH, "run\x1b[2J.db")
+    shutil.copy(db, odd)
+    out, _ = report_bytes(odd)
+    check_terminal_safe(out, "a database path with an escape sequence")
+    _, err = report_bytes(odd + "-missing", expect=2)
+    check_terminal_safe(err, "the refusal of a missing path with an escape sequence")
+    # Files: the flame graph is XML without a control character; pprof's
+    # strings are UTF-8 (the proto3 rule Go's decoder enforces).
+    svg = os.path.join(SCRATCH, "hostile.svg")
+    report_bytes("--flamegraph", svg, db)
+    with open(svg, "rb") as f:
+        check_terminal_safe(f.read(), "the flame graph", shows_escape=False)
+    ElementTree.parse(svg)
+    path = os.path.join(SCRATCH, "hostile.pb.gz")
+    report_bytes("--pprof", path, db)
+    strings = decode_profile(path)["string_table"]
+    check_terminal_safe("\n".join(strings).encode("utf-8"), "the pprof string table")
+
+
+@case
+def json_is_strict_utf8_and_carries_its_schema_version():
+    db = hostile_copy("hostile.db")
+    outputs = [report_bytes("--format", "json", db)[0],
+               report_bytes("--diff", "--format", "json", fixture("facts.db"), db)[0],
+               report_bytes("--suggest-classes", "4", "--format", "json", db)[0]]
+    # A database path that is not UTF-8 at all must not break the document.
+    odd = os.path.join(SCRATCH.encode(), b"run\xff\xfe.db")
+    shutil.copy(db, odd)
+    done = subprocess.run([ARGS.report.encode(), b"--classes", b"--format", b"json", odd],
+                          capture_output=True, timeout=120)
+    check(done.returncode == 0, f"--format json of a path that is not UTF-8: {done.stderr!r}")
+    outputs.append(done.stdout)
+    for out in outputs:
+        try:
+            doc = json.loads(out.decode("utf-8", errors="strict"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise Failure(f"JSON output is not strict UTF-8 JSON: {e}")
+        check(doc.get("schema_version") == 1, f"schema_version is {doc.get('schema_version')}")
+        check(list(doc)[0] == "schema_version", f"schema_version is not the first key: {list(doc)}")
+    doc = json.loads(outputs[0])
+    root = [p for p in doc["processes"] if p["process_id"] == 1][0]
+    check(root["cmdline"] == "/bin/prog \\x1b[31mred\\xff\\xfe \\u009b2J",
+          f"the command line reads {root['cmdline']!r}")
+    check(json.loads(outputs[-1])["database"].endswith("run\\xff\\xfe.db"),
+          f"the path reads {json.loads(outputs[-1])['database']!r}")
+    # Python's own strict parser is what `python3 -m json.tool` runs.
+    tool = subprocess.run([sys.executable, "-m", "json.tool"], input=outputs[-1],
+                          capture_output=True, timeout=60)
+    check(tool.returncode == 0, f"python3 -m json.tool: {tool.stderr!r}")
 
 
 # ---- cases: diff -----------------------------------------------------------

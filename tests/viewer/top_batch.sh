@@ -100,6 +100,38 @@ free_b=$(awk '$1 == "large" && $2 == "free" { print $3 }' <<<"$out")
 [ "$free_b" = "$(sql "$fixtures/tensor.db" "SELECT large_mapped_bytes - large_unmapped_bytes - live_usable_bytes FROM class_stats WHERE class_id = 12")" ] ||
   fail "tensor.db: large free shows $free_b"
 
+# ---- names that attack a terminal: shown escaped on every screen ---------------
+hostile=$WORK/hostile.db
+cp "$facts" "$hostile"
+sqlite3 -batch "$hostile" <"$here/hostile_names.sql" || fail "cannot make the hostile database"
+terminal_safe() { # terminal_safe FILE WHAT: UTF-8, no control character but newlines
+  iconv -f UTF-8 -t UTF-8 "$1" >/dev/null 2>&1 || fail "$2: the output is not UTF-8"
+  ! LC_ALL=C grep -q $'[\x01-\x09\x0b-\x1f\x7f]' "$1" || fail "$2: a raw control character"
+  ! LC_ALL=C grep -q $'\xc2[\x80-\x9f]' "$1" || fail "$2: a raw C1 control character"
+}
+for screen in classes fragmentation sites threads corruption; do
+  "$top" --batch --screen "$screen" "$hostile" >"$WORK/screen.txt" ||
+    fail "--batch --screen $screen on names with escape sequences failed"
+  terminal_safe "$WORK/screen.txt" "the $screen screen"
+  grep -qF 'red\xff\xfe \u009b2J' "$WORK/screen.txt" ||
+    fail "the $screen screen does not show the command line's bytes escaped"
+done
+out=$("$top" --batch --screen sites "$hostile")
+grep -qF 'leak_here\x1b[2J\x1b]0;pwned\x07\u009b' <<<"$out" ||
+  fail "the sites screen does not show leak_here's escape sequences as text"
+out=$("$top" --batch --screen threads "$hostile")
+grep -qF 'qw-freer\x1b[2J' <<<"$out" || fail "the threads screen does not show the thread name escaped"
+out=$("$top" --batch --screen corruption "$hostile")
+grep -qF '#0  free_twice\x1b[2J' <<<"$out" || fail "the event's stack does not show free_twice escaped"
+grep -qF 'in /lib/evil\x1b[2J\xff.so' <<<"$out" || fail "the event's stack does not show the module escaped"
+grep -qF 'free\x1b]0;t\x07' <<<"$out" || fail "the event's call is not shown escaped"
+cp "$hostile" "$WORK/run"$'\e'"[2J.db"
+"$top" --batch "$WORK/run"$'\e'"[2J.db" >"$WORK/screen.txt" 2>&1
+terminal_safe "$WORK/screen.txt" "a database path with an escape sequence"
+"$top" --batch "$WORK/none"$'\e'"[2J.db" >"$WORK/screen.txt" 2>&1 && fail "a missing path was shown"
+terminal_safe "$WORK/screen.txt" "the refusal of a missing path with an escape sequence"
+grep -qF 'none\x1b[2J.db' "$WORK/screen.txt" || fail "the refusal does not name the path escaped"
+
 # ---- refusals: one line on stderr, nothing on stdout, non-zero ------------------
 refused() { # refused WHAT EXPECTED-TEXT ARGS...
   local what=$1 expect=$2 status=0

@@ -143,4 +143,18 @@ viewer=$(pgrep -P "$shell" -x ortho-top) || fail "cannot find the viewer's pid"
 kill -TERM "$viewer"
 wait_for '^exit=143$' 10 "exit status 143 (SIGTERM)"
 check_terminal_sane
+# ---- names with escape sequences: shown as text, never obeyed -------------------
+cp "$fixtures/facts.db" "$WORK/hostile.db"
+sqlite3 -batch "$WORK/hostile.db" <"$(dirname "$0")/hostile_names.sql"
+title_before=$(tmux -L "$TMUX_SOCKET" display -p -t t '#{pane_title}')
+keys C-l
+type_line "$top --screen sites $WORK/hostile.db; echo \"exit=\$?\""
+wait_for 'FUNCTION +FILE:LINE' 10 "the sites screen of the hostile database"
+wait_for 'leak_here\\x1b\[2J' 5 "leak_here's escape sequence shown as text"
+screen_text | grep -qF 'red\xff\xfe \u009b2J' || fail "the command line's bytes are not shown escaped"
+keys 4
+wait_for 'qw-freer\\x1b' 5 "the thread name's escape shown as text"
+[ "$(tmux -L "$TMUX_SOCKET" display -p -t t '#{pane_title}')" = "$title_before" ] ||
+  fail "a name retitled the window"
+quit_and_check_terminal
 echo "top_tmux_replay.sh: ok"

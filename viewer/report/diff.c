@@ -126,7 +126,7 @@ static int diff_kind_order(const void *a, const void *b)
 
 void diff_compute(struct diff *d, const struct model *before, const struct model *after)
 {
-    *d = (struct diff){.before_path = before->path, .after_path = after->path,
+    *d = (struct diff){.before_path = before->path_shown, .after_path = after->path_shown,
                        .sampled = before->sampled || after->sampled};
     d->classes = mem_zalloc(MODEL_CLASS_SLOTS, sizeof *d->classes);
     for (int c = 0; c < MODEL_CLASS_SLOTS; c++) {

@@ -214,8 +214,8 @@ void format_json(FILE *out, const struct model *m, const struct format_options *
 {
     struct json j;
     json_init(&j, out);
-    json_begin_object(&j, NULL);
-    json_string(&j, "database", m->path);
+    json_begin_document(&j);
+    json_string(&j, "database", m->path_shown);
     if (o->sections & FORMAT_OVERVIEW) {
         json_overview(&j, m);
         json_processes(&j, m, (o->sections & FORMAT_CLASSES) != 0);

@@ -290,7 +290,7 @@ static void pprof_build(struct pprof *p, const struct model *m)
     pprof_value_type(p, PROFILE_PERIOD_TYPE, "space", "bytes");
     pb_int(&p->out, PROFILE_PERIOD, root != NULL && root->sample_bytes > 0 ? root->sample_bytes : 1);
     char comment[1200];
-    snprintf(comment, sizeof comment, "ortho-report of %s", m->path);
+    snprintf(comment, sizeof comment, "ortho-report of %s", m->path_shown);
     pb_int(&p->out, PROFILE_COMMENT, (int64_t)pprof_string(p, comment));
     if (m->sampled)
         pb_int(&p->out, PROFILE_COMMENT,

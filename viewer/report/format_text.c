@@ -23,7 +23,7 @@ static void text_overview(FILE *out, const struct model *m)
 {
     char a[UNITS_BUF], b[UNITS_BUF], c[UNITS_BUF];
     const struct model_process *root = &m->processes[0];
-    fprintf(out, "ortho-report: %s%s\n", m->path, m->live ? " (still being written: a snapshot)" : "");
+    fprintf(out, "ortho-report: %s%s\n", m->path_shown, m->live ? " (still being written: a snapshot)" : "");
     fprintf(out, "  program      %s (pid %lld)", root->cmdline ? root->cmdline : "?",
             (long long)root->pid);
     if (m->process_count > 1)

@@ -18,6 +18,7 @@
 #include "format.h"
 #include "gzip_out.h"
 #include "model.h"
+#include "safetext.h"
 #include "units.h"
 #include "weights.h"
 #include "whatif.h"
@@ -49,15 +50,30 @@ struct report_args {
     int path_count;
 };
 
+/* One line on stderr, made safe to print as a whole: it may quote a path
+ * or an option the user gave, or a name from the database. */
+static void report_say(const char *format, va_list args)
+{
+    char line[REPORT_ERR + 512], shown[4 * (REPORT_ERR + 512)];
+    vsnprintf(line, sizeof line, format, args);
+    fprintf(stderr, "ortho-report: %s\n", safetext_copy(shown, sizeof shown, line));
+}
+
 static _Noreturn void report_fail(const char *format, ...)
 {
     va_list args;
     va_start(args, format);
-    fputs("ortho-report: ", stderr);
-    vfprintf(stderr, format, args);
-    fputc('\n', stderr);
+    report_say(format, args);
     va_end(args);
     exit(REPORT_EXIT_USAGE);
+}
+
+static void report_warn(const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    report_say(format, args);
+    va_end(args);
 }
 
 static void report_help(void)
@@ -235,9 +251,8 @@ static void report_exports(const struct report_args *a, const struct model *m)
         if (format_pprof(a->pprof, m, err, sizeof err) != 0)
             report_fail("%s", err);
         if (!gzip_out_available())
-            fprintf(stderr, "ortho-report: %s is not gzipped (built without zlib); pprof reads "
-                            "it as it is\n",
-                    a->pprof);
+            report_warn("%s is not gzipped (built without zlib); pprof reads it as it is",
+                        a->pprof);
     }
 }
 
@@ -247,18 +262,16 @@ static int report_gates(const struct report_args *a, const struct model *m)
     char bytes[UNITS_BUF];
     int status = REPORT_EXIT_OK;
     if (a->fail_on_leaks && m->leak_count > 0) {
-        fprintf(stderr,
-                "ortho-report: %s: %lld blocks (%s) were still live at exit, from %zu stacks; "
-                "failing as --fail-on-leaks asks\n",
+        report_warn("%s: %lld blocks (%s) were still live at exit, from %zu stacks; "
+                    "failing as --fail-on-leaks asks",
                 m->path, (long long)model_total_leak_blocks(m),
                 units_bytes(bytes, sizeof bytes, (double)model_total_leak_bytes(m)), m->leak_count);
         status = REPORT_EXIT_GATE;
     }
     if (a->fail_on_corruption && m->corruption_count > 0) {
-        fprintf(stderr,
-                "ortho-report: %s: %zu heap corruption events were recorded; failing as "
-                "--fail-on-corruption asks\n",
-                m->path, m->corruption_count);
+        report_warn("%s: %zu heap corruption events were recorded; failing as "
+                    "--fail-on-corruption asks",
+                    m->path, m->corruption_count);
         status = REPORT_EXIT_GATE;
     }
     return status;
@@ -277,15 +290,14 @@ static int report_diff(const struct report_args *a)
         format_diff_text(stdout, &d);
     int status = REPORT_EXIT_OK;
     if (a->fail_on_leaks && diff_has_new_leaks(&d)) {
-        fprintf(stderr, "ortho-report: %s leaks more than %s; failing as --fail-on-leaks asks\n",
-                a->paths[1], a->paths[0]);
+        report_warn("%s leaks more than %s; failing as --fail-on-leaks asks", a->paths[1],
+                    a->paths[0]);
         status = REPORT_EXIT_GATE;
     }
     if (a->fail_on_corruption && diff_has_new_corruption(&d)) {
-        fprintf(stderr,
-                "ortho-report: %s has more corruption events than %s; failing as "
-                "--fail-on-corruption asks\n",
-                a->paths[1], a->paths[0]);
+        report_warn("%s has more corruption events than %s; failing as --fail-on-corruption "
+                    "asks",
+                    a->paths[1], a->paths[0]);
         status = REPORT_EXIT_GATE;
     }
     diff_free(&d);
@@ -298,7 +310,10 @@ static void report_whatif(const struct report_args *a, const struct model *m)
 {
     char err[REPORT_ERR];
     struct whatif_table table = {0}, suggested = {0};
-    struct whatif_request r = {.table_name = a->what_if, .wanted = a->suggest};
+    char table_name[4 * REPORT_ERR];
+    struct whatif_request r = {
+        .table_name = a->what_if ? safetext_copy(table_name, sizeof table_name, a->what_if) : NULL,
+        .wanted = a->suggest};
     if (a->what_if) {
         if (whatif_table_read(&table, a->what_if, err, sizeof err) != 0)
             report_fail("%s", err);

@@ -25,14 +25,14 @@ static int model_each_row(struct model *m, struct tracedb *db, const char *sql, 
         /* Add the file: "query failed" alone does not say which database. */
         char reason[384];
         snprintf(reason, sizeof reason, "%s", err);
-        snprintf(err, err_cap, "%s: %s; is it a complete trace database?", m->path, reason);
+        snprintf(err, err_cap, "%s: %s; is it a complete trace database?", m->path_shown, reason);
         return -1;
     }
     int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
         fn(m, stmt, ctx);
     if (rc != SQLITE_DONE) {
-        snprintf(err, err_cap, "%s: reading failed (%s)", m->path, sqlite3_errmsg(db->conn));
+        snprintf(err, err_cap, "%s: reading failed (%s)", m->path_shown, sqlite3_errmsg(db->conn));
         sqlite3_finalize(stmt);
         return -1;
     }
@@ -40,9 +40,11 @@ static int model_each_row(struct model *m, struct tracedb *db, const char *sql, 
     return 0;
 }
 
+/* Text of a column, made safe to print: every name in the model went
+ * through safetext, so no output format can pass an escape sequence on. */
 static char *col_text(sqlite3_stmt *row, int col)
 {
-    return mem_strdup((const char *)sqlite3_column_text(row, col));
+    return mem_safedup((const char *)sqlite3_column_text(row, col));
 }
 
 static int64_t col_int(sqlite3_stmt *row, int col)
@@ -245,7 +247,7 @@ static int model_exact_peak(struct model *m, struct tracedb *db, struct model_pr
     if (stmt == NULL) {
         char reason[384];
         snprintf(reason, sizeof reason, "%s", err);
-        snprintf(err, err_cap, "%s: %s", m->path, reason);
+        snprintf(err, err_cap, "%s: %s", m->path_shown, reason);
         return -1;
     }
     sqlite3_bind_int64(stmt, 1, p->process_id);
@@ -343,7 +345,7 @@ static const struct {
 
 int model_load(struct model *m, struct tracedb *db, char *err, size_t err_cap)
 {
-    *m = (struct model){.path = db->path};
+    *m = (struct model){.path = db->path, .path_shown = mem_safedup(db->path)};
     for (size_t i = 0; i < sizeof model_queries / sizeof model_queries[0]; i++) {
         if (model_each_row(m, db, model_queries[i].sql, model_queries[i].fn, NULL, err,
                            err_cap) != 0)
@@ -364,7 +366,7 @@ int model_load(struct model *m, struct tracedb *db, char *err, size_t err_cap)
     for (int c = 0; c < MODEL_CLASS_SLOTS; c++) {
         if (m->class_names[c] == NULL) {
             snprintf(err, err_cap, "%s: its classes table lacks class %d; trace the program again",
-                     m->path, c);
+                     m->path_shown, c);
             return -1;
         }
     }
@@ -374,7 +376,7 @@ int model_load(struct model *m, struct tracedb *db, char *err, size_t err_cap)
 int model_load_path(struct model *m, const char *path, char *err, size_t err_cap)
 {
     struct tracedb db;
-    *m = (struct model){.path = path};
+    *m = (struct model){.path = path, .path_shown = mem_safedup(path)};
     if (tracedb_open(&db, path, err, err_cap) != 0)
         return -1;
     if (tracedb_process_count(&db) == 0) {
@@ -385,6 +387,7 @@ int model_load_path(struct model *m, const char *path, char *err, size_t err_cap
         tracedb_close(&db);
         return -1;
     }
+    free(m->path_shown);
     int rc = model_load(m, &db, err, err_cap);
     tracedb_close(&db);
     return rc;
@@ -420,6 +423,7 @@ void model_free(struct model *m)
     }
     free(m->corruption);
     free(m->sizes);
+    free(m->path_shown);
     *m = (struct model){0};
 }
 

@@ -109,7 +109,8 @@ struct model_size {
 };
 
 struct model {
-    const char *path;                   /* the database, as given */
+    const char *path;                   /* the database, as given (to open it) */
+    char *path_shown;                   /* the same, safe to print (safetext.h) */
     char *class_names[MODEL_CLASS_SLOTS];
     int64_t payload_bytes[MODEL_CLASS_SLOTS]; /* 0 for LARGE */
 

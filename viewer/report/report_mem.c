@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "safetext.h"
+
 static _Noreturn void mem_fail(void)
 {
     fputs("ortho-report: out of memory; the trace is larger than this machine can hold\n", stderr);
@@ -47,6 +49,16 @@ void *mem_zalloc(size_t n, size_t elem_bytes)
     if (p == NULL)
         mem_fail();
     return p;
+}
+
+char *mem_safedup(const char *s)
+{
+    if (s == NULL)
+        return NULL;
+    char *copy = safetext_dup(s);
+    if (copy == NULL)
+        mem_fail();
+    return copy;
 }
 
 char *mem_strdup(const char *s)

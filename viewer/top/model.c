@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "safetext.h"
+
 /* One new class_series row: which process (index into the load's procs)
  * and class it belongs to. */
 struct top_load_row {
@@ -36,19 +38,17 @@ struct top_load {
     size_t row_count, row_cap;
 };
 
+/* Text from the database, "" for NULL, made safe to print (safetext.h):
+ * every name on every screen went through one of these two. NULL when out
+ * of memory. */
 static char *model_strdup(const unsigned char *text)
 {
-    const char *s = text != NULL ? (const char *)text : "";
-    size_t n = strlen(s) + 1;
-    char *copy = malloc(n);
-    if (copy != NULL)
-        memcpy(copy, s, n);
-    return copy;
+    return safetext_dup(text != NULL ? (const char *)text : "");
 }
 
 static void model_copy_text(char *dst, size_t cap, const unsigned char *text)
 {
-    snprintf(dst, cap, "%s", text != NULL ? (const char *)text : "");
+    safetext_copy(dst, cap, (const char *)text);
 }
 
 /* Grows *array (of elem bytes each) so it holds one more than *count. */
