@@ -11,6 +11,13 @@
 
 #include "schema.h"
 
+/* The views both viewers read (schema.sql): a database without one was
+ * written by an orthotope older than these readers. */
+static const char *const tracedb_views[] = {
+    "class_totals", "fragmentation", "class_timeline", "stack_sites", "stack_frames",
+    "leaks",        "corruption",    "top_sites",
+};
+
 static int tracedb_fail(struct tracedb *db, char *err, size_t err_cap, const char *fmt,
                         const char *what)
 {
@@ -68,6 +75,21 @@ int tracedb_open(struct tracedb *db, const char *path, char *err, size_t err_cap
     if (db->schema_version < 1)
         return tracedb_fail(db, err, err_cap, "%s: %s; trace the program again",
                             "has an orthotope id but no schema version (an unfinished or damaged file)");
+    for (size_t i = 0; i < sizeof tracedb_views / sizeof tracedb_views[0]; i++) {
+        char sql[160];
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM sqlite_master WHERE type = 'view' AND name = '%s'",
+                 tracedb_views[i]);
+        if (tracedb_int(db, sql, 0) == 0) {
+            char why[160];
+            snprintf(why, sizeof why,
+                     "was written by an older orthotope (it has no view %s)", tracedb_views[i]);
+            return tracedb_fail(db, err, err_cap,
+                                "%s: %s; read it with the tools of that version, or trace the "
+                                "program again",
+                                why);
+        }
+    }
     return 0;
 }
 

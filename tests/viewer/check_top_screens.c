@@ -28,6 +28,11 @@ static void open_facts(void)
     snprintf(path, sizeof path, "%s/facts.db", dir);
     ck_assert_msg(tracedb_open(&db, path, err, sizeof err) == 0, "%s", err);
     ck_assert_msg(top_model_open(&model, &db, err, sizeof err) == 0, "%s", err);
+    /* The sites as the sites screen asks for them: every process, by live bytes. */
+    struct top_site_query q;
+    top_screen_site_query(&top_screens[TOP_SCREEN_SITES], -1, true, NULL, 0, &q);
+    ck_assert(top_model_set_site_query(&model, &q));
+    ck_assert_msg(top_model_refresh(&model, err, sizeof err) == 0, "%s", err);
     ck_assert_int_eq(top_snapshot_take(&snap, &model, TOP_ALL_PROCESSES,
                                        top_model_data_end_ns(&model)), 0);
     ck_assert_int_eq(sqlite3_open_v2(path, &oracle, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);

@@ -133,30 +133,34 @@ static void json_overview(struct json *j, const struct model *m)
     json_end_object(j);
 }
 
+static void json_site(const struct model_site *s, void *ctx)
+{
+    struct json *j = ctx;
+    json_begin_object(j, NULL);
+    json_int(j, "process_id", s->process_id);
+    json_string(j, "function", s->function);
+    json_string(j, "file", s->file);
+    if (s->line > 0)
+        json_int(j, "line", s->line);
+    else
+        json_string(j, "line", NULL);
+    json_int(j, "stacks", s->stacks);
+    json_int(j, "allocs", s->allocs);
+    json_int(j, "alloc_bytes", s->alloc_bytes);
+    json_int(j, "frees", s->frees);
+    json_int(j, "live_blocks", s->live_blocks);
+    json_int(j, "live_bytes", s->live_bytes);
+    json_int(j, "peak_live_bytes", s->peak_live_bytes);
+    json_number(j, "est_allocs", s->est_allocs);
+    json_number(j, "est_bytes", s->est_bytes);
+    json_end_object(j);
+}
+
+/* Every site, streamed from the database as it is written out. */
 static void json_sites(struct json *j, const struct model *m)
 {
     json_begin_array(j, "sites");
-    for (size_t i = 0; i < m->site_count; i++) {
-        const struct model_site *s = &m->sites[i];
-        json_begin_object(j, NULL);
-        json_int(j, "process_id", s->process_id);
-        json_string(j, "function", s->function);
-        json_string(j, "file", s->file);
-        if (s->line > 0)
-            json_int(j, "line", s->line);
-        else
-            json_string(j, "line", NULL);
-        json_int(j, "stacks", s->stacks);
-        json_int(j, "allocs", s->allocs);
-        json_int(j, "alloc_bytes", s->alloc_bytes);
-        json_int(j, "frees", s->frees);
-        json_int(j, "live_blocks", s->live_blocks);
-        json_int(j, "live_bytes", s->live_bytes);
-        json_int(j, "peak_live_bytes", s->peak_live_bytes);
-        json_number(j, "est_allocs", s->est_allocs);
-        json_number(j, "est_bytes", s->est_bytes);
-        json_end_object(j);
-    }
+    model_each_site(m, NULL, NULL, 0, json_site, j);
     json_end_array(j);
 }
 

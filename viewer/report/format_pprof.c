@@ -22,6 +22,7 @@
 #include "outfile.h"
 #include "protobuf.h"
 #include "report_mem.h"
+#include "strmap.h"
 
 /* profile.proto field numbers. */
 enum {
@@ -38,72 +39,6 @@ enum {
     LINE_FUNCTION_ID = 1, LINE_LINE = 2,
     FUNCTION_ID = 1, FUNCTION_NAME = 2, FUNCTION_SYSTEM_NAME = 3, FUNCTION_FILENAME = 4,
 };
-
-/* ---- a string -> index map (open addressing, FNV-1a) ------------------- */
-
-struct strmap {
-    size_t cap, count;
-    char **keys;      /* owned */
-    uint64_t *values;
-};
-
-static uint64_t strmap_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s != '\0'; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
-/* The slot of key: where it is, or the empty slot it would go to. */
-static size_t strmap_slot(const struct strmap *map, const char *key)
-{
-    size_t i = strmap_hash(key) & (map->cap - 1);
-    while (map->keys[i] != NULL && strcmp(map->keys[i], key) != 0)
-        i = (i + 1) & (map->cap - 1);
-    return i;
-}
-
-static void strmap_grow(struct strmap *map)
-{
-    struct strmap bigger = {.cap = map->cap ? map->cap * 2 : 256, .count = map->count};
-    bigger.keys = mem_zalloc(bigger.cap, sizeof *bigger.keys);
-    bigger.values = mem_zalloc(bigger.cap, sizeof *bigger.values);
-    for (size_t i = 0; i < map->cap; i++) {
-        if (map->keys[i] != NULL) {
-            size_t slot = strmap_slot(&bigger, map->keys[i]);
-            bigger.keys[slot] = map->keys[i];
-            bigger.values[slot] = map->values[i];
-        }
-    }
-    free(map->keys);
-    free(map->values);
-    *map = bigger;
-}
-
-/* The value of key; when absent, stores next_value for it and sets *added. */
-static uint64_t strmap_get(struct strmap *map, const char *key, uint64_t next_value, bool *added)
-{
-    if (2 * (map->count + 1) > map->cap)
-        strmap_grow(map);
-    size_t slot = strmap_slot(map, key);
-    *added = map->keys[slot] == NULL;
-    if (*added) {
-        map->keys[slot] = mem_strdup(key);
-        map->values[slot] = next_value;
-        map->count++;
-    }
-    return map->values[slot];
-}
-
-static void strmap_free(struct strmap *map)
-{
-    for (size_t i = 0; i < map->cap; i++)
-        free(map->keys[i]);
-    free(map->keys);
-    free(map->values);
-    *map = (struct strmap){0};
-}
 
 /* ---- the profile ------------------------------------------------------- */
 
@@ -221,23 +156,31 @@ static uint64_t pprof_round(double v)
     return v > 0 ? (uint64_t)llround(v) : 0;
 }
 
-/* One Sample for a stack's row. */
-static void pprof_sample(struct pprof *p, struct pprof_range **ranges, const struct model *m,
-                         const struct model_stack_site *s)
+struct pprof_walk {
+    struct pprof *p;
+    struct pprof_range **ranges;
+    const struct model *m;
+};
+
+/* One Sample for a stack's row (model_each_stack). */
+static void pprof_sample(const struct model_stack_site *s, const struct model_stack *st,
+                         void *ctx)
 {
+    struct pprof_walk *w = ctx;
+    struct pprof *p = w->p;
+    const struct model *m = w->m;
     uint64_t values[4] = {
         pprof_round(weight_of(m, s, WEIGHT_ALLOCS)), pprof_round(weight_of(m, s, WEIGHT_ALLOC_BYTES)),
         pprof_round(weight_of(m, s, WEIGHT_LIVE_BLOCKS)),
         pprof_round(weight_of(m, s, WEIGHT_LIVE_BYTES))};
     if ((values[0] | values[1] | values[2] | values[3]) == 0)
         return;
-    const struct model_stack *st = s->stack_id ? model_stack(m, s->process_id, s->stack_id) : NULL;
     size_t n = st ? st->frame_count : 0;
     uint64_t *ids = mem_zalloc(n ? n : 1, sizeof *ids);
     for (size_t level = 0; level < n; level++) /* leaf first, as pprof wants */
-        ids[level] = pprof_location(p, ranges, s->process_id, &st->frames[level]);
+        ids[level] = pprof_location(p, w->ranges, s->process_id, &st->frames[level]);
     if (n == 0)
-        ids[n++] = pprof_location(p, ranges, s->process_id, NULL);
+        ids[n++] = pprof_location(p, w->ranges, s->process_id, NULL);
     /* Locations are written as they are met, so build the sample after them. */
     const struct model_process *proc = model_process(m, s->process_id);
     uint64_t pid_key = pprof_string(p, "pid");
@@ -266,8 +209,8 @@ static void pprof_build(struct pprof *p, const struct model *m)
     const struct model_process *root = m->process_count ? &m->processes[0] : NULL;
     if (root != NULL)
         pprof_mapping(p, &ranges, root->process_id, root->exe);
-    for (size_t i = 0; i < m->stack_site_count; i++)
-        pprof_sample(p, &ranges, m, &m->stack_sites[i]);
+    struct pprof_walk walk = {p, &ranges, m};
+    model_each_stack(m, pprof_sample, &walk);
     for (uint64_t i = 0; i < p->mapping_count; i++) {
         pb_clear(&p->msg);
         pb_uint(&p->msg, MAPPING_ID, i + 1);

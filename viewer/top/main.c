@@ -167,14 +167,22 @@ int main(int argc, char **argv)
     if (top_resolve(&args, &model, &screen, &sort_col, &selection, &at_ns, &note) != 0) {
         status = TOP_EXIT_USAGE;
     } else if (args.batch) {
-        struct top_snapshot snap;
+        struct top_snapshot snap = {0};
         int64_t at = at_ns != 0 ? at_ns : top_model_data_end_ns(&model);
         bool descending = sort_col >= 0 ? screen->columns[sort_col].kind == TOP_COL_NUMBER
                                         : screen->default_descending;
         struct top_batch_options opt = {screen, sort_col, descending != args.reverse, args.filter,
                                         shown_path, at_ns == 0 ? "(end)" : note};
-        if (top_snapshot_take(&snap, &model, selection, at) != 0 ||
-            top_batch_print(stdout, &model, &snap, &opt) != 0 || fflush(stdout) != 0) {
+        /* The sites screen: the database ranks and filters the sites. */
+        struct top_site_query q;
+        top_screen_site_query(screen, sort_col, opt.descending, args.filter,
+                              selection == TOP_ALL_PROCESSES ? 0 : model.procs[selection].process_id,
+                              &q);
+        if (top_model_set_site_query(&model, &q) && top_model_refresh(&model, err, sizeof err) != 0) {
+            top_say(err);
+            status = TOP_EXIT_INPUT;
+        } else if (top_snapshot_take(&snap, &model, selection, at) != 0 ||
+                   top_batch_print(stdout, &model, &snap, &opt) != 0 || fflush(stdout) != 0) {
             top_say("cannot print the screen (out of memory or output closed)");
             status = TOP_EXIT_INPUT;
         }

@@ -325,6 +325,16 @@ static const struct top_column site_columns[SI_COUNT] = {
     [SI_PROCESS] = {"PROC", 4, TOP_COL_NUMBER},
 };
 
+/* The order the database ranks sites in for each column. */
+static const enum top_site_order site_orders[SI_COUNT] = {
+    [SI_LIVE_BYTES] = TOP_SITES_BY_LIVE_BYTES, [SI_LIVE] = TOP_SITES_BY_LIVE_BLOCKS,
+    [SI_ALLOCS_S] = TOP_SITES_BY_RATE,         [SI_ALLOCS] = TOP_SITES_BY_ALLOCS,
+    [SI_BYTES] = TOP_SITES_BY_BYTES,           [SI_FUNCTION] = TOP_SITES_BY_FUNCTION,
+    [SI_FILE] = TOP_SITES_BY_FILE,             [SI_FREES] = TOP_SITES_BY_FREES,
+    [SI_PEAK] = TOP_SITES_BY_PEAK,             [SI_STACKS] = TOP_SITES_BY_STACKS,
+    [SI_PROCESS] = TOP_SITES_BY_PROCESS,
+};
+
 static size_t site_rows(const struct top_snapshot *snap)
 {
     return snap->site_count;
@@ -513,6 +523,21 @@ const struct top_screen top_screens[TOP_SCREENS] = {
     [TOP_SCREEN_CORRUPTION] = {"corruption", "Corruption", event_columns, CO_COUNT, CO_TIME,
                                false, event_rows, event_cell, event_key},
 };
+
+void top_screen_site_query(const struct top_screen *screen, int sort_col, bool descending,
+                           const char *filter, int64_t process_id, struct top_site_query *q)
+{
+    memset(q, 0, sizeof *q);
+    q->wanted = screen == &top_screens[TOP_SCREEN_SITES];
+    if (!q->wanted)
+        return;
+    if (sort_col < 0 || sort_col >= SI_COUNT)
+        sort_col = screen->default_sort;
+    q->process_id = process_id;
+    q->order = site_orders[sort_col];
+    q->descending = descending;
+    snprintf(q->filter, sizeof q->filter, "%s", filter != NULL ? filter : "");
+}
 
 bool top_column_shown(const struct top_screen *screen, int col, bool totals)
 {

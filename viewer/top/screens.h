@@ -65,6 +65,12 @@ extern const struct top_screen top_screens[TOP_SCREENS];
  * (totals true) or the rates view. */
 bool top_column_shown(const struct top_screen *screen, int col, bool totals);
 
+/* The sites the model must read for screen to show its rows sorted by
+ * column sort_col (-1: the default) with filter (NULL: none), for the
+ * process process_id (0: all of them): wanted only on the sites screen. */
+void top_screen_site_query(const struct top_screen *screen, int sort_col, bool descending,
+                           const char *filter, int64_t process_id, struct top_site_query *q);
+
 /* The screen called name (also accepts unique prefixes, e.g. "frag"), or
  * NULL. */
 const struct top_screen *top_screen_named(const char *name);

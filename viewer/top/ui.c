@@ -107,9 +107,28 @@ static const struct top_screen *ui_screen(const struct ui_state *ui)
     return &top_screens[ui->screen];
 }
 
+static void ui_refresh_model(struct ui_state *ui);
+
+/* Points the model's site query at what the current screen shows (only
+ * the sites screen wants sites; the database sorts and filters them), and
+ * reads them again if that changed. */
+static void ui_sync_sites(struct ui_state *ui)
+{
+    struct top_site_query q;
+    int64_t process_id = ui->selection == TOP_ALL_PROCESSES
+                             ? 0 : ui->model->procs[ui->selection].process_id;
+    top_screen_site_query(ui_screen(ui), ui->sort_col[ui->screen], ui->descending[ui->screen],
+                          ui->filter, process_id, &q);
+    /* Paused on a live run, the data stays frozen: the new query is read
+     * with the next refresh, after the pause. */
+    if (top_model_set_site_query(ui->model, &q) && !(ui->paused && ui->watching))
+        ui_refresh_model(ui);
+}
+
 /* Retakes the snapshot and the row order of the current screen. */
 static void ui_retake(struct ui_state *ui)
 {
+    ui_sync_sites(ui);
     int64_t at = ui->follow ? ui_follow_ns(ui) : ui->cursor_ns;
     struct top_snapshot fresh;
     if (top_snapshot_take(&fresh, ui->model, ui->selection, at) != 0) {
@@ -374,8 +393,11 @@ static void ui_draw_status(struct ui_state *ui)
         ui_attr(ui, UI_C_ERROR, false, A_BOLD);
         return;
     }
-    snprintf(line, sizeof line, " %zu row%s  ?:help q:quit Tab:screen s<>:sort /:filter "
-             "p:pause <>:time P:process", ui->order_count, ui->order_count == 1 ? "" : "s");
+    char of[48] = "";
+    if (ui->screen == TOP_SCREEN_SITES && ui->snap.site_total > (int64_t)ui->snap.site_count)
+        snprintf(of, sizeof of, " of %lld", (long long)ui->snap.site_total);
+    snprintf(line, sizeof line, " %zu%s row%s  ?:help q:quit Tab:screen s<>:sort /:filter "
+             "p:pause <>:time P:process", ui->order_count, of, ui->order_count == 1 ? "" : "s");
     ui_put(y, 0, line, COLS);
 }
 
