@@ -68,6 +68,24 @@ grep -q "time +0.000s" <<<"$out" || fail "--at start: the header does not show +
 [ "$(awk '$1 == "B256" { print $6 }' <<<"$out")" = 0 ] || fail "--at start: B256 already live"
 [ "$(awk '$1 == "B6K" { print $4 }' <<<"$out")" = 0 ] || fail "--at start: B6K already counts allocations"
 
+# The end of the run is class_stats' row whatever the series holds: a copy
+# whose last commit changed B256's counters without a series row (as a
+# commit stamped with no event time does) shows class_totals' and
+# fragmentation's numbers, as ortho-report does.
+cp "$facts" "$WORK/unsampled.db"
+sql "$WORK/unsampled.db" "UPDATE class_stats SET allocs = allocs + 5, live_blocks = live_blocks + 5
+  WHERE class_id = (SELECT class_id FROM classes WHERE class_name = 'B256')"
+out=$("$top" --batch "$WORK/unsampled.db")
+read -r _ _ _ allocs _ live _ <<<"$(awk '$1 == "B256"' <<<"$out")"
+[ "$allocs $live" = "$(sql "$WORK/unsampled.db" "SELECT sum(t.allocs) || ' ' || sum(f.live_blocks)
+    FROM class_totals t JOIN fragmentation f USING (process_id, class_id) WHERE t.class_name = 'B256'")" ] ||
+  fail "B256 at the end shows allocs/live $allocs $live, not class_totals' and fragmentation's"
+report_json=$("$(dirname "$top")/ortho-report" --classes --format json "$WORK/unsampled.db" 2>/dev/null || true)
+if [ -n "$report_json" ]; then
+  [ "$(python3 -c 'import json, sys; d = json.load(sys.stdin); print(*[(c["allocs"], c["live_blocks"]) for c in d["classes"] if c["class_name"] == "B256"][0])' <<<"$report_json")" = "$allocs $live" ] ||
+    fail "ortho-report and ortho-top disagree on B256"
+fi
+
 # ---- the other screens --------------------------------------------------------
 out=$("$top" --batch --screen fragmentation "$facts")
 cached=$(awk '$1 == "thread" && $2 == "caches" { print $3 }' <<<"$out")
