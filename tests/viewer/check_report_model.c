@@ -21,7 +21,7 @@ static char err[1024];
 
 static void load(struct model *m, const char *name)
 {
-    ck_assert_msg(model_load_path(m, fixture(name), err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(model_load_path(m, fixture(name), NULL, err, sizeof err) == 0, "%s", err);
 }
 
 START_TEST(a_traced_tree_loads_as_its_processes_in_id_order)
@@ -236,7 +236,7 @@ START_TEST(symbol_versions_never_reach_a_frame_name)
                      SQLITE_OK);
     sqlite3_close(conn);
     struct model m;
-    ck_assert_msg(model_load_path(&m, path, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(model_load_path(&m, path, NULL, err, sizeof err) == 0, "%s", err);
     struct stacks_seen seen = {0};
     model_each_stack(&m, see_stack, &seen);
     ck_assert_uint_gt(seen.frames, 0);
@@ -311,7 +311,7 @@ START_TEST(a_database_with_the_schema_but_no_process_is_refused)
     ck_assert_int_eq(sqlite3_exec(conn, sql, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(conn);
     struct model m;
-    ck_assert_int_eq(model_load_path(&m, path, err, sizeof err), -1);
+    ck_assert_int_eq(model_load_path(&m, path, NULL, err, sizeof err), -1);
     ck_assert_msg(strstr(err, "no traced process") && strstr(err, path), "%s", err);
     ck_assert_ptr_null(strchr(err, '\n'));
     model_free(&m);
@@ -343,6 +343,75 @@ START_TEST(model_stack_finds_each_loaded_stack_and_nothing_else)
     ck_assert_ptr_null(model_stack(&m, 1, 0));
     ck_assert_ptr_null(model_stack(&m, 2, 1)); /* the fork image allocated nothing */
     ck_assert_ptr_null(model_stack(&m, 99, 1));
+    model_free(&m);
+}
+END_TEST
+
+/* ---- suppressions ------------------------------------------------------- */
+
+static const char *write_rules(const char *dir, const char *text)
+{
+    static char path[256];
+    snprintf(path, sizeof path, "%s/rules.txt", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+START_TEST(a_suppression_file_is_read_rule_by_rule_or_refused_whole)
+{
+    char dir[] = "/tmp/check_report_model.XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    struct suppress_list list = {0};
+    const char *path = write_rules(dir, "# runtime\n\n  site:_IO_*  \nleak:libfoo.so # why\n"
+                                        "frame:operator new(unsigned long)\n");
+    ck_assert_msg(suppress_read(&list, path, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(list.count, 3);
+    ck_assert_str_eq(list.rules[0].kind, "site");
+    ck_assert_str_eq(list.rules[0].pattern, "_IO_*");
+    ck_assert_str_eq(list.rules[1].kind, "frame"); /* leak: is frame: */
+    ck_assert_str_eq(list.rules[1].pattern, "libfoo.so");
+    ck_assert_str_eq(list.rules[2].pattern, "operator new(unsigned long)");
+    char origin[300];
+    snprintf(origin, sizeof origin, "%s:4", path);
+    ck_assert_str_eq(list.rules[1].origin, origin);
+    /* A bad line refuses the whole file, naming the line. */
+    path = write_rules(dir, "site:ok\nfunc:main\n");
+    ck_assert_int_eq(suppress_read(&list, path, err, sizeof err), -1);
+    snprintf(origin, sizeof origin, "%s:2: \"func:main\" is not a suppression", path);
+    ck_assert_msg(strstr(err, origin) != NULL, "%s", err);
+    ck_assert_ptr_null(strchr(err, '\n'));
+    ck_assert_uint_eq(list.count, 3);
+    suppress_free(&list);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
+START_TEST(the_builtin_rules_set_apart_the_threads_tls_and_nothing_of_the_program)
+{
+    struct suppress_list list = {0};
+    suppress_builtin(&list);
+    struct model m;
+    ck_assert_msg(model_load_path(&m, fixture("facts.db"), &list, err, sizeof err) == 0, "%s", err);
+    suppress_free(&list);
+    const char *path = fixture("facts.db");
+    ck_assert_int_eq(model_total_leak_blocks(&m) + model_total_suppressed_blocks(&m),
+                     sql_int(path, "SELECT count(*) FROM leaks"));
+    ck_assert_int_eq(model_total_suppressed_blocks(&m),
+                     sql_int(path, "SELECT count(*) FROM leaks WHERE function = 'allocate_dtv'"));
+    for (size_t i = 0; i < m.leak_count; i++) {
+        const struct model_leak *l = &m.leaks[i];
+        bool runtime = l->function != NULL && strcmp(l->function, "allocate_dtv") == 0;
+        ck_assert_msg(runtime == (l->suppressed_by != NULL), "%s: %s", l->function,
+                      l->suppressed_by ? l->suppressed_by : "a leak");
+        if (i > 0) /* the leaks first, then the suppressed */
+            ck_assert(l->suppressed_by != NULL || m.leaks[i - 1].suppressed_by == NULL);
+    }
+    ck_assert_uint_eq(m.leak_site_count, 1);
+    ck_assert_uint_eq(m.suppressed_site_count, 1);
     model_free(&m);
 }
 END_TEST
@@ -440,6 +509,8 @@ static Suite *report_model_suite(void)
     tcase_add_test(tc, class_totals_over_the_tree_equal_the_class_totals_view);
     tcase_add_test(tc, sites_are_aggregated_per_function_file_and_line);
     tcase_add_test(tc, sql_ranks_the_sites_as_the_outputs_weigh_them);
+    tcase_add_test(tc, a_suppression_file_is_read_rule_by_rule_or_refused_whole);
+    tcase_add_test(tc, the_builtin_rules_set_apart_the_threads_tls_and_nothing_of_the_program);
     tcase_add_test(tc, leaks_are_grouped_per_stack_with_frames_innermost_first);
     tcase_add_test(tc, the_double_free_is_loaded_with_where_it_was_caught_and_allocated);
     tcase_add_test(tc, symbol_versions_never_reach_a_frame_name);

@@ -10,7 +10,7 @@ xml.etree; the pprof profile is gunzipped and decoded by the protocol-buffers
 reader below, written from the wire-format documentation.
 
 Usage: report_cli.py CASE --report BIN --fixtures DIR --lib SO --workload BIN
-                          --leaky BIN
+                          --leaky BIN --runtime BIN
 Exit status 0 when the case passes; the failing check is printed otherwise.
 """
 import argparse
@@ -254,7 +254,9 @@ def check_profile_totals(p, db, sampled):
 @case
 def text_numbers_equal_the_views():
     db = fixture("facts.db")
-    out, _ = report(db)
+    # Every live block counted as a leak, as the leaks view has them (the
+    # runtime's own are set apart otherwise: see the suppression cases).
+    out, _ = report("--no-default-suppressions", db)
     allocs, requested, usable = query(
         db, "SELECT sum(allocs), sum(requested_bytes), sum(usable_bytes) FROM class_totals")[0]
     line = f"allocated    {allocs} blocks, {human_bytes(requested)} requested, " \
@@ -302,7 +304,7 @@ def text_numbers_equal_the_views():
 @case
 def json_numbers_equal_the_views():
     db = fixture("facts.db")
-    out, _ = report("--format", "json", db)
+    out, _ = report("--format", "json", "--no-default-suppressions", db)
     doc = json.loads(out)
     total = doc["totals"]
     allocs, frees, requested, usable = query(
@@ -421,6 +423,62 @@ def fail_on_leaks_and_corruption_gate_a_ci_run():
     check(leaks > 0, "report_leaky keeps two blocks: the gate must see them")
     report("--fail-on-corruption", clean)
     report("--fail-on-leaks", clean, expect=1)
+
+
+@case
+def runtime_allocations_are_suppressed_apart_and_pass_the_leak_gate():
+    # report_runtime frees all it allocates; the C runtime keeps its own.
+    db = trace("runtime.db", [ARGS.runtime], {"LANG": "C.UTF-8"})
+    live = query(db, "SELECT count(*), sum(requested_size) FROM leaks")[0]
+    check(live[0] > 0, "the runtime kept no block: nothing to suppress")
+    out, err = report("--leaks", "--fail-on-leaks", db)
+    check("Leaks: none" in out and err == "", f"runtime blocks reported as leaks:\n{out}\n{err}")
+    check(f"Suppressed (the C runtime's own blocks, or --suppressions): {live[0]} block" in out,
+          f"the suppressed blocks are not counted apart:\n{out}")
+    for site in ["_IO_file_doallocate", "allocate_dtv"]:
+        check(re.search(rf"from {site} \(.*\): built-in site:", out),
+              f"{site} is not shown suppressed by a built-in rule:\n{out}")
+    overview, _ = report(db)
+    check(f"leaks        none; suppressed: {live[0]} blocks" in overview,
+          f"the overview does not count them apart:\n{overview}")
+    doc = json.loads(report("--format", "json", db)[0])
+    check(doc["totals"]["leaked_blocks"] == 0 and
+          (doc["totals"]["suppressed_blocks"], doc["totals"]["suppressed_bytes"]) == live,
+          f"JSON totals {doc['totals']}, the leaks view {live}")
+    check(all(l["suppressed_by"].startswith("built-in site:") for l in doc["leaks"]),
+          f"a JSON leak is not suppressed: {doc['leaks']}")
+    # Without the built-in list they are leaks again, and the gate trips.
+    out, err = report("--leaks", "--fail-on-leaks", "--no-default-suppressions", db, expect=1)
+    check(f"Leaks: {live[0]} blocks" in out and "Suppressed" not in out, out)
+
+
+@case
+def a_suppressions_file_sets_apart_the_leaks_its_rules_match():
+    db = fixture("facts.db")
+    out, _ = report("--leaks", "--fail-on-leaks", db, expect=1)
+    check("7 blocks, 1.4 KiB (B256) from leak_here" in out.split("Suppressed")[0], out)
+    # A site rule, a frame rule on a source file name, and LeakSanitizer's spelling
+    # on a module file name: each sets leak_here apart, and the gate passes.
+    for n, rule in enumerate(["site:leak_h*", "frame:query_workload.c", "leak:it_query_workload",
+                              "frame:*/tests/integration/it_query_workload"]):
+        rules = write_table(f"rules{n}.txt", f"# leak_here is the test's own\n\n  {rule}  \n")
+        out, err = report("--leaks", "--fail-on-leaks", "--suppressions", rules, db)
+        check("Leaks: none" in out and err == "", f"{rule}: leak_here still leaks:\n{out}{err}")
+        named = f": {rules}:3 {rule.replace('leak:', 'frame:')}"
+        check(re.search(rf"from leak_here .*{re.escape(named)}$", out, re.M),
+              f"{rule}: the rule is not named:\n{out}")
+    # A rule that matches nothing changes nothing.
+    rules = write_table("none.txt", "site:no_such_function\nframe:libnothing.so\n")
+    report("--leaks", "--fail-on-leaks", "--suppressions", rules, db, expect=1)
+    # The diff leaves suppressed leaks out: a run against itself with and without them.
+    doc = json.loads(report("--diff", "--format", "json", "--suppressions",
+                            write_table("all.txt", "frame:main\n"), db, db)[0])
+    check(doc["empty"], f"diff with everything suppressed: {doc}")
+    refused(["--suppressions", write_table("bad.txt", "site:ok\nfunction:main\n"), db],
+            "bad.txt:2", "function:main", "site:PATTERN")
+    refused(["--suppressions", write_table("empty.txt", "site:\n"), db], "empty.txt:1")
+    refused(["--suppressions", os.path.join(SCRATCH, "missing.txt"), db], "missing.txt",
+            "No such file")
 
 
 @case
@@ -954,7 +1012,7 @@ def main():
     global ARGS, SCRATCH
     parser = argparse.ArgumentParser()
     parser.add_argument("case", choices=sorted(CASES))
-    for name in ["report", "fixtures", "lib", "workload", "leaky"]:
+    for name in ["report", "fixtures", "lib", "workload", "leaky", "runtime"]:
         parser.add_argument("--" + name, required=True)
     ARGS = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="report_cli.") as scratch:

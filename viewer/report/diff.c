@@ -98,6 +98,8 @@ static void diff_add_run(struct diff *d, struct strmap *site_rows, struct strmap
     model_each_site(m, where, NULL, 0, diff_add_site, &run);
     for (size_t i = 0; i < m->leak_count; i++) {
         const struct model_leak *l = &m->leaks[i];
+        if (l->suppressed_by != NULL)
+            continue; /* the runtime's own blocks: no regression to hunt */
         struct diff_leak *row = diff_leak_row(d, leak_rows, l->function, diff_file_name(l->file));
         *(after ? &row->after_blocks : &row->before_blocks) += l->blocks;
         *(after ? &row->after_bytes : &row->before_bytes) += l->bytes;

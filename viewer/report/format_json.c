@@ -128,6 +128,8 @@ static void json_overview(struct json *j, const struct model *m)
     json_class_fields(j, &all);
     json_int(j, "leaked_blocks", model_total_leak_blocks(m));
     json_int(j, "leaked_bytes", model_total_leak_bytes(m));
+    json_int(j, "suppressed_blocks", model_total_suppressed_blocks(m));
+    json_int(j, "suppressed_bytes", model_total_suppressed_bytes(m));
     json_int(j, "corruption_events", (int64_t)m->corruption_count);
     json_int(j, "dropped_records", model_total_dropped(m));
     json_end_object(j);
@@ -175,6 +177,7 @@ static void json_leaks(struct json *j, const struct model *m)
         json_int(j, "blocks", l->blocks);
         json_int(j, "bytes", l->bytes);
         json_string(j, "classes", l->class_names);
+        json_string(j, "suppressed_by", l->suppressed_by);
         json_string(j, "function", l->function);
         json_string(j, "file", l->file);
         if (l->line > 0)

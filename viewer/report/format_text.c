@@ -52,13 +52,18 @@ static void text_overview(FILE *out, const struct model *m)
             text_count(count, sizeof count, all.live_blocks, "block", "blocks"),
             units_bytes(a, sizeof a, (double)all.live_requested_bytes),
             units_bytes(b, sizeof b, (double)all.live_usable_bytes));
-    if (m->leak_count == 0)
-        fprintf(out, "  leaks        none\n");
+    if (m->leak_site_count == 0)
+        fprintf(out, "  leaks        none");
     else
-        fprintf(out, "  leaks        %s, %s, from %s\n",
+        fprintf(out, "  leaks        %s, %s, from %s",
                 text_count(a, sizeof a, model_total_leak_blocks(m), "block", "blocks"),
                 units_bytes(c, sizeof c, (double)model_total_leak_bytes(m)),
                 text_count(b, sizeof b, (int64_t)m->leak_site_count, "site", "sites"));
+    if (m->suppressed_site_count > 0)
+        fprintf(out, "; suppressed: %s, %s",
+                text_count(a, sizeof a, model_total_suppressed_blocks(m), "block", "blocks"),
+                units_bytes(c, sizeof c, (double)model_total_suppressed_bytes(m)));
+    fputc('\n', out);
     fprintf(out, "  corruption   ");
     text_corruption_kinds(out, m);
     fputc('\n', out);
@@ -238,19 +243,47 @@ static bool text_stacks_print_alike(const struct model_stack *a, const struct mo
     return true;
 }
 
+/* The suppressed sites: one line each, with the rule that matched, no
+ * stacks (the runtime's own allocations are not the reader's to fix). */
+static void text_suppressed(FILE *out, const struct model *m, size_t first)
+{
+    char a[UNITS_BUF], site[512], blocks[48], sites[48];
+    fprintf(out, "\nSuppressed (the C runtime's own blocks, or --suppressions): %s, %s, from %s\n",
+            text_count(blocks, sizeof blocks, model_total_suppressed_blocks(m), "block", "blocks"),
+            units_bytes(a, sizeof a, (double)model_total_suppressed_bytes(m)),
+            text_count(sites, sizeof sites, (int64_t)m->suppressed_site_count, "site", "sites"));
+    for (size_t end; first < m->leak_count; first = end) {
+        const struct model_leak *l = &m->leaks[first];
+        int64_t site_blocks = 0, site_bytes = 0;
+        for (end = first; end < m->leak_count && m->leaks[end].site == l->site; end++) {
+            site_blocks += m->leaks[end].blocks;
+            site_bytes += m->leaks[end].bytes;
+        }
+        fprintf(out, "  %s, %s (%s) from %s", text_count(blocks, sizeof blocks, site_blocks, "block", "blocks"),
+                units_bytes(a, sizeof a, (double)site_bytes), l->class_names ? l->class_names : "?",
+                text_site_name(site, sizeof site, l->function, l->file, l->line));
+        if (m->process_count > 1)
+            fprintf(out, " in process %lld", (long long)l->process_id);
+        fprintf(out, ": %s\n", l->suppressed_by);
+    }
+}
+
 static void text_leaks(FILE *out, const struct model *m, size_t frames)
 {
     char a[UNITS_BUF], site[512], blocks[48], sites[48];
-    if (m->leak_count == 0) {
+    if (m->leak_site_count == 0)
         fprintf(out, "\nLeaks: none%s\n", m->live ? " so far (the run is still going)" : "");
-        return;
-    }
-    fprintf(out, "\nLeaks: %s, %s, from %s\n",
-            text_count(blocks, sizeof blocks, model_total_leak_blocks(m), "block", "blocks"),
-            units_bytes(a, sizeof a, (double)model_total_leak_bytes(m)),
-            text_count(sites, sizeof sites, (int64_t)m->leak_site_count, "site", "sites"));
+    else
+        fprintf(out, "\nLeaks: %s, %s, from %s\n",
+                text_count(blocks, sizeof blocks, model_total_leak_blocks(m), "block", "blocks"),
+                units_bytes(a, sizeof a, (double)model_total_leak_bytes(m)),
+                text_count(sites, sizeof sites, (int64_t)m->leak_site_count, "site", "sites"));
     for (size_t first = 0, end; first < m->leak_count; first = end) {
         const struct model_leak *l = &m->leaks[first];
+        if (l->suppressed_by != NULL) { /* they come last */
+            text_suppressed(out, m, first);
+            return;
+        }
         int64_t site_blocks = 0, site_bytes = 0;
         for (end = first; end < m->leak_count && m->leaks[end].site == l->site; end++) {
             site_blocks += m->leaks[end].blocks;

@@ -142,10 +142,14 @@ static void row_leak(struct model *m, sqlite3_stmt *row, void *ctx)
     *l = (struct model_leak){
         .process_id = col_int(row, 0), .stack_id = col_int(row, 1), .blocks = col_int(row, 2),
         .bytes = col_int(row, 3), .function = col_text(row, 4), .file = col_text(row, 5),
-        .line = col_int(row, 6), .class_names = col_text(row, 7)};
+        .line = col_int(row, 6), .class_names = col_text(row, 7),
+        .suppressed_by = col_text(row, 9)};
     l->site = (size_t)col_int(row, 8) - 1; /* dense_rank counts sites from 1 */
-    if (l->site + 1 > m->leak_site_count)
-        m->leak_site_count = l->site + 1;
+    bool new_site = m->leak_count == 0 || m->leaks[m->leak_count - 1].site != l->site;
+    if (new_site && l->suppressed_by == NULL)
+        m->leak_site_count++;
+    else if (new_site)
+        m->suppressed_site_count++;
     m->leak_count++;
 }
 
@@ -435,9 +439,11 @@ void model_each_stack(const struct model *m, model_stack_fn fn, void *ctx)
 /* ---- loading ----------------------------------------------------------- */
 
 /* The queries, in load order: processes first, as the class rows are
- * attached to their process. Leaks: one row per stack, the stacks of a
- * site together and sites by their bytes; the last column numbers the
- * site (dense_rank), which row_leak turns into model_leak.site. */
+ * attached to their process. Leaks: one row per stack with the first
+ * suppression rule it matches (suppress.h: temp.suppressions), the stacks
+ * of a site together, sites by their bytes and the suppressed ones last;
+ * the ninth column numbers the site (dense_rank), which row_leak turns
+ * into model_leak.site. */
 static const struct {
     const char *sql;
     model_row_fn fn;
@@ -462,11 +468,21 @@ static const struct {
      "   sum(requested_size) AS bytes, function, file, coalesce(line, 0) AS line,"
      "   group_concat(DISTINCT class_name) AS classes, stack_id = 0 AS bare"
      "   FROM leaks GROUP BY process_id, stack_id),"
+     " judged AS (SELECT *, (SELECT s.origin || ' ' || s.kind || ':' || s.pattern"
+     "   FROM temp.suppressions s"
+     "   WHERE (s.kind = 'site' AND x.function GLOB s.pattern)"
+     "     OR (s.kind = 'frame' AND EXISTS (SELECT 1 FROM stack_frames f"
+     "       WHERE f.process_id = x.process_id AND f.stack_id = x.stack_id"
+     "         AND (f.function GLOB s.pattern OR f.module GLOB s.pattern"
+     "           OR f.module GLOB '*/' || s.pattern OR f.file GLOB s.pattern"
+     "           OR f.file GLOB '*/' || s.pattern)))"
+     "   ORDER BY s.rowid LIMIT 1) AS suppressed_by FROM stacks x),"
      " sites AS (SELECT *, sum(bytes) OVER site AS site_bytes, sum(blocks) OVER site AS site_blocks"
-     "   FROM stacks WINDOW site AS (PARTITION BY process_id, bare, function, file, line))"
+     "   FROM judged WINDOW site AS (PARTITION BY suppressed_by IS NOT NULL, process_id, bare,"
+     "     function, file, line))"
      " SELECT process_id, stack_id, blocks, bytes, function, file, line, classes,"
-     "   dense_rank() OVER (ORDER BY site_bytes DESC, site_blocks DESC, process_id, bare,"
-     "     function, file, line)"
+     "   dense_rank() OVER (ORDER BY suppressed_by IS NOT NULL, site_bytes DESC,"
+     "     site_blocks DESC, process_id, bare, function, file, line), suppressed_by"
      " FROM sites ORDER BY 9, bytes DESC, blocks DESC, stack_id",
      row_leak},
     {"SELECT event_id, process_id, coalesce(thread_id, 0), ts_ns, kind, call, class_name,"
@@ -507,7 +523,8 @@ static int model_load(struct model *m, char *err, size_t err_cap)
     return 0;
 }
 
-int model_load_path(struct model *m, const char *path, char *err, size_t err_cap)
+int model_load_path(struct model *m, const char *path, const struct suppress_list *suppressions,
+                    char *err, size_t err_cap)
 {
     *m = (struct model){.path = path, .path_shown = mem_safedup(path)};
     m->stacks = mem_zalloc(1, sizeof *m->stacks);
@@ -520,6 +537,8 @@ int model_load_path(struct model *m, const char *path, char *err, size_t err_cap
                  m->path_shown);
         return -1;
     }
+    if (suppress_install(suppressions, m->db.conn, err, err_cap) != 0)
+        return -1;
     return model_load(m, err, err_cap);
 }
 
@@ -533,8 +552,10 @@ void model_free(struct model *m)
         free(p->overflow);
     }
     free(m->processes);
-    for (size_t i = 0; i < m->leak_count; i++)
-        free(m->leaks[i].function), free(m->leaks[i].file), free(m->leaks[i].class_names);
+    for (size_t i = 0; i < m->leak_count; i++) {
+        struct model_leak *l = &m->leaks[i];
+        free(l->function), free(l->file), free(l->class_names), free(l->suppressed_by);
+    }
     free(m->leaks);
     for (size_t i = 0; i < m->corruption_count; i++) {
         struct model_corruption *c = &m->corruption[i];
@@ -566,21 +587,22 @@ const struct model_process *model_process(const struct model *m, int64_t process
     return NULL;
 }
 
-int64_t model_total_leak_blocks(const struct model *m)
+/* The blocks (or bytes) of the leaks that are suppressed or not. */
+static int64_t model_leak_sum(const struct model *m, bool suppressed, bool bytes)
 {
     int64_t n = 0;
-    for (size_t i = 0; i < m->leak_count; i++)
-        n += m->leaks[i].blocks;
+    for (size_t i = 0; i < m->leak_count; i++) {
+        const struct model_leak *l = &m->leaks[i];
+        if ((l->suppressed_by != NULL) == suppressed)
+            n += bytes ? l->bytes : l->blocks;
+    }
     return n;
 }
 
-int64_t model_total_leak_bytes(const struct model *m)
-{
-    int64_t n = 0;
-    for (size_t i = 0; i < m->leak_count; i++)
-        n += m->leaks[i].bytes;
-    return n;
-}
+int64_t model_total_leak_blocks(const struct model *m) { return model_leak_sum(m, false, false); }
+int64_t model_total_leak_bytes(const struct model *m) { return model_leak_sum(m, false, true); }
+int64_t model_total_suppressed_blocks(const struct model *m) { return model_leak_sum(m, true, false); }
+int64_t model_total_suppressed_bytes(const struct model *m) { return model_leak_sum(m, true, true); }
 
 int64_t model_total_dropped(const struct model *m)
 {

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "suppress.h"
 #include "tracedb.h"
 
 /* class_id 0..11 are the size classes B64..B16M, 12 is LARGE (schema.sql). */
@@ -98,7 +99,8 @@ struct model_stack {
 
 /* Blocks still live at the end of a process, grouped by allocation stack.
  * Stacks of one site (process, function, file and line) come one after
- * the other, the site's biggest stack first, and sites by their bytes. */
+ * the other, the site's biggest stack first, and sites by their bytes: the
+ * leaks first, then the suppressed ones (suppress.h). */
 struct model_leak {
     int64_t process_id, stack_id;   /* stack_id 0: no stack */
     int64_t blocks, bytes;          /* requested bytes */
@@ -106,6 +108,7 @@ struct model_leak {
     int64_t line;
     char *class_names;              /* e.g. "B256" or "B64,B256" */
     size_t site;                    /* which site: 0 for the first, counting up */
+    char *suppressed_by;            /* the rule, "built-in site:_dl_*"; NULL: a leak */
 };
 
 struct model_corruption {
@@ -138,7 +141,8 @@ struct model {
 
     size_t leak_count;
     struct model_leak *leaks;           /* by site (largest first), then stack */
-    size_t leak_site_count;             /* sites of the leaks */
+    size_t leak_site_count;             /* sites of the leaks that are not suppressed */
+    size_t suppressed_site_count;       /* sites of the suppressed ones */
     size_t corruption_count;
     struct model_corruption *corruption; /* by process, time */
     size_t size_count;
@@ -149,10 +153,12 @@ struct model {
     bool live;          /* some process has not ended */
 };
 
-/* Opens path with tracedb_open and loads it; refuses a database without
+/* Opens path with tracedb_open and loads it, judging the leaks by the
+ * rules of suppressions (NULL: none); refuses a database without
  * processes. 0 on success; -1 with a one-line reason in err (the model is
  * then empty and may be freed). */
-int model_load_path(struct model *m, const char *path, char *err, size_t err_cap);
+int model_load_path(struct model *m, const char *path, const struct suppress_list *suppressions,
+                    char *err, size_t err_cap);
 void model_free(struct model *m);
 
 const struct model_process *model_process(const struct model *m, int64_t process_id);
@@ -183,9 +189,12 @@ typedef void (*model_stack_fn)(const struct model_stack_site *row,
                                const struct model_stack *stack, void *ctx);
 void model_each_stack(const struct model *m, model_stack_fn fn, void *ctx);
 
-/* Whole-run figures over every process. */
+/* Whole-run figures over every process. Leaks: those not suppressed;
+ * suppressed: the others. */
 int64_t model_total_leak_blocks(const struct model *m);
 int64_t model_total_leak_bytes(const struct model *m);
+int64_t model_total_suppressed_blocks(const struct model *m);
+int64_t model_total_suppressed_bytes(const struct model *m);
 int64_t model_total_dropped(const struct model *m); /* dropped + lost_no_slot */
 
 /* The sum of a class array (a process's or the totals). */

@@ -2,6 +2,7 @@
  * line on stderr; nothing here is called from a signal handler. */
 #include "report_mem.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,30 @@ void *mem_zalloc(size_t n, size_t elem_bytes)
     if (p == NULL)
         mem_fail();
     return p;
+}
+
+char *mem_read_text(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return NULL;
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    int c;
+    while ((c = fgetc(f)) != EOF) {
+        mem_reserve((void **)&text, &cap, len + 2, 1);
+        text[len++] = (char)c;
+    }
+    int failed = ferror(f) ? EIO : 0;
+    fclose(f);
+    if (failed) {
+        free(text);
+        errno = failed;
+        return NULL;
+    }
+    mem_reserve((void **)&text, &cap, len + 1, 1);
+    text[len] = '\0';
+    return text;
 }
 
 char *mem_safedup(const char *s)
