@@ -25,35 +25,41 @@ static void diff_key(char *key, size_t cap, const char *function, const char *fi
              file ? 'f' : '-', file ? file : "");
 }
 
+/* The index of the (function, file) row in rows; a new key gets `next`
+ * and sets *added (the caller then appends the row). */
+static size_t diff_row(struct strmap *rows, const char *function, const char *file, size_t next,
+                       bool *added)
+{
+    char key[2048];
+    diff_key(key, sizeof key, function, file);
+    return (size_t)strmap_get(rows, key, next, added);
+}
+
 /* The site row for (function, file) in d, added with zero counts if new. */
 static struct diff_site *diff_site_row(struct diff *d, struct strmap *rows, const char *function,
                                        const char *file)
 {
-    char key[2048];
-    diff_key(key, sizeof key, function, file);
     bool added;
-    uint64_t row = strmap_get(rows, key, d->site_count, &added);
-    if (!added)
-        return &d->sites[row];
-    mem_push((void **)&d->sites, d->site_count, sizeof *d->sites);
-    struct diff_site *s = &d->sites[d->site_count++];
-    *s = (struct diff_site){.function = mem_strdup(function), .file = mem_strdup(file)};
-    return s;
+    size_t row = diff_row(rows, function, file, d->site_count, &added);
+    if (added) {
+        mem_push((void **)&d->sites, d->site_count++, sizeof *d->sites);
+        d->sites[row] = (struct diff_site){.function = mem_strdup(function),
+                                           .file = mem_strdup(file)};
+    }
+    return &d->sites[row];
 }
 
 static struct diff_leak *diff_leak_row(struct diff *d, struct strmap *rows, const char *function,
                                        const char *file)
 {
-    char key[2048];
-    diff_key(key, sizeof key, function, file);
     bool added;
-    uint64_t row = strmap_get(rows, key, d->leak_count, &added);
-    if (!added)
-        return &d->leaks[row];
-    mem_push((void **)&d->leaks, d->leak_count, sizeof *d->leaks);
-    struct diff_leak *l = &d->leaks[d->leak_count++];
-    *l = (struct diff_leak){.function = mem_strdup(function), .file = mem_strdup(file)};
-    return l;
+    size_t row = diff_row(rows, function, file, d->leak_count, &added);
+    if (added) {
+        mem_push((void **)&d->leaks, d->leak_count++, sizeof *d->leaks);
+        d->leaks[row] = (struct diff_leak){.function = mem_strdup(function),
+                                           .file = mem_strdup(file)};
+    }
+    return &d->leaks[row];
 }
 
 static struct diff_kind *diff_kind_row(struct diff *d, const char *kind)

@@ -52,22 +52,28 @@ static void svg_text(FILE *out, const char *s)
     }
 }
 
-/* The label that fits w px: the name, or its start and "..", or nothing.
- * The script applies the same rule when zooming. */
-static void svg_label(FILE *out, const char *name, double w)
+/* Writes text cut to fit characters: the text, or its start and "..",
+ * escaped; nothing when fewer than 3 fit. The script applies the same rule
+ * when it recuts. */
+static void svg_text_cut(FILE *out, const char *text, int fit)
 {
-    int fit = (int)floor((w - 6) / SVG_CHAR_WIDTH);
-    int len = (int)strlen(name);
+    int len = (int)strlen(text);
     if (fit < 3)
         return;
     if (len <= fit) {
-        svg_text(out, name);
+        svg_text(out, text);
         return;
     }
-    char cut[512];
+    char cut[1024];
     int keep = fit - 2 < (int)sizeof cut - 3 ? fit - 2 : (int)sizeof cut - 3;
-    snprintf(cut, sizeof cut, "%.*s..", keep, name);
+    snprintf(cut, sizeof cut, "%.*s..", keep, text);
     svg_text(out, cut);
+}
+
+/* The label that fits a frame w px wide. */
+static void svg_label(FILE *out, const char *name, double w)
+{
+    svg_text_cut(out, name, (int)floor((w - 6) / SVG_CHAR_WIDTH));
 }
 
 /* A warm colour from the name, so one function keeps its colour across
@@ -107,20 +113,6 @@ static void svg_amount(char *buf, size_t cap, enum weight_kind kind, double valu
     case WEIGHT_LIVE_BLOCKS: snprintf(buf, cap, "%.0f blocks live at exit", value); return;
     }
     snprintf(buf, cap, "%.0f", value);
-}
-
-/* Writes text cut to max_chars characters ("..." ending a cut), escaped. */
-static void svg_text_cut(FILE *out, const char *text, int max_chars)
-{
-    int len = (int)strlen(text);
-    if (len <= max_chars || max_chars < 4) {
-        svg_text(out, text);
-        return;
-    }
-    char cut[1024];
-    int keep = max_chars - 3 < (int)sizeof cut - 4 ? max_chars - 3 : (int)sizeof cut - 4;
-    snprintf(cut, sizeof cut, "%.*s...", keep, text);
-    svg_text(out, cut);
 }
 
 struct svg_layout {
@@ -254,7 +246,7 @@ static const char svg_script[] =
     "  for (var j = 0; j < heads.length; j++) {\n"
     "    var h = heads[j], full = h.getAttribute('data-t'), em = num(h, 'data-em');\n"
     "    var n = Math.floor(num(h, 'data-room') / (CW * em / " "%d" "));\n"
-    "    h.firstChild.textContent = full.length <= n ? full : full.substring(0, n - 3) + '...';\n"
+    "    h.firstChild.textContent = n < 3 ? '' : full.length <= n ? full : full.substring(0, n - 2) + '..';\n"
     "  }\n"
     "}\n"
     "function init() {\n"
