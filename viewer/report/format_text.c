@@ -167,8 +167,7 @@ static void text_collect_site(const struct model_site *site, void *ctx)
 /* The `top` sites that weigh most under kind, SQL doing the ranking (the
  * database may hold millions), heaviest first; sites that weigh nothing
  * as allocations are left out of both tables. */
-static void text_site_table(FILE *out, const struct model *m, size_t total, size_t top,
-                            bool by_count)
+static void text_site_table(FILE *out, const struct model *m, size_t top, bool by_count)
 {
     char a[UNITS_BUF], b[UNITS_BUF], site[512], where[512], order[512];
     enum weight_kind kind = by_count ? WEIGHT_ALLOCS : WEIGHT_ALLOC_BYTES;
@@ -176,7 +175,7 @@ static void text_site_table(FILE *out, const struct model *m, size_t total, size
     snprintf(order, sizeof order, "%s DESC, t.process_id, t.function, t.file, t.line",
              weight_site_sql(kind));
     struct text_site_list list = {0};
-    model_each_site(m, where, order, top, text_collect_site, &list);
+    size_t total = (size_t)model_top_sites(m, where, order, top, text_collect_site, &list);
     fprintf(out, "\nTop sites by %s%s\n", by_count ? "allocations" : "bytes allocated",
             m->sampled ? " (estimated from sampled stacks)" : "");
     fprintf(out, "  %12s %12s %10s %12s  %s\n", "bytes", "allocs", "live", "live bytes", "site");
@@ -203,13 +202,10 @@ static void text_sites(FILE *out, const struct model *m, size_t top)
         fprintf(out, "\nSites: none, the run was traced with stacks off (ORTHO_TRACE_STACKS=0)\n");
         return;
     }
-    char where[512];
-    snprintf(where, sizeof where, "%s > 0", weight_site_sql(WEIGHT_ALLOCS));
-    size_t total = (size_t)model_count_sites(m, where, false);
     if (m->sampled)
         fprintf(out, "\n(sampled stacks: site figures are estimates, sites.est_allocs/est_bytes)\n");
-    text_site_table(out, m, total, top, false);
-    text_site_table(out, m, total, top, true);
+    text_site_table(out, m, top, false);
+    text_site_table(out, m, top, true);
 }
 
 /* ---- leaks and corruption ---------------------------------------------- */

@@ -340,8 +340,11 @@ static sqlite3_stmt *model_stream(const struct model *m, const char *sql, const 
  * process as p. */
 #define MODEL_SITES_FROM " FROM top_sites t JOIN processes p USING (process_id)"
 
-void model_each_site(const struct model *m, const char *where_sql, const char *order_sql,
-                     size_t limit, model_site_fn fn, void *ctx)
+/* model_each_site and model_top_sites; with count, a window counts the
+ * rows before the limit (which makes SQLite hold them all, on disk when
+ * they are many: a stream does without). Returns that count, or 0. */
+static int64_t model_sites(const struct model *m, const char *where_sql, const char *order_sql,
+                           size_t limit, bool count, model_site_fn fn, void *ctx)
 {
     char sql[2048], limit_sql[32] = "";
     if (limit > 0)
@@ -349,15 +352,18 @@ void model_each_site(const struct model *m, const char *where_sql, const char *o
     snprintf(sql, sizeof sql,
              "SELECT t.process_id, t.function, t.file, coalesce(t.line, 0), t.stacks, t.allocs,"
              " t.alloc_bytes, t.frees, t.live_blocks, t.live_bytes, t.peak_live_bytes,"
-             " t.est_allocs, t.est_bytes, t.has_stack" MODEL_SITES_FROM " WHERE %s ORDER BY %s%s",
-             where_sql ? where_sql : "1",
+             " t.est_allocs, t.est_bytes, t.has_stack, %s" MODEL_SITES_FROM
+             " WHERE %s ORDER BY %s%s",
+             count ? "count(*) OVER ()" : "0", where_sql ? where_sql : "1",
              order_sql ? order_sql
                        : "t.process_id, t.alloc_bytes DESC, t.allocs DESC, t.function, t.file, "
                          "t.line",
              limit_sql);
     sqlite3_stmt *row = model_stream(m, sql, "sites");
+    int64_t total = 0;
     int rc;
     while ((rc = sqlite3_step(row)) == SQLITE_ROW) {
+        total = col_int(row, 14);
         struct model_site site = {
             .process_id = col_int(row, 0), .function = col_text(row, 1), .file = col_text(row, 2),
             .line = col_int(row, 3), .stacks = col_int(row, 4), .allocs = col_int(row, 5),
@@ -372,6 +378,19 @@ void model_each_site(const struct model *m, const char *where_sql, const char *o
     if (rc != SQLITE_DONE)
         model_read_failed(m, "sites");
     sqlite3_finalize(row);
+    return total;
+}
+
+void model_each_site(const struct model *m, const char *where_sql, const char *order_sql,
+                     size_t limit, model_site_fn fn, void *ctx)
+{
+    model_sites(m, where_sql, order_sql, limit, false, fn, ctx);
+}
+
+int64_t model_top_sites(const struct model *m, const char *where_sql, const char *order_sql,
+                        size_t limit, model_site_fn fn, void *ctx)
+{
+    return model_sites(m, where_sql, order_sql, limit, true, fn, ctx);
 }
 
 int64_t model_count_sites(const struct model *m, const char *where_sql, bool processes)

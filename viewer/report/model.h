@@ -178,6 +178,11 @@ typedef void (*model_site_fn)(const struct model_site *site, void *ctx);
 void model_each_site(const struct model *m, const char *where_sql, const char *order_sql,
                      size_t limit, model_site_fn fn, void *ctx);
 
+/* model_each_site for a top: the same, and returns how many sites
+ * where_sql holds for in all (counted in the same pass over the view). */
+int64_t model_top_sites(const struct model *m, const char *where_sql, const char *order_sql,
+                        size_t limit, model_site_fn fn, void *ctx);
+
 /* How many sites where_sql holds for (the same SQL as model_each_site);
  * with processes, how many processes have such a site. */
 int64_t model_count_sites(const struct model *m, const char *where_sql, bool processes);
