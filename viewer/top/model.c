@@ -3,11 +3,13 @@
  * same collector commit. A refresh reads into fresh arrays first and swaps
  * them in only when every query succeeded: a database that is locked or
  * half-written at the wrong moment leaves the previous model intact, which
- * is what lets the live view report a failed refresh and carry on. Series
- * rows are appended per process from a watermark (the newest ts_ns loaded):
- * the collector stamps all rows of one commit with the process's newest
- * event time, which only grows, and rewrites a row of the same ts_ns with
- * INSERT OR REPLACE, so rows at the watermark replace, newer ones append. */
+ * is what lets the live view report a failed refresh and carry on. Timeline
+ * rows (class_timeline) are appended per process from a watermark (the
+ * newest ts_ns loaded): the collector stamps all rows of one commit with
+ * the process's newest event time, which only grows, and rewrites a row of
+ * the same ts_ns with INSERT OR REPLACE; the view's last row of a class
+ * (class_stats') moves on with each commit; so rows at the watermark
+ * replace, newer ones append. */
 #include "model.h"
 
 #include <stdio.h>
@@ -16,7 +18,7 @@
 
 #include "safetext.h"
 
-/* One new class_series row: which process (index into the load's procs)
+/* One new class_timeline row: which process (index into the load's procs)
  * and class it belongs to. */
 struct top_load_row {
     size_t proc;
@@ -390,7 +392,10 @@ static int model_read_sites(struct top_model *m, struct top_load *l, char *err, 
 
 bool top_model_set_site_query(struct top_model *m, const struct top_site_query *q)
 {
-    bool changed = memcmp(&m->site_query, q, sizeof *q) != 0;
+    const struct top_site_query *o = &m->site_query;
+    bool changed = o->wanted != q->wanted || o->process_id != q->process_id ||
+                   o->order != q->order || o->descending != q->descending ||
+                   strcmp(o->filter, q->filter) != 0;
     m->site_query = *q;
     return changed;
 }

@@ -33,7 +33,7 @@
 #define TOP_ALL_PROCESSES (-1)  /* process selection: the sum over the whole tree */
 #define TOP_SITES_MAX 1000      /* sites read per refresh: the first of the screen's order */
 
-/* The cumulative counters of one class_series row, in column order. */
+/* The cumulative counters of one class_timeline row, in column order. */
 enum top_field {
     TOP_F_ALLOCS,
     TOP_F_FREES,
@@ -72,7 +72,7 @@ struct top_process {
     char end_reason[16];       /* "" while running */
     int64_t start_ns, end_ns;  /* end_ns 0 while running */
     int64_t last_ts_ns;        /* newest event the collector saw */
-    int64_t series_ts_ns;      /* newest class_series row loaded (refresh watermark) */
+    int64_t series_ts_ns;      /* newest class_timeline row loaded (refresh watermark) */
     struct top_series series[TOP_CLASSES];
     int64_t large_free_bytes;  /* mapped by the large path, not live (fragmentation view) */
 };

@@ -1,6 +1,6 @@
 /* snapshot.c - derives what ortho-top shows at one time for one process
  * selection (see snapshot.h). The per-class state at time T is each
- * process's newest class_series sample at or before T (the collector writes
+ * process's newest class_timeline row at or before T (the collector writes
  * a row only when a class changed, so the previous value holds until the
  * next row), summed over the selected processes. Rates are differences of
  * those cumulative counters over the rate window ending at T, so a replay
@@ -158,7 +158,8 @@ static int snapshot_sites(struct top_snapshot *snap, const struct top_model *m)
     snap->sites = calloc(m->site_count ? m->site_count : 1, sizeof *snap->sites);
     if (snap->sites == NULL)
         return -1;
-    memcpy(snap->sites, m->sites, m->site_count * sizeof *snap->sites);
+    if (m->site_count > 0) /* m->sites is NULL when no site was asked for */
+        memcpy(snap->sites, m->sites, m->site_count * sizeof *snap->sites);
     snap->site_count = m->site_count;
     snap->site_total = m->site_total;
     return 0;
