@@ -283,7 +283,8 @@ FROM class_stats s JOIN classes c USING (class_id);
 -- newest event while it runs), the exact counters of class_stats. Each
 -- class's last row is therefore the numbers of class_totals and
 -- fragmentation; read at any time T (the newest row at or before T), it is
--- what ortho-top shows at T.
+-- what ortho-top shows at T. A process with no time yet (no event
+-- recorded) has its series rows only.
 CREATE VIEW class_timeline AS
 WITH ends AS (
     SELECT process_id, max(coalesce(end_ns, 0), coalesce(last_ts_ns, 0)) AS end_ns
@@ -293,7 +294,7 @@ SELECT cs.process_id, cs.class_id, cs.ts_ns, cs.allocs, cs.frees, cs.live_blocks
        cs.live_requested_bytes, cs.live_usable_bytes, cs.cached_blocks, cs.pooled_blocks,
        cs.cache_refills, cs.cache_drains, cs.carved_blocks
 FROM class_series cs JOIN ends e USING (process_id)
-WHERE cs.ts_ns < e.end_ns
+WHERE cs.ts_ns < e.end_ns OR e.end_ns = 0
 UNION ALL
 SELECT s.process_id, s.class_id, e.end_ns, s.allocs, s.frees, s.live_blocks,
        s.live_requested_bytes, s.live_usable_bytes, s.cached_blocks, s.pooled_blocks,
