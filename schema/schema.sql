@@ -279,12 +279,21 @@ CREATE TABLE health_events (
 );
 
 -- ---- views: the query surface -------------------------------------------
+--
+-- ortho-top and ortho-report read the run through these views and add no
+-- arithmetic of their own to what a view says, so the two tools agree with
+-- each other and with anyone's SQL by construction. Function names in the
+-- views carry no symbol version (pthread_create@@GLIBC_2.34 reads
+-- pthread_create): the version is noise to a reader and would split one
+-- function into two sites.
 
 CREATE VIEW class_totals AS
 SELECT s.process_id, c.class_name, c.payload_size, s.allocs, s.frees,
-       s.requested_bytes, s.usable_bytes, s.class_id
+       s.requested_bytes, s.usable_bytes, s.class_id, s.peak_live_usable_bytes
 FROM class_stats s JOIN classes c USING (process_id, class_id);
 
+-- large_free_bytes: mapped by the large path and not live (freed mappings
+-- kept for reuse); 0 for the small classes.
 CREATE VIEW fragmentation AS
 SELECT s.process_id, c.class_name, s.live_blocks, s.live_requested_bytes,
        s.live_usable_bytes, s.cached_blocks,
@@ -294,23 +303,68 @@ SELECT s.process_id, c.class_name, s.live_blocks, s.live_requested_bytes,
        s.pooled_blocks,
        coalesce(s.cached_blocks * c.payload_size, 0) AS cached_bytes, -- LARGE: never cached
        coalesce(s.pooled_blocks * c.payload_size, 0) AS pooled_bytes,
-       s.class_id
+       s.class_id,
+       max(s.large_mapped_bytes - s.large_unmapped_bytes - s.live_usable_bytes, 0)
+         * (s.large_mapped_bytes > 0) AS large_free_bytes
 FROM class_stats s JOIN classes c USING (process_id, class_id);
+
+-- Each class's cumulative counters over time: the rows of class_series
+-- and, at the newest moment the process's data covers (its end, or its
+-- newest event while it runs), the exact counters of class_stats. Each
+-- class's last row is therefore the numbers of class_totals and
+-- fragmentation; read at any time T (the newest row at or before T), it is
+-- what ortho-top shows at T. A process with no time yet (no event
+-- recorded) has its series rows only.
+CREATE VIEW class_timeline AS
+WITH ends AS (
+    SELECT process_id, max(coalesce(end_ns, 0), coalesce(last_ts_ns, 0)) AS end_ns
+    FROM processes
+)
+SELECT cs.process_id, cs.class_id, cs.ts_ns, cs.allocs, cs.frees, cs.live_blocks,
+       cs.live_requested_bytes, cs.live_usable_bytes, cs.cached_blocks, cs.pooled_blocks,
+       cs.cache_refills, cs.cache_drains, cs.carved_blocks
+FROM class_series cs JOIN ends e USING (process_id)
+WHERE cs.ts_ns < e.end_ns OR e.end_ns = 0
+UNION ALL
+SELECT s.process_id, s.class_id, e.end_ns, s.allocs, s.frees, s.live_blocks,
+       s.live_requested_bytes, s.live_usable_bytes, s.cached_blocks, s.pooled_blocks,
+       s.cache_refills, s.cache_drains, s.carved_blocks
+FROM class_stats s JOIN ends e USING (process_id)
+WHERE e.end_ns > 0;
+
+-- The stacks with their site (the innermost frame outside the allocator)
+-- named without a symbol version.
+CREATE VIEW stack_sites AS
+SELECT process_id, stack_id, depth, truncated,
+       CASE WHEN instr(site_function, '@') > 1
+            THEN substr(site_function, 1, instr(site_function, '@') - 1)
+            ELSE site_function END AS function,
+       site_file AS file, site_line AS line
+FROM stacks;
+
+-- The frames of each stack, level 0 innermost, named without a symbol version.
+CREATE VIEW stack_frames AS
+SELECT process_id, stack_id, level, pc,
+       CASE WHEN instr(function, '@') > 1
+            THEN substr(function, 1, instr(function, '@') - 1)
+            ELSE function END AS function,
+       module, file, line
+FROM frames;
 
 CREATE VIEW leaks AS
 SELECT l.process_id, l.address, l.requested_size, c.class_name, l.thread_id,
-       st.site_function AS function, st.site_file AS file, st.site_line AS line,
-       l.stack_id, l.alloc_ns
+       st.function, st.file, st.line, l.stack_id, l.alloc_ns
 FROM live_allocations l
 JOIN classes c USING (process_id, class_id)
-LEFT JOIN stacks st ON st.process_id = l.process_id AND st.stack_id = l.stack_id;
+LEFT JOIN stack_sites st ON st.process_id = l.process_id AND st.stack_id = l.stack_id;
 
 CREATE VIEW corruption AS
 SELECT e.process_id, e.thread_id, e.ts_ns, e.kind, e.address,
-       st.site_function AS function, st.site_file AS file, st.site_line AS line,
-       e.call, c.class_name, e.stack_id, e.alloc_thread_id, e.alloc_stack_id, e.event_id
+       st.function, st.file, st.line,
+       e.call, c.class_name, e.stack_id, e.alloc_thread_id, e.alloc_stack_id, e.event_id,
+       e.header
 FROM corruption_events e
-LEFT JOIN stacks st ON st.process_id = e.process_id AND st.stack_id = e.stack_id
+LEFT JOIN stack_sites st ON st.process_id = e.process_id AND st.stack_id = e.stack_id
 LEFT JOIN classes c ON c.process_id = e.process_id AND c.class_id = e.class_id;
 
 -- A stack as one line, innermost first: "f < g < main". Built frame by
@@ -319,13 +373,13 @@ LEFT JOIN classes c ON c.process_id = e.process_id AND c.class_id = e.class_id;
 CREATE VIEW stack_text AS
 WITH RECURSIVE walk(process_id, stack_id, level, text) AS (
     SELECT process_id, stack_id, level, coalesce(function, printf('0x%x', pc))
-    FROM frames WHERE level = 0
+    FROM stack_frames WHERE level = 0
     UNION ALL
     SELECT w.process_id, w.stack_id, f.level,
            w.text || ' < ' || coalesce(f.function, printf('0x%x', f.pc))
     FROM walk w
-    JOIN frames f ON f.process_id = w.process_id AND f.stack_id = w.stack_id
-                 AND f.level = w.level + 1
+    JOIN stack_frames f ON f.process_id = w.process_id AND f.stack_id = w.stack_id
+                       AND f.level = w.level + 1
 )
 SELECT process_id, stack_id, text
 FROM walk w
@@ -333,25 +387,24 @@ WHERE NOT EXISTS (SELECT 1 FROM frames n WHERE n.process_id = w.process_id
                   AND n.stack_id = w.stack_id AND n.level = w.level + 1);
 
 -- One row per allocation site (function, file, line) of each process, over
--- all the stacks that reach it; stack_id is the one that allocated the most
--- bytes there. The row with function NULL collects allocations without a
--- stack. peak_live_bytes is the largest peak of a single stack: stacks peak
--- at different times, so their joint peak is not known.
+-- all the stacks that reach it: the sites ortho-top lists and ortho-report
+-- ranks. has_stack is 0 for the row that collects allocations without a
+-- stack (stacks off, or not picked by the sampler; function NULL).
+-- peak_live_bytes is the largest peak of a single stack (stacks peak at
+-- different times, so their joint peak is not known) and stack_id is that
+-- stack (SQLite takes a bare column from the row of the only max() of a
+-- query). In a sampled process (processes.sample_bytes > 0) est_allocs and
+-- est_bytes estimate the site's whole counts, and the row without a stack
+-- is already part of those estimates.
 CREATE VIEW top_sites AS
-SELECT si.process_id, st.site_function AS function, st.site_file AS file,
-       st.site_line AS line, count(*) AS stacks, sum(si.allocs) AS allocs,
-       sum(si.alloc_bytes) AS alloc_bytes, sum(si.frees) AS frees,
+SELECT si.process_id, st.function, st.file, st.line, count(*) AS stacks,
+       sum(si.allocs) AS allocs, sum(si.alloc_bytes) AS alloc_bytes, sum(si.frees) AS frees,
        sum(si.live_blocks) AS live_blocks, sum(si.live_bytes) AS live_bytes,
        max(si.peak_live_bytes) AS peak_live_bytes, sum(si.est_allocs) AS est_allocs,
-       sum(si.est_bytes) AS est_bytes,
-       (SELECT s2.stack_id FROM sites s2
-        LEFT JOIN stacks t2 ON t2.process_id = s2.process_id AND t2.stack_id = s2.stack_id
-        WHERE s2.process_id = si.process_id AND t2.site_function IS st.site_function
-          AND t2.site_file IS st.site_file AND t2.site_line IS st.site_line
-        ORDER BY s2.alloc_bytes DESC, s2.stack_id LIMIT 1) AS stack_id
+       sum(si.est_bytes) AS est_bytes, si.stack_id, sum(si.stack_id <> 0) > 0 AS has_stack
 FROM sites si
-LEFT JOIN stacks st ON st.process_id = si.process_id AND st.stack_id = si.stack_id
-GROUP BY si.process_id, st.site_function, st.site_file, st.site_line;
+LEFT JOIN stack_sites st ON st.process_id = si.process_id AND st.stack_id = si.stack_id
+GROUP BY si.process_id, st.function, st.file, st.line;
 
 -- Per-interval changes from the cumulative series. A class's first sample
 -- counts from its process's start.

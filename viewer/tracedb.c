@@ -11,6 +11,13 @@
 
 #include "schema.h"
 
+/* The views both viewers read (schema.sql): a database without one was
+ * written by an orthotope older than these readers. */
+static const char *const tracedb_views[] = {
+    "class_totals", "fragmentation", "class_timeline", "stack_sites", "stack_frames",
+    "leaks",        "corruption",    "top_sites",
+};
+
 static int tracedb_fail(struct tracedb *db, char *err, size_t err_cap, const char *fmt,
                         const char *what)
 {
@@ -76,6 +83,21 @@ int tracedb_open(struct tracedb *db, const char *path, char *err, size_t err_cap
                  db->schema_version, ORTHO_DB_SCHEMA_VERSION);
         return tracedb_fail(db, err, err_cap, "%s: %s; read it with orthotope 0.1's tools or trace "
                             "the program again", why);
+    }
+    for (size_t i = 0; i < sizeof tracedb_views / sizeof tracedb_views[0]; i++) {
+        char sql[160];
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM sqlite_master WHERE type = 'view' AND name = '%s'",
+                 tracedb_views[i]);
+        if (tracedb_int(db, sql, 0) == 0) {
+            char why[160];
+            snprintf(why, sizeof why,
+                     "was written by an older orthotope (it has no view %s)", tracedb_views[i]);
+            return tracedb_fail(db, err, err_cap,
+                                "%s: %s; read it with the tools of that version, or trace the "
+                                "program again",
+                                why);
+        }
     }
     return 0;
 }

@@ -21,7 +21,7 @@ static char err[1024];
 
 static void load(struct model *m, const char *name)
 {
-    ck_assert_msg(model_load_path(m, fixture(name), err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(model_load_path(m, fixture(name), NULL, err, sizeof err) == 0, "%s", err);
 }
 
 START_TEST(a_traced_tree_loads_as_its_processes_in_id_order)
@@ -71,28 +71,73 @@ START_TEST(class_totals_over_the_tree_equal_the_class_totals_view)
 }
 END_TEST
 
+/* What the site tests gather from model_each_site. */
+struct sites_seen {
+    size_t count;
+    int64_t bytes;
+    struct model_site churn;        /* function left NULL */
+    bool churn_seen;
+    int64_t last_process, last_bytes;
+    bool in_order;                  /* by process, then bytes descending */
+};
+
+static void see_site(const struct model_site *s, void *ctx)
+{
+    struct sites_seen *seen = ctx;
+    if (seen->count > 0 && (s->process_id < seen->last_process ||
+                            (s->process_id == seen->last_process && s->alloc_bytes > seen->last_bytes)))
+        seen->in_order = false;
+    seen->count++;
+    seen->bytes += s->alloc_bytes;
+    seen->last_process = s->process_id;
+    seen->last_bytes = s->alloc_bytes;
+    if (s->function && strcmp(s->function, "churn") == 0) {
+        seen->churn = *s;
+        seen->churn.function = seen->churn.file = NULL;
+        seen->churn_seen = true;
+    }
+}
+
 START_TEST(sites_are_aggregated_per_function_file_and_line)
 {
     struct model m;
     load(&m, "facts.db");
     const char *path = fixture("facts.db");
-    ck_assert_uint_eq(m.site_count,
+    struct sites_seen seen = {.in_order = true};
+    model_each_site(&m, NULL, NULL, 0, see_site, &seen);
+    ck_assert_uint_eq(seen.count,
                       (size_t)sql_int(path, "SELECT count(*) FROM (SELECT 1 FROM sites si"
                                             " LEFT JOIN stacks st USING (process_id, stack_id)"
                                             " GROUP BY si.process_id, st.site_function,"
                                             " st.site_file, st.site_line)"));
-    int64_t bytes = 0;
-    const struct model_site *churn = NULL;
-    for (size_t i = 0; i < m.site_count; i++) {
-        bytes += m.sites[i].alloc_bytes;
-        if (m.sites[i].function && strcmp(m.sites[i].function, "churn") == 0)
-            churn = &m.sites[i];
-    }
-    ck_assert_int_eq(bytes, sql_int(path, "SELECT sum(alloc_bytes) FROM sites"));
-    ck_assert_ptr_nonnull(churn);
-    ck_assert_int_eq(churn->allocs, 20000);
-    ck_assert_int_eq(churn->alloc_bytes, 100000000);
-    ck_assert(churn->has_stack);
+    ck_assert(seen.in_order);
+    ck_assert_int_eq(seen.bytes, sql_int(path, "SELECT sum(alloc_bytes) FROM sites"));
+    ck_assert(seen.churn_seen);
+    ck_assert_int_eq(seen.churn.allocs, 20000);
+    ck_assert_int_eq(seen.churn.alloc_bytes, 100000000);
+    ck_assert(seen.churn.has_stack);
+    ck_assert_int_eq(model_count_sites(&m, NULL, false), (int64_t)seen.count);
+    ck_assert_int_eq(model_count_sites(&m, NULL, true),
+                     sql_int(path, "SELECT count(DISTINCT process_id) FROM sites"));
+    model_free(&m);
+}
+END_TEST
+
+START_TEST(sql_ranks_the_sites_as_the_outputs_weigh_them)
+{
+    struct model m;
+    load(&m, "facts.db");
+    /* The top 2 by allocations, ranked by SQL with weight_site_sql: the
+     * same order and the same weights as weight_site computes in C. */
+    char where[256], order[256];
+    snprintf(where, sizeof where, "%s > 0", weight_site_sql(WEIGHT_ALLOCS));
+    snprintf(order, sizeof order, "%s DESC", weight_site_sql(WEIGHT_ALLOCS));
+    struct sites_seen seen = {.in_order = true};
+    model_each_site(&m, where, order, 2, see_site, &seen);
+    ck_assert_uint_eq(seen.count, 2);
+    ck_assert(seen.churn_seen); /* 20000 allocations: the most */
+    ck_assert_int_eq(model_count_sites(&m, where, false),
+                     sql_int(fixture("facts.db"), "SELECT count(*) FROM top_sites WHERE allocs > 0"));
     model_free(&m);
 }
 END_TEST
@@ -104,6 +149,11 @@ START_TEST(leaks_are_grouped_per_stack_with_frames_innermost_first)
     const char *path = fixture("facts.db");
     ck_assert_uint_eq(m.leak_count, (size_t)sql_int(path, "SELECT count(DISTINCT process_id || ':'"
                                                           " || stack_id) FROM leaks"));
+    ck_assert_uint_eq(m.leak_site_count,
+                      (size_t)sql_int(path, "SELECT count(*) FROM (SELECT 1 FROM leaks GROUP BY"
+                                            " process_id, stack_id = 0, function, file, line)"));
+    for (size_t i = 1; i < m.leak_count; i++)
+        ck_assert_uint_le(m.leaks[i - 1].site, m.leaks[i].site); /* a site's stacks together */
     ck_assert_int_eq(model_total_leak_blocks(&m), sql_int(path, "SELECT count(*) FROM leaks"));
     ck_assert_int_eq(model_total_leak_bytes(&m),
                      sql_int(path, "SELECT sum(requested_size) FROM leaks"));
@@ -144,23 +194,54 @@ START_TEST(the_double_free_is_loaded_with_where_it_was_caught_and_allocated)
 }
 END_TEST
 
+/* model_each_stack's findings: versioned names, and whether
+ * __libc_start_main was met by its plain name. */
+struct stacks_seen {
+    size_t stacks, frames, versioned;
+    bool libc_start_main;
+};
+
+static void see_stack(const struct model_stack_site *row, const struct model_stack *s, void *ctx)
+{
+    struct stacks_seen *seen = ctx;
+    (void)row;
+    seen->stacks++;
+    for (size_t f = 0; s != NULL && f < s->frame_count; f++) {
+        const char *name = s->frames[f].function;
+        seen->frames++;
+        seen->versioned += name != NULL && strchr(name, '@') != NULL;
+        seen->libc_start_main |= name != NULL && strcmp(name, "__libc_start_main") == 0;
+    }
+}
+
 START_TEST(symbol_versions_never_reach_a_frame_name)
 {
+    /* A copy of facts.db whose frames carry glibc's symbol versions. */
+    char dir[] = "/tmp/check_report_model.XXXXXX", path[256];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/versioned.db", dir);
+    fixture_copy("facts.db", path);
+    sqlite3 *conn = NULL;
+    ck_assert_int_eq(sqlite3_open(path, &conn), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(conn,
+                                  "UPDATE frames SET function = function || '@@GLIBC_2.34'"
+                                  " WHERE function = '__libc_start_main';"
+                                  "UPDATE stacks SET site_function = site_function || '@GLIBC_2.2.5'"
+                                  " WHERE site_function = 'leak_here'",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(conn);
     struct model m;
-    load(&m, "facts.db");
-    for (size_t i = 0; i < m.stack_count; i++) {
-        for (size_t f = 0; f < m.stacks[i].frame_count; f++) {
-            const char *name = m.stacks[i].frames[f].function;
-            ck_assert_msg(name == NULL || strchr(name, '@') == NULL, "frame name %s", name);
-        }
-    }
-    /* Whatever the collector writes, __libc_start_main is found by its plain name. */
-    bool found = false;
-    for (size_t f = 0; f < m.stacks[0].frame_count; f++)
-        found |= m.stacks[0].frames[f].function &&
-                 strcmp(m.stacks[0].frames[f].function, "__libc_start_main") == 0;
-    ck_assert(found);
+    ck_assert_msg(model_load_path(&m, path, NULL, err, sizeof err) == 0, "%s", err);
+    struct stacks_seen seen = {0};
+    model_each_stack(&m, see_stack, &seen);
+    ck_assert_uint_gt(seen.frames, 0);
+    ck_assert_uint_eq(seen.versioned, 0);
+    ck_assert(seen.libc_start_main);
+    ck_assert_str_eq(m.leaks[0].function, "leak_here"); /* the leaks view's site, too */
     model_free(&m);
+    unlink(path);
+    rmdir(dir);
 }
 END_TEST
 
@@ -169,7 +250,9 @@ START_TEST(a_run_without_stacks_is_flagged_and_says_why_it_has_no_stacks)
     struct model m;
     load(&m, "nostacks.db");
     ck_assert(m.stacks_off);
-    ck_assert_uint_eq(m.stack_count, 0);
+    struct stacks_seen seen = {0};
+    model_each_stack(&m, see_stack, &seen);
+    ck_assert_uint_eq(seen.frames, 0);
     const char *why = model_no_stacks_reason(&m);
     ck_assert_ptr_nonnull(why);
     ck_assert_ptr_nonnull(strstr(why, "ORTHO_TRACE_STACKS=0"));
@@ -224,7 +307,7 @@ START_TEST(a_database_with_the_schema_but_no_process_is_refused)
     ck_assert_int_eq(sqlite3_exec(conn, sql, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(conn);
     struct model m;
-    ck_assert_int_eq(model_load_path(&m, path, err, sizeof err), -1);
+    ck_assert_int_eq(model_load_path(&m, path, NULL, err, sizeof err), -1);
     ck_assert_msg(strstr(err, "no traced process") && strstr(err, path), "%s", err);
     ck_assert_ptr_null(strchr(err, '\n'));
     model_free(&m);
@@ -233,15 +316,98 @@ START_TEST(a_database_with_the_schema_but_no_process_is_refused)
 }
 END_TEST
 
+/* model_each_stack's stacks, checked against model_stack's. */
+static void check_stack(const struct model_stack_site *row, const struct model_stack *s, void *ctx)
+{
+    const struct model *m = ctx;
+    const struct model_stack *again = model_stack(m, row->process_id, row->stack_id);
+    ck_assert_int_eq(s == NULL, again == NULL);
+    if (s == NULL)
+        return;
+    ck_assert_uint_eq(s->frame_count, again->frame_count);
+    for (size_t f = 0; f < s->frame_count; f++)
+        ck_assert_int_eq(s->frames[f].pc, again->frames[f].pc);
+    /* Read once, kept: the same pointer the second time. */
+    ck_assert_ptr_eq(model_stack(m, row->process_id, row->stack_id), again);
+}
+
 START_TEST(model_stack_finds_each_loaded_stack_and_nothing_else)
 {
     struct model m;
     load(&m, "facts.db");
-    for (size_t i = 0; i < m.stack_count; i++)
-        ck_assert_ptr_eq(model_stack(&m, m.stacks[i].process_id, m.stacks[i].stack_id), &m.stacks[i]);
+    model_each_stack(&m, check_stack, &m);
     ck_assert_ptr_null(model_stack(&m, 1, 0));
     ck_assert_ptr_null(model_stack(&m, 2, 1)); /* the fork image allocated nothing */
     ck_assert_ptr_null(model_stack(&m, 99, 1));
+    model_free(&m);
+}
+END_TEST
+
+/* ---- suppressions ------------------------------------------------------- */
+
+static const char *write_rules(const char *dir, const char *text)
+{
+    static char path[256];
+    snprintf(path, sizeof path, "%s/rules.txt", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+START_TEST(a_suppression_file_is_read_rule_by_rule_or_refused_whole)
+{
+    char dir[] = "/tmp/check_report_model.XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    struct suppress_list list = {0};
+    const char *path = write_rules(dir, "# runtime\n\n  site:_IO_*  \nleak:libfoo.so # why\n"
+                                        "frame:operator new(unsigned long)\n");
+    ck_assert_msg(suppress_read(&list, path, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(list.count, 3);
+    ck_assert_str_eq(list.rules[0].kind, "site");
+    ck_assert_str_eq(list.rules[0].pattern, "_IO_*");
+    ck_assert_str_eq(list.rules[1].kind, "frame"); /* leak: is frame: */
+    ck_assert_str_eq(list.rules[1].pattern, "libfoo.so");
+    ck_assert_str_eq(list.rules[2].pattern, "operator new(unsigned long)");
+    char origin[300];
+    snprintf(origin, sizeof origin, "%s:4", path);
+    ck_assert_str_eq(list.rules[1].origin, origin);
+    /* A bad line refuses the whole file, naming the line. */
+    path = write_rules(dir, "site:ok\nfunc:main\n");
+    ck_assert_int_eq(suppress_read(&list, path, err, sizeof err), -1);
+    snprintf(origin, sizeof origin, "%s:2: \"func:main\" is not a suppression", path);
+    ck_assert_msg(strstr(err, origin) != NULL, "%s", err);
+    ck_assert_ptr_null(strchr(err, '\n'));
+    ck_assert_uint_eq(list.count, 3);
+    suppress_free(&list);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
+START_TEST(the_builtin_rules_set_apart_the_threads_tls_and_nothing_of_the_program)
+{
+    struct suppress_list list = {0};
+    suppress_builtin(&list);
+    struct model m;
+    ck_assert_msg(model_load_path(&m, fixture("facts.db"), &list, err, sizeof err) == 0, "%s", err);
+    suppress_free(&list);
+    const char *path = fixture("facts.db");
+    ck_assert_int_eq(model_total_leak_blocks(&m) + model_total_suppressed_blocks(&m),
+                     sql_int(path, "SELECT count(*) FROM leaks"));
+    ck_assert_int_eq(model_total_suppressed_blocks(&m),
+                     sql_int(path, "SELECT count(*) FROM leaks WHERE function = 'allocate_dtv'"));
+    for (size_t i = 0; i < m.leak_count; i++) {
+        const struct model_leak *l = &m.leaks[i];
+        bool runtime = l->function != NULL && strcmp(l->function, "allocate_dtv") == 0;
+        ck_assert_msg(runtime == (l->suppressed_by != NULL), "%s: %s", l->function,
+                      l->suppressed_by ? l->suppressed_by : "a leak");
+        if (i > 0) /* the leaks first, then the suppressed */
+            ck_assert(l->suppressed_by != NULL || m.leaks[i - 1].suppressed_by == NULL);
+    }
+    ck_assert_uint_eq(m.leak_site_count, 1);
+    ck_assert_uint_eq(m.suppressed_site_count, 1);
     model_free(&m);
 }
 END_TEST
@@ -338,6 +504,9 @@ static Suite *report_model_suite(void)
     tcase_add_test(tc, a_traced_tree_loads_as_its_processes_in_id_order);
     tcase_add_test(tc, class_totals_over_the_tree_equal_the_class_totals_view);
     tcase_add_test(tc, sites_are_aggregated_per_function_file_and_line);
+    tcase_add_test(tc, sql_ranks_the_sites_as_the_outputs_weigh_them);
+    tcase_add_test(tc, a_suppression_file_is_read_rule_by_rule_or_refused_whole);
+    tcase_add_test(tc, the_builtin_rules_set_apart_the_threads_tls_and_nothing_of_the_program);
     tcase_add_test(tc, leaks_are_grouped_per_stack_with_frames_innermost_first);
     tcase_add_test(tc, the_double_free_is_loaded_with_where_it_was_caught_and_allocated);
     tcase_add_test(tc, symbol_versions_never_reach_a_frame_name);

@@ -111,6 +111,23 @@ START_TEST(strings_escape_quotes_backslashes_and_control_characters)
 }
 END_TEST
 
+static void write_bad_bytes(struct json *j)
+{
+    json_begin_document(j);
+    json_string(j, "s", "caf\xc3\xa9 \xff\xfe\x1b[2J\x7f\xc2\x9b\xe2\x80\xae.");
+    json_end_object(j);
+}
+
+START_TEST(a_document_is_strict_utf8_and_starts_with_its_schema_version)
+{
+    /* Valid UTF-8 stays; each byte that is not becomes U+FFFD; ESC, DEL,
+     * the C1 CSI and the right-to-left override become \u escapes. */
+    ck_assert_str_eq(json_of(write_bad_bytes),
+                     "{\n  \"schema_version\": 1,\n  \"s\": \"caf\xc3\xa9 \\ufffd\\ufffd\\u001b[2J"
+                     "\\u007f\\u009b\\u202e.\"\n}");
+}
+END_TEST
+
 static void write_nested(struct json *j)
 {
     json_begin_object(j, NULL);
@@ -220,6 +237,7 @@ static Suite *report_output_suite(void)
     Suite *s = suite_create("report_output");
     TCase *tc = tcase_create("protobuf");
     tcase_add_test(tc, the_varint_of_150_is_the_encoding_guides_96_01);
+    tcase_add_test(tc, a_document_is_strict_utf8_and_starts_with_its_schema_version);
     tcase_add_test(tc, a_negative_int64_takes_ten_bytes_and_the_largest_uint64_too);
     tcase_add_test(tc, a_string_is_its_tag_length_and_bytes_as_in_the_guide);
     tcase_add_test(tc, a_nested_message_is_written_with_its_length_first);

@@ -66,7 +66,7 @@ END_TEST
 static void assert_own_table_gives_the_databases_waste(const char *name)
 {
     struct model m;
-    ck_assert_msg(model_load_path(&m, fixture(name), err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(model_load_path(&m, fixture(name), NULL, err, sizeof err) == 0, "%s", err);
     struct whatif_table own;
     whatif_table_of_model(&own, &m);
     ck_assert_uint_eq(own.count, 12);
@@ -95,7 +95,7 @@ END_TEST
 START_TEST(a_5k_class_cuts_the_churn_waste_to_120_bytes_a_block)
 {
     struct model m;
-    ck_assert_msg(model_load_path(&m, fixture("facts.db"), err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(model_load_path(&m, fixture("facts.db"), NULL, err, sizeof err) == 0, "%s", err);
     struct whatif_table t;
     ck_assert_int_eq(whatif_table_parse(&t, "64 256 4K 5K 6K 8K 16K 32K 64K 128K 256K 1M 16M", "t",
                                         err, sizeof err),
@@ -218,7 +218,7 @@ END_TEST
 static void assert_suggestion_never_worse(const char *name)
 {
     struct model m;
-    ck_assert_msg(model_load_path(&m, fixture(name), err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(model_load_path(&m, fixture(name), NULL, err, sizeof err) == 0, "%s", err);
     struct whatif_table own;
     whatif_table_of_model(&own, &m);
     struct whatif_result mine;

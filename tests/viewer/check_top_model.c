@@ -96,6 +96,18 @@ static struct top_snapshot take_end(int selection)
     return take(selection, top_model_data_end_ns(&model));
 }
 
+/* Asks the model for the sites of one process (0: all of them) in an
+ * order, as the sites screen does, and reads them. */
+static void want_sites(int64_t process_id, enum top_site_order order, bool descending,
+                       const char *filter)
+{
+    struct top_site_query q = {.wanted = true, .process_id = process_id, .order = order,
+                               .descending = descending};
+    snprintf(q.filter, sizeof q.filter, "%s", filter ? filter : "");
+    top_model_set_site_query(&model, &q);
+    ck_assert_msg(top_model_refresh(&model, err, sizeof err) == 0, "%s", err);
+}
+
 /* ---- opening ------------------------------------------------------------ */
 
 START_TEST(a_finished_run_opens_with_its_three_processes_and_is_not_live)
@@ -233,7 +245,7 @@ START_TEST(a_series_value_carries_forward_until_the_next_row)
     for (size_t i = 0; i < model.proc_count; i++) {
         for (int c = 0; c < TOP_CLASSES; c++) {
             const struct top_series *s = &model.procs[i].series[c];
-            ck_assert_int_eq(s->count, oracle_int2("SELECT count(*) FROM class_series WHERE "
+            ck_assert_int_eq(s->count, oracle_int2("SELECT count(*) FROM class_timeline WHERE "
                                                    "process_id = ?1 AND class_id = ?2",
                                                    model.procs[i].process_id, c));
             if (s->count == 0)
@@ -422,13 +434,45 @@ END_TEST
 
 /* ---- sites, threads, corruption --------------------------------------- */
 
+START_TEST(no_site_is_read_until_a_screen_asks_for_sites)
+{
+    open_fixture("facts.db");
+    ck_assert_int_eq(model.site_count, 0);
+    want_sites(0, TOP_SITES_BY_LIVE_BYTES, true, NULL);
+    ck_assert_int_gt(model.site_count, 0);
+    struct top_site_query none = {0};
+    ck_assert(top_model_set_site_query(&model, &none));
+    ck_assert(!top_model_set_site_query(&model, &none)); /* the same query again */
+    ck_assert_msg(top_model_refresh(&model, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(model.site_count, 0);
+    close_fixture();
+}
+END_TEST
+
 START_TEST(sites_are_summed_per_function_file_and_line)
 {
     open_fixture("facts.db");
+    /* One process at a time: the top_sites view's rows of that process. */
+    for (size_t i = 0; i < model.proc_count; i++) {
+        int64_t pid = model.procs[i].process_id;
+        want_sites(pid, TOP_SITES_BY_LIVE_BYTES, true, NULL);
+        ck_assert_int_eq(model.site_count,
+                         (size_t)oracle_int2("SELECT count(*) FROM (SELECT 1 FROM sites si LEFT JOIN"
+                                             " stacks st USING (process_id, stack_id) WHERE"
+                                             " si.process_id = ?1 GROUP BY st.site_function,"
+                                             " st.site_file, st.site_line)", pid, 0));
+        for (size_t k = 0; k < model.site_count; k++)
+            ck_assert_int_eq(model.sites[k].process_id, pid);
+    }
+    /* Every process: one row per site over the tree. */
+    want_sites(0, TOP_SITES_BY_LIVE_BYTES, true, NULL);
     ck_assert_int_eq(model.site_count,
                      (size_t)oracle_int("SELECT count(*) FROM (SELECT 1 FROM sites si LEFT JOIN "
                                         "stacks st USING (process_id, stack_id) GROUP BY "
-                                        "si.process_id, st.site_function, st.site_file, st.site_line)"));
+                                        "st.site_function, st.site_file, st.site_line)"));
+    ck_assert_int_eq(model.site_total, (int64_t)model.site_count);
+    for (size_t k = 1; k < model.site_count; k++)
+        ck_assert_int_ge(model.sites[k - 1].live_bytes, model.sites[k].live_bytes);
     int leak_rows = 0;
     for (size_t i = 0; i < model.site_count; i++) {
         const struct top_site *s = &model.sites[i];
@@ -448,9 +492,29 @@ START_TEST(sites_are_summed_per_function_file_and_line)
 }
 END_TEST
 
+START_TEST(the_database_filters_and_ranks_the_sites)
+{
+    open_fixture("facts.db");
+    want_sites(0, TOP_SITES_BY_ALLOCS, true, "CHURN");
+    ck_assert_int_eq(model.site_count, 1);
+    ck_assert_str_eq(model.sites[0].function, "churn");
+    want_sites(0, TOP_SITES_BY_ALLOCS, true, "query_workload.c:");
+    ck_assert_int_eq(model.site_count,
+                     (size_t)oracle_int("SELECT count(*) FROM top_sites WHERE file LIKE "
+                                        "'%query_workload.c'"));
+    for (size_t k = 1; k < model.site_count; k++)
+        ck_assert_int_ge(model.sites[k - 1].allocs, model.sites[k].allocs);
+    want_sites(0, TOP_SITES_BY_FUNCTION, false, NULL);
+    for (size_t k = 1; k < model.site_count; k++)
+        ck_assert_int_le(strcmp(model.sites[k - 1].function, model.sites[k].function), 0);
+    close_fixture();
+}
+END_TEST
+
 START_TEST(without_stacks_every_allocation_lands_in_the_no_stack_site)
 {
     open_fixture("nostacks.db");
+    want_sites(0, TOP_SITES_BY_LIVE_BYTES, true, NULL);
     struct top_snapshot snap = take_end(TOP_ALL_PROCESSES);
     ck_assert_int_eq(snap.site_count, 1); /* one row over the whole tree */
     ck_assert_str_eq(snap.sites[0].function, "(no stack)");
@@ -464,6 +528,8 @@ END_TEST
 START_TEST(a_finished_sites_rate_is_its_allocations_over_its_process_lifetime)
 {
     open_fixture("facts.db");
+    want_sites(1, TOP_SITES_BY_RATE, true, NULL);
+    ck_assert_int_gt(model.site_count, 0);
     for (size_t i = 0; i < model.site_count; i++) {
         const struct top_site *s = &model.sites[i];
         double life_s = oracle_double2("SELECT (end_ns - start_ns) / 1e9 FROM processes "
@@ -550,38 +616,49 @@ static void remove_copy(void)
 
 START_TEST(a_refresh_appends_newer_rows_and_replaces_the_newest)
 {
-    /* What the collector does at a commit, done with its own SQL on a copy
-     * of a real trace: rewrite the newest row of a class (INSERT OR
-     * REPLACE at the same ts_ns) and add a newer one. */
+    /* What the collector does at a commit of a running process, done with
+     * its own SQL on a copy of a real trace: a class_series row stamped
+     * with the newest event time, class_stats updated, and last_ts_ns
+     * moved on. The timeline ends with class_stats' row at last_ts_ns, so
+     * a commit also shows the series row it had hidden there. */
     const char *path = copy_fixture("facts.db");
-    ck_assert_msg(tracedb_open(&db, path, err, sizeof err) == 0, "%s", err);
-    ck_assert_msg(top_model_open(&model, &db, err, sizeof err) == 0, "%s", err);
-    int p = top_model_find_process(&model, 1);
-    int c = 5; /* B16K: two rows in the root process */
-    struct top_series *s = &model.procs[p].series[c];
-    size_t before = s->count;
-    ck_assert_int_ge(before, 1);
-    int64_t last_ts = s->samples[before - 1].ts_ns;
     sqlite3 *w;
     ck_assert_int_eq(sqlite3_open(path, &w), SQLITE_OK);
-    char sql[1024];
-    snprintf(sql, sizeof sql,
-             "UPDATE class_series SET allocs = allocs + 1 WHERE process_id = 1 AND class_id = %d "
-             "AND ts_ns = %lld;"
-             "INSERT INTO class_series SELECT process_id, class_id, ts_ns + 250000000, allocs + 10, "
-             "frees, live_blocks + 3, live_requested_bytes, live_usable_bytes, cached_blocks, "
-             "pooled_blocks, cache_refills, cache_drains, carved_blocks FROM class_series "
-             "WHERE process_id = 1 AND class_id = %d AND ts_ns = %lld;",
-             c, (long long)last_ts, c, (long long)last_ts);
-    ck_assert_msg(sqlite3_exec(w, sql, NULL, NULL, NULL) == SQLITE_OK, "%s", sqlite3_errmsg(w));
-    sqlite3_close(w);
+    ck_assert_int_eq(sqlite3_exec(w, "UPDATE processes SET end_ns = NULL, end_reason = NULL,"
+                                     " last_ts_ns = (SELECT max(ts_ns) FROM class_series"
+                                     " WHERE process_id = 1) + 1000 WHERE process_id = 1",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    ck_assert_msg(tracedb_open(&db, path, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(top_model_open(&model, &db, err, sizeof err) == 0, "%s", err);
+    ck_assert(top_model_is_live(&model));
+    int p = top_model_find_process(&model, 1);
+    int c = 5; /* B16K: rows in the root process */
+    struct top_series *s = &model.procs[p].series[c];
+    size_t before = s->count;
+    ck_assert_int_ge(before, 2);
+    int64_t last_ts = s->samples[before - 1].ts_ns; /* class_stats' row, at last_ts_ns */
     int64_t old_allocs = s->samples[before - 1].v[TOP_F_ALLOCS];
     int64_t old_live = s->samples[before - 1].v[TOP_F_LIVE_BLOCKS];
+    char sql[2048];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO class_series SELECT process_id, class_id, %lld, allocs + 1, frees,"
+             " live_blocks, live_requested_bytes, live_usable_bytes, cached_blocks, pooled_blocks,"
+             " cache_refills, cache_drains, carved_blocks FROM class_stats"
+             " WHERE process_id = 1 AND class_id = %d;"
+             "UPDATE class_stats SET allocs = allocs + 10, live_blocks = live_blocks + 3"
+             " WHERE process_id = 1 AND class_id = %d;"
+             "UPDATE processes SET last_ts_ns = %lld WHERE process_id = 1;",
+             (long long)last_ts, c, c, (long long)(last_ts + 250000000));
+    ck_assert_msg(sqlite3_exec(w, sql, NULL, NULL, NULL) == SQLITE_OK, "%s", sqlite3_errmsg(w));
+    sqlite3_close(w);
     ck_assert_msg(top_model_refresh(&model, err, sizeof err) == 0, "%s", err);
     s = &model.procs[p].series[c];
     ck_assert_int_eq(s->count, before + 1);
-    ck_assert_int_eq(s->samples[before - 1].v[TOP_F_ALLOCS], old_allocs + 1);
+    ck_assert_int_eq(s->samples[before - 1].ts_ns, last_ts);
+    ck_assert_int_eq(s->samples[before - 1].v[TOP_F_ALLOCS], old_allocs + 1); /* replaced */
     ck_assert_int_eq(s->samples[before].ts_ns, last_ts + 250000000);
+    ck_assert_int_eq(s->samples[before].v[TOP_F_ALLOCS], old_allocs + 10);
     ck_assert_int_eq(s->samples[before].v[TOP_F_LIVE_BLOCKS], old_live + 3);
     ck_assert_int_ge(top_model_data_end_ns(&model), last_ts + 250000000);
     /* Nothing new: a second refresh changes nothing. */
@@ -640,7 +717,9 @@ static Suite *top_model_suite(void)
     tcase_add_test(tc, the_peak_is_when_the_most_usable_bytes_were_live);
     tcase_add_test(tc, fragmentation_parts_add_up_from_the_class_rows);
     tcase_add_test(tc, large_free_bytes_are_mapped_minus_unmapped_minus_live_at_the_end_only);
+    tcase_add_test(tc, no_site_is_read_until_a_screen_asks_for_sites);
     tcase_add_test(tc, sites_are_summed_per_function_file_and_line);
+    tcase_add_test(tc, the_database_filters_and_ranks_the_sites);
     tcase_add_test(tc, without_stacks_every_allocation_lands_in_the_no_stack_site);
     tcase_add_test(tc, a_finished_sites_rate_is_its_allocations_over_its_process_lifetime);
     tcase_add_test(tc, the_freer_thread_shows_its_fifty_cross_thread_frees);

@@ -28,6 +28,11 @@ static void open_facts(void)
     snprintf(path, sizeof path, "%s/facts.db", dir);
     ck_assert_msg(tracedb_open(&db, path, err, sizeof err) == 0, "%s", err);
     ck_assert_msg(top_model_open(&model, &db, err, sizeof err) == 0, "%s", err);
+    /* The sites as the sites screen asks for them: every process, by live bytes. */
+    struct top_site_query q;
+    top_screen_site_query(&top_screens[TOP_SCREEN_SITES], -1, true, NULL, 0, &q);
+    ck_assert(top_model_set_site_query(&model, &q));
+    ck_assert_msg(top_model_refresh(&model, err, sizeof err) == 0, "%s", err);
     ck_assert_int_eq(top_snapshot_take(&snap, &model, TOP_ALL_PROCESSES,
                                        top_model_data_end_ns(&model)), 0);
     ck_assert_int_eq(sqlite3_open_v2(path, &oracle, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
@@ -105,6 +110,42 @@ START_TEST(the_class_screen_lists_every_class_in_class_order_by_default)
         ck_assert_str_eq(name, (const char *)sqlite3_column_text(q, 0));
     }
     sqlite3_finalize(q);
+    close_facts();
+}
+END_TEST
+
+START_TEST(the_class_screen_shows_the_whole_runs_totals_at_its_end)
+{
+    open_facts();
+    const struct top_screen *s = &top_screens[TOP_SCREEN_CLASSES];
+    sqlite3_stmt *q;
+    ck_assert_int_eq(sqlite3_prepare_v2(oracle,
+                                        "SELECT class_name, sum(allocs), sum(frees) FROM class_totals "
+                                        "GROUP BY class_id ORDER BY class_id", -1, &q, NULL),
+                     SQLITE_OK);
+    size_t rows = s->rows(&snap), seen = 0;
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        const char *want = (const char *)sqlite3_column_text(q, 0);
+        for (size_t r = 0; r < rows; r++) {
+            char name[16], allocs[32], frees[32];
+            cell(s, r, "CLASS", name, sizeof name);
+            if (strcmp(name, want) != 0)
+                continue;
+            cell(s, r, "ALLOCS", allocs, sizeof allocs);
+            cell(s, r, "FREES", frees, sizeof frees);
+            ck_assert_int_eq(atoll(allocs), sqlite3_column_int64(q, 1));
+            ck_assert_int_eq(atoll(frees), sqlite3_column_int64(q, 2));
+            seen++;
+        }
+    }
+    sqlite3_finalize(q);
+    ck_assert_int_eq(seen, rows);
+    /* The terminal shows one view at a time: totals or rates, never both. */
+    ck_assert(top_column_shown(s, column_named(s, "ALLOCS"), true));
+    ck_assert(!top_column_shown(s, column_named(s, "ALLOC/s"), true));
+    ck_assert(top_column_shown(s, column_named(s, "ALLOC/s"), false));
+    ck_assert(!top_column_shown(s, column_named(s, "FREES"), false));
+    ck_assert(top_column_shown(s, column_named(s, "LIVE"), false));
     close_facts();
 }
 END_TEST
@@ -227,14 +268,16 @@ START_TEST(a_batch_class_screen_prints_the_numbers_sqlite_holds)
     ck_assert_int_eq(top_batch_print(out, &model, &snap, &opt), 0);
     fclose(out);
     ck_assert_msg(strstr(text, "process: all 3 processes") != NULL, "%s", text);
-    /* The B256 row: CLASS ALLOC/s FREE/s LIVE REQ USABLE ... */
+    /* The B256 row: CLASS ALLOC/s FREE/s ALLOCS FREES LIVE REQ USABLE ... */
     const char *row = strstr(text, "\nB256 ");
     ck_assert_msg(row != NULL, "%s", text);
     char name[16];
     double allocs_s, frees_s;
-    long long live, req, usable;
-    ck_assert_int_eq(sscanf(row + 1, "%15s %lf %lf %lld %lld %lld", name, &allocs_s, &frees_s, &live,
-                            &req, &usable), 6);
+    long long allocs, frees, live, req, usable;
+    ck_assert_int_eq(sscanf(row + 1, "%15s %lf %lf %lld %lld %lld %lld %lld", name, &allocs_s,
+                            &frees_s, &allocs, &frees, &live, &req, &usable), 8);
+    ck_assert_int_eq(allocs, oracle_int("SELECT sum(allocs) FROM class_totals WHERE class_name = 'B256'"));
+    ck_assert_int_eq(frees, oracle_int("SELECT sum(frees) FROM class_totals WHERE class_name = 'B256'"));
     ck_assert_int_eq(live, oracle_int("SELECT sum(live_blocks) FROM fragmentation WHERE class_name = 'B256'"));
     ck_assert_int_eq(req, oracle_int("SELECT sum(live_requested_bytes) FROM fragmentation "
                                      "WHERE class_name = 'B256'"));
@@ -273,6 +316,7 @@ static Suite *top_screens_suite(void)
     TCase *tc = tcase_create("screens");
     tcase_add_test(tc, screens_are_found_by_name_or_by_a_unique_prefix);
     tcase_add_test(tc, the_class_screen_lists_every_class_in_class_order_by_default);
+    tcase_add_test(tc, the_class_screen_shows_the_whole_runs_totals_at_its_end);
     tcase_add_test(tc, sorting_by_live_blocks_descending_puts_the_most_live_class_first);
     tcase_add_test(tc, the_filter_keeps_the_sites_whose_function_or_file_holds_the_text);
     tcase_add_test(tc, sites_sort_by_live_bytes_first_by_default);

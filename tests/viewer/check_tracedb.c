@@ -123,6 +123,19 @@ START_TEST(a_newer_schema_version_is_refused_with_both_versions)
 }
 END_TEST
 
+START_TEST(a_trace_without_the_views_the_viewers_read_is_refused_as_older)
+{
+    /* A real trace, less the view a newer orthotope added. */
+    const char *path = scratch_file("older.db");
+    fixture_copy("facts.db", path);
+    sqlite3 *conn = NULL;
+    ck_assert_int_eq(sqlite3_open(path, &conn), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(conn, "DROP VIEW class_timeline", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(conn);
+    assert_refused(path, "older orthotope (it has no view class_timeline)");
+}
+END_TEST
+
 START_TEST(an_orthotope_file_without_a_version_is_refused_as_unfinished)
 {
     char pragmas[128];
@@ -174,6 +187,7 @@ static Suite *tracedb_suite(void)
     tcase_add_test(tc, a_text_file_is_refused_as_not_sqlite);
     tcase_add_test(tc, another_applications_sqlite_file_is_refused);
     tcase_add_test(tc, a_newer_schema_version_is_refused_with_both_versions);
+    tcase_add_test(tc, a_trace_without_the_views_the_viewers_read_is_refused_as_older);
     tcase_add_test(tc, an_orthotope_file_without_a_version_is_refused_as_unfinished);
     tcase_add_test(tc, schema_h_and_schema_sql_state_the_same_id_and_version);
     tcase_add_test(tc, tracedb_int_falls_back_on_a_failing_query);

@@ -20,17 +20,27 @@ if(NOT ORTHO_SANITIZE)
   target_link_libraries(report_leaky PRIVATE ortho_flags)
   # -O1 -g: the leak sites must survive as frames with file and line.
   target_compile_options(report_leaky PRIVATE -O1 -g)
+  find_package(Threads REQUIRED)
+  add_executable(report_runtime report_runtime.c)
+  target_link_libraries(report_runtime PRIVATE ortho_flags Threads::Threads)
+  target_compile_options(report_runtime PRIVATE -O1 -g)
   set(REPORT_CLI_CASES
     text_numbers_equal_the_views
     json_numbers_equal_the_views
     json_peak_is_exact_in_full_mode_and_bounded_otherwise
     each_section_option_prints_only_its_section
     fail_on_leaks_and_corruption_gate_a_ci_run
+    runtime_allocations_are_suppressed_apart_and_pass_the_leak_gate
+    a_suppressions_file_sets_apart_the_leaks_its_rules_match
     a_run_without_stacks_reports_but_refuses_stack_outputs
     svg_parses_as_xml_and_names_the_leaking_function
     folded_stacks_sum_to_the_database_and_start_at_the_root
+    a_stack_20000_frames_deep_goes_through_every_stack_output
     pprof_decodes_with_totals_equal_to_the_database
+    pprof_names_the_main_executable_in_its_first_mapping
     pprof_of_a_sampled_run_carries_the_estimates
+    escape_sequences_in_names_are_shown_escaped_in_every_output
+    json_is_strict_utf8_and_carries_its_schema_version
     diff_of_a_run_with_itself_is_empty
     diff_against_a_run_with_an_added_leak_shows_exactly_that_leak
     what_if_under_the_allocators_own_table_is_the_databases_waste
@@ -42,7 +52,7 @@ if(NOT ORTHO_SANITIZE)
       COMMAND ${ORTHO_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/report_cli.py ${case}
         --report $<TARGET_FILE:ortho-report> --fixtures ${ORTHO_FIXTURE_DB_DIR}
         --lib $<TARGET_FILE:orthotope> --workload $<TARGET_FILE:it_query_workload>
-        --leaky $<TARGET_FILE:report_leaky>)
+        --leaky $<TARGET_FILE:report_leaky> --runtime $<TARGET_FILE:report_runtime>)
     set_tests_properties(report.${case} PROPERTIES
       LABELS "integration;viewer"
       FIXTURES_REQUIRED trace_databases

@@ -10,7 +10,7 @@ xml.etree; the pprof profile is gunzipped and decoded by the protocol-buffers
 reader below, written from the wire-format documentation.
 
 Usage: report_cli.py CASE --report BIN --fixtures DIR --lib SO --workload BIN
-                          --leaky BIN
+                          --leaky BIN --runtime BIN
 Exit status 0 when the case passes; the failing check is printed otherwise.
 """
 import argparse
@@ -18,6 +18,7 @@ import gzip
 import json
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -253,7 +254,9 @@ def check_profile_totals(p, db, sampled):
 @case
 def text_numbers_equal_the_views():
     db = fixture("facts.db")
-    out, _ = report(db)
+    # Every live block counted as a leak, as the leaks view has them (the
+    # runtime's own are set apart otherwise: see the suppression cases).
+    out, _ = report("--no-default-suppressions", db)
     allocs, requested, usable = query(
         db, "SELECT sum(allocs), sum(requested_bytes), sum(usable_bytes) FROM class_totals")[0]
     line = f"allocated    {allocs} blocks, {human_bytes(requested)} requested, " \
@@ -301,7 +304,7 @@ def text_numbers_equal_the_views():
 @case
 def json_numbers_equal_the_views():
     db = fixture("facts.db")
-    out, _ = report("--format", "json", db)
+    out, _ = report("--format", "json", "--no-default-suppressions", db)
     doc = json.loads(out)
     total = doc["totals"]
     allocs, frees, requested, usable = query(
@@ -402,7 +405,8 @@ def each_section_option_prints_only_its_section():
         for other in others:
             check(other not in out, f"{option} also prints {other}")
         doc = json.loads(report(option, "--format", "json", db)[0])
-        check(len(doc) == 2, f"{option} --format json holds {sorted(doc)}")
+        check(len(doc) == 3 and "schema_version" in doc and "database" in doc,
+              f"{option} --format json holds {sorted(doc)}")
 
 
 @case
@@ -422,6 +426,62 @@ def fail_on_leaks_and_corruption_gate_a_ci_run():
 
 
 @case
+def runtime_allocations_are_suppressed_apart_and_pass_the_leak_gate():
+    # report_runtime frees all it allocates; the C runtime keeps its own.
+    db = trace("runtime.db", [ARGS.runtime], {"LANG": "C.UTF-8"})
+    live = query(db, "SELECT count(*), sum(requested_size) FROM leaks")[0]
+    check(live[0] > 0, "the runtime kept no block: nothing to suppress")
+    out, err = report("--leaks", "--fail-on-leaks", db)
+    check("Leaks: none" in out and err == "", f"runtime blocks reported as leaks:\n{out}\n{err}")
+    check(f"Suppressed (the C runtime's own blocks, or --suppressions): {live[0]} block" in out,
+          f"the suppressed blocks are not counted apart:\n{out}")
+    for site in ["_IO_file_doallocate", "allocate_dtv"]:
+        check(re.search(rf"from {site} \(.*\): built-in site:", out),
+              f"{site} is not shown suppressed by a built-in rule:\n{out}")
+    overview, _ = report(db)
+    check(f"leaks        none; suppressed: {live[0]} blocks" in overview,
+          f"the overview does not count them apart:\n{overview}")
+    doc = json.loads(report("--format", "json", db)[0])
+    check(doc["totals"]["leaked_blocks"] == 0 and
+          (doc["totals"]["suppressed_blocks"], doc["totals"]["suppressed_bytes"]) == live,
+          f"JSON totals {doc['totals']}, the leaks view {live}")
+    check(all(l["suppressed_by"].startswith("built-in site:") for l in doc["leaks"]),
+          f"a JSON leak is not suppressed: {doc['leaks']}")
+    # Without the built-in list they are leaks again, and the gate trips.
+    out, err = report("--leaks", "--fail-on-leaks", "--no-default-suppressions", db, expect=1)
+    check(f"Leaks: {live[0]} blocks" in out and "Suppressed" not in out, out)
+
+
+@case
+def a_suppressions_file_sets_apart_the_leaks_its_rules_match():
+    db = fixture("facts.db")
+    out, _ = report("--leaks", "--fail-on-leaks", db, expect=1)
+    check("7 blocks, 1.4 KiB (B256) from leak_here" in out.split("Suppressed")[0], out)
+    # A site rule, a frame rule on a source file name, and LeakSanitizer's spelling
+    # on a module file name: each sets leak_here apart, and the gate passes.
+    for n, rule in enumerate(["site:leak_h*", "frame:query_workload.c", "leak:it_query_workload",
+                              "frame:*/tests/integration/it_query_workload"]):
+        rules = write_table(f"rules{n}.txt", f"# leak_here is the test's own\n\n  {rule}  \n")
+        out, err = report("--leaks", "--fail-on-leaks", "--suppressions", rules, db)
+        check("Leaks: none" in out and err == "", f"{rule}: leak_here still leaks:\n{out}{err}")
+        named = f": {rules}:3 {rule.replace('leak:', 'frame:')}"
+        check(re.search(rf"from leak_here .*{re.escape(named)}$", out, re.M),
+              f"{rule}: the rule is not named:\n{out}")
+    # A rule that matches nothing changes nothing.
+    rules = write_table("none.txt", "site:no_such_function\nframe:libnothing.so\n")
+    report("--leaks", "--fail-on-leaks", "--suppressions", rules, db, expect=1)
+    # The diff leaves suppressed leaks out: a run against itself with and without them.
+    doc = json.loads(report("--diff", "--format", "json", "--suppressions",
+                            write_table("all.txt", "frame:main\n"), db, db)[0])
+    check(doc["empty"], f"diff with everything suppressed: {doc}")
+    refused(["--suppressions", write_table("bad.txt", "site:ok\nfunction:main\n"), db],
+            "bad.txt:2", "function:main", "site:PATTERN")
+    refused(["--suppressions", write_table("empty.txt", "site:\n"), db], "empty.txt:1")
+    refused(["--suppressions", os.path.join(SCRATCH, "missing.txt"), db], "missing.txt",
+            "No such file")
+
+
+@case
 def a_run_without_stacks_reports_but_refuses_stack_outputs():
     db = fixture("nostacks.db")
     out, _ = report(db)
@@ -437,6 +497,34 @@ def a_run_without_stacks_reports_but_refuses_stack_outputs():
 
 
 # ---- cases: stack outputs --------------------------------------------------
+
+def scratch_copy(name, new_name):
+    """A copy of fixture `name` in the scratch directory, to add rows to."""
+    path = os.path.join(SCRATCH, new_name)
+    shutil.copy(fixture(name), path)
+    return path
+
+
+SVG_CHAR_PX = 7.2    # a 12 px monospace character as Chromium draws it
+SVG_TITLE_PX = 10.2  # the same at the title's 17 px
+
+
+def check_svg_text_fits(root, ns):
+    """Every frame label fits its frame (3 px padding each side) at 7.2 px a
+    character, and the title leaves room for the buttons at its ends."""
+    for g in root.findall(".//s:g[@class='f']", ns):
+        label = g.find("s:text", ns).text or ""
+        width = float(g.get("data-w"))
+        check(len(label) * SVG_CHAR_PX <= width - 6 or not label,
+              f"label \"{label}\" ({len(label)} characters) overflows its {width:.1f} px frame")
+    title = "".join(root.find(".//s:text[@data-t]", ns).itertext())
+    button = len("Reset zoom") * SVG_CHAR_PX
+    room = 1200 - 2 * (10 + button)
+    check(len(title.split("Flame graph")[0]) == 0, f"the first heading is not the title: {title}")
+    shown = root.find(".//s:text[@data-t]/s:tspan", ns).text
+    check(len(shown) * SVG_TITLE_PX <= room,
+          f"the title \"{shown}\" ({len(shown) * SVG_TITLE_PX:.0f} px) covers the buttons ({room:.0f} px free)")
+
 
 @case
 def svg_parses_as_xml_and_names_the_leaking_function():
@@ -464,7 +552,8 @@ def svg_parses_as_xml_and_names_the_leaking_function():
     live = query(db, "SELECT sum(live_bytes) FROM sites")[0][0]
     all_frame = [g for g in frames if g.get("data-n") == "all"][0]
     title = all_frame.find("s:title", ns).text
-    check(f", {live} bytes live bytes at exit" in title, f"root title \"{title}\", live {live}")
+    check(f"live at exit ({live} bytes)" in title and "bytes live bytes" not in title,
+          f"root title \"{title}\", live {live}")
     # Allocated bytes: every site wide enough to draw (0.1 px of the 1180 px
     # of frames) is drawn; churn, hand_over and hold_long in byte order.
     svg = os.path.join(SCRATCH, "alloc.svg")
@@ -480,6 +569,55 @@ def svg_parses_as_xml_and_names_the_leaking_function():
               f"site {site} ({nbytes} of {total} bytes) {'is missing' if drawn else 'is drawn'}")
     check(widths["churn"] > widths["hand_over"] > widths["hold_long"],
           "frame widths do not follow allocated bytes")
+    check_svg_text_fits(ElementTree.parse(svg).getroot(), ns)
+
+
+@case
+def a_stack_20000_frames_deep_goes_through_every_stack_output():
+    db = scratch_copy("facts.db", "deep.db")
+    depth = 20000
+    conn = sqlite3.connect(db)
+    # One stack of process 1, allocating most of the run's bytes so that
+    # every frame of it is wide enough to draw; and a command line longer
+    # than the title's room.
+    conn.execute("INSERT INTO stacks VALUES (1, 999999, ?, 0, 'deep_0', '/src/deep.c', 10)",
+                 (depth,))
+    conn.execute("INSERT INTO sites VALUES (1, 999999, 5, 1000000000, 5, 1000000000, 0, 0,"
+                 " 1000000000, 5, 1000000000)")
+    conn.executemany("INSERT INTO frames VALUES (1, 999999, ?, ?, ?, '/work/deep', '/src/deep.c', ?)",
+                     [(level, 4096 + level, f"deep_{level}", 10 + level) for level in range(depth)])
+    conn.execute("UPDATE processes SET cmdline = ? WHERE process_id = 1",
+                 ("/usr/bin/a-program-with-a-long-command-line " + "--option=value " * 40,))
+    # A one-frame stack 148 px wide, whose long name must be cut: at 7.0 px
+    # a character 20 would be kept (140 px), which overflow at 7.2 (144 px).
+    total = conn.execute("SELECT sum(alloc_bytes) FROM sites").fetchone()[0]
+    wide = round(148 * total / (1180 - 148))
+    conn.execute("INSERT INTO stacks VALUES (1, 999998, 1, 0, 'a_function_whose_name_is_longer_than"
+                 "_its_frame', '/src/deep.c', 5)")
+    conn.execute("INSERT INTO sites VALUES (1, 999998, 1, ?, 1, ?, 0, 0, ?, 1, ?)",
+                 (wide, wide, wide, wide))
+    conn.execute("INSERT INTO frames VALUES (1, 999998, 0, 4000, 'a_function_whose_name_is_longer"
+                 "_than_its_frame', '/work/deep', '/src/deep.c', 5)")
+    conn.commit()
+    conn.close()
+    svg = os.path.join(SCRATCH, "deep.svg")
+    report("--flamegraph", svg, db)
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    root = ElementTree.parse(svg).getroot()
+    depths = {g.get("data-n"): int(g.get("data-d")) for g in root.findall(".//s:g[@class='f']", ns)}
+    # all, then the process's root frame, then the stack outermost first.
+    check(depths.get("deep_0") == depth + 1 and depths.get(f"deep_{depth - 1}") == 2,
+          f"the deep stack is not drawn whole: deep_0 at {depths.get('deep_0')}")
+    check_svg_text_fits(root, ns)
+    out, _ = report("--folded", "-", db)
+    deep = [line for line in out.splitlines() if "deep_0 " in line]
+    check(len(deep) == 1 and deep[0].count(";") == depth and deep[0].endswith(" 1000000000"),
+          "the folded line of the deep stack does not hold its 20000 frames")
+    path = os.path.join(SCRATCH, "deep.pb.gz")
+    report("--pprof", path, db)
+    p = decode_profile(path)
+    check(max(len(s["location_id"]) for s in p["sample"]) == depth,
+          "the pprof sample of the deep stack does not hold its 20000 locations")
 
 
 @case
@@ -539,6 +677,30 @@ def pprof_decodes_with_totals_equal_to_the_database():
 
 
 @case
+def pprof_names_the_main_executable_in_its_first_mapping():
+    # date's first allocation comes from libc (setlocale), so the first
+    # frame met is not the program's: pprof's "File:" must still be date.
+    date = shutil.which("date")
+    db = trace("date.db", [date])
+    exe = query(db, "SELECT exe FROM processes WHERE parent_process_id IS NULL")[0][0]
+    first_leaf = query(db, "SELECT f.module FROM frames f WHERE f.level = 0 AND f.stack_id ="
+                           " (SELECT min(stack_id) FROM sites WHERE stack_id <> 0)")
+    path = os.path.join(SCRATCH, "date.pb.gz")
+    report("--pprof", path, db)
+    p = decode_profile(path)
+    first = list(p["mapping"].values())[0]
+    name = p["string_table"][first.get(5, 0)]
+    check(name == exe, f"mapping 1 is {name} (the first stack starts in {first_leaf}), not the"
+                       f" program {exe}")
+    check(first.get(1) == 1, f"the first mapping has id {first.get(1)}")
+    go = subprocess.run(["sh", "-c", "command -v go"], capture_output=True, text=True)
+    if go.returncode == 0:
+        top = subprocess.run(["go", "tool", "pprof", "-top", path], capture_output=True,
+                             text=True, timeout=300)
+        check(f"File: {os.path.basename(exe)}" in top.stdout, f"go tool pprof: {top.stdout[:300]}")
+
+
+@case
 def pprof_of_a_sampled_run_carries_the_estimates():
     db = trace("sampled.db", [ARGS.workload],
                {"ORTHO_TRACE_SAMPLE": "65536", "ORTHO_ON_CORRUPTION": "report"})
@@ -551,6 +713,124 @@ def pprof_of_a_sampled_run_carries_the_estimates():
           "the sampled profile does not say its values are estimates")
     out, _ = report("--sites", db)
     check("estimated from sampled stacks" in out, "the sites section does not say it estimates")
+
+
+# ---- cases: names that attack a terminal -------------------------------------
+
+CLEAR = "\x1b[2J"                 # erase the screen
+TITLE = "\x1b]0;pwned\x07"        # set the window title (OSC ... BEL)
+C1_CSI = "\u009b"                 # the one-character CSI of 8-bit terminals
+
+
+def hostile_copy(name):
+    """facts.db with escape sequences, C1 controls, bidirectional overrides
+    and bytes that are not UTF-8 in every kind of name the outputs print."""
+    db = scratch_copy("facts.db", name)
+    conn = sqlite3.connect(db)
+    evil = "leak_here" + CLEAR + TITLE + C1_CSI
+    conn.execute("UPDATE stacks SET site_function = ? WHERE site_function = 'leak_here'", (evil,))
+    conn.execute("UPDATE frames SET function = ? WHERE function = 'leak_here'", (evil,))
+    conn.execute("UPDATE frames SET function = ? WHERE function = 'main'", ("main\u202e" + CLEAR,))
+    conn.execute("UPDATE frames SET module = CAST(? AS TEXT) WHERE level = 1",
+                 (b"/lib/evil\x1b[2J\xff.so",))
+    conn.execute("UPDATE stacks SET site_file = CAST(? AS TEXT) WHERE site_function = 'churn'",
+                 (b"/src/churn\xff\xfe\x1b[2J.c",))
+    conn.execute("UPDATE processes SET cmdline = CAST(? AS TEXT), exe = CAST(? AS TEXT)",
+                 (b"/bin/prog \x1b[31mred\xff\xfe \xc2\x9b2J", b"/bin/prog\x1b[2J"))
+    conn.execute("UPDATE threads SET name = ? WHERE name = 'qw-freer'", ("qw-freer" + CLEAR,))
+    conn.execute("UPDATE corruption_events SET call = ?", ("free" + TITLE,))
+    conn.commit()
+    conn.close()
+    return db
+
+
+def check_terminal_safe(data, where, shows_escape=True):
+    """data (bytes) is UTF-8 without a control character but line breaks,
+    and shows the hostile names' escape sequences as text."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise Failure(f"{where}: not UTF-8 ({e}): {data[max(0, e.start - 40):e.end + 40]!r}")
+    for i, ch in enumerate(text):
+        code = ord(ch)
+        if (code < 0x20 and ch != "\n") or 0x7F <= code <= 0x9F or 0x202A <= code <= 0x202E \
+                or 0x2066 <= code <= 0x2069:
+            raise Failure(f"{where}: raw U+{code:04X} in the output: {text[max(0, i - 40):i + 40]!r}")
+    if shows_escape:
+        check("\\x1b[2J" in text, f"{where}: the escape sequence is not shown escaped:\n{text[:1500]}")
+
+
+def report_bytes(*argv, expect=0):
+    done = subprocess.run([ARGS.report, *argv], capture_output=True, timeout=120)
+    check(done.returncode == expect, f"ortho-report {' '.join(argv)} exited {done.returncode}: "
+                                     f"{done.stderr[-2000:]!r}")
+    return done.stdout, done.stderr
+
+
+@case
+def escape_sequences_in_names_are_shown_escaped_in_every_output():
+    db = hostile_copy("hostile.db")
+    for argv in [[], ["--leaks"], ["--sites"], ["--corruption"], ["--classes"],
+                 ["--folded", "-"], ["--what-if", write_table("own.txt", "64 256 4K 6K 16K 128K")]]:
+        out, err = report_bytes(*argv, db)
+        check_terminal_safe(out, f"ortho-report {' '.join(argv)}",
+                            shows_escape=argv[:1] not in (["--classes"], ["--what-if"]))
+        check_terminal_safe(err, f"ortho-report {' '.join(argv)} (stderr)", shows_escape=False)
+    out, err = report_bytes("--fail-on-leaks", db, expect=1)
+    check_terminal_safe(err, "the --fail-on-leaks line", shows_escape=False)
+    for pair in [(fixture("facts.db"), db), (db, fixture("facts.db"))]:
+        out, _ = report_bytes("--diff", *pair)
+        check_terminal_safe(out, "ortho-report --diff")
+    # A path is printed as the name it is, too.
+    odd = os.path.join(SCRATCH, "run\x1b[2J.db")
+    shutil.copy(db, odd)
+    out, _ = report_bytes(odd)
+    check_terminal_safe(out, "a database path with an escape sequence")
+    _, err = report_bytes(odd + "-missing", expect=2)
+    check_terminal_safe(err, "the refusal of a missing path with an escape sequence")
+    # Files: the flame graph is XML without a control character; pprof's
+    # strings are UTF-8 (the proto3 rule Go's decoder enforces).
+    svg = os.path.join(SCRATCH, "hostile.svg")
+    report_bytes("--flamegraph", svg, db)
+    with open(svg, "rb") as f:
+        check_terminal_safe(f.read(), "the flame graph", shows_escape=False)
+    ElementTree.parse(svg)
+    path = os.path.join(SCRATCH, "hostile.pb.gz")
+    report_bytes("--pprof", path, db)
+    strings = decode_profile(path)["string_table"]
+    check_terminal_safe("\n".join(strings).encode("utf-8"), "the pprof string table")
+
+
+@case
+def json_is_strict_utf8_and_carries_its_schema_version():
+    db = hostile_copy("hostile.db")
+    outputs = [report_bytes("--format", "json", db)[0],
+               report_bytes("--diff", "--format", "json", fixture("facts.db"), db)[0],
+               report_bytes("--suggest-classes", "4", "--format", "json", db)[0]]
+    # A database path that is not UTF-8 at all must not break the document.
+    odd = os.path.join(SCRATCH.encode(), b"run\xff\xfe.db")
+    shutil.copy(db, odd)
+    done = subprocess.run([ARGS.report.encode(), b"--classes", b"--format", b"json", odd],
+                          capture_output=True, timeout=120)
+    check(done.returncode == 0, f"--format json of a path that is not UTF-8: {done.stderr!r}")
+    outputs.append(done.stdout)
+    for out in outputs:
+        try:
+            doc = json.loads(out.decode("utf-8", errors="strict"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise Failure(f"JSON output is not strict UTF-8 JSON: {e}")
+        check(doc.get("schema_version") == 1, f"schema_version is {doc.get('schema_version')}")
+        check(list(doc)[0] == "schema_version", f"schema_version is not the first key: {list(doc)}")
+    doc = json.loads(outputs[0])
+    root = [p for p in doc["processes"] if p["process_id"] == 1][0]
+    check(root["cmdline"] == "/bin/prog \\x1b[31mred\\xff\\xfe \\u009b2J",
+          f"the command line reads {root['cmdline']!r}")
+    check(json.loads(outputs[-1])["database"].endswith("run\\xff\\xfe.db"),
+          f"the path reads {json.loads(outputs[-1])['database']!r}")
+    # Python's own strict parser is what `python3 -m json.tool` runs.
+    tool = subprocess.run([sys.executable, "-m", "json.tool"], input=outputs[-1],
+                          capture_output=True, timeout=60)
+    check(tool.returncode == 0, f"python3 -m json.tool: {tool.stderr!r}")
 
 
 # ---- cases: diff -----------------------------------------------------------
@@ -732,7 +1012,7 @@ def main():
     global ARGS, SCRATCH
     parser = argparse.ArgumentParser()
     parser.add_argument("case", choices=sorted(CASES))
-    for name in ["report", "fixtures", "lib", "workload", "leaky"]:
+    for name in ["report", "fixtures", "lib", "workload", "leaky", "runtime"]:
         parser.add_argument("--" + name, required=True)
     ARGS = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="report_cli.") as scratch:

@@ -36,7 +36,7 @@ screen_text | grep -q "process: all 1 process (root pid $workload_pid" ||
 
 # The held blocks: 300 live in B6K, as the database says.
 deadline=$((SECONDS + 10))
-until held=$(sql "$db" "SELECT live_blocks FROM class_stats JOIN classes USING (class_id)
+until held=$(sql "$db" "SELECT live_blocks FROM class_stats JOIN classes USING (process_id, class_id)
     WHERE class_name = 'B6K'") && [ -n "$held" ]; do
   [ $SECONDS -lt $deadline ] || fail "the database shows no B6K counters within 10 s"
   sleep 0.1

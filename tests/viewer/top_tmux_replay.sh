@@ -22,9 +22,24 @@ start_viewer() { # start_viewer ARGS...: runs ortho-top in the window
 }
 
 # ---- the class screen ---------------------------------------------------------
+# A finished run opens on the totals since the start; t switches to the
+# rates per second and back.
 start_viewer
-wait_for '^CLASS +ALLOC/s' 5 "the class table"
-for class in $(sql "$db" "SELECT class_name FROM classes ORDER BY class_id"); do
+wait_for '^CLASS +ALLOCS +FREES +LIVE' 5 "the class table with its totals"
+screen_text | grep -qE '^CLASS +ALLOC/s' && fail "a finished run shows rates before totals"
+screen_text | grep -q 'sort:CLASS^ totals' || fail "the tab line does not say totals"
+for class in B6K B4K B256; do
+  read -r allocs frees <<<"$(sql "$db" "SELECT sum(allocs), sum(frees) FROM class_totals
+      WHERE class_name = '$class'" | tr '|' ' ')"
+  expect_row_field "$class" 2 "$allocs" "allocations since the start"
+  expect_row_field "$class" 3 "$frees" "frees since the start"
+done
+keys t
+wait_for '^CLASS +ALLOC/s +FREE/s +LIVE' 5 "the rates after t"
+screen_text | grep -q 'ALLOCS' && fail "the rates view still shows ALLOCS"
+keys t
+wait_for '^CLASS +ALLOCS +FREES +LIVE' 5 "the totals after t again"
+for class in $(sql "$db" "SELECT class_name FROM classes WHERE process_id = 1 ORDER BY class_id"); do
   [ -n "$(row_field "$class" 1)" ] || fail "no $class row at 80x24"
 done
 screen_text | grep -q "process: all 3 processes" || fail "the header does not name the 3 processes"
@@ -86,7 +101,7 @@ wait_for 'ortho-top keys' 5 "the help"
 keys x
 wait_gone 'ortho-top keys' 5 "the help after a key"
 keys 1
-wait_for '^CLASS +ALLOC/s' 5 "the class screen again"
+wait_for '^CLASS +ALLOCS' 5 "the class screen again"
 
 # ---- resize: wider shows more columns, narrower fewer, nothing left over ------
 screen_text | grep -q 'REFILL/s' && fail "REFILL/s fits in 80 columns?"
@@ -95,7 +110,7 @@ wait_for 'REFILL/s +DRAIN/s +CARVED' 5 "the columns a wide terminal has room for
 [ "$(screen_text | wc -l)" -ge 40 ] || fail "the capture is not 40 lines after the resize"
 tmux -L "$TMUX_SOCKET" resize-window -t t -x 80 -y 24
 wait_gone 'REFILL/s' 5 "REFILL/s after shrinking back"
-wait_for '^CLASS +ALLOC/s' 5 "the class table after shrinking back"
+wait_for '^CLASS +ALLOCS' 5 "the class table after shrinking back"
 [ -n "$(row_field LARGE 1)" ] || fail "the LARGE row is gone at 80x24 after the resize"
 
 # ---- colours ------------------------------------------------------------------
@@ -106,7 +121,7 @@ quit_and_check_terminal
 # ---- a monochrome terminal: plain text, still every class ------------------------
 keys C-l
 type_line "TERM=vt100 $top $db; echo \"exit=\$?\""
-wait_for '^CLASS +ALLOC/s' 10 "the class table on a vt100"
+wait_for '^CLASS +ALLOCS' 10 "the class table on a vt100"
 tmux -L "$TMUX_SOCKET" capture-pane -e -p -t t | grep -qE $'\e\\[[0-9;]*3[0-7]m' &&
   fail "colours on a monochrome terminal"
 [ -n "$(row_field B16M 1)" ] || fail "no B16M row on a vt100"
@@ -128,4 +143,18 @@ viewer=$(pgrep -P "$shell" -x ortho-top) || fail "cannot find the viewer's pid"
 kill -TERM "$viewer"
 wait_for '^exit=143$' 10 "exit status 143 (SIGTERM)"
 check_terminal_sane
+# ---- names with escape sequences: shown as text, never obeyed -------------------
+cp "$fixtures/facts.db" "$WORK/hostile.db"
+sqlite3 -batch "$WORK/hostile.db" <"$(dirname "$0")/hostile_names.sql"
+title_before=$(tmux -L "$TMUX_SOCKET" display -p -t t '#{pane_title}')
+keys C-l
+type_line "$top --screen sites $WORK/hostile.db; echo \"exit=\$?\""
+wait_for 'FUNCTION +FILE:LINE' 10 "the sites screen of the hostile database"
+wait_for 'leak_here\\x1b\[2J' 5 "leak_here's escape sequence shown as text"
+screen_text | grep -qF 'red\xff\xfe' || fail "the command line's bytes are not shown escaped"
+keys 4
+wait_for 'qw-freer\\x1b' 5 "the thread name's escape shown as text"
+[ "$(tmux -L "$TMUX_SOCKET" display -p -t t '#{pane_title}')" = "$title_before" ] ||
+  fail "a name retitled the window"
+quit_and_check_terminal
 echo "top_tmux_replay.sh: ok"

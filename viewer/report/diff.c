@@ -1,6 +1,7 @@
 /* diff.c - see diff.h. Each side is first reduced to keyed rows (site key
- * -> counts), then the two row lists are merged by key; sites number in
- * the hundreds, so a linear search per key is enough. */
+ * -> counts), found through a hash map of the keys (a run may have millions
+ * of sites; they are streamed from each database once), then the rows
+ * that differ are kept. */
 #include "diff.h"
 
 #include <math.h>
@@ -8,41 +9,57 @@
 #include <string.h>
 
 #include "report_mem.h"
+#include "strmap.h"
 #include "weights.h"
-
-static bool diff_same_text(const char *a, const char *b)
-{
-    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
-}
 
 static const char *diff_file_name(const char *path)
 {
     return path != NULL ? mem_basename(path) : NULL;
 }
 
-/* The site row for (function, file) in d, added with zero counts if new. */
-static struct diff_site *diff_site_row(struct diff *d, const char *function, const char *file)
+/* The key of a (function, file) row: both may be NULL, which "" must not
+ * be mistaken for. */
+static void diff_key(char *key, size_t cap, const char *function, const char *file)
 {
-    for (size_t i = 0; i < d->site_count; i++) {
-        if (diff_same_text(d->sites[i].function, function) && diff_same_text(d->sites[i].file, file))
-            return &d->sites[i];
-    }
-    mem_push((void **)&d->sites, d->site_count, sizeof *d->sites);
-    struct diff_site *s = &d->sites[d->site_count++];
-    *s = (struct diff_site){.function = mem_strdup(function), .file = mem_strdup(file)};
-    return s;
+    snprintf(key, cap, "%c%s\x1f%c%s", function ? 'f' : '-', function ? function : "",
+             file ? 'f' : '-', file ? file : "");
 }
 
-static struct diff_leak *diff_leak_row(struct diff *d, const char *function, const char *file)
+/* The index of the (function, file) row in rows; a new key gets `next`
+ * and sets *added (the caller then appends the row). */
+static size_t diff_row(struct strmap *rows, const char *function, const char *file, size_t next,
+                       bool *added)
 {
-    for (size_t i = 0; i < d->leak_count; i++) {
-        if (diff_same_text(d->leaks[i].function, function) && diff_same_text(d->leaks[i].file, file))
-            return &d->leaks[i];
+    char key[2048];
+    diff_key(key, sizeof key, function, file);
+    return (size_t)strmap_get(rows, key, next, added);
+}
+
+/* The site row for (function, file) in d, added with zero counts if new. */
+static struct diff_site *diff_site_row(struct diff *d, struct strmap *rows, const char *function,
+                                       const char *file)
+{
+    bool added;
+    size_t row = diff_row(rows, function, file, d->site_count, &added);
+    if (added) {
+        mem_push((void **)&d->sites, d->site_count++, sizeof *d->sites);
+        d->sites[row] = (struct diff_site){.function = mem_strdup(function),
+                                           .file = mem_strdup(file)};
     }
-    mem_push((void **)&d->leaks, d->leak_count, sizeof *d->leaks);
-    struct diff_leak *l = &d->leaks[d->leak_count++];
-    *l = (struct diff_leak){.function = mem_strdup(function), .file = mem_strdup(file)};
-    return l;
+    return &d->sites[row];
+}
+
+static struct diff_leak *diff_leak_row(struct diff *d, struct strmap *rows, const char *function,
+                                       const char *file)
+{
+    bool added;
+    size_t row = diff_row(rows, function, file, d->leak_count, &added);
+    if (added) {
+        mem_push((void **)&d->leaks, d->leak_count++, sizeof *d->leaks);
+        d->leaks[row] = (struct diff_leak){.function = mem_strdup(function),
+                                           .file = mem_strdup(file)};
+    }
+    return &d->leaks[row];
 }
 
 static struct diff_kind *diff_kind_row(struct diff *d, const char *kind)
@@ -57,23 +74,39 @@ static struct diff_kind *diff_kind_row(struct diff *d, const char *kind)
     return k;
 }
 
-/* Adds one run's sites, leaks and corruption to the rows (after: which side). */
-static void diff_add_run(struct diff *d, const struct model *m, bool after)
+/* What diff_add_site needs to file a site of one run. */
+struct diff_run {
+    struct diff *d;
+    struct strmap *rows;
+    const struct model *m;
+    bool after;
+};
+
+static void diff_add_site(const struct model_site *s, void *ctx)
 {
-    for (size_t i = 0; i < m->site_count; i++) {
-        const struct model_site *s = &m->sites[i];
-        if (weight_site(m, s, WEIGHT_ALLOCS) <= 0)
-            continue;
-        struct diff_site *row = diff_site_row(d, s->function, diff_file_name(s->file));
-        struct diff_site_counts *c = after ? &row->after : &row->before;
-        c->allocs += llround(weight_site(m, s, WEIGHT_ALLOCS));
-        c->bytes += llround(weight_site(m, s, WEIGHT_ALLOC_BYTES));
-        c->live_blocks += llround(weight_site(m, s, WEIGHT_LIVE_BLOCKS));
-        c->live_bytes += llround(weight_site(m, s, WEIGHT_LIVE_BYTES));
-    }
+    struct diff_run *run = ctx;
+    const struct model *m = run->m;
+    struct diff_site *row = diff_site_row(run->d, run->rows, s->function, diff_file_name(s->file));
+    struct diff_site_counts *c = run->after ? &row->after : &row->before;
+    c->allocs += llround(weight_site(m, s, WEIGHT_ALLOCS));
+    c->bytes += llround(weight_site(m, s, WEIGHT_ALLOC_BYTES));
+    c->live_blocks += llround(weight_site(m, s, WEIGHT_LIVE_BLOCKS));
+    c->live_bytes += llround(weight_site(m, s, WEIGHT_LIVE_BYTES));
+}
+
+/* Adds one run's sites, leaks and corruption to the rows (after: which side). */
+static void diff_add_run(struct diff *d, struct strmap *site_rows, struct strmap *leak_rows,
+                         const struct model *m, bool after)
+{
+    char where[256];
+    snprintf(where, sizeof where, "%s > 0", weight_site_sql(WEIGHT_ALLOCS));
+    struct diff_run run = {d, site_rows, m, after};
+    model_each_site(m, where, NULL, 0, diff_add_site, &run);
     for (size_t i = 0; i < m->leak_count; i++) {
         const struct model_leak *l = &m->leaks[i];
-        struct diff_leak *row = diff_leak_row(d, l->function, diff_file_name(l->file));
+        if (l->suppressed_by != NULL)
+            continue; /* the runtime's own blocks: no regression to hunt */
+        struct diff_leak *row = diff_leak_row(d, leak_rows, l->function, diff_file_name(l->file));
         *(after ? &row->after_blocks : &row->before_blocks) += l->blocks;
         *(after ? &row->after_bytes : &row->before_bytes) += l->bytes;
     }
@@ -126,7 +159,7 @@ static int diff_kind_order(const void *a, const void *b)
 
 void diff_compute(struct diff *d, const struct model *before, const struct model *after)
 {
-    *d = (struct diff){.before_path = before->path, .after_path = after->path,
+    *d = (struct diff){.before_path = before->path_shown, .after_path = after->path_shown,
                        .sampled = before->sampled || after->sampled};
     d->classes = mem_zalloc(MODEL_CLASS_SLOTS, sizeof *d->classes);
     for (int c = 0; c < MODEL_CLASS_SLOTS; c++) {
@@ -136,8 +169,11 @@ void diff_compute(struct diff *d, const struct model *before, const struct model
             .class_id = c, .name = after->class_names[c], .before = before->totals[c],
             .after = after->totals[c]};
     }
-    diff_add_run(d, before, false);
-    diff_add_run(d, after, true);
+    struct strmap site_rows = {0}, leak_rows = {0};
+    diff_add_run(d, &site_rows, &leak_rows, before, false);
+    diff_add_run(d, &site_rows, &leak_rows, after, true);
+    strmap_free(&site_rows);
+    strmap_free(&leak_rows);
 
     /* Keep only rows that differ. */
     size_t kept = 0;

@@ -114,7 +114,7 @@ void format_diff_json(FILE *out, const struct diff *d)
 {
     struct json j;
     json_init(&j, out);
-    json_begin_object(&j, NULL);
+    json_begin_document(&j);
     json_string(&j, "base", d->before_path);
     json_string(&j, "new", d->after_path);
     json_bool(&j, "sampled", d->sampled);

@@ -6,10 +6,12 @@
  * would split a frame, so it is written as ':'. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "flame.h"
 #include "format.h"
 #include "outfile.h"
+#include "report_mem.h"
 
 static void folded_name(FILE *out, const char *name)
 {
@@ -17,15 +19,19 @@ static void folded_name(FILE *out, const char *name)
         fputc(*p == ';' ? ':' : *p == '\n' ? ' ' : *p, out);
 }
 
-/* Writes node i's path below the root. */
-static void folded_path(FILE *out, const struct flame *f, size_t i)
+/* Writes node i's path below the root, outermost first. The path is
+ * collected into `path` (room for the tree's depth) by walking up the
+ * parents, so a deep stack needs no recursion. */
+static void folded_path(FILE *out, const struct flame *f, size_t i, size_t *path)
 {
-    size_t parent = f->nodes[i].parent;
-    if (parent != 0 && parent != FLAME_NONE) {
-        folded_path(out, f, parent);
-        fputc(';', out);
+    size_t n = 0;
+    for (size_t at = i; at != 0 && at != FLAME_NONE; at = f->nodes[at].parent)
+        path[n++] = at;
+    while (n-- > 0) {
+        folded_name(out, f->nodes[path[n]].name);
+        if (n > 0)
+            fputc(';', out);
     }
-    folded_name(out, f->nodes[i].name);
 }
 
 int format_folded(const char *path, const struct model *m, enum weight_kind kind, char *err,
@@ -36,13 +42,15 @@ int format_folded(const char *path, const struct model *m, enum weight_kind kind
         return -1;
     struct flame f;
     flame_build(&f, m, kind);
+    size_t *walk = mem_zalloc(f.max_depth + 1, sizeof *walk);
     for (size_t i = 1; i < f.count; i++) {
         long long self = llround(f.nodes[i].self);
         if (self <= 0)
             continue;
-        folded_path(out, &f, i);
+        folded_path(out, &f, i, walk);
         fprintf(out, " %lld\n", self);
     }
+    free(walk);
     flame_free(&f);
     return outfile_close(out, path, err, err_cap);
 }

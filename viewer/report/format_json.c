@@ -128,35 +128,41 @@ static void json_overview(struct json *j, const struct model *m)
     json_class_fields(j, &all);
     json_int(j, "leaked_blocks", model_total_leak_blocks(m));
     json_int(j, "leaked_bytes", model_total_leak_bytes(m));
+    json_int(j, "suppressed_blocks", model_total_suppressed_blocks(m));
+    json_int(j, "suppressed_bytes", model_total_suppressed_bytes(m));
     json_int(j, "corruption_events", (int64_t)m->corruption_count);
     json_int(j, "dropped_records", model_total_dropped(m));
     json_end_object(j);
 }
 
+static void json_site(const struct model_site *s, void *ctx)
+{
+    struct json *j = ctx;
+    json_begin_object(j, NULL);
+    json_int(j, "process_id", s->process_id);
+    json_string(j, "function", s->function);
+    json_string(j, "file", s->file);
+    if (s->line > 0)
+        json_int(j, "line", s->line);
+    else
+        json_string(j, "line", NULL);
+    json_int(j, "stacks", s->stacks);
+    json_int(j, "allocs", s->allocs);
+    json_int(j, "alloc_bytes", s->alloc_bytes);
+    json_int(j, "frees", s->frees);
+    json_int(j, "live_blocks", s->live_blocks);
+    json_int(j, "live_bytes", s->live_bytes);
+    json_int(j, "peak_live_bytes", s->peak_live_bytes);
+    json_number(j, "est_allocs", s->est_allocs);
+    json_number(j, "est_bytes", s->est_bytes);
+    json_end_object(j);
+}
+
+/* Every site, streamed from the database as it is written out. */
 static void json_sites(struct json *j, const struct model *m)
 {
     json_begin_array(j, "sites");
-    for (size_t i = 0; i < m->site_count; i++) {
-        const struct model_site *s = &m->sites[i];
-        json_begin_object(j, NULL);
-        json_int(j, "process_id", s->process_id);
-        json_string(j, "function", s->function);
-        json_string(j, "file", s->file);
-        if (s->line > 0)
-            json_int(j, "line", s->line);
-        else
-            json_string(j, "line", NULL);
-        json_int(j, "stacks", s->stacks);
-        json_int(j, "allocs", s->allocs);
-        json_int(j, "alloc_bytes", s->alloc_bytes);
-        json_int(j, "frees", s->frees);
-        json_int(j, "live_blocks", s->live_blocks);
-        json_int(j, "live_bytes", s->live_bytes);
-        json_int(j, "peak_live_bytes", s->peak_live_bytes);
-        json_number(j, "est_allocs", s->est_allocs);
-        json_number(j, "est_bytes", s->est_bytes);
-        json_end_object(j);
-    }
+    model_each_site(m, NULL, NULL, 0, json_site, j);
     json_end_array(j);
 }
 
@@ -171,6 +177,7 @@ static void json_leaks(struct json *j, const struct model *m)
         json_int(j, "blocks", l->blocks);
         json_int(j, "bytes", l->bytes);
         json_string(j, "classes", l->class_names);
+        json_string(j, "suppressed_by", l->suppressed_by);
         json_string(j, "function", l->function);
         json_string(j, "file", l->file);
         if (l->line > 0)
@@ -214,8 +221,8 @@ void format_json(FILE *out, const struct model *m, const struct format_options *
 {
     struct json j;
     json_init(&j, out);
-    json_begin_object(&j, NULL);
-    json_string(&j, "database", m->path);
+    json_begin_document(&j);
+    json_string(&j, "database", m->path_shown);
     if (o->sections & FORMAT_OVERVIEW) {
         json_overview(&j, m);
         json_processes(&j, m, (o->sections & FORMAT_CLASSES) != 0);

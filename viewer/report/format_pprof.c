@@ -4,11 +4,13 @@
  * "inuse" is what was still live when its process ended). One Sample per
  * stack of the trace (weights.h decides its values, so sampled runs carry
  * their estimates), its locations leaf first; one Location per distinct
- * (process, pc), one Mapping per (process, module), one Function per
- * (name, file); every string once in the string table, "" at index 0 as
- * the format requires. Each sample is labelled with its process's pid.
- * Allocations without a stack get one location naming "(no stack)", so the
- * profile's totals are the run's. Field numbers are profile.proto's. */
+ * (process, pc), one Mapping per (process, module) with the root
+ * process's executable first (pprof names the profile after mapping 1),
+ * one Function per (name, file); every string once in the string table,
+ * "" at index 0 as the format requires. Each sample is labelled with its
+ * process's pid. Allocations without a stack get one location naming
+ * "(no stack)", so the profile's totals are the run's. Field numbers are
+ * profile.proto's. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@
 #include "outfile.h"
 #include "protobuf.h"
 #include "report_mem.h"
+#include "strmap.h"
 
 /* profile.proto field numbers. */
 enum {
@@ -36,72 +39,6 @@ enum {
     LINE_FUNCTION_ID = 1, LINE_LINE = 2,
     FUNCTION_ID = 1, FUNCTION_NAME = 2, FUNCTION_SYSTEM_NAME = 3, FUNCTION_FILENAME = 4,
 };
-
-/* ---- a string -> index map (open addressing, FNV-1a) ------------------- */
-
-struct strmap {
-    size_t cap, count;
-    char **keys;      /* owned */
-    uint64_t *values;
-};
-
-static uint64_t strmap_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s != '\0'; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
-/* The slot of key: where it is, or the empty slot it would go to. */
-static size_t strmap_slot(const struct strmap *map, const char *key)
-{
-    size_t i = strmap_hash(key) & (map->cap - 1);
-    while (map->keys[i] != NULL && strcmp(map->keys[i], key) != 0)
-        i = (i + 1) & (map->cap - 1);
-    return i;
-}
-
-static void strmap_grow(struct strmap *map)
-{
-    struct strmap bigger = {.cap = map->cap ? map->cap * 2 : 256, .count = map->count};
-    bigger.keys = mem_zalloc(bigger.cap, sizeof *bigger.keys);
-    bigger.values = mem_zalloc(bigger.cap, sizeof *bigger.values);
-    for (size_t i = 0; i < map->cap; i++) {
-        if (map->keys[i] != NULL) {
-            size_t slot = strmap_slot(&bigger, map->keys[i]);
-            bigger.keys[slot] = map->keys[i];
-            bigger.values[slot] = map->values[i];
-        }
-    }
-    free(map->keys);
-    free(map->values);
-    *map = bigger;
-}
-
-/* The value of key; when absent, stores next_value for it and sets *added. */
-static uint64_t strmap_get(struct strmap *map, const char *key, uint64_t next_value, bool *added)
-{
-    if (2 * (map->count + 1) > map->cap)
-        strmap_grow(map);
-    size_t slot = strmap_slot(map, key);
-    *added = map->keys[slot] == NULL;
-    if (*added) {
-        map->keys[slot] = mem_strdup(key);
-        map->values[slot] = next_value;
-        map->count++;
-    }
-    return map->values[slot];
-}
-
-static void strmap_free(struct strmap *map)
-{
-    for (size_t i = 0; i < map->cap; i++)
-        free(map->keys[i]);
-    free(map->keys);
-    free(map->values);
-    *map = (struct strmap){0};
-}
 
 /* ---- the profile ------------------------------------------------------- */
 
@@ -154,13 +91,13 @@ static uint64_t pprof_function(struct pprof *p, const char *name, const char *fi
 /* The mapping of a process's module, or 0 (none) without a module. Its
  * address range is filled in at the end, from the pcs seen in it. */
 struct pprof_range {
-    uint64_t low, high;
+    uint64_t low, high;  /* high 0: no pc seen */
     int64_t process_id;
     char *module;
 };
 
 static uint64_t pprof_mapping(struct pprof *p, struct pprof_range **ranges, int64_t process_id,
-                              const char *module, uint64_t pc)
+                              const char *module)
 {
     if (module == NULL)
         return 0;
@@ -171,14 +108,17 @@ static uint64_t pprof_mapping(struct pprof *p, struct pprof_range **ranges, int6
     if (added) {
         mem_push((void **)ranges, p->mapping_count, sizeof **ranges);
         (*ranges)[p->mapping_count++] = (struct pprof_range){
-            .low = pc, .high = pc + 1, .process_id = process_id, .module = mem_strdup(module)};
+            .low = UINT64_MAX, .process_id = process_id, .module = mem_strdup(module)};
     }
-    struct pprof_range *r = &(*ranges)[id - 1];
+    return id;
+}
+
+static void pprof_mapping_add_pc(struct pprof_range *r, uint64_t pc)
+{
     if (pc < r->low)
         r->low = pc;
     if (pc + 1 > r->high)
         r->high = pc + 1;
-    return id;
 }
 
 static uint64_t pprof_location(struct pprof *p, struct pprof_range **ranges, int64_t process_id,
@@ -195,7 +135,9 @@ static uint64_t pprof_location(struct pprof *p, struct pprof_range **ranges, int
     char buf[256];
     const char *name = f ? weight_frame_name(f, buf, sizeof buf) : WEIGHT_NO_STACK;
     uint64_t function = pprof_function(p, name, f ? f->file : NULL);
-    uint64_t mapping = f ? pprof_mapping(p, ranges, process_id, f->module, f->pc) : 0;
+    uint64_t mapping = f ? pprof_mapping(p, ranges, process_id, f->module) : 0;
+    if (mapping != 0)
+        pprof_mapping_add_pc(&(*ranges)[mapping - 1], f->pc);
     pb_clear(&p->inner);
     pb_uint(&p->inner, LINE_FUNCTION_ID, function);
     pb_int(&p->inner, LINE_LINE, f ? f->line : 0);
@@ -214,23 +156,31 @@ static uint64_t pprof_round(double v)
     return v > 0 ? (uint64_t)llround(v) : 0;
 }
 
-/* One Sample for a stack's row. */
-static void pprof_sample(struct pprof *p, struct pprof_range **ranges, const struct model *m,
-                         const struct model_stack_site *s)
+struct pprof_walk {
+    struct pprof *p;
+    struct pprof_range **ranges;
+    const struct model *m;
+};
+
+/* One Sample for a stack's row (model_each_stack). */
+static void pprof_sample(const struct model_stack_site *s, const struct model_stack *st,
+                         void *ctx)
 {
+    struct pprof_walk *w = ctx;
+    struct pprof *p = w->p;
+    const struct model *m = w->m;
     uint64_t values[4] = {
         pprof_round(weight_of(m, s, WEIGHT_ALLOCS)), pprof_round(weight_of(m, s, WEIGHT_ALLOC_BYTES)),
         pprof_round(weight_of(m, s, WEIGHT_LIVE_BLOCKS)),
         pprof_round(weight_of(m, s, WEIGHT_LIVE_BYTES))};
     if ((values[0] | values[1] | values[2] | values[3]) == 0)
         return;
-    const struct model_stack *st = s->stack_id ? model_stack(m, s->process_id, s->stack_id) : NULL;
     size_t n = st ? st->frame_count : 0;
     uint64_t *ids = mem_zalloc(n ? n : 1, sizeof *ids);
     for (size_t level = 0; level < n; level++) /* leaf first, as pprof wants */
-        ids[level] = pprof_location(p, ranges, s->process_id, &st->frames[level]);
+        ids[level] = pprof_location(p, w->ranges, s->process_id, &st->frames[level]);
     if (n == 0)
-        ids[n++] = pprof_location(p, ranges, s->process_id, NULL);
+        ids[n++] = pprof_location(p, w->ranges, s->process_id, NULL);
     /* Locations are written as they are met, so build the sample after them. */
     const struct model_process *proc = model_process(m, s->process_id);
     uint64_t pid_key = pprof_string(p, "pid");
@@ -254,13 +204,20 @@ static void pprof_build(struct pprof *p, const struct model *m)
     pprof_value_type(p, PROFILE_SAMPLE_TYPE, "inuse_objects", "count");
     pprof_value_type(p, PROFILE_SAMPLE_TYPE, "inuse_space", "bytes");
     struct pprof_range *ranges = NULL;
-    for (size_t i = 0; i < m->stack_site_count; i++)
-        pprof_sample(p, &ranges, m, &m->stack_sites[i]);
+    /* pprof takes the first mapping for the program ("File:" in its
+     * reports): the root process's executable, whatever frame comes first. */
+    const struct model_process *root = m->process_count ? &m->processes[0] : NULL;
+    if (root != NULL)
+        pprof_mapping(p, &ranges, root->process_id, root->exe);
+    struct pprof_walk walk = {p, &ranges, m};
+    model_each_stack(m, pprof_sample, &walk);
     for (uint64_t i = 0; i < p->mapping_count; i++) {
         pb_clear(&p->msg);
         pb_uint(&p->msg, MAPPING_ID, i + 1);
-        pb_uint(&p->msg, MAPPING_MEMORY_START, ranges[i].low);
-        pb_uint(&p->msg, MAPPING_MEMORY_LIMIT, ranges[i].high);
+        if (ranges[i].high > 0) {
+            pb_uint(&p->msg, MAPPING_MEMORY_START, ranges[i].low);
+            pb_uint(&p->msg, MAPPING_MEMORY_LIMIT, ranges[i].high);
+        }
         pb_int(&p->msg, MAPPING_FILENAME, (int64_t)pprof_string(p, ranges[i].module));
         /* Symbolized already, by the collector: pprof must not try again. */
         pb_uint(&p->msg, MAPPING_HAS_FUNCTIONS, 1);
@@ -270,14 +227,13 @@ static void pprof_build(struct pprof *p, const struct model *m)
         free(ranges[i].module);
     }
     free(ranges);
-    const struct model_process *root = m->process_count ? &m->processes[0] : NULL;
     if (root != NULL && root->start_unix_ns > 0)
         pb_int(&p->out, PROFILE_TIME_NANOS, root->start_unix_ns);
     pb_int(&p->out, PROFILE_DURATION_NANOS, model_duration_ns(m));
     pprof_value_type(p, PROFILE_PERIOD_TYPE, "space", "bytes");
     pb_int(&p->out, PROFILE_PERIOD, root != NULL && root->sample_bytes > 0 ? root->sample_bytes : 1);
     char comment[1200];
-    snprintf(comment, sizeof comment, "ortho-report of %s", m->path);
+    snprintf(comment, sizeof comment, "ortho-report of %s", m->path_shown);
     pb_int(&p->out, PROFILE_COMMENT, (int64_t)pprof_string(p, comment));
     if (m->sampled)
         pb_int(&p->out, PROFILE_COMMENT,

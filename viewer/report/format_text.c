@@ -3,7 +3,6 @@
  * complete the trace is), then the classes, the top sites, the leaks with
  * their stacks and the corruption events. Byte counts use units.h's rule;
  * counts are exact. Each section can be printed alone (--classes, ...). */
-#define _GNU_SOURCE /* qsort_r */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,15 +14,13 @@
 #include "text_common.h"
 #include "units.h"
 
-static size_t text_leak_site_count(const struct model *m); /* the leaks section groups */
-
 /* ---- overview ---------------------------------------------------------- */
 
 static void text_overview(FILE *out, const struct model *m)
 {
     char a[UNITS_BUF], b[UNITS_BUF], c[UNITS_BUF];
     const struct model_process *root = &m->processes[0];
-    fprintf(out, "ortho-report: %s%s\n", m->path, m->live ? " (still being written: a snapshot)" : "");
+    fprintf(out, "ortho-report: %s%s\n", m->path_shown, m->live ? " (still being written: a snapshot)" : "");
     fprintf(out, "  program      %s (pid %lld)", root->cmdline ? root->cmdline : "?",
             (long long)root->pid);
     if (m->process_count > 1)
@@ -55,13 +52,18 @@ static void text_overview(FILE *out, const struct model *m)
             text_count(count, sizeof count, all.live_blocks, "block", "blocks"),
             units_bytes(a, sizeof a, (double)all.live_requested_bytes),
             units_bytes(b, sizeof b, (double)all.live_usable_bytes));
-    if (m->leak_count == 0)
-        fprintf(out, "  leaks        none\n");
+    if (m->leak_site_count == 0)
+        fprintf(out, "  leaks        none");
     else
-        fprintf(out, "  leaks        %s, %s, from %s\n",
+        fprintf(out, "  leaks        %s, %s, from %s",
                 text_count(a, sizeof a, model_total_leak_blocks(m), "block", "blocks"),
                 units_bytes(c, sizeof c, (double)model_total_leak_bytes(m)),
-                text_count(b, sizeof b, (int64_t)text_leak_site_count(m), "site", "sites"));
+                text_count(b, sizeof b, (int64_t)m->leak_site_count, "site", "sites"));
+    if (m->suppressed_site_count > 0)
+        fprintf(out, "; suppressed: %s, %s",
+                text_count(a, sizeof a, model_total_suppressed_blocks(m), "block", "blocks"),
+                units_bytes(c, sizeof c, (double)model_total_suppressed_bytes(m)));
+    fputc('\n', out);
     fprintf(out, "  corruption   ");
     text_corruption_kinds(out, m);
     fputc('\n', out);
@@ -146,34 +148,39 @@ static void text_classes(FILE *out, const struct model *m)
 
 /* ---- sites ------------------------------------------------------------- */
 
-/* Order of the top tables: by the weight asked for, largest first. */
-struct text_site_sort {
-    const struct model *m;
-    enum weight_kind kind;
+/* The sites of one table, copied out of model_each_site's stream. */
+struct text_site_list {
+    size_t count;
+    struct model_site *sites;
 };
 
-static int text_site_order(const void *a, const void *b, void *ctx)
+static void text_collect_site(const struct model_site *site, void *ctx)
 {
-    const struct text_site_sort *sort = ctx;
-    const struct model_site *x = *(const struct model_site *const *)a;
-    const struct model_site *y = *(const struct model_site *const *)b;
-    double vx = weight_site(sort->m, x, sort->kind), vy = weight_site(sort->m, y, sort->kind);
-    if (vx != vy)
-        return vx < vy ? 1 : -1;
-    return (x->process_id > y->process_id) - (x->process_id < y->process_id);
+    struct text_site_list *list = ctx;
+    mem_push((void **)&list->sites, list->count, sizeof *list->sites);
+    struct model_site *copy = &list->sites[list->count++];
+    *copy = *site;
+    copy->function = mem_strdup(site->function);
+    copy->file = mem_strdup(site->file);
 }
 
-static void text_site_table(FILE *out, const struct model *m, const struct model_site **sites,
-                            size_t n, size_t top, bool by_count)
+/* The `top` sites that weigh most under kind, SQL doing the ranking (the
+ * database may hold millions), heaviest first; sites that weigh nothing
+ * as allocations are left out of both tables. */
+static void text_site_table(FILE *out, const struct model *m, size_t top, bool by_count)
 {
-    char a[UNITS_BUF], b[UNITS_BUF], site[512];
-    struct text_site_sort sort = {m, by_count ? WEIGHT_ALLOCS : WEIGHT_ALLOC_BYTES};
-    qsort_r(sites, n, sizeof *sites, text_site_order, &sort);
+    char a[UNITS_BUF], b[UNITS_BUF], site[512], where[512], order[512];
+    enum weight_kind kind = by_count ? WEIGHT_ALLOCS : WEIGHT_ALLOC_BYTES;
+    snprintf(where, sizeof where, "%s > 0", weight_site_sql(WEIGHT_ALLOCS));
+    snprintf(order, sizeof order, "%s DESC, t.process_id, t.function, t.file, t.line",
+             weight_site_sql(kind));
+    struct text_site_list list = {0};
+    size_t total = (size_t)model_top_sites(m, where, order, top, text_collect_site, &list);
     fprintf(out, "\nTop sites by %s%s\n", by_count ? "allocations" : "bytes allocated",
             m->sampled ? " (estimated from sampled stacks)" : "");
     fprintf(out, "  %12s %12s %10s %12s  %s\n", "bytes", "allocs", "live", "live bytes", "site");
-    for (size_t i = 0; i < n && i < top; i++) {
-        const struct model_site *s = sites[i];
+    for (size_t i = 0; i < list.count; i++) {
+        const struct model_site *s = &list.sites[i];
         fprintf(out, "  %12s %12.0f %10lld %12s  %s", units_bytes(a, sizeof a, weight_site(m, s, WEIGHT_ALLOC_BYTES)),
                 weight_site(m, s, WEIGHT_ALLOCS), (long long)s->live_blocks,
                 units_bytes(b, sizeof b, (double)s->live_bytes),
@@ -181,9 +188,12 @@ static void text_site_table(FILE *out, const struct model *m, const struct model
         if (m->process_count > 1)
             fprintf(out, " in process %lld", (long long)s->process_id);
         fputc('\n', out);
+        free(s->function);
+        free(s->file);
     }
-    if (n > top)
-        fprintf(out, "  ... %zu more (--top N shows more, --format json shows all)\n", n - top);
+    free(list.sites);
+    if (total > top)
+        fprintf(out, "  ... %zu more (--top N shows more, --format json shows all)\n", total - top);
 }
 
 static void text_sites(FILE *out, const struct model *m, size_t top)
@@ -192,58 +202,22 @@ static void text_sites(FILE *out, const struct model *m, size_t top)
         fprintf(out, "\nSites: none, the run was traced with stacks off (ORTHO_TRACE_STACKS=0)\n");
         return;
     }
-    const struct model_site **sites = mem_zalloc(m->site_count, sizeof *sites);
-    size_t n = 0;
-    for (size_t i = 0; i < m->site_count; i++) {
-        if (weight_site(m, &m->sites[i], WEIGHT_ALLOCS) > 0)
-            sites[n++] = &m->sites[i];
-    }
     if (m->sampled)
         fprintf(out, "\n(sampled stacks: site figures are estimates, sites.est_allocs/est_bytes)\n");
-    text_site_table(out, m, sites, n, top, false);
-    text_site_table(out, m, sites, n, top, true);
-    free(sites);
+    text_site_table(out, m, top, false);
+    text_site_table(out, m, top, true);
 }
 
 /* ---- leaks and corruption ---------------------------------------------- */
 
 /* Leaks are reported per site: the stacks of one process that end in the
- * same function, file and line form one group (a loop the compiler
- * unrolled gives each copy of its malloc call a stack of its own). */
-struct leak_group {
-    size_t first;            /* index of its largest stack in m->leaks */
-    int64_t blocks, bytes;
-    size_t stacks;
-};
+ * same function, file and line form one site (a loop the compiler
+ * unrolled gives each copy of its malloc call a stack of its own). The
+ * model has them grouped already (model_leak.site), biggest site first. */
 
 static bool text_same_text(const char *a, const char *b)
 {
     return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
-}
-
-static bool text_same_leak_site(const struct model_leak *a, const struct model_leak *b)
-{
-    return a->process_id == b->process_id && (a->stack_id == 0) == (b->stack_id == 0) &&
-           text_same_text(a->function, b->function) && text_same_text(a->file, b->file) &&
-           a->line == b->line;
-}
-
-/* Groups m->leaks (already largest first); group_of[i] is leak i's group. */
-static size_t text_leak_groups(const struct model *m, struct leak_group *groups, size_t *group_of)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < m->leak_count; i++) {
-        size_t g = 0;
-        while (g < n && !text_same_leak_site(&m->leaks[groups[g].first], &m->leaks[i]))
-            g++;
-        if (g == n)
-            groups[n++] = (struct leak_group){.first = i};
-        groups[g].blocks += m->leaks[i].blocks;
-        groups[g].bytes += m->leaks[i].bytes;
-        groups[g].stacks++;
-        group_of[i] = g;
-    }
-    return n;
 }
 
 /* Whether two stacks print the same lines (function, file and line of
@@ -265,59 +239,73 @@ static bool text_stacks_print_alike(const struct model_stack *a, const struct mo
     return true;
 }
 
-static size_t text_leak_site_count(const struct model *m)
+/* The suppressed sites: one line each, with the rule that matched, no
+ * stacks (the runtime's own allocations are not the reader's to fix). */
+static void text_suppressed(FILE *out, const struct model *m, size_t first)
 {
-    struct leak_group *groups = mem_zalloc(m->leak_count, sizeof *groups);
-    size_t *group_of = mem_zalloc(m->leak_count, sizeof *group_of);
-    size_t n = text_leak_groups(m, groups, group_of);
-    free(groups);
-    free(group_of);
-    return n;
+    char a[UNITS_BUF], site[512], blocks[48], sites[48];
+    fprintf(out, "\nSuppressed (the C runtime's own blocks, or --suppressions): %s, %s, from %s\n",
+            text_count(blocks, sizeof blocks, model_total_suppressed_blocks(m), "block", "blocks"),
+            units_bytes(a, sizeof a, (double)model_total_suppressed_bytes(m)),
+            text_count(sites, sizeof sites, (int64_t)m->suppressed_site_count, "site", "sites"));
+    for (size_t end; first < m->leak_count; first = end) {
+        const struct model_leak *l = &m->leaks[first];
+        int64_t site_blocks = 0, site_bytes = 0;
+        for (end = first; end < m->leak_count && m->leaks[end].site == l->site; end++) {
+            site_blocks += m->leaks[end].blocks;
+            site_bytes += m->leaks[end].bytes;
+        }
+        fprintf(out, "  %s, %s (%s) from %s", text_count(blocks, sizeof blocks, site_blocks, "block", "blocks"),
+                units_bytes(a, sizeof a, (double)site_bytes), l->class_names ? l->class_names : "?",
+                text_site_name(site, sizeof site, l->function, l->file, l->line));
+        if (m->process_count > 1)
+            fprintf(out, " in process %lld", (long long)l->process_id);
+        fprintf(out, ": %s\n", l->suppressed_by);
+    }
 }
 
 static void text_leaks(FILE *out, const struct model *m, size_t frames)
 {
     char a[UNITS_BUF], site[512], blocks[48], sites[48];
-    if (m->leak_count == 0) {
+    if (m->leak_site_count == 0)
         fprintf(out, "\nLeaks: none%s\n", m->live ? " so far (the run is still going)" : "");
-        return;
-    }
-    struct leak_group *groups = mem_zalloc(m->leak_count, sizeof *groups);
-    size_t *group_of = mem_zalloc(m->leak_count, sizeof *group_of);
-    size_t n = text_leak_groups(m, groups, group_of);
-    fprintf(out, "\nLeaks: %s, %s, from %s\n",
-            text_count(blocks, sizeof blocks, model_total_leak_blocks(m), "block", "blocks"),
-            units_bytes(a, sizeof a, (double)model_total_leak_bytes(m)),
-            text_count(sites, sizeof sites, (int64_t)n, "site", "sites"));
-    for (size_t g = 0; g < n; g++) {
-        const struct model_leak *l = &m->leaks[groups[g].first];
-        fprintf(out, "  %s, %s (%s) ",
-                text_count(blocks, sizeof blocks, groups[g].blocks, "block", "blocks"),
-                units_bytes(a, sizeof a, (double)groups[g].bytes),
-                l->class_names ? l->class_names : "?");
+    else
+        fprintf(out, "\nLeaks: %s, %s, from %s\n",
+                text_count(blocks, sizeof blocks, model_total_leak_blocks(m), "block", "blocks"),
+                units_bytes(a, sizeof a, (double)model_total_leak_bytes(m)),
+                text_count(sites, sizeof sites, (int64_t)m->leak_site_count, "site", "sites"));
+    for (size_t first = 0, end; first < m->leak_count; first = end) {
+        const struct model_leak *l = &m->leaks[first];
+        if (l->suppressed_by != NULL) { /* they come last */
+            text_suppressed(out, m, first);
+            return;
+        }
+        int64_t site_blocks = 0, site_bytes = 0;
+        for (end = first; end < m->leak_count && m->leaks[end].site == l->site; end++) {
+            site_blocks += m->leaks[end].blocks;
+            site_bytes += m->leaks[end].bytes;
+        }
+        fprintf(out, "  %s, %s (%s) ", text_count(blocks, sizeof blocks, site_blocks, "block", "blocks"),
+                units_bytes(a, sizeof a, (double)site_bytes), l->class_names ? l->class_names : "?");
         if (l->stack_id == 0)
             fprintf(out, "without a stack%s", m->stacks_off ? " (stacks were off)" : "");
         else
             fprintf(out, "from %s", text_site_name(site, sizeof site, l->function, l->file, l->line));
         if (m->process_count > 1)
             fprintf(out, " in process %lld", (long long)l->process_id);
-        if (groups[g].stacks > 1)
-            fprintf(out, ", %zu stacks", groups[g].stacks);
+        if (end - first > 1)
+            fprintf(out, ", %zu stacks", end - first);
         fputc('\n', out);
-        /* Each stack of the group that prints differently from those before it. */
-        for (size_t i = groups[g].first; i < m->leak_count; i++) {
-            if (group_of[i] != g)
-                continue;
+        /* Each stack of the site that prints differently from those before it. */
+        for (size_t i = first; i < end; i++) {
             const struct model_stack *s = model_stack(m, m->leaks[i].process_id,
                                                       m->leaks[i].stack_id);
             bool shown = false;
-            for (size_t j = groups[g].first; j < i && !shown; j++)
-                shown = group_of[j] == g &&
-                        text_stacks_print_alike(
-                            model_stack(m, m->leaks[j].process_id, m->leaks[j].stack_id), s,
-                            frames);
+            for (size_t j = first; j < i && !shown; j++)
+                shown = text_stacks_print_alike(
+                    model_stack(m, m->leaks[j].process_id, m->leaks[j].stack_id), s, frames);
             if (!shown) {
-                if (i != groups[g].first)
+                if (i != first)
                     fprintf(out, "      and %s, %s through:\n",
                             text_count(blocks, sizeof blocks, m->leaks[i].blocks, "block",
                                        "blocks"),
@@ -326,8 +314,6 @@ static void text_leaks(FILE *out, const struct model *m, size_t frames)
             }
         }
     }
-    free(groups);
-    free(group_of);
 }
 
 static void text_corruption(FILE *out, const struct model *m, size_t frames)

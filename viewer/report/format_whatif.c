@@ -74,14 +74,14 @@ void format_whatif_text(FILE *out, const struct model *m, const struct whatif_re
     struct whatif_table own;
     whatif_table_of_model(&own, m);
     if (r->table != NULL) {
-        fprintf(out, "What if %s had been the size-class table of %s\n", r->table_name, m->path);
+        fprintf(out, "What if %s had been the size-class table of %s\n", r->table_name, m->path_shown);
         whatif_text_one(out, m, &own, r->table, "what-if");
     }
     if (r->suggested != NULL) {
         if (r->table != NULL)
             fputc('\n', out);
         fprintf(out, "Suggested table of %zu classes for %s (least waste; payloads multiples of %d)\n",
-                r->wanted, m->path, WHATIF_ALIGN_BYTES);
+                r->wanted, m->path_shown, WHATIF_ALIGN_BYTES);
         if (r->suggested->count == 0) {
             fprintf(out, "  nothing to suggest: no allocation up to 16 MiB in this run\n");
         } else {
@@ -151,8 +151,8 @@ void format_whatif_json(FILE *out, const struct model *m, const struct whatif_re
     whatif_table_of_model(&own, m);
     struct json j;
     json_init(&j, out);
-    json_begin_object(&j, NULL);
-    json_string(&j, "database", m->path);
+    json_begin_document(&j);
+    json_string(&j, "database", m->path_shown);
     whatif_json_result(&j, "current", m, &own);
     if (r->table != NULL) {
         json_string(&j, "what_if_table", r->table_name);

@@ -1,9 +1,16 @@
-/* json.c - see json.h. Strings are escaped per RFC 8259: quote, backslash
- * and control characters; other bytes pass through, so UTF-8 file and
- * function names stay readable. */
+/* json.c - see json.h. Strings are escaped per RFC 8259 (quote,
+ * backslash, control characters) and are always valid UTF-8, which RFC
+ * 8259 requires and strict parsers check: valid UTF-8 passes through, so
+ * names stay readable; DEL, C1 controls and bidirectional overrides are
+ * written as \u escapes (valid JSON, and inert on a terminal a script
+ * prints them to); a byte that is not UTF-8 becomes U+FFFD, the
+ * replacement character. */
 #include "json.h"
 
 #include <math.h>
+#include <stdint.h>
+
+#include "safetext.h"
 
 void json_init(struct json *j, FILE *out)
 {
@@ -20,19 +27,27 @@ static void json_indent(struct json *j)
 static void json_write_string(FILE *out, const char *s)
 {
     fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-        switch (*p) {
+    for (const char *p = s; *p != '\0';) {
+        uint32_t cp = 0;
+        size_t n = safetext_utf8(p, &cp);
+        if (n == 0) {
+            fputs("\\ufffd", out);
+            p++;
+            continue;
+        }
+        switch (cp) {
         case '"': fputs("\\\"", out); break;
         case '\\': fputs("\\\\", out); break;
         case '\n': fputs("\\n", out); break;
         case '\t': fputs("\\t", out); break;
         case '\r': fputs("\\r", out); break;
         default:
-            if (*p < 0x20)
-                fprintf(out, "\\u%04x", *p);
+            if (safetext_is_hidden(cp))
+                fprintf(out, "\\u%04x", (unsigned)cp);
             else
-                fputc(*p, out);
+                fwrite(p, 1, n, out);
         }
+        p += n;
     }
     fputc('"', out);
 }
@@ -72,6 +87,12 @@ static void json_close(struct json *j, char bracket)
 }
 
 void json_begin_object(struct json *j, const char *key) { json_open(j, key, '{'); }
+
+void json_begin_document(struct json *j)
+{
+    json_open(j, NULL, '{');
+    json_int(j, "schema_version", JSON_SCHEMA_VERSION);
+}
 void json_end_object(struct json *j) { json_close(j, '}'); }
 void json_begin_array(struct json *j, const char *key) { json_open(j, key, '['); }
 void json_end_array(struct json *j) { json_close(j, ']'); }

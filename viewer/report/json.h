@@ -17,7 +17,14 @@ struct json {
     bool has_items[JSON_MAX_DEPTH + 1]; /* per level: a comma is due */
 };
 
+/* The version of ortho-report's JSON layout, written first in every
+ * document as "schema_version": it grows when a key changes meaning or
+ * goes away (new keys do not change it). */
+#define JSON_SCHEMA_VERSION 1
+
 void json_init(struct json *j, FILE *out);
+/* Opens the document's top-level object and writes its schema_version. */
+void json_begin_document(struct json *j);
 
 /* `key` names the value inside an object; NULL inside an array or at the top. */
 void json_begin_object(struct json *j, const char *key);

@@ -18,6 +18,7 @@
 #include "format.h"
 #include "gzip_out.h"
 #include "model.h"
+#include "safetext.h"
 #include "units.h"
 #include "weights.h"
 #include "whatif.h"
@@ -35,6 +36,8 @@
 #define REPORT_SUGGEST_MAX 4096    /* --suggest-classes: more classes than any allocator has */
 #define REPORT_ERR 1024
 
+#define REPORT_SUPPRESSION_FILES 16 /* --suppressions given more often is a mistake */
+
 struct report_args {
     unsigned sections;          /* FORMAT_* bits; 0: none asked */
     bool json;
@@ -47,17 +50,35 @@ struct report_args {
     size_t suggest;             /* 0: not asked */
     const char *paths[2];
     int path_count;
+    bool no_default_suppressions;
+    const char *suppression_files[REPORT_SUPPRESSION_FILES];
+    int suppression_file_count;
 };
+
+/* One line on stderr, made safe to print as a whole: it may quote a path
+ * or an option the user gave, or a name from the database. */
+static void report_say(const char *format, va_list args)
+{
+    char line[REPORT_ERR + 512], shown[4 * (REPORT_ERR + 512)];
+    vsnprintf(line, sizeof line, format, args);
+    fprintf(stderr, "ortho-report: %s\n", safetext_copy(shown, sizeof shown, line));
+}
 
 static _Noreturn void report_fail(const char *format, ...)
 {
     va_list args;
     va_start(args, format);
-    fputs("ortho-report: ", stderr);
-    vfprintf(stderr, format, args);
-    fputc('\n', stderr);
+    report_say(format, args);
     va_end(args);
     exit(REPORT_EXIT_USAGE);
+}
+
+static void report_warn(const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    report_say(format, args);
+    va_end(args);
 }
 
 static void report_help(void)
@@ -73,7 +94,12 @@ static void report_help(void)
            "      --corruption         only the corruption events\n"
            "      --format text|json   text for people (default), JSON for scripts\n"
            "      --top N              rows per top-sites table (default %d)\n"
-           "      --fail-on-leaks      exit 1 if any block was still live at exit\n"
+           "      --fail-on-leaks      exit 1 if any block was still live at exit (but for\n"
+           "                           the C runtime's own, and --suppressions')\n"
+           "      --suppressions FILE  set apart the leaks FILE's rules match (site:PATTERN,\n"
+           "                           frame:PATTERN; may be given again)\n"
+           "      --no-default-suppressions\n"
+           "                           report the C runtime's own blocks as leaks too\n"
            "      --fail-on-corruption exit 1 if any corruption event was recorded\n"
            "Exports (need a run traced with stacks):\n"
            "      --flamegraph FILE    interactive SVG flame graph\n"
@@ -107,7 +133,7 @@ static size_t report_number(const char *name, const char *text, size_t max)
 enum {
     OPT_LEAKS = 256, OPT_SITES, OPT_CLASSES, OPT_CORRUPTION, OPT_FORMAT, OPT_TOP,
     OPT_FAIL_LEAKS, OPT_FAIL_CORRUPTION, OPT_FLAMEGRAPH, OPT_FOLDED, OPT_WEIGHT, OPT_PPROF,
-    OPT_DIFF, OPT_WHAT_IF, OPT_SUGGEST, OPT_VERSION,
+    OPT_DIFF, OPT_WHAT_IF, OPT_SUGGEST, OPT_VERSION, OPT_SUPPRESSIONS, OPT_NO_DEFAULT_SUPPRESSIONS,
 };
 
 static const struct option report_options[] = {
@@ -126,6 +152,8 @@ static const struct option report_options[] = {
     {"diff", no_argument, NULL, OPT_DIFF},
     {"what-if", required_argument, NULL, OPT_WHAT_IF},
     {"suggest-classes", required_argument, NULL, OPT_SUGGEST},
+    {"suppressions", required_argument, NULL, OPT_SUPPRESSIONS},
+    {"no-default-suppressions", no_argument, NULL, OPT_NO_DEFAULT_SUPPRESSIONS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -167,6 +195,13 @@ static void report_parse(struct report_args *a, int argc, char **argv)
         case OPT_SUGGEST:
             a->suggest = report_number("--suggest-classes", optarg, REPORT_SUGGEST_MAX);
             break;
+        case OPT_SUPPRESSIONS:
+            if (a->suppression_file_count == REPORT_SUPPRESSION_FILES)
+                report_fail("--suppressions given more than %d times; put the rules in fewer files",
+                            REPORT_SUPPRESSION_FILES);
+            a->suppression_files[a->suppression_file_count++] = optarg;
+            break;
+        case OPT_NO_DEFAULT_SUPPRESSIONS: a->no_default_suppressions = true; break;
         case 'h': report_help(); exit(REPORT_EXIT_OK);
         case OPT_VERSION: printf("ortho-report %s\n", ORTHO_REPORT_VERSION); exit(REPORT_EXIT_OK);
         case ':': report_fail("%s needs a value; see ortho-report --help", argv[optind - 1]);
@@ -209,10 +244,24 @@ static void report_parse(struct report_args *a, int argc, char **argv)
         a->weight = WEIGHT_ALLOC_BYTES;
 }
 
-static void report_load(struct model *m, const char *path)
+/* The suppression rules the options ask for: the built-in ones unless
+ * --no-default-suppressions, then each --suppressions file in order. */
+static void report_suppressions(const struct report_args *a, struct suppress_list *list)
 {
     char err[REPORT_ERR];
-    if (model_load_path(m, path, err, sizeof err) != 0) {
+    *list = (struct suppress_list){0};
+    if (!a->no_default_suppressions)
+        suppress_builtin(list);
+    for (int i = 0; i < a->suppression_file_count; i++) {
+        if (suppress_read(list, a->suppression_files[i], err, sizeof err) != 0)
+            report_fail("%s", err);
+    }
+}
+
+static void report_load(struct model *m, const char *path, const struct suppress_list *rules)
+{
+    char err[REPORT_ERR];
+    if (model_load_path(m, path, rules, err, sizeof err) != 0) {
         model_free(m);
         report_fail("%s", err);
     }
@@ -235,9 +284,8 @@ static void report_exports(const struct report_args *a, const struct model *m)
         if (format_pprof(a->pprof, m, err, sizeof err) != 0)
             report_fail("%s", err);
         if (!gzip_out_available())
-            fprintf(stderr, "ortho-report: %s is not gzipped (built without zlib); pprof reads "
-                            "it as it is\n",
-                    a->pprof);
+            report_warn("%s is not gzipped (built without zlib); pprof reads it as it is",
+                        a->pprof);
     }
 }
 
@@ -246,19 +294,18 @@ static int report_gates(const struct report_args *a, const struct model *m)
 {
     char bytes[UNITS_BUF];
     int status = REPORT_EXIT_OK;
-    if (a->fail_on_leaks && m->leak_count > 0) {
-        fprintf(stderr,
-                "ortho-report: %s: %lld blocks (%s) were still live at exit, from %zu stacks; "
-                "failing as --fail-on-leaks asks\n",
-                m->path, (long long)model_total_leak_blocks(m),
-                units_bytes(bytes, sizeof bytes, (double)model_total_leak_bytes(m)), m->leak_count);
+    if (a->fail_on_leaks && model_total_leak_blocks(m) > 0) {
+        report_warn("%s: %lld blocks (%s) were still live at exit, from %zu sites; "
+                    "failing as --fail-on-leaks asks",
+                    m->path, (long long)model_total_leak_blocks(m),
+                    units_bytes(bytes, sizeof bytes, (double)model_total_leak_bytes(m)),
+                    m->leak_site_count);
         status = REPORT_EXIT_GATE;
     }
     if (a->fail_on_corruption && m->corruption_count > 0) {
-        fprintf(stderr,
-                "ortho-report: %s: %zu heap corruption events were recorded; failing as "
-                "--fail-on-corruption asks\n",
-                m->path, m->corruption_count);
+        report_warn("%s: %zu heap corruption events were recorded; failing as "
+                    "--fail-on-corruption asks",
+                    m->path, m->corruption_count);
         status = REPORT_EXIT_GATE;
     }
     return status;
@@ -267,8 +314,11 @@ static int report_gates(const struct report_args *a, const struct model *m)
 static int report_diff(const struct report_args *a)
 {
     struct model before, after;
-    report_load(&before, a->paths[0]);
-    report_load(&after, a->paths[1]);
+    struct suppress_list rules;
+    report_suppressions(a, &rules);
+    report_load(&before, a->paths[0], &rules);
+    report_load(&after, a->paths[1], &rules);
+    suppress_free(&rules);
     struct diff d;
     diff_compute(&d, &before, &after);
     if (a->json)
@@ -277,15 +327,14 @@ static int report_diff(const struct report_args *a)
         format_diff_text(stdout, &d);
     int status = REPORT_EXIT_OK;
     if (a->fail_on_leaks && diff_has_new_leaks(&d)) {
-        fprintf(stderr, "ortho-report: %s leaks more than %s; failing as --fail-on-leaks asks\n",
-                a->paths[1], a->paths[0]);
+        report_warn("%s leaks more than %s; failing as --fail-on-leaks asks", a->paths[1],
+                    a->paths[0]);
         status = REPORT_EXIT_GATE;
     }
     if (a->fail_on_corruption && diff_has_new_corruption(&d)) {
-        fprintf(stderr,
-                "ortho-report: %s has more corruption events than %s; failing as "
-                "--fail-on-corruption asks\n",
-                a->paths[1], a->paths[0]);
+        report_warn("%s has more corruption events than %s; failing as --fail-on-corruption "
+                    "asks",
+                    a->paths[1], a->paths[0]);
         status = REPORT_EXIT_GATE;
     }
     diff_free(&d);
@@ -298,7 +347,10 @@ static void report_whatif(const struct report_args *a, const struct model *m)
 {
     char err[REPORT_ERR];
     struct whatif_table table = {0}, suggested = {0};
-    struct whatif_request r = {.table_name = a->what_if, .wanted = a->suggest};
+    char table_name[4 * REPORT_ERR];
+    struct whatif_request r = {
+        .table_name = a->what_if ? safetext_copy(table_name, sizeof table_name, a->what_if) : NULL,
+        .wanted = a->suggest};
     if (a->what_if) {
         if (whatif_table_read(&table, a->what_if, err, sizeof err) != 0)
             report_fail("%s", err);
@@ -324,7 +376,10 @@ int main(int argc, char **argv)
         return report_diff(&a);
 
     struct model m;
-    report_load(&m, a.paths[0]);
+    struct suppress_list rules;
+    report_suppressions(&a, &rules);
+    report_load(&m, a.paths[0], &rules);
+    suppress_free(&rules);
     report_exports(&a, &m);
     bool other_output = a.flamegraph || a.folded || a.pprof || a.what_if || a.suggest;
     if (a.what_if || a.suggest)

@@ -1,11 +1,11 @@
 /* model.c - fills struct model from a trace database (see model.h). One
- * query per kind of row, each run through model_each_row, which turns a
- * failing query into the one-line error the caller prints. The database is
- * read as it is, even while the collector still writes it (WAL): the model
- * is then a snapshot, and model.live says so. Names of C library functions
- * may carry a symbol version (pthread_create@@GLIBC_2.34); the model drops
- * it, because the version is noise to a reader and splits one function
- * into two rows. */
+ * query per kind of row loaded whole, each run through model_each_row,
+ * which turns a failing query into the one-line error the caller prints;
+ * sites and stacks are read later, when a formatter asks, through
+ * model_stream. The database is read as it is, even while the collector
+ * still writes it (WAL): the model is then a snapshot, and model.live says
+ * so. Every string read goes through col_text, which makes it safe to
+ * print (safetext.h). */
 #include "model.h"
 
 #include <stdio.h>
@@ -13,26 +13,38 @@
 #include <string.h>
 
 #include "report_mem.h"
+#include "strmap.h"
+
+/* The stacks model_stack has read: their numbers by "process:stack" in
+ * `index` (1-based; a stack without frames is kept as NULL so it is asked
+ * for once), and the statement that reads one. */
+struct model_stack_cache {
+    struct strmap index;
+    struct model_stack **stacks;
+    size_t count;
+    sqlite3_stmt *read;
+};
 
 typedef void (*model_row_fn)(struct model *m, sqlite3_stmt *row, void *ctx);
 
 /* Runs sql and calls fn for each row. 0, or -1 with the reason in err. */
-static int model_each_row(struct model *m, struct tracedb *db, const char *sql, model_row_fn fn,
-                          void *ctx, char *err, size_t err_cap)
+static int model_each_row(struct model *m, const char *sql, model_row_fn fn, void *ctx, char *err,
+                          size_t err_cap)
 {
-    sqlite3_stmt *stmt = tracedb_prepare(db, sql, err, err_cap);
+    sqlite3_stmt *stmt = tracedb_prepare(&m->db, sql, err, err_cap);
     if (stmt == NULL) {
         /* Add the file: "query failed" alone does not say which database. */
         char reason[384];
         snprintf(reason, sizeof reason, "%s", err);
-        snprintf(err, err_cap, "%s: %s; is it a complete trace database?", m->path, reason);
+        snprintf(err, err_cap, "%s: %s; is it a complete trace database?", m->path_shown, reason);
         return -1;
     }
     int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
         fn(m, stmt, ctx);
     if (rc != SQLITE_DONE) {
-        snprintf(err, err_cap, "%s: reading failed (%s)", m->path, sqlite3_errmsg(db->conn));
+        snprintf(err, err_cap, "%s: reading failed (%s)", m->path_shown,
+                 sqlite3_errmsg(m->db.conn));
         sqlite3_finalize(stmt);
         return -1;
     }
@@ -40,25 +52,25 @@ static int model_each_row(struct model *m, struct tracedb *db, const char *sql, 
     return 0;
 }
 
+/* A read after the load failed (the file changed under us, a disk error):
+ * one line and exit status 2, like running out of memory. */
+static _Noreturn void model_read_failed(const struct model *m, const char *what)
+{
+    fprintf(stderr, "ortho-report: %s: reading the %s failed (%s); is the file still there?\n",
+            m->path_shown, what, sqlite3_errmsg(m->db.conn));
+    exit(2);
+}
+
+/* Text of a column, made safe to print: every name in the model went
+ * through safetext, so no output format can pass an escape sequence on. */
 static char *col_text(sqlite3_stmt *row, int col)
 {
-    return mem_strdup((const char *)sqlite3_column_text(row, col));
+    return mem_safedup((const char *)sqlite3_column_text(row, col));
 }
 
 static int64_t col_int(sqlite3_stmt *row, int col)
 {
     return sqlite3_column_int64(row, col);
-}
-
-/* Drops a symbol version ("@GLIBC_2.2.5", "@@GLIBC_2.34") from a function name. */
-static char *model_clean_function(char *name)
-{
-    if (name != NULL) {
-        char *at = strchr(name, '@');
-        if (at != NULL && at != name)
-            *at = '\0';
-    }
-    return name;
 }
 
 /* ---- rows -------------------------------------------------------------- */
@@ -121,57 +133,24 @@ static void row_class_stats(struct model *m, sqlite3_stmt *row, void *ctx)
     t->peak_live_usable_bytes += c.peak_live_usable_bytes;
 }
 
-static void row_site(struct model *m, sqlite3_stmt *row, void *ctx)
-{
-    (void)ctx;
-    mem_push((void **)&m->sites, m->site_count, sizeof *m->sites);
-    m->sites[m->site_count++] = (struct model_site){
-        .process_id = col_int(row, 0), .function = col_text(row, 1), .file = col_text(row, 2),
-        .line = col_int(row, 3), .stacks = col_int(row, 4), .allocs = col_int(row, 5),
-        .alloc_bytes = col_int(row, 6), .frees = col_int(row, 7), .live_blocks = col_int(row, 8),
-        .live_bytes = col_int(row, 9), .peak_live_bytes = col_int(row, 10),
-        .est_allocs = sqlite3_column_double(row, 11), .est_bytes = sqlite3_column_double(row, 12),
-        .has_stack = col_int(row, 13) != 0};
-}
-
-static void row_stack_site(struct model *m, sqlite3_stmt *row, void *ctx)
-{
-    (void)ctx;
-    mem_push((void **)&m->stack_sites, m->stack_site_count, sizeof *m->stack_sites);
-    m->stack_sites[m->stack_site_count++] = (struct model_stack_site){
-        .process_id = col_int(row, 0), .stack_id = col_int(row, 1), .allocs = col_int(row, 2),
-        .alloc_bytes = col_int(row, 3), .live_blocks = col_int(row, 4),
-        .live_bytes = col_int(row, 5), .est_allocs = sqlite3_column_double(row, 6),
-        .est_bytes = sqlite3_column_double(row, 7)};
-}
-
-/* Frames arrive ordered by process, stack, level: a new stack starts when
- * the key changes. */
-static void row_frame(struct model *m, sqlite3_stmt *row, void *ctx)
-{
-    (void)ctx;
-    int64_t process_id = col_int(row, 0), stack_id = col_int(row, 1);
-    struct model_stack *s = m->stack_count ? &m->stacks[m->stack_count - 1] : NULL;
-    if (s == NULL || s->process_id != process_id || s->stack_id != stack_id) {
-        mem_push((void **)&m->stacks, m->stack_count, sizeof *m->stacks);
-        s = &m->stacks[m->stack_count++];
-        *s = (struct model_stack){.process_id = process_id, .stack_id = stack_id,
-                                  .truncated = col_int(row, 2) != 0};
-    }
-    mem_push((void **)&s->frames, s->frame_count, sizeof *s->frames);
-    s->frames[s->frame_count++] = (struct model_frame){
-        .pc = (uint64_t)col_int(row, 4), .function = model_clean_function(col_text(row, 5)),
-        .module = col_text(row, 6), .file = col_text(row, 7), .line = col_int(row, 8)};
-}
-
+/* Leak stacks arrive grouped by site, each with its site's rank (model_queries). */
 static void row_leak(struct model *m, sqlite3_stmt *row, void *ctx)
 {
     (void)ctx;
     mem_push((void **)&m->leaks, m->leak_count, sizeof *m->leaks);
-    m->leaks[m->leak_count++] = (struct model_leak){
+    struct model_leak *l = &m->leaks[m->leak_count];
+    *l = (struct model_leak){
         .process_id = col_int(row, 0), .stack_id = col_int(row, 1), .blocks = col_int(row, 2),
-        .bytes = col_int(row, 3), .function = model_clean_function(col_text(row, 4)),
-        .file = col_text(row, 5), .line = col_int(row, 6), .class_names = col_text(row, 7)};
+        .bytes = col_int(row, 3), .function = col_text(row, 4), .file = col_text(row, 5),
+        .line = col_int(row, 6), .class_names = col_text(row, 7),
+        .suppressed_by = col_text(row, 9)};
+    l->site = (size_t)col_int(row, 8) - 1; /* dense_rank counts sites from 1 */
+    bool new_site = m->leak_count == 0 || m->leaks[m->leak_count - 1].site != l->site;
+    if (new_site && l->suppressed_by == NULL)
+        m->leak_site_count++;
+    else if (new_site)
+        m->suppressed_site_count++;
+    m->leak_count++;
 }
 
 static void row_corruption(struct model *m, sqlite3_stmt *row, void *ctx)
@@ -181,8 +160,8 @@ static void row_corruption(struct model *m, sqlite3_stmt *row, void *ctx)
     m->corruption[m->corruption_count++] = (struct model_corruption){
         .event_id = col_int(row, 0), .process_id = col_int(row, 1), .thread_id = col_int(row, 2),
         .ts_ns = col_int(row, 3), .kind = col_text(row, 4), .call = col_text(row, 5),
-        .class_name = col_text(row, 6), .function = model_clean_function(col_text(row, 7)),
-        .file = col_text(row, 8), .line = col_int(row, 9), .address = (uint64_t)col_int(row, 10),
+        .class_name = col_text(row, 6), .function = col_text(row, 7), .file = col_text(row, 8),
+        .line = col_int(row, 9), .address = (uint64_t)col_int(row, 10),
         .stack_id = col_int(row, 11), .alloc_thread_id = col_int(row, 12),
         .alloc_stack_id = col_int(row, 13)};
 }
@@ -196,9 +175,10 @@ static void row_size(struct model *m, sqlite3_stmt *row, void *ctx)
         .class_id = (int)col_int(row, 2), .allocs = col_int(row, 3)};
 }
 
-/* The series gives each class's live bytes at sample points (a row only
- * when the class changed): walking it in time order with each class's
- * latest value gives the process's total at every sample point. */
+/* The class timeline gives each class's live bytes at sample points (a
+ * row only when the class changed, and the exact end state last): walking
+ * it in time order with each class's latest value gives the process's
+ * total at every sample point. */
 struct series_walk {
     int64_t process_id;
     int64_t ts_ns;
@@ -232,11 +212,10 @@ static void row_series(struct model *m, sqlite3_stmt *row, void *ctx)
 
 /* Full mode: the exact peak, by running sum over allocations and frees in
  * time order (frees first at equal times). */
-static int model_exact_peak(struct model *m, struct tracedb *db, struct model_process *p,
-                            char *err, size_t err_cap)
+static int model_exact_peak(struct model *m, struct model_process *p, char *err, size_t err_cap)
 {
     sqlite3_stmt *stmt = tracedb_prepare(
-        db,
+        &m->db,
         "SELECT max(live) FROM (SELECT sum(d) OVER (ORDER BY ts, d ROWS UNBOUNDED PRECEDING)"
         " AS live FROM (SELECT alloc_ns AS ts, usable_size AS d FROM allocations"
         " WHERE process_id = ?1 UNION ALL SELECT free_ns, -usable_size FROM allocations"
@@ -245,7 +224,7 @@ static int model_exact_peak(struct model *m, struct tracedb *db, struct model_pr
     if (stmt == NULL) {
         char reason[384];
         snprintf(reason, sizeof reason, "%s", err);
-        snprintf(err, err_cap, "%s: %s", m->path, reason);
+        snprintf(err, err_cap, "%s: %s", m->path_shown, reason);
         return -1;
     }
     sqlite3_bind_int64(stmt, 1, p->process_id);
@@ -257,37 +236,233 @@ static int model_exact_peak(struct model *m, struct tracedb *db, struct model_pr
     return 0;
 }
 
-static int model_peaks(struct model *m, struct tracedb *db, char *err, size_t err_cap)
+static int model_peaks(struct model *m, char *err, size_t err_cap)
 {
     struct series_walk walk = {0};
-    if (model_each_row(m, db,
-                       "SELECT process_id, class_id, ts_ns, live_usable_bytes FROM class_series"
+    if (model_each_row(m,
+                       "SELECT process_id, class_id, ts_ns, live_usable_bytes FROM class_timeline"
                        " ORDER BY process_id, ts_ns, class_id",
                        row_series, &walk, err, err_cap) != 0)
         return -1;
     series_close_point(m, &walk);
     for (size_t i = 0; i < m->process_count; i++) {
         struct model_process *p = &m->processes[i];
-        int64_t final = 0, high = 0;
-        for (int c = 0; c < MODEL_CLASS_SLOTS; c++) {
-            final += p->classes[c].live_usable_bytes;
+        int64_t high = 0;
+        for (int c = 0; c < MODEL_CLASS_SLOTS; c++)
             high += p->classes[c].peak_live_usable_bytes;
-        }
-        /* The end state is a sample point the series may not have caught. */
-        if (final > p->peak_low_bytes)
-            p->peak_low_bytes = final;
         p->peak_high_bytes = high < p->peak_low_bytes ? p->peak_low_bytes : high;
         if (p->mode != NULL && strcmp(p->mode, "full") == 0 &&
-            model_exact_peak(m, db, p, err, err_cap) != 0)
+            model_exact_peak(m, p, err, err_cap) != 0)
             return -1;
     }
     return 0;
 }
 
+/* ---- sites and stacks, read when asked ----------------------------------- */
+
+static void model_stack_free(struct model_stack *s)
+{
+    if (s == NULL)
+        return;
+    for (size_t f = 0; f < s->frame_count; f++)
+        free(s->frames[f].function), free(s->frames[f].module), free(s->frames[f].file);
+    free(s->frames);
+    free(s);
+}
+
+/* Appends the frame of row (columns from `first`: level, pc, function,
+ * module, file, line) to s. */
+static void model_add_frame(struct model_stack *s, sqlite3_stmt *row, int first)
+{
+    mem_push((void **)&s->frames, s->frame_count, sizeof *s->frames);
+    s->frames[s->frame_count++] = (struct model_frame){
+        .pc = (uint64_t)col_int(row, first + 1), .function = col_text(row, first + 2),
+        .module = col_text(row, first + 3), .file = col_text(row, first + 4),
+        .line = col_int(row, first + 5)};
+}
+
+const struct model_stack *model_stack(const struct model *m, int64_t process_id,
+                                      int64_t stack_id)
+{
+    struct model_stack_cache *cache = m->stacks;
+    if (stack_id == 0 || cache == NULL)
+        return NULL;
+    char key[48];
+    snprintf(key, sizeof key, "%lld:%lld", (long long)process_id, (long long)stack_id);
+    bool added;
+    uint64_t slot = strmap_get(&cache->index, key, cache->count + 1, &added);
+    if (!added)
+        return cache->stacks[slot - 1];
+    if (cache->read == NULL) {
+        char err[256];
+        cache->read = tracedb_prepare(
+            (struct tracedb *)&m->db,
+            "SELECT coalesce(st.truncated, 0), f.level, f.pc, f.function, f.module, f.file,"
+            " coalesce(f.line, 0) FROM stack_frames f LEFT JOIN stacks st"
+            " ON st.process_id = f.process_id AND st.stack_id = f.stack_id"
+            " WHERE f.process_id = ?1 AND f.stack_id = ?2 ORDER BY f.level",
+            err, sizeof err);
+        if (cache->read == NULL)
+            model_read_failed(m, "stacks");
+    }
+    sqlite3_reset(cache->read);
+    sqlite3_bind_int64(cache->read, 1, process_id);
+    sqlite3_bind_int64(cache->read, 2, stack_id);
+    struct model_stack *s = mem_zalloc(1, sizeof *s);
+    *s = (struct model_stack){.process_id = process_id, .stack_id = stack_id};
+    int rc;
+    while ((rc = sqlite3_step(cache->read)) == SQLITE_ROW) {
+        s->truncated = col_int(cache->read, 0) != 0;
+        model_add_frame(s, cache->read, 1);
+    }
+    if (rc != SQLITE_DONE)
+        model_read_failed(m, "stacks");
+    if (s->frame_count == 0) {
+        model_stack_free(s);
+        s = NULL;
+    }
+    mem_push((void **)&cache->stacks, cache->count, sizeof *cache->stacks);
+    cache->stacks[cache->count++] = s;
+    return s;
+}
+
+/* Prepares the text sql (a read after the load): failure ends the program. */
+static sqlite3_stmt *model_stream(const struct model *m, const char *sql, const char *what)
+{
+    char err[512];
+    sqlite3_stmt *stmt = tracedb_prepare((struct tracedb *)&m->db, sql, err, sizeof err);
+    if (stmt == NULL)
+        model_read_failed(m, what);
+    return stmt;
+}
+
+/* The query of model_each_site and model_count_sites: the view as t, its
+ * process as p. */
+#define MODEL_SITES_FROM " FROM top_sites t JOIN processes p USING (process_id)"
+
+/* model_each_site and model_top_sites; with count, a window counts the
+ * rows before the limit (which makes SQLite hold them all, on disk when
+ * they are many: a stream does without). Returns that count, or 0. */
+static int64_t model_sites(const struct model *m, const char *where_sql, const char *order_sql,
+                           size_t limit, bool count, model_site_fn fn, void *ctx)
+{
+    char sql[2048], limit_sql[32] = "";
+    if (limit > 0)
+        snprintf(limit_sql, sizeof limit_sql, " LIMIT %zu", limit);
+    snprintf(sql, sizeof sql,
+             "SELECT t.process_id, t.function, t.file, coalesce(t.line, 0), t.stacks, t.allocs,"
+             " t.alloc_bytes, t.frees, t.live_blocks, t.live_bytes, t.peak_live_bytes,"
+             " t.est_allocs, t.est_bytes, t.has_stack, %s" MODEL_SITES_FROM
+             " WHERE %s ORDER BY %s%s",
+             count ? "count(*) OVER ()" : "0", where_sql ? where_sql : "1",
+             order_sql ? order_sql
+                       : "t.process_id, t.alloc_bytes DESC, t.allocs DESC, t.function, t.file, "
+                         "t.line",
+             limit_sql);
+    sqlite3_stmt *row = model_stream(m, sql, "sites");
+    int64_t total = 0;
+    int rc;
+    while ((rc = sqlite3_step(row)) == SQLITE_ROW) {
+        total = col_int(row, 14);
+        struct model_site site = {
+            .process_id = col_int(row, 0), .function = col_text(row, 1), .file = col_text(row, 2),
+            .line = col_int(row, 3), .stacks = col_int(row, 4), .allocs = col_int(row, 5),
+            .alloc_bytes = col_int(row, 6), .frees = col_int(row, 7),
+            .live_blocks = col_int(row, 8), .live_bytes = col_int(row, 9),
+            .peak_live_bytes = col_int(row, 10), .est_allocs = sqlite3_column_double(row, 11),
+            .est_bytes = sqlite3_column_double(row, 12), .has_stack = col_int(row, 13) != 0};
+        fn(&site, ctx);
+        free(site.function);
+        free(site.file);
+    }
+    if (rc != SQLITE_DONE)
+        model_read_failed(m, "sites");
+    sqlite3_finalize(row);
+    return total;
+}
+
+void model_each_site(const struct model *m, const char *where_sql, const char *order_sql,
+                     size_t limit, model_site_fn fn, void *ctx)
+{
+    model_sites(m, where_sql, order_sql, limit, false, fn, ctx);
+}
+
+int64_t model_top_sites(const struct model *m, const char *where_sql, const char *order_sql,
+                        size_t limit, model_site_fn fn, void *ctx)
+{
+    return model_sites(m, where_sql, order_sql, limit, true, fn, ctx);
+}
+
+int64_t model_count_sites(const struct model *m, const char *where_sql, bool processes)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql, "SELECT %s" MODEL_SITES_FROM " WHERE %s",
+             processes ? "count(DISTINCT t.process_id)" : "count(*)", where_sql ? where_sql : "1");
+    sqlite3_stmt *row = model_stream(m, sql, "sites");
+    if (sqlite3_step(row) != SQLITE_ROW)
+        model_read_failed(m, "sites");
+    int64_t n = col_int(row, 0);
+    sqlite3_finalize(row);
+    return n;
+}
+
+void model_each_stack(const struct model *m, model_stack_fn fn, void *ctx)
+{
+    /* sites in key order, each stack's frames by level through the
+     * primary keys: no sort, one stack at a time. */
+    sqlite3_stmt *row = model_stream(
+        m,
+        "SELECT si.process_id, si.stack_id, si.allocs, si.alloc_bytes, si.live_blocks,"
+        " si.live_bytes, si.est_allocs, si.est_bytes, coalesce(st.truncated, 0), f.level, f.pc,"
+        " f.function, f.module, f.file, coalesce(f.line, 0) FROM sites si"
+        " LEFT JOIN stacks st ON st.process_id = si.process_id AND st.stack_id = si.stack_id"
+        " LEFT JOIN stack_frames f ON f.process_id = si.process_id AND f.stack_id = si.stack_id"
+        "   AND si.stack_id <> 0"
+        " ORDER BY si.process_id, si.stack_id, f.level",
+        "stacks");
+    struct model_stack_site site = {0};
+    struct model_stack stack = {0};
+    bool open = false;
+    int rc;
+    while ((rc = sqlite3_step(row)) == SQLITE_ROW) {
+        int64_t process_id = col_int(row, 0), stack_id = col_int(row, 1);
+        if (!open || process_id != site.process_id || stack_id != site.stack_id) {
+            if (open)
+                fn(&site, stack.frame_count ? &stack : NULL, ctx);
+            for (size_t f = 0; f < stack.frame_count; f++)
+                free(stack.frames[f].function), free(stack.frames[f].module),
+                    free(stack.frames[f].file);
+            free(stack.frames);
+            site = (struct model_stack_site){
+                .process_id = process_id, .stack_id = stack_id, .allocs = col_int(row, 2),
+                .alloc_bytes = col_int(row, 3), .live_blocks = col_int(row, 4),
+                .live_bytes = col_int(row, 5), .est_allocs = sqlite3_column_double(row, 6),
+                .est_bytes = sqlite3_column_double(row, 7)};
+            stack = (struct model_stack){.process_id = process_id, .stack_id = stack_id,
+                                         .truncated = col_int(row, 8) != 0};
+            open = true;
+        }
+        if (sqlite3_column_type(row, 9) != SQLITE_NULL)
+            model_add_frame(&stack, row, 9);
+    }
+    if (rc != SQLITE_DONE)
+        model_read_failed(m, "stacks");
+    if (open)
+        fn(&site, stack.frame_count ? &stack : NULL, ctx);
+    for (size_t f = 0; f < stack.frame_count; f++)
+        free(stack.frames[f].function), free(stack.frames[f].module), free(stack.frames[f].file);
+    free(stack.frames);
+    sqlite3_finalize(row);
+}
+
 /* ---- loading ----------------------------------------------------------- */
 
 /* The queries, in load order: processes first, as the class rows are
- * attached to their process. */
+ * attached to their process. Leaks: one row per stack with the first
+ * suppression rule it matches (suppress.h: temp.suppressions), the stacks
+ * of a site together, sites by their bytes and the suppressed ones last;
+ * the ninth column numbers the site (dense_rank), which row_leak turns
+ * into model_leak.site. */
 static const struct {
     const char *sql;
     model_row_fn fn;
@@ -305,32 +480,30 @@ static const struct {
     {"SELECT t.process_id, t.class_id, t.allocs, t.frees, t.requested_bytes, t.usable_bytes,"
      " f.live_blocks, f.live_requested_bytes, f.live_usable_bytes, f.cached_blocks,"
      " f.pooled_blocks, coalesce(f.cached_bytes, 0), coalesce(f.pooled_bytes, 0),"
-     " s.peak_live_usable_bytes"
+     " t.peak_live_usable_bytes"
      " FROM class_totals t JOIN fragmentation f USING (process_id, class_id)"
-     " JOIN class_stats s USING (process_id, class_id) ORDER BY t.process_id, t.class_id",
+     " ORDER BY t.process_id, t.class_id",
      row_class_stats},
-    {"SELECT si.process_id, fn, st.site_file, coalesce(st.site_line, 0), count(*),"
-     " sum(si.allocs), sum(si.alloc_bytes), sum(si.frees), sum(si.live_blocks),"
-     " sum(si.live_bytes), max(si.peak_live_bytes), sum(si.est_allocs), sum(si.est_bytes),"
-     " max(si.stack_id <> 0) FROM sites si LEFT JOIN (SELECT *, CASE WHEN instr(site_function, '@') > 1"
-     "   THEN substr(site_function, 1, instr(site_function, '@') - 1)"
-     "   ELSE site_function END AS fn FROM stacks) st"
-     " ON st.process_id = si.process_id AND st.stack_id = si.stack_id"
-     " GROUP BY si.process_id, fn, st.site_file, st.site_line"
-     " ORDER BY si.process_id, sum(si.alloc_bytes) DESC, sum(si.allocs) DESC, fn",
-     row_site},
-    {"SELECT process_id, stack_id, allocs, alloc_bytes, live_blocks, live_bytes, est_allocs,"
-     " est_bytes FROM sites ORDER BY process_id, stack_id",
-     row_stack_site},
-    {"SELECT f.process_id, f.stack_id, coalesce(st.truncated, 0), f.level, f.pc, f.function,"
-     " f.module, f.file, coalesce(f.line, 0) FROM frames f"
-     " LEFT JOIN stacks st ON st.process_id = f.process_id AND st.stack_id = f.stack_id"
-     " ORDER BY f.process_id, f.stack_id, f.level",
-     row_frame},
-    {"SELECT process_id, stack_id, count(*), sum(requested_size), function, file,"
-     " coalesce(line, 0), group_concat(DISTINCT class_name) FROM leaks"
-     " GROUP BY process_id, stack_id"
-     " ORDER BY sum(requested_size) DESC, count(*) DESC, process_id, stack_id",
+    {"WITH stacks AS (SELECT process_id, stack_id, count(*) AS blocks,"
+     "   sum(requested_size) AS bytes, function, file, coalesce(line, 0) AS line,"
+     "   group_concat(DISTINCT class_name) AS classes, stack_id = 0 AS bare"
+     "   FROM leaks GROUP BY process_id, stack_id),"
+     " judged AS (SELECT *, (SELECT s.origin || ' ' || s.kind || ':' || s.pattern"
+     "   FROM temp.suppressions s"
+     "   WHERE (s.kind = 'site' AND x.function GLOB s.pattern)"
+     "     OR (s.kind = 'frame' AND EXISTS (SELECT 1 FROM stack_frames f"
+     "       WHERE f.process_id = x.process_id AND f.stack_id = x.stack_id"
+     "         AND (f.function GLOB s.pattern OR f.module GLOB s.pattern"
+     "           OR f.module GLOB '*/' || s.pattern OR f.file GLOB s.pattern"
+     "           OR f.file GLOB '*/' || s.pattern)))"
+     "   ORDER BY s.rowid LIMIT 1) AS suppressed_by FROM stacks x),"
+     " sites AS (SELECT *, sum(bytes) OVER site AS site_bytes, sum(blocks) OVER site AS site_blocks"
+     "   FROM judged WINDOW site AS (PARTITION BY suppressed_by IS NOT NULL, process_id, bare,"
+     "     function, file, line))"
+     " SELECT process_id, stack_id, blocks, bytes, function, file, line, classes,"
+     "   dense_rank() OVER (ORDER BY suppressed_by IS NOT NULL, site_bytes DESC,"
+     "     site_blocks DESC, process_id, bare, function, file, line), suppressed_by"
+     " FROM sites ORDER BY 9, bytes DESC, blocks DESC, stack_id",
      row_leak},
     {"SELECT event_id, process_id, coalesce(thread_id, 0), ts_ns, kind, call, class_name,"
      " function, file, coalesce(line, 0), coalesce(address, 0), coalesce(stack_id, 0),"
@@ -342,15 +515,13 @@ static const struct {
      row_size},
 };
 
-int model_load(struct model *m, struct tracedb *db, char *err, size_t err_cap)
+static int model_load(struct model *m, char *err, size_t err_cap)
 {
-    *m = (struct model){.path = db->path};
     for (size_t i = 0; i < sizeof model_queries / sizeof model_queries[0]; i++) {
-        if (model_each_row(m, db, model_queries[i].sql, model_queries[i].fn, NULL, err,
-                           err_cap) != 0)
+        if (model_each_row(m, model_queries[i].sql, model_queries[i].fn, NULL, err, err_cap) != 0)
             return -1;
     }
-    if (model_peaks(m, db, err, err_cap) != 0)
+    if (model_peaks(m, err, err_cap) != 0)
         return -1;
     m->stacks_off = m->process_count > 0;
     for (size_t i = 0; i < m->process_count; i++) {
@@ -365,30 +536,30 @@ int model_load(struct model *m, struct tracedb *db, char *err, size_t err_cap)
     for (int c = 0; c < MODEL_CLASS_SLOTS; c++) {
         if (m->class_names[c] == NULL) {
             snprintf(err, err_cap, "%s: its classes table lacks class %d; trace the program again",
-                     m->path, c);
+                     m->path_shown, c);
             return -1;
         }
     }
     return 0;
 }
 
-int model_load_path(struct model *m, const char *path, char *err, size_t err_cap)
+int model_load_path(struct model *m, const char *path, const struct suppress_list *suppressions,
+                    char *err, size_t err_cap)
 {
-    struct tracedb db;
-    *m = (struct model){.path = path};
-    if (tracedb_open(&db, path, err, err_cap) != 0)
+    *m = (struct model){.path = path, .path_shown = mem_safedup(path)};
+    m->stacks = mem_zalloc(1, sizeof *m->stacks);
+    if (tracedb_open(&m->db, path, err, err_cap) != 0)
         return -1;
-    if (tracedb_process_count(&db) == 0) {
+    if (tracedb_process_count(&m->db) == 0) {
         snprintf(err, err_cap,
                  "%s: holds no traced process yet; wait for the program to start, or trace it "
                  "again",
-                 path);
-        tracedb_close(&db);
+                 m->path_shown);
         return -1;
     }
-    int rc = model_load(m, &db, err, err_cap);
-    tracedb_close(&db);
-    return rc;
+    if (suppress_install(suppressions, m->db.conn, err, err_cap) != 0)
+        return -1;
+    return model_load(m, err, err_cap);
 }
 
 void model_free(struct model *m)
@@ -401,19 +572,10 @@ void model_free(struct model *m)
         free(p->overflow);
     }
     free(m->processes);
-    for (size_t i = 0; i < m->site_count; i++)
-        free(m->sites[i].function), free(m->sites[i].file);
-    free(m->sites);
-    free(m->stack_sites);
-    for (size_t i = 0; i < m->stack_count; i++) {
-        struct model_stack *s = &m->stacks[i];
-        for (size_t f = 0; f < s->frame_count; f++)
-            free(s->frames[f].function), free(s->frames[f].module), free(s->frames[f].file);
-        free(s->frames);
+    for (size_t i = 0; i < m->leak_count; i++) {
+        struct model_leak *l = &m->leaks[i];
+        free(l->function), free(l->file), free(l->class_names), free(l->suppressed_by);
     }
-    free(m->stacks);
-    for (size_t i = 0; i < m->leak_count; i++)
-        free(m->leaks[i].function), free(m->leaks[i].file), free(m->leaks[i].class_names);
     free(m->leaks);
     for (size_t i = 0; i < m->corruption_count; i++) {
         struct model_corruption *c = &m->corruption[i];
@@ -421,6 +583,16 @@ void model_free(struct model *m)
     }
     free(m->corruption);
     free(m->sizes);
+    if (m->stacks != NULL) {
+        for (size_t i = 0; i < m->stacks->count; i++)
+            model_stack_free(m->stacks->stacks[i]);
+        free(m->stacks->stacks);
+        strmap_free(&m->stacks->index);
+        sqlite3_finalize(m->stacks->read);
+        free(m->stacks);
+    }
+    tracedb_close(&m->db);
+    free(m->path_shown);
     *m = (struct model){0};
 }
 
@@ -435,40 +607,22 @@ const struct model_process *model_process(const struct model *m, int64_t process
     return NULL;
 }
 
-const struct model_stack *model_stack(const struct model *m, int64_t process_id,
-                                      int64_t stack_id)
+/* The blocks (or bytes) of the leaks that are suppressed or not. */
+static int64_t model_leak_sum(const struct model *m, bool suppressed, bool bytes)
 {
-    /* Stacks are sorted by (process_id, stack_id): binary search. */
-    size_t lo = 0, hi = m->stack_count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const struct model_stack *s = &m->stacks[mid];
-        if (s->process_id < process_id || (s->process_id == process_id && s->stack_id < stack_id))
-            lo = mid + 1;
-        else
-            hi = mid;
+    int64_t n = 0;
+    for (size_t i = 0; i < m->leak_count; i++) {
+        const struct model_leak *l = &m->leaks[i];
+        if ((l->suppressed_by != NULL) == suppressed)
+            n += bytes ? l->bytes : l->blocks;
     }
-    if (lo < m->stack_count && m->stacks[lo].process_id == process_id &&
-        m->stacks[lo].stack_id == stack_id)
-        return &m->stacks[lo];
-    return NULL;
-}
-
-int64_t model_total_leak_blocks(const struct model *m)
-{
-    int64_t n = 0;
-    for (size_t i = 0; i < m->leak_count; i++)
-        n += m->leaks[i].blocks;
     return n;
 }
 
-int64_t model_total_leak_bytes(const struct model *m)
-{
-    int64_t n = 0;
-    for (size_t i = 0; i < m->leak_count; i++)
-        n += m->leaks[i].bytes;
-    return n;
-}
+int64_t model_total_leak_blocks(const struct model *m) { return model_leak_sum(m, false, false); }
+int64_t model_total_leak_bytes(const struct model *m) { return model_leak_sum(m, false, true); }
+int64_t model_total_suppressed_blocks(const struct model *m) { return model_leak_sum(m, true, false); }
+int64_t model_total_suppressed_bytes(const struct model *m) { return model_leak_sum(m, true, true); }
 
 int64_t model_total_dropped(const struct model *m)
 {
@@ -528,9 +682,7 @@ const char *model_no_stacks_reason(const struct model *m)
     if (m->stacks_off)
         return "was traced with stacks off (ORTHO_TRACE_STACKS=0); trace it again with stacks on "
                "(ortho-run --stacks 32)";
-    for (size_t i = 0; i < m->stack_site_count; i++) {
-        if (m->stack_sites[i].stack_id != 0)
-            return NULL;
-    }
+    if (model_count_sites(m, "t.has_stack", false) > 0)
+        return NULL;
     return "holds no allocation with a call stack; trace a run that allocates, with stacks on";
 }

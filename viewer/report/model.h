@@ -1,12 +1,22 @@
 /* model.h - ortho-report's data model: everything the formatters print, read
- * from one trace database into plain structs (SQL -> structs), so every
- * output format (text, JSON, SVG, folded, pprof, diff, what-if) works from
- * the same numbers and none of them touches SQLite. Numbers come from the
- * documented views (class_totals, fragmentation, leaks, corruption) where a
- * view exists, and from the tables (sites, stacks, frames, size_histogram,
- * class_series, processes) otherwise. Frames are read ordered by level, not
- * through the stack_text view, and sites are aggregated here, not through
- * top_sites. */
+ * from one trace database (SQL -> structs), so every output format (text,
+ * JSON, SVG, folded, pprof, diff, what-if) works from the same numbers and
+ * none of them touches SQLite. Everything is read through the schema's
+ * views (schema.sql), the contract ortho-top reads too: class_totals and
+ * fragmentation for the classes, class_timeline for the peaks, top_sites
+ * for the sites, stack_sites and stack_frames for the stacks, leaks,
+ * corruption; processes and size_histogram are plain tables.
+ *
+ * Memory follows what is shown, not how long the run was: what is bounded
+ * by the classes or by what was live at the end (processes, classes, leaks,
+ * corruption events, the size histogram) is loaded whole by model_load;
+ * sites and stacks, of which a long run may hold millions, stay in the
+ * database and are handed out as SQL picks them: a top N (ORDER BY ...
+ * LIMIT), a stream (model_each_site, model_each_stack), or one stack at a
+ * time (model_stack). So the connection stays open until model_free. A read
+ * that fails after the load ends the program with one line and status 2,
+ * as running out of memory does (report_mem.h): there is no partial report
+ * worth keeping. */
 #ifndef ORTHO_REPORT_MODEL_H
 #define ORTHO_REPORT_MODEL_H
 
@@ -14,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "suppress.h"
 #include "tracedb.h"
 
 /* class_id 0..11 are the size classes B64..B16M, 12 is LARGE (schema.sql). */
@@ -49,9 +60,10 @@ struct model_process {
     int64_t peak_low_bytes, peak_high_bytes; /* equal when exact */
 };
 
-/* An allocation site: the innermost frame outside the allocator, aggregated
- * over every stack that reaches it. function NULL: allocations without a
- * stack (stacks off, or not picked by the sampler). */
+/* An allocation site: a row of the top_sites view, the innermost frame
+ * outside the allocator aggregated over every stack that reaches it.
+ * function NULL: allocations without a stack (stacks off, or not picked by
+ * the sampler). */
 struct model_site {
     int64_t process_id;
     char *function, *file;
@@ -85,13 +97,18 @@ struct model_stack {
     struct model_frame *frames;
 };
 
-/* Blocks still live at the end of a process, grouped by allocation stack. */
+/* Blocks still live at the end of a process, grouped by allocation stack.
+ * Stacks of one site (process, function, file and line) come one after
+ * the other, the site's biggest stack first, and sites by their bytes: the
+ * leaks first, then the suppressed ones (suppress.h). */
 struct model_leak {
     int64_t process_id, stack_id;   /* stack_id 0: no stack */
     int64_t blocks, bytes;          /* requested bytes */
     char *function, *file;          /* the site; NULL without a stack */
     int64_t line;
     char *class_names;              /* e.g. "B256" or "B64,B256" */
+    size_t site;                    /* which site: 0 for the first, counting up */
+    char *suppressed_by;            /* the rule, "built-in site:_dl_*"; NULL: a leak */
 };
 
 struct model_corruption {
@@ -108,8 +125,13 @@ struct model_size {
     int class_id;
 };
 
+struct model_stack_cache; /* model.c: the stacks read so far */
+
 struct model {
-    const char *path;                   /* the database, as given */
+    const char *path;                   /* the database, as given (to open it) */
+    char *path_shown;                   /* the same, safe to print (safetext.h) */
+    struct tracedb db;                  /* open until model_free */
+    struct model_stack_cache *stacks;   /* model_stack's; mutable behind a const model */
     char *class_names[MODEL_CLASS_SLOTS];
     int64_t payload_bytes[MODEL_CLASS_SLOTS]; /* 0 for LARGE */
 
@@ -117,14 +139,10 @@ struct model {
     struct model_process *processes;    /* by process_id */
     struct model_class totals[MODEL_CLASS_SLOTS]; /* over all processes */
 
-    size_t site_count;
-    struct model_site *sites;           /* by process, then alloc_bytes descending */
-    size_t stack_site_count;
-    struct model_stack_site *stack_sites; /* by process_id, stack_id */
-    size_t stack_count;
-    struct model_stack *stacks;         /* by process_id, stack_id */
     size_t leak_count;
-    struct model_leak *leaks;           /* by bytes descending */
+    struct model_leak *leaks;           /* by site (largest first), then stack */
+    size_t leak_site_count;             /* sites of the leaks that are not suppressed */
+    size_t suppressed_site_count;       /* sites of the suppressed ones */
     size_t corruption_count;
     struct model_corruption *corruption; /* by process, time */
     size_t size_count;
@@ -135,22 +153,53 @@ struct model {
     bool live;          /* some process has not ended */
 };
 
-/* Reads everything from an open database. 0 on success; -1 with a one-line
- * reason in err (the model is then empty and may be freed). */
-int model_load(struct model *m, struct tracedb *db, char *err, size_t err_cap);
+/* Opens path with tracedb_open and loads it, judging the leaks by the
+ * rules of suppressions (NULL: none); refuses a database without
+ * processes. 0 on success; -1 with a one-line reason in err (the model is
+ * then empty and may be freed). */
+int model_load_path(struct model *m, const char *path, const struct suppress_list *suppressions,
+                    char *err, size_t err_cap);
 void model_free(struct model *m);
 
-/* Opens path with tracedb_open and loads it; refuses a database without
- * processes. The same contract as model_load. */
-int model_load_path(struct model *m, const char *path, char *err, size_t err_cap);
-
 const struct model_process *model_process(const struct model *m, int64_t process_id);
+
+/* One stack, innermost frame first, read on first use and kept until
+ * model_free; NULL for stack 0 and for a stack the database has no frames
+ * of. */
 const struct model_stack *model_stack(const struct model *m, int64_t process_id,
                                       int64_t stack_id);
 
-/* Whole-run figures over every process. */
+/* The sites (rows of top_sites) for which where_sql holds (NULL: all), in
+ * the order of order_sql (NULL: by process, then bytes allocated, largest
+ * first), at most limit of them (0: all), one at a time: the site passed
+ * to fn lives until fn returns. where_sql and order_sql are SQL over the
+ * view as t and the site's process (a row of processes) as p. */
+typedef void (*model_site_fn)(const struct model_site *site, void *ctx);
+void model_each_site(const struct model *m, const char *where_sql, const char *order_sql,
+                     size_t limit, model_site_fn fn, void *ctx);
+
+/* model_each_site for a top: the same, and returns how many sites
+ * where_sql holds for in all (counted in the same pass over the view). */
+int64_t model_top_sites(const struct model *m, const char *where_sql, const char *order_sql,
+                        size_t limit, model_site_fn fn, void *ctx);
+
+/* How many sites where_sql holds for (the same SQL as model_each_site);
+ * with processes, how many processes have such a site. */
+int64_t model_count_sites(const struct model *m, const char *where_sql, bool processes);
+
+/* Every row of `sites` with its stack (NULL for stack 0 and for a stack
+ * without frames), by process and stack id, one stack in memory at a time:
+ * both live until fn returns. */
+typedef void (*model_stack_fn)(const struct model_stack_site *row,
+                               const struct model_stack *stack, void *ctx);
+void model_each_stack(const struct model *m, model_stack_fn fn, void *ctx);
+
+/* Whole-run figures over every process. Leaks: those not suppressed;
+ * suppressed: the others. */
 int64_t model_total_leak_blocks(const struct model *m);
 int64_t model_total_leak_bytes(const struct model *m);
+int64_t model_total_suppressed_blocks(const struct model *m);
+int64_t model_total_suppressed_bytes(const struct model *m);
 int64_t model_total_dropped(const struct model *m); /* dropped + lost_no_slot */
 
 /* The sum of a class array (a process's or the totals). */

@@ -2,9 +2,12 @@
  * line on stderr; nothing here is called from a signal handler. */
 #include "report_mem.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "safetext.h"
 
 static _Noreturn void mem_fail(void)
 {
@@ -47,6 +50,40 @@ void *mem_zalloc(size_t n, size_t elem_bytes)
     if (p == NULL)
         mem_fail();
     return p;
+}
+
+char *mem_read_text(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return NULL;
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    int c;
+    while ((c = fgetc(f)) != EOF) {
+        mem_reserve((void **)&text, &cap, len + 2, 1);
+        text[len++] = (char)c;
+    }
+    int failed = ferror(f) ? EIO : 0;
+    fclose(f);
+    if (failed) {
+        free(text);
+        errno = failed;
+        return NULL;
+    }
+    mem_reserve((void **)&text, &cap, len + 1, 1);
+    text[len] = '\0';
+    return text;
+}
+
+char *mem_safedup(const char *s)
+{
+    if (s == NULL)
+        return NULL;
+    char *copy = safetext_dup(s);
+    if (copy == NULL)
+        mem_fail();
+    return copy;
 }
 
 char *mem_strdup(const char *s)

@@ -23,6 +23,14 @@ void *mem_zalloc(size_t n, size_t elem_bytes);
 /* A copy of s, or NULL for NULL. */
 char *mem_strdup(const char *s);
 
+/* A copy of s made safe to print (safetext.h: escapes for control
+ * characters and bytes that are not UTF-8), or NULL for NULL. */
+char *mem_safedup(const char *s);
+
+/* The whole text file at path, terminated (a NUL inside ends it early);
+ * NULL with errno set when it cannot be opened or read. */
+char *mem_read_text(const char *path);
+
 /* The part of path after its last '/', pointing into path ("" for NULL). */
 const char *mem_basename(const char *path);
 

@@ -78,16 +78,29 @@ const char *weight_process_name(const struct model_process *p, char *buf, size_t
     return buf;
 }
 
+const char *weight_site_sql(enum weight_kind kind)
+{
+    /* A sampled process's no-stack row (has_stack 0) weighs nothing; its
+     * live figures scale like its totals. */
+    switch (kind) {
+    case WEIGHT_ALLOC_BYTES:
+        return "(CASE WHEN p.sample_bytes > 0 THEN t.has_stack * t.est_bytes"
+               " ELSE t.alloc_bytes END)";
+    case WEIGHT_ALLOCS:
+        return "(CASE WHEN p.sample_bytes > 0 THEN t.has_stack * t.est_allocs ELSE t.allocs END)";
+    case WEIGHT_LIVE_BYTES:
+        return "(CASE WHEN p.sample_bytes > 0 THEN t.has_stack * t.live_bytes"
+               " * t.est_bytes / max(t.alloc_bytes, 1) ELSE t.live_bytes END)";
+    case WEIGHT_LIVE_BLOCKS:
+        return "(CASE WHEN p.sample_bytes > 0 THEN t.has_stack * t.live_blocks"
+               " * t.est_allocs / max(t.allocs, 1) ELSE t.live_blocks END)";
+    }
+    return "0";
+}
+
 size_t weight_process_count(const struct model *m, enum weight_kind kind)
 {
-    size_t n = 0;
-    int64_t last = -1;
-    for (size_t i = 0; i < m->stack_site_count; i++) {
-        const struct model_stack_site *s = &m->stack_sites[i];
-        if (s->process_id != last && weight_of(m, s, kind) > 0) {
-            n++;
-            last = s->process_id;
-        }
-    }
-    return n;
+    char where[256];
+    snprintf(where, sizeof where, "%s > 0", weight_site_sql(kind));
+    return (size_t)model_count_sites(m, where, true);
 }

@@ -28,6 +28,11 @@ double weight_of(const struct model *m, const struct model_stack_site *s, enum w
  * process weighs nothing. */
 double weight_site(const struct model *m, const struct model_site *s, enum weight_kind kind);
 
+/* weight_site's rule as an SQL expression over a row of the top_sites view
+ * as t and its process as p (model_each_site), so that SQL can rank the
+ * sites the way the outputs weigh them. */
+const char *weight_site_sql(enum weight_kind kind);
+
 /* "allocated bytes", "allocations", "live bytes at exit", "live blocks at exit". */
 const char *weight_describe(enum weight_kind kind);
 
@@ -43,7 +48,7 @@ const char *weight_frame_name(const struct model_frame *f, char *buf, size_t cap
 /* The root frame naming a process when a graph holds several: "exe (process N)". */
 const char *weight_process_name(const struct model_process *p, char *buf, size_t cap);
 
-/* How many processes have a stack of non-zero weight (one root per process
+/* How many processes have a site of non-zero weight (one root per process
  * is drawn only when this is above one). */
 size_t weight_process_count(const struct model *m, enum weight_kind kind);
 

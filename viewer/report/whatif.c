@@ -86,29 +86,12 @@ int whatif_table_parse(struct whatif_table *t, const char *text, const char *ori
 int whatif_table_read(struct whatif_table *t, const char *path, char *err, size_t err_cap)
 {
     *t = (struct whatif_table){0};
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
+    char *text = mem_read_text(path);
+    if (text == NULL) {
         snprintf(err, err_cap, "%s: %s; give a file of class sizes for --what-if", path,
                  strerror(errno));
         return -1;
     }
-    char *text = NULL;
-    size_t len = 0, cap = 0;
-    int c;
-    while ((c = fgetc(f)) != EOF) {
-        mem_reserve((void **)&text, &cap, len + 2, 1);
-        text[len++] = (char)c;
-    }
-    bool failed = ferror(f) != 0;
-    fclose(f);
-    if (failed) {
-        snprintf(err, err_cap, "%s: cannot read it; give a file of class sizes for --what-if",
-                 path);
-        free(text);
-        return -1;
-    }
-    mem_reserve((void **)&text, &cap, len + 1, 1);
-    text[len] = '\0';
     int rc = whatif_table_parse(t, text, path, err, err_cap);
     free(text);
     return rc;

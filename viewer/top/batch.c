@@ -28,6 +28,9 @@ static void batch_header(FILE *out, const struct top_snapshot *snap,
         fprintf(out, "; rates over the last %.3f s", (double)snap->rate_window_ns / 1e9);
     if (opt->screen == &top_screens[TOP_SCREEN_SITES] || opt->screen == &top_screens[TOP_SCREEN_THREADS])
         fprintf(out, "; counters of the whole run");
+    if (opt->screen == &top_screens[TOP_SCREEN_SITES] && snap->site_total > (int64_t)snap->site_count)
+        fprintf(out, "; the first %zu of %lld sites in this order", snap->site_count,
+                (long long)snap->site_total);
     fprintf(out, "\n\n");
 }
 

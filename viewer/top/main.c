@@ -12,6 +12,7 @@
 
 #include "batch.h"
 #include "describe.h"
+#include "safetext.h"
 #include "tracedb.h"
 #include "ui.h"
 
@@ -32,11 +33,21 @@ struct top_args {
     bool reverse;
 };
 
+/* One line on stderr, made safe to print as a whole (it may quote a path,
+ * an argument or a name from the database). */
+static void top_say(const char *line)
+{
+    char shown[4 * TOP_LINE_BYTES];
+    fprintf(stderr, "ortho-top: %s\n", safetext_copy(shown, sizeof shown, line));
+}
+
 static int top_usage_error(const char *fmt, const char *what)
 {
-    fprintf(stderr, "ortho-top: ");
-    fprintf(stderr, fmt, what);
-    fprintf(stderr, "; see ortho-top --help\n");
+    char line[TOP_LINE_BYTES];
+    int n = snprintf(line, sizeof line, fmt, what);
+    if (n >= 0 && (size_t)n < sizeof line)
+        snprintf(line + n, sizeof line - (size_t)n, "; see ortho-top --help");
+    top_say(line);
     return -1;
 }
 
@@ -137,15 +148,18 @@ int main(int argc, char **argv)
     char err[TOP_LINE_BYTES];
     struct tracedb db;
     if (tracedb_open(&db, args.path, err, sizeof err) != 0) {
-        fprintf(stderr, "ortho-top: %s\n", err);
+        top_say(err);
         return TOP_EXIT_INPUT;
     }
     struct top_model model;
     if (top_model_open(&model, &db, err, sizeof err) != 0) {
-        fprintf(stderr, "ortho-top: %s\n", err);
+        top_say(err);
         tracedb_close(&db);
         return TOP_EXIT_INPUT;
     }
+    /* The path as the screens print it: a name like any other. */
+    char shown_path[4 * TOP_LINE_BYTES];
+    safetext_copy(shown_path, sizeof shown_path, args.path);
     const struct top_screen *screen = top_screens;
     int sort_col = -1, selection = TOP_ALL_PROCESSES, status = 0;
     int64_t at_ns = 0;
@@ -153,24 +167,32 @@ int main(int argc, char **argv)
     if (top_resolve(&args, &model, &screen, &sort_col, &selection, &at_ns, &note) != 0) {
         status = TOP_EXIT_USAGE;
     } else if (args.batch) {
-        struct top_snapshot snap;
+        struct top_snapshot snap = {0};
         int64_t at = at_ns != 0 ? at_ns : top_model_data_end_ns(&model);
         bool descending = sort_col >= 0 ? screen->columns[sort_col].kind == TOP_COL_NUMBER
                                         : screen->default_descending;
         struct top_batch_options opt = {screen, sort_col, descending != args.reverse, args.filter,
-                                        args.path, at_ns == 0 ? "(end)" : note};
-        if (top_snapshot_take(&snap, &model, selection, at) != 0 ||
-            top_batch_print(stdout, &model, &snap, &opt) != 0 || fflush(stdout) != 0) {
-            fprintf(stderr, "ortho-top: cannot print the screen (out of memory or output closed)\n");
+                                        shown_path, at_ns == 0 ? "(end)" : note};
+        /* The sites screen: the database ranks and filters the sites. */
+        struct top_site_query q;
+        top_screen_site_query(screen, sort_col, opt.descending, args.filter,
+                              selection == TOP_ALL_PROCESSES ? 0 : model.procs[selection].process_id,
+                              &q);
+        if (top_model_set_site_query(&model, &q) && top_model_refresh(&model, err, sizeof err) != 0) {
+            top_say(err);
+            status = TOP_EXIT_INPUT;
+        } else if (top_snapshot_take(&snap, &model, selection, at) != 0 ||
+                   top_batch_print(stdout, &model, &snap, &opt) != 0 || fflush(stdout) != 0) {
+            top_say("cannot print the screen (out of memory or output closed)");
             status = TOP_EXIT_INPUT;
         }
         top_snapshot_free(&snap);
     } else {
-        struct top_ui_options opt = {args.path, (int)(screen - top_screens), selection, at_ns,
+        struct top_ui_options opt = {shown_path, (int)(screen - top_screens), selection, at_ns,
                                      sort_col, args.filter};
         int rc = top_ui_run(&model, &opt, err, sizeof err);
         if (rc < 0) {
-            fprintf(stderr, "ortho-top: %s\n", err);
+            top_say(err);
             status = TOP_EXIT_INPUT;
         } else if (rc > 0) {
             /* Ended by SIGTERM/SIGHUP: the terminal is restored; die of it. */

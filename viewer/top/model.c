@@ -3,18 +3,22 @@
  * same collector commit. A refresh reads into fresh arrays first and swaps
  * them in only when every query succeeded: a database that is locked or
  * half-written at the wrong moment leaves the previous model intact, which
- * is what lets the live view report a failed refresh and carry on. Series
- * rows are appended per process from a watermark (the newest ts_ns loaded):
- * the collector stamps all rows of one commit with the process's newest
- * event time, which only grows, and rewrites a row of the same ts_ns with
- * INSERT OR REPLACE, so rows at the watermark replace, newer ones append. */
+ * is what lets the live view report a failed refresh and carry on. Timeline
+ * rows (class_timeline) are appended per process from a watermark (the
+ * newest ts_ns loaded): the collector stamps all rows of one commit with
+ * the process's newest event time, which only grows, and rewrites a row of
+ * the same ts_ns with INSERT OR REPLACE; the view's last row of a class
+ * (class_stats') moves on with each commit; so rows at the watermark
+ * replace, newer ones append. */
 #include "model.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* One new class_series row: which process (index into the load's procs)
+#include "safetext.h"
+
+/* One new class_timeline row: which process (index into the load's procs)
  * and class it belongs to. */
 struct top_load_row {
     size_t proc;
@@ -28,6 +32,7 @@ struct top_load {
     size_t proc_count, proc_cap;
     struct top_site *sites;
     size_t site_count, site_cap;
+    int64_t site_total;         /* how many sites the query matches */
     struct top_thread *threads;
     size_t thread_count, thread_cap;
     struct top_event *events;
@@ -36,19 +41,17 @@ struct top_load {
     size_t row_count, row_cap;
 };
 
+/* Text from the database, "" for NULL, made safe to print (safetext.h):
+ * every name on every screen went through one of these two. NULL when out
+ * of memory. */
 static char *model_strdup(const unsigned char *text)
 {
-    const char *s = text != NULL ? (const char *)text : "";
-    size_t n = strlen(s) + 1;
-    char *copy = malloc(n);
-    if (copy != NULL)
-        memcpy(copy, s, n);
-    return copy;
+    return safetext_dup(text != NULL ? (const char *)text : "");
 }
 
 static void model_copy_text(char *dst, size_t cap, const unsigned char *text)
 {
-    snprintf(dst, cap, "%s", text != NULL ? (const char *)text : "");
+    safetext_copy(dst, cap, (const char *)text);
 }
 
 /* Grows *array (of elem bytes each) so it holds one more than *count. */
@@ -241,13 +244,14 @@ static int model_series_row(sqlite3_stmt *s, void *arg)
     return 0;
 }
 
-/* Series rows of each process at or after what the model already holds. */
+/* Timeline rows of each process at or after what the model already holds
+ * (the view ends each class with class_stats' exact row). */
 static int model_read_series(struct top_model *m, struct top_load *l, char *err, size_t cap)
 {
     sqlite3_stmt *s = tracedb_prepare(m->db,
         "SELECT class_id, ts_ns, allocs, frees, live_blocks, live_requested_bytes, "
         "live_usable_bytes, cached_blocks, pooled_blocks, cache_refills, cache_drains, "
-        "carved_blocks FROM class_series WHERE process_id = ?1 AND ts_ns >= ?2 "
+        "carved_blocks FROM class_timeline WHERE process_id = ?1 AND ts_ns >= ?2 "
         "ORDER BY class_id, ts_ns", err, cap);
     if (s == NULL)
         return -1;
@@ -265,31 +269,21 @@ static int model_read_series(struct top_model *m, struct top_load *l, char *err,
     return 0;
 }
 
-static int model_stats_row(sqlite3_stmt *s, void *arg)
+static int model_large_row(sqlite3_stmt *s, void *arg)
 {
     struct top_load *l = arg;
-    int64_t pid = sqlite3_column_int64(s, 0), cls = sqlite3_column_int64(s, 1);
-    if (cls < 0 || cls >= TOP_CLASSES)
-        return 0;
-    for (size_t i = 0; i < l->proc_count; i++) {
-        if (l->procs[i].process_id != pid)
-            continue;
-        struct top_class_stats *st = &l->procs[i].stats[cls];
-        st->carves = sqlite3_column_int64(s, 2);
-        st->os_released_bytes = sqlite3_column_int64(s, 3);
-        st->large_mapped_bytes = sqlite3_column_int64(s, 4);
-        st->large_unmapped_bytes = sqlite3_column_int64(s, 5);
-        st->live_usable_bytes = sqlite3_column_int64(s, 6);
-    }
+    int64_t pid = sqlite3_column_int64(s, 0);
+    for (size_t i = 0; i < l->proc_count; i++)
+        if (l->procs[i].process_id == pid)
+            l->procs[i].large_free_bytes = sqlite3_column_int64(s, 1);
     return 0;
 }
 
-static int model_read_stats(struct top_model *m, struct top_load *l, char *err, size_t cap)
+static int model_read_large(struct top_model *m, struct top_load *l, char *err, size_t cap)
 {
     return model_query(m,
-        "SELECT process_id, class_id, carves, os_released_bytes, large_mapped_bytes, "
-        "large_unmapped_bytes, live_usable_bytes FROM class_stats",
-        "class statistics", model_stats_row, l, err, cap);
+        "SELECT process_id, sum(large_free_bytes) FROM fragmentation GROUP BY process_id",
+        "the large path", model_large_row, l, err, cap);
 }
 
 static int model_site_row(sqlite3_stmt *s, void *arg)
@@ -313,25 +307,98 @@ static int model_site_row(sqlite3_stmt *s, void *arg)
     t->live_bytes = sqlite3_column_int64(s, 8);
     t->peak_live_bytes = sqlite3_column_int64(s, 9);
     t->stacks = sqlite3_column_int64(s, 10);
+    t->allocs_per_s = sqlite3_column_double(s, 11); /* the lifetime rate; live runs redo it */
+    l->site_total = sqlite3_column_int64(s, 12);
     return 0;
 }
 
-/* Sites per process, summed over the stacks that share a site (the stacks
- * table's site_* columns), biggest live bytes first. */
+/* The site rows of a query: the top_sites view, one process's rows or
+ * every process's summed per site, with the names the screen shows
+ * (screens.c matches its filter against the same text). Columns: process
+ * (0 when several), function, file, line, the counters, each site's
+ * allocations per second over its processes' lifetimes, and (added by
+ * model_read_sites) how many rows the query has in all. */
+#define MODEL_SITE_NAME                                                                     \
+    "CASE WHEN t.has_stack = 0 THEN '(no stack)' ELSE coalesce(t.function, '(unknown)') END"
+#define MODEL_SITE_WHERE                                                                    \
+    " WHERE (?1 = 0 OR t.process_id = ?1) AND (?2 = ''"                                      \
+    "   OR instr(lower(" MODEL_SITE_NAME "), lower(?2)) > 0"                                 \
+    "   OR instr(lower(CASE WHEN coalesce(t.file, '') = '' THEN '?'"                         \
+    "                  ELSE t.file || ':' || coalesce(t.line, 0) END), lower(?2)) > 0)"
+#define MODEL_SITE_RATE                                                                     \
+    "CASE WHEN p.end_ns > p.start_ns THEN t.allocs * 1e9 / (p.end_ns - p.start_ns) ELSE 0 END"
+/* One process's rows (or the only process's) are the view's own. */
+#define MODEL_SITES_OF_ONE                                                                  \
+    "SELECT t.process_id, " MODEL_SITE_NAME ", coalesce(t.file, ''), coalesce(t.line, 0),"   \
+    " t.allocs, t.alloc_bytes, t.frees, t.live_blocks, t.live_bytes, t.peak_live_bytes,"     \
+    " t.stacks, " MODEL_SITE_RATE " FROM top_sites t JOIN processes p USING (process_id)"    \
+    MODEL_SITE_WHERE
+/* Every process: a site found in several processes is one row. */
+#define MODEL_SITES_OF_ALL                                                                  \
+    "SELECT CASE WHEN count(DISTINCT t.process_id) = 1 THEN min(t.process_id) ELSE 0 END,"   \
+    " " MODEL_SITE_NAME ", coalesce(t.file, ''), coalesce(t.line, 0), sum(t.allocs),"        \
+    " sum(t.alloc_bytes), sum(t.frees), sum(t.live_blocks), sum(t.live_bytes),"              \
+    " max(t.peak_live_bytes), sum(t.stacks), sum(" MODEL_SITE_RATE ")"                       \
+    " FROM top_sites t JOIN processes p USING (process_id)" MODEL_SITE_WHERE                 \
+    " GROUP BY t.function, t.file, t.line, t.has_stack"
+
+/* ORDER BY of each enum top_site_order, by result column (1-based, as in
+ * MODEL_SITES_OF_*); live runs rank ALLOC/s by allocations (rates since
+ * the last refresh are the model's own, see model_load_commit). */
+static const char *const model_site_orders[TOP_SITES_ORDERS] = {
+    [TOP_SITES_BY_LIVE_BYTES] = "9", [TOP_SITES_BY_LIVE_BLOCKS] = "8",
+    [TOP_SITES_BY_RATE] = "12",      [TOP_SITES_BY_ALLOCS] = "5",
+    [TOP_SITES_BY_BYTES] = "6",      [TOP_SITES_BY_FUNCTION] = "2",
+    [TOP_SITES_BY_FILE] = "3",       [TOP_SITES_BY_FREES] = "7",
+    [TOP_SITES_BY_PEAK] = "10",      [TOP_SITES_BY_STACKS] = "11",
+    [TOP_SITES_BY_PROCESS] = "1",
+};
+
+static bool model_load_is_live(const struct top_load *l)
+{
+    for (size_t i = 0; i < l->proc_count; i++)
+        if (l->procs[i].end_ns == 0)
+            return true;
+    return false;
+}
+
+/* The sites of m->site_query: the first TOP_SITES_MAX in its order, and
+ * how many there are (counted in the same pass: a window over the rows,
+ * which SQLite keeps on disk when they are many). */
 static int model_read_sites(struct top_model *m, struct top_load *l, char *err, size_t cap)
 {
-    return model_query(m,
-        "SELECT si.process_id, "
-        "  CASE WHEN si.stack_id = 0 THEN '(no stack)' "
-        "       ELSE coalesce(st.site_function, '(unknown)') END AS fn, "
-        "  coalesce(st.site_file, '') AS file, coalesce(st.site_line, 0) AS line, "
-        "  sum(si.allocs), sum(si.alloc_bytes), sum(si.frees), sum(si.live_blocks), "
-        "  sum(si.live_bytes), max(si.peak_live_bytes), count(*) "
-        "FROM sites si LEFT JOIN stacks st "
-        "  ON st.process_id = si.process_id AND st.stack_id = si.stack_id "
-        "GROUP BY si.process_id, fn, file, line "
-        "ORDER BY sum(si.live_bytes) DESC, sum(si.alloc_bytes) DESC",
-        "sites", model_site_row, l, err, cap);
+    const struct top_site_query *q = &m->site_query;
+    l->site_total = 0;
+    if (!q->wanted)
+        return 0;
+    enum top_site_order order = q->order < TOP_SITES_ORDERS ? q->order : TOP_SITES_BY_LIVE_BYTES;
+    const char *key = order == TOP_SITES_BY_RATE && model_load_is_live(l)
+                          ? model_site_orders[TOP_SITES_BY_ALLOCS]
+                          : model_site_orders[order];
+    char sql[4096];
+    snprintf(sql, sizeof sql,
+             "SELECT *, count(*) OVER () FROM (%s) ORDER BY %s %s, 9 DESC, 6 DESC, 2, 3, 4 LIMIT %d",
+             q->process_id != 0 || l->proc_count == 1 ? MODEL_SITES_OF_ONE : MODEL_SITES_OF_ALL,
+             key, q->descending ? "DESC" : "ASC", TOP_SITES_MAX);
+    sqlite3_stmt *s = tracedb_prepare(m->db, sql, err, cap);
+    if (s == NULL)
+        return -1;
+    sqlite3_bind_int64(s, 1, q->process_id);
+    sqlite3_bind_text(s, 2, q->filter, -1, SQLITE_STATIC);
+    if (model_each_row(m, s, "sites", model_site_row, l, err, cap) != 0)
+        return -1;
+    sqlite3_finalize(s);
+    return 0;
+}
+
+bool top_model_set_site_query(struct top_model *m, const struct top_site_query *q)
+{
+    const struct top_site_query *o = &m->site_query;
+    bool changed = o->wanted != q->wanted || o->process_id != q->process_id ||
+                   o->order != q->order || o->descending != q->descending ||
+                   strcmp(o->filter, q->filter) != 0;
+    m->site_query = *q;
+    return changed;
 }
 
 static int model_thread_row(sqlite3_stmt *s, void *arg)
@@ -400,12 +467,10 @@ static int model_event_row(sqlite3_stmt *s, void *arg)
 static int model_read_events(struct top_model *m, struct top_load *l, char *err, size_t cap)
 {
     return model_query(m,
-        "SELECT c.event_id, c.process_id, coalesce(c.thread_id, 0), c.ts_ns, c.kind, c.call, "
-        "coalesce(c.address, 0), c.class_name, c.function, c.file, coalesce(c.line, 0), "
-        "coalesce(c.stack_id, 0), coalesce(c.alloc_thread_id, 0), "
-        "coalesce(c.alloc_stack_id, 0), e.header "
-        "FROM corruption c JOIN corruption_events e USING (event_id) "
-        "ORDER BY c.ts_ns, c.event_id",
+        "SELECT event_id, process_id, coalesce(thread_id, 0), ts_ns, kind, call, "
+        "coalesce(address, 0), class_name, function, file, coalesce(line, 0), "
+        "coalesce(stack_id, 0), coalesce(alloc_thread_id, 0), coalesce(alloc_stack_id, 0), "
+        "header FROM corruption ORDER BY ts_ns, event_id",
         "corruption events", model_event_row, l, err, cap);
 }
 
@@ -462,16 +527,16 @@ static int model_load_commit(struct top_model *m, struct top_load *l, char *err,
     m->proc_count = l->proc_count;
     m->sites = l->sites;
     m->site_count = l->site_count;
-    /* Site rates: live, the allocations since the previous refresh over
-     * the data time that passed; finished, the process-lifetime average. */
+    m->site_total = l->site_total;
+    /* Site rates: finished, the process-lifetime average the query read;
+     * live, the allocations since the previous refresh over the data time
+     * that passed (0 for a site the previous refresh did not hold). */
     int64_t end = top_model_data_end_ns(m);
-    bool live = top_model_is_live(m);
-    for (size_t i = 0; i < m->site_count; i++) {
-        struct top_site *t = &m->sites[i];
-        int p = top_model_find_process(m, t->process_id);
-        t->allocs_per_s = 0;
-        if (live && old_sites != NULL && end > prev_end) {
-            for (size_t j = 0; j < old_site_count; j++) {
+    if (top_model_is_live(m)) {
+        for (size_t i = 0; i < m->site_count; i++) {
+            struct top_site *t = &m->sites[i];
+            t->allocs_per_s = 0;
+            for (size_t j = 0; end > prev_end && j < old_site_count; j++) {
                 const struct top_site *o = &old_sites[j];
                 if (o->process_id == t->process_id && o->line == t->line &&
                     strcmp(o->function, t->function) == 0 && strcmp(o->file, t->file) == 0) {
@@ -479,9 +544,6 @@ static int model_load_commit(struct top_model *m, struct top_load *l, char *err,
                     break;
                 }
             }
-        } else if (!live && p >= 0 && m->procs[p].end_ns > m->procs[p].start_ns) {
-            t->allocs_per_s = (double)t->allocs * 1e9 /
-                              (double)(m->procs[p].end_ns - m->procs[p].start_ns);
         }
     }
     model_free_sites(old_sites, old_site_count);
@@ -513,7 +575,7 @@ int top_model_refresh(struct top_model *m, char *err, size_t err_cap)
     if (rc == 0)
         rc = model_read_series(m, &l, err, err_cap);
     if (rc == 0)
-        rc = model_read_stats(m, &l, err, err_cap);
+        rc = model_read_large(m, &l, err, err_cap);
     if (rc == 0)
         rc = model_read_sites(m, &l, err, err_cap);
     if (rc == 0)
@@ -603,7 +665,7 @@ int top_model_stack(const struct top_model *m, int64_t process_id, int64_t stack
 {
     char err[256];
     sqlite3_stmt *s = tracedb_prepare(m->db,
-        "SELECT level, pc, function, module, file, coalesce(line, 0) FROM frames "
+        "SELECT level, pc, function, module, file, coalesce(line, 0) FROM stack_frames "
         "WHERE process_id = ?1 AND stack_id = ?2 ORDER BY level", err, sizeof err);
     if (s == NULL)
         return -1;

@@ -3,12 +3,18 @@
  * from them (snapshot.c). Nothing here knows about ncurses, so the batch
  * mode and the unit tests see exactly what the terminal screens see.
  *
- * Time is CLOCK_MONOTONIC nanoseconds as in the database. The per-class
- * time series (class_series) is kept in memory, one array per process and
+ * Everything is read through the schema's views (schema.sql), the contract
+ * ortho-report reads too: class_timeline for the classes, fragmentation for
+ * the large path's free bytes, top_sites for the sites, corruption and
+ * stack_frames for the events and their stacks; processes and threads are
+ * plain tables. Time is CLOCK_MONOTONIC nanoseconds as in the database.
+ * The per-class timeline is kept in memory, one array per process and
  * class, and grows by the rows committed since the last refresh, so a live
- * database is followed without re-reading it. Everything else (processes,
- * class_stats, sites, threads, corruption) is small and is re-read whole on
- * each refresh. */
+ * database is followed without re-reading it. Processes, threads and
+ * corruption events are small and are re-read whole on each refresh. Sites
+ * are not: a long run may have millions, so the database sums, filters and
+ * ranks them (struct top_site_query) and the model holds the first
+ * TOP_SITES_MAX, only once a screen has asked for sites. */
 #ifndef ORTHO_TOP_MODEL_H
 #define ORTHO_TOP_MODEL_H
 
@@ -25,8 +31,9 @@
 #define TOP_SPARK_WINDOW_NS 60000000000LL   /* the pressure sparkline covers a minute */
 #define TOP_SPARK_BUCKETS 12                /* of 5 s each */
 #define TOP_ALL_PROCESSES (-1)  /* process selection: the sum over the whole tree */
+#define TOP_SITES_MAX 1000      /* sites read per refresh: the first of the screen's order */
 
-/* The cumulative counters of one class_series row, in column order. */
+/* The cumulative counters of one class_timeline row, in column order. */
 enum top_field {
     TOP_F_ALLOCS,
     TOP_F_FREES,
@@ -57,13 +64,6 @@ struct top_class_info {
     int64_t block_bytes;    /* payload + header; 0 for LARGE */
 };
 
-/* The whole-run counters of class_stats the series does not carry. */
-struct top_class_stats {
-    int64_t carves;
-    int64_t os_released_bytes;
-    int64_t large_mapped_bytes, large_unmapped_bytes;
-    int64_t live_usable_bytes;  /* at the last commit, to price large free space */
-};
 
 struct top_process {
     int64_t process_id, pid, parent_process_id; /* parent 0: the root */
@@ -72,16 +72,17 @@ struct top_process {
     char end_reason[16];       /* "" while running */
     int64_t start_ns, end_ns;  /* end_ns 0 while running */
     int64_t last_ts_ns;        /* newest event the collector saw */
-    int64_t series_ts_ns;      /* newest class_series row loaded (refresh watermark) */
+    int64_t series_ts_ns;      /* newest class_timeline row loaded (refresh watermark) */
     struct top_series series[TOP_CLASSES];
-    struct top_class_stats stats[TOP_CLASSES];
+    int64_t large_free_bytes;  /* mapped by the large path, not live (fragmentation view) */
 };
 
-/* One allocation site of one process: sites summed over the stacks that
- * share site_function/site_file/site_line. */
+/* One allocation site: a row of the top_sites view (sites summed over the
+ * stacks that share a site), or with every process selected the sum of
+ * those rows over the processes. */
 struct top_site {
-    int64_t process_id;
-    char *function, *file;  /* owned; function "(no stack)" for stack_id 0 */
+    int64_t process_id;     /* 0: the site is in several processes */
+    char *function, *file;  /* owned; function "(no stack)" for the stackless row */
     int64_t line;
     int64_t allocs, alloc_bytes, frees, live_blocks, live_bytes, peak_live_bytes;
     int64_t stacks;         /* how many stacks reach it */
@@ -104,6 +105,22 @@ struct top_event {
     int header_bytes;        /* how many of header[] the database had */
 };
 
+/* Which sites the model reads, in which order: what the sites screen
+ * shows (screens.c fills it from its sort column and filter). */
+enum top_site_order {
+    TOP_SITES_BY_LIVE_BYTES, TOP_SITES_BY_LIVE_BLOCKS, TOP_SITES_BY_RATE, TOP_SITES_BY_ALLOCS,
+    TOP_SITES_BY_BYTES, TOP_SITES_BY_FUNCTION, TOP_SITES_BY_FILE, TOP_SITES_BY_FREES,
+    TOP_SITES_BY_PEAK, TOP_SITES_BY_STACKS, TOP_SITES_BY_PROCESS, TOP_SITES_ORDERS
+};
+
+struct top_site_query {
+    bool wanted;               /* false: read no sites (no screen shows them) */
+    int64_t process_id;        /* 0: every process, summed per site */
+    enum top_site_order order;
+    bool descending;
+    char filter[64];           /* "": all; else sites whose function or file:line holds it */
+};
+
 struct top_frame {
     int64_t level, pc, line;
     char function[128], module[128], file[160];
@@ -114,8 +131,10 @@ struct top_model {
     struct top_class_info classes[TOP_CLASSES];
     struct top_process *procs;                /* ascending process_id */
     size_t proc_count;
-    struct top_site *sites;
+    struct top_site_query site_query; /* what `sites` holds; set by top_model_set_site_query */
+    struct top_site *sites;           /* the first TOP_SITES_MAX of the query, in its order */
     size_t site_count;
+    int64_t site_total;               /* how many the query matches (site_count when fewer) */
     struct top_thread *threads;
     size_t thread_count;
     struct top_event *events;
@@ -128,6 +147,11 @@ struct top_model {
  * one line in err (an empty run: "holds no traced process yet"). On failure
  * the model holds nothing and needs no top_model_free. */
 int top_model_open(struct top_model *m, struct tracedb *db, char *err, size_t err_cap);
+
+/* Sets which sites the next refresh reads (a process_id that is not in the
+ * database reads none). Returns whether it differs from the current query,
+ * in which case the caller refreshes to see them. */
+bool top_model_set_site_query(struct top_model *m, const struct top_site_query *q);
 
 /* Re-reads what may have changed and appends new series rows. Site rates:
  * while the run is live, allocations per second since the previous refresh;

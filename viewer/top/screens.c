@@ -110,13 +110,17 @@ static void screens_rate(char *buf, size_t cap, double v, int width, bool exact)
 
 /* ---- classes ---------------------------------------------------------- */
 
-enum { CL_NAME, CL_ALLOCS_S, CL_FREES_S, CL_LIVE, CL_REQ, CL_USABLE, CL_WASTE, CL_SPARK,
-       CL_CACHED, CL_POOLED, CL_REFILLS_S, CL_DRAINS_S, CL_CARVED, CL_COUNT };
+enum { CL_NAME, CL_ALLOCS_S, CL_FREES_S, CL_ALLOCS, CL_FREES, CL_LIVE, CL_REQ, CL_USABLE,
+       CL_WASTE, CL_SPARK, CL_CACHED, CL_POOLED, CL_REFILLS_S, CL_DRAINS_S, CL_CARVED, CL_COUNT };
 
+/* The rate columns and the total columns take the same place on the
+ * terminal, one view at a time ('t'); --batch prints both. */
 static const struct top_column class_columns[CL_COUNT] = {
     [CL_NAME] = {"CLASS", 5, TOP_COL_TEXT},
-    [CL_ALLOCS_S] = {"ALLOC/s", 7, TOP_COL_NUMBER},
-    [CL_FREES_S] = {"FREE/s", 7, TOP_COL_NUMBER},
+    [CL_ALLOCS_S] = {"ALLOC/s", 7, TOP_COL_NUMBER, TOP_VIEW_RATES},
+    [CL_FREES_S] = {"FREE/s", 7, TOP_COL_NUMBER, TOP_VIEW_RATES},
+    [CL_ALLOCS] = {"ALLOCS", 7, TOP_COL_NUMBER, TOP_VIEW_TOTALS},
+    [CL_FREES] = {"FREES", 7, TOP_COL_NUMBER, TOP_VIEW_TOTALS},
     [CL_LIVE] = {"LIVE", 7, TOP_COL_NUMBER},
     [CL_REQ] = {"REQ", 6, TOP_COL_NUMBER},
     [CL_USABLE] = {"USABLE", 6, TOP_COL_NUMBER},
@@ -142,6 +146,8 @@ static double class_key(const struct top_snapshot *snap, size_t row, int col)
     case CL_NAME: return (double)row;  /* class order */
     case CL_ALLOCS_S: return r->allocs_per_s;
     case CL_FREES_S: return r->frees_per_s;
+    case CL_ALLOCS: return (double)r->allocs;
+    case CL_FREES: return (double)r->frees;
     case CL_LIVE: return (double)r->live_blocks;
     case CL_REQ: return (double)r->live_requested_bytes;
     case CL_USABLE: return (double)r->live_usable_bytes;
@@ -165,6 +171,8 @@ static void class_cell(const struct top_snapshot *snap, size_t row, int col, boo
     case CL_NAME: snprintf(buf, cap, "%s", r->name); break;
     case CL_ALLOCS_S: screens_rate(buf, cap, r->allocs_per_s, w, exact); break;
     case CL_FREES_S: screens_rate(buf, cap, r->frees_per_s, w, exact); break;
+    case CL_ALLOCS: screens_number(buf, cap, r->allocs, w, exact, false); break;
+    case CL_FREES: screens_number(buf, cap, r->frees, w, exact, false); break;
     case CL_LIVE: screens_number(buf, cap, r->live_blocks, w, exact, false); break;
     case CL_REQ: screens_number(buf, cap, r->live_requested_bytes, w, exact, true); break;
     case CL_USABLE: screens_number(buf, cap, r->live_usable_bytes, w, exact, true); break;
@@ -315,6 +323,16 @@ static const struct top_column site_columns[SI_COUNT] = {
     [SI_PEAK] = {"PEAK B", 7, TOP_COL_NUMBER},
     [SI_STACKS] = {"STACKS", 6, TOP_COL_NUMBER},
     [SI_PROCESS] = {"PROC", 4, TOP_COL_NUMBER},
+};
+
+/* The order the database ranks sites in for each column. */
+static const enum top_site_order site_orders[SI_COUNT] = {
+    [SI_LIVE_BYTES] = TOP_SITES_BY_LIVE_BYTES, [SI_LIVE] = TOP_SITES_BY_LIVE_BLOCKS,
+    [SI_ALLOCS_S] = TOP_SITES_BY_RATE,         [SI_ALLOCS] = TOP_SITES_BY_ALLOCS,
+    [SI_BYTES] = TOP_SITES_BY_BYTES,           [SI_FUNCTION] = TOP_SITES_BY_FUNCTION,
+    [SI_FILE] = TOP_SITES_BY_FILE,             [SI_FREES] = TOP_SITES_BY_FREES,
+    [SI_PEAK] = TOP_SITES_BY_PEAK,             [SI_STACKS] = TOP_SITES_BY_STACKS,
+    [SI_PROCESS] = TOP_SITES_BY_PROCESS,
 };
 
 static size_t site_rows(const struct top_snapshot *snap)
@@ -505,6 +523,27 @@ const struct top_screen top_screens[TOP_SCREENS] = {
     [TOP_SCREEN_CORRUPTION] = {"corruption", "Corruption", event_columns, CO_COUNT, CO_TIME,
                                false, event_rows, event_cell, event_key},
 };
+
+void top_screen_site_query(const struct top_screen *screen, int sort_col, bool descending,
+                           const char *filter, int64_t process_id, struct top_site_query *q)
+{
+    memset(q, 0, sizeof *q);
+    q->wanted = screen == &top_screens[TOP_SCREEN_SITES];
+    if (!q->wanted)
+        return;
+    if (sort_col < 0 || sort_col >= SI_COUNT)
+        sort_col = screen->default_sort;
+    q->process_id = process_id;
+    q->order = site_orders[sort_col];
+    q->descending = descending;
+    snprintf(q->filter, sizeof q->filter, "%s", filter != NULL ? filter : "");
+}
+
+bool top_column_shown(const struct top_screen *screen, int col, bool totals)
+{
+    enum top_column_view view = screen->columns[col].view;
+    return view == TOP_VIEW_BOTH || view == (totals ? TOP_VIEW_TOTALS : TOP_VIEW_RATES);
+}
 
 const struct top_screen *top_screen_named(const char *name)
 {

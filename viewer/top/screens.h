@@ -26,13 +26,23 @@ enum top_column_kind {
     TOP_COL_SPARK,   /* a sparkline or bar: drawn, not sorted */
 };
 
+/* Which of the terminal's two views of the class screen shows a column:
+ * rates (per second, what a live run is about) or totals (counts since
+ * the start, what a finished run is about). --batch prints both. */
+enum top_column_view {
+    TOP_VIEW_BOTH,
+    TOP_VIEW_RATES,
+    TOP_VIEW_TOTALS,
+};
+
 struct top_column {
     const char *title;
     int width;                   /* characters on the terminal */
     enum top_column_kind kind;
+    enum top_column_view view;   /* TOP_VIEW_BOTH unless the column is one view's */
 };
 
-#define TOP_MAX_COLUMNS 14
+#define TOP_MAX_COLUMNS 16
 
 struct top_screen {
     const char *name;            /* for --screen: classes, frag, sites, threads, corruption */
@@ -50,6 +60,16 @@ struct top_screen {
 };
 
 extern const struct top_screen top_screens[TOP_SCREENS];
+
+/* Whether the terminal shows column col of screen in the totals view
+ * (totals true) or the rates view. */
+bool top_column_shown(const struct top_screen *screen, int col, bool totals);
+
+/* The sites the model must read for screen to show its rows sorted by
+ * column sort_col (-1: the default) with filter (NULL: none), for the
+ * process process_id (0: all of them): wanted only on the sites screen. */
+void top_screen_site_query(const struct top_screen *screen, int sort_col, bool descending,
+                           const char *filter, int64_t process_id, struct top_site_query *q);
 
 /* The screen called name (also accepts unique prefixes, e.g. "frag"), or
  * NULL. */

@@ -1,6 +1,6 @@
 /* snapshot.c - derives what ortho-top shows at one time for one process
  * selection (see snapshot.h). The per-class state at time T is each
- * process's newest class_series sample at or before T (the collector writes
+ * process's newest class_timeline row at or before T (the collector writes
  * a row only when a class changed, so the previous value holds until the
  * next row), summed over the selected processes. Rates are differences of
  * those cumulative counters over the rate window ending at T, so a replay
@@ -109,8 +109,8 @@ static void snapshot_classes(struct top_snapshot *snap, const struct top_model *
 static void snapshot_frag(struct top_snapshot *snap, const struct top_model *m, int selection)
 {
     memset(&snap->frag_total, 0, sizeof snap->frag_total);
-    /* The large path's mapped bytes are whole-run counters (class_stats),
-     * not in the series: known for the newest data only. */
+    /* The large path's free bytes come from the fragmentation view, not
+     * the timeline: known for the newest data only. */
     bool at_end = snap->at_ns >= snap->end_ns;
     for (int c = 0; c < TOP_CLASSES; c++) {
         const struct top_class_row *r = &snap->classes[c];
@@ -121,15 +121,10 @@ static void snapshot_frag(struct top_snapshot *snap, const struct top_model *m, 
             f->large_live = r->live_usable_bytes;
             f->large_free = -1;
             if (at_end) {
-                int64_t mapped = 0, live = 0;
-                for (size_t i = 0; i < m->proc_count; i++) {
-                    if (!snapshot_selected(selection, i))
-                        continue;
-                    const struct top_class_stats *st = &m->procs[i].stats[c];
-                    mapped += st->large_mapped_bytes - st->large_unmapped_bytes;
-                    live += st->live_usable_bytes;
-                }
-                f->large_free = mapped > live ? mapped - live : 0;
+                f->large_free = 0;
+                for (size_t i = 0; i < m->proc_count; i++)
+                    if (snapshot_selected(selection, i))
+                        f->large_free += m->procs[i].large_free_bytes;
             }
         } else {
             int64_t held = r->live_blocks + r->cached_blocks + r->pooled_blocks;
@@ -155,43 +150,18 @@ static void snapshot_frag(struct top_snapshot *snap, const struct top_model *m, 
         snap->frag_total.large_free = -1;
 }
 
-/* Sites of the selection; with all processes, one row per site over the
- * whole tree (a fork child shares its parent's sites). */
-static int snapshot_sites(struct top_snapshot *snap, const struct top_model *m, int selection)
+/* The sites the model read for its site query (top_model_set_site_query:
+ * the database already summed them over the selection). The strings stay
+ * the model's: the snapshot never frees them. */
+static int snapshot_sites(struct top_snapshot *snap, const struct top_model *m)
 {
     snap->sites = calloc(m->site_count ? m->site_count : 1, sizeof *snap->sites);
     if (snap->sites == NULL)
         return -1;
-    int64_t only = selection == TOP_ALL_PROCESSES ? -1 : m->procs[selection].process_id;
-    for (size_t i = 0; i < m->site_count; i++) {
-        const struct top_site *s = &m->sites[i];
-        if (only >= 0 && s->process_id != only)
-            continue;
-        struct top_site *into = NULL;
-        for (size_t j = 0; only < 0 && j < snap->site_count; j++) {
-            struct top_site *o = &snap->sites[j];
-            if (o->line == s->line && strcmp(o->function, s->function) == 0 &&
-                strcmp(o->file, s->file) == 0) {
-                into = o;
-                break;
-            }
-        }
-        if (into == NULL) {
-            into = &snap->sites[snap->site_count++];
-            *into = *s;  /* strings stay the model's: the snapshot never frees them */
-            continue;
-        }
-        into->allocs += s->allocs;
-        into->alloc_bytes += s->alloc_bytes;
-        into->frees += s->frees;
-        into->live_blocks += s->live_blocks;
-        into->live_bytes += s->live_bytes;
-        if (s->peak_live_bytes > into->peak_live_bytes)
-            into->peak_live_bytes = s->peak_live_bytes;
-        into->stacks += s->stacks;
-        into->allocs_per_s += s->allocs_per_s;
-        into->process_id = 0;  /* several */
-    }
+    if (m->site_count > 0) /* m->sites is NULL when no site was asked for */
+        memcpy(snap->sites, m->sites, m->site_count * sizeof *snap->sites);
+    snap->site_count = m->site_count;
+    snap->site_total = m->site_total;
     return 0;
 }
 
@@ -235,7 +205,7 @@ int top_snapshot_take(struct top_snapshot *snap, const struct top_model *m, int 
     snapshot_label(snap, m, selection);
     snapshot_classes(snap, m, selection);
     snapshot_frag(snap, m, selection);
-    if (snapshot_sites(snap, m, selection) != 0 || snapshot_lists(snap, m, selection) != 0) {
+    if (snapshot_sites(snap, m) != 0 || snapshot_lists(snap, m, selection) != 0) {
         top_snapshot_free(snap);
         return -1;
     }

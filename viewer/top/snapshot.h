@@ -53,8 +53,9 @@ struct top_snapshot {
     struct top_class_row classes[TOP_CLASSES];
     struct top_frag frag[TOP_CLASSES];
     struct top_frag frag_total;
-    struct top_site *sites;        /* owned; summed over processes when all are selected */
+    struct top_site *sites;        /* owned array; the model's top_site_query, in its order */
     size_t site_count;
+    int64_t site_total;            /* sites the query matches (more than site_count: a top) */
     const struct top_thread **threads;  /* owned array of pointers into the model */
     size_t thread_count;
     const struct top_event **events;    /* events at or before at_ns */

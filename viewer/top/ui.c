@@ -65,6 +65,7 @@ struct ui_state {
     int64_t cursor_ns;                /* the time shown when not following */
     const char *at_note;              /* "(peak)" after a jump to the peak */
     bool paused;
+    bool totals;                      /* class screen: totals since the start, not rates */
     bool resume_follow;               /* follow again when the pause ends */
     bool watching;                    /* the run was live: keep re-reading it */
     enum ui_mode mode, back_mode;
@@ -106,9 +107,28 @@ static const struct top_screen *ui_screen(const struct ui_state *ui)
     return &top_screens[ui->screen];
 }
 
+static void ui_refresh_model(struct ui_state *ui);
+
+/* Points the model's site query at what the current screen shows (only
+ * the sites screen wants sites; the database sorts and filters them), and
+ * reads them again if that changed. */
+static void ui_sync_sites(struct ui_state *ui)
+{
+    struct top_site_query q;
+    int64_t process_id = ui->selection == TOP_ALL_PROCESSES
+                             ? 0 : ui->model->procs[ui->selection].process_id;
+    top_screen_site_query(ui_screen(ui), ui->sort_col[ui->screen], ui->descending[ui->screen],
+                          ui->filter, process_id, &q);
+    /* Paused on a live run, the data stays frozen: the new query is read
+     * with the next refresh, after the pause. */
+    if (top_model_set_site_query(ui->model, &q) && !(ui->paused && ui->watching))
+        ui_refresh_model(ui);
+}
+
 /* Retakes the snapshot and the row order of the current screen. */
 static void ui_retake(struct ui_state *ui)
 {
+    ui_sync_sites(ui);
     int64_t at = ui->follow ? ui_follow_ns(ui) : ui->cursor_ns;
     struct top_snapshot fresh;
     if (top_snapshot_take(&fresh, ui->model, ui->selection, at) != 0) {
@@ -193,8 +213,10 @@ static void ui_draw_header(struct ui_state *ui)
     }
     const struct top_screen *s = ui_screen(ui);
     int sort = ui->sort_col[ui->screen];
-    snprintf(line, sizeof line, " sort:%s%s%s%s", s->columns[sort].title,
-             ui->descending[ui->screen] ? "v" : "^", ui->filter[0] ? " /" : "", ui->filter);
+    snprintf(line, sizeof line, " sort:%s%s%s%s%s", s->columns[sort].title,
+             ui->descending[ui->screen] ? "v" : "^",
+             ui->screen == TOP_SCREEN_CLASSES ? (ui->totals ? " totals" : " rates") : "",
+             ui->filter[0] ? " /" : "", ui->filter);
     if (x < COLS)
         ui_put(2, x, line, COLS - x);
 }
@@ -250,6 +272,8 @@ static void ui_draw_table(struct ui_state *ui, int y0)
     int x = 0;
     for (int c = 0; c < s->column_count && x < COLS; c++) {
         const struct top_column *col = &s->columns[c];
+        if (!top_column_shown(s, c, ui->totals))
+            continue;
         char title[64];
         bool sorted = c == ui->sort_col[ui->screen];
         snprintf(title, sizeof title, col->kind == TOP_COL_NUMBER ? "%*s" : "%-*s", col->width,
@@ -275,6 +299,8 @@ static void ui_draw_table(struct ui_state *ui, int y0)
         x = 0;
         for (int c = 0; c < s->column_count && x < COLS; c++) {
             const struct top_column *col = &s->columns[c];
+            if (!top_column_shown(s, c, ui->totals))
+                continue;
             s->cell(&ui->snap, row, c, false, cell, sizeof cell);
             if (col->kind == TOP_COL_SPARK) {
                 if (ui->screen == TOP_SCREEN_FRAG && !selected)
@@ -341,6 +367,7 @@ static const char *const ui_help_lines[] = {
     "  b  e  m             jump to the beginning, the end (follow), the peak",
     "  P                   choose the process, or all of them",
     "  p                   pause: freeze the data and the time shown",
+    "  t                   classes: totals since the start / rates per second",
     "  Enter               corruption screen: the event's detail and stacks",
     "  ?                   this help (any key closes it)",
     "  q                   quit (also F10, Ctrl-C)",
@@ -366,8 +393,11 @@ static void ui_draw_status(struct ui_state *ui)
         ui_attr(ui, UI_C_ERROR, false, A_BOLD);
         return;
     }
-    snprintf(line, sizeof line, " %zu row%s  ?:help q:quit Tab:screen s<>:sort /:filter "
-             "p:pause <>:time P:process", ui->order_count, ui->order_count == 1 ? "" : "s");
+    char of[48] = "";
+    if (ui->screen == TOP_SCREEN_SITES && ui->snap.site_total > (int64_t)ui->snap.site_count)
+        snprintf(of, sizeof of, " of %lld", (long long)ui->snap.site_total);
+    snprintf(line, sizeof line, " %zu%s row%s  ?:help q:quit Tab:screen s<>:sort /:filter "
+             "p:pause <>:time P:process", ui->order_count, of, ui->order_count == 1 ? "" : "s");
     ui_put(y, 0, line, COLS);
 }
 
@@ -512,16 +542,26 @@ static int ui_key_table(struct ui_state *ui, int ch)
         return UI_RETAKE | UI_REDRAW;
     case '<': case ',': case '>': case '.': {
         int step = (ch == '<' || ch == ',') ? -1 : 1, col = ui->sort_col[ui->screen];
-        /* Skip what cannot be sorted (sparklines and bars). */
+        /* Skip what cannot be sorted (sparklines and bars) or is not shown. */
         do
             col = (col + step + s->column_count) % s->column_count;
-        while (s->columns[col].kind == TOP_COL_SPARK);
+        while (s->columns[col].kind == TOP_COL_SPARK || !top_column_shown(s, col, ui->totals));
         ui->sort_col[ui->screen] = col;
         /* Numbers read best biggest first, names in order. */
         ui->descending[ui->screen] = s->columns[col].kind == TOP_COL_NUMBER;
         return UI_RETAKE | UI_REDRAW;
     }
     case '/': ui->mode = UI_MODE_FILTER; return UI_REDRAW;
+    case 't':
+        ui->totals = !ui->totals;
+        /* A sort column the other view hides gives way to the default. */
+        for (int i = 0; i < TOP_SCREENS; i++) {
+            if (!top_column_shown(&top_screens[i], ui->sort_col[i], ui->totals)) {
+                ui->sort_col[i] = top_screens[i].default_sort;
+                ui->descending[i] = top_screens[i].default_descending;
+            }
+        }
+        return UI_RETAKE | UI_REDRAW;
     case 'p':
         /* Pausing freezes the time shown as well as the data. */
         if (!ui->paused) {
@@ -668,6 +708,8 @@ int top_ui_run(struct top_model *m, const struct top_ui_options *opt, char *err,
     const char *codeset = nl_langinfo(CODESET);
     ui.utf8 = codeset != NULL && strcmp(codeset, "UTF-8") == 0;
     ui.watching = top_model_is_live(m);
+    /* A finished run is read for what it did, a live one for what it does. */
+    ui.totals = !ui.watching;
     for (int i = 0; i < TOP_SCREENS; i++) {
         ui.sort_col[i] = top_screens[i].default_sort;
         ui.descending[i] = top_screens[i].default_descending;
@@ -675,6 +717,10 @@ int top_ui_run(struct top_model *m, const struct top_ui_options *opt, char *err,
     if (opt->sort_col >= 0) {
         ui.sort_col[ui.screen] = opt->sort_col;
         ui.descending[ui.screen] = top_screens[ui.screen].columns[opt->sort_col].kind == TOP_COL_NUMBER;
+        /* --sort ALLOCS or --sort ALLOC/s also picks the view that shows it. */
+        enum top_column_view view = top_screens[ui.screen].columns[opt->sort_col].view;
+        if (view != TOP_VIEW_BOTH)
+            ui.totals = view == TOP_VIEW_TOTALS;
     }
     if (opt->filter != NULL)
         snprintf(ui.filter, sizeof ui.filter, "%s", opt->filter);
