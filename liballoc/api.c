@@ -91,7 +91,8 @@ ORTHO_EXPORT ortho_status_t ortho_free(void *ptr)
     return api_free_rest(ptr);
 }
 
-ORTHO_EXPORT ortho_status_t ortho_free_sized(void *ptr, size_t size)
+/* ortho_free_sized after the inline path missed (or tracing is on). */
+static ORTHO_NOINLINE ortho_status_t api_free_sized_rest(void *ptr, size_t size)
 {
     struct free_failure why;
     if (ptr == NULL)
@@ -100,7 +101,17 @@ ORTHO_EXPORT ortho_status_t ortho_free_sized(void *ptr, size_t size)
         return ORTHO_E_SIZE_MISMATCH;
     if (ORTHO_UNLIKELY(trace_port_on))
         global_trace_free(ptr, size);
+    if (cache_free_fast_sized(&global_allocator.arena, global_thread_cache, ptr, size))
+        return ORTHO_OK;
     return global_free_slow(ptr, size, &why);
+}
+
+ORTHO_EXPORT ortho_status_t ortho_free_sized(void *ptr, size_t size)
+{
+    if (ORTHO_LIKELY(size != 0 && !trace_port_on) &&
+        cache_free_fast_sized(&global_allocator.arena, global_thread_cache, ptr, size))
+        return ORTHO_OK;
+    return api_free_sized_rest(ptr, size);
 }
 
 ORTHO_EXPORT size_t ortho_usable_size(const void *ptr)
@@ -232,6 +243,8 @@ ORTHO_EXPORT ortho_status_t ortho_cache_free_sized(ortho_cache_t *cache, void *p
         return ORTHO_OK;
     if (size == 0)
         return ORTHO_E_SIZE_MISMATCH;
+    if (ORTHO_LIKELY(cache_free_fast_sized(&cache->owner->arena, cache, ptr, size)))
+        return ORTHO_OK;
     struct free_failure why;
     return allocator_free_slow(cache->owner, cache, ptr, size, &why);
 }

@@ -114,9 +114,6 @@ ORTHO_INLINE void *cache_alloc_fast(struct ortho_cache *cache, size_t n)
     return header_user(h);
 }
 
-/* Takes back p if it is a live, non-over-aligned small block in the first
- * arena region and its bin has room. false means miss (nothing changed):
- * the caller must take the slow path, which validates fully. */
 /* The header of p if p is a live, non-over-aligned small block in the
  * first arena region (its class in *cls), else NULL: the cheap test free's
  * fast path trusts. NULL only means "not this cheap way"; the slow path
@@ -129,11 +126,20 @@ ORTHO_INLINE header_t *cache_live_small(const struct arena *arena, const void *p
     return ORTHO_LIKELY(header_is_live_small(h, cls)) ? h : NULL;
 }
 
-ORTHO_INLINE bool cache_free_fast(const struct arena *arena, struct ortho_cache *cache, void *p)
+/* Takes back p if it is a live, non-over-aligned small block in the first
+ * arena region and its bin has room, and, with `expected_size` (0: no
+ * check), if that is the size it was asked for: a sized free (C++'s sized
+ * delete, ortho_free_sized) keeps the fast path. false means miss (nothing
+ * changed): the caller must take the slow path, which validates fully and
+ * reports a mismatch. */
+ORTHO_INLINE bool cache_free_fast_sized(const struct arena *arena, struct ortho_cache *cache, void *p,
+                                        size_t expected_size)
 {
     unsigned cls;
     header_t *h = cache_live_small(arena, p, &cls);
     if (ORTHO_UNLIKELY(h == NULL))
+        return false;
+    if (expected_size != 0 && ORTHO_UNLIKELY(h->requested_bytes != expected_size))
         return false;
     struct bin *bin = &cache->bins[cls];
     uint32_t count = bin_count(bin);
@@ -145,6 +151,12 @@ ORTHO_INLINE bool cache_free_fast(const struct arena *arena, struct ortho_cache 
     bin->head = h;
     bin_set_count(bin, count + 1);
     return true;
+}
+
+/* cache_free_fast_sized without a size to check (free, ortho_free). */
+ORTHO_INLINE bool cache_free_fast(const struct arena *arena, struct ortho_cache *cache, void *p)
+{
+    return cache_free_fast_sized(arena, cache, p, 0);
 }
 
 #endif

@@ -201,17 +201,44 @@ ORTHO_INLINE bool shim_is_power_of_two(size_t value)
     return value != 0 && (value & (value - 1)) == 0;
 }
 
-ORTHO_EXPORT int posix_memalign(void **out, size_t align, size_t n)
+/* Bit k is set when k + 1 is a power of two, for k < 64: one shift and
+ * one branch tell that `align` is 1, 2, 4, ... or 64, the alignments every
+ * block already has. */
+#define SHIM_SMALL_POWERS_OF_TWO_MINUS_1 0x800000008000808bull
+
+/* posix_memalign past its inline path: over-aligned, tracing, or the
+ * cache missed. errno is the caller's: posix_memalign reports through its
+ * result only. */
+static ORTHO_NOINLINE int shim_posix_memalign_rest(void **out, size_t align, size_t n, void *p)
 {
     if (!shim_is_power_of_two(align) || align % sizeof(void *) != 0)
         return EINVAL;
-    int saved = errno; /* posix_memalign reports through its result only */
-    void *p = shim_alloc_aligned(n, align);
+    int saved = errno;
+    if (align <= ORTHO_MIN_ALIGN)
+        p = shim_malloc_rest(p, n);
+    else
+        p = shim_alloc_overaligned(n, align);
     errno = saved;
     if (p == NULL)
         return ENOMEM;
     *out = p;
     return 0;
+}
+
+ORTHO_EXPORT int posix_memalign(void **out, size_t align, size_t n)
+{
+    /* A power of two from sizeof(void *) to 64: every block has it. */
+    size_t k = align - 1;
+    void *p = NULL;
+    if (ORTHO_LIKELY(k < ORTHO_MIN_ALIGN && k >= sizeof(void *) - 1 &&
+                     ((SHIM_SMALL_POWERS_OF_TWO_MINUS_1 >> k) & 1) != 0)) {
+        p = cache_alloc_fast(global_thread_cache, n);
+        if (ORTHO_LIKELY(p != NULL && !trace_port_on)) {
+            *out = p;
+            return 0;
+        }
+    }
+    return shim_posix_memalign_rest(out, align, n, p);
 }
 
 /* aligned_alloc for any alignment but a power of two up to 64: refused if
@@ -225,10 +252,6 @@ static ORTHO_NOINLINE void *shim_aligned_alloc_rare(size_t align, size_t n)
     return shim_alloc_overaligned(n, align);
 }
 
-/* Bit k is set when k + 1 is a power of two, for k < 64: one shift and
- * one branch tell that `align` is 1, 2, 4, ... or 64, the alignments every
- * block already has. */
-#define SHIM_SMALL_POWERS_OF_TWO_MINUS_1 0x800000008000808bull
 
 ORTHO_EXPORT void *aligned_alloc(size_t align, size_t n)
 {
@@ -430,7 +453,7 @@ static void shim_delete(void *p, size_t size)
         return;
     if (ORTHO_UNLIKELY(trace_port_on))
         global_trace_free(p, size);
-    if (size == 0 && ORTHO_LIKELY(cache_free_fast(&global_allocator.arena, global_thread_cache, p)))
+    if (ORTHO_LIKELY(cache_free_fast_sized(&global_allocator.arena, global_thread_cache, p, size)))
         return;
     shim_free_checked(p, size, "operator delete");
 }
