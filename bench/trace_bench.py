@@ -18,7 +18,7 @@ instead of being timed. The second table floods the collector
 and drop mode and reports records in the database per second of wall
 time. Full runs rewrite the tables between the trace:begin / trace:end and
 flood:begin / flood:end markers; --quick prints only. Helpers come from
-run_bench.py and real_programs.py.
+machine.py, readme.py and run_bench.py.
 
 Usage: python3 bench/trace_bench.py --build BUILD [--quick] [--rounds N] [--skip-flood]
 """
@@ -28,6 +28,7 @@ import platform
 import shutil
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,8 +36,9 @@ import time
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, BENCH_DIR)
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
-from run_bench import machine_line, package_version, parse_result, write_readme  # noqa: E402
-from real_programs import run_measured  # noqa: E402
+from machine import machine_line, package_version  # noqa: E402
+from readme import write_readme  # noqa: E402
+from run_bench import parse_result  # noqa: E402
 
 PYTHON = "/usr/bin/python3"       # Debian's, the one python3-numpy is installed for
 HEAPTRACK = "heaptrack"
@@ -162,12 +164,13 @@ def make_workloads(build, tmp, scale):
         pipeline.append("--quick")
     tree = build_tree(os.path.join(tmp, "tree"), 4)
     return [
-        Workload("churn 64 B (ortho-bench same_thread_small_churn_64)",
-                 [bench, "--api", "malloc", "--samples", "1", "--ops", str(4000000 // scale),
-                  "same_thread_small_churn_64"], "same_thread_small_churn_64"),
+        Workload("churn 64 B (ortho-bench same_thread_small_churn/64)",
+                 [bench, "--api", "malloc", "--warmup", "0", "--samples", "1", "--iterations",
+                  str(5000000 // scale), "same_thread_small_churn/64"],
+                 "same_thread_small_churn/64"),
         Workload("embedding batch (ortho-bench embedding_batch)",
-                 [bench, "--api", "malloc", "--samples", "1", "--ops", str(8000 // scale),
-                  "embedding_batch"], "embedding_batch"),
+                 [bench, "--api", "malloc", "--warmup", "0", "--samples", "1", "--iterations",
+                  str(81250 // scale), "embedding_batch"], "embedding_batch"),
         Workload("python3 numpy pipeline (bench/trace_pipeline.py)", pipeline),
         Workload("sqlite3 session (%d INSERTs, index, queries)" % (60000 // scale),
                  ["sqlite3", ":memory:", ".read " + sql]),
@@ -176,6 +179,24 @@ def make_workloads(build, tmp, scale):
 
 
 # ---- running one program -----------------------------------------------------
+
+def run_timed(argv, cwd, preload, extra_env=None):
+    """Runs argv with `preload` as LD_PRELOAD (None: none) and `extra_env`
+    added to the environment; returns (seconds, exit code, stdout, stderr)."""
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    if preload:
+        env["LD_PRELOAD"] = preload
+    env.update(extra_env or {})
+    with tempfile.TemporaryFile() as out_file, tempfile.TemporaryFile() as err_file:
+        start = time.monotonic()
+        code = subprocess.run(argv, cwd=cwd, env=env, stdout=out_file,
+                              stderr=err_file).returncode
+        seconds = time.monotonic() - start
+        out_file.seek(0)
+        err_file.seek(0)
+        return seconds, code, out_file.read(), err_file.read()
+
 
 def strip_heaptrack(out):
     """The program's own stdout out of `heaptrack`'s, which wraps it in
@@ -286,7 +307,7 @@ def run_config(cfg, wl, ortho_lib, tmp, serial):
         preload = ortho_lib
     if cfg.traced:
         env = dict(cfg.trace_env, ORTHO_TRACE_DB=db)
-    seconds, _, code, out, err = run_measured(argv, tmp, preload, env)
+    seconds, code, out, err = run_timed(argv, tmp, preload, env)
     result = {"seconds": seconds}
     if cfg.traced:
         result["ended"] = ended_at_return(db)
@@ -335,7 +356,7 @@ def workload_rows(workloads, configs, ortho_lib, tmp, rounds, failures):
     for wl in workloads:
         # One untimed glibc run: the reference output, and a warm page cache.
         if wl.bench_workload is None:
-            _, _, code, out, err = run_measured(wl.argv, tmp, None)
+            _, code, out, err = run_timed(wl.argv, tmp, None)
             if code != 0:
                 sys.exit("trace_bench.py: %s fails even untraced under glibc (exit %d): %s"
                          % (wl.name, code, err.decode(errors="replace")[-300:]))
@@ -468,7 +489,7 @@ def run_flood(flood, ortho_lib, tmp, threads, pairs, env, serial):
     db = os.path.join(tmp, "flood%d.db" % serial)
     argv = [flood, "--threads", str(threads), "--pairs", str(pairs)]
     full_env = dict(env, ORTHO_TRACE_DB=db) if env else {}
-    seconds, _, code, out, err = run_measured(argv, tmp, ortho_lib, full_env)
+    seconds, code, out, err = run_timed(argv, tmp, ortho_lib, full_env)
     try:
         if code != 0:
             raise RunFailed("exit %d: %s" % (code, err.decode(errors="replace").strip()[-200:]))

@@ -8,6 +8,7 @@ ORTHO_DEPS=(
   libsqlite3-dev sqlite3 libncurses-dev zlib1g-dev # trace database, viewer, gzipped pprof
   git perl python3 python3-numpy tmux procps # real programs in integration tests
   libmimalloc-dev libjemalloc-dev libtcmalloc-minimal4 heaptrack zstd # benchmark competitors (zstd: heaptrack compresses with it, else gzip)
+  jq mawk tcl valgrind                      # real-program benchmark, instruction counts (bench/)
 )
 if [ "$(id -u)" -eq 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
