@@ -6,14 +6,12 @@
  * sample sets up its route (and under ortho-cache a fresh instance, as the
  * crate builds a new Allocator per sample) before the clock starts. The
  * timed loops are separate non-inlined functions named crate_loop_*, so
- * callgrind can count exactly their instructions (--toggle-collect). */
-#include <stdio.h>
-#include <stdlib.h>
-
+ * callgrind can count exactly their instructions (--toggle-collect). The
+ * handoff's pairs live in handoff.c, shared with ours. */
 #include "bench_api.h"
 #include "crew.h"
+#include "handoff.h"
 #include "measure.h"
-#include "spsc.h"
 #include "workloads.h"
 
 /* EMBEDDING_BATCH_SIZE and EMBEDDING_BYTES (1,536 f32) of the crate. */
@@ -25,9 +23,6 @@ static const size_t crate_mixed_sizes[] = {32, 64, 65, 128, 512, 4096, 16384, 70
 /* CONCURRENT_LARGE_4X_THREADS and LONG_LIVED_HANDOFF_4X_PAIRS. */
 #define CRATE_LARGE_THREADS 4
 #define CRATE_HANDOFF_4X_PAIRS 4
-/* The handoff's message: the crate allocates 256 bytes (a literal in
- * run_long_lived_handoff_raw/_orthotope). */
-#define CRATE_MESSAGE_BYTES 256
 
 /* Loops are kept out of line and uncloned: callgrind counts them by name. */
 #define CRATE_LOOP __attribute__((noinline, noclone))
@@ -132,55 +127,14 @@ uint64_t crate_sample_concurrent_large_ns(const struct workload *w, uint64_t ite
     return elapsed_ns;
 }
 
-/* Rendezvous channels of the handoff: static, so the bench's own state
- * never comes from the allocator under test. One sample at a time. */
-static struct spsc crate_channels[CRATE_HANDOFF_4X_PAIRS];
-
-struct crate_handoff_job {
-    unsigned pairs;      /* producer/consumer pairs */
-    uint64_t iterations; /* all pairs together */
-};
-
-/* Even indexes produce, odd ones consume; pair = index / 2. */
-static void crate_handoff_task(void *arg, unsigned index, struct bench_route *route)
-{
-    const struct crate_handoff_job *job = arg;
-    struct spsc *channel = &crate_channels[index / 2];
-    uint64_t messages = crew_share(job->iterations, job->pairs, index / 2);
-    if (index % 2 == 0) {
-        for (uint64_t i = 0; i < messages; i++)
-            spsc_push_rendezvous(channel, bench_api_alloc(route, CRATE_MESSAGE_BYTES));
-    } else {
-        for (uint64_t i = 0; i < messages; i++)
-            bench_api_free(route, spsc_pop(channel), CRATE_MESSAGE_BYTES);
-    }
-}
-
-static uint64_t crate_handoff_ns(unsigned pairs, uint64_t iterations)
-{
-    struct crate_handoff_job job = {pairs, iterations};
-    for (unsigned i = 0; i < pairs; i++) {
-        if (spsc_init(&crate_channels[i]) != 0) {
-            fprintf(stderr, "ortho-bench: cannot create a handoff channel's lock\n");
-            abort();
-        }
-    }
-    bench_api_sample_begin();
-    uint64_t elapsed_ns = crew_run_ns(2 * pairs, crate_handoff_task, &job);
-    bench_api_sample_end();
-    for (unsigned i = 0; i < pairs; i++)
-        spsc_destroy(&crate_channels[i]);
-    return elapsed_ns;
-}
-
 uint64_t crate_sample_handoff_ns(const struct workload *w, uint64_t iterations)
 {
     (void)w;
-    return crate_handoff_ns(1, iterations);
+    return handoff_sample_ns(1, iterations, HANDOFF_RENDEZVOUS);
 }
 
 uint64_t crate_sample_handoff_4x_ns(const struct workload *w, uint64_t iterations)
 {
     (void)w;
-    return crate_handoff_ns(CRATE_HANDOFF_4X_PAIRS, iterations);
+    return handoff_sample_ns(CRATE_HANDOFF_4X_PAIRS, iterations, HANDOFF_RENDEZVOUS);
 }

@@ -11,14 +11,12 @@
  *                       rendezvous: the producer runs ahead, so the figure
  *                       is the cross-thread free path's throughput rather
  *                       than two thread wake-ups per message.
- * Same sample structure as crate.c; these loops write into their blocks. */
-#include <stdio.h>
-#include <stdlib.h>
+ * Same sample structure as crate.c; these loops write into their blocks.
+ * The handoff's pairs live in handoff.c, shared with the crate's. */
 
 #include "bench_api.h"
-#include "crew.h"
+#include "handoff.h"
 #include "measure.h"
-#include "spsc.h"
 #include "workloads.h"
 
 /* mixed_ring_256: live blocks (a power of two, for masking). */
@@ -42,11 +40,7 @@
 #define EXTRA_TOUCH_PAGES 4u
 #define EXTRA_PAGE_BYTES ((size_t)4096)
 
-/* handoff_queue: message size (the crate's 256) and most pairs. The
- * producer stamps the first and last word, the consumer checks both, so a
- * block handed out twice or out of order stops the run. */
-#define EXTRA_MESSAGE_BYTES 256
-#define EXTRA_MESSAGE_WORDS (EXTRA_MESSAGE_BYTES / sizeof(uint64_t))
+/* handoff_queue_4x: pairs. */
 #define EXTRA_HANDOFF_4X_PAIRS 4
 
 /* The ring's state: static, never from the allocator under test. */
@@ -134,76 +128,14 @@ uint64_t extra_sample_large_touched_ns(const struct workload *w, uint64_t iterat
     return elapsed_ns;
 }
 
-/* Queues of the handoff: static, one sample at a time. */
-static struct spsc extra_queues[EXTRA_HANDOFF_4X_PAIRS];
-
-struct extra_handoff_job {
-    unsigned pairs;      /* producer/consumer pairs */
-    uint64_t iterations; /* messages, all pairs together */
-};
-
-__attribute__((noreturn, cold)) static void extra_fail_message(unsigned pair, uint64_t expected,
-                                                               const uint64_t *m)
-{
-    fprintf(stderr, "ortho-bench: handoff pair %u received message %p stamped %llu/%llx, "
-            "expected %llu; the allocator handed out a live block twice or the queue is broken\n",
-            pair, (const void *)m, (unsigned long long)m[0],
-            (unsigned long long)m[EXTRA_MESSAGE_WORDS - 1], (unsigned long long)expected);
-    abort();
-}
-
-/* Even indexes produce, odd ones consume; pair = index / 2. */
-static void extra_handoff_task(void *arg, unsigned index, struct bench_route *route)
-{
-    const struct extra_handoff_job *job = arg;
-    unsigned pair = index / 2;
-    struct spsc *q = &extra_queues[pair];
-    uint64_t messages = crew_share(job->iterations, job->pairs, pair);
-    if (index % 2 == 0) {
-        for (uint64_t i = 0; i < messages; i++) {
-            uint64_t *m = bench_api_alloc(route, EXTRA_MESSAGE_BYTES);
-            m[0] = i;
-            m[EXTRA_MESSAGE_WORDS - 1] = ~i;
-            spsc_push(q, m);
-        }
-        return;
-    }
-    uint64_t checksum = 0;
-    for (uint64_t i = 0; i < messages; i++) {
-        uint64_t *m = spsc_pop(q);
-        if (m[0] != i || m[EXTRA_MESSAGE_WORDS - 1] != ~i)
-            extra_fail_message(pair, i, m);
-        checksum += m[0];
-        bench_api_free(route, m, EXTRA_MESSAGE_BYTES);
-    }
-    measure_consume(checksum);
-}
-
-static uint64_t extra_handoff_ns(unsigned pairs, uint64_t iterations)
-{
-    struct extra_handoff_job job = {pairs, iterations};
-    for (unsigned i = 0; i < pairs; i++) {
-        if (spsc_init(&extra_queues[i]) != 0) {
-            fprintf(stderr, "ortho-bench: cannot create a handoff queue's lock\n");
-            abort();
-        }
-    }
-    bench_api_sample_begin();
-    uint64_t elapsed_ns = crew_run_ns(2 * pairs, extra_handoff_task, &job);
-    bench_api_sample_end();
-    for (unsigned i = 0; i < pairs; i++)
-        spsc_destroy(&extra_queues[i]);
-    return elapsed_ns;
-}
-
 uint64_t extra_sample_handoff_queue_ns(const struct workload *w, uint64_t iterations)
 {
     (void)w;
-    return extra_handoff_ns(1, iterations);
+    return handoff_sample_ns(1, iterations, HANDOFF_QUEUE);
 }
 
 uint64_t extra_sample_handoff_queue_4x_ns(const struct workload *w, uint64_t iterations)
 {
     (void)w;
-    return extra_handoff_ns(EXTRA_HANDOFF_4X_PAIRS, iterations);
+    return handoff_sample_ns(EXTRA_HANDOFF_4X_PAIRS, iterations, HANDOFF_QUEUE);
 }

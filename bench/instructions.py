@@ -23,7 +23,7 @@ import tempfile
 
 from entry_points import API_LABEL, ENTRY_POINTS, ORTHO_ONLY, SHARED_APIS, Cell
 from machine import build_type, machine_line
-from readme import write_readme
+from readme import publish
 
 BEGIN, END = "<!-- instr:begin -->", "<!-- instr:end -->"
 # The rows, with the allocations (= frees) one iteration makes under the
@@ -177,12 +177,6 @@ def run(args, bench, allocators):
             out.append("| " + " | ".join(row) + " |")
     if failures:
         out += ["", "Failed: " + "; ".join(failures) + "."]
-    table = "\n".join(out)
-    print()
-    print(table)
-    if args.smoke or args.only:
-        print("\n(--smoke/--only: bench/README.md left unchanged)")
-    else:
-        write_readme(table, BEGIN, END, "Instructions per operation")
-        print("\nwrote the table into bench/README.md")
+    publish("\n".join(out), not (args.smoke or args.only), BEGIN, END,
+            "Instructions per operation")
     return 1 if failures else 0

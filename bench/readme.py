@@ -21,3 +21,15 @@ def write_readme(table, begin, end, heading):
         text += "\n## %s\n\n%s\n%s\n%s\n" % (heading, begin, table, end)
     with open(README, "w") as f:
         f.write(text)
+
+
+def publish(table, write, begin, end, heading, why_not="--smoke/--only"):
+    """Prints `table`, then writes it into bench/README.md when `write`
+    (full runs), or says why it did not."""
+    print()
+    print(table)
+    if write:
+        write_readme(table, begin, end, heading)
+        print("\nwrote the table into bench/README.md")
+    else:
+        print("\n(%s: bench/README.md left unchanged)" % why_not)

@@ -30,10 +30,11 @@ import tempfile
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, BENCH_DIR)
+sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 import allocators as allocs  # noqa: E402
 import programs  # noqa: E402
 from machine import build_type, machine_line, package_version  # noqa: E402
-from readme import write_readme  # noqa: E402
+from readme import publish  # noqa: E402
 
 BEGIN, END = "<!-- programs:begin -->", "<!-- programs:end -->"
 DEFAULT_RUNS = 3
@@ -259,13 +260,8 @@ def main():
             json.dump({"machine": machine_line(args.build), "runs": runs, "scale": args.scale,
                        "programs": {p: {a: [vars(o) for o in v] for a, v in cells.items()}
                                     for p, cells in results.items()}}, f, indent=1)
-    print()
-    print(table)
-    if args.smoke or args.only or args.scale != 1.0:
-        print("\n(--smoke/--only/--scale: bench/README.md left unchanged)")
-    else:
-        write_readme(table, BEGIN, END, "Real programs")
-        print("\nwrote the tables into bench/README.md")
+    publish(table, not (args.smoke or args.only or args.scale != 1.0), BEGIN, END,
+            "Real programs", "--smoke/--only/--scale")
     return 1 if failures else 0
 
 

@@ -41,11 +41,12 @@ import sys
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, BENCH_DIR)
+sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 import allocators as allocs  # noqa: E402
 import instructions  # noqa: E402
 from entry_points import API_LABEL, ENTRY_POINTS, SHARED_APIS, make_cells  # noqa: E402
 from machine import build_type, machine_line, package_version  # noqa: E402
-from readme import write_readme  # noqa: E402
+from readme import publish  # noqa: E402
 
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 DEFAULT_ROUNDS = 3      # processes per cell, each itself the median of 9 samples
@@ -249,13 +250,7 @@ def run_timing(args, bench, allocators, notes):
         with open(args.json, "w") as f:
             json.dump({"machine": machine_line(args.build), "rounds": rounds,
                        "smoke": args.smoke, "workloads": raw}, f, indent=1)
-    print()
-    print(table)
-    if args.smoke or args.only:
-        print("\n(--smoke/--only: bench/README.md left unchanged)")
-    else:
-        write_readme(table, BEGIN, END, "Results")
-        print("\nwrote the table into bench/README.md")
+    publish(table, not (args.smoke or args.only), BEGIN, END, "Results")
     return 1 if failures else 0
 
 
