@@ -1,85 +1,71 @@
-/* crew.c - persistent lockstep workers (see crew.h). The barriers order all
- * memory: fields the caller writes before the start barrier (ops, stopping)
- * are visible to every worker after it, and everything the workers did is
- * visible to the caller after the end barrier. Barriers count the workers
- * plus the calling thread. */
+/* crew.c - the threads of one sample (see crew.h). The barrier counts the
+ * workers plus the timing thread, and orders memory: what the timing thread
+ * wrote before it is visible to every worker after it; joining makes the
+ * workers' writes (their barrier-leaving times included) visible to the
+ * timing thread. Workers get their index through a table on the stack of
+ * crew_run_ns, which outlives them. */
 #include "crew.h"
 
-#include <stddef.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "measure.h"
 
-struct crew_worker_start {
-    struct crew *crew;     /* the crew this worker belongs to */
-    unsigned thread_index; /* 0 .. thread_count - 1 */
+struct crew_worker {
+    pthread_barrier_t *start; /* opens when every worker is ready */
+    crew_task_fn task;        /* the work */
+    void *arg;                /* passed to task */
+    unsigned index;           /* 0 .. threads - 1 */
+    uint64_t left_barrier_ns; /* when this worker left the barrier */
 };
 
-/* Carries each worker's index into its thread without allocating: the
- * crews of this program never run concurrently, so one table suffices. */
-static struct crew_worker_start crew_worker_starts[CREW_MAX_THREADS];
-
-uint64_t crew_share(uint64_t ops, unsigned parts, unsigned index)
+uint64_t crew_share(uint64_t total, unsigned parts, unsigned index)
 {
-    return ops / parts + (index < ops % parts ? 1 : 0);
+    return total / parts + (index < total % parts ? 1 : 0);
 }
 
 static void *crew_worker_main(void *arg)
 {
-    const struct crew_worker_start *start = arg;
-    struct crew *c = start->crew;
-    for (;;) {
-        pthread_barrier_wait(&c->start_barrier);
-        if (c->stopping)
-            break;
-        c->task(c->task_arg, start->thread_index, c->ops);
-        pthread_barrier_wait(&c->end_barrier);
-    }
+    struct crew_worker *w = arg;
+    struct bench_route route;
+    bench_api_route_open(&route);
+    pthread_barrier_wait(w->start);
+    w->left_barrier_ns = measure_now_ns();
+    w->task(w->arg, w->index, &route);
+    bench_api_route_close(&route);
     return NULL;
 }
 
-int crew_start(struct crew *c, unsigned threads, crew_task_fn task, void *arg)
+__attribute__((noreturn, cold)) static void crew_fail(const char *what)
 {
+    fprintf(stderr, "ortho-bench: cannot create %s for a multi-thread sample; "
+            "check the thread limit (ulimit -u)\n", what);
+    abort();
+}
+
+uint64_t crew_run_ns(unsigned threads, crew_task_fn task, void *arg)
+{
+    pthread_t handles[CREW_MAX_THREADS];
+    struct crew_worker workers[CREW_MAX_THREADS];
+    pthread_barrier_t start;
     if (threads == 0 || threads > CREW_MAX_THREADS)
-        return -1;
-    c->thread_count = 0;
-    c->task = task;
-    c->task_arg = arg;
-    c->ops = 0;
-    c->stopping = false;
-    if (pthread_barrier_init(&c->start_barrier, NULL, threads + 1) != 0)
-        return -1;
-    if (pthread_barrier_init(&c->end_barrier, NULL, threads + 1) != 0) {
-        pthread_barrier_destroy(&c->start_barrier);
-        return -1;
-    }
+        crew_fail("that many threads");
+    if (pthread_barrier_init(&start, NULL, threads + 1) != 0)
+        crew_fail("the start barrier");
     for (unsigned i = 0; i < threads; i++) {
-        crew_worker_starts[i].crew = c;
-        crew_worker_starts[i].thread_index = i;
-        if (pthread_create(&c->threads[i], NULL, crew_worker_main, &crew_worker_starts[i]) != 0) {
-            /* The barriers expect all threads; the ones started cannot be
-             * released cleanly, so give up on the process. */
-            return -1;
-        }
-        c->thread_count++;
+        workers[i] = (struct crew_worker){&start, task, arg, i, 0};
+        if (pthread_create(&handles[i], NULL, crew_worker_main, &workers[i]) != 0)
+            crew_fail("a thread"); /* the started ones wait on the barrier forever */
     }
-    return 0;
-}
-
-uint64_t crew_run_ns(struct crew *c, uint64_t ops)
-{
-    c->ops = ops;
-    uint64_t start_ns = measure_now_ns();
-    pthread_barrier_wait(&c->start_barrier);
-    pthread_barrier_wait(&c->end_barrier);
-    return measure_now_ns() - start_ns;
-}
-
-void crew_stop(struct crew *c)
-{
-    c->stopping = true;
-    pthread_barrier_wait(&c->start_barrier);
-    for (unsigned i = 0; i < c->thread_count; i++)
-        pthread_join(c->threads[i], NULL);
-    pthread_barrier_destroy(&c->start_barrier);
-    pthread_barrier_destroy(&c->end_barrier);
+    pthread_barrier_wait(&start);
+    for (unsigned i = 0; i < threads; i++)
+        pthread_join(handles[i], NULL);
+    uint64_t end_ns = measure_now_ns();
+    uint64_t start_ns = end_ns;
+    for (unsigned i = 0; i < threads; i++)
+        if (workers[i].left_barrier_ns < start_ns)
+            start_ns = workers[i].left_barrier_ns;
+    pthread_barrier_destroy(&start);
+    return end_ns - start_ns;
 }

@@ -1,44 +1,37 @@
-/* crew.h - persistent worker threads that run one task in lockstep, sample
- * after sample, for the multi-threaded workloads. Threads are created once
- * (thread creation and exit are never timed); each sample releases them all
- * through a barrier, and the sample ends when the last one reaches the
- * closing barrier. The calling thread only coordinates and keeps time. */
+/* crew.h - the threads of one sample of a multi-thread workload, started
+ * the way the crate's bench starts them: every sample spawns its threads,
+ * each opens its allocation route (the crate's ThreadCache::new or raw
+ * backend) and waits on a barrier with the timing thread; the sample runs
+ * from the barrier's opening until the last thread has been joined, so each
+ * thread's work, its route's closing and its exit are timed, its creation
+ * is not. One departure from the crate: the crate reads its clock when the
+ * timing thread returns from the barrier. With more threads than cores
+ * that thread may be woken only after the workers have finished a short
+ * sample (4 threads of 300 reused 20 MiB blocks take about 12 us, a
+ * wake-up on this VM takes longer), and the sample then measures nothing
+ * (0.2 ns per iteration was seen). Here the clock starts at the earliest
+ * moment any worker leaves the barrier, which each worker records. */
 #ifndef BENCH_CREW_H
 #define BENCH_CREW_H
 
-#include <pthread.h>
-#include <stdbool.h>
 #include <stdint.h>
 
-/* Most workers a crew can have (the 4x handoff uses 4 pairs). */
+#include "bench_api.h"
+
+/* Most threads a crew can have (the 4x handoff: 4 pairs). */
 #define CREW_MAX_THREADS 8
 
-/* The work of one thread for one sample; `sample_ops` is the whole
- * sample's ops, which the task splits with crew_share as suits it. */
-typedef void (*crew_task_fn)(void *arg, unsigned thread_index, uint64_t sample_ops);
+/* The work of thread `index` (0 .. threads - 1) in this sample, allocating
+ * through `route`. */
+typedef void (*crew_task_fn)(void *arg, unsigned index, struct bench_route *route);
 
-struct crew {
-    pthread_t threads[CREW_MAX_THREADS]; /* the workers */
-    unsigned thread_count;               /* workers started */
-    pthread_barrier_t start_barrier;     /* workers + caller: a sample begins */
-    pthread_barrier_t end_barrier;       /* workers + caller: a sample ended */
-    crew_task_fn task;                   /* what every worker runs */
-    void *task_arg;                      /* passed to task */
-    uint64_t ops;                        /* ops of the current sample, all threads */
-    bool stopping;                       /* set by crew_stop, read after start_barrier */
-};
+/* Runs `task` on `threads` (1..CREW_MAX_THREADS) new threads as described
+ * above; returns the timed nanoseconds. Aborts with one line if a thread or
+ * the barrier cannot be created (the sample would be meaningless). */
+uint64_t crew_run_ns(unsigned threads, crew_task_fn task, void *arg);
 
-/* Starts `threads` (1..CREW_MAX_THREADS) workers, waiting for their first
- * sample. Returns 0, or -1 if a barrier or a thread cannot be created; the
- * caller must then exit, since workers already started stay blocked. */
-int crew_start(struct crew *c, unsigned threads, crew_task_fn task, void *arg);
-/* Runs one sample of `ops` ops on every worker; returns its wall time in
- * ns, from just before the release to just after the last worker finished. */
-uint64_t crew_run_ns(struct crew *c, uint64_t ops);
-/* Share of `ops` that part `index` of `parts` does: an even split, the
- * first ops % parts parts doing one more. */
-uint64_t crew_share(uint64_t ops, unsigned parts, unsigned index);
-/* Releases the workers one last time to exit, and joins them. */
-void crew_stop(struct crew *c);
+/* Share of `total` that part `index` of `parts` does: an even split, the
+ * first total % parts parts doing one more. */
+uint64_t crew_share(uint64_t total, unsigned parts, unsigned index);
 
 #endif

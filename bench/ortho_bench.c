@@ -1,16 +1,14 @@
 /* ortho_bench.c - ortho-bench, the allocator micro-benchmark: parses the
- * command line, picks the API (--api ortho calls liborthotope directly,
- * --api malloc calls aligned_alloc/free so LD_PRELOAD decides who serves
- * it), and for each named workload calibrates and warms up untimed, runs K
- * timed samples, then prints one machine-readable line: the median, min and
- * max ns per op, the process's peak RSS so far, and which shared object
- * served the allocations. Samples are timed, not counted: calibration
- * doubles a run (a "chunk" of ops) until one run takes at least
- * 1/BENCH_CHUNK_DIVISOR of a sample, and a sample repeats chunks until it
- * holds a sample's worth of time, so a fast allocator gets as long a sample
- * as a slow one (--ops N instead fixes the ops per sample). Peak RSS is per process, so run one
- * workload per process for per-workload figures (bench/run_bench.py does).
- * Single-threaded except inside the multi-thread workloads. */
+ * command line, picks the entry point (--api: ortho, ortho-cache, malloc or
+ * memalign; see bench_api.h), and measures each named workload the way the
+ * Rust crate's bench does (its measure()): WARMUP_SAMPLES untimed samples,
+ * then MEASURE_SAMPLES timed ones, each running the workload's fixed
+ * iteration count; the figure is the median sample's time / iterations, in
+ * the workload's unit (ns or us). One machine-readable line per workload,
+ * with every sample's figure, so the driver can pool or re-sort them. Peak
+ * RSS is per process, so run one workload per process for per-workload
+ * figures (bench/run_bench.py does). Single-threaded except inside the
+ * multi-thread workloads. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,61 +17,48 @@
 #include "measure.h"
 #include "workloads.h"
 
-/* Timed samples per workload when --samples is not given. */
-#define BENCH_DEFAULT_SAMPLES 7
-/* Upper bound on --samples, so the sample array can live on the stack. */
+/* WARMUP_SAMPLES and MEASURE_SAMPLES of the crate's bench/src/lib.rs. */
+#define BENCH_WARMUP_SAMPLES 3
+#define BENCH_MEASURE_SAMPLES 9
+/* Upper bound on --samples, so the samples can live on the stack. */
 #define BENCH_MAX_SAMPLES 101
-/* Work in one timed sample, in ms, when --sample-ms is not given: long
- * enough that a scheduler hiccup on a busy 2-core machine is a small part
- * of it, short enough that 7 samples of 11 workloads under 6 allocators
- * (one process each) take a few minutes. */
-#define BENCH_DEFAULT_SAMPLE_MS 200
-/* --quick: samples of this many ms (smoke runs). */
-#define BENCH_QUICK_SAMPLE_MS 10
-/* Upper bound on --sample-ms (one minute). */
-#define BENCH_MAX_SAMPLE_MS 60000
-#define BENCH_NS_PER_MS UINT64_C(1000000)
-/* A calibrated chunk takes at least a sample / BENCH_CHUNK_DIVISOR: long
- * enough that the clock reads and, for threaded workloads, the barrier
- * release (tens of us) are noise, while a sample still holds many chunks. */
-#define BENCH_CHUNK_DIVISOR 20
-/* Warm-up (calibration included) lasts at least a sample /
- * BENCH_WARMUP_DIVISOR: enough to fill thread caches, pools and retained
- * mappings and fault in the live set before timing. With --ops the warm-up
- * is one run of ops / BENCH_WARMUP_DIVISOR. */
-#define BENCH_WARMUP_DIVISOR 4
+/* --smoke: every workload at 1/BENCH_SMOKE_DIVISOR of its iterations (at
+ * least BENCH_SMOKE_MIN_ITERATIONS), one warm-up and one sample: proves the
+ * program builds and runs, in milliseconds. */
+#define BENCH_SMOKE_DIVISOR 1000
+#define BENCH_SMOKE_MIN_ITERATIONS 8
+#define BENCH_NS_PER_US 1000.0
 
 struct bench_options {
+    unsigned warmup;          /* untimed samples per workload */
     unsigned samples;         /* timed samples per workload */
-    uint64_t fixed_ops;       /* ops per sample (--ops), 0: timed samples */
-    uint64_t sample_ns;       /* work per timed sample, ns */
-    const char *api_name;     /* "ortho" or "malloc" */
-};
-
-/* One sample's result. */
-struct bench_sample {
-    uint64_t elapsed_ns; /* wall time of its runs */
-    uint64_t ops;        /* ops they did */
+    uint64_t iterations;      /* iterations per sample (--iterations), 0: the workload's */
+    int smoke;                /* --smoke */
+    const char *api_name;     /* entry point */
 };
 
 static void bench_usage(FILE *out)
 {
     fprintf(out,
-            "usage: ortho-bench [--api ortho|malloc] [--samples K] [--sample-ms MS | --ops N]\n"
-            "                   [--quick] WORKLOAD...\n"
+            "usage: ortho-bench [--api ortho|ortho-cache|malloc|memalign] [--warmup W]\n"
+            "                   [--samples K] [--iterations N | --smoke] WORKLOAD...\n"
             "       ortho-bench --list\n"
-            "  --api ortho   call ortho_alloc/ortho_free (default)\n"
-            "  --api malloc  call aligned_alloc(64, n rounded up to 64)/free; pick the\n"
-            "                allocator with LD_PRELOAD\n"
-            "  --samples K   timed samples per workload (default %d); the median is reported\n"
-            "  --sample-ms MS  work per sample in ms (default %d); the op count adapts\n"
-            "  --ops N       exactly N ops per sample instead (reproducible op counts)\n"
-            "  --quick       %d ms samples, for smoke runs\n"
-            "  --list        print the workload names, one per line\n"
-            "Output, one line per workload: result workload=NAME api=API provider=PATH op=UNIT\n"
-            "  ns_per_op=MEDIAN min_ns_per_op=MIN max_ns_per_op=MAX samples=K\n"
-            "  ops_per_sample=N (mean) peak_rss_kib=KIB\n",
-            BENCH_DEFAULT_SAMPLES, BENCH_DEFAULT_SAMPLE_MS, BENCH_QUICK_SAMPLE_MS);
+            "  --api ortho        ortho_alloc / ortho_free (default)\n"
+            "  --api ortho-cache  the crate's route: an instance per sample, a cache per\n"
+            "                     thread, ortho_cache_alloc / ortho_cache_free_sized\n"
+            "  --api malloc       malloc / free; pick the allocator with LD_PRELOAD\n"
+            "  --api memalign     posix_memalign(64) / free; pick it with LD_PRELOAD\n"
+            "  --warmup W         untimed samples first (default %d, the crate's)\n"
+            "  --samples K        timed samples (default %d, the crate's); the median is reported\n"
+            "  --iterations N     iterations per sample instead of the workload's own\n"
+            "  --smoke            1/%d of the iterations, 1 warm-up, 1 sample (CI)\n"
+            "  --list             print the workloads: name, origin, unit, iterations, per\n"
+            "Output, one line per workload: result workload=NAME origin=crate|ours api=API\n"
+            "  provider=PATH unit=ns|us median=M min=MIN max=MAX samples=K warmup=W\n"
+            "  iterations=N values=V1,V2,... peak_rss_kib=KIB\n"
+            "(a figure is a sample's time / N in the unit; `per` in --list says what one\n"
+            " iteration is)\n",
+            BENCH_WARMUP_SAMPLES, BENCH_MEASURE_SAMPLES, BENCH_SMOKE_DIVISOR);
 }
 
 static int bench_compare_double(const void *a, const void *b)
@@ -82,126 +67,104 @@ static int bench_compare_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Parses an unsigned decimal number in [1, max]; returns 0 if invalid. */
-static uint64_t bench_parse_count(const char *text, uint64_t max)
+/* Parses an unsigned decimal number in [min, max]; returns 0 with *ok 0 if
+ * invalid. */
+static uint64_t bench_parse_count(const char *text, uint64_t min, uint64_t max, int *ok)
 {
     char *end;
     unsigned long long value = strtoull(text, &end, 10);
-    if (*text == '\0' || *end != '\0' || text[0] == '-' || value == 0 || value > max)
-        return 0;
-    return value;
+    *ok = !(*text == '\0' || *end != '\0' || text[0] == '-' || value < min || value > max);
+    return *ok ? value : 0;
 }
 
-/* Calibrates and warms up: returns the chunk of ops each timed run will
- * use. With --ops: one run of a quarter of it, and the fixed count. */
-static uint64_t bench_warm_up(const struct workload *w, void *state,
-                              const struct bench_options *opt)
+/* Iterations of one sample of `w` under the options. */
+static uint64_t bench_iterations(const struct workload *w, const struct bench_options *opt)
 {
-    if (opt->fixed_ops != 0) {
-        uint64_t warm_ops = opt->fixed_ops / BENCH_WARMUP_DIVISOR;
-        w->run_ns(state, warm_ops ? warm_ops : 1);
-        return opt->fixed_ops;
+    if (opt->iterations != 0)
+        return opt->iterations;
+    if (opt->smoke) {
+        uint64_t n = w->iterations / BENCH_SMOKE_DIVISOR;
+        return n < BENCH_SMOKE_MIN_ITERATIONS ? BENCH_SMOKE_MIN_ITERATIONS : n;
     }
-    const uint64_t chunk_min_ns = opt->sample_ns / BENCH_CHUNK_DIVISOR;
-    const uint64_t warm_ns = opt->sample_ns / BENCH_WARMUP_DIVISOR;
-    uint64_t chunk = w->first_chunk_ops;
-    uint64_t spent_ns = 0;
-    for (;;) {
-        uint64_t run_ns = w->run_ns(state, chunk);
-        spent_ns += run_ns;
-        if (run_ns < chunk_min_ns)
-            chunk *= 2;
-        else if (spent_ns >= warm_ns)
-            return chunk;
-    }
+    return w->iterations;
 }
 
-/* One timed sample: chunks until a sample's worth of time (or exactly the
- * fixed ops). */
-static struct bench_sample bench_take_sample(const struct workload *w, void *state,
-                                             const struct bench_options *opt, uint64_t chunk)
+/* Measures one workload and prints its result line. */
+static void bench_run_workload(const struct workload *w, const struct bench_options *opt,
+                               const char *provider)
 {
-    struct bench_sample sample = {0, 0};
-    do {
-        sample.elapsed_ns += w->run_ns(state, chunk);
-        sample.ops += chunk;
-    } while (opt->fixed_ops == 0 && sample.elapsed_ns < opt->sample_ns);
-    return sample;
-}
+    double figures[BENCH_MAX_SAMPLES];
+    double sorted[BENCH_MAX_SAMPLES];
+    const uint64_t iterations = bench_iterations(w, opt);
+    const double divisor = (double)iterations * (w->unit == WORKLOAD_US ? BENCH_NS_PER_US : 1.0);
 
-/* Runs one workload and prints its result line. Returns 0, or -1 if its
- * setup failed (the message is already on stderr). */
-static int bench_run_workload(const struct workload *w, const struct bench_options *opt,
-                              const char *provider)
-{
-    double ns_per_op[BENCH_MAX_SAMPLES];
-    uint64_t ops_total = 0;
+    for (unsigned k = 0; k < opt->warmup; k++)
+        w->sample_ns(w, iterations);
+    for (unsigned k = 0; k < opt->samples; k++)
+        figures[k] = (double)w->sample_ns(w, iterations) / divisor;
 
-    void *state = w->setup(w);
-    if (state == NULL)
-        return -1;
-    uint64_t chunk = bench_warm_up(w, state, opt);
-    for (unsigned k = 0; k < opt->samples; k++) {
-        struct bench_sample sample = bench_take_sample(w, state, opt, chunk);
-        ns_per_op[k] = (double)sample.elapsed_ns / (double)sample.ops;
-        ops_total += sample.ops;
-    }
-    w->teardown(state);
-
-    qsort(ns_per_op, opt->samples, sizeof ns_per_op[0], bench_compare_double);
     unsigned n = opt->samples;
-    double median = n % 2 ? ns_per_op[n / 2] : (ns_per_op[n / 2 - 1] + ns_per_op[n / 2]) / 2;
-    printf("result workload=%s api=%s provider=%s op=%s ns_per_op=%.3f min_ns_per_op=%.3f "
-           "max_ns_per_op=%.3f samples=%u ops_per_sample=%llu peak_rss_kib=%ld\n",
-           w->name, opt->api_name, provider, w->op_unit, median, ns_per_op[0], ns_per_op[n - 1],
-           n, (unsigned long long)(ops_total / n), measure_peak_rss_kib());
+    memcpy(sorted, figures, n * sizeof figures[0]);
+    qsort(sorted, n, sizeof sorted[0], bench_compare_double);
+    /* samples[len / 2] of the sorted samples, as the crate's measure(). */
+    printf("result workload=%s origin=%s api=%s provider=%s unit=%s median=%.4f min=%.4f "
+           "max=%.4f samples=%u warmup=%u iterations=%llu values=",
+           w->name, w->origin, opt->api_name, provider, workloads_unit_name(w->unit),
+           sorted[n / 2], sorted[0], sorted[n - 1], n, opt->warmup,
+           (unsigned long long)iterations);
+    for (unsigned k = 0; k < n; k++)
+        printf("%s%.4f", k ? "," : "", figures[k]);
+    printf(" peak_rss_kib=%ld\n", measure_peak_rss_kib());
     fflush(stdout);
-    return 0;
 }
 
 int main(int argc, char **argv)
 {
-    struct bench_options opt = {BENCH_DEFAULT_SAMPLES, 0,
-                                BENCH_DEFAULT_SAMPLE_MS * BENCH_NS_PER_MS, "ortho"};
+    struct bench_options opt = {BENCH_WARMUP_SAMPLES, BENCH_MEASURE_SAMPLES, 0, 0, "ortho"};
     int first_workload = argc;
+    int ok = 1;
 
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(arg, "--list") == 0) {
-            for (size_t w = 0; w < workloads_count; w++)
-                printf("%s\n", workloads_table[w].name);
+            for (size_t k = 0; k < workloads_count; k++) {
+                const struct workload *w = &workloads_table[k];
+                printf("%s %s %s %llu %s\n", w->name, w->origin, workloads_unit_name(w->unit),
+                       (unsigned long long)w->iterations, w->per);
+            }
             return EXIT_SUCCESS;
         } else if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             bench_usage(stdout);
             return EXIT_SUCCESS;
-        } else if (strcmp(arg, "--quick") == 0) {
-            opt.sample_ns = BENCH_QUICK_SAMPLE_MS * BENCH_NS_PER_MS;
-        } else if (strcmp(arg, "--sample-ms") == 0 && value != NULL) {
-            uint64_t sample_ms = bench_parse_count(value, BENCH_MAX_SAMPLE_MS);
-            if (sample_ms == 0) {
-                fprintf(stderr, "ortho-bench: --sample-ms %s is not a count in 1..%d; "
-                        "write e.g. --sample-ms 200\n", value, BENCH_MAX_SAMPLE_MS);
-                return EXIT_FAILURE;
-            }
-            opt.sample_ns = sample_ms * BENCH_NS_PER_MS;
-            i++;
+        } else if (strcmp(arg, "--smoke") == 0) {
+            opt.smoke = 1;
+            opt.warmup = 1;
+            opt.samples = 1;
         } else if (strcmp(arg, "--api") == 0 && value != NULL) {
             opt.api_name = value;
             i++;
-        } else if (strcmp(arg, "--samples") == 0 && value != NULL) {
-            opt.samples = (unsigned)bench_parse_count(value, BENCH_MAX_SAMPLES);
-            if (opt.samples == 0) {
-                fprintf(stderr, "ortho-bench: --samples %s is not a count in 1..%d; "
-                        "write e.g. --samples 7\n", value, BENCH_MAX_SAMPLES);
+        } else if (strcmp(arg, "--warmup") == 0 && value != NULL) {
+            opt.warmup = (unsigned)bench_parse_count(value, 0, BENCH_MAX_SAMPLES, &ok);
+            if (!ok) {
+                fprintf(stderr, "ortho-bench: --warmup %s is not a count in 0..%d; "
+                        "write e.g. --warmup 3\n", value, BENCH_MAX_SAMPLES);
                 return EXIT_FAILURE;
             }
             i++;
-        } else if (strcmp(arg, "--ops") == 0 && value != NULL) {
-            opt.fixed_ops = bench_parse_count(value, UINT64_MAX);
-            if (opt.fixed_ops == 0) {
-                fprintf(stderr, "ortho-bench: --ops %s is not a positive count; "
-                        "write e.g. --ops 100000\n", value);
+        } else if (strcmp(arg, "--samples") == 0 && value != NULL) {
+            opt.samples = (unsigned)bench_parse_count(value, 1, BENCH_MAX_SAMPLES, &ok);
+            if (!ok) {
+                fprintf(stderr, "ortho-bench: --samples %s is not a count in 1..%d; "
+                        "write e.g. --samples 9\n", value, BENCH_MAX_SAMPLES);
+                return EXIT_FAILURE;
+            }
+            i++;
+        } else if (strcmp(arg, "--iterations") == 0 && value != NULL) {
+            opt.iterations = bench_parse_count(value, 1, UINT64_MAX, &ok);
+            if (!ok) {
+                fprintf(stderr, "ortho-bench: --iterations %s is not a positive count; "
+                        "write e.g. --iterations 100000\n", value);
                 return EXIT_FAILURE;
             }
             i++;
@@ -225,8 +188,8 @@ int main(int argc, char **argv)
         }
     }
     if (bench_api_select(opt.api_name) != 0) {
-        fprintf(stderr, "ortho-bench: --api %s is not an API; write --api ortho or --api malloc\n",
-                opt.api_name);
+        fprintf(stderr, "ortho-bench: --api %s is not an entry point; write --api ortho, "
+                "ortho-cache, malloc or memalign\n", opt.api_name);
         return EXIT_FAILURE;
     }
     const char *why;
@@ -238,7 +201,6 @@ int main(int argc, char **argv)
     }
 
     for (int i = first_workload; i < argc; i++)
-        if (bench_run_workload(workloads_find(argv[i]), &opt, provider) != 0)
-            return EXIT_FAILURE;
+        bench_run_workload(workloads_find(argv[i]), &opt, provider);
     return EXIT_SUCCESS;
 }

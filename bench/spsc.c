@@ -98,6 +98,17 @@ void spsc_push(struct spsc *q, void *p)
     spsc_signal_if_sleeping(q, &q->consumer_sleeping, &q->tail_moved);
 }
 
+void spsc_push_rendezvous(struct spsc *q, void *p)
+{
+    spsc_push(q, p);
+    /* The pop of p moves head to the tail we just published; the consumer
+     * signals head_moved after every pop when we sleep. */
+    uint32_t taken = atomic_load_explicit(&q->tail, memory_order_relaxed);
+    uint32_t head = atomic_load_explicit(&q->head, memory_order_acquire);
+    while (head != taken)
+        head = spsc_wait_change(q, &q->head, head, &q->producer_sleeping, &q->head_moved);
+}
+
 void *spsc_pop(struct spsc *q)
 {
     uint32_t head = atomic_load_explicit(&q->head, memory_order_relaxed);

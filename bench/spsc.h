@@ -1,5 +1,8 @@
 /* spsc.h - a bounded single-producer single-consumer queue of pointers, the
  * channel of the handoff workloads. Exactly one thread pushes and one pops.
+ * spsc_push_rendezvous turns it into a zero-capacity channel (the crate's
+ * std::sync::mpsc::sync_channel(0)): the push returns only once the
+ * consumer has taken the pointer.
  * A side that must wait (queue full or empty) spins briefly, then sleeps on
  * a condition variable until the other side moves; so with more threads than cores the
  * workload measures wake-ups, not burnt time slices. The queue never
@@ -38,6 +41,9 @@ int spsc_init(struct spsc *q);
 void spsc_destroy(struct spsc *q);
 /* Appends p; waits while the queue is full. Producer thread only. */
 void spsc_push(struct spsc *q, void *p);
+/* Appends p and waits until the consumer has popped it, so at most one
+ * pointer is ever in flight: a rendezvous. Producer thread only. */
+void spsc_push_rendezvous(struct spsc *q, void *p);
 /* Removes the oldest pointer; waits while the queue is empty. Consumer
  * thread only. */
 void *spsc_pop(struct spsc *q);

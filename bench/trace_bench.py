@@ -17,10 +17,14 @@ instead of being timed. The second table floods the collector
 (bench/trace_flood.c, T threads of malloc/free pairs) in wait (lossless)
 and drop mode and reports records in the database per second of wall
 time. Full runs rewrite the tables between the trace:begin / trace:end and
-flood:begin / flood:end markers; --quick prints only. Helpers come from
-run_bench.py and real_programs.py.
+flood:begin / flood:end markers; --quick prints only. --programs adds
+programs of the real-program set (programs.py: perl, sqlite3, python3 with
+PYTHONMALLOC=malloc, tclsh, jq...) to the first table, each started as
+itself (heaptrack sees the program, not a shell). Helpers come from
+machine.py, readme.py, programs.py and run_bench.py.
 
 Usage: python3 bench/trace_bench.py --build BUILD [--quick] [--rounds N] [--skip-flood]
+           [--programs NAME,...]
 """
 import argparse
 import os
@@ -28,6 +32,7 @@ import platform
 import shutil
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,8 +40,10 @@ import time
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, BENCH_DIR)
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
-from run_bench import machine_line, package_version, parse_result, write_readme  # noqa: E402
-from real_programs import run_measured  # noqa: E402
+from machine import machine_line, package_version  # noqa: E402
+from readme import write_readme  # noqa: E402
+import programs  # noqa: E402
+from run_bench import parse_result  # noqa: E402
 
 PYTHON = "/usr/bin/python3"       # Debian's, the one python3-numpy is installed for
 HEAPTRACK = "heaptrack"
@@ -132,11 +139,14 @@ def build_tree(path, sources):
 class Workload:
     """A program to time: argv, and how to tell its output is right."""
 
-    def __init__(self, name, argv, bench_workload=None):
+    def __init__(self, name, argv, bench_workload=None, env=None, stdin=None, cwd=None):
         self.name = name
         self.argv = argv
         self.bench_workload = bench_workload   # ortho-bench's workload name, or None
         self.reference = None                  # expected stdout (programs)
+        self.env = dict(env or {})             # the program's own settings
+        self.stdin = stdin                     # file fed to stdin, or None
+        self.cwd = cwd                         # working directory, None: the scratch one
 
     def check(self, out, provider_prefix):
         """Raises RunFailed unless `out` is this program's right output."""
@@ -153,6 +163,15 @@ class Workload:
                             % (provider, provider_prefix))
 
 
+def program_workloads(names, tmp, scale):
+    """Workloads from the real-program set (programs.py), at 1/scale of
+    their inputs, with their own environment, stdin and directory."""
+    program_set, skipped = programs.make_set(os.path.join(tmp, "programs"), 1.0 / scale, names)
+    for name, why in skipped:
+        print("skip %s: %s" % (name, why), file=sys.stderr)
+    return [Workload(p.title, p.argv, env=p.env, stdin=p.stdin, cwd=p.cwd) for p in program_set]
+
+
 def make_workloads(build, tmp, scale):
     bench = os.path.abspath(os.path.join(build, "bench", "ortho-bench"))
     sql = os.path.join(tmp, "session.sql")
@@ -162,12 +181,13 @@ def make_workloads(build, tmp, scale):
         pipeline.append("--quick")
     tree = build_tree(os.path.join(tmp, "tree"), 4)
     return [
-        Workload("churn 64 B (ortho-bench same_thread_small_churn_64)",
-                 [bench, "--api", "malloc", "--samples", "1", "--ops", str(4000000 // scale),
-                  "same_thread_small_churn_64"], "same_thread_small_churn_64"),
+        Workload("churn 64 B (ortho-bench same_thread_small_churn/64)",
+                 [bench, "--api", "malloc", "--warmup", "0", "--samples", "1", "--iterations",
+                  str(5000000 // scale), "same_thread_small_churn/64"],
+                 "same_thread_small_churn/64"),
         Workload("embedding batch (ortho-bench embedding_batch)",
-                 [bench, "--api", "malloc", "--samples", "1", "--ops", str(8000 // scale),
-                  "embedding_batch"], "embedding_batch"),
+                 [bench, "--api", "malloc", "--warmup", "0", "--samples", "1", "--iterations",
+                  str(81250 // scale), "embedding_batch"], "embedding_batch"),
         Workload("python3 numpy pipeline (bench/trace_pipeline.py)", pipeline),
         Workload("sqlite3 session (%d INSERTs, index, queries)" % (60000 // scale),
                  ["sqlite3", ":memory:", ".read " + sql]),
@@ -176,6 +196,26 @@ def make_workloads(build, tmp, scale):
 
 
 # ---- running one program -----------------------------------------------------
+
+def run_timed(argv, cwd, preload, extra_env=None, stdin=None):
+    """Runs argv with `preload` as LD_PRELOAD (None: none), `extra_env`
+    added to the environment and the file `stdin` (None: nothing) as its
+    input; returns (seconds, exit code, stdout, stderr)."""
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    if preload:
+        env["LD_PRELOAD"] = preload
+    env.update(extra_env or {})
+    with tempfile.TemporaryFile() as out_file, tempfile.TemporaryFile() as err_file:
+        with open(stdin or os.devnull, "rb") as in_file:
+            start = time.monotonic()
+            code = subprocess.run(argv, cwd=cwd, env=env, stdin=in_file, stdout=out_file,
+                                  stderr=err_file).returncode
+            seconds = time.monotonic() - start
+        out_file.seek(0)
+        err_file.seek(0)
+        return seconds, code, out_file.read(), err_file.read()
+
 
 def strip_heaptrack(out):
     """The program's own stdout out of `heaptrack`'s, which wraps it in
@@ -278,15 +318,15 @@ def run_config(cfg, wl, ortho_lib, tmp, serial):
     final when the program returned, and how long the collector went on
     after that (the tail). Raises RunFailed with the reason when the run
     went wrong."""
-    argv, env, preload = list(wl.argv), {}, None
+    argv, env, preload = list(wl.argv), dict(wl.env), None
     db = os.path.join(tmp, "run%d.db" % serial)
     if cfg.heaptrack:
         argv = [HEAPTRACK, "-o", os.path.join(tmp, "heaptrack%d" % serial)] + argv
     if cfg.ortho:
         preload = ortho_lib
     if cfg.traced:
-        env = dict(cfg.trace_env, ORTHO_TRACE_DB=db)
-    seconds, _, code, out, err = run_measured(argv, tmp, preload, env)
+        env.update(cfg.trace_env, ORTHO_TRACE_DB=db)
+    seconds, code, out, err = run_timed(argv, wl.cwd or tmp, preload, env, wl.stdin)
     result = {"seconds": seconds}
     if cfg.traced:
         result["ended"] = ended_at_return(db)
@@ -335,7 +375,7 @@ def workload_rows(workloads, configs, ortho_lib, tmp, rounds, failures):
     for wl in workloads:
         # One untimed glibc run: the reference output, and a warm page cache.
         if wl.bench_workload is None:
-            _, _, code, out, err = run_measured(wl.argv, tmp, None)
+            _, code, out, err = run_timed(wl.argv, wl.cwd or tmp, None, wl.env, wl.stdin)
             if code != 0:
                 sys.exit("trace_bench.py: %s fails even untraced under glibc (exit %d): %s"
                          % (wl.name, code, err.decode(errors="replace")[-300:]))
@@ -468,7 +508,7 @@ def run_flood(flood, ortho_lib, tmp, threads, pairs, env, serial):
     db = os.path.join(tmp, "flood%d.db" % serial)
     argv = [flood, "--threads", str(threads), "--pairs", str(pairs)]
     full_env = dict(env, ORTHO_TRACE_DB=db) if env else {}
-    seconds, _, code, out, err = run_measured(argv, tmp, ortho_lib, full_env)
+    seconds, code, out, err = run_timed(argv, tmp, ortho_lib, full_env)
     try:
         if code != 0:
             raise RunFailed("exit %d: %s" % (code, err.decode(errors="replace").strip()[-200:]))
@@ -583,7 +623,16 @@ def main():
                         help="timed runs per cell (default %d)" % DEFAULT_ROUNDS)
     parser.add_argument("--skip-flood", action="store_true",
                         help="only the workload table (README untouched)")
+    parser.add_argument("--programs", metavar="NAME,...",
+                        help="also time these programs of the real-program set (programs.py: "
+                        "%s) under every configuration"
+                        % ",".join(programs.NAMES))
     args = parser.parse_args()
+    extra = args.programs.split(",") if args.programs else []
+    unknown = [n for n in extra if n not in programs.NAMES]
+    if unknown:
+        sys.exit("trace_bench.py: --programs %s: not in the set (%s)"
+                 % (",".join(unknown), ",".join(programs.NAMES)))
 
     # Nothing inherited may change what a run measures.
     for key in [k for k in os.environ if k.startswith("ORTHO_")]:
@@ -609,6 +658,8 @@ def main():
     load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="trace-bench-") as tmp:
         workloads = make_workloads(args.build, tmp, scale)
+        if extra:
+            workloads += program_workloads(extra, tmp, scale)
         rows = workload_rows(workloads, configs, ortho_lib, tmp, rounds, failures)
         load_mid = os.getloadavg()[0]
         table = workload_table(rows, configs, notes, failures, rounds, args.build,

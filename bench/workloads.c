@@ -1,50 +1,61 @@
-/* workloads.c - the workload table: names, units and the size of the first
- * calibration run, one row per workload, so adding a workload is one line
- * here plus its functions. Samples are timed, not counted: ortho-bench
- * grows the run until it is long enough, so a fast allocator does more ops
- * per sample than a slow one and both get an equally long sample. Also
- * holds the page-touch helper the single- and multi-thread large paths
- * share. */
+/* workloads.c - the workload table: one row per workload, so adding one is
+ * a line here plus its sample function. The crate's rows carry its names,
+ * iteration counts and units from bench/src/lib.rs (repository
+ * erayack/orthotope, bench/src/lib.rs: workload_table and
+ * same_thread_iterations); bench/README.md says where each comes from. */
 #include "workloads.h"
 
 #include <string.h>
 
+/* same_thread_iterations() of the crate: 6 M iterations up to 64 bytes,
+ * 3 M up to 4096, 600,000 above. */
+#define CRATE_CHURN_ITERATIONS_TO_64 UINT64_C(6000000)
+#define CRATE_CHURN_ITERATIONS_TO_4096 UINT64_C(3000000)
+#define CRATE_CHURN_ITERATIONS_ABOVE UINT64_C(600000)
+/* The crate's other per-sample counts. */
+#define CRATE_EMBEDDING_ITERATIONS UINT64_C(200000)
+#define CRATE_MIXED_ITERATIONS UINT64_C(120000)
+#define CRATE_LARGE_ITERATIONS UINT64_C(1200)            /* large_path */
+#define CRATE_CONCURRENT_LARGE_ITERATIONS UINT64_C(1200) /* all 4 threads together */
+#define CRATE_HANDOFF_ITERATIONS UINT64_C(80000)         /* all pairs together */
 
-/* Page size the touches assume (x86-64 base pages). */
-#define WORKLOADS_PAGE_BYTES ((size_t)4096)
+/* Ours: about as long a sample as the crate's rows on a fast allocator. */
+#define EXTRA_MIXED_RING_ITERATIONS UINT64_C(1000000)
+#define EXTRA_LARGE_TOUCHED_ITERATIONS UINT64_C(1200)
+#define EXTRA_HANDOFF_QUEUE_ITERATIONS UINT64_C(80000)
 
-/* First calibration run of each family, in ops: about 1 ms with the slowest
- * allocator measured (glibc or jemalloc at 100-400 ns per churn pair,
- * mimalloc at 25 us per 20 MiB pair), so calibration never starts with a
- * long run; fast allocators reach a long enough run after a few doublings. */
-#define FIRST_CHUNK_CHURN UINT64_C(4096)   /* pairs: 8-400 ns each */
-#define FIRST_CHUNK_EMBEDDING UINT64_C(16) /* batches: 25-110 us each, fill included */
-#define FIRST_CHUNK_MIXED UINT64_C(4096)   /* replacements: 10-250 ns each */
-#define FIRST_CHUNK_LARGE UINT64_C(32)     /* 20 MiB pairs: 50 ns-30 us each */
-#define FIRST_CHUNK_HANDOFF UINT64_C(4096) /* messages: 100-500 ns each */
-
-#define CHURN_ROW(bytes)                                                                     \
-    {"same_thread_small_churn_" #bytes, "pair", bytes, FIRST_CHUNK_CHURN, single_setup_churn, \
-     single_run_churn_ns, single_teardown}
+#define CRATE_CHURN_ROW(bytes, iterations)                                               \
+    {"same_thread_small_churn/" #bytes, "crate", WORKLOAD_NS, "alloc+free", bytes,       \
+     iterations, crate_sample_churn_ns}
 
 const struct workload workloads_table[] = {
-    CHURN_ROW(32),
-    CHURN_ROW(64),
-    CHURN_ROW(65),
-    CHURN_ROW(4096),
-    CHURN_ROW(70000),
-    {"embedding_batch", "batch", 0, FIRST_CHUNK_EMBEDDING, single_setup_embedding,
-     single_run_embedding_ns, single_teardown},
-    {"mixed_size_churn", "replacement", 0, FIRST_CHUNK_MIXED, single_setup_mixed, single_run_mixed_ns,
-     single_teardown_mixed},
-    {"large_path", "pair", WORKLOADS_LARGE_REQUEST_BYTES, FIRST_CHUNK_LARGE, single_setup_churn,
-     single_run_large_ns, single_teardown},
-    {"concurrent_large_4x", "pair", WORKLOADS_LARGE_REQUEST_BYTES, FIRST_CHUNK_LARGE,
-     threaded_setup_large_4x, threaded_run_ns, threaded_teardown},
-    {"long_lived_handoff", "message", 0, FIRST_CHUNK_HANDOFF, threaded_setup_handoff_1x, threaded_run_ns,
-     threaded_teardown},
-    {"long_lived_handoff_4x", "message", 0, FIRST_CHUNK_HANDOFF, threaded_setup_handoff_4x,
-     threaded_run_ns, threaded_teardown},
+    CRATE_CHURN_ROW(32, CRATE_CHURN_ITERATIONS_TO_64),
+    CRATE_CHURN_ROW(64, CRATE_CHURN_ITERATIONS_TO_64),
+    CRATE_CHURN_ROW(65, CRATE_CHURN_ITERATIONS_TO_4096),
+    CRATE_CHURN_ROW(4096, CRATE_CHURN_ITERATIONS_TO_4096),
+    CRATE_CHURN_ROW(70000, CRATE_CHURN_ITERATIONS_ABOVE),
+    {"embedding_batch", "crate", WORKLOAD_NS, "batch of 8 allocs + 8 frees", 0,
+     CRATE_EMBEDDING_ITERATIONS, crate_sample_embedding_ns},
+    {"mixed_size_churn", "crate", WORKLOAD_NS, "round of 8 allocs + 8 frees", 0,
+     CRATE_MIXED_ITERATIONS, crate_sample_mixed_ns},
+    {"large_path", "crate", WORKLOAD_US, "alloc+free", WORKLOADS_LARGE_REQUEST_BYTES,
+     CRATE_LARGE_ITERATIONS, crate_sample_large_ns},
+    {"concurrent_large_4x", "crate", WORKLOAD_US, "alloc+free (wall, 4 threads)",
+     WORKLOADS_LARGE_REQUEST_BYTES, CRATE_CONCURRENT_LARGE_ITERATIONS,
+     crate_sample_concurrent_large_ns},
+    {"long_lived_handoff", "crate", WORKLOAD_US, "message (wall)", 0, CRATE_HANDOFF_ITERATIONS,
+     crate_sample_handoff_ns},
+    {"long_lived_handoff_4x", "crate", WORKLOAD_US, "message (wall, 4 pairs)", 0,
+     CRATE_HANDOFF_ITERATIONS, crate_sample_handoff_4x_ns},
+    {"mixed_ring_256", "ours", WORKLOAD_NS, "replacement", 0, EXTRA_MIXED_RING_ITERATIONS,
+     extra_sample_mixed_ring_ns},
+    {"large_path_touched", "ours", WORKLOAD_US, "alloc+touch+free",
+     WORKLOADS_LARGE_REQUEST_BYTES, EXTRA_LARGE_TOUCHED_ITERATIONS,
+     extra_sample_large_touched_ns},
+    {"handoff_queue", "ours", WORKLOAD_NS, "message (wall)", 0, EXTRA_HANDOFF_QUEUE_ITERATIONS,
+     extra_sample_handoff_queue_ns},
+    {"handoff_queue_4x", "ours", WORKLOAD_NS, "message (wall, 4 pairs)", 0,
+     EXTRA_HANDOFF_QUEUE_ITERATIONS, extra_sample_handoff_queue_4x_ns},
 };
 
 const size_t workloads_count = sizeof workloads_table / sizeof workloads_table[0];
@@ -57,15 +68,7 @@ const struct workload *workloads_find(const char *name)
     return NULL;
 }
 
-void workloads_touch_large(unsigned char *p, uint64_t stamp)
+const char *workloads_unit_name(enum workload_unit unit)
 {
-    const size_t stride_bytes = WORKLOADS_LARGE_REQUEST_BYTES / WORKLOADS_LARGE_TOUCH_PAGES;
-    for (unsigned i = 0; i < WORKLOADS_LARGE_TOUCH_PAGES; i++) {
-        /* The last touch lands in the block's final page, so a block shorter
-         * than requested would fault here. */
-        size_t offset = i + 1 == WORKLOADS_LARGE_TOUCH_PAGES
-                            ? WORKLOADS_LARGE_REQUEST_BYTES - WORKLOADS_PAGE_BYTES
-                            : i * stride_bytes;
-        ((volatile unsigned char *)p)[offset] = (unsigned char)(stamp + i);
-    }
+    return unit == WORKLOAD_US ? "us" : "ns";
 }

@@ -1,28 +1,33 @@
-/* workloads.h - the benchmark workloads (after the Rust crate orthotope's
- * suite) as one table of named entries. Each workload has a setup that
- * builds its state (untimed), a timed run of a given number of ops, and a
- * teardown; one op is the unit its ns figure is quoted in (an alloc+free
- * pair, a batch, a replacement, a message). Runs may be repeated on the same
- * state: that is how calibration, warm-up and samples share threads and
- * live sets. */
+/* workloads.h - the benchmark workloads as one table of named rows. Two
+ * families: the Rust crate orthotope's own suite (crate.c), reproduced from
+ * its bench/src/lib.rs with its names, constants, operation order and
+ * units, and a few of ours (extra.c) that show what the crate's do not.
+ * Every workload is measured the crate's way: a sample runs a fixed number
+ * of iterations (the crate's `operations`) and is timed as a whole; the
+ * figure is the sample's time / iterations, in ns or us as the crate quotes
+ * it. A sample builds what it needs before its clock starts and releases it
+ * after, so samples are independent (under ortho-cache each one even gets a
+ * fresh allocator instance, as in the crate). */
 #ifndef BENCH_WORKLOADS_H
 #define BENCH_WORKLOADS_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+enum workload_unit {
+    WORKLOAD_NS, /* figure in ns per iteration */
+    WORKLOAD_US, /* figure in us per iteration */
+};
+
 struct workload {
-    const char *name;        /* selectable name, e.g. "same_thread_small_churn_64" */
-    const char *op_unit;     /* what one op is: "pair", "batch", "replacement", "message" */
-    size_t size_bytes;       /* request size for fixed-size workloads, 0 otherwise */
-    uint64_t first_chunk_ops; /* ops of the first calibration run: about 1 ms on the slowest
-                                 allocator; ortho-bench doubles it until a run is long enough */
-    /* Builds the state; returns NULL (with a message on stderr) on failure. */
-    void *(*setup)(const struct workload *w);
-    /* Runs `ops` ops on the state; returns the elapsed wall time in ns. */
-    uint64_t (*run_ns)(void *state, uint64_t ops);
-    /* Frees everything setup and the runs left live. */
-    void (*teardown)(void *state);
+    const char *name;        /* selectable name; the crate's own for its workloads */
+    const char *origin;      /* "crate" (bench/src/lib.rs) or "ours" */
+    enum workload_unit unit; /* unit of the figure, the crate's choice for its rows */
+    const char *per;         /* what one iteration is, e.g. "alloc+free" */
+    size_t size_bytes;       /* request size of a fixed-size workload, 0 otherwise */
+    uint64_t iterations;     /* iterations per sample (the crate's `operations`) */
+    /* Runs one sample of `iterations`; returns its timed nanoseconds. */
+    uint64_t (*sample_ns)(const struct workload *w, uint64_t iterations);
 };
 
 /* The table, in the order the driver reports it, and its length. */
@@ -31,34 +36,27 @@ extern const size_t workloads_count;
 
 /* The workload called `name`, or NULL. */
 const struct workload *workloads_find(const char *name);
+/* "ns" or "us". */
+const char *workloads_unit_name(enum workload_unit unit);
 
-/* Single-thread workloads (single.c). */
-void *single_setup_churn(const struct workload *w);
-uint64_t single_run_churn_ns(void *state, uint64_t ops);
-void *single_setup_embedding(const struct workload *w);
-uint64_t single_run_embedding_ns(void *state, uint64_t ops);
-void *single_setup_mixed(const struct workload *w);
-uint64_t single_run_mixed_ns(void *state, uint64_t ops);
-uint64_t single_run_large_ns(void *state, uint64_t ops);
-void single_teardown_mixed(void *state);
-void single_teardown(void *state);
+/* The crate's workloads (crate.c). */
+uint64_t crate_sample_churn_ns(const struct workload *w, uint64_t iterations);
+uint64_t crate_sample_embedding_ns(const struct workload *w, uint64_t iterations);
+uint64_t crate_sample_mixed_ns(const struct workload *w, uint64_t iterations);
+uint64_t crate_sample_large_ns(const struct workload *w, uint64_t iterations);
+uint64_t crate_sample_concurrent_large_ns(const struct workload *w, uint64_t iterations);
+uint64_t crate_sample_handoff_ns(const struct workload *w, uint64_t iterations);
+uint64_t crate_sample_handoff_4x_ns(const struct workload *w, uint64_t iterations);
 
-/* Multi-thread workloads (threaded.c). */
-void *threaded_setup_large_4x(const struct workload *w);
-uint64_t threaded_run_ns(void *state, uint64_t ops);
-void *threaded_setup_handoff_1x(const struct workload *w);
-void *threaded_setup_handoff_4x(const struct workload *w);
-void threaded_teardown(void *state);
+/* Ours (extra.c). */
+uint64_t extra_sample_mixed_ring_ns(const struct workload *w, uint64_t iterations);
+uint64_t extra_sample_large_touched_ns(const struct workload *w, uint64_t iterations);
+uint64_t extra_sample_handoff_queue_ns(const struct workload *w, uint64_t iterations);
+uint64_t extra_sample_handoff_queue_4x_ns(const struct workload *w, uint64_t iterations);
 
-/* Request of the large-path workloads: 20 MiB, above orthotope's largest
- * class (16 MiB), so it takes the large path in every allocator. */
+/* The crate's large request, LARGE_REQUEST_BYTES: 20 MiB, above
+ * orthotope's largest class (16 MiB), so every allocator takes its large
+ * path. */
 #define WORKLOADS_LARGE_REQUEST_BYTES ((size_t)20 << 20)
-/* Pages touched per large block: the first byte of each of this many
- * evenly spaced pages, so an allocator that hands back fresh (unmapped or
- * madvised) memory pays its page faults, while the cost stays that of a few
- * pages, not of 20 MiB. */
-#define WORKLOADS_LARGE_TOUCH_PAGES 4
-/* Touches a large block as described above. */
-void workloads_touch_large(unsigned char *p, uint64_t stamp);
 
 #endif

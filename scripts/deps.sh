@@ -9,6 +9,7 @@ ORTHO_DEPS=(
   git perl python3 python3-numpy tmux procps # real programs in integration tests
   binutils xz-utils                         # stripped and MiniDebugInfo test programs
   libmimalloc-dev libjemalloc-dev libtcmalloc-minimal4 heaptrack zstd # benchmark competitors (zstd: heaptrack compresses with it, else gzip)
+  jq mawk tcl valgrind                      # real-program benchmark, instruction counts (bench/)
 )
 if [ "$(id -u)" -eq 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
