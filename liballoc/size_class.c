@@ -38,7 +38,7 @@ static void size_class_fill_coarse(unsigned slot, uint64_t lo, uint64_t hi)
         if (next < size_classes.count && size_class_payload(next) < hi)
             entry = SIZE_CLASS_LARGE; /* two boundaries inside: size_class_of searches */
     }
-    atomic_store_explicit(&size_classes.coarse[slot], (uint8_t)entry, memory_order_relaxed);
+    __atomic_store_n(&size_classes.coarse[slot], (uint8_t)entry, __ATOMIC_RELAXED);
 }
 
 void size_class_setup(const struct class_table *table)
@@ -51,16 +51,16 @@ void size_class_setup(const struct class_table *table)
     memset(s->names, 0, sizeof s->names);
     for (unsigned cls = 0; cls < SIZE_CLASS_SLOTS; cls++) {
         uint64_t payload = cls < s->count ? table->payload_bytes[cls] : UINT64_MAX;
-        atomic_store_explicit(&s->payload_bytes[cls], payload, memory_order_relaxed);
+        __atomic_store_n(&s->payload_bytes[cls], payload, __ATOMIC_RELAXED);
         if (cls < s->count)
             class_table_name(payload, s->names[cls]);
     }
     memcpy(s->names[s->count], "LARGE", sizeof "LARGE");
     s->largest_bytes = table->payload_bytes[s->count - 1];
     for (unsigned slot = 0; slot < SIZE_CLASS_FINE_SLOTS; slot++)
-        atomic_store_explicit(&s->fine[slot],
-                              (uint8_t)size_class_search(((size_t)slot + 1) << SIZE_CLASS_FINE_STEP_SHIFT),
-                              memory_order_relaxed);
+        __atomic_store_n(&s->fine[slot],
+                         (uint8_t)size_class_search(((size_t)slot + 1) << SIZE_CLASS_FINE_STEP_SHIFT),
+                         __ATOMIC_RELAXED);
     for (unsigned log2 = SIZE_CLASS_COARSE_FIRST_LOG2; log2 <= SIZE_CLASS_COARSE_LAST_LOG2; log2++) {
         uint64_t width = (uint64_t)1 << (log2 - SIZE_CLASS_COARSE_SUB_BITS);
         for (unsigned sub = 0; sub < (1u << SIZE_CLASS_COARSE_SUB_BITS); sub++) {

@@ -43,19 +43,22 @@ _Static_assert(ORTHO_CLASS_MAX < 0xfe, "class indexes must leave room for the la
 _Static_assert(((uint64_t)1 << (SIZE_CLASS_COARSE_LAST_LOG2 + 1)) == ORTHO_SMALL_MAX,
                "the coarse index ends at the small limit");
 
-/* The lookup's three arrays are atomics read relaxed (plain loads): a
- * thread's very first allocation may look a size up while another thread
- * is still building them. It then lands on some slot of the unbound
- * sentinel cache, whose bins are all empty, and waits for the set-up in
- * the slow path, which looks the size up again. */
+/* The lookup's three arrays are read and written with relaxed atomic
+ * builtins (plain loads and stores on x86): a thread's very first
+ * allocation may look a size up while another thread is still building
+ * them. It then lands on some slot of the unbound sentinel cache, whose
+ * bins are all empty, and waits for the set-up in the slow path, which
+ * looks the size up again. (Plain arrays with __atomic_*_n rather than
+ * _Atomic arrays: GCC 12's -Wstringop-overflow misreads atomic_load of an
+ * _Atomic array element at -O0.) */
 struct size_classes {
     uint32_t count;                     /* classes of the table in force */
     uint64_t largest_bytes;             /* payload of the last class */
     /* payload_bytes[c] for c < count; UINT64_MAX in every slot after, so a
      * lookup's one compare never steps past the last class. */
-    _Atomic uint64_t payload_bytes[SIZE_CLASS_SLOTS];
-    _Atomic uint8_t fine[SIZE_CLASS_FINE_SLOTS];     /* (n - 1) >> 6 -> class */
-    _Atomic uint8_t coarse[SIZE_CLASS_COARSE_SLOTS]; /* bucket -> first class that may hold it */
+    uint64_t payload_bytes[SIZE_CLASS_SLOTS];
+    uint8_t fine[SIZE_CLASS_FINE_SLOTS];     /* (n - 1) >> 6 -> class */
+    uint8_t coarse[SIZE_CLASS_COARSE_SLOTS]; /* bucket -> first class that may hold it */
     char names[SIZE_CLASS_SLOTS][CLASS_TABLE_NAME_BYTES]; /* "B64"...; [count] "LARGE" */
     struct class_table table;           /* as parsed: payloads and origin */
 };
@@ -90,19 +93,19 @@ ORTHO_INLINE unsigned size_class_count(void)
 ORTHO_INLINE unsigned size_class_lookup(size_t n)
 {
     if (ORTHO_LIKELY(n - 1 < SIZE_CLASS_FINE_MAX))
-        return atomic_load_explicit(&size_classes.fine[(n - 1) >> SIZE_CLASS_FINE_STEP_SHIFT],
-                                    memory_order_relaxed);
+        return __atomic_load_n(&size_classes.fine[(n - 1) >> SIZE_CLASS_FINE_STEP_SHIFT],
+                               __ATOMIC_RELAXED);
     if (n - 1 >= ORTHO_SMALL_MAX)
         return SIZE_CLASS_LARGE; /* also catches n == 0 */
     unsigned log2 = 63u - (unsigned)__builtin_clzll((unsigned long long)(n - 1));
     unsigned sub = (unsigned)((n - 1) >> (log2 - SIZE_CLASS_COARSE_SUB_BITS)) &
                    ((1u << SIZE_CLASS_COARSE_SUB_BITS) - 1);
-    unsigned cls = atomic_load_explicit(
+    unsigned cls = __atomic_load_n(
         &size_classes.coarse[((log2 - SIZE_CLASS_COARSE_FIRST_LOG2) << SIZE_CLASS_COARSE_SUB_BITS) | sub],
-        memory_order_relaxed);
+        __ATOMIC_RELAXED);
     /* The bucket's first class may end inside it: then the next one holds
      * the rest (the set-up marked buckets where that is not so). */
-    return cls + (atomic_load_explicit(&size_classes.payload_bytes[cls], memory_order_relaxed) < n);
+    return cls + (__atomic_load_n(&size_classes.payload_bytes[cls], __ATOMIC_RELAXED) < n);
 }
 
 /* The exact class for n bytes (n >= 1), or SIZE_CLASS_LARGE. */
@@ -116,7 +119,7 @@ ORTHO_INLINE unsigned size_class_of(size_t n)
 
 ORTHO_INLINE size_t size_class_payload(unsigned cls)
 {
-    return atomic_load_explicit(&size_classes.payload_bytes[cls], memory_order_relaxed);
+    return __atomic_load_n(&size_classes.payload_bytes[cls], __ATOMIC_RELAXED);
 }
 
 /* Bytes a block of the class occupies in the arena: payload plus header. */
