@@ -9,6 +9,11 @@
  *   counts       the ground-truth workload (see the table in trace_db.sh)
  *   kill N       allocate N blocks of 777 bytes, print each, then SIGKILL self
  *   threads N    N short-lived threads, each one malloc/free of 1234 bytes
+ *   together N   N threads alive at once: each mallocs/frees 1235 bytes,
+ *                waits at a barrier until all N have, then 1236 bytes
+ *   misuse N     N bad frees of p + 8 for a 100-byte block p (misaligned_pointer,
+ *                the longest kind name) from misuse_site, then p itself;
+ *                for ORTHO_ON_CORRUPTION=report
  *   fork         parent: 3 x 555 bytes; fork child: 5 x 666 bytes, exit
  *   churn SECS   malloc/free 48 bytes for SECS seconds (drop mode, readers)
  *   shapes       call paths that look alike to the tracer's stack memo:
@@ -130,6 +135,60 @@ static int run_threads(int n)
         pthread_join(t, NULL);
     }
     printf("threads done %d\n", n);
+    return 0;
+}
+
+static pthread_barrier_t together_barrier;
+
+static void *together_one(void *arg)
+{
+    (void)arg;
+    void *volatile block = malloc(1235); /* volatile: the pair is not elided */
+    free(block);
+    pthread_barrier_wait(&together_barrier); /* every thread is alive here */
+    block = malloc(1236);
+    free(block);
+    return NULL;
+}
+
+static int run_together(int n)
+{
+    if (n <= 0 || pthread_barrier_init(&together_barrier, NULL, (unsigned)n) != 0)
+        return 1;
+    pthread_t *threads = calloc((size_t)n, sizeof *threads);
+    if (threads == NULL)
+        return 1;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 64 * 1024); /* thousands of threads: small stacks */
+    for (int i = 0; i < n; i++)
+        if (pthread_create(&threads[i], &attr, together_one, NULL) != 0) {
+            fprintf(stderr, "trace_workload: cannot start thread %d of %d\n", i + 1, n);
+            return 1;
+        }
+    for (int i = 0; i < n; i++)
+        pthread_join(threads[i], NULL);
+    free(threads);
+    printf("together done %d\n", n);
+    return 0;
+}
+
+/* The pointer goes through a volatile so the compiler cannot see the bad free. */
+__attribute__((noipa)) static void misuse_site(char *p)
+{
+    char *volatile inside = p + 8;
+    free(inside);
+}
+
+static int run_misuse(long n)
+{
+    char *p = malloc(100);
+    if (p == NULL)
+        return 1;
+    for (long i = 0; i < n; i++)
+        misuse_site(p);
+    free(p);
+    printf("misuse done %ld\n", n);
     return 0;
 }
 
@@ -309,6 +368,10 @@ int main(int argc, char **argv)
         return run_kill(atoi(argv[2]));
     if (argc >= 3 && strcmp(argv[1], "threads") == 0)
         return run_threads(atoi(argv[2]));
+    if (argc >= 3 && strcmp(argv[1], "together") == 0)
+        return run_together(atoi(argv[2]));
+    if (argc >= 3 && strcmp(argv[1], "misuse") == 0)
+        return run_misuse(atol(argv[2]));
     if (argc >= 2 && strcmp(argv[1], "fork") == 0)
         return run_fork();
     if (argc >= 3 && strcmp(argv[1], "churn") == 0)
@@ -319,7 +382,7 @@ int main(int argc, char **argv)
         return run_wrappers();
     if (argc >= 3 && strcmp(argv[1], "plugin") == 0)
         return run_plugin(argv[2]);
-    fprintf(stderr, "usage: trace_workload counts|kill N|threads N|fork|churn SECS|shapes|wrappers"
+    fprintf(stderr, "usage: trace_workload counts|kill N|threads N|together N|misuse N|fork|churn SECS|shapes|wrappers"
                     "|plugin PATH\n");
     return 2;
 }
