@@ -30,22 +30,24 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "launch.h"
+#include "prim.h"
 
 #define SLOTS_MAX_SEGMENT_BYTES ((uint64_t)1 << 36) /* 64 GiB of a later segment, at most */
-#define SLOTS_GROW_WAIT_NS 50000L                   /* a wait for another thread's growth */
+#define SLOTS_GROW_WAIT_NS 100000000ull             /* re-check a growth at least this often */
 
 static struct {
     segment_t *segs[SEGMENT_MAX_SEGMENTS];
     segment_geometry_t geo[SEGMENT_MAX_SEGMENTS]; /* as made: what addresses come from */
     _Atomic uint32_t count;        /* segments published */
-    _Atomic uint32_t growing;      /* a thread is making the next segment */
+    _Atomic uint32_t growing;      /* a thread is making the next segment (a futex word) */
     _Atomic uint32_t cannot_grow;  /* growing failed once: never again */
     _Atomic uint64_t exits;        /* threads that gave a slot back, less the slots reused */
 } slots;
+
+_Static_assert(sizeof(_Atomic uint32_t) == sizeof(uint32_t), "growing is waited on as a futex word");
 
 uint32_t slots_segment_slots(uint32_t index)
 {
@@ -186,7 +188,7 @@ static bool slots_take(uint32_t s, uint32_t index, uint32_t tid, struct slots_cl
         !atomic_compare_exchange_strong_explicit(&slot->claim_tid, &expected, tid,
                                                  memory_order_acquire, memory_order_relaxed))
         return false;
-    *out = (struct slots_claim){.slot = slot, .ring_mem = segment_ring_at(slot, geo),
+    *out = (struct slots_claim){.segment = s, .slot = slot, .ring_mem = segment_ring_at(slot, geo),
                                 .ring_bytes = ring_bytes_for(geo->ring_capacity),
                                 .ring_capacity = geo->ring_capacity};
     return true;
@@ -256,11 +258,12 @@ bool slots_grow(const segment_t *proto, uint32_t first_capacity, const char *soc
     uint32_t idle = 0;
     if (!atomic_compare_exchange_strong_explicit(&slots.growing, &idle, 1, memory_order_acquire,
                                                  memory_order_relaxed)) {
-        /* Another thread is adding a segment: wait for it, then claim again. */
-        while (atomic_load_explicit(&slots.growing, memory_order_acquire) != 0) {
-            struct timespec pause = {0, SLOTS_GROW_WAIT_NS};
-            nanosleep(&pause, NULL);
-        }
+        /* Another thread is adding a segment: sleep until it is done (a
+         * futex: thousands of threads may wait here, and polling them
+         * would take the CPU the collector needs to answer), then claim
+         * again. */
+        while (atomic_load_explicit(&slots.growing, memory_order_acquire) != 0)
+            prim_wait_while((const uint32_t *)&slots.growing, 1, SLOTS_GROW_WAIT_NS);
         return !atomic_load_explicit(&slots.cannot_grow, memory_order_relaxed);
     }
     uint32_t count = atomic_load_explicit(&slots.count, memory_order_acquire);
@@ -290,5 +293,6 @@ bool slots_grow(const segment_t *proto, uint32_t first_capacity, const char *soc
             atomic_store_explicit(&slots.cannot_grow, 1, memory_order_relaxed);
     }
     atomic_store_explicit(&slots.growing, 0, memory_order_release);
+    prim_wake_all((const uint32_t *)&slots.growing);
     return grew;
 }

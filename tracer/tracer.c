@@ -76,6 +76,7 @@ struct tracer_thread {
     uint32_t tid;
     uint32_t generation; /* tracer.generation when bound */
     uint8_t busy;        /* inside a hook: nested allocations are not traced */
+    bool fast_unwind;    /* unwind with libunwind's tracer (segment 0's threads) */
     clock_view_t clock;  /* this thread's copy of the collector's calibration */
     stackmemo_bounds_t stack; /* where the stack memo may read; empty: memo off */
     stackmemo_t *memo;        /* this thread's stack memo (own mapping); NULL: none */
@@ -243,6 +244,7 @@ static struct tracer_thread *tracer_bind_slot(struct tracer_thread *t, uint32_t 
     t->ring = ring_init(claim->ring_mem, claim->ring_bytes, claim->ring_capacity);
     t->tid = tid;
     t->generation = tracer.generation;
+    t->fast_unwind = claim->segment == 0;
     t->clock = (clock_view_t){0}; /* a new segment: its own calibration */
     if (tracer.depth != 0)
         tracer_memo_reset(t);
@@ -400,6 +402,32 @@ static uint64_t tracer_hash_pcs(void *const *pcs, int count)
 static uint32_t tracer_stack_id(struct tracer_thread *t, void *const *pcs, int first, int n,
                                 int want);
 
+/* Unwinds the calling frame's stack into pcs[0..want): pcs[0] in the
+ * caller, then its return addresses, as unw_backtrace gives them (inlined
+ * so the frames are the caller's). libunwind's fast tracer, behind
+ * unw_backtrace, keeps a 256 KiB cache per thread it runs in, which 4000
+ * threads would make a gigabyte: only the first segment's threads (the
+ * first 256 at once) use it. The others step frame by frame, about 25
+ * times slower per unwind, which the stack memo leaves to the first two
+ * captures of each call path. */
+ORTHO_INLINE int tracer_unwind(const struct tracer_thread *t, void **pcs, int want)
+{
+    if (t->fast_unwind)
+        return unw_backtrace(pcs, want);
+    unw_context_t context;
+    unw_cursor_t cursor;
+    int n = 0;
+    if (unw_getcontext(&context) != 0 || unw_init_local(&cursor, &context) != 0)
+        return 0;
+    do {
+        unw_word_t ip;
+        if (unw_get_reg(&cursor, UNW_REG_IP, &ip) != 0 || ip == 0)
+            break;
+        pcs[n++] = (void *)(uintptr_t)ip;
+    } while (n < want && unw_step(&cursor) > 0);
+    return n;
+}
+
 /* The stack id for the current call (stacks on): 0 if the sampler skips
  * this allocation of `bytes`. Defines new stacks to the collector. Not
  * inlined: the memo's anchor is this function's own frame. */
@@ -424,7 +452,7 @@ static ORTHO_NOINLINE uint32_t tracer_capture(struct tracer_thread *t, uint64_t 
     int saved = errno; /* the unwinder and a new stack's definition may set it */
     void *pcs[TRACER_MAX_FRAMES + TRACER_EXTRA_FRAMES];
     int want = (int)tracer.depth + TRACER_EXTRA_FRAMES;
-    int n = unw_backtrace(pcs, want);
+    int n = tracer_unwind(t, pcs, want);
     /* Our own frames come first; the stack starts at the allocating code. */
     int first = 0;
     while (first < n && (uintptr_t)pcs[first] >= tracer.own_lo && (uintptr_t)pcs[first] < tracer.own_hi)

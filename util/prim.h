@@ -35,6 +35,13 @@ bool prim_thread_alive(uint32_t tid);
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t prim_now_ns(void);
 
+/* Sleeps while *word (a process-private 32-bit word) holds `expected`,
+ * until prim_wake_all on it or timeout_ns (0: no limit); may return early
+ * (a signal, a spurious wake-up): callers re-check. Keeps errno. */
+void prim_wait_while(const uint32_t *word, uint32_t expected, uint64_t timeout_ns);
+/* Wakes every thread sleeping in prim_wait_while on word. Keeps errno. */
+void prim_wake_all(const uint32_t *word);
+
 /* Writes all of buf to stderr with write(2); async-signal-safe. */
 void prim_write_stderr(const char *buf, size_t len);
 

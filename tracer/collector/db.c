@@ -466,6 +466,7 @@ static void db_write_threads(struct db *db, int64_t pid, struct proc_state *p)
         db_bind_int64s(s, 6, v, 7);
         db_step(db, s);
         t->dirty = false;
+        t->row_written = true;
     }
 }
 

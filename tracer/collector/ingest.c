@@ -543,7 +543,11 @@ void state_ingest(struct proc_state *p, size_t thread, const record_t *recs, siz
         break;
     case RECORD_THREAD_START:
         ingest_name(t, payload, payload_records);
-        t->start_ns = r->ts_ns;
+        /* The thread's own start time, unless its row went out under the
+         * time its ring was first seen (a commit between the two): the
+         * row's key must not change, or the thread would have two. */
+        if (!t->row_written)
+            t->start_ns = r->ts_ns;
         break;
     case RECORD_THREAD_EXIT:
         ingest_name(t, payload, payload_records);

@@ -58,6 +58,7 @@ struct thread_state {
     uint64_t start_ns, end_ns;
     uint64_t allocs, frees, alloc_bytes, freed_bytes, cross_thread_frees, records, dropped;
     bool dirty;
+    bool row_written;  /* its row is in the database under start_ns: the key stays */
 };
 
 struct module_state {
