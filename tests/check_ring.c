@@ -324,12 +324,11 @@ START_TEST(a_framed_event_is_all_or_nothing_when_only_the_head_fits)
         record_t r = seq_record(i);
         ck_assert(ring_try_push(ring, &r));
     }
-    /* A CORRUPTION event: head plus two records of raw header bytes. */
+    /* A framed event: head plus two records of raw header bytes. */
     unsigned char header_bytes[RECORD_CORRUPTION_HEADER_BYTES];
     for (unsigned i = 0; i < sizeof header_bytes; i++)
         header_bytes[i] = (unsigned char)(0xa0 + i);
     record_t head = {.kind = RECORD_CORRUPTION, .class_index = 3, .addr = 0xdead0, .ts_ns = 77};
-    head.corruption_info.alloc_tid = 4242;
     record_t frame[4];
     size_t n = record_frame_write(frame, 4, &head, header_bytes, sizeof header_bytes);
     ck_assert_uint_eq(n, 3);

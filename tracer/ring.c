@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "lock.h" /* lock_cpu_relax */
-#include "prim.h" /* prim_thread_id */
+#include "prim.h" /* prim_thread_id, prim_now_ns */
 
 /* Waiting in ring_push_blocking: spin first (the collector usually frees
  * room within microseconds), then yield, then sleep so a stalled collector
@@ -58,6 +58,8 @@ ring_t *ring_init(void *mem, size_t bytes, size_t capacity)
     atomic_store_explicit(&ring->producer_tid, prim_thread_id(), memory_order_relaxed);
     atomic_store_explicit(&ring->head, 0, memory_order_relaxed);
     atomic_store_explicit(&ring->dropped_records, 0, memory_order_relaxed);
+    atomic_store_explicit(&ring->waits, 0, memory_order_relaxed);
+    atomic_store_explicit(&ring->wait_ns, 0, memory_order_relaxed);
     ring->cached_tail = 0;
     ring->drops_pending = 0;
     atomic_store_explicit(&ring->tail, 0, memory_order_relaxed);
@@ -190,15 +192,27 @@ bool ring_push_blocking_n(ring_t *ring, const record_t *recs, size_t n, ring_giv
         ring_count_drops(ring, n);
         return false;
     }
-    for (unsigned round = 0;; round++) {
+    if (ring_push_core(ring, recs, n))
+        return true;
+    /* Full: the consumer is behind. The wait is counted (only the
+     * producer writes these, so load and store suffice). */
+    uint64_t start_ns = prim_now_ns();
+    atomic_store_explicit(&ring->waits, atomic_load_explicit(&ring->waits, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    bool pushed = false;
+    for (unsigned round = 0; !pushed; round++) {
         for (unsigned spin = 0; spin < RING_WAIT_SPINS; spin++) {
-            if (ring_push_core(ring, recs, n))
-                return true;
+            if (ring_push_core(ring, recs, n)) {
+                pushed = true;
+                break;
+            }
             lock_cpu_relax();
         }
+        if (pushed)
+            break;
         if (give_up != NULL && give_up(arg)) {
             ring_count_drops(ring, n);
-            return false;
+            break;
         }
         if (round < RING_WAIT_SPIN_ROUNDS) {
             continue;
@@ -209,6 +223,11 @@ bool ring_push_blocking_n(ring_t *ring, const record_t *recs, size_t n, ring_giv
             nanosleep(&nap, NULL);
         }
     }
+    uint64_t waited = prim_now_ns() - start_ns;
+    atomic_store_explicit(&ring->wait_ns,
+                          atomic_load_explicit(&ring->wait_ns, memory_order_relaxed) + waited,
+                          memory_order_relaxed);
+    return pushed;
 }
 
 size_t ring_pop_batch(ring_t *ring, record_t *out, size_t max)
@@ -288,6 +307,16 @@ bool ring_release(ring_t *ring)
 uint64_t ring_dropped(const ring_t *ring)
 {
     return atomic_load_explicit(&ring->dropped_records, memory_order_relaxed);
+}
+
+uint64_t ring_waits(const ring_t *ring)
+{
+    return atomic_load_explicit(&ring->waits, memory_order_relaxed);
+}
+
+uint64_t ring_wait_ns(const ring_t *ring)
+{
+    return atomic_load_explicit(&ring->wait_ns, memory_order_relaxed);
 }
 
 bool ring_is_intact(const ring_t *ring, uint32_t capacity)

@@ -39,7 +39,7 @@
 #include "record.h"
 
 #define RING_MAGIC 0x474e4952u       /* "RING" in little-endian memory */
-#define RING_VERSION 1u              /* bump on any layout change of ring_t or record_t */
+#define RING_VERSION 2u              /* bump on any layout change of ring_t or record_t (2: waits) */
 #define RING_LINE_BYTES 64           /* cache line: what the header fields are padded to */
 #define RING_MIN_CAPACITY 2u         /* room for a DROPPED marker plus one record */
 #define RING_MAX_CAPACITY (1u << 30) /* records; keeps ring_bytes_for far from overflow */
@@ -72,7 +72,9 @@ typedef struct ring {
     _Atomic uint64_t dropped_records; /* records ever dropped, for the database */
     uint64_t cached_tail;             /* producer's last read of tail, records */
     uint64_t drops_pending;           /* dropped since the last DROPPED marker, records */
-    uint8_t pad1[RING_LINE_BYTES - 4 * sizeof(uint64_t)];
+    _Atomic uint64_t waits;           /* blocking pushes that found the ring full */
+    _Atomic uint64_t wait_ns;         /* time those pushes waited for room, ns */
+    uint8_t pad1[RING_LINE_BYTES - 6 * sizeof(uint64_t)];
 
     /* Line 2: written by the consumer only. */
     _Atomic uint64_t tail;  /* records ever consumed (consumer index) */
@@ -173,7 +175,8 @@ bool ring_push_or_drop(ring_t *ring, const record_t *rec);
 bool ring_push_or_drop_n(ring_t *ring, const record_t *recs, size_t n);
 
 /* Pushes, waiting while full: spins, then sched_yield, then short sleeps,
- * asking give_up (if not NULL) between rounds. Returns true once pushed;
+ * asking give_up (if not NULL) between rounds; a push that had to wait is
+ * counted in waits and its wait in wait_ns. Returns true once pushed;
  * false if give_up said so or the event can never fit (n > capacity - 1),
  * in which case the record(s) are counted as dropped. With give_up NULL a
  * dead consumer blocks the producer forever: pass one. */
@@ -207,6 +210,11 @@ bool ring_release(ring_t *ring);
 
 /* Records ever dropped on this ring (either side may read). */
 uint64_t ring_dropped(const ring_t *ring);
+/* Blocking pushes that found the ring full, and the time they waited
+ * (either side may read): how often and how long the producer out-ran its
+ * consumer. */
+uint64_t ring_waits(const ring_t *ring);
+uint64_t ring_wait_ns(const ring_t *ring);
 
 /* Invariant check for tests and the collector: header fields consistent
  * and 0 <= head - tail <= capacity. Call it from the consumer (or with the

@@ -667,39 +667,31 @@ void trace_port_event(trace_port_event_t kind, unsigned cls, uint64_t addr, uint
         tracer_record_event(tracer_event_kinds[kind], cls, addr, word);
 }
 
-static void tracer_copy_word(char dst[16], const char *src)
-{
-    memset(dst, 0, 16);
-    size_t len = strlen(src);
-    memcpy(dst, src, len < 15 ? len : 15);
-}
-
 void trace_port_corruption(const char *call, const char *kind, const void *p, unsigned cls,
                            const void *header, const trace_port_tag_t *alloc)
 {
     int saved = errno;
     struct tracer_thread *t = tracer_enter();
     if (t != NULL) {
-        record_corruption_t payload;
-        memset(&payload, 0, sizeof payload);
-        tracer_copy_word(payload.kind, kind);
-        tracer_copy_word(payload.call, call);
+        record_corruption_t body;
+        memset(&body, 0, sizeof body);
         unsigned flags = 0;
         if (header != NULL) {
-            memcpy(payload.header, header, RECORD_CORRUPTION_HEADER_BYTES);
+            memcpy(body.header, header, RECORD_CORRUPTION_HEADER_BYTES);
             flags |= RECORD_FLAG_HEADER;
+            if (alloc != NULL) {
+                body.alloc_tid = alloc->thread_id;
+                body.alloc_stack_id = alloc->stack_id;
+            }
         }
         uint32_t stack = tracer_stack(t, 0, true, &flags);
         record_t head = {.kind = RECORD_CORRUPTION,
                          .class_index = (uint8_t)tracer_record_class(cls),
                          .flags = (uint8_t)flags, .stack_id = stack,
                          .addr = (uint64_t)(uintptr_t)p, .ts_ns = tracer_now(t)};
-        if (header != NULL && alloc != NULL) {
-            head.corruption_info.alloc_tid = alloc->thread_id;
-            head.corruption_info.alloc_stack_id = alloc->stack_id;
-        }
-        record_t frame[4];
-        size_t n = record_frame_write(frame, 4, &head, &payload, sizeof payload);
+        record_t frame[RECORD_CORRUPTION_FRAME_MAX];
+        size_t n = record_corruption_write(frame, RECORD_CORRUPTION_FRAME_MAX, &head, &body,
+                                           kind[0] != '\0' ? kind : "unknown", call);
         tracer_push(t, frame, n);
         tracer_leave(t);
     }

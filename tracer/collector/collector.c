@@ -84,6 +84,7 @@ struct image {
     uint64_t lost_no_slot;
     uint64_t ended_ns;       /* when its end was committed */
     uint64_t next_dead_check_ns;
+    uint64_t last_visit_ns;  /* when a drain pass last looked at its rings */
 };
 
 /* The time-stamp counter's rate against CLOCK_MONOTONIC, measured over the
@@ -406,6 +407,7 @@ static void collector_extend(struct collector *c, struct admitted *r)
         im->segs = grown;
         im->seg = grown[0].seg;
         if (collector_segment_open(&grown[im->seg_count], r)) {
+            im->st->slots += r->geo.slot_count;
             im->seg_count++;
             ack = (uint32_t)getpid();
         }
@@ -472,6 +474,7 @@ static void collector_register(struct collector *c, struct admitted *r)
         free(im);
         goto reply;
     }
+    im->st->slots = r->geo.slot_count;
     im->pidfd = (int)syscall(SYS_pidfd_open, (pid_t)im->pid, 0);
     int64_t parent = 0;
     if (im->via == SEGMENT_VIA_EXEC) {
@@ -541,8 +544,11 @@ static void collector_ingest(struct image *im, size_t thread, const record_t *re
         newest = recs[i].ts_ns; /* a head's time; continuations carry none */
         i += n;
     }
-    if (newest != 0 && now > newest && now - newest > im->st->max_lag_ns)
-        im->st->max_lag_ns = now - newest;
+    uint64_t lag = newest != 0 && now > newest ? now - newest : 0;
+    if (lag > im->st->max_lag_ns)
+        im->st->max_lag_ns = lag;
+    if (lag > STATE_LAG_BUDGET_NS)
+        im->st->late_batches++;
 }
 
 /* Gives the pages of a released slot's stack cache and ring back to the
@@ -606,6 +612,20 @@ static size_t collector_drain_slot(struct collector *c, struct image *im, struct
         ts->dropped = dropped;
         ts->dirty = true;
     }
+    /* How often and how long the thread waited on its full ring: the
+     * process's counts, so only growth is believed. */
+    uint64_t waits = ring_waits(ring), wait_ns = ring_wait_ns(ring);
+    if (waits > ts->ring_waits || wait_ns > ts->ring_wait_ns) {
+        if (waits > ts->ring_waits) {
+            im->st->ring_waits += waits - ts->ring_waits;
+            ts->ring_waits = waits;
+        }
+        if (wait_ns > ts->ring_wait_ns) {
+            im->st->ring_wait_ns += wait_ns - ts->ring_wait_ns;
+            ts->ring_wait_ns = wait_ns;
+        }
+        ts->dirty = true;
+    }
     bool closed = atomic_load_explicit(&ring->state, memory_order_acquire) == RING_STATE_CLOSED;
     bool dead = false;
     if (!closed && check_dead && got == 0) {
@@ -641,6 +661,9 @@ static size_t collector_drain(struct collector *c, struct image *im, bool all)
     unsigned passes_left = largest / (COLLECTOR_BATCH / 2) + 2;
     for (;;) {
         uint64_t now = prim_now_ns();
+        if (im->last_visit_ns != 0 && now - im->last_visit_ns > im->st->max_visit_gap_ns)
+            im->st->max_visit_gap_ns = now - im->last_visit_ns;
+        im->last_visit_ns = now;
         bool check_dead = now >= im->next_dead_check_ns;
         if (check_dead)
             im->next_dead_check_ns = now + 500000000ull;
