@@ -251,6 +251,11 @@ void slots_note_exit(void)
     atomic_fetch_add_explicit(&slots.exits, 1, memory_order_relaxed);
 }
 
+bool slots_exits_pending(void)
+{
+    return atomic_load_explicit(&slots.exits, memory_order_relaxed) != 0;
+}
+
 bool slots_grow(const segment_t *proto, uint32_t first_capacity, const char *sock_name, int *err)
 {
     *err = 0;

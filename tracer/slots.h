@@ -63,6 +63,9 @@ bool slots_claim(uint32_t tid, struct slots_claim *out);
 /* The calling thread is giving its slot back (its ring is closed): the
  * next claim looks among the used slots first. */
 void slots_note_exit(void);
+/* Whether threads have given slots back that no claim has reused yet (the
+ * collector releases a slot once it has drained it). */
+bool slots_exits_pending(void);
 
 /* Adds the next segment and registers it with the collector at sock_name
  * (launch_register), or waits while another thread does. true: there may

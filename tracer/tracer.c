@@ -44,6 +44,11 @@
 #define TRACER_MAX_FRAMES 128
 #define TRACER_FINISH_WAIT_NS (30ull * 1000000000ull)
 #define TRACER_SLOT_WAIT_NS (60ull * 1000000000ull) /* only once no segment can be added */
+/* Before adding a segment, how long a thread waits for the collector to
+ * release the slot of a thread that exited: threads that come and go one
+ * after the other then reuse the first segment's slots. */
+#define TRACER_RELEASE_WAIT_NS (50ull * 1000000ull)
+#define TRACER_RELEASE_POLL_NS 100000L
 #define TRACER_SOCK_OFF "off" /* ORTHO_TRACE_SOCK once tracing failed in an ancestor */
 
 /* Process-wide tracer state. Written at start-up and in the fork child
@@ -259,11 +264,21 @@ static struct tracer_thread *tracer_bind(struct tracer_thread *t)
 {
     segment_t *seg = tracer.seg;
     uint32_t tid = prim_thread_id();
-    uint64_t deadline = 0;
+    uint64_t deadline = 0, release_deadline = 0;
     for (;;) {
         struct slots_claim claim;
         if (slots_claim(tid, &claim))
             return tracer_bind_slot(t, tid, &claim);
+        if (slots_exits_pending()) {
+            uint64_t now = prim_now_ns();
+            if (release_deadline == 0)
+                release_deadline = now + TRACER_RELEASE_WAIT_NS;
+            if (now < release_deadline) {
+                struct timespec pause = {0, TRACER_RELEASE_POLL_NS};
+                nanosleep(&pause, NULL);
+                continue;
+            }
+        }
         int err;
         if (slots_grow(&tracer.proto, tracer.ring_capacity, tracer.sock_name, &err))
             continue;

@@ -33,6 +33,27 @@ wait_ended() {
 
 traced() { ORTHO_TRACE=1 LD_PRELOAD="$lib" "$@"; }
 
+# together_counted N [VAR=VALUE...]: N threads alive at once (a barrier),
+# traced with the given settings: every allocation counted, one thread row
+# each, enough slots, a clean end and nothing lost.
+together_counted() {
+  local n=$1 db=$tmp/together.db
+  shift
+  out=$(env ORTHO_TRACE_DB="$db" "$@" ORTHO_TRACE=1 LD_PRELOAD="$lib" "$workload" together "$n" 2>"$tmp/err")
+  expect_eq output "$out" "together done $n"
+  expect_eq "nothing on stderr" "$(cat "$tmp/err")" ""
+  wait_ended "$db"
+  expect_eq "1235-byte allocations" "$(q "$db" "select allocs from size_histogram where requested_size=1235")" "$n"
+  expect_eq "1236-byte allocations" "$(q "$db" "select allocs from size_histogram where requested_size=1236")" "$n"
+  expect_eq "freed" "$(q "$db" "select sum(frees) from threads where thread_id != (select pid from processes)")" $((2 * n))
+  expect_eq "threads" "$(q "$db" "select count(distinct thread_id) from threads where thread_id != (select pid from processes)")" "$n"
+  expect_eq "one row per thread" "$(q "$db" "select count(*) from threads where thread_id != (select pid from processes)")" "$n"
+  expect_eq "slots for all" "$(q "$db" "select trace_slots >= $n + 1 from processes")" 1
+  expect_eq "clean end, nothing lost" "$(q "$db" "select end_reason||'|'||dropped_records||'|'||lost_no_slot from processes")" "exit|0|0"
+  expect_eq "nothing refused" "$(q "$db" "select count(*) from health_events")" 0
+  rm -f "$db" "$db"-wal "$db"-shm
+}
+
 # The tools that make stripped and MiniDebugInfo programs (scripts/deps.sh).
 need_binutils() {
   local tool
@@ -144,6 +165,42 @@ readers_query_while_the_collector_writes)
   wait_ended "$db"
   [ "$(q "$db" "select count(*) from class_series where class_id=0")" -ge 3 ] || fail "the 2 s run has fewer than 3 B64 time-series rows"
   echo "ok: time series rows present"
+  ;;
+three_hundred_threads_alive_together_are_all_counted)
+  # More threads at once than an image's first segment has slots (256):
+  # the image adds a segment instead of making them wait.
+  together_counted 300
+  ;;
+a_thousand_threads_alive_together_are_all_counted)
+  together_counted 1000
+  ;;
+threads_alive_together_in_drop_mode_get_rings_too)
+  together_counted 300 ORTHO_TRACE_OVERFLOW=drop
+  ;;
+twenty_thousand_sequential_threads_reuse_the_first_slots)
+  db=$tmp/run.db
+  out=$(ORTHO_TRACE_DB=$db traced "$workload" threads 20000)
+  expect_eq output "$out" "threads done 20000"
+  wait_ended "$db"
+  expect_eq "1234-byte allocations" "$(q "$db" "select allocs from size_histogram where requested_size=1234")" 20000
+  expect_eq "threads with one alloc and one free" "$(q "$db" "select count(*) from threads where allocs >= 1 and frees >= 1 and thread_id != (select pid from processes)")" 20000
+  # One thread at a time: released slots are reused (a loaded machine may
+  # keep the collector away long enough for one more segment, no more).
+  expect_eq "slots reused" "$(q "$db" "select trace_slots <= 512 from processes")" 1
+  expect_eq "clean end, nothing lost" "$(q "$db" "select end_reason||'|'||dropped_records||'|'||lost_no_slot from processes")" "exit|0|0"
+  ;;
+a_flood_of_corruption_events_is_counted_exactly_and_kept_up_to_the_cap)
+  db=$tmp/run.db
+  out=$(ORTHO_TRACE_DB=$db ORTHO_ON_CORRUPTION=report traced "$workload" misuse 100000 2>"$tmp/err")
+  expect_eq output "$out" "misuse done 100000"
+  grep -q 'misaligned_pointer' "$tmp/err" || fail "no misuse line: $(head -3 "$tmp/err")"
+  wait_ended "$db"
+  expect_eq "kept one by one" "$(q "$db" "select count(*) from corruption")" 10000
+  expect_eq "kind whole, site named" "$(q "$db" "select distinct kind||'|'||function||'|'||call from corruption")" "misaligned_pointer|misuse_site|free"
+  expect_eq "summary" "$(q "$db" "select kind||'|'||function||'|'||events||'|'||stored_events||'|'||aggregated_events from corruption_summary")" "misaligned_pointer|misuse_site|100000|10000|90000"
+  expect_eq "first and last" "$(q "$db" "select first_ns = (select min(ts_ns) from corruption) and last_ns > (select max(ts_ns) from corruption) from corruption_summary")" 1
+  expect_eq "process counts" "$(q "$db" "select corruption_events||'|'||corruption_aggregated||'|'||end_reason from processes")" "100000|90000|exit"
+  expect_eq "trace_health says so" "$(q "$db" "select corruption_events||'|'||corruption_aggregated from trace_health")" "100000|90000"
   ;;
 corruption_is_recorded_with_kind_and_function)
   db=$tmp/run.db
