@@ -188,7 +188,7 @@ static bool slots_take(uint32_t s, uint32_t index, uint32_t tid, struct slots_cl
         !atomic_compare_exchange_strong_explicit(&slot->claim_tid, &expected, tid,
                                                  memory_order_acquire, memory_order_relaxed))
         return false;
-    *out = (struct slots_claim){.segment = s, .slot = slot, .ring_mem = segment_ring_at(slot, geo),
+    *out = (struct slots_claim){.segment = s, .index = index, .slot = slot, .ring_mem = segment_ring_at(slot, geo),
                                 .ring_bytes = ring_bytes_for(geo->ring_capacity),
                                 .ring_capacity = geo->ring_capacity};
     return true;

@@ -23,6 +23,7 @@
 /* A claimed slot: where the thread's ring goes and how large it is. */
 struct slots_claim {
     uint32_t segment;       /* index of the slot's segment */
+    uint32_t index;         /* of the slot in it */
     segment_slot_t *slot;
     void *ring_mem;         /* the ring's memory, to ring_init */
     size_t ring_bytes;      /* bytes there */

@@ -49,6 +49,10 @@
  * after the other then reuse the first segment's slots. */
 #define TRACER_RELEASE_WAIT_NS (50ull * 1000000ull)
 #define TRACER_RELEASE_POLL_NS 100000L
+/* Threads on the first slots unwind with libunwind's fast tracer, which
+ * keeps a 256 KiB cache in each thread it runs in: at most this many at
+ * once (16 MiB). */
+#define TRACER_FAST_UNWIND_SLOTS 64u
 #define TRACER_SOCK_OFF "off" /* ORTHO_TRACE_SOCK once tracing failed in an ancestor */
 
 /* Process-wide tracer state. Written at start-up and in the fork child
@@ -81,7 +85,7 @@ struct tracer_thread {
     uint32_t tid;
     uint32_t generation; /* tracer.generation when bound */
     uint8_t busy;        /* inside a hook: nested allocations are not traced */
-    bool fast_unwind;    /* unwind with libunwind's tracer (segment 0's threads) */
+    bool fast_unwind;    /* unwind with libunwind's tracer (the first slots' threads) */
     clock_view_t clock;  /* this thread's copy of the collector's calibration */
     stackmemo_bounds_t stack; /* where the stack memo may read; empty: memo off */
     stackmemo_t *memo;        /* this thread's stack memo (own mapping); NULL: none */
@@ -249,7 +253,7 @@ static struct tracer_thread *tracer_bind_slot(struct tracer_thread *t, uint32_t 
     t->ring = ring_init(claim->ring_mem, claim->ring_bytes, claim->ring_capacity);
     t->tid = tid;
     t->generation = tracer.generation;
-    t->fast_unwind = claim->segment == 0;
+    t->fast_unwind = claim->segment == 0 && claim->index < TRACER_FAST_UNWIND_SLOTS;
     t->clock = (clock_view_t){0}; /* a new segment: its own calibration */
     if (tracer.depth != 0)
         tracer_memo_reset(t);
@@ -421,10 +425,10 @@ static uint32_t tracer_stack_id(struct tracer_thread *t, void *const *pcs, int f
  * caller, then its return addresses, as unw_backtrace gives them (inlined
  * so the frames are the caller's). libunwind's fast tracer, behind
  * unw_backtrace, keeps a 256 KiB cache per thread it runs in, which 4000
- * threads would make a gigabyte: only the first segment's threads (the
- * first 256 at once) use it. The others step frame by frame, about 25
- * times slower per unwind, which the stack memo leaves to the first two
- * captures of each call path. */
+ * threads would make a gigabyte: only the threads on the first
+ * TRACER_FAST_UNWIND_SLOTS slots use it. The others step frame by frame,
+ * about 25 times slower per unwind, which the stack memo leaves to the
+ * first two captures of each call path. */
 ORTHO_INLINE int tracer_unwind(const struct tracer_thread *t, void **pcs, int want)
 {
     if (t->fast_unwind)
