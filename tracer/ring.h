@@ -10,7 +10,10 @@
  * writes slots, then publishes head with release; the consumer reads head
  * with acquire, copies, then publishes tail with release; the producer reads
  * tail with acquire (only when its cached copy says the ring is full) before
- * reusing slots. head and the producer's private state share one 64-byte
+ * reusing slots. A producer that has waited a while on a full ring sleeps
+ * on `sleeping` (a futex in the shared memory); the consumer wakes it when
+ * it pops: thousands of waiting threads polling would take the CPU the
+ * consumer needs. head and the producer's private state share one 64-byte
  * line, tail and the consumer's another, so neither side writes the other's.
  *
  * Rules: exactly one producer thread and one consumer at a time. Pushes take
@@ -74,7 +77,9 @@ typedef struct ring {
     uint64_t drops_pending;           /* dropped since the last DROPPED marker, records */
     _Atomic uint64_t waits;           /* blocking pushes that found the ring full */
     _Atomic uint64_t wait_ns;         /* time those pushes waited for room, ns */
-    uint8_t pad1[RING_LINE_BYTES - 6 * sizeof(uint64_t)];
+    _Atomic uint32_t sleeping;        /* 1: the producer sleeps until the consumer pops (a futex) */
+    uint32_t reserved1;
+    uint8_t pad1[RING_LINE_BYTES - 7 * sizeof(uint64_t)];
 
     /* Line 2: written by the consumer only. */
     _Atomic uint64_t tail;  /* records ever consumed (consumer index) */

@@ -256,7 +256,8 @@ bool slots_exits_pending(void)
     return atomic_load_explicit(&slots.exits, memory_order_relaxed) != 0;
 }
 
-bool slots_grow(const segment_t *proto, uint32_t first_capacity, const char *sock_name, int *err)
+enum slots_growth slots_grow(const segment_t *proto, uint32_t first_capacity,
+                             const char *sock_name, int *err)
 {
     *err = 0;
     uint32_t seen = atomic_load_explicit(&slots.count, memory_order_acquire);
@@ -268,12 +269,14 @@ bool slots_grow(const segment_t *proto, uint32_t first_capacity, const char *soc
          * would take the CPU the collector needs to answer), then claim
          * again. */
         while (atomic_load_explicit(&slots.growing, memory_order_acquire) != 0)
-            prim_wait_while((const uint32_t *)&slots.growing, 1, SLOTS_GROW_WAIT_NS);
-        return !atomic_load_explicit(&slots.cannot_grow, memory_order_relaxed);
+            prim_wait_while((const uint32_t *)&slots.growing, 1, SLOTS_GROW_WAIT_NS, false);
+        return atomic_load_explicit(&slots.count, memory_order_acquire) != seen ? SLOTS_GREW
+                                                                                 : SLOTS_FULL;
     }
     uint32_t count = atomic_load_explicit(&slots.count, memory_order_acquire);
     bool grew = count != seen; /* someone else's segment was published meanwhile */
-    if (!grew && !atomic_load_explicit(&slots.cannot_grow, memory_order_relaxed)) {
+    bool full = atomic_load_explicit(&slots.cannot_grow, memory_order_relaxed);
+    if (!grew && !full) {
         if (count == 0 || count >= SEGMENT_MAX_SEGMENTS) {
             *err = 0;
         } else {
@@ -298,6 +301,6 @@ bool slots_grow(const segment_t *proto, uint32_t first_capacity, const char *soc
             atomic_store_explicit(&slots.cannot_grow, 1, memory_order_relaxed);
     }
     atomic_store_explicit(&slots.growing, 0, memory_order_release);
-    prim_wake_all((const uint32_t *)&slots.growing);
-    return grew;
+    prim_wake_all((const uint32_t *)&slots.growing, false);
+    return grew ? SLOTS_GREW : full ? SLOTS_FULL : SLOTS_FAILED;
 }

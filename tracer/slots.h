@@ -68,11 +68,19 @@ void slots_note_exit(void);
  * collector releases a slot once it has drained it). */
 bool slots_exits_pending(void);
 
+/* What slots_grow did. */
+enum slots_growth {
+    SLOTS_GREW,       /* a segment was added (by this thread or another): claim again */
+    SLOTS_FAILED,     /* this call could not add one (*err: errno; 0: the maximum) */
+    SLOTS_FULL,       /* an earlier call could not: none will be tried again */
+};
+
 /* Adds the next segment and registers it with the collector at sock_name
- * (launch_register), or waits while another thread does. true: there may
- * be a free slot now (claim again); false: no more segments can be made
- * (the maximum, no memory, or the collector refused: *err says which;
- * 0 for the maximum), and none will be tried again. */
-bool slots_grow(const segment_t *proto, uint32_t first_capacity, const char *sock_name, int *err);
+ * (launch_register), or waits while another thread does. On failure (the
+ * maximum, the file size limit, no memory, the collector refused) no
+ * segment is tried again: the first failure is SLOTS_FAILED, every one
+ * after it SLOTS_FULL. */
+enum slots_growth slots_grow(const segment_t *proto, uint32_t first_capacity,
+                             const char *sock_name, int *err);
 
 #endif

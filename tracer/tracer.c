@@ -233,6 +233,26 @@ static void tracer_memo_reset(struct tracer_thread *t)
         t->stack = (stackmemo_bounds_t){0, 0};
 }
 
+/* One line, once per process: no segment could be added for more threads
+ * (err: why; 0: the most segments an image may have). */
+static void tracer_report_no_growth(int err)
+{
+    struct report_line line;
+    report_begin(&line);
+    report_str(&line, "orthotope: cannot add trace slots for more threads");
+    if (err != 0) {
+        report_str(&line, " (");
+        report_str(&line, strerror(err));
+        report_str(&line, ")");
+    }
+    report_str(&line, tracer.drop ? "; threads beyond the slots there run untraced, their events "
+                                    "counted as lost_no_slot"
+                                  : "; threads beyond the slots there wait for one to be released");
+    if (err == EFBIG)
+        report_str(&line, "; raise the file size limit (ulimit -f) or lower ORTHO_TRACE_RING_SIZE");
+    report_emit(&line);
+}
+
 /* Formats a claimed slot for thread tid and binds t to it. */
 static struct tracer_thread *tracer_bind_slot(struct tracer_thread *t, uint32_t tid,
                                               const struct slots_claim *claim)
@@ -284,12 +304,12 @@ static struct tracer_thread *tracer_bind(struct tracer_thread *t)
             }
         }
         int err;
-        if (slots_grow(&tracer.proto, tracer.ring_capacity, tracer.sock_name, &err))
+        enum slots_growth growth =
+            slots_grow(&tracer.proto, tracer.ring_capacity, tracer.sock_name, &err);
+        if (growth == SLOTS_GREW)
             continue;
-        if (err != 0 && deadline == 0)
-            launch_report_off("cannot add trace slots for more threads", NULL, err,
-                              "threads beyond the slots there are wait for one (drop mode: "
-                              "their events are counted as lost_no_slot)");
+        if (growth == SLOTS_FAILED)
+            tracer_report_no_growth(err);
         if (tracer.drop) {
             atomic_fetch_add_explicit(&seg->lost_no_slot, 1, memory_order_relaxed);
             return NULL;

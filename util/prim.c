@@ -95,19 +95,19 @@ uint32_t prim_thread_id(void)
     return (uint32_t)syscall(SYS_gettid);
 }
 
-void prim_wait_while(const uint32_t *word, uint32_t expected, uint64_t timeout_ns)
+void prim_wait_while(const uint32_t *word, uint32_t expected, uint64_t timeout_ns, bool shared)
 {
     int saved = errno;
     struct timespec limit = {(time_t)(timeout_ns / 1000000000u), (long)(timeout_ns % 1000000000u)};
-    syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, timeout_ns != 0 ? &limit : NULL,
-            NULL, 0);
+    syscall(SYS_futex, word, shared ? FUTEX_WAIT : FUTEX_WAIT_PRIVATE, expected,
+            timeout_ns != 0 ? &limit : NULL, NULL, 0);
     errno = saved;
 }
 
-void prim_wake_all(const uint32_t *word)
+void prim_wake_all(const uint32_t *word, bool shared)
 {
     int saved = errno;
-    syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+    syscall(SYS_futex, word, shared ? FUTEX_WAKE : FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
     errno = saved;
 }
 

@@ -177,6 +177,37 @@ a_thousand_threads_alive_together_are_all_counted)
 threads_alive_together_in_drop_mode_get_rings_too)
   together_counted 300 ORTHO_TRACE_OVERFLOW=drop
   ;;
+threads_beyond_the_slots_that_can_be_added_are_counted_as_lost_in_drop_mode)
+  # With 16K rings, segments 0 and 1 (256 slots each, 12.7 MB) fit a 20 MB
+  # file size limit and segment 2 (512 slots) does not: 511 of the 600
+  # threads get a ring (the main thread has one), the rest count as lost.
+  db=$tmp/run.db
+  out=$(ulimit -f 20000; ORTHO_TRACE_DB=$db ORTHO_TRACE_OVERFLOW=drop ORTHO_TRACE_RING_SIZE=16K \
+    traced "$workload" together 600 2>"$tmp/err")
+  expect_eq output "$out" "together done 600"
+  expect_eq "one line" "$(grep -c 'cannot add trace slots for more threads (File too large)' "$tmp/err")|$(wc -l <"$tmp/err")" "1|1"
+  wait_ended "$db"
+  expect_eq "slots" "$(q "$db" "select trace_slots from processes")" 512
+  traced_threads=$(q "$db" "select allocs from size_histogram where requested_size=1235")
+  expect_eq "threads with a ring" "$traced_threads" 511
+  expect_eq "their second allocation" "$(q "$db" "select allocs from size_histogram where requested_size=1236")" 511
+  expect_eq "the others' events counted as lost" "$(q "$db" "select lost_no_slot >= 4 * (600 - $traced_threads) from processes")" 1
+  expect_eq "clean end" "$(q "$db" "select end_reason||'|'||dropped_records from processes")" "exit|0"
+  ;;
+released_slots_give_their_shared_memory_back)
+  # 300 threads fill 10,000 records each into their rings, then exit: once
+  # the collector has released their slots their pages are the kernel's
+  # again, and the process's shared memory falls back near its headers.
+  db=$tmp/run.db
+  out=$(ORTHO_TRACE_DB=$db traced "$workload" spike 300 5000)
+  [[ $out =~ ^spike\ shmem_kib=([0-9]+)\ after_kib=([0-9]+)$ ]] || fail "output: $out"
+  peak=${BASH_REMATCH[1]} after=${BASH_REMATCH[2]}
+  echo "shared memory: $peak KiB with every ring written, $after KiB once released"
+  [ "$peak" -gt 65536 ] || fail "the rings held only $peak KiB at the barrier (expected > 64 MiB)"
+  [ "$after" -lt 16384 ] || fail "$after KiB of shared memory stayed resident after the threads ended"
+  wait_ended "$db"
+  expect_eq "1237-byte allocations" "$(q "$db" "select allocs from size_histogram where requested_size=1237")" 1500000
+  ;;
 twenty_thousand_sequential_threads_reuse_the_first_slots)
   db=$tmp/run.db
   out=$(ORTHO_TRACE_DB=$db traced "$workload" threads 20000)

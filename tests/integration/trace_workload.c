@@ -11,6 +11,10 @@
  *   threads N    N short-lived threads, each one malloc/free of 1234 bytes
  *   together N   N threads alive at once: each mallocs/frees 1235 bytes,
  *                waits at a barrier until all N have, then 1236 bytes
+ *   spike N P    N threads alive at once, each P malloc/free pairs of 1237
+ *                bytes, then all exit; prints the shared memory resident
+ *                at the barrier and, once the threads are joined, the least
+ *                seen within 10 s: "spike shmem_kib=PEAK after_kib=AFTER"
  *   misuse N     N bad frees of p + 8 for a 100-byte block p (misaligned_pointer,
  *                the longest kind name) from misuse_site, then p itself;
  *                for ORTHO_ON_CORRUPTION=report
@@ -149,6 +153,68 @@ static void *together_one(void *arg)
     block = malloc(1236);
     free(block);
     return NULL;
+}
+
+static long spike_pairs;
+
+static void *spike_one(void *arg)
+{
+    (void)arg;
+    for (long i = 0; i < spike_pairs; i++) {
+        void *volatile block = malloc(1237);
+        free(block);
+    }
+    pthread_barrier_wait(&together_barrier); /* every thread is alive here */
+    pthread_barrier_wait(&together_barrier); /* main has measured */
+    return NULL;
+}
+
+/* RssShmem of this process (kB), -1 if unknown. */
+static long shmem_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (f == NULL)
+        return -1;
+    char line[256];
+    long kib = -1;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (strncmp(line, "RssShmem:", 9) == 0)
+            kib = atol(line + 9);
+    fclose(f);
+    return kib;
+}
+
+static int run_spike(int n, long pairs)
+{
+    spike_pairs = pairs;
+    if (n <= 0 || pthread_barrier_init(&together_barrier, NULL, (unsigned)n + 1) != 0)
+        return 1;
+    pthread_t *threads = calloc((size_t)n, sizeof *threads);
+    if (threads == NULL)
+        return 1;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 64 * 1024);
+    for (int i = 0; i < n; i++)
+        if (pthread_create(&threads[i], &attr, spike_one, NULL) != 0)
+            return 1;
+    pthread_barrier_wait(&together_barrier);
+    long peak = shmem_kib();
+    pthread_barrier_wait(&together_barrier);
+    for (int i = 0; i < n; i++)
+        pthread_join(threads[i], NULL);
+    free(threads);
+    /* The collector releases each slot once it has drained it. */
+    long after = shmem_kib();
+    for (int i = 0; i < 1000 && after > peak / 16; i++) {
+        struct timespec pause = {0, 10000000};
+        nanosleep(&pause, NULL);
+        long now = shmem_kib();
+        if (now < after)
+            after = now;
+    }
+    printf("spike shmem_kib=%ld after_kib=%ld\n", peak, after);
+    return 0;
 }
 
 static int run_together(int n)
@@ -370,6 +436,8 @@ int main(int argc, char **argv)
         return run_threads(atoi(argv[2]));
     if (argc >= 3 && strcmp(argv[1], "together") == 0)
         return run_together(atoi(argv[2]));
+    if (argc >= 4 && strcmp(argv[1], "spike") == 0)
+        return run_spike(atoi(argv[2]), atol(argv[3]));
     if (argc >= 3 && strcmp(argv[1], "misuse") == 0)
         return run_misuse(atol(argv[2]));
     if (argc >= 2 && strcmp(argv[1], "fork") == 0)
@@ -382,7 +450,7 @@ int main(int argc, char **argv)
         return run_wrappers();
     if (argc >= 3 && strcmp(argv[1], "plugin") == 0)
         return run_plugin(argv[2]);
-    fprintf(stderr, "usage: trace_workload counts|kill N|threads N|together N|misuse N|fork|churn SECS|shapes|wrappers"
+    fprintf(stderr, "usage: trace_workload counts|kill N|threads N|together N|spike N P|misuse N|fork|churn SECS|shapes|wrappers"
                     "|plugin PATH\n");
     return 2;
 }
