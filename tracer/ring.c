@@ -250,7 +250,19 @@ bool ring_push_blocking_n(ring_t *ring, const record_t *recs, size_t n, ring_giv
 
 size_t ring_pop_batch(ring_t *ring, record_t *out, size_t max)
 {
-    return ring_pop_batch_sized(ring, ring->capacity, out, max);
+    size_t got = ring_pop_batch_sized(ring, ring->capacity, out, max);
+    if (got > 0)
+        ring_wake_producer(ring);
+    return got;
+}
+
+void ring_wake_producer(ring_t *ring)
+{
+    /* Pairs with the fence in ring_sleep: either the producer sees the
+     * tail stored before this, or this sees it asleep. */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&ring->sleeping, memory_order_relaxed) != 0)
+        prim_wake_all((const uint32_t *)&ring->sleeping, true);
 }
 
 size_t ring_pop_batch_sized(ring_t *ring, uint32_t capacity, record_t *out, size_t max)
@@ -297,10 +309,6 @@ size_t ring_pop_batch_sized(ring_t *ring, uint32_t capacity, record_t *out, size
         return 0;
     /* Release: our copies are done before the producer may reuse the slots. */
     atomic_store_explicit(&ring->tail, tail + whole, memory_order_release);
-    /* A producer asleep on the full ring (ring_sleep) has room now. */
-    atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&ring->sleeping, memory_order_relaxed) != 0)
-        prim_wake_all((const uint32_t *)&ring->sleeping, true);
     return whole;
 }
 

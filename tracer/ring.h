@@ -190,10 +190,11 @@ bool ring_push_blocking_n(ring_t *ring, const record_t *recs, size_t n, ring_giv
                           void *arg);
 
 /* Consumer: copies up to max records, oldest first, to out and frees their
- * slots. A batch never ends inside a framed event: if the next event does
- * not fit in what is left of max it stays for the next call (so pass max >=
- * 1 + RECORD_PAYLOAD_RECORDS_MAX to always make progress). Returns the
- * records copied; 0 when empty, or when the producer's index is corrupt
+ * slots, then wakes the producer if it sleeps on the full ring. A batch
+ * never ends inside a framed event: if the next event does not fit in what
+ * is left of max it stays for the next call (so pass max >= 1 +
+ * RECORD_PAYLOAD_RECORDS_MAX to always make progress). Returns the records
+ * copied; 0 when empty, or when the producer's index is corrupt
  * (ring_is_valid says false then). Never blocks. */
 size_t ring_pop_batch(ring_t *ring, record_t *out, size_t max);
 /* ring_pop_batch for a consumer that does not trust the shared header (the
@@ -202,6 +203,12 @@ size_t ring_pop_batch(ring_t *ring, record_t *out, size_t max);
  * overwrote the header can lose its own records but never make the
  * consumer read outside those `capacity` slots. */
 size_t ring_pop_batch_sized(ring_t *ring, uint32_t capacity, record_t *out, size_t max);
+/* Consumer: wakes the producer if it sleeps on its full ring, as it does
+ * after waiting a while. ring_pop_batch_sized leaves this to the caller:
+ * a consumer of many rings pops from all of them first and then wakes
+ * their producers, instead of being preempted by each one it wakes while
+ * the others wait to be drained. Never blocks. */
+void ring_wake_producer(ring_t *ring);
 
 /* Producer: no more pushes will follow (thread exit). */
 void ring_close(ring_t *ring);

@@ -676,6 +676,16 @@ static size_t collector_drain(struct collector *c, struct image *im, bool all)
             for (uint32_t i = 0; i < high && im->damage == NULL; i++)
                 pass += collector_drain_slot(c, im, s, i, now, check_dead);
         }
+        /* Then wake the threads asleep on rings this pass made room in:
+         * waking each as its ring was drained handed the CPU to it (a
+         * woken thread preempts its waker) while thousands of other rings
+         * waited. */
+        for (uint32_t k = 0; k < im->seg_count && im->damage == NULL && pass != 0; k++) {
+            struct image_segment *s = &im->segs[k];
+            for (uint32_t i = 0; i < s->geo.slot_count; i++)
+                if (s->slot_known[i])
+                    ring_wake_producer(segment_ring_at(segment_slot_at(s->seg, &s->geo, i), &s->geo));
+        }
         total += pass;
         if (!all || pass == 0 || im->damage != NULL || --passes_left == 0)
             return total;
