@@ -293,7 +293,7 @@ static struct tracer_thread *tracer_bind(struct tracer_thread *t)
         struct slots_claim claim;
         if (slots_claim(tid, &claim))
             return tracer_bind_slot(t, tid, &claim);
-        if (slots_exits_pending()) {
+        if (!tracer.drop && slots_exits_pending()) { /* drop mode never waits */
             uint64_t now = prim_now_ns();
             if (release_deadline == 0)
                 release_deadline = now + TRACER_RELEASE_WAIT_NS;

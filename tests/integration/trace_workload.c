@@ -184,20 +184,32 @@ static long shmem_kib(void)
     return kib;
 }
 
-static int run_spike(int n, long pairs)
+/* Starts n threads running fn, with small stacks (there may be thousands),
+ * after a barrier for `parties` at together_barrier. NULL on failure. */
+static pthread_t *start_threads(int n, unsigned parties, void *(*fn)(void *))
 {
-    spike_pairs = pairs;
-    if (n <= 0 || pthread_barrier_init(&together_barrier, NULL, (unsigned)n + 1) != 0)
-        return 1;
+    if (n <= 0 || pthread_barrier_init(&together_barrier, NULL, parties) != 0)
+        return NULL;
     pthread_t *threads = calloc((size_t)n, sizeof *threads);
     if (threads == NULL)
-        return 1;
+        return NULL;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 64 * 1024);
     for (int i = 0; i < n; i++)
-        if (pthread_create(&threads[i], &attr, spike_one, NULL) != 0)
-            return 1;
+        if (pthread_create(&threads[i], &attr, fn, NULL) != 0) {
+            fprintf(stderr, "trace_workload: cannot start thread %d of %d\n", i + 1, n);
+            exit(1);
+        }
+    return threads;
+}
+
+static int run_spike(int n, long pairs)
+{
+    spike_pairs = pairs;
+    pthread_t *threads = start_threads(n, (unsigned)n + 1, spike_one);
+    if (threads == NULL)
+        return 1;
     pthread_barrier_wait(&together_barrier);
     long peak = shmem_kib();
     pthread_barrier_wait(&together_barrier);
@@ -219,19 +231,9 @@ static int run_spike(int n, long pairs)
 
 static int run_together(int n)
 {
-    if (n <= 0 || pthread_barrier_init(&together_barrier, NULL, (unsigned)n) != 0)
-        return 1;
-    pthread_t *threads = calloc((size_t)n, sizeof *threads);
+    pthread_t *threads = start_threads(n, (unsigned)n, together_one);
     if (threads == NULL)
         return 1;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 64 * 1024); /* thousands of threads: small stacks */
-    for (int i = 0; i < n; i++)
-        if (pthread_create(&threads[i], &attr, together_one, NULL) != 0) {
-            fprintf(stderr, "trace_workload: cannot start thread %d of %d\n", i + 1, n);
-            return 1;
-        }
     for (int i = 0; i < n; i++)
         pthread_join(threads[i], NULL);
     free(threads);
