@@ -152,6 +152,21 @@ drop_mode_never_stalls_and_counts_what_it_lost)
   [ "$allocs" -le "$pairs" ] || fail "more allocations recorded ($allocs) than made ($pairs)"
   expect_eq "threads table has the drops" "$(q "$db" "select sum(dropped_records) from threads")" "$dropped"
   ;;
+a_program_that_outruns_the_collector_is_told_how_often_and_how_long_it_waited)
+  # A 16K ring (512 records) fills in microseconds: lossless mode makes the
+  # thread wait, counts are exact, and the database says how it waited.
+  db=$tmp/run.db
+  out=$(ORTHO_TRACE_DB=$db ORTHO_TRACE_RING_SIZE=16K ORTHO_TRACE_STACKS=0 traced "$workload" churn 1)
+  [[ $out == "churn done "* ]] || fail "output: $out"
+  pairs=${out#churn done }
+  wait_ended "$db"
+  expect_eq "every allocation" "$(q "$db" "select allocs from size_histogram where requested_size=48")" "$pairs"
+  expect_eq "nothing dropped" "$(q "$db" "select dropped_records from processes")" 0
+  expect_eq "it waited" "$(q "$db" "select ring_waits > 0 and ring_wait_ns > 0 from trace_health")" 1
+  expect_eq "the thread's waits add up" "$(q "$db" "select sum(ring_waits)||'|'||sum(ring_wait_ns) from threads")" \
+    "$(q "$db" "select ring_waits||'|'||ring_wait_ns from processes")"
+  expect_eq "lag explained or in budget" "$(q "$db" "select max_lag_ns < 50000000 or late_batches > 0 from processes")" 1
+  ;;
 readers_query_while_the_collector_writes)
   db=$tmp/run.db
   ORTHO_TRACE_DB=$db traced "$workload" churn 2 >"$tmp/out" &
