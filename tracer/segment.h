@@ -28,8 +28,9 @@
  *
  * Slot claim protocol: claim_tid 0 means free. A thread CASes 0 -> its tid,
  * formats the ring, pushes. At thread exit it closes the ring; the
- * collector drains it, releases the ring, and stores claim_tid = 0 last
- * (release), making the slot claimable again. A slot whose thread died
+ * collector drains it, releases the ring, gives the pages of the slot's
+ * stack cache and ring back to the kernel (they read as zeros after), and
+ * stores claim_tid = 0 last (release), making the slot claimable again. A slot whose thread died
  * without closing (the process went on; a thread never runs its exit hook
  * after a late allocation in a TSD destructor) is reclaimed by the
  * collector once the tid no longer exists and the ring is empty. */
