@@ -13,6 +13,9 @@
 -- holds a whole traced process tree: every table is keyed by process_id.
 --
 -- Version 2 (orthotope 0.2): classes keyed by process, processes.class_table.
+-- Added within version 2 (older version-2 files lack them): the
+-- processes columns from trace_slots on, threads.ring_waits and
+-- ring_wait_ns, table corruption_groups and view corruption_summary.
 --
 -- Bump user_version on any incompatible change; readers refuse versions
 -- newer than their own.
@@ -64,7 +67,15 @@ CREATE TABLE processes (
     stacks_truncated  INTEGER NOT NULL DEFAULT 0,  -- stacks cut at stack_depth
     untracked_frees   INTEGER NOT NULL DEFAULT 0,  -- frees of blocks allocated before tracing
     max_lag_ns        INTEGER NOT NULL DEFAULT 0,  -- worst delay event -> collector
-    last_ts_ns        INTEGER                      -- newest event seen
+    last_ts_ns        INTEGER,                     -- newest event seen
+    trace_slots       INTEGER NOT NULL DEFAULT 0,  -- thread slots (rings) its segments held
+    -- Why max_lag_ns passed the collector's 50 ms budget, when it did:
+    late_batches      INTEGER NOT NULL DEFAULT 0,  -- batches read > 50 ms after their newest event
+    ring_waits        INTEGER NOT NULL DEFAULT 0,  -- pushes that found a full ring and waited:
+    ring_wait_ns      INTEGER NOT NULL DEFAULT 0,  --   the program out-ran the collector, this long
+    max_visit_gap_ns  INTEGER NOT NULL DEFAULT 0,  -- longest the collector did not look at its rings
+    corruption_events INTEGER NOT NULL DEFAULT 0,  -- every corruption event, counted
+    corruption_aggregated INTEGER NOT NULL DEFAULT 0 -- of them, past the 10,000 kept one by one
 );
 
 CREATE TABLE threads (
@@ -80,6 +91,8 @@ CREATE TABLE threads (
     cross_thread_frees INTEGER NOT NULL DEFAULT 0,  -- frees here of blocks other threads allocated
     records            INTEGER NOT NULL DEFAULT 0,
     dropped_records    INTEGER NOT NULL DEFAULT 0,
+    ring_waits         INTEGER NOT NULL DEFAULT 0,  -- pushes that waited on its full ring
+    ring_wait_ns       INTEGER NOT NULL DEFAULT 0,  -- time they waited
     PRIMARY KEY (process_id, thread_id, start_ns)
 ) WITHOUT ROWID;
 
@@ -244,6 +257,8 @@ CREATE TABLE allocations (
 );
 CREATE INDEX allocations_by_stack ON allocations(process_id, stack_id);
 
+-- The first 10,000 corruption events of each process, one row each (all of
+-- them are counted in corruption_groups).
 CREATE TABLE corruption_events (
     event_id        INTEGER PRIMARY KEY,
     process_id      INTEGER NOT NULL,
@@ -258,6 +273,24 @@ CREATE TABLE corruption_events (
     alloc_stack_id  INTEGER,          -- from the header, if it was readable
     header          BLOB              -- the 64 header bytes as found
 );
+
+-- Every corruption event, counted: one row per process, kind, detecting
+-- stack and class, however many there were.
+CREATE TABLE corruption_groups (
+    process_id    INTEGER NOT NULL,
+    group_id      INTEGER NOT NULL,   -- the group's number within its process
+    kind          TEXT NOT NULL,
+    call          TEXT,               -- API entry of the first event
+    stack_id      INTEGER NOT NULL,   -- where it was detected (0: no stack)
+    class_id      INTEGER,            -- as read from the header, if plausible
+    events        INTEGER NOT NULL,   -- all of them
+    stored_events INTEGER NOT NULL,   -- of them, rows in corruption_events
+    first_ns      INTEGER NOT NULL,
+    last_ns       INTEGER NOT NULL,
+    first_address INTEGER,
+    last_address  INTEGER,
+    PRIMARY KEY (process_id, group_id)
+) WITHOUT ROWID;
 
 -- What the collector refused or gave up on (view trace_health shows it): a
 -- connection from another user, a registration in another process's name,
@@ -367,6 +400,17 @@ FROM corruption_events e
 LEFT JOIN stack_sites st ON st.process_id = e.process_id AND st.stack_id = e.stack_id
 LEFT JOIN classes c ON c.process_id = e.process_id AND c.class_id = e.class_id;
 
+-- Every corruption event counted per process, kind, site and class, with
+-- how many are rows of `corruption` and how many only counted here.
+CREATE VIEW corruption_summary AS
+SELECT g.process_id, g.kind, st.site_function AS function, st.site_file AS file,
+       st.site_line AS line, c.class_name, g.events, g.stored_events,
+       g.events - g.stored_events AS aggregated_events, g.first_ns, g.last_ns, g.call,
+       g.stack_id, g.first_address, g.last_address
+FROM corruption_groups g
+LEFT JOIN stacks st ON st.process_id = g.process_id AND st.stack_id = g.stack_id
+LEFT JOIN classes c ON c.process_id = g.process_id AND c.class_id = g.class_id;
+
 -- A stack as one line, innermost first: "f < g < main". Built frame by
 -- frame in level order (a recursive walk, since group_concat's order is not
 -- guaranteed); frames without a name show their address.
@@ -422,13 +466,20 @@ WINDOW w AS (PARTITION BY cs.process_id, cs.class_id ORDER BY cs.ts_ns);
 -- What tracing itself cost and lost, per process; problem names what went
 -- wrong with a process's segment (NULL: nothing). Then one row per kind of
 -- connection the collector refused (process_id NULL, pid the latest
--- sender's), with problem_count the number of times.
+-- sender's), with problem_count the number of times. max_lag_ns stays under
+-- 50 ms at the collector's sustained rate; late_batches counts the batches
+-- that did not, and the next columns say why: the program out-ran the
+-- collector (ring_waits, ring_wait_ns: lossless mode held its threads), or
+-- the collector was held up (max_visit_gap_ns near max_lag_ns).
 CREATE VIEW trace_health AS
 SELECT p.process_id, p.pid, p.records, p.dropped_records, p.lost_no_slot, p.stacks,
        p.stacks_truncated, p.untracked_frees, p.sample_bytes, p.stack_depth, p.overflow,
-       p.max_lag_ns, h.kind AS problem, h.count AS problem_count, h.detail AS problem_detail
+       p.max_lag_ns, h.kind AS problem, h.count AS problem_count, h.detail AS problem_detail,
+       p.trace_slots, p.late_batches, p.ring_waits, p.ring_wait_ns, p.max_visit_gap_ns,
+       p.corruption_events, p.corruption_aggregated
 FROM processes p LEFT JOIN health_events h ON h.process_id = p.process_id
 UNION ALL
 SELECT NULL, h.pid, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-       h.kind, h.count, 'uid ' || h.uid || ': ' || h.detail
+       h.kind, h.count, 'uid ' || h.uid || ': ' || h.detail,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL
 FROM health_events h WHERE h.process_id IS NULL;

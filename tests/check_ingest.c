@@ -1034,6 +1034,7 @@ END_TEST
 /* ---- stacks and sites --------------------------------------------------- */
 
 static const uint64_t pcs_main[] = {0x401a10, 0x402b20, 0x403c30, 0x7f00001000};
+static const uint64_t pcs_other[] = {0x404d40, 0x402b20, 0x7f00001000};
 
 START_TEST(equal_stacks_sent_by_two_threads_under_different_ids_fold_into_the_first_id)
 {
@@ -1357,21 +1358,34 @@ END_TEST
 
 /* ---- corruption events and thread names --------------------------------- */
 
-static void send_corruption(struct proc_state *p, size_t thread, uint64_t addr, unsigned cls,
-                            uint32_t alloc_tid, uint32_t header_stack, size_t payload_records)
+/* Feeds a CORRUPTION event of `kind` found by free() at addr, at time ts,
+ * detected at sent stack `stack`, with header words naming alloc_tid and
+ * header_stack. payload_records: as framed (0) or cut to that many. */
+static void send_corruption_of(struct proc_state *p, size_t thread, const char *kind, uint64_t addr,
+                               unsigned cls, uint32_t stack, uint64_t ts, uint32_t alloc_tid,
+                               uint32_t header_stack, size_t payload_records)
 {
     record_corruption_t body;
     memset(&body, 0, sizeof body);
-    memcpy(body.kind, "double_free", sizeof "double_free");
-    memcpy(body.call, "free", sizeof "free");
-    record_t head = {.kind = RECORD_CORRUPTION, .class_index = (uint8_t)cls, .flags = RECORD_FLAG_HEADER,
-                     .addr = addr, .ts_ns = 777};
-    head.corruption_info.alloc_tid = alloc_tid;
-    head.corruption_info.alloc_stack_id = header_stack;
-    record_t frame[4];
-    ck_assert_uint_eq(record_frame_write(frame, 4, &head, &body, sizeof body), 4);
-    frame[0].payload_records = (uint8_t)payload_records; /* 3, or a frame cut short */
-    feed(p, thread, frame, 1 + payload_records);
+    body.alloc_tid = alloc_tid;
+    body.alloc_stack_id = header_stack;
+    record_t head = {.class_index = (uint8_t)cls, .flags = RECORD_FLAG_HEADER, .stack_id = stack,
+                     .addr = addr, .ts_ns = ts};
+    record_t frame[RECORD_CORRUPTION_FRAME_MAX];
+    size_t n = record_corruption_write(frame, RECORD_CORRUPTION_FRAME_MAX, &head, &body, kind, "free");
+    ck_assert_uint_gt(n, 3);
+    if (payload_records != 0) {
+        frame[0].payload_records = (uint8_t)payload_records; /* a frame cut short */
+        n = 1 + payload_records;
+    }
+    feed(p, thread, frame, n);
+}
+
+static void send_corruption(struct proc_state *p, size_t thread, uint64_t addr, unsigned cls,
+                            uint32_t alloc_tid, uint32_t header_stack, size_t payload_records)
+{
+    send_corruption_of(p, thread, "double_free", addr, cls, 0, 777, alloc_tid, header_stack,
+                       payload_records);
 }
 
 START_TEST(a_corruption_event_is_kept_with_its_kind_call_address_thread_and_allocating_stack)
@@ -1381,12 +1395,12 @@ START_TEST(a_corruption_event_is_kept_with_its_kind_call_address_thread_and_allo
     size_t a = state_thread(&p, TID_A, 1), b = state_thread(&p, TID_B, 1);
     send_stack(&p, a, 5, pcs_main, 4, false);
     send_stack(&p, b, 9, pcs_main, 4, false);
-    send_corruption(&p, b, 0x7f0000005040, CLASS_B256, TID_A, 9, 3);
-    send_corruption(&p, b, 0x7f0000006040, RECORD_CLASS_NONE, 0, 0, 3);
+    send_corruption(&p, b, 0x7f0000005040, CLASS_B256, TID_A, 9, 0);
+    send_corruption(&p, b, 0x7f0000006040, RECORD_CLASS_NONE, 0, 0, 0);
     ck_assert_uint_eq(p.corruption_count, 2);
     const struct corruption_state *c = &p.corruptions[0];
-    ck_assert_str_eq(c->kind, "double_free");
-    ck_assert_str_eq(c->call, "free");
+    ck_assert_str_eq(state_corruption_name(&p, c->kind), "double_free");
+    ck_assert_str_eq(state_corruption_name(&p, c->call), "free");
     ck_assert_uint_eq(c->address, 0x7f0000005040);
     ck_assert_uint_eq(c->ts_ns, 777);
     ck_assert_uint_eq(c->thread_id, TID_B);
@@ -1398,6 +1412,63 @@ START_TEST(a_corruption_event_is_kept_with_its_kind_call_address_thread_and_allo
     /* A corruption is not a free: nothing was counted. */
     struct class_totals tot = totals_of(&p);
     ck_assert_uint_eq(tot.frees, 0);
+    state_free(&p);
+}
+END_TEST
+
+START_TEST(corruption_kind_names_are_kept_whole_however_long)
+{
+    struct proc_state p;
+    state_init(&p, PID, SEGMENT_MODE_SUMMARY, 0);
+    size_t a = state_thread(&p, TID_A, 1);
+    char long_kind[RECORD_CORRUPTION_NAME_MAX + 1];
+    memset(long_kind, 'k', RECORD_CORRUPTION_NAME_MAX);
+    long_kind[RECORD_CORRUPTION_NAME_MAX] = '\0';
+    send_corruption_of(&p, a, "misaligned_pointer", 0x1008, CLASS_B64, 0, 10, 0, 0, 0);
+    send_corruption_of(&p, a, long_kind, 0x2008, CLASS_B64, 0, 11, 0, 0, 0);
+    ck_assert_uint_eq(p.corruption_count, 2);
+    ck_assert_str_eq(state_corruption_name(&p, p.corruptions[0].kind), "misaligned_pointer");
+    ck_assert_str_eq(state_corruption_name(&p, p.corruptions[1].kind), long_kind);
+    state_free(&p);
+}
+END_TEST
+
+START_TEST(every_corruption_event_is_counted_per_kind_site_and_class_and_only_the_first_ten_thousand_are_kept)
+{
+    struct proc_state p;
+    state_init(&p, PID, SEGMENT_MODE_SUMMARY, 0);
+    size_t a = state_thread(&p, TID_A, 1);
+    send_stack(&p, a, 5, pcs_main, 4, false);
+    send_stack(&p, a, 6, pcs_other, 3, false);
+    /* Three groups: (misaligned, site 5, B64), (misaligned, site 6, B64)
+     * and (double_free, site 5, B256); 12,000 events in all. */
+    const uint32_t events = STATE_CORRUPTION_EVENTS_MAX + 2000;
+    for (uint32_t i = 0; i < events; i++) {
+        unsigned group = i % 3;
+        send_corruption_of(&p, a, group == 2 ? "double_free" : "misaligned_pointer",
+                           0x10000 + (uint64_t)i * 64, group == 2 ? CLASS_B256 : CLASS_B64,
+                           group == 1 ? 6 : 5, 1000 + i, 0, 0, 0);
+    }
+    ck_assert_uint_eq(p.corruption_events, events);
+    ck_assert_uint_eq(p.corruption_count, STATE_CORRUPTION_EVENTS_MAX);
+    ck_assert_uint_eq(p.corruption_aggregated, 2000);
+    ck_assert_uint_eq(p.corruption_group_count, 3);
+    uint64_t counted = 0, stored = 0;
+    for (size_t g = 0; g < p.corruption_group_count; g++) {
+        const struct corruption_group *grp = &p.corruption_groups[g];
+        counted += grp->events;
+        stored += grp->stored;
+        ck_assert_uint_eq(grp->events, events / 3);
+        /* group k holds events k, k + 3, ...: its first and last */
+        uint32_t first = (uint32_t)g, last = events - 3 + (uint32_t)g;
+        ck_assert_uint_eq(grp->first_ns, 1000 + first);
+        ck_assert_uint_eq(grp->last_ns, 1000 + last);
+        ck_assert_uint_eq(grp->last_address, 0x10000 + (uint64_t)last * 64);
+    }
+    ck_assert_uint_eq(counted, events);
+    ck_assert_uint_eq(stored, STATE_CORRUPTION_EVENTS_MAX);
+    ck_assert_str_eq(state_corruption_name(&p, p.corruption_groups[2].kind), "double_free");
+    ck_assert_uint_eq(p.corruption_groups[1].stack_id, 6);
     state_free(&p);
 }
 END_TEST
@@ -1659,9 +1730,10 @@ START_TEST(a_corruption_with_a_short_payload_is_not_kept)
     struct proc_state p;
     state_init(&p, PID, SEGMENT_MODE_SUMMARY, 0);
     size_t a = state_thread(&p, TID_A, 1);
+    send_corruption(&p, a, 0x1000, CLASS_B64, 0, 0, 3); /* the names cut off */
     send_corruption(&p, a, 0x1000, CLASS_B64, 0, 0, 2);
-    send_corruption(&p, a, 0x1000, CLASS_B64, 0, 0, 0);
     ck_assert_uint_eq(p.corruption_count, 0);
+    ck_assert_uint_eq(p.corruption_events, 0);
     state_free(&p);
 }
 END_TEST
@@ -1775,6 +1847,8 @@ Suite *ingest_suite(void)
     tcase_add_test(tc, full_mode_writes_one_row_per_matched_free_with_both_threads_and_both_times);
     tcase_add_test(tc, summary_mode_keeps_no_rows);
     tcase_add_test(tc, a_corruption_event_is_kept_with_its_kind_call_address_thread_and_allocating_stack);
+    tcase_add_test(tc, corruption_kind_names_are_kept_whole_however_long);
+    tcase_add_test(tc, every_corruption_event_is_counted_per_kind_site_and_class_and_only_the_first_ten_thousand_are_kept);
     tcase_add_test(tc, a_thread_start_names_the_thread_of_its_ring);
     suite_add_tcase(s, tc);
 

@@ -7,6 +7,7 @@
  * Every record carries a sequence number in addr, so loss, duplication and
  * reordering all show up as a wrong number. No timing is measured. */
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "check_support.h"
+#include "prim.h"
 #include "record.h"
 #include "ring.h"
 
@@ -324,12 +326,11 @@ START_TEST(a_framed_event_is_all_or_nothing_when_only_the_head_fits)
         record_t r = seq_record(i);
         ck_assert(ring_try_push(ring, &r));
     }
-    /* A CORRUPTION event: head plus two records of raw header bytes. */
+    /* A framed event: head plus two records of raw header bytes. */
     unsigned char header_bytes[RECORD_CORRUPTION_HEADER_BYTES];
     for (unsigned i = 0; i < sizeof header_bytes; i++)
         header_bytes[i] = (unsigned char)(0xa0 + i);
     record_t head = {.kind = RECORD_CORRUPTION, .class_index = 3, .addr = 0xdead0, .ts_ns = 77};
-    head.corruption_info.alloc_tid = 4242;
     record_t frame[4];
     size_t n = record_frame_write(frame, 4, &head, header_bytes, sizeof header_bytes);
     ck_assert_uint_eq(n, 3);
@@ -538,6 +539,53 @@ START_TEST(a_blocking_push_gives_up_when_the_consumer_is_gone)
 }
 END_TEST
 
+struct blocked_push {
+    ring_t *ring;
+    bool pushed;
+};
+
+static void *push_into_full_ring(void *arg)
+{
+    struct blocked_push *b = arg;
+    record_t r = seq_record(4);
+    b->pushed = ring_push_blocking(b->ring, &r, NULL, NULL);
+    return NULL;
+}
+
+START_TEST(a_push_that_waits_on_a_full_ring_is_counted_with_the_time_it_waited)
+{
+    size_t bytes;
+    void *mem = ring_memory(4, &bytes);
+    ring_t *ring = ring_init(mem, bytes, 4);
+    for (uint64_t i = 0; i < 4; i++) {
+        record_t r = seq_record(i);
+        ck_assert(ring_push_blocking(ring, &r, NULL, NULL)); /* room: no wait */
+    }
+    ck_assert_uint_eq(ring_waits(ring), 0);
+    struct blocked_push b = {ring, false};
+    pthread_t producer;
+    ck_assert_int_eq(pthread_create(&producer, NULL, push_into_full_ring, &b), 0);
+    /* The wait is counted as it begins (its clock started before). */
+    while (ring_waits(ring) == 0)
+        sched_yield();
+    uint64_t waiting_ns = prim_now_ns();
+    /* Long enough for the producer to spin, yield and fall asleep. */
+    struct timespec pause = {0, 30000000};
+    nanosleep(&pause, NULL);
+    record_t out[4];
+    uint64_t popped_ns = prim_now_ns();
+    ck_assert_uint_eq(ring_pop_batch(ring, out, 1), 1); /* wakes it */
+    ck_assert_int_eq(pthread_join(producer, NULL), 0);
+    ck_assert(b.pushed);
+    ck_assert_uint_eq(ring_waits(ring), 1);
+    ck_assert_uint_ge(ring_wait_ns(ring), popped_ns - waiting_ns);
+    ck_assert_uint_eq(ring_pop_batch(ring, out, 4), 4);
+    ck_assert(seq_record_ok(&out[3], 4));
+    ck_assert_uint_eq(ring_dropped(ring), 0);
+    free(mem);
+}
+END_TEST
+
 /* For the fork test: waiting is pointless once the child has exited. */
 struct fork_child {
     pid_t pid;   /* the consumer process */
@@ -659,6 +707,7 @@ Suite *ring_suite(void)
     tcase_set_timeout(tc_conc, 300);
     tcase_add_test(tc_conc, a_producer_and_a_consumer_thread_move_ten_million_records_in_order);
     tcase_add_test(tc_conc, a_forked_child_consumes_a_ring_in_a_shared_mapping);
+    tcase_add_test(tc_conc, a_push_that_waits_on_a_full_ring_is_counted_with_the_time_it_waited);
     suite_add_tcase(s, tc_conc);
     return s;
 }

@@ -50,7 +50,7 @@ typedef enum {
  *   ALLOC         yes    alloc site    user pointer   size_bytes requested  LARGE: 1 record_alloc_large_t
  *   FREE          yes    alloc site(1) user pointer   alloc_ts_ns           -
  *   REALLOC       new    call site     new pointer    size_bytes requested  1: record_realloc_from_t
- *   CORRUPTION    hdr(2) detecting     user pointer   corruption_info       3: record_corruption_t
+ *   CORRUPTION    hdr(2) detecting     user pointer   payload_bytes (4)     record_corruption_t + names
  *   CACHE_REFILL  yes    -             source (3)     count (blocks)        -
  *   CACHE_DRAIN   yes    -             -              count (blocks)        -
  *   ARENA_CARVE   yes    -             span start     count (blocks)        -
@@ -75,7 +75,9 @@ typedef enum {
  * blocks came from the central pool, 1 when freshly carved from the arena,
  * 2 for the snapshot of what caches (REFILL) and pools (DRAIN) held when
  * this image started tracing; ARENA_CARVE addr 2 is the snapshot of the
- * blocks carved before then (no span of its own).
+ * blocks carved before then (no span of its own). (4) For CORRUPTION the
+ * allocating thread and stack as the header told them sit in the payload
+ * (record_corruption_t), followed by the kind's and the call's names.
  * "-" in the class column means RECORD_CLASS_NONE. A DROPPED record is
  * written by the ring itself in front of the next record that fits after a
  * loss (see ring.h). The class of large blocks is RECORD_CLASS_LARGE. */
@@ -110,10 +112,6 @@ typedef struct record {
         uint64_t count;         /* blocks (CACHE_*) or records (DROPPED) */
         uint64_t payload_bytes; /* framed kinds with variable payload: exact bytes */
         uint64_t alloc_ts_ns;   /* FREE: ts_ns of the ALLOC being undone */
-        struct {
-            uint32_t alloc_tid;      /* CORRUPTION: thread in the header (0: unknown) */
-            uint32_t alloc_stack_id; /* CORRUPTION: stack id in the header (0: unknown) */
-        } corruption_info;
     };
     uint64_t ts_ns; /* CLOCK_MONOTONIC when the event happened, ns */
 } record_t;
@@ -143,16 +141,27 @@ typedef struct record_alloc_large {
 } record_alloc_large_t;
 _Static_assert(sizeof(record_alloc_large_t) == RECORD_BYTES, "large alloc payload is one record");
 
-/* Payload of CORRUPTION: what was wrong, in words the database stores,
- * and the 64 header bytes in front of the pointer as they were found
- * (valid only with RECORD_FLAG_HEADER: a foreign pointer's neighbourhood
- * may not be readable). */
+/* Payload of CORRUPTION: this fixed part, then the kind's name
+ * ("misaligned_pointer") and the name of the API entry that found it
+ * ("free"), kind_bytes and call_bytes long, one after the other with no
+ * NUL: the names go whole (up to RECORD_CORRUPTION_NAME_MAX bytes each),
+ * so the database never stores one cut short. header holds the 64 bytes in
+ * front of the pointer as they were found (valid only with
+ * RECORD_FLAG_HEADER: a foreign pointer's neighbourhood may not be
+ * readable). The head's payload_bytes is the fixed part plus both names. */
+#define RECORD_CORRUPTION_NAME_MAX 255u
 typedef struct record_corruption {
-    char kind[16];  /* "double_free", NUL-padded */
-    char call[16];  /* API entry that found it ("free", "realloc"), NUL-padded */
     uint8_t header[RECORD_CORRUPTION_HEADER_BYTES];
+    uint32_t alloc_tid;      /* thread in the header (0: unknown) */
+    uint32_t alloc_stack_id; /* stack id in the header (0: unknown) */
+    uint8_t kind_bytes;      /* 1 .. RECORD_CORRUPTION_NAME_MAX */
+    uint8_t call_bytes;      /* 0 .. RECORD_CORRUPTION_NAME_MAX */
+    uint8_t reserved[22];    /* zero */
 } record_corruption_t;
-_Static_assert(sizeof(record_corruption_t) == 3 * RECORD_BYTES, "corruption payload is three records");
+_Static_assert(sizeof(record_corruption_t) == 3 * RECORD_BYTES, "corruption payload starts with three records");
+/* Records a CORRUPTION event spans at most: the head, the fixed part, two names. */
+#define RECORD_CORRUPTION_FRAME_MAX \
+    (1 + (sizeof(record_corruption_t) + 2 * RECORD_CORRUPTION_NAME_MAX + RECORD_BYTES - 1) / RECORD_BYTES)
 
 /* CACHE_REFILL sources (the addr word); SNAPSHOT also for CACHE_DRAIN:
  * blocks already cached (refill) or pooled (drain) when tracing began. */
@@ -286,6 +295,32 @@ static inline size_t record_frame_read(const record_t *recs, size_t count, void 
     if (bytes > 0)
         memcpy(payload, &recs[1], bytes);
     return n;
+}
+
+/* Lays out a CORRUPTION event in out[0..]: a copy of *head (kind set, and
+ * payload_bytes) with body and the two names (cut at
+ * RECORD_CORRUPTION_NAME_MAX; kind must not be empty). Returns the records
+ * written, or 0 if out_cap is too small. */
+static inline size_t record_corruption_write(record_t *out, size_t out_cap, const record_t *head,
+                                             const record_corruption_t *body, const char *kind,
+                                             const char *call)
+{
+    size_t kind_bytes = strlen(kind), call_bytes = strlen(call);
+    if (kind_bytes > RECORD_CORRUPTION_NAME_MAX)
+        kind_bytes = RECORD_CORRUPTION_NAME_MAX;
+    if (call_bytes > RECORD_CORRUPTION_NAME_MAX)
+        call_bytes = RECORD_CORRUPTION_NAME_MAX;
+    uint8_t payload[sizeof(record_corruption_t) + 2 * RECORD_CORRUPTION_NAME_MAX];
+    record_corruption_t fixed = *body;
+    fixed.kind_bytes = (uint8_t)kind_bytes;
+    fixed.call_bytes = (uint8_t)call_bytes;
+    memcpy(payload, &fixed, sizeof fixed);
+    memcpy(payload + sizeof fixed, kind, kind_bytes);
+    memcpy(payload + sizeof fixed + kind_bytes, call, call_bytes);
+    record_t first = *head;
+    first.kind = RECORD_CORRUPTION;
+    first.payload_bytes = sizeof fixed + kind_bytes + call_bytes;
+    return record_frame_write(out, out_cap, &first, payload, first.payload_bytes);
 }
 
 #endif

@@ -14,15 +14,18 @@
 #include <unistd.h>
 
 #include "lock.h" /* lock_cpu_relax */
-#include "prim.h" /* prim_thread_id */
+#include "prim.h" /* prim_thread_id, prim_now_ns */
 
 /* Waiting in ring_push_blocking: spin first (the collector usually frees
- * room within microseconds), then yield, then sleep so a stalled collector
- * does not cost a whole core. give_up is asked after every spin round. */
+ * room within microseconds), then yield, then sleep on the ring's futex
+ * until the consumer pops, so neither a stalled collector nor thousands of
+ * waiting threads cost the CPU the collector needs. give_up is asked
+ * after every round once spinning is over; a sleep ends by itself after
+ * RING_WAIT_SLEEP_NS. */
 #define RING_WAIT_SPINS 128         /* pause instructions per spin round */
 #define RING_WAIT_SPIN_ROUNDS 4     /* rounds of pure spinning before yielding */
-#define RING_WAIT_YIELD_ROUNDS 64   /* rounds ending in sched_yield before sleeping */
-#define RING_WAIT_SLEEP_NS 50000L   /* sleep per round after that: 50 us */
+#define RING_WAIT_YIELD_ROUNDS 4    /* rounds ending in sched_yield before sleeping */
+#define RING_WAIT_SLEEP_NS 10000000ull /* longest sleep per round: 10 ms */
 
 static bool ring_capacity_ok(size_t capacity)
 {
@@ -58,6 +61,10 @@ ring_t *ring_init(void *mem, size_t bytes, size_t capacity)
     atomic_store_explicit(&ring->producer_tid, prim_thread_id(), memory_order_relaxed);
     atomic_store_explicit(&ring->head, 0, memory_order_relaxed);
     atomic_store_explicit(&ring->dropped_records, 0, memory_order_relaxed);
+    atomic_store_explicit(&ring->waits, 0, memory_order_relaxed);
+    atomic_store_explicit(&ring->wait_ns, 0, memory_order_relaxed);
+    atomic_store_explicit(&ring->sleeping, 0, memory_order_relaxed);
+    ring->reserved1 = 0;
     ring->cached_tail = 0;
     ring->drops_pending = 0;
     atomic_store_explicit(&ring->tail, 0, memory_order_relaxed);
@@ -176,6 +183,21 @@ bool ring_push_or_drop_n(ring_t *ring, const record_t *recs, size_t n)
     return false;
 }
 
+/* Sleeps until the consumer has popped (or RING_WAIT_SLEEP_NS), unless
+ * `need` slots are free already. The store of `sleeping` and the load of
+ * tail, and the consumer's store of tail and load of `sleeping`, are each
+ * ordered by a full fence: one side always sees the other, so the consumer
+ * never pops without waking a producer that went to sleep on a full ring. */
+static void ring_sleep(ring_t *ring, uint64_t need)
+{
+    atomic_store_explicit(&ring->sleeping, 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_seq_cst);
+    uint64_t head = atomic_load_explicit(&ring->head, memory_order_relaxed); /* ours */
+    if (ring_room(ring, head, need) < need)
+        prim_wait_while((const uint32_t *)&ring->sleeping, 1, RING_WAIT_SLEEP_NS, true);
+    atomic_store_explicit(&ring->sleeping, 0, memory_order_relaxed);
+}
+
 bool ring_push_blocking(ring_t *ring, const record_t *rec, ring_give_up_fn give_up, void *arg)
 {
     return ring_push_blocking_n(ring, rec, 1, give_up, arg);
@@ -190,30 +212,57 @@ bool ring_push_blocking_n(ring_t *ring, const record_t *recs, size_t n, ring_giv
         ring_count_drops(ring, n);
         return false;
     }
-    for (unsigned round = 0;; round++) {
+    if (ring_push_core(ring, recs, n))
+        return true;
+    /* Full: the consumer is behind. The wait is counted (only the
+     * producer writes these, so load and store suffice). */
+    uint64_t start_ns = prim_now_ns();
+    atomic_store_explicit(&ring->waits, atomic_load_explicit(&ring->waits, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    bool pushed = false;
+    for (unsigned round = 0; !pushed; round++) {
         for (unsigned spin = 0; spin < RING_WAIT_SPINS; spin++) {
-            if (ring_push_core(ring, recs, n))
-                return true;
+            if (ring_push_core(ring, recs, n)) {
+                pushed = true;
+                break;
+            }
             lock_cpu_relax();
         }
+        if (pushed || round < RING_WAIT_SPIN_ROUNDS)
+            continue;
+        /* Asked only once spinning is over: it may make a syscall. */
         if (give_up != NULL && give_up(arg)) {
             ring_count_drops(ring, n);
-            return false;
+            break;
         }
-        if (round < RING_WAIT_SPIN_ROUNDS) {
-            continue;
-        } else if (round < RING_WAIT_SPIN_ROUNDS + RING_WAIT_YIELD_ROUNDS) {
+        if (round < RING_WAIT_SPIN_ROUNDS + RING_WAIT_YIELD_ROUNDS) {
             sched_yield();
         } else {
-            struct timespec nap = {0, RING_WAIT_SLEEP_NS};
-            nanosleep(&nap, NULL);
+            ring_sleep(ring, n + (ring->drops_pending != 0));
         }
     }
+    uint64_t waited = prim_now_ns() - start_ns;
+    atomic_store_explicit(&ring->wait_ns,
+                          atomic_load_explicit(&ring->wait_ns, memory_order_relaxed) + waited,
+                          memory_order_relaxed);
+    return pushed;
 }
 
 size_t ring_pop_batch(ring_t *ring, record_t *out, size_t max)
 {
-    return ring_pop_batch_sized(ring, ring->capacity, out, max);
+    size_t got = ring_pop_batch_sized(ring, ring->capacity, out, max);
+    if (got > 0)
+        ring_wake_producer(ring);
+    return got;
+}
+
+void ring_wake_producer(ring_t *ring)
+{
+    /* Pairs with the fence in ring_sleep: either the producer sees the
+     * tail stored before this, or this sees it asleep. */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&ring->sleeping, memory_order_relaxed) != 0)
+        prim_wake_all((const uint32_t *)&ring->sleeping, true);
 }
 
 size_t ring_pop_batch_sized(ring_t *ring, uint32_t capacity, record_t *out, size_t max)
@@ -288,6 +337,16 @@ bool ring_release(ring_t *ring)
 uint64_t ring_dropped(const ring_t *ring)
 {
     return atomic_load_explicit(&ring->dropped_records, memory_order_relaxed);
+}
+
+uint64_t ring_waits(const ring_t *ring)
+{
+    return atomic_load_explicit(&ring->waits, memory_order_relaxed);
+}
+
+uint64_t ring_wait_ns(const ring_t *ring)
+{
+    return atomic_load_explicit(&ring->wait_ns, memory_order_relaxed);
 }
 
 bool ring_is_intact(const ring_t *ring, uint32_t capacity)

@@ -10,7 +10,10 @@
  * writes slots, then publishes head with release; the consumer reads head
  * with acquire, copies, then publishes tail with release; the producer reads
  * tail with acquire (only when its cached copy says the ring is full) before
- * reusing slots. head and the producer's private state share one 64-byte
+ * reusing slots. A producer that has waited a while on a full ring sleeps
+ * on `sleeping` (a futex in the shared memory); the consumer wakes it when
+ * it pops: thousands of waiting threads polling would take the CPU the
+ * consumer needs. head and the producer's private state share one 64-byte
  * line, tail and the consumer's another, so neither side writes the other's.
  *
  * Rules: exactly one producer thread and one consumer at a time. Pushes take
@@ -39,7 +42,7 @@
 #include "record.h"
 
 #define RING_MAGIC 0x474e4952u       /* "RING" in little-endian memory */
-#define RING_VERSION 1u              /* bump on any layout change of ring_t or record_t */
+#define RING_VERSION 2u              /* bump on any layout change of ring_t or record_t (2: waits) */
 #define RING_LINE_BYTES 64           /* cache line: what the header fields are padded to */
 #define RING_MIN_CAPACITY 2u         /* room for a DROPPED marker plus one record */
 #define RING_MAX_CAPACITY (1u << 30) /* records; keeps ring_bytes_for far from overflow */
@@ -72,7 +75,11 @@ typedef struct ring {
     _Atomic uint64_t dropped_records; /* records ever dropped, for the database */
     uint64_t cached_tail;             /* producer's last read of tail, records */
     uint64_t drops_pending;           /* dropped since the last DROPPED marker, records */
-    uint8_t pad1[RING_LINE_BYTES - 4 * sizeof(uint64_t)];
+    _Atomic uint64_t waits;           /* blocking pushes that found the ring full */
+    _Atomic uint64_t wait_ns;         /* time those pushes waited for room, ns */
+    _Atomic uint32_t sleeping;        /* 1: the producer sleeps until the consumer pops (a futex) */
+    uint32_t reserved1;
+    uint8_t pad1[RING_LINE_BYTES - 7 * sizeof(uint64_t)];
 
     /* Line 2: written by the consumer only. */
     _Atomic uint64_t tail;  /* records ever consumed (consumer index) */
@@ -173,7 +180,8 @@ bool ring_push_or_drop(ring_t *ring, const record_t *rec);
 bool ring_push_or_drop_n(ring_t *ring, const record_t *recs, size_t n);
 
 /* Pushes, waiting while full: spins, then sched_yield, then short sleeps,
- * asking give_up (if not NULL) between rounds. Returns true once pushed;
+ * asking give_up (if not NULL) between rounds; a push that had to wait is
+ * counted in waits and its wait in wait_ns. Returns true once pushed;
  * false if give_up said so or the event can never fit (n > capacity - 1),
  * in which case the record(s) are counted as dropped. With give_up NULL a
  * dead consumer blocks the producer forever: pass one. */
@@ -182,10 +190,11 @@ bool ring_push_blocking_n(ring_t *ring, const record_t *recs, size_t n, ring_giv
                           void *arg);
 
 /* Consumer: copies up to max records, oldest first, to out and frees their
- * slots. A batch never ends inside a framed event: if the next event does
- * not fit in what is left of max it stays for the next call (so pass max >=
- * 1 + RECORD_PAYLOAD_RECORDS_MAX to always make progress). Returns the
- * records copied; 0 when empty, or when the producer's index is corrupt
+ * slots, then wakes the producer if it sleeps on the full ring. A batch
+ * never ends inside a framed event: if the next event does not fit in what
+ * is left of max it stays for the next call (so pass max >= 1 +
+ * RECORD_PAYLOAD_RECORDS_MAX to always make progress). Returns the records
+ * copied; 0 when empty, or when the producer's index is corrupt
  * (ring_is_valid says false then). Never blocks. */
 size_t ring_pop_batch(ring_t *ring, record_t *out, size_t max);
 /* ring_pop_batch for a consumer that does not trust the shared header (the
@@ -194,6 +203,12 @@ size_t ring_pop_batch(ring_t *ring, record_t *out, size_t max);
  * overwrote the header can lose its own records but never make the
  * consumer read outside those `capacity` slots. */
 size_t ring_pop_batch_sized(ring_t *ring, uint32_t capacity, record_t *out, size_t max);
+/* Consumer: wakes the producer if it sleeps on its full ring, as it does
+ * after waiting a while. ring_pop_batch_sized leaves this to the caller:
+ * a consumer of many rings pops from all of them first and then wakes
+ * their producers, instead of being preempted by each one it wakes while
+ * the others wait to be drained. Never blocks. */
+void ring_wake_producer(ring_t *ring);
 
 /* Producer: no more pushes will follow (thread exit). */
 void ring_close(ring_t *ring);
@@ -207,6 +222,11 @@ bool ring_release(ring_t *ring);
 
 /* Records ever dropped on this ring (either side may read). */
 uint64_t ring_dropped(const ring_t *ring);
+/* Blocking pushes that found the ring full, and the time they waited
+ * (either side may read): how often and how long the producer out-ran its
+ * consumer. */
+uint64_t ring_waits(const ring_t *ring);
+uint64_t ring_wait_ns(const ring_t *ring);
 
 /* Invariant check for tests and the collector: header fields consistent
  * and 0 <= head - tail <= capacity. Call it from the consumer (or with the

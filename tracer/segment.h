@@ -16,10 +16,21 @@
  * (SEGMENT_IDENTITY_BYTES). The collector is authenticated (same user) and
  * the process trusts what it writes.
  *
+ * Many threads: an image starts with one segment of SEGMENT_FIRST_SLOTS
+ * slots. When every slot is taken, the process makes another segment
+ * (index 1, 2, ... each at least as large as all before it together),
+ * sealed like the first, and registers it the same way; the collector
+ * accepts it only as the next index of a running image of that pid with
+ * the same start time. The header fields past the identity (handshakes,
+ * stack ids, the clock) are read and written in segment 0 only; a later
+ * segment's header states its identity and geometry and counts its own
+ * slots_high.
+ *
  * Slot claim protocol: claim_tid 0 means free. A thread CASes 0 -> its tid,
  * formats the ring, pushes. At thread exit it closes the ring; the
- * collector drains it, releases the ring, and stores claim_tid = 0 last
- * (release), making the slot claimable again. A slot whose thread died
+ * collector drains it, releases the ring, gives the pages of the slot's
+ * stack cache and ring back to the kernel (they read as zeros after), and
+ * stores claim_tid = 0 last (release), making the slot claimable again. A slot whose thread died
  * without closing (the process went on; a thread never runs its exit hook
  * after a late allocation in a TSD destructor) is reclaimed by the
  * collector once the tid no longer exists and the ring is empty. */
@@ -36,10 +47,13 @@
 #include "ring.h"
 
 #define SEGMENT_MAGIC 0x4745534f48545230ull /* "0RTHOSEG" */
-#define SEGMENT_VERSION 6u /* 5: the collector's abandoned flag; 6: the class table */
+#define SEGMENT_VERSION 7u /* 5: the collector's abandoned flag; 6: the class table; 7: index */
 #define SEGMENT_HEADER_BYTES 1536u
 #define SEGMENT_SLOT_HEADER_BYTES 128u
 #define SEGMENT_STACK_CACHE_ENTRIES 2048u /* per thread, direct-mapped */
+#define SEGMENT_FIRST_SLOTS 256u        /* slots of an image's segment 0 */
+#define SEGMENT_MAX_SLOTS 65536u        /* slots of any one segment, at most */
+#define SEGMENT_MAX_SEGMENTS 32u        /* segments of one image, at most */
 
 /* Trace modes (ORTHO_TRACE). */
 #define SEGMENT_MODE_SUMMARY 1u /* ORTHO_TRACE=1: aggregates, leaks, corruption */
@@ -99,7 +113,9 @@ typedef struct segment {
     uint64_t sample_bytes;      /* 0: every allocation gets a stack */
     uint64_t start_ns;          /* CLOCK_MONOTONIC at set-up */
     uint64_t start_realtime_ns; /* CLOCK_REALTIME at set-up, for display */
-    uint8_t pad0[128 - 88];
+    uint32_t index;             /* 0: the image's first segment; k: its k-th more */
+    uint32_t reserved0;         /* zero */
+    uint8_t pad0[128 - 96];
 
     /* Written by the process. */
     _Atomic uint32_t next_stack_id;   /* last stack id handed out */
@@ -144,6 +160,7 @@ _Static_assert(offsetof(segment_t, classes) == 512, "the class table follows the
  * registration. Addresses on the collector side come from this, never from
  * the live header. */
 typedef struct segment_geometry {
+    uint32_t index;         /* segment_t.index */
     uint32_t slot_count;    /* slots */
     uint32_t slot_bytes;    /* bytes per slot */
     uint32_t ring_offset;   /* within a slot, bytes */
@@ -158,11 +175,6 @@ static inline size_t segment_slot_bytes(size_t capacity)
            ring_bytes_for(capacity);
 }
 
-static inline segment_slot_t *segment_slot(segment_t *seg, uint32_t index)
-{
-    return (segment_slot_t *)((char *)seg + seg->header_bytes + (size_t)index * seg->slot_bytes);
-}
-
 /* Checks a copy of a header against the size of its mapping and fills
  * geo from it. false: the header is not one this version made, or it does
  * not fit the mapping. */
@@ -171,7 +183,8 @@ static inline bool segment_geometry_from(const segment_t *head, uint64_t bytes,
 {
     if (bytes < sizeof *head || head->magic != SEGMENT_MAGIC ||
         head->version != SEGMENT_VERSION || head->header_bytes != SEGMENT_HEADER_BYTES ||
-        head->slot_count == 0 || head->slot_count > 65536 ||
+        head->index >= SEGMENT_MAX_SEGMENTS || head->slot_count == 0 ||
+        head->slot_count > SEGMENT_MAX_SLOTS ||
         head->ring_capacity < RING_MIN_CAPACITY || head->total_bytes != bytes)
         return false;
     size_t slot = segment_slot_bytes(head->ring_capacity);
@@ -179,13 +192,15 @@ static inline bool segment_geometry_from(const segment_t *head, uint64_t bytes,
         (size_t)head->ring_offset + ring_bytes_for(head->ring_capacity) != slot ||
         SEGMENT_HEADER_BYTES + (uint64_t)head->slot_count * slot > bytes)
         return false;
-    *geo = (segment_geometry_t){.slot_count = head->slot_count, .slot_bytes = head->slot_bytes,
+    *geo = (segment_geometry_t){.index = head->index, .slot_count = head->slot_count,
+                                .slot_bytes = head->slot_bytes,
                                 .ring_offset = head->ring_offset,
                                 .ring_capacity = head->ring_capacity, .total_bytes = bytes};
     return true;
 }
 
-/* Slot `index` (< geo->slot_count) and its ring, from the copied geometry. */
+/* Slot `index` (< geo->slot_count) and its ring, from a geometry kept apart
+ * from the live header (the collector's copy, the producer's own). */
 static inline segment_slot_t *segment_slot_at(void *seg, const segment_geometry_t *geo,
                                               uint32_t index)
 {
@@ -201,11 +216,6 @@ static inline ring_t *segment_ring_at(segment_slot_t *slot, const segment_geomet
 static inline segment_stack_entry_t *segment_stack_cache(segment_slot_t *slot)
 {
     return (segment_stack_entry_t *)((char *)slot + SEGMENT_SLOT_HEADER_BYTES);
-}
-
-static inline ring_t *segment_ring(segment_t *seg, segment_slot_t *slot)
-{
-    return (ring_t *)((char *)slot + seg->ring_offset);
 }
 
 /* Exit status of the collector's first process (the one the library

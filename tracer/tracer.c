@@ -24,7 +24,6 @@
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #define UNW_LOCAL_ONLY
@@ -38,20 +37,30 @@
 #include "report.h"
 #include "ring.h"
 #include "segment.h"
+#include "slots.h"
 #include "stackmemo.h"
 
-#define TRACER_SLOTS 256u
 #define TRACER_EXTRA_FRAMES 12 /* room for our own frames, skipped */
 #define TRACER_MAX_FRAMES 128
 #define TRACER_FINISH_WAIT_NS (30ull * 1000000000ull)
-#define TRACER_SLOT_WAIT_NS (60ull * 1000000000ull)
+#define TRACER_SLOT_WAIT_NS (60ull * 1000000000ull) /* only once no segment can be added */
+/* Before adding a segment, how long a thread waits for the collector to
+ * release the slot of a thread that exited: threads that come and go one
+ * after the other then reuse the first segment's slots. */
+#define TRACER_RELEASE_WAIT_NS (50ull * 1000000ull)
+#define TRACER_RELEASE_POLL_NS 100000L
+/* Threads on the first slots unwind with libunwind's fast tracer, which
+ * keeps a 256 KiB cache in each thread it runs in: at most this many at
+ * once (16 MiB). */
+#define TRACER_FAST_UNWIND_SLOTS 64u
 #define TRACER_SOCK_OFF "off" /* ORTHO_TRACE_SOCK once tracing failed in an ancestor */
 
 /* Process-wide tracer state. Written at start-up and in the fork child
  * (both single-threaded moments), read by every hook. */
 static struct {
-    segment_t *seg;
+    segment_t *seg;          /* segment 0: handshakes, stack ids, the clock */
     size_t seg_bytes;
+    segment_t proto;         /* identity and settings every segment repeats */
     uint32_t collector_pid;
     uint32_t generation;     /* bumped when the segment changes (fork child) */
     uint32_t depth;          /* frames kept per stack */
@@ -76,6 +85,7 @@ struct tracer_thread {
     uint32_t tid;
     uint32_t generation; /* tracer.generation when bound */
     uint8_t busy;        /* inside a hook: nested allocations are not traced */
+    bool fast_unwind;    /* unwind with libunwind's tracer (the first slots' threads) */
     clock_view_t clock;  /* this thread's copy of the collector's calibration */
     stackmemo_bounds_t stack; /* where the stack memo may read; empty: memo off */
     stackmemo_t *memo;        /* this thread's stack memo (own mapping); NULL: none */
@@ -223,47 +233,83 @@ static void tracer_memo_reset(struct tracer_thread *t)
         t->stack = (stackmemo_bounds_t){0, 0};
 }
 
-/* Claims a free slot for the calling thread; NULL if none (drop mode) or
- * tracing stopped while waiting for one. */
+/* One line, once per process: no segment could be added for more threads
+ * (err: why; 0: the most segments an image may have). */
+static void tracer_report_no_growth(int err)
+{
+    struct report_line line;
+    report_begin(&line);
+    report_str(&line, "orthotope: cannot add trace slots for more threads");
+    if (err != 0) {
+        report_str(&line, " (");
+        report_str(&line, strerror(err));
+        report_str(&line, ")");
+    }
+    report_str(&line, tracer.drop ? "; threads beyond the slots there run untraced, their events "
+                                    "counted as lost_no_slot"
+                                  : "; threads beyond the slots there wait for one to be released");
+    if (err == EFBIG)
+        report_str(&line, "; raise the file size limit (ulimit -f) or lower ORTHO_TRACE_RING_SIZE");
+    report_emit(&line);
+}
+
+/* Formats a claimed slot for thread tid and binds t to it. */
+static struct tracer_thread *tracer_bind_slot(struct tracer_thread *t, uint32_t tid,
+                                              const struct slots_claim *claim)
+{
+    segment_slot_t *slot = claim->slot;
+    slot->generation++;
+    atomic_store_explicit(&slot->stacks_truncated, 0, memory_order_relaxed);
+    atomic_store_explicit(&slot->stacks_sent, 0, memory_order_relaxed);
+    slot->last_ts_ns = 0;
+    slot->rng = prim_now_ns() ^ ((uint64_t)tid << 32) ^ 0x9e3779b97f4a7c15ull;
+    slot->sample_countdown = tracer.sample_bytes != 0 ? tracer_next_sample_gap(slot) : 0;
+    /* The stack cache is not cleared: an entry left by the slot's last
+     * thread names a stack of this image that the collector has read (it
+     * released the slot only once the ring was drained), so it is still
+     * right, and a thread that allocates from a few places touches a few
+     * of its pages instead of all 32 KiB. */
+    t->slot = slot;
+    t->ring = ring_init(claim->ring_mem, claim->ring_bytes, claim->ring_capacity);
+    t->tid = tid;
+    t->generation = tracer.generation;
+    t->fast_unwind = claim->segment == 0 && claim->index < TRACER_FAST_UNWIND_SLOTS;
+    t->clock = (clock_view_t){0}; /* a new segment: its own calibration */
+    if (tracer.depth != 0)
+        tracer_memo_reset(t);
+    tracer_push_thread_record(t, RECORD_THREAD_START);
+    return t;
+}
+
+/* Claims a free slot for the calling thread, adding a segment when every
+ * slot is taken; NULL if none can be had (drop mode: counted) or tracing
+ * stopped while waiting for one. */
 static struct tracer_thread *tracer_bind(struct tracer_thread *t)
 {
     segment_t *seg = tracer.seg;
     uint32_t tid = prim_thread_id();
-    uint64_t deadline = 0;
+    uint64_t deadline = 0, release_deadline = 0;
     for (;;) {
-        for (uint32_t i = 0; i < seg->slot_count; i++) {
-            segment_slot_t *slot = segment_slot(seg, i);
-            uint32_t expected = 0;
-            if (atomic_load_explicit(&slot->claim_tid, memory_order_relaxed) != 0 ||
-                !atomic_compare_exchange_strong_explicit(&slot->claim_tid, &expected, tid,
-                                                         memory_order_acquire, memory_order_relaxed))
+        struct slots_claim claim;
+        if (slots_claim(tid, &claim))
+            return tracer_bind_slot(t, tid, &claim);
+        if (!tracer.drop && slots_exits_pending()) { /* drop mode never waits */
+            uint64_t now = prim_now_ns();
+            if (release_deadline == 0)
+                release_deadline = now + TRACER_RELEASE_WAIT_NS;
+            if (now < release_deadline) {
+                struct timespec pause = {0, TRACER_RELEASE_POLL_NS};
+                nanosleep(&pause, NULL);
                 continue;
-            slot->generation++;
-            atomic_store_explicit(&slot->stacks_truncated, 0, memory_order_relaxed);
-            atomic_store_explicit(&slot->stacks_sent, 0, memory_order_relaxed);
-            slot->last_ts_ns = 0;
-            slot->rng = prim_now_ns() ^ ((uint64_t)tid << 32) ^ 0x9e3779b97f4a7c15ull;
-            slot->sample_countdown = tracer.sample_bytes != 0 ? tracer_next_sample_gap(slot) : 0;
-            memset(segment_stack_cache(slot), 0,
-                   SEGMENT_STACK_CACHE_ENTRIES * sizeof(segment_stack_entry_t));
-            ring_t *ring = ring_init(segment_ring(seg, slot), ring_bytes_for(tracer.ring_capacity),
-                                     tracer.ring_capacity);
-            uint32_t high = atomic_load_explicit(&seg->slots_high, memory_order_relaxed);
-            while (high < i + 1 &&
-                   !atomic_compare_exchange_weak_explicit(&seg->slots_high, &high, i + 1,
-                                                          memory_order_release,
-                                                          memory_order_relaxed)) {
             }
-            t->slot = slot;
-            t->ring = ring;
-            t->tid = tid;
-            t->generation = tracer.generation;
-            t->clock = (clock_view_t){0}; /* a new segment: its own calibration */
-            if (tracer.depth != 0)
-                tracer_memo_reset(t);
-            tracer_push_thread_record(t, RECORD_THREAD_START);
-            return t;
         }
+        int err;
+        enum slots_growth growth =
+            slots_grow(&tracer.proto, tracer.ring_capacity, tracer.sock_name, &err);
+        if (growth == SLOTS_GREW)
+            continue;
+        if (growth == SLOTS_FAILED)
+            tracer_report_no_growth(err);
         if (tracer.drop) {
             atomic_fetch_add_explicit(&seg->lost_no_slot, 1, memory_order_relaxed);
             return NULL;
@@ -276,7 +322,7 @@ static struct tracer_thread *tracer_bind(struct tracer_thread *t)
         if (tracer_collector_gone(NULL))
             return NULL;
         if (now > deadline) {
-            tracer_stop("no free trace slot for a new thread for 60 s (more than 256 threads at once?)");
+            tracer_stop("no free trace slot for a new thread for 60 s, and no more could be added");
             return NULL;
         }
         struct timespec pause = {0, 1000000};
@@ -395,6 +441,32 @@ static uint64_t tracer_hash_pcs(void *const *pcs, int count)
 static uint32_t tracer_stack_id(struct tracer_thread *t, void *const *pcs, int first, int n,
                                 int want);
 
+/* Unwinds the calling frame's stack into pcs[0..want): pcs[0] in the
+ * caller, then its return addresses, as unw_backtrace gives them (inlined
+ * so the frames are the caller's). libunwind's fast tracer, behind
+ * unw_backtrace, keeps a 256 KiB cache per thread it runs in, which 4000
+ * threads would make a gigabyte: only the threads on the first
+ * TRACER_FAST_UNWIND_SLOTS slots use it. The others step frame by frame,
+ * about 25 times slower per unwind, which the stack memo leaves to the
+ * first two captures of each call path. */
+ORTHO_INLINE int tracer_unwind(const struct tracer_thread *t, void **pcs, int want)
+{
+    if (t->fast_unwind)
+        return unw_backtrace(pcs, want);
+    unw_context_t context;
+    unw_cursor_t cursor;
+    int n = 0;
+    if (unw_getcontext(&context) != 0 || unw_init_local(&cursor, &context) != 0)
+        return 0;
+    do {
+        unw_word_t ip;
+        if (unw_get_reg(&cursor, UNW_REG_IP, &ip) != 0 || ip == 0)
+            break;
+        pcs[n++] = (void *)(uintptr_t)ip;
+    } while (n < want && unw_step(&cursor) > 0);
+    return n;
+}
+
 /* The stack id for the current call (stacks on): 0 if the sampler skips
  * this allocation of `bytes`. Defines new stacks to the collector. Not
  * inlined: the memo's anchor is this function's own frame. */
@@ -419,7 +491,7 @@ static ORTHO_NOINLINE uint32_t tracer_capture(struct tracer_thread *t, uint64_t 
     int saved = errno; /* the unwinder and a new stack's definition may set it */
     void *pcs[TRACER_MAX_FRAMES + TRACER_EXTRA_FRAMES];
     int want = (int)tracer.depth + TRACER_EXTRA_FRAMES;
-    int n = unw_backtrace(pcs, want);
+    int n = tracer_unwind(t, pcs, want);
     /* Our own frames come first; the stack starts at the allocating code. */
     int first = 0;
     while (first < n && (uintptr_t)pcs[first] >= tracer.own_lo && (uintptr_t)pcs[first] < tracer.own_hi)
@@ -634,39 +706,31 @@ void trace_port_event(trace_port_event_t kind, unsigned cls, uint64_t addr, uint
         tracer_record_event(tracer_event_kinds[kind], cls, addr, word);
 }
 
-static void tracer_copy_word(char dst[16], const char *src)
-{
-    memset(dst, 0, 16);
-    size_t len = strlen(src);
-    memcpy(dst, src, len < 15 ? len : 15);
-}
-
 void trace_port_corruption(const char *call, const char *kind, const void *p, unsigned cls,
                            const void *header, const trace_port_tag_t *alloc)
 {
     int saved = errno;
     struct tracer_thread *t = tracer_enter();
     if (t != NULL) {
-        record_corruption_t payload;
-        memset(&payload, 0, sizeof payload);
-        tracer_copy_word(payload.kind, kind);
-        tracer_copy_word(payload.call, call);
+        record_corruption_t body;
+        memset(&body, 0, sizeof body);
         unsigned flags = 0;
         if (header != NULL) {
-            memcpy(payload.header, header, RECORD_CORRUPTION_HEADER_BYTES);
+            memcpy(body.header, header, RECORD_CORRUPTION_HEADER_BYTES);
             flags |= RECORD_FLAG_HEADER;
+            if (alloc != NULL) {
+                body.alloc_tid = alloc->thread_id;
+                body.alloc_stack_id = alloc->stack_id;
+            }
         }
         uint32_t stack = tracer_stack(t, 0, true, &flags);
         record_t head = {.kind = RECORD_CORRUPTION,
                          .class_index = (uint8_t)tracer_record_class(cls),
                          .flags = (uint8_t)flags, .stack_id = stack,
                          .addr = (uint64_t)(uintptr_t)p, .ts_ns = tracer_now(t)};
-        if (header != NULL && alloc != NULL) {
-            head.corruption_info.alloc_tid = alloc->thread_id;
-            head.corruption_info.alloc_stack_id = alloc->stack_id;
-        }
-        record_t frame[4];
-        size_t n = record_frame_write(frame, 4, &head, &payload, sizeof payload);
+        record_t frame[RECORD_CORRUPTION_FRAME_MAX];
+        size_t n = record_corruption_write(frame, RECORD_CORRUPTION_FRAME_MAX, &head, &body,
+                                           kind[0] != '\0' ? kind : "unknown", call);
         tracer_push(t, frame, n);
         tracer_leave(t);
     }
@@ -682,6 +746,7 @@ void trace_port_thread_exit(void)
     t->busy = 1;
     tracer_push_thread_record(t, RECORD_THREAD_EXIT);
     ring_close(t->ring);
+    slots_note_exit();
     t->ring = NULL;
     t->slot = NULL;
     if (t->memo != NULL) {
@@ -732,53 +797,31 @@ static int tracer_own_range_callback(struct dl_phdr_info *info, size_t size, voi
     return 0;
 }
 
-/* Creates, maps and fills a segment for this image. false: no memory. */
+/* Fills tracer.proto, the identity and settings every segment of this
+ * image states, and creates segment 0 from it. false: errno says why. */
 static bool tracer_make_segment(unsigned via, uint32_t ppid, int *memfd_out)
 {
-    size_t slot_bytes = segment_slot_bytes(tracer.ring_capacity);
-    size_t bytes = SEGMENT_HEADER_BYTES + (size_t)TRACER_SLOTS * slot_bytes;
-    int fd = memfd_create("orthotope-trace", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    if (fd < 0)
-        return false;
-    /* Sealed at its size: the collector maps only sealed segments, so no
-     * one can shrink one under it (a SIGBUS there) or grow it. */
-    if (ftruncate(fd, (off_t)bytes) != 0 ||
-        fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
-        int err = errno;
-        close(fd);
-        errno = err;
-        return false;
-    }
-    void *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (mem == MAP_FAILED) {
-        close(fd);
-        return false;
-    }
-    segment_t *seg = mem;
-    seg->version = SEGMENT_VERSION;
-    seg->header_bytes = SEGMENT_HEADER_BYTES;
-    seg->slot_count = TRACER_SLOTS;
-    seg->slot_bytes = (uint32_t)slot_bytes;
-    seg->ring_offset = (uint32_t)(slot_bytes - ring_bytes_for(tracer.ring_capacity));
-    seg->ring_capacity = tracer.ring_capacity;
-    seg->total_bytes = bytes;
-    seg->pid = (uint32_t)getpid();
-    seg->ppid = ppid;
-    seg->via = via;
-    seg->mode = tracer.mode;
-    seg->stack_depth = tracer.depth;
-    seg->overflow_drop = tracer.drop;
-    seg->sample_bytes = tracer.sample_bytes;
-    seg->clock_source = tracer.tsc ? SEGMENT_CLOCK_TSC : SEGMENT_CLOCK_MONOTONIC;
-    seg->classes = *trace_port_class_table();
-    seg->start_ns = prim_now_ns();
+    segment_t *proto = &tracer.proto;
+    memset(proto, 0, sizeof *proto);
+    proto->pid = (uint32_t)getpid();
+    proto->ppid = ppid;
+    proto->via = via;
+    proto->mode = tracer.mode;
+    proto->stack_depth = tracer.depth;
+    proto->overflow_drop = tracer.drop;
+    proto->sample_bytes = tracer.sample_bytes;
+    proto->clock_source = tracer.tsc ? SEGMENT_CLOCK_TSC : SEGMENT_CLOCK_MONOTONIC;
+    proto->classes = *trace_port_class_table();
+    proto->start_ns = prim_now_ns();
     struct timespec rt;
     clock_gettime(CLOCK_REALTIME, &rt);
-    seg->start_realtime_ns = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
-    atomic_store_explicit((_Atomic uint64_t *)&seg->magic, SEGMENT_MAGIC, memory_order_release);
+    proto->start_realtime_ns = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
+    size_t bytes;
+    segment_t *seg = slots_make_segment(proto, 0, tracer.ring_capacity, &bytes, memfd_out);
+    if (seg == NULL)
+        return false;
     tracer.seg = seg;
     tracer.seg_bytes = bytes;
-    *memfd_out = fd;
     return true;
 }
 
@@ -788,7 +831,11 @@ static bool tracer_attach(unsigned via, uint32_t ppid)
 {
     int memfd;
     if (!tracer_make_segment(via, ppid, &memfd)) {
-        launch_report_off("cannot create the shared trace segment", NULL, errno, NULL);
+        if (errno == EFBIG)
+            launch_report_off("the shared trace segment would exceed the file size limit (ulimit -f)",
+                              NULL, 0, "raise the limit or lower ORTHO_TRACE_RING_SIZE");
+        else
+            launch_report_off("cannot create the shared trace segment", NULL, errno, NULL);
         return false;
     }
     uint32_t collector = 0;
@@ -803,6 +850,7 @@ static bool tracer_attach(unsigned via, uint32_t ppid)
         return false;
     }
     tracer.collector_pid = collector;
+    slots_adopt_first(tracer.seg, tracer.seg_bytes);
     tracer.generation++;
     return true;
 }
@@ -894,13 +942,8 @@ static bool tracer_setup(void)
     while ((uint64_t)pow2 * 2 <= capacity && pow2 < (1u << 23))
         pow2 *= 2;
     tracer.ring_capacity = pow2 < 512 ? 512 : pow2;
-    /* The segment is a memfd: growing it past a file size limit (ulimit -f)
-     * would kill the program with SIGXFSZ, so refuse before trying. */
-    struct rlimit fsize;
-    uint64_t seg_bytes =
-        SEGMENT_HEADER_BYTES + (uint64_t)TRACER_SLOTS * segment_slot_bytes(tracer.ring_capacity);
-    if (getrlimit(RLIMIT_FSIZE, &fsize) == 0 && fsize.rlim_cur != RLIM_INFINITY &&
-        seg_bytes > (uint64_t)fsize.rlim_cur) {
+    /* Refused before a collector is started for nothing. */
+    if (!slots_fit_file_limit(slots_segment_bytes(0, tracer.ring_capacity))) {
         launch_report_off("the shared trace segment would exceed the file size limit (ulimit -f)",
                           NULL, 0, "raise the limit or lower ORTHO_TRACE_RING_SIZE");
         return false;
@@ -976,8 +1019,7 @@ void trace_port_fork_child(void)
     /* The parent's segment is shared memory: the child must never write
      * its rings. Drop the mapping and start a segment of our own. */
     uint32_t parent = tracer.seg != NULL ? tracer.seg->pid : 0;
-    if (tracer.seg != NULL)
-        munmap(tracer.seg, tracer.seg_bytes);
+    slots_unmap_all(); /* segment 0 among them */
     tracer.seg = NULL;
     tracer_self_state.ring = NULL;
     tracer_self_state.slot = NULL;

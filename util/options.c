@@ -91,7 +91,9 @@ const struct option_def options_table[] = {
     {"ORTHO_TRACE_INTERVAL_MS", OPTION_COUNT, OPTION_FIELD(trace_interval_ms), 250, 10, 60000, NULL,
      "time-series interval of the per-class counters in the database, milliseconds"},
     {"ORTHO_TRACE_RING_SIZE", OPTION_BYTES, OPTION_FIELD(trace_ring_bytes), 512 * KiB, 4 * KiB,
-     256 * MiB, NULL, "per-thread trace ring in shared memory (rounded down to a power of two)"},
+     256 * MiB, NULL,
+     "per-thread trace ring in shared memory (rounded down to a power of two); threads past "
+     "the first 256 at once get a sixteenth of it, at least 32K"},
     {"ORTHO_TRACE_CLOCK", OPTION_CHOICE, OPTION_FIELD(trace_clock), 0, 0, 1, options_clock_words,
      "auto: record times from the CPU's time-stamp counter where the kernel's clock uses it; "
      "monotonic: clock_gettime for every record (slower)"},

@@ -8,6 +8,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -99,6 +101,22 @@ void prim_unmap(void *p, size_t size)
 uint32_t prim_thread_id(void)
 {
     return (uint32_t)syscall(SYS_gettid);
+}
+
+void prim_wait_while(const uint32_t *word, uint32_t expected, uint64_t timeout_ns, bool shared)
+{
+    int saved = errno;
+    struct timespec limit = {(time_t)(timeout_ns / 1000000000u), (long)(timeout_ns % 1000000000u)};
+    syscall(SYS_futex, word, shared ? FUTEX_WAIT : FUTEX_WAIT_PRIVATE, expected,
+            timeout_ns != 0 ? &limit : NULL, NULL, 0);
+    errno = saved;
+}
+
+void prim_wake_all(const uint32_t *word, bool shared)
+{
+    int saved = errno;
+    syscall(SYS_futex, word, shared ? FUTEX_WAKE : FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+    errno = saved;
 }
 
 bool prim_thread_alive(uint32_t tid)

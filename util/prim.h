@@ -38,6 +38,16 @@ bool prim_thread_alive(uint32_t tid);
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t prim_now_ns(void);
 
+/* Sleeps while *word (a 32-bit word) holds `expected`, until prim_wake_all
+ * on it or timeout_ns (0: no limit); may return early (a signal, a
+ * spurious wake-up): callers re-check. `shared`: the word is in memory
+ * shared with another process, which may be the one that wakes it.
+ * Keeps errno. */
+void prim_wait_while(const uint32_t *word, uint32_t expected, uint64_t timeout_ns, bool shared);
+/* Wakes every thread sleeping in prim_wait_while on word (`shared` as
+ * there). Keeps errno. */
+void prim_wake_all(const uint32_t *word, bool shared);
+
 /* Writes all of buf to stderr with write(2); async-signal-safe. */
 void prim_write_stderr(const char *buf, size_t len);
 

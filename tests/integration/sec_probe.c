@@ -24,6 +24,12 @@
  *                            ORTHO_TRACE_SOCK), then COUNT malloc/free
  *                            pairs of SIZE bytes, half before and half
  *                            after a pause of PAUSE_MS.
+ *   extend                   traced: registers four more segments of its
+ *                            own with its collector (ORTHO_TRACE_SOCK):
+ *                            index 1 with another start time, index 3,
+ *                            index 1 as its image states it, and index 1
+ *                            again; prints "ack PID" or "refused" for each
+ *                            on one line. Untraced: index 1 once.
  *   scribble REGION SIZE COUNT
  *                            traced: COUNT pairs of SIZE bytes, then
  *                            overwrites part of its own trace segment
@@ -164,8 +170,13 @@ static int probe_listen(const char *name, int seconds)
     return 0;
 }
 
-/* A segment laid out as the library lays one out, in a memfd. */
-static int probe_make_segment(uint32_t pid, uint32_t via, bool sealed, size_t *bytes_out)
+/* A segment laid out as the library lays one out, in a memfd: index 0,
+ * starting now. */
+static int probe_make_segment(uint32_t pid, uint32_t via, bool sealed, size_t *bytes_out);
+
+/* probe_make_segment with another index and start time. */
+static int probe_make_segment_at(uint32_t pid, uint32_t via, bool sealed, uint32_t index,
+                                 uint64_t start_ns, size_t *bytes_out)
 {
     size_t slot = segment_slot_bytes(PROBE_RING_CAPACITY);
     size_t bytes = SEGMENT_HEADER_BYTES + PROBE_SLOTS * slot;
@@ -188,12 +199,50 @@ static int probe_make_segment(uint32_t pid, uint32_t via, bool sealed, size_t *b
     seg->via = via;
     seg->mode = SEGMENT_MODE_SUMMARY;
     class_table_orthotope(&seg->classes); /* a valid table: only the seal is under test */
-    seg->start_ns = probe_now_ns();
+    seg->index = index;
+    seg->start_ns = start_ns;
     munmap(seg, bytes);
     if (sealed)
         fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
     *bytes_out = bytes;
     return fd;
+}
+
+static int probe_make_segment(uint32_t pid, uint32_t via, bool sealed, size_t *bytes_out)
+{
+    return probe_make_segment_at(pid, via, sealed, 0, probe_now_ns(), bytes_out);
+}
+
+/* Sends memfd (bytes long) as pid's registration to sock; the ack, 0 if
+ * refused. */
+static uint32_t probe_send(const char *sock, uint32_t pid, int memfd, size_t bytes)
+{
+    int fd = probe_connect(sock);
+    if (fd < 0)
+        probe_usage("register: cannot connect");
+    segment_hello_t hello = {.magic = SEGMENT_MAGIC, .version = SEGMENT_VERSION, .pid = pid,
+                             .bytes = bytes};
+    struct iovec iov = {.iov_base = &hello, .iov_len = sizeof hello};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                         .msg_controllen = sizeof control.buf};
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &memfd, sizeof(int));
+    uint32_t ack = 0;
+    struct timeval timeout = {.tv_sec = 10};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    if (sendmsg(fd, &msg, MSG_NOSIGNAL) != (ssize_t)sizeof hello ||
+        recv(fd, &ack, sizeof ack, 0) != (ssize_t)sizeof ack)
+        ack = 0;
+    close(fd);
+    return ack;
 }
 
 static int probe_register(const char *sock, int argc, char **argv)
@@ -220,40 +269,50 @@ static int probe_register(const char *sock, int argc, char **argv)
     }
     size_t bytes;
     int memfd = probe_make_segment(pid, via, sealed, &bytes);
-    int fd = probe_connect(sock);
-    if (fd < 0)
-        probe_usage("register: cannot connect");
-    segment_hello_t hello = {.magic = SEGMENT_MAGIC, .version = SEGMENT_VERSION, .pid = pid,
-                             .bytes = bytes};
-    struct iovec iov = {.iov_base = &hello, .iov_len = sizeof hello};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } control;
-    memset(&control, 0, sizeof control);
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                         .msg_controllen = sizeof control.buf};
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cm), &memfd, sizeof(int));
-    uint32_t ack = 0;
-    struct timeval timeout = {.tv_sec = 10};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    if (sendmsg(fd, &msg, MSG_NOSIGNAL) != (ssize_t)sizeof hello ||
-        recv(fd, &ack, sizeof ack, 0) != (ssize_t)sizeof ack || ack == 0)
+    uint32_t ack = probe_send(sock, pid, memfd, bytes);
+    if (ack == 0)
         printf("refused\n");
     else
         printf("ack %u\n", ack);
     fflush(stdout);
-    close(fd);
     if (shrink) {
         printf(ftruncate(memfd, 0) == 0 ? "shrunk\n" : "shrink refused\n");
         fflush(stdout);
     }
     if (hold > 0)
         sleep((unsigned)hold);
+    return 0;
+}
+
+static segment_t *probe_own_segment(void);
+
+static int probe_extend(void)
+{
+    const char *sock = getenv("ORTHO_TRACE_SOCK");
+    if (sock == NULL || strcmp(sock, "off") == 0)
+        probe_usage("extend: not traced (ORTHO_TRACE_SOCK unset)");
+    segment_t *own = probe_own_segment();
+    uint32_t pid = (uint32_t)getpid();
+    struct {
+        uint32_t index;
+        uint64_t start_ns;
+    } tries[4] = {{1, 0}, {3, 0}, {1, 0}, {1, 0}};
+    tries[0].start_ns = own != NULL ? own->start_ns + 1 : 1;
+    for (int i = 1; i < 4; i++)
+        tries[i].start_ns = own != NULL ? own->start_ns : 0;
+    int count = own != NULL ? 4 : 1;
+    for (int i = 0; i < count; i++) {
+        size_t bytes;
+        int memfd = probe_make_segment_at(pid, SEGMENT_VIA_EXEC, true, tries[i].index,
+                                          tries[i].start_ns, &bytes);
+        uint32_t ack = probe_send(sock, pid, memfd, bytes);
+        close(memfd);
+        if (ack == 0)
+            printf("%srefused", i ? " " : "");
+        else
+            printf("%sack %u", i ? " " : "", ack);
+    }
+    printf("\n");
     return 0;
 }
 
@@ -368,6 +427,8 @@ int main(int argc, char **argv)
         return probe_listen(argv[2], atoi(argv[3]));
     if (argc >= 3 && strcmp(argv[1], "register") == 0)
         return probe_register(argv[2], argc - 3, argv + 3);
+    if (argc == 2 && strcmp(argv[1], "extend") == 0)
+        return probe_extend();
     if (argc == 5 && strcmp(argv[1], "sizes") == 0)
         return probe_sizes((size_t)atol(argv[2]), atol(argv[3]), atol(argv[4]));
     if (argc == 5 && strcmp(argv[1], "scribble") == 0)

@@ -227,6 +227,33 @@ a_segment_that_could_shrink_is_refused_and_a_sealed_one_cannot_shrink)
   expect_eq "the refusal in trace_health" "$(q "$db" "select problem_count from trace_health where problem = 'unsealed_segment'")" 1
   ;;
 
+a_segment_added_for_more_threads_must_follow_its_own_running_image)
+  # A traced process may add segments (more threads than slots), each only
+  # as the next index of its own running image, with that image's start.
+  db=$work/run.db
+  got=$(as_user env ORTHO_TRACE=1 ORTHO_TRACE_DB="$db" LD_PRELOAD="$lib" "$probe" extend)
+  # another start time, index 3 of 1, the right one, index 1 again
+  [[ $got =~ ^refused\ refused\ ack\ [0-9]+\ refused$ ]] || fail "its four added segments: $got"
+  echo "ok: $got"
+  wait_ended "$db"
+  expect_eq "its image ended cleanly with the slots added" \
+    "$(q "$db" "select end_reason || '|' || trace_slots from processes")" "exit|$((256 + 4))"
+  expect_eq "the refusals in trace_health" \
+    "$(q "$db" "select problem_count || '|' || problem_detail from trace_health where problem = 'bad_segment'")" \
+    "3|uid $user_uid: its added trace segment does not follow its image's segments"
+  # A process with no image of its own adds nothing to another's.
+  db=$work/other.db
+  start_victim victim "$db" 4747 20000 1000
+  expect_eq "an untraced process adding a segment" \
+    "$(as_user env ORTHO_TRACE_SOCK="$victim_sock" "$probe" extend)" refused
+  wait "$victim_job" || fail "the traced program failed: $(cat "$work/victim.err")"
+  wait_ended "$db"
+  expect_eq "every allocation recorded" "$(allocs_of "$db" 4747)" 20000
+  expect_eq "the refusal in trace_health" \
+    "$(q "$db" "select problem_count || '|' || problem_detail from trace_health where problem = 'bad_segment'")" \
+    "1|uid $user_uid: it added a trace segment to no running traced image of its pid"
+  ;;
+
 a_scribbled_segment_is_abandoned_and_the_other_processes_keep_exact_counts)
   # One tree, one collector: four processes overwrite their own segment
   # (the geometry and identity line, the whole header with fixed random

@@ -33,6 +33,38 @@ wait_ended() {
 
 traced() { ORTHO_TRACE=1 LD_PRELOAD="$lib" "$@"; }
 
+# sequential_counted N: N short-lived threads one after the other, each
+# one malloc/free: every one counted. Leaves the database at $db.
+sequential_counted() {
+  db=$tmp/run.db
+  out=$(ORTHO_TRACE_DB=$db traced "$workload" threads "$1")
+  expect_eq output "$out" "threads done $1"
+  wait_ended "$db"
+  expect_eq "1234-byte allocations" "$(q "$db" "select allocs from size_histogram where requested_size=1234")" "$1"
+  expect_eq "threads with one alloc and one free" "$(q "$db" "select count(*) from threads where allocs >= 1 and frees >= 1 and thread_id != (select pid from processes)")" "$1"
+}
+
+# together_counted N [VAR=VALUE...]: N threads alive at once (a barrier),
+# traced with the given settings: every allocation counted, one thread row
+# each, enough slots, a clean end and nothing lost.
+together_counted() {
+  local n=$1 db=$tmp/together.db
+  shift
+  out=$(env ORTHO_TRACE_DB="$db" "$@" ORTHO_TRACE=1 LD_PRELOAD="$lib" "$workload" together "$n" 2>"$tmp/err")
+  expect_eq output "$out" "together done $n"
+  expect_eq "nothing on stderr" "$(cat "$tmp/err")" ""
+  wait_ended "$db"
+  expect_eq "1235-byte allocations" "$(q "$db" "select allocs from size_histogram where requested_size=1235")" "$n"
+  expect_eq "1236-byte allocations" "$(q "$db" "select allocs from size_histogram where requested_size=1236")" "$n"
+  expect_eq "freed" "$(q "$db" "select sum(frees) from threads where thread_id != (select pid from processes)")" $((2 * n))
+  expect_eq "threads" "$(q "$db" "select count(distinct thread_id) from threads where thread_id != (select pid from processes)")" "$n"
+  expect_eq "one row per thread" "$(q "$db" "select count(*) from threads where thread_id != (select pid from processes)")" "$n"
+  expect_eq "slots for all" "$(q "$db" "select trace_slots >= $n + 1 from processes")" 1
+  expect_eq "clean end, nothing lost" "$(q "$db" "select end_reason||'|'||dropped_records||'|'||lost_no_slot from processes")" "exit|0|0"
+  expect_eq "nothing refused" "$(q "$db" "select count(*) from health_events")" 0
+  rm -f "$db" "$db"-wal "$db"-shm
+}
+
 # The tools that make stripped and MiniDebugInfo programs (scripts/deps.sh).
 need_binutils() {
   local tool
@@ -84,12 +116,7 @@ sigkill_keeps_every_completed_allocation)
   expect_eq "all 777-byte blocks leak" "$(q "$db" "select count(*) from leaks where requested_size=777")" "$got"
   ;;
 a_thousand_short_lived_threads_are_all_counted)
-  db=$tmp/run.db
-  out=$(ORTHO_TRACE_DB=$db traced "$workload" threads 1000)
-  expect_eq output "$out" "threads done 1000"
-  wait_ended "$db"
-  expect_eq "1234-byte allocations" "$(q "$db" "select allocs from size_histogram where requested_size=1234")" 1000
-  expect_eq "threads with one alloc and one free" "$(q "$db" "select count(*) from threads where allocs >= 1 and frees >= 1 and thread_id != (select pid from processes)")" 1000
+  sequential_counted 1000
   ;;
 fork_and_exec_land_in_one_database)
   db=$tmp/run.db
@@ -125,6 +152,21 @@ drop_mode_never_stalls_and_counts_what_it_lost)
   [ "$allocs" -le "$pairs" ] || fail "more allocations recorded ($allocs) than made ($pairs)"
   expect_eq "threads table has the drops" "$(q "$db" "select sum(dropped_records) from threads")" "$dropped"
   ;;
+a_program_that_outruns_the_collector_is_told_how_often_and_how_long_it_waited)
+  # A 16K ring (512 records) fills in microseconds: lossless mode makes the
+  # thread wait, counts are exact, and the database says how it waited.
+  db=$tmp/run.db
+  out=$(ORTHO_TRACE_DB=$db ORTHO_TRACE_RING_SIZE=16K ORTHO_TRACE_STACKS=0 traced "$workload" churn 1)
+  [[ $out == "churn done "* ]] || fail "output: $out"
+  pairs=${out#churn done }
+  wait_ended "$db"
+  expect_eq "every allocation" "$(q "$db" "select allocs from size_histogram where requested_size=48")" "$pairs"
+  expect_eq "nothing dropped" "$(q "$db" "select dropped_records from processes")" 0
+  expect_eq "it waited" "$(q "$db" "select ring_waits > 0 and ring_wait_ns > 0 from trace_health")" 1
+  expect_eq "the thread's waits add up" "$(q "$db" "select sum(ring_waits)||'|'||sum(ring_wait_ns) from threads")" \
+    "$(q "$db" "select ring_waits||'|'||ring_wait_ns from processes")"
+  expect_eq "lag explained or in budget" "$(q "$db" "select max_lag_ns < 50000000 or late_batches > 0 from processes")" 1
+  ;;
 readers_query_while_the_collector_writes)
   db=$tmp/run.db
   ORTHO_TRACE_DB=$db traced "$workload" churn 2 >"$tmp/out" &
@@ -144,6 +186,69 @@ readers_query_while_the_collector_writes)
   wait_ended "$db"
   [ "$(q "$db" "select count(*) from class_series where class_id=0")" -ge 3 ] || fail "the 2 s run has fewer than 3 B64 time-series rows"
   echo "ok: time series rows present"
+  ;;
+three_hundred_threads_alive_together_are_all_counted)
+  # More threads at once than an image's first segment has slots (256):
+  # the image adds a segment instead of making them wait.
+  together_counted 300
+  ;;
+a_thousand_threads_alive_together_are_all_counted)
+  together_counted 1000
+  ;;
+threads_alive_together_in_drop_mode_get_rings_too)
+  together_counted 300 ORTHO_TRACE_OVERFLOW=drop
+  ;;
+threads_beyond_the_slots_that_can_be_added_are_counted_as_lost_in_drop_mode)
+  # With 16K rings, segments 0 and 1 (256 slots each, 12.7 MB) fit a 20 MB
+  # file size limit and segment 2 (512 slots) does not: 511 of the 600
+  # threads get a ring (the main thread has one), the rest count as lost.
+  db=$tmp/run.db
+  out=$(ulimit -f 20000; ORTHO_TRACE_DB=$db ORTHO_TRACE_OVERFLOW=drop ORTHO_TRACE_RING_SIZE=16K \
+    traced "$workload" together 600 2>"$tmp/err")
+  expect_eq output "$out" "together done 600"
+  expect_eq "one line" "$(grep -c 'cannot add trace slots for more threads (File too large)' "$tmp/err")|$(wc -l <"$tmp/err")" "1|1"
+  wait_ended "$db"
+  expect_eq "slots" "$(q "$db" "select trace_slots from processes")" 512
+  traced_threads=$(q "$db" "select allocs from size_histogram where requested_size=1235")
+  expect_eq "threads with a ring" "$traced_threads" 511
+  # After the barrier threads end and free slots the others may take.
+  expect_eq "their second allocations" "$(q "$db" "select allocs between 511 and 600 from size_histogram where requested_size=1236")" 1
+  expect_eq "the others' events counted as lost" "$(q "$db" "select lost_no_slot >= 4 * (600 - $traced_threads) from processes")" 1
+  expect_eq "clean end" "$(q "$db" "select end_reason||'|'||dropped_records from processes")" "exit|0"
+  ;;
+released_slots_give_their_shared_memory_back)
+  # 300 threads fill 10,000 records each into their rings, then exit: once
+  # the collector has released their slots their pages are the kernel's
+  # again, and the process's shared memory falls back near its headers.
+  db=$tmp/run.db
+  out=$(ORTHO_TRACE_DB=$db traced "$workload" spike 300 5000)
+  [[ $out =~ ^spike\ shmem_kib=([0-9]+)\ after_kib=([0-9]+)$ ]] || fail "output: $out"
+  peak=${BASH_REMATCH[1]} after=${BASH_REMATCH[2]}
+  echo "shared memory: $peak KiB with every ring written, $after KiB once released"
+  [ "$peak" -gt 65536 ] || fail "the rings held only $peak KiB at the barrier (expected > 64 MiB)"
+  [ "$after" -lt 16384 ] || fail "$after KiB of shared memory stayed resident after the threads ended"
+  wait_ended "$db"
+  expect_eq "1237-byte allocations" "$(q "$db" "select allocs from size_histogram where requested_size=1237")" 1500000
+  ;;
+twenty_thousand_sequential_threads_reuse_the_first_slots)
+  sequential_counted 20000
+  # One thread at a time: released slots are reused (a loaded machine may
+  # keep the collector away long enough for one more segment, no more).
+  expect_eq "slots reused" "$(q "$db" "select trace_slots <= 512 from processes")" 1
+  expect_eq "clean end, nothing lost" "$(q "$db" "select end_reason||'|'||dropped_records||'|'||lost_no_slot from processes")" "exit|0|0"
+  ;;
+a_flood_of_corruption_events_is_counted_exactly_and_kept_up_to_the_cap)
+  db=$tmp/run.db
+  out=$(ORTHO_TRACE_DB=$db ORTHO_ON_CORRUPTION=report traced "$workload" misuse 100000 2>"$tmp/err")
+  expect_eq output "$out" "misuse done 100000"
+  grep -q 'misaligned_pointer' "$tmp/err" || fail "no misuse line: $(head -3 "$tmp/err")"
+  wait_ended "$db"
+  expect_eq "kept one by one" "$(q "$db" "select count(*) from corruption")" 10000
+  expect_eq "kind whole, site named" "$(q "$db" "select distinct kind||'|'||function||'|'||call from corruption")" "misaligned_pointer|misuse_site|free"
+  expect_eq "summary" "$(q "$db" "select kind||'|'||function||'|'||events||'|'||stored_events||'|'||aggregated_events from corruption_summary")" "misaligned_pointer|misuse_site|100000|10000|90000"
+  expect_eq "first and last" "$(q "$db" "select first_ns = (select min(ts_ns) from corruption) and last_ns > (select max(ts_ns) from corruption) from corruption_summary")" 1
+  expect_eq "process counts" "$(q "$db" "select corruption_events||'|'||corruption_aggregated||'|'||end_reason from processes")" "100000|90000|exit"
+  expect_eq "trace_health says so" "$(q "$db" "select corruption_events||'|'||corruption_aggregated from trace_health")" "100000|90000"
   ;;
 corruption_is_recorded_with_kind_and_function)
   db=$tmp/run.db

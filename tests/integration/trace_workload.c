@@ -9,6 +9,15 @@
  *   counts       the ground-truth workload (see the table in trace_db.sh)
  *   kill N       allocate N blocks of 777 bytes, print each, then SIGKILL self
  *   threads N    N short-lived threads, each one malloc/free of 1234 bytes
+ *   together N   N threads alive at once: each mallocs/frees 1235 bytes,
+ *                waits at a barrier until all N have, then 1236 bytes
+ *   spike N P    N threads alive at once, each P malloc/free pairs of 1237
+ *                bytes, then all exit; prints the shared memory resident
+ *                at the barrier and, once the threads are joined, the least
+ *                seen within 10 s: "spike shmem_kib=PEAK after_kib=AFTER"
+ *   misuse N     N bad frees of p + 8 for a 100-byte block p (misaligned_pointer,
+ *                the longest kind name) from misuse_site, then p itself;
+ *                for ORTHO_ON_CORRUPTION=report
  *   fork         parent: 3 x 555 bytes; fork child: 5 x 666 bytes, exit
  *   churn SECS   malloc/free 48 bytes for SECS seconds (drop mode, readers)
  *   shapes       call paths that look alike to the tracer's stack memo:
@@ -130,6 +139,124 @@ static int run_threads(int n)
         pthread_join(t, NULL);
     }
     printf("threads done %d\n", n);
+    return 0;
+}
+
+static pthread_barrier_t together_barrier;
+
+static void *together_one(void *arg)
+{
+    (void)arg;
+    void *volatile block = malloc(1235); /* volatile: the pair is not elided */
+    free(block);
+    pthread_barrier_wait(&together_barrier); /* every thread is alive here */
+    block = malloc(1236);
+    free(block);
+    return NULL;
+}
+
+static long spike_pairs;
+
+static void *spike_one(void *arg)
+{
+    (void)arg;
+    for (long i = 0; i < spike_pairs; i++) {
+        void *volatile block = malloc(1237);
+        free(block);
+    }
+    pthread_barrier_wait(&together_barrier); /* every thread is alive here */
+    pthread_barrier_wait(&together_barrier); /* main has measured */
+    return NULL;
+}
+
+/* RssShmem of this process (kB), -1 if unknown. */
+static long shmem_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (f == NULL)
+        return -1;
+    char line[256];
+    long kib = -1;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (strncmp(line, "RssShmem:", 9) == 0)
+            kib = atol(line + 9);
+    fclose(f);
+    return kib;
+}
+
+/* Starts n threads running fn, with small stacks (there may be thousands),
+ * after a barrier for `parties` at together_barrier. NULL on failure. */
+static pthread_t *start_threads(int n, unsigned parties, void *(*fn)(void *))
+{
+    if (n <= 0 || pthread_barrier_init(&together_barrier, NULL, parties) != 0)
+        return NULL;
+    pthread_t *threads = calloc((size_t)n, sizeof *threads);
+    if (threads == NULL)
+        return NULL;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 64 * 1024);
+    for (int i = 0; i < n; i++)
+        if (pthread_create(&threads[i], &attr, fn, NULL) != 0) {
+            fprintf(stderr, "trace_workload: cannot start thread %d of %d\n", i + 1, n);
+            exit(1);
+        }
+    return threads;
+}
+
+static int run_spike(int n, long pairs)
+{
+    spike_pairs = pairs;
+    pthread_t *threads = start_threads(n, (unsigned)n + 1, spike_one);
+    if (threads == NULL)
+        return 1;
+    pthread_barrier_wait(&together_barrier);
+    long peak = shmem_kib();
+    pthread_barrier_wait(&together_barrier);
+    for (int i = 0; i < n; i++)
+        pthread_join(threads[i], NULL);
+    free(threads);
+    /* The collector releases each slot once it has drained it. */
+    long after = shmem_kib();
+    for (int i = 0; i < 1000 && after > peak / 16; i++) {
+        struct timespec pause = {0, 10000000};
+        nanosleep(&pause, NULL);
+        long now = shmem_kib();
+        if (now < after)
+            after = now;
+    }
+    printf("spike shmem_kib=%ld after_kib=%ld\n", peak, after);
+    return 0;
+}
+
+static int run_together(int n)
+{
+    pthread_t *threads = start_threads(n, (unsigned)n, together_one);
+    if (threads == NULL)
+        return 1;
+    for (int i = 0; i < n; i++)
+        pthread_join(threads[i], NULL);
+    free(threads);
+    printf("together done %d\n", n);
+    return 0;
+}
+
+/* The pointer goes through a volatile so the compiler cannot see the bad free. */
+__attribute__((noipa)) static void misuse_site(char *p)
+{
+    char *volatile inside = p + 8;
+    free(inside);
+}
+
+static int run_misuse(long n)
+{
+    char *p = malloc(100);
+    if (p == NULL)
+        return 1;
+    for (long i = 0; i < n; i++)
+        misuse_site(p);
+    free(p);
+    printf("misuse done %ld\n", n);
     return 0;
 }
 
@@ -309,6 +436,12 @@ int main(int argc, char **argv)
         return run_kill(atoi(argv[2]));
     if (argc >= 3 && strcmp(argv[1], "threads") == 0)
         return run_threads(atoi(argv[2]));
+    if (argc >= 3 && strcmp(argv[1], "together") == 0)
+        return run_together(atoi(argv[2]));
+    if (argc >= 4 && strcmp(argv[1], "spike") == 0)
+        return run_spike(atoi(argv[2]), atol(argv[3]));
+    if (argc >= 3 && strcmp(argv[1], "misuse") == 0)
+        return run_misuse(atol(argv[2]));
     if (argc >= 2 && strcmp(argv[1], "fork") == 0)
         return run_fork();
     if (argc >= 3 && strcmp(argv[1], "churn") == 0)
@@ -319,7 +452,7 @@ int main(int argc, char **argv)
         return run_wrappers();
     if (argc >= 3 && strcmp(argv[1], "plugin") == 0)
         return run_plugin(argv[2]);
-    fprintf(stderr, "usage: trace_workload counts|kill N|threads N|fork|churn SECS|shapes|wrappers"
+    fprintf(stderr, "usage: trace_workload counts|kill N|threads N|together N|spike N P|misuse N|fork|churn SECS|shapes|wrappers"
                     "|plugin PATH\n");
     return 2;
 }

@@ -47,13 +47,25 @@
 #define COLLECTOR_WAIT_MAX_NS 1000000ull /* idle wait once quiet */
 #define COLLECTOR_NAMES_SLICE_NS 2000000ull /* frame rows written per pass, at most */
 
+/* One segment of an image as it registered: the mapping, its geometry
+ * and identity copied then, and what the collector knows of each slot. */
+struct image_segment {
+    segment_t *seg;          /* shared with the process: read what you need, trust nothing */
+    segment_geometry_t geo;  /* copied at registration: every address comes from here */
+    uint8_t identity[SEGMENT_IDENTITY_BYTES]; /* the header's first bytes then, to compare */
+    size_t *slot_thread;     /* state thread index per slot */
+    uint32_t *slot_generation;
+    uint8_t *slot_known;
+};
+
 struct image {
     int64_t process_id;
     uint32_t pid, ppid;
     unsigned via;
-    segment_t *seg;          /* shared with the process: read what you need, trust nothing */
-    segment_geometry_t geo;  /* copied at registration: every address comes from here */
-    uint8_t identity[SEGMENT_IDENTITY_BYTES]; /* the header's first bytes then, to compare */
+    segment_t *seg;          /* segment 0's mapping (segs[0].seg): the handshake lines */
+    struct image_segment *segs; /* segment k at [k]; more come as the process's threads do */
+    uint32_t seg_count;
+    uint64_t start_ns;       /* segment 0's start_ns: later segments must state it too */
     bool clock_tsc;          /* it stamps records with the time-stamp counter */
     const char *damage;      /* why its segment cannot be read any more, or NULL */
     bool abandoned;          /* stopped reading: its segment was overwritten */
@@ -63,9 +75,6 @@ struct image {
     struct symbolizer *sym;  /* the naming thread's: created and used there */
     struct sym_batch *naming; /* stacks being named, or NULL */
     size_t modules_named;    /* st.modules handed to the naming thread */
-    size_t *slot_thread;     /* state thread index per slot */
-    uint32_t *slot_generation;
-    uint8_t *slot_known;
     bool ended;              /* gone: its rings are drained and unmapped */
     bool end_written;        /* its end (and every name) is committed */
     bool exited_cleanly;     /* went through the exit handshake */
@@ -75,6 +84,7 @@ struct image {
     uint64_t lost_no_slot;
     uint64_t ended_ns;       /* when its end was committed */
     uint64_t next_dead_check_ns;
+    uint64_t last_visit_ns;  /* when a drain pass last looked at its rings */
 };
 
 /* The time-stamp counter's rate against CLOCK_MONOTONIC, measured over the
@@ -256,9 +266,43 @@ static size_t collector_drain(struct collector *c, struct image *im, bool all);
  * with; if not, records why in im->damage. */
 static bool collector_identity_ok(struct image *im)
 {
-    if (im->damage == NULL && memcmp(im->seg, im->identity, SEGMENT_IDENTITY_BYTES) != 0)
-        im->damage = "its identity and geometry fields changed after registration";
+    for (uint32_t k = 0; k < im->seg_count && im->damage == NULL; k++)
+        if (memcmp(im->segs[k].seg, im->segs[k].identity, SEGMENT_IDENTITY_BYTES) != 0)
+            im->damage = "its identity and geometry fields changed after registration";
     return im->damage == NULL;
+}
+
+/* Takes the segment r registered into s: its mapping, and its geometry
+ * and identity as admit.c copied and checked them. false: no memory (s
+ * then holds nothing; the mapping is still r's). */
+static bool collector_segment_open(struct image_segment *s, const struct admitted *r)
+{
+    memset(s, 0, sizeof *s);
+    s->slot_thread = calloc(r->geo.slot_count, sizeof *s->slot_thread);
+    s->slot_generation = calloc(r->geo.slot_count, sizeof *s->slot_generation);
+    s->slot_known = calloc(r->geo.slot_count, 1);
+    if (s->slot_thread == NULL || s->slot_generation == NULL || s->slot_known == NULL) {
+        free(s->slot_thread);
+        free(s->slot_generation);
+        free(s->slot_known);
+        memset(s, 0, sizeof *s);
+        return false;
+    }
+    s->seg = r->seg;
+    s->geo = r->geo;
+    memcpy(s->identity, &r->head, SEGMENT_IDENTITY_BYTES);
+    return true;
+}
+
+/* Unmaps s and forgets its slots. */
+static void collector_segment_close(struct image_segment *s)
+{
+    if (s->seg != NULL)
+        munmap(s->seg, s->geo.total_bytes);
+    free(s->slot_thread);
+    free(s->slot_generation);
+    free(s->slot_known);
+    memset(s, 0, sizeof *s);
 }
 
 static void collector_end_image(struct collector *c, struct image *im, const char *reason);
@@ -312,17 +356,15 @@ static void collector_end_image(struct collector *c, struct image *im, const cha
     im->end_ns = now; /* same clock as the records */
     /* A process blocked in its exit handshake must not wait in vain. */
     atomic_store_explicit(&im->seg->exit_acked, 1, memory_order_release);
-    munmap(im->seg, im->geo.total_bytes);
+    for (uint32_t k = 0; k < im->seg_count; k++)
+        collector_segment_close(&im->segs[k]);
+    free(im->segs);
+    im->segs = NULL;
+    im->seg_count = 0;
     im->seg = NULL;
     if (im->pidfd >= 0)
         close(im->pidfd);
     im->pidfd = -1;
-    free(im->slot_thread);
-    free(im->slot_generation);
-    free(im->slot_known);
-    im->slot_thread = NULL;
-    im->slot_generation = NULL;
-    im->slot_known = NULL;
     c->last_activity_ns = now;
     symworker_hurry(c->names, true); /* its end waits for its names */
     collector_finish_end(c, im, prim_now_ns() + COLLECTOR_NAMES_SLICE_NS);
@@ -339,6 +381,41 @@ static struct image *collector_find(struct collector *c, uint32_t pid, bool live
 
 static const char *const collector_via_names[] = {"root", "fork", "exec"};
 
+/* Adds the segment r describes, a later segment of a running image (its
+ * threads outnumbered the slots it had), and answers it. Accepted only as
+ * the image's next index, from the image's own process (admit.c checked
+ * the pid) with the start time of its segment 0: anything else is refused
+ * and counted, and the process's threads then wait for slots or count
+ * their events as lost (drop mode). */
+static void collector_extend(struct collector *c, struct admitted *r)
+{
+    const segment_t *head = &r->head;
+    struct image *im = collector_find(c, r->pid, true);
+    uint32_t ack = 0;
+    const char *why = NULL;
+    if (im == NULL || im->abandoned || im->damage != NULL)
+        why = "it added a trace segment to no running traced image of its pid";
+    else if (head->start_ns != im->start_ns || head->index != im->seg_count)
+        why = "its added trace segment does not follow its image's segments";
+    if (why != NULL) {
+        health_note(&c->health, HEALTH_BAD_SEGMENT, (uint32_t)geteuid(), r->pid, 0, why);
+        admit_reply(r, 0);
+        return;
+    }
+    struct image_segment *grown = realloc(im->segs, (im->seg_count + 1) * sizeof *grown);
+    if (grown != NULL) {
+        im->segs = grown;
+        im->seg = grown[0].seg;
+        if (collector_segment_open(&grown[im->seg_count], r)) {
+            im->st->slots += r->geo.slot_count;
+            im->seg_count++;
+            ack = (uint32_t)getpid();
+        }
+    }
+    admit_reply(r, ack);
+    c->last_activity_ns = prim_now_ns();
+}
+
 /* Adds the image r describes (admit.c checked it and copied its header)
  * and answers it: the collector's pid, or 0 (no memory: the process then
  * runs untraced and says so). */
@@ -347,6 +424,10 @@ static void collector_register(struct collector *c, struct admitted *r)
     const segment_t *head = &r->head;
     uint32_t ack = 0;
     struct image *im = NULL;
+    if (head->index != 0) {
+        collector_extend(c, r);
+        return;
+    }
     if (c->image_count == c->image_cap) {
         size_t cap = c->image_cap * 2 + 8;
         struct image **grown = realloc(c->images, cap * sizeof *grown);
@@ -361,24 +442,20 @@ static void collector_register(struct collector *c, struct admitted *r)
     im = calloc(1, sizeof *im);
     if (im != NULL) {
         im->st = calloc(1, sizeof *im->st);
-        im->slot_thread = calloc(r->geo.slot_count, sizeof *im->slot_thread);
-        im->slot_generation = calloc(r->geo.slot_count, sizeof *im->slot_generation);
-        im->slot_known = calloc(r->geo.slot_count, 1);
+        im->segs = calloc(1, sizeof *im->segs);
     }
-    if (im == NULL || im->st == NULL || im->slot_thread == NULL || im->slot_generation == NULL ||
-        im->slot_known == NULL) {
+    if (im == NULL || im->st == NULL || im->segs == NULL ||
+        !collector_segment_open(&im->segs[0], r)) {
         if (im != NULL) {
             free(im->st);
-            free(im->slot_thread);
-            free(im->slot_generation);
-            free(im->slot_known);
+            free(im->segs);
             free(im);
         }
         goto reply;
     }
+    im->seg_count = 1;
     im->seg = r->seg;
-    im->geo = r->geo;
-    memcpy(im->identity, head, SEGMENT_IDENTITY_BYTES);
+    im->start_ns = head->start_ns;
     im->clock_tsc = head->clock_source == SEGMENT_CLOCK_TSC;
     im->pid = r->pid; /* the kernel's word, which the header matched */
     im->ppid = head->ppid;
@@ -391,12 +468,13 @@ static void collector_register(struct collector *c, struct admitted *r)
                     "its size-class table breaks the rules, or the collector ran out of memory");
         state_free(im->st);
         free(im->st);
-        free(im->slot_thread);
-        free(im->slot_generation);
-        free(im->slot_known);
+        im->segs[0].seg = NULL; /* r's still: admit_reply unmaps it */
+        collector_segment_close(&im->segs[0]);
+        free(im->segs);
         free(im);
         goto reply;
     }
+    im->st->slots = r->geo.slot_count;
     im->pidfd = (int)syscall(SYS_pidfd_open, (pid_t)im->pid, 0);
     int64_t parent = 0;
     if (im->via == SEGMENT_VIA_EXEC) {
@@ -466,39 +544,56 @@ static void collector_ingest(struct image *im, size_t thread, const record_t *re
         newest = recs[i].ts_ns; /* a head's time; continuations carry none */
         i += n;
     }
-    if (newest != 0 && now > newest && now - newest > im->st->max_lag_ns)
-        im->st->max_lag_ns = now - newest;
+    uint64_t lag = newest != 0 && now > newest ? now - newest : 0;
+    if (lag > im->st->max_lag_ns)
+        im->st->max_lag_ns = lag;
+    if (lag > STATE_LAG_BUDGET_NS)
+        im->st->late_batches++;
 }
 
-/* Drains one batch from slot `index` of im. A ring whose header no
- * longer describes the ring registered sets im->damage and gives nothing. */
-static size_t collector_drain_slot(struct collector *c, struct image *im, uint32_t index,
-                                   uint64_t now, bool check_dead)
+/* Gives the pages of a released slot's stack cache and ring back to the
+ * kernel (they read as zeros after), keeping its header: shared memory
+ * follows the threads alive, not the most there ever were. Whole pages
+ * inside the slot only; a failure just keeps them. */
+static void collector_give_back(segment_slot_t *slot, const segment_geometry_t *geo)
 {
-    segment_slot_t *slot = segment_slot_at(im->seg, &im->geo, index);
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = ((uintptr_t)slot + SEGMENT_SLOT_HEADER_BYTES + page - 1) & ~(page - 1);
+    uintptr_t hi = ((uintptr_t)slot + geo->slot_bytes) & ~(page - 1);
+    if (hi > lo)
+        madvise((void *)lo, hi - lo, MADV_REMOVE);
+}
+
+/* Drains one batch from slot `index` of im's segment s. A ring whose
+ * header no longer describes the ring registered sets im->damage and
+ * gives nothing. */
+static size_t collector_drain_slot(struct collector *c, struct image *im, struct image_segment *s,
+                                   uint32_t index, uint64_t now, bool check_dead)
+{
+    segment_slot_t *slot = segment_slot_at(s->seg, &s->geo, index);
     uint32_t tid = atomic_load_explicit(&slot->claim_tid, memory_order_acquire);
-    ring_t *ring = segment_ring_at(slot, &im->geo);
-    uint32_t capacity = im->geo.ring_capacity;
+    ring_t *ring = segment_ring_at(slot, &s->geo);
+    uint32_t capacity = s->geo.ring_capacity;
     uint32_t state = tid != 0 ? atomic_load_explicit(&ring->state, memory_order_acquire) : 0;
     if (tid == 0 || state == RING_STATE_FREE) {
         /* Only this collector frees a slot and its ring, forgetting the
          * slot as it does: one it still knows was freed under its thread
          * (whose pushes would then wait for a reader that never comes). */
-        if (im->slot_known[index])
+        if (s->slot_known[index])
             im->damage = "a running thread's slot or ring was marked free";
         return 0; /* free, or claimed and not formatted yet */
     }
-    if (!im->slot_known[index] || im->slot_generation[index] != slot->generation) {
+    if (!s->slot_known[index] || s->slot_generation[index] != slot->generation) {
         if (ring_attach(ring, ring_bytes_for(capacity)) == NULL ||
             !ring_is_intact(ring, capacity)) {
             im->damage = "a ring's header is not the one its thread wrote";
             return 0;
         }
-        im->slot_known[index] = 1;
-        im->slot_generation[index] = slot->generation;
-        im->slot_thread[index] = state_thread(im->st, tid, now);
+        s->slot_known[index] = 1;
+        s->slot_generation[index] = slot->generation;
+        s->slot_thread[index] = state_thread(im->st, tid, now);
     }
-    size_t thread = im->slot_thread[index];
+    size_t thread = s->slot_thread[index];
     size_t total = 0;
     size_t got = ring_pop_batch_sized(ring, capacity, c->batch, COLLECTOR_BATCH);
     if (got > 0) {
@@ -517,6 +612,20 @@ static size_t collector_drain_slot(struct collector *c, struct image *im, uint32
         ts->dropped = dropped;
         ts->dirty = true;
     }
+    /* How often and how long the thread waited on its full ring: the
+     * process's counts, so only growth is believed. */
+    uint64_t waits = ring_waits(ring), wait_ns = ring_wait_ns(ring);
+    if (waits > ts->ring_waits || wait_ns > ts->ring_wait_ns) {
+        if (waits > ts->ring_waits) {
+            im->st->ring_waits += waits - ts->ring_waits;
+            ts->ring_waits = waits;
+        }
+        if (wait_ns > ts->ring_wait_ns) {
+            im->st->ring_wait_ns += wait_ns - ts->ring_wait_ns;
+            ts->ring_wait_ns = wait_ns;
+        }
+        ts->dirty = true;
+    }
     bool closed = atomic_load_explicit(&ring->state, memory_order_acquire) == RING_STATE_CLOSED;
     bool dead = false;
     if (!closed && check_dead && got == 0) {
@@ -531,7 +640,8 @@ static size_t collector_drain_slot(struct collector *c, struct image *im, uint32
             t->end_ns = im->st->last_ts;
         t->dirty = true;
         ring_release(ring);
-        im->slot_known[index] = 0;
+        s->slot_known[index] = 0;
+        collector_give_back(slot, &s->geo);
         atomic_store_explicit(&slot->claim_tid, 0, memory_order_release);
     }
     return total;
@@ -544,18 +654,38 @@ static size_t collector_drain(struct collector *c, struct image *im, bool all)
      * began. A pass takes at least a batch less one framed event (at most
      * 256 records) from a ring that holds more: over half a batch. */
     _Static_assert(COLLECTOR_BATCH / 2 >= 1 + RECORD_PAYLOAD_RECORDS_MAX, "a pass drains half a batch");
-    unsigned passes_left = im->geo.ring_capacity / (COLLECTOR_BATCH / 2) + 2;
+    uint32_t largest = 0;
+    for (uint32_t k = 0; k < im->seg_count; k++)
+        if (im->segs[k].geo.ring_capacity > largest)
+            largest = im->segs[k].geo.ring_capacity;
+    unsigned passes_left = largest / (COLLECTOR_BATCH / 2) + 2;
     for (;;) {
         uint64_t now = prim_now_ns();
+        if (im->last_visit_ns != 0 && now - im->last_visit_ns > im->st->max_visit_gap_ns)
+            im->st->max_visit_gap_ns = now - im->last_visit_ns;
+        im->last_visit_ns = now;
         bool check_dead = now >= im->next_dead_check_ns;
         if (check_dead)
             im->next_dead_check_ns = now + 500000000ull;
         size_t pass = 0;
-        uint32_t high = atomic_load_explicit(&im->seg->slots_high, memory_order_acquire);
-        if (high > im->geo.slot_count)
-            high = im->geo.slot_count;
-        for (uint32_t i = 0; i < high && im->damage == NULL; i++)
-            pass += collector_drain_slot(c, im, i, now, check_dead);
+        for (uint32_t k = 0; k < im->seg_count && im->damage == NULL; k++) {
+            struct image_segment *s = &im->segs[k];
+            uint32_t high = atomic_load_explicit(&s->seg->slots_high, memory_order_acquire);
+            if (high > s->geo.slot_count)
+                high = s->geo.slot_count;
+            for (uint32_t i = 0; i < high && im->damage == NULL; i++)
+                pass += collector_drain_slot(c, im, s, i, now, check_dead);
+        }
+        /* Then wake the threads asleep on rings this pass made room in:
+         * waking each as its ring was drained handed the CPU to it (a
+         * woken thread preempts its waker) while thousands of other rings
+         * waited. */
+        for (uint32_t k = 0; k < im->seg_count && im->damage == NULL && pass != 0; k++) {
+            struct image_segment *s = &im->segs[k];
+            for (uint32_t i = 0; i < s->geo.slot_count; i++)
+                if (s->slot_known[i])
+                    ring_wake_producer(segment_ring_at(segment_slot_at(s->seg, &s->geo, i), &s->geo));
+        }
         total += pass;
         if (!all || pass == 0 || im->damage != NULL || --passes_left == 0)
             return total;
@@ -699,8 +829,8 @@ int collector_run(const struct collector_config *config)
                 collector_abandon(c, im);
                 continue;
             }
-            if (im->geo.ring_capacity / COLLECTOR_TRICKLE_DIVISOR < trickle)
-                trickle = im->geo.ring_capacity / COLLECTOR_TRICKLE_DIVISOR;
+            if (im->segs[0].geo.ring_capacity / COLLECTOR_TRICKLE_DIVISOR < trickle)
+                trickle = im->segs[0].geo.ring_capacity / COLLECTOR_TRICKLE_DIVISOR;
             atomic_store_explicit(&im->seg->heartbeat_ns, now, memory_order_relaxed);
             if (atomic_load_explicit(&im->seg->exit_requested, memory_order_acquire) &&
                 !atomic_load_explicit(&im->seg->exit_acked, memory_order_relaxed)) {

@@ -30,7 +30,7 @@ enum {
     STMT_PROCESS_INSERT, STMT_PROCESS_UPDATE, STMT_PROCESS_END, STMT_CLASS, STMT_SERIES,
     STMT_SITE, STMT_STACK, STMT_FRAME, STMT_THREAD, STMT_SIZE, STMT_LIFETIME, STMT_PAIR,
     STMT_MODULE, STMT_CORRUPTION, STMT_ALLOCATION, STMT_LIVE_CLEAR, STMT_LIVE, STMT_META,
-    STMT_CLASS_DEF, STMT_HEALTH, STMT_COUNT
+    STMT_CLASS_DEF, STMT_HEALTH, STMT_CORRUPTION_GROUP, STMT_COUNT
 };
 
 static const char *const db_statements[STMT_COUNT] = {
@@ -40,7 +40,9 @@ static const char *const db_statements[STMT_COUNT] = {
         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [STMT_PROCESS_UPDATE] =
         "UPDATE processes SET records=?, dropped_records=?, stacks=?, stacks_truncated=?, "
-        "untracked_frees=?, max_lag_ns=?, last_ts_ns=? WHERE process_id=?",
+        "untracked_frees=?, max_lag_ns=?, last_ts_ns=?, trace_slots=?, late_batches=?, "
+        "ring_waits=?, ring_wait_ns=?, max_visit_gap_ns=?, corruption_events=?, "
+        "corruption_aggregated=? WHERE process_id=?",
     [STMT_PROCESS_END] =
         "UPDATE processes SET end_ns=?, end_reason=?, lost_no_slot=? WHERE process_id=?",
     [STMT_CLASS] =
@@ -49,7 +51,7 @@ static const char *const db_statements[STMT_COUNT] = {
     [STMT_SITE] = "INSERT OR REPLACE INTO sites VALUES (?,?,?,?,?,?,?,?,?,?,?)",
     [STMT_STACK] = "INSERT OR REPLACE INTO stacks VALUES (?,?,?,?,?,?,?)",
     [STMT_FRAME] = "INSERT OR REPLACE INTO frames VALUES (?,?,?,?,?,?,?,?)",
-    [STMT_THREAD] = "INSERT OR REPLACE INTO threads VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+    [STMT_THREAD] = "INSERT OR REPLACE INTO threads VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [STMT_SIZE] = "INSERT OR REPLACE INTO size_histogram VALUES (?,?,?,?)",
     [STMT_LIFETIME] = "INSERT OR REPLACE INTO lifetimes VALUES (?,?,?,?,?)",
     [STMT_PAIR] = "INSERT OR REPLACE INTO thread_pairs VALUES (?,?,?,?,?)",
@@ -63,6 +65,8 @@ static const char *const db_statements[STMT_COUNT] = {
     [STMT_META] = "INSERT OR REPLACE INTO meta VALUES (?,?)",
     [STMT_CLASS_DEF] = "INSERT INTO classes VALUES (?,?,?,?,?)",
     [STMT_HEALTH] = "INSERT OR REPLACE INTO health_events VALUES (?,?,?,?,?,?,?,?,?)",
+    [STMT_CORRUPTION_GROUP] =
+        "INSERT OR REPLACE INTO corruption_groups VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
 };
 
 struct db {
@@ -462,10 +466,12 @@ static void db_write_threads(struct db *db, int64_t pid, struct proc_state *p)
         sqlite3_int64 v[] = {(sqlite3_int64)t->allocs, (sqlite3_int64)t->frees,
                              (sqlite3_int64)t->alloc_bytes, (sqlite3_int64)t->freed_bytes,
                              (sqlite3_int64)t->cross_thread_frees, (sqlite3_int64)t->records,
-                             (sqlite3_int64)t->dropped};
-        db_bind_int64s(s, 6, v, 7);
+                             (sqlite3_int64)t->dropped, (sqlite3_int64)t->ring_waits,
+                             (sqlite3_int64)t->ring_wait_ns};
+        db_bind_int64s(s, 6, v, 9);
         db_step(db, s);
         t->dirty = false;
+        t->row_written = true;
     }
 }
 
@@ -506,8 +512,8 @@ static void db_write_corruption(struct db *db, int64_t pid, struct proc_state *p
         sqlite3_bind_int64(s, 1, pid);
         sqlite3_bind_int64(s, 2, c->thread_id);
         sqlite3_bind_int64(s, 3, (sqlite3_int64)c->ts_ns);
-        sqlite3_bind_text(s, 4, c->kind, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(s, 5, c->call, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, 4, state_corruption_name(p, c->kind), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, 5, state_corruption_name(p, c->call), -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(s, 6, (sqlite3_int64)c->address);
         if (c->class_id >= 0)
             sqlite3_bind_int64(s, 7, c->class_id);
@@ -520,6 +526,27 @@ static void db_write_corruption(struct db *db, int64_t pid, struct proc_state *p
             sqlite3_bind_blob(s, 11, c->header, sizeof c->header, SQLITE_TRANSIENT);
         }
         db_step(db, s);
+    }
+    for (size_t i = 0; i < p->corruption_group_count; i++) {
+        struct corruption_group *g = &p->corruption_groups[i];
+        if (!g->dirty)
+            continue;
+        sqlite3_stmt *s = db->stmt[STMT_CORRUPTION_GROUP];
+        sqlite3_bind_int64(s, 1, pid);
+        sqlite3_bind_int64(s, 2, (sqlite3_int64)i + 1);
+        sqlite3_bind_text(s, 3, state_corruption_name(p, g->kind), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, 4, state_corruption_name(p, g->call), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(s, 5, g->stack_id);
+        if (g->class_id >= 0)
+            sqlite3_bind_int64(s, 6, g->class_id);
+        else
+            sqlite3_bind_null(s, 6);
+        sqlite3_int64 v[] = {(sqlite3_int64)g->events, (sqlite3_int64)g->stored,
+                             (sqlite3_int64)g->first_ns, (sqlite3_int64)g->last_ns,
+                             (sqlite3_int64)g->first_address, (sqlite3_int64)g->last_address};
+        db_bind_int64s(s, 7, v, 6);
+        db_step(db, s);
+        g->dirty = false;
     }
 }
 
@@ -570,8 +597,12 @@ void db_write_state(struct db *db, int64_t process_id, struct proc_state *p, uin
     sqlite3_int64 v[] = {(sqlite3_int64)p->records, (sqlite3_int64)p->dropped,
                          (sqlite3_int64)p->stack_count, (sqlite3_int64)p->stacks_truncated,
                          (sqlite3_int64)p->untracked_frees, (sqlite3_int64)p->max_lag_ns,
-                         (sqlite3_int64)p->last_ts, process_id};
-    db_bind_int64s(s, 1, v, 8);
+                         (sqlite3_int64)p->last_ts, (sqlite3_int64)p->slots,
+                         (sqlite3_int64)p->late_batches, (sqlite3_int64)p->ring_waits,
+                         (sqlite3_int64)p->ring_wait_ns, (sqlite3_int64)p->max_visit_gap_ns,
+                         (sqlite3_int64)p->corruption_events,
+                         (sqlite3_int64)p->corruption_aggregated, process_id};
+    db_bind_int64s(s, 1, v, 15);
     db_step(db, s);
 }
 

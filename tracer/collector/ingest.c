@@ -90,6 +90,7 @@ bool state_init(struct proc_state *p, uint32_t pid, unsigned mode, uint64_t samp
     u64map_init(&p->sizes);
     u64map_init(&p->pairs);
     u64map_init(&p->stack_by_hash);
+    u64map_init(&p->corruption_group_by_key);
     struct class_table table;
     class_table_orthotope(&table);
     return state_set_classes(p, &table);
@@ -112,6 +113,11 @@ void state_free(struct proc_state *p)
         free(p->modules[i].path);
     free(p->modules);
     free(p->corruptions);
+    for (size_t i = 0; i < p->corruption_name_count; i++)
+        free(p->corruption_names[i]);
+    free(p->corruption_names);
+    free(p->corruption_groups);
+    u64map_free(&p->corruption_group_by_key);
     free(p->rows);
     free(p->classes);
     free(p->lifetimes);
@@ -418,32 +424,96 @@ static void ingest_module(struct proc_state *p, const record_t *head, const reco
     p->modules_changed = true;
 }
 
+/* The index of the corruption name text[0..len) in p, adding it the first
+ * time; "unknown" once the image has sent STATE_CORRUPTION_NAMES_MAX
+ * distinct ones, or when no memory is left. */
+static uint16_t ingest_corruption_name(struct proc_state *p, const char *text, size_t len)
+{
+    for (size_t i = 0; i < p->corruption_name_count; i++)
+        if (strlen(p->corruption_names[i]) == len && memcmp(p->corruption_names[i], text, len) == 0)
+            return (uint16_t)i;
+    if (p->corruption_name_count + 1 >= STATE_CORRUPTION_NAMES_MAX && strcmp(text, "unknown") != 0)
+        return ingest_corruption_name(p, "unknown", sizeof "unknown" - 1);
+    char *copy = malloc(len + 1);
+    if (copy == NULL || !ingest_reserve((void **)&p->corruption_names, &p->corruption_name_cap,
+                                        p->corruption_name_count, sizeof *p->corruption_names)) {
+        free(copy);
+        return p->corruption_name_count > 0 && strcmp(text, "unknown") != 0
+                   ? ingest_corruption_name(p, "unknown", sizeof "unknown" - 1)
+                   : 0; /* the first name could not be kept: index 0 is written as unknown */
+    }
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    p->corruption_names[p->corruption_name_count] = copy;
+    return (uint16_t)p->corruption_name_count++;
+}
+
+/* Counts event c in its (kind, site, class) group; stored: it is also kept
+ * one by one. */
+static void ingest_corruption_group(struct proc_state *p, const struct corruption_state *c,
+                                    bool stored)
+{
+    uint64_t key = ((uint64_t)c->kind << 48 | (uint64_t)(uint32_t)(c->class_id + 1) << 32 |
+                    c->stack_id) + 1;
+    uint64_t *index = u64map_slot(&p->corruption_group_by_key, key);
+    if (index == NULL)
+        return;
+    if (*index == 0) {
+        if (!ingest_reserve((void **)&p->corruption_groups, &p->corruption_group_cap,
+                            p->corruption_group_count, sizeof *p->corruption_groups))
+            return;
+        p->corruption_groups[p->corruption_group_count] = (struct corruption_group){
+            .kind = c->kind, .call = c->call, .class_id = c->class_id, .stack_id = c->stack_id,
+            .first_ns = c->ts_ns, .first_address = c->address};
+        *index = ++p->corruption_group_count;
+    }
+    struct corruption_group *g = &p->corruption_groups[*index - 1];
+    g->events++;
+    g->stored += stored;
+    if (c->ts_ns < g->first_ns) { /* rings are drained in no set order */
+        g->first_ns = c->ts_ns;
+        g->first_address = c->address;
+    }
+    if (c->ts_ns >= g->last_ns) {
+        g->last_ns = c->ts_ns;
+        g->last_address = c->address;
+    }
+    g->dirty = true;
+}
+
 static void ingest_corruption(struct proc_state *p, size_t thread, const record_t *head,
                               const record_t *payload, size_t payload_records)
 {
-    if (payload_records * RECORD_BYTES < sizeof(record_corruption_t))
-        return;
-    if (!ingest_reserve((void **)&p->corruptions, &p->corruption_cap, p->corruption_count,
-                        sizeof *p->corruptions))
-        return;
+    /* The fixed part and both names must lie within the frame. */
     record_corruption_t body;
+    if (payload_records * RECORD_BYTES < sizeof body || !ingest_payload_fits(head, payload_records))
+        return;
     memcpy(&body, payload, sizeof body);
-    struct corruption_state *c = &p->corruptions[p->corruption_count++];
-    memset(c, 0, sizeof *c);
-    c->thread_id = p->threads[thread].tid;
-    c->ts_ns = head->ts_ns;
-    c->address = head->addr;
-    memcpy(c->kind, body.kind, 16);
-    memcpy(c->call, body.call, 16);
-    c->class_id = head->class_index < p->class_count ? head->class_index : -1;
-    c->stack_id = ingest_canonical(p, head->stack_id);
-    c->alloc_thread_id = head->corruption_info.alloc_tid;
+    size_t names = (size_t)body.kind_bytes + body.call_bytes;
+    if (body.kind_bytes == 0 || head->payload_bytes != sizeof body + names)
+        return;
+    const char *text = (const char *)(const void *)payload + sizeof body;
+    struct corruption_state c = {
+        .thread_id = p->threads[thread].tid, .ts_ns = head->ts_ns, .address = head->addr,
+        .kind = ingest_corruption_name(p, text, body.kind_bytes),
+        .call = ingest_corruption_name(p, text + body.kind_bytes, body.call_bytes),
+        .class_id = head->class_index < p->class_count ? head->class_index : -1,
+        .stack_id = ingest_canonical(p, head->stack_id)};
     if (head->flags & RECORD_FLAG_HEADER) {
-        c->has_header = true;
-        memcpy(c->header, body.header, sizeof c->header);
-        uint32_t alloc_stack = head->corruption_info.alloc_stack_id; /* as the header said */
-        c->alloc_stack_id = alloc_stack < p->canonical_cap ? ingest_canonical(p, alloc_stack) : 0;
+        c.has_header = true;
+        memcpy(c.header, body.header, sizeof c.header);
+        c.alloc_thread_id = body.alloc_tid; /* as the header said */
+        c.alloc_stack_id = ingest_canonical(p, body.alloc_stack_id);
     }
+    p->corruption_events++;
+    bool stored = p->corruption_count < STATE_CORRUPTION_EVENTS_MAX &&
+                  ingest_reserve((void **)&p->corruptions, &p->corruption_cap, p->corruption_count,
+                                 sizeof *p->corruptions);
+    if (stored)
+        p->corruptions[p->corruption_count++] = c;
+    else
+        p->corruption_aggregated++;
+    ingest_corruption_group(p, &c, stored);
 }
 
 static void ingest_name(struct thread_state *t, const record_t *payload, size_t payload_records)
@@ -543,7 +613,11 @@ void state_ingest(struct proc_state *p, size_t thread, const record_t *recs, siz
         break;
     case RECORD_THREAD_START:
         ingest_name(t, payload, payload_records);
-        t->start_ns = r->ts_ns;
+        /* The thread's own start time, unless its row went out under the
+         * time its ring was first seen (a commit between the two): the
+         * row's key must not change, or the thread would have two. */
+        if (!t->row_written)
+            t->start_ns = r->ts_ns;
         break;
     case RECORD_THREAD_EXIT:
         ingest_name(t, payload, payload_records);
@@ -577,6 +651,11 @@ void state_settle(struct proc_state *p)
         }
         i++;
     }
+}
+
+const char *state_corruption_name(const struct proc_state *p, unsigned name)
+{
+    return name < p->corruption_name_count ? p->corruption_names[name] : "unknown";
 }
 
 void state_live_each(const struct proc_state *p, void (*fn)(const struct live_entry *e, void *arg),

@@ -24,6 +24,9 @@
  * a corrupt id near 2^32 would make them tens of GiB. A process hands out
  * ids densely, once per thread per distinct stack. */
 #define STATE_MAX_STACK_ID (1u << 24)
+/* The delay from an event to the collector that the collector aims to
+ * stay under at its sustained rate (trace_health: late_batches). */
+#define STATE_LAG_BUDGET_NS (50ull * 1000000ull)
 
 struct class_state {
     uint64_t allocs, frees, requested, usable, freed_requested, freed_usable;
@@ -57,7 +60,9 @@ struct thread_state {
     char name[17];
     uint64_t start_ns, end_ns;
     uint64_t allocs, frees, alloc_bytes, freed_bytes, cross_thread_frees, records, dropped;
+    uint64_t ring_waits, ring_wait_ns; /* its full-ring waits (lossless), as its ring counts them */
     bool dirty;
+    bool row_written;  /* its row is in the database under start_ns: the key stays */
 };
 
 struct module_state {
@@ -66,16 +71,35 @@ struct module_state {
     bool written;
 };
 
+/* Corruption events: every one is counted in its group - (kind, site,
+ * class), with first and last time - and the first
+ * STATE_CORRUPTION_EVENTS_MAX of an image are also kept one by one; the
+ * rest are only counted (corruption_aggregated). Kind and call names come
+ * whole from the process and are kept once per image, at most
+ * STATE_CORRUPTION_NAMES_MAX distinct ones (more read "unknown"). */
+#define STATE_CORRUPTION_EVENTS_MAX 10000u
+#define STATE_CORRUPTION_NAMES_MAX 256u
+
 struct corruption_state {
     uint32_t thread_id;
     uint64_t ts_ns, address;
-    char kind[17], call[17];
+    uint16_t kind, call; /* indexes into proc_state.corruption_names */
     int class_id;       /* -1: unknown */
     uint32_t stack_id;  /* canonical */
     uint32_t alloc_thread_id;
     uint64_t alloc_stack_id;
     bool has_header;
     uint8_t header[RECORD_CORRUPTION_HEADER_BYTES];
+};
+
+struct corruption_group { /* every corruption event of one (kind, site, class) */
+    uint16_t kind, call;    /* names; call: the first event's */
+    int class_id;           /* -1: unknown */
+    uint32_t stack_id;      /* canonical stack where it was detected (0: none) */
+    uint64_t events;        /* all of them */
+    uint64_t stored;        /* of them, kept one by one (corruptions) */
+    uint64_t first_ns, last_ns, first_address, last_address;
+    bool dirty;
 };
 
 struct pair_state { /* frees by one thread of blocks another allocated */
@@ -126,9 +150,23 @@ struct proc_state {
     bool modules_changed;
     struct corruption_state *corruptions;
     size_t corruption_count, corruption_cap, corruptions_written;
+    char **corruption_names;     /* kind and call names, each once */
+    size_t corruption_name_count, corruption_name_cap;
+    struct corruption_group *corruption_groups;
+    size_t corruption_group_count, corruption_group_cap;
+    struct u64map corruption_group_by_key; /* (kind, class, stack) + 1 -> 1 + group index */
+    uint64_t corruption_events;     /* every corruption event counted */
+    uint64_t corruption_aggregated; /* of them, only counted (past the cap) */
     struct alloc_row *rows;  /* full mode, waiting to be written */
     size_t row_count, row_cap;
     uint64_t records, dropped, untracked_frees, last_ts, max_lag_ns;
+    /* Why max_lag_ns may pass STATE_LAG_BUDGET_NS: the program out-ran the
+     * collector (its threads waited on full rings that often and that
+     * long), or the collector was held up elsewhere (the longest time it
+     * did not visit this image's rings). late_batches: batches read more
+     * than the budget after their newest event. */
+    uint64_t ring_waits, ring_wait_ns, late_batches, max_visit_gap_ns;
+    uint64_t slots;          /* thread slots the image's segments hold */
 };
 
 /* A new image's state under the default class table (orthotope).
@@ -151,6 +189,9 @@ size_t state_thread(struct proc_state *p, uint32_t tid, uint64_t start_ns);
 /* Frees still waiting for their ALLOC when the process ended were of
  * blocks allocated before tracing began: count and drop them. */
 void state_settle(struct proc_state *p);
+
+/* The corruption kind or call name of index `name` ("unknown" if none). */
+const char *state_corruption_name(const struct proc_state *p, unsigned name);
 
 /* Calls fn for every live allocation (pending frees are not live). */
 void state_live_each(const struct proc_state *p, void (*fn)(const struct live_entry *e, void *arg),

@@ -1,0 +1,86 @@
+/* slots.h - the segments of this traced process image and the claim of a
+ * thread's slot in them (slots.c). Producer side: no malloc, no lock a
+ * hook could deadlock on; growing makes a syscall round trip to the
+ * collector while the other threads that found no slot wait for it. */
+#ifndef ORTHO_TRACER_SLOTS_H
+#define ORTHO_TRACER_SLOTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ring.h"
+#include "segment.h"
+
+/* Records per ring of segments after the first: a sixteenth of the first
+ * segment's rings, at least SLOTS_MORE_MIN_CAPACITY (never more than the
+ * first's). The first 256 threads get the configured ring; a program with
+ * thousands of threads gets 32 KiB rings (default) for the rest, so the
+ * shared memory of 4000 threads stays in the hundreds of MiB at worst. */
+#define SLOTS_MORE_RING_DIVISOR 16u
+#define SLOTS_MORE_MIN_CAPACITY 1024u
+
+/* A claimed slot: where the thread's ring goes and how large it is. */
+struct slots_claim {
+    uint32_t segment;       /* index of the slot's segment */
+    uint32_t index;         /* of the slot in it */
+    segment_slot_t *slot;
+    void *ring_mem;         /* the ring's memory, to ring_init */
+    size_t ring_bytes;      /* bytes there */
+    uint32_t ring_capacity; /* records */
+};
+
+/* Slots of segment `index` and its ring capacity, given the first
+ * segment's capacity (first_capacity records). */
+uint32_t slots_segment_slots(uint32_t index);
+uint32_t slots_ring_capacity(uint32_t index, uint32_t first_capacity);
+/* Bytes of segment `index`, and whether that fits the file size limit
+ * (ulimit -f: a memfd grown past it kills the program with SIGXFSZ). */
+size_t slots_segment_bytes(uint32_t index, uint32_t first_capacity);
+bool slots_fit_file_limit(size_t bytes);
+
+/* Creates and maps segment `index` of this image: proto's identity and
+ * settings (everything but geometry and magic) with its own geometry,
+ * sealed at its size. The descriptor goes to *memfd (the caller sends it
+ * and closes it) and the size to *bytes. NULL, errno set: no memory, or
+ * the segment would pass the file size limit (EFBIG). */
+segment_t *slots_make_segment(const segment_t *proto, uint32_t index, uint32_t first_capacity,
+                              size_t *bytes, int *memfd);
+
+/* Makes seg (bytes long, index 0) the image's only segment, forgetting
+ * (not unmapping) any before: a fork child's mappings are gone with
+ * slots_unmap_all first. */
+void slots_adopt_first(segment_t *seg, size_t bytes);
+
+/* Unmaps every segment of the image and forgets them (fork child,
+ * failed set-up). */
+void slots_unmap_all(void);
+
+/* Claims a free slot for thread tid: a slot of an exited thread the
+ * collector has released, or one never used. false: every slot of every
+ * segment is taken. */
+bool slots_claim(uint32_t tid, struct slots_claim *out);
+
+/* The calling thread is giving its slot back (its ring is closed): the
+ * next claim looks among the used slots first. */
+void slots_note_exit(void);
+/* Whether threads have given slots back that no claim has reused yet (the
+ * collector releases a slot once it has drained it). */
+bool slots_exits_pending(void);
+
+/* What slots_grow did. */
+enum slots_growth {
+    SLOTS_GREW,       /* a segment was added (by this thread or another): claim again */
+    SLOTS_FAILED,     /* this call could not add one (*err: errno; 0: the maximum) */
+    SLOTS_FULL,       /* an earlier call could not: none will be tried again */
+};
+
+/* Adds the next segment and registers it with the collector at sock_name
+ * (launch_register), or waits while another thread does. On failure (the
+ * maximum, the file size limit, no memory, the collector refused) no
+ * segment is tried again: the first failure is SLOTS_FAILED, every one
+ * after it SLOTS_FULL. */
+enum slots_growth slots_grow(const segment_t *proto, uint32_t first_capacity,
+                             const char *sock_name, int *err);
+
+#endif
