@@ -152,7 +152,7 @@ ORTHO_INLINE bool cache_free_fast_sized(const struct arena *arena, struct ortho_
     if (ORTHO_UNLIKELY(count >= bin->limit))
         return false;
     counter_bump(&cache->counters[cls].requested_net, -h->requested_bytes);
-    header_mark_freed(h);
+    header_mark_freed_small(h, cls);
     header_link(h, bin->head);
     bin->head = h;
     bin_set_count(bin, count + 1);
