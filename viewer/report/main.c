@@ -14,10 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "classfile.h"
 #include "diff.h"
 #include "format.h"
 #include "gzip_out.h"
 #include "model.h"
+#include "class_table.h"
 #include "safetext.h"
 #include "units.h"
 #include "weights.h"
@@ -48,6 +50,7 @@ struct report_args {
     bool diff;
     const char *what_if;
     size_t suggest;             /* 0: not asked */
+    const char *output;         /* --output: where the suggested table goes */
     const char *paths[2];
     int path_count;
     bool no_default_suppressions;
@@ -111,6 +114,7 @@ static void report_help(void)
            "      --diff               compare two runs: classes, sites, leaks, corruption\n"
            "      --what-if TABLE      waste under the class sizes listed in file TABLE\n"
            "      --suggest-classes N  the N-class table with the least waste for this run\n"
+           "      --output FILE        write that table to FILE, for ORTHO_CLASSES=@FILE\n"
            "  -h, --help               print this help\n"
            "      --version            print the version\n"
            "\n"
@@ -133,7 +137,7 @@ static size_t report_number(const char *name, const char *text, size_t max)
 enum {
     OPT_LEAKS = 256, OPT_SITES, OPT_CLASSES, OPT_CORRUPTION, OPT_FORMAT, OPT_TOP,
     OPT_FAIL_LEAKS, OPT_FAIL_CORRUPTION, OPT_FLAMEGRAPH, OPT_FOLDED, OPT_WEIGHT, OPT_PPROF,
-    OPT_DIFF, OPT_WHAT_IF, OPT_SUGGEST, OPT_VERSION, OPT_SUPPRESSIONS, OPT_NO_DEFAULT_SUPPRESSIONS,
+    OPT_DIFF, OPT_WHAT_IF, OPT_SUGGEST, OPT_OUTPUT, OPT_VERSION, OPT_SUPPRESSIONS, OPT_NO_DEFAULT_SUPPRESSIONS,
 };
 
 static const struct option report_options[] = {
@@ -152,6 +156,7 @@ static const struct option report_options[] = {
     {"diff", no_argument, NULL, OPT_DIFF},
     {"what-if", required_argument, NULL, OPT_WHAT_IF},
     {"suggest-classes", required_argument, NULL, OPT_SUGGEST},
+    {"output", required_argument, NULL, OPT_OUTPUT},
     {"suppressions", required_argument, NULL, OPT_SUPPRESSIONS},
     {"no-default-suppressions", no_argument, NULL, OPT_NO_DEFAULT_SUPPRESSIONS},
     {"help", no_argument, NULL, 'h'},
@@ -195,6 +200,7 @@ static void report_parse(struct report_args *a, int argc, char **argv)
         case OPT_SUGGEST:
             a->suggest = report_number("--suggest-classes", optarg, REPORT_SUGGEST_MAX);
             break;
+        case OPT_OUTPUT: a->output = optarg; break;
         case OPT_SUPPRESSIONS:
             if (a->suppression_file_count == REPORT_SUPPRESSION_FILES)
                 report_fail("--suppressions given more than %d times; put the rules in fewer files",
@@ -233,6 +239,10 @@ static void report_parse(struct report_args *a, int argc, char **argv)
     if (a->diff && a->sections)
         report_fail("--diff reports classes, sites, leaks and corruption together; drop the "
                     "section options");
+    if (a->output && !a->suggest)
+        report_fail("--output writes the table --suggest-classes finds; add --suggest-classes N");
+    if (a->output && strcmp(a->output, "-") == 0 && a->sections)
+        report_fail("--output - writes the table to stdout; give it a file to print sections too");
     if (a->weight >= 0 && !a->flamegraph && !a->folded)
         report_fail("--weight applies to --flamegraph and --folded; add one of them");
     if (a->json && a->sections && (a->what_if || a->suggest))
@@ -343,6 +353,27 @@ static int report_diff(const struct report_args *a)
     return status;
 }
 
+/* How to run with the suggestion: the file, or the value to set. */
+static void report_whatif_hint(const struct report_args *a, const struct whatif_table *suggested)
+{
+    char shown[4 * REPORT_ERR];
+    if (a->output) {
+        safetext_copy(shown, sizeof shown, a->output);
+        printf("\n  written to %s; run the program with ORTHO_CLASSES=@%s\n", shown, shown);
+        return;
+    }
+    char value[1024];
+    classfile_env_value(suggested, value, sizeof value);
+    if (suggested->count > CLASS_TABLE_MAX)
+        printf("\n  the allocator takes at most %d classes: ask for fewer to run with it\n",
+               CLASS_TABLE_MAX);
+    else if (strstr(value, "...") != NULL)
+        printf("\n  to run with it: --output FILE, then ORTHO_CLASSES=@FILE\n");
+    else
+        printf("\n  to run with it: ORTHO_CLASSES=%s (or --output FILE, then ORTHO_CLASSES=@FILE)\n",
+               value);
+}
+
 static void report_whatif(const struct report_args *a, const struct model *m)
 {
     char err[REPORT_ERR];
@@ -360,10 +391,18 @@ static void report_whatif(const struct report_args *a, const struct model *m)
         whatif_suggest(m, a->suggest, &suggested);
         r.suggested = &suggested;
     }
-    if (a->json)
+    bool table_to_stdout = a->output && strcmp(a->output, "-") == 0;
+    if (a->output && classfile_write(a->output, &suggested, a->paths[0], err, sizeof err) != 0)
+        report_fail("%s", err);
+    if (table_to_stdout) {
+        /* The file is the output; the comparison would corrupt it. */
+    } else if (a->json) {
         format_whatif_json(stdout, m, &r);
-    else
+    } else {
         format_whatif_text(stdout, m, &r);
+        if (a->suggest && suggested.count > 0)
+            report_whatif_hint(a, &suggested);
+    }
     whatif_table_free(&table);
     whatif_table_free(&suggested);
 }
