@@ -232,9 +232,13 @@ released_slots_give_their_shared_memory_back)
   ;;
 twenty_thousand_sequential_threads_reuse_the_first_slots)
   sequential_counted 20000
-  # One thread at a time: released slots are reused (a loaded machine may
-  # keep the collector away long enough for one more segment, no more).
-  expect_eq "slots reused" "$(q "$db" "select trace_slots <= 512 from processes")" 1
+  # One thread at a time: released slots are reused. Without reuse the
+  # process would need 20,000 slots; a loaded machine may keep the
+  # collector from releasing for a while and the segment grows a few times
+  # (512 seen idle, more at load 6), so the bound is a tenth of that.
+  slots=$(q "$db" "select trace_slots from processes")
+  echo "trace slots for 20,000 sequential threads: $slots"
+  expect_eq "slots reused" "$(q "$db" "select trace_slots <= 2048 from processes")" 1
   expect_eq "clean end, nothing lost" "$(q "$db" "select end_reason||'|'||dropped_records||'|'||lost_no_slot from processes")" "exit|0|0"
   ;;
 a_flood_of_corruption_events_is_counted_exactly_and_kept_up_to_the_cap)
