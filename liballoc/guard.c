@@ -142,6 +142,7 @@ guard_free_result_t guard_free(struct guard_pool *g, void *p, size_t expected_si
             break;
         }
     }
+    s->trace = header_of_user(p)->trace;
     s->state = GUARD_SLOT_FREED;
     s->free_tid = prim_thread_id();
     s->free_frames = frames > 0 ? (uint32_t)frames : 0;
@@ -227,11 +228,15 @@ static void guard_on_fault(int sig, siginfo_t *info, void *context)
     int64_t offset = (int64_t)((uintptr_t)addr - (uintptr_t)s->user);
     int write = guard_fault_was_write(context);
     bool keep_going = global_options()->on_corruption == OPTIONS_ON_CORRUPTION_REPORT;
-    if (ORTHO_UNLIKELY(trace_port_on))
+    if (ORTHO_UNLIKELY(trace_port_on)) {
+        /* A live block's header is on its open pages; a freed one's words
+         * were kept in the slot when its pages closed. */
+        trace_port_tag_t alloc = freed ? s->trace : header_of_user(s->user)->trace;
         trace_port_corruption("access", kind, s->user,
                               s->class_index < size_class_count() ? s->class_index
                                                                   : TRACE_PORT_CLASS_NONE,
-                              NULL, NULL);
+                              NULL, &alloc);
+    }
 
     struct report_line line;
     report_begin(&line);

@@ -55,6 +55,10 @@ struct guard_slot {
     uint32_t alloc_frames, free_frames;
     void *alloc_stack[GUARD_STACK_FRAMES]; /* return addresses, innermost first */
     void *free_stack[GUARD_STACK_FRAMES];
+    trace_port_tag_t trace;     /* the tracer's words of the allocation, kept at
+                                   free (the header's pages close then), so a
+                                   fault on the freed block still names its
+                                   allocation in the trace */
 };
 
 struct guard_pool {

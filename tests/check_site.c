@@ -123,6 +123,38 @@ START_TEST(the_longest_module_name_fits_the_label_and_a_long_caller_is_cut)
 }
 END_TEST
 
+/* A guard page's fault: the stack was taken in our handler, so it starts
+ * in the signal trampoline; the faulting function is the site. */
+START_TEST(a_stack_taken_in_a_fault_handler_is_sited_at_the_interrupted_code)
+{
+    sym_frame_t frames[] = {
+        {.function = "__restore_rt", .module = "/lib/libc.so.6", .signal_frame = true},
+        {.function = "access_the_block", .module = "/usr/bin/prog", .file = "/src/g.c", .line = 12},
+        {.function = "main", .module = "/usr/bin/prog", .file = "/src/main.c", .line = 9},
+        {.function = "__libc_start_main", .module = "/lib/libc.so.6"}};
+    char label[SITE_LABEL_BYTES];
+    site_t site = site_choose(pcs, frames, 4, label);
+    ck_assert_str_eq(site.function, "access_the_block");
+    ck_assert_uint_eq(site.line, 12);
+}
+END_TEST
+
+/* malloc called from the program's own signal handler: the handler, not
+ * the code it interrupted, made the allocation. */
+START_TEST(an_allocation_in_the_programs_own_signal_handler_is_sited_in_the_handler)
+{
+    sym_frame_t frames[] = {
+        {.function = "on_signal", .module = "/usr/bin/prog", .file = "/src/h.c", .line = 5},
+        {.function = "__restore_rt", .module = "/lib/libc.so.6", .signal_frame = true},
+        {.function = "busy_loop", .module = "/usr/bin/prog", .file = "/src/main.c", .line = 30},
+        {.function = "main", .module = "/usr/bin/prog", .file = "/src/main.c", .line = 9}};
+    char label[SITE_LABEL_BYTES];
+    ck_assert_str_eq(site_choose(pcs, frames, 4, label).function, "on_signal");
+    /* Only the trampoline: it is all there is to name. */
+    ck_assert_str_eq(site_choose(pcs, frames + 1, 1, label).function, "__restore_rt");
+}
+END_TEST
+
 START_TEST(an_empty_stack_has_no_site)
 {
     char label[SITE_LABEL_BYTES];
@@ -157,6 +189,8 @@ static Suite *site_suite(void)
     tcase_add_test(tc, a_stack_without_any_name_or_module_is_named_by_its_sites_address);
     tcase_add_test(tc, a_stack_of_wrappers_only_is_named_by_its_outermost_frame);
     tcase_add_test(tc, the_longest_module_name_fits_the_label_and_a_long_caller_is_cut);
+    tcase_add_test(tc, a_stack_taken_in_a_fault_handler_is_sited_at_the_interrupted_code);
+    tcase_add_test(tc, an_allocation_in_the_programs_own_signal_handler_is_sited_in_the_handler);
     tcase_add_test(tc, an_empty_stack_has_no_site);
     tcase_add_test(tc, wrappers_are_known_by_prefix_and_by_whole_name);
     suite_add_tcase(s, tc);

@@ -718,10 +718,10 @@ void trace_port_corruption(const char *call, const char *kind, const void *p, un
         if (header != NULL) {
             memcpy(body.header, header, RECORD_CORRUPTION_HEADER_BYTES);
             flags |= RECORD_FLAG_HEADER;
-            if (alloc != NULL) {
-                body.alloc_tid = alloc->thread_id;
-                body.alloc_stack_id = alloc->stack_id;
-            }
+        }
+        if (alloc != NULL) { /* from the header, or kept by the allocator (guard slots) */
+            body.alloc_tid = alloc->thread_id;
+            body.alloc_stack_id = alloc->stack_id;
         }
         uint32_t stack = tracer_stack(t, 0, true, &flags);
         record_t head = {.kind = RECORD_CORRUPTION,

@@ -91,9 +91,10 @@ void trace_port_event(trace_port_event_t kind, unsigned cls, uint64_t addr, uint
 /* A misuse was detected at p by `call` (free, realloc, ...): `kind` as in
  * the corruption table ("double_free"), `cls` the class the header claims
  * (TRACE_PORT_CLASS_NONE if unknown), `header` the 64 raw bytes in front of
- * p when they could be read (else NULL) and `alloc` the tag words they hold
- * (NULL with header; possibly stale or smashed: they are what the header
- * says, not a fact). */
+ * p when they could be read (else NULL) and `alloc` the tag words of the
+ * allocation: those the header holds (possibly stale or smashed: they are
+ * what the header says, not a fact), or a copy the allocator kept where the
+ * header cannot be read (a guard slot), or NULL when neither is known. */
 void trace_port_corruption(const char *call, const char *kind, const void *p, unsigned cls,
                            const void *header, const trace_port_tag_t *alloc);
 

@@ -520,11 +520,12 @@ static void db_write_corruption(struct db *db, int64_t pid, struct proc_state *p
         else
             sqlite3_bind_null(s, 7);
         sqlite3_bind_int64(s, 8, c->stack_id);
-        if (c->has_header) {
+        if (c->has_alloc) {
             sqlite3_bind_int64(s, 9, c->alloc_thread_id);
             sqlite3_bind_int64(s, 10, (sqlite3_int64)c->alloc_stack_id);
-            sqlite3_bind_blob(s, 11, c->header, sizeof c->header, SQLITE_TRANSIENT);
         }
+        if (c->has_header)
+            sqlite3_bind_blob(s, 11, c->header, sizeof c->header, SQLITE_TRANSIENT);
         db_step(db, s);
     }
     for (size_t i = 0; i < p->corruption_group_count; i++) {

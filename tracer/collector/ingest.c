@@ -502,7 +502,10 @@ static void ingest_corruption(struct proc_state *p, size_t thread, const record_
     if (head->flags & RECORD_FLAG_HEADER) {
         c.has_header = true;
         memcpy(c.header, body.header, sizeof c.header);
-        c.alloc_thread_id = body.alloc_tid; /* as the header said */
+    }
+    if (c.has_header || body.alloc_tid != 0 || body.alloc_stack_id != 0) {
+        c.has_alloc = true;
+        c.alloc_thread_id = body.alloc_tid; /* as the header (or the allocator) said */
         c.alloc_stack_id = ingest_canonical(p, body.alloc_stack_id);
     }
     p->corruption_events++;

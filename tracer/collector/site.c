@@ -50,11 +50,19 @@ site_t site_choose(const uint64_t *pcs, const sym_frame_t *frames, size_t depth,
 {
     if (depth == 0)
         return (site_t){NULL, NULL, 0};
+    /* A stack that starts in the signal trampoline was taken in a handler
+     * of ours (a guard page's fault) with our own frames already cut: the
+     * code the signal interrupted, the next frame, is the site, not
+     * __restore_rt. A trampoline further out (an allocation inside the
+     * program's own handler) is left alone: the handler is the site. */
+    size_t start = 0;
+    while (start + 1 < depth && frames[start].signal_frame)
+        start++;
     /* Past the last wrapper that comes before the first named frame that
      * is none: a nameless frame inside a wrapper (a stripped library's
      * static helper of its own malloc) is part of it. */
-    size_t at = 0;
-    for (size_t i = 0; i < depth; i++) {
+    size_t at = start;
+    for (size_t i = start; i < depth; i++) {
         if (frames[i].function == NULL)
             continue;
         if (!site_is_wrapper(frames[i].function))

@@ -89,6 +89,9 @@ struct corruption_state {
     uint32_t alloc_thread_id;
     uint64_t alloc_stack_id;
     bool has_header;
+    bool has_alloc;     /* alloc_* known: from the header, or kept by the
+                           allocator where the header could not be read
+                           (a guard slot's closed pages) */
     uint8_t header[RECORD_CORRUPTION_HEADER_BYTES];
 };
 
