@@ -43,30 +43,83 @@ START_TEST(a_traced_tree_loads_as_its_processes_in_id_order)
 }
 END_TEST
 
+/* The class-row tests' databases (loop tests: _i indexes this): the
+ * default table, ORTHO_CLASSES=general, and a tree mixing a short list
+ * with general (make_fixtures.sh). */
+static const char *const class_tables[] = {"facts.db", "general.db", "mixed.db"};
+#define CLASS_TABLES ((int)(sizeof class_tables / sizeof class_tables[0]))
+
+/* The model's index of the class called name, or -1. */
+static int class_named(const struct model *m, const char *name)
+{
+    for (size_t c = 0; c < m->class_count; c++)
+        if (strcmp(m->classes[c].name, name) == 0)
+            return (int)c;
+    return -1;
+}
+
 START_TEST(class_totals_over_the_tree_equal_the_class_totals_view)
 {
     struct model m;
-    load(&m, "facts.db");
-    const char *path = fixture("facts.db");
-    char sql[256];
-    for (int c = 0; c < MODEL_CLASS_SLOTS; c++) {
+    const char *name = class_tables[_i];
+    load(&m, name);
+    const char *path = fixture(name);
+    char sql[512];
+    /* One class per name over every process's table, by payload, LARGE last. */
+    ck_assert_uint_eq(m.class_count,
+                      (size_t)sql_int(path, "SELECT count(DISTINCT class_name) FROM classes"));
+    ck_assert(m.classes[m.class_count - 1].large);
+    ck_assert_str_eq(m.classes[m.class_count - 1].name, "LARGE");
+    for (size_t c = 0; c + 2 < m.class_count; c++)
+        ck_assert_int_lt(m.classes[c].payload_bytes, m.classes[c + 1].payload_bytes);
+    for (size_t c = 0; c < m.class_count; c++) {
+        const char *k = m.classes[c].name;
         snprintf(sql, sizeof sql,
-                 "SELECT coalesce(sum(allocs), 0) FROM class_totals WHERE class_id = %d", c);
+                 "SELECT coalesce(sum(allocs), 0) FROM class_totals WHERE class_name = '%s'", k);
         ck_assert_int_eq(m.totals[c].allocs, sql_int(path, sql));
         snprintf(sql, sizeof sql,
                  "SELECT coalesce(sum(usable_bytes - requested_bytes), 0) FROM class_totals"
-                 " WHERE class_id = %d",
-                 c);
+                 " WHERE class_name = '%s'", k);
         ck_assert_int_eq(m.totals[c].usable_bytes - m.totals[c].requested_bytes, sql_int(path, sql));
         snprintf(sql, sizeof sql,
-                 "SELECT coalesce(sum(live_usable_bytes), 0) FROM fragmentation WHERE class_id = %d",
-                 c);
+                 "SELECT coalesce(sum(live_usable_bytes), 0) FROM fragmentation WHERE class_name = '%s'",
+                 k);
         ck_assert_int_eq(m.totals[c].live_usable_bytes, sql_int(path, sql));
+        /* Each process: its own class_id for the name, or none. */
+        for (size_t i = 0; i < m.process_count; i++) {
+            const struct model_process *p = &m.processes[i];
+            snprintf(sql, sizeof sql, "SELECT coalesce((SELECT class_id FROM classes WHERE"
+                     " process_id = %lld AND class_name = '%s'), -1)", (long long)p->process_id, k);
+            ck_assert_int_eq(p->class_ids[c], sql_int(path, sql));
+            snprintf(sql, sizeof sql, "SELECT coalesce((SELECT allocs FROM class_totals WHERE"
+                     " process_id = %lld AND class_name = '%s'), 0)", (long long)p->process_id, k);
+            ck_assert_int_eq(p->classes[c].allocs, sql_int(path, sql));
+        }
     }
-    /* churn: 20000 blocks of 5000 bytes in B6K. */
-    ck_assert_str_eq(m.class_names[3], "B6K");
-    ck_assert_int_eq(m.processes[0].classes[3].allocs, 20000);
-    ck_assert_int_eq(m.processes[0].classes[3].requested_bytes, 20000 * 5000);
+    /* churn: 20000 blocks of 5000 bytes, in B6K by default, B5K in general. */
+    int churn = class_named(&m, _i == 0 ? "B6K" : _i == 1 ? "B5K" : "B8K");
+    ck_assert_int_ge(churn, 0);
+    ck_assert_int_eq(m.processes[0].classes[churn].allocs, _i == 2 ? 20000 + 50 : 20000);
+    model_free(&m);
+}
+END_TEST
+
+START_TEST(a_mixed_tree_keeps_each_processs_table)
+{
+    struct model m;
+    load(&m, "mixed.db");
+    /* The root (64,128,256,1K,8K) and the exec'd child (general). */
+    ck_assert_uint_eq(m.processes[0].own_class_count, 6);
+    ck_assert_uint_eq(m.processes[2].own_class_count, 69);
+    int b80k = class_named(&m, "B80K"), large = class_named(&m, "LARGE");
+    ck_assert_int_ge(b80k, 0);
+    ck_assert_int_eq(m.processes[0].class_ids[b80k], -1);  /* not in the root's table */
+    ck_assert_int_eq(m.processes[2].classes[b80k].allocs, 3); /* child_work: 70000 bytes */
+    ck_assert_int_eq(m.processes[0].classes[large].allocs, 4); /* hold_long: 9000 > 8K */
+    /* LARGE is class 5 in the root's table and 68 in the child's. */
+    ck_assert_int_eq(m.processes[0].class_ids[large], 5);
+    ck_assert_int_eq(m.processes[2].class_ids[large], 68);
+    ck_assert_int_eq(m.classes[large].class_id, -1);
     model_free(&m);
 }
 END_TEST
@@ -502,7 +555,8 @@ static Suite *report_model_suite(void)
     Suite *s = suite_create("report_model");
     TCase *tc = tcase_create("model");
     tcase_add_test(tc, a_traced_tree_loads_as_its_processes_in_id_order);
-    tcase_add_test(tc, class_totals_over_the_tree_equal_the_class_totals_view);
+    tcase_add_loop_test(tc, class_totals_over_the_tree_equal_the_class_totals_view, 0, CLASS_TABLES);
+    tcase_add_test(tc, a_mixed_tree_keeps_each_processs_table);
     tcase_add_test(tc, sites_are_aggregated_per_function_file_and_line);
     tcase_add_test(tc, sql_ranks_the_sites_as_the_outputs_weigh_them);
     tcase_add_test(tc, a_suppression_file_is_read_rule_by_rule_or_refused_whole);

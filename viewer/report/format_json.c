@@ -41,18 +41,27 @@ static void json_class_fields(struct json *j, const struct model_class *c)
     json_int(j, "live_usable_bytes", c->live_usable_bytes);
 }
 
-static void json_classes(struct json *j, const struct model *m, const struct model_class *classes)
+/* The active classes of a process (p) or of the whole tree (p NULL).
+ * class_id is the process's own; over the tree, the one every process
+ * gives the class, or null when their tables number it differently. */
+static void json_classes(struct json *j, const struct model *m, const struct model_process *p,
+                         const struct model_class *classes)
 {
     json_begin_array(j, "classes");
-    for (int i = 0; i < MODEL_CLASS_SLOTS; i++) {
+    for (size_t i = 0; i < m->class_count; i++) {
         const struct model_class *c = &classes[i];
+        const struct model_class_info *info = &m->classes[i];
         if (!model_class_active(c))
             continue;
         json_begin_object(j, NULL);
-        json_string(j, "class_name", m->class_names[i]);
-        json_int(j, "class_id", i);
-        if (m->payload_bytes[i] > 0)
-            json_int(j, "payload_size", m->payload_bytes[i]);
+        json_string(j, "class_name", info->name);
+        int64_t id = p != NULL ? p->class_ids[i] : info->class_id;
+        if (id >= 0)
+            json_int(j, "class_id", id);
+        else
+            json_string(j, "class_id", NULL);
+        if (!info->large)
+            json_int(j, "payload_size", info->payload_bytes);
         else
             json_string(j, "payload_size", NULL);
         json_class_fields(j, c);
@@ -106,12 +115,12 @@ static void json_processes(struct json *j, const struct model *m, bool with_clas
         json_int(j, "stacks_truncated", p->stacks_truncated);
         json_int(j, "untracked_frees", p->untracked_frees);
         json_peak(j, p);
-        struct model_class sum = model_sum_classes(p->classes);
+        struct model_class sum = model_sum_classes(p->classes, m->class_count);
         json_begin_object(j, "totals");
         json_class_fields(j, &sum);
         json_end_object(j);
         if (with_classes)
-            json_classes(j, m, p->classes);
+            json_classes(j, m, p, p->classes);
         json_end_object(j);
     }
     json_end_array(j);
@@ -123,7 +132,7 @@ static void json_overview(struct json *j, const struct model *m)
     json_bool(j, "live", m->live);
     json_bool(j, "stacks_off", m->stacks_off);
     json_bool(j, "sampled", m->sampled);
-    struct model_class all = model_sum_classes(m->totals);
+    struct model_class all = model_sum_classes(m->totals, m->class_count);
     json_begin_object(j, "totals");
     json_class_fields(j, &all);
     json_int(j, "leaked_blocks", model_total_leak_blocks(m));
@@ -228,7 +237,7 @@ void format_json(FILE *out, const struct model *m, const struct format_options *
         json_processes(&j, m, (o->sections & FORMAT_CLASSES) != 0);
     }
     if (o->sections & FORMAT_CLASSES)
-        json_classes(&j, m, m->totals);
+        json_classes(&j, m, NULL, m->totals);
     if (o->sections & FORMAT_SITES)
         json_sites(&j, m);
     if (o->sections & FORMAT_LEAKS)

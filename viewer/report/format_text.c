@@ -31,7 +31,7 @@ static void text_overview(FILE *out, const struct model *m)
         fprintf(out, " (the root ended by %s)", root->end_reason);
     fputc('\n', out);
 
-    struct model_class all = model_sum_classes(m->totals);
+    struct model_class all = model_sum_classes(m->totals, m->class_count);
     fprintf(out, "  allocated    %lld blocks, %s requested, %s usable (%.2f%% waste)\n",
             (long long)all.allocs, units_bytes(a, sizeof a, (double)all.requested_bytes),
             units_bytes(b, sizeof b, (double)all.usable_bytes),
@@ -82,7 +82,7 @@ static void text_processes(FILE *out, const struct model *m)
             "duration", "allocs", "requested", "live", "command");
     for (size_t i = 0; i < m->process_count; i++) {
         const struct model_process *p = &m->processes[i];
-        struct model_class sum = model_sum_classes(p->classes);
+        struct model_class sum = model_sum_classes(p->classes, m->class_count);
         fprintf(out, "  %4lld %8lld %6s %6s %10s %10lld %10s %10s  %s\n", (long long)p->process_id,
                 (long long)p->pid, p->via ? p->via : "?",
                 p->end_ns ? (p->end_reason ? p->end_reason : "?") : "no",
@@ -104,13 +104,13 @@ static void text_class_table(FILE *out, const struct model *m, const struct mode
             "frees", "requested", "usable", "waste", "waste%", "live", "live use", "peak live",
             "cached");
     bool any = false;
-    for (int i = 0; i < MODEL_CLASS_SLOTS; i++) {
+    for (size_t i = 0; i < m->class_count; i++) {
         const struct model_class *k = &classes[i];
         if (!model_class_active(k))
             continue;
         any = true;
         fprintf(out, "  %-6s %10lld %10lld %10s %10s %10s %6.2f%% %8lld %10s %10s %10s\n",
-                m->class_names[i], (long long)k->allocs, (long long)k->frees,
+                m->classes[i].name, (long long)k->allocs, (long long)k->frees,
                 units_bytes(a, sizeof a, (double)k->requested_bytes),
                 units_bytes(b, sizeof b, (double)k->usable_bytes),
                 units_bytes(c, sizeof c, (double)(k->usable_bytes - k->requested_bytes)),
@@ -127,7 +127,7 @@ static void text_classes(FILE *out, const struct model *m)
 {
     size_t active = 0;
     for (size_t i = 0; i < m->process_count; i++) {
-        struct model_class sum = model_sum_classes(m->processes[i].classes);
+        struct model_class sum = model_sum_classes(m->processes[i].classes, m->class_count);
         active += sum.allocs > 0 || sum.live_blocks > 0;
     }
     text_class_table(out, m, m->totals,
@@ -136,7 +136,7 @@ static void text_classes(FILE *out, const struct model *m)
         return;
     for (size_t i = 0; i < m->process_count; i++) {
         const struct model_process *p = &m->processes[i];
-        struct model_class sum = model_sum_classes(p->classes);
+        struct model_class sum = model_sum_classes(p->classes, m->class_count);
         if (sum.allocs == 0 && sum.live_blocks == 0)
             continue;
         char title[128];

@@ -16,7 +16,15 @@
  * time (model_stack). So the connection stays open until model_free. A read
  * that fails after the load ends the program with one line and status 2,
  * as running out of memory does (report_mem.h): there is no partial report
- * worth keeping. */
+ * worth keeping.
+ *
+ * Size classes are the database's: each process has its own table
+ * (ORTHO_CLASSES; `classes` keyed by process, LARGE after its last class).
+ * The model lists the classes of every process together, one per payload
+ * size (a class's name follows its payload, so equal names are one class),
+ * ascending, LARGE last; per-process and whole-tree numbers are indexed by
+ * that list, so a tree mixing tables sums each class over the processes
+ * that have it. No class count is built in. */
 #ifndef ORTHO_REPORT_MODEL_H
 #define ORTHO_REPORT_MODEL_H
 
@@ -24,12 +32,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "class_table.h"
 #include "suppress.h"
 #include "tracedb.h"
 
-/* class_id 0..11 are the size classes B64..B16M, 12 is LARGE (schema.sql). */
-#define MODEL_CLASS_SLOTS 13
-#define MODEL_CLASS_LARGE 12
+/* One class of the run (see above). */
+struct model_class_info {
+    char *name;             /* B64, B1536, B16M; LARGE */
+    int64_t payload_bytes;  /* 0 for LARGE */
+    bool large;             /* the large path */
+    int64_t class_id;       /* the class_id every process that has it gives it; -1 if they differ */
+};
 
 /* One size class of one process (or of the whole tree in model.totals). */
 struct model_class {
@@ -52,7 +65,12 @@ struct model_process {
     int64_t sample_bytes;        /* 0: every allocation has a stack */
     int64_t stack_depth;         /* 0: stacks were off */
     int64_t records, dropped_records, lost_no_slot, stacks, stacks_truncated, untracked_frees;
-    struct model_class classes[MODEL_CLASS_SLOTS];
+    /* Its numbers by the model's class index (m->class_count of them;
+     * zeros for a class its table lacks). */
+    struct model_class *classes;
+    size_t own_class_count;     /* classes of its own table, LARGE included */
+    int *model_class;           /* its class_id -> the model's class index */
+    int *class_ids;             /* the model's class index -> its class_id, or -1 */
     /* Peak of live usable bytes over all classes. Exact in ORTHO_TRACE=full
      * (from the allocations); otherwise known only between the highest total
      * at a series sample point and the sum of the exact per-class peaks. */
@@ -122,7 +140,7 @@ struct model_corruption {
 /* One row of size_histogram. */
 struct model_size {
     int64_t process_id, requested_size, allocs;
-    int class_id;
+    int class_id;  /* the process's own class_id */
 };
 
 struct model_stack_cache; /* model.c: the stacks read so far */
@@ -132,12 +150,12 @@ struct model {
     char *path_shown;                   /* the same, safe to print (safetext.h) */
     struct tracedb db;                  /* open until model_free */
     struct model_stack_cache *stacks;   /* model_stack's; mutable behind a const model */
-    char *class_names[MODEL_CLASS_SLOTS];
-    int64_t payload_bytes[MODEL_CLASS_SLOTS]; /* 0 for LARGE */
+    size_t class_count;
+    struct model_class_info *classes;   /* every process's classes: by payload, LARGE last */
 
     size_t process_count;
     struct model_process *processes;    /* by process_id */
-    struct model_class totals[MODEL_CLASS_SLOTS]; /* over all processes */
+    struct model_class *totals;         /* over all processes, by class index */
 
     size_t leak_count;
     struct model_leak *leaks;           /* by site (largest first), then stack */
@@ -202,8 +220,8 @@ int64_t model_total_suppressed_blocks(const struct model *m);
 int64_t model_total_suppressed_bytes(const struct model *m);
 int64_t model_total_dropped(const struct model *m); /* dropped + lost_no_slot */
 
-/* The sum of a class array (a process's or the totals). */
-struct model_class model_sum_classes(const struct model_class classes[MODEL_CLASS_SLOTS]);
+/* The sum of a class array (a process's or the totals: m->class_count). */
+struct model_class model_sum_classes(const struct model_class *classes, size_t count);
 
 /* Whether a class row has anything to show: allocations, live or free blocks. */
 bool model_class_active(const struct model_class *c);

@@ -18,6 +18,10 @@
  * that no class holds gets round_up(n + header, page) - header bytes. */
 #define WHATIF_PAGE_BYTES 4096
 #define WHATIF_HEADER_BYTES 64
+/* Requests up to this many bytes are in scope: a table may serve them from
+ * a class (class_table.h's largest payload); above it every table takes
+ * the large path. */
+#define WHATIF_SCOPE_BYTES CLASS_TABLE_LIMIT_BYTES
 /* Suggested payloads are multiples of this: blocks (payload + header)
  * must stay 64-byte aligned, as the allocator's are. */
 #define WHATIF_ALIGN_BYTES 64
@@ -36,7 +40,8 @@ int whatif_table_parse(struct whatif_table *t, const char *text, const char *ori
                        size_t err_cap);
 /* Reads and parses the file at path; the same contract. */
 int whatif_table_read(struct whatif_table *t, const char *path, char *err, size_t err_cap);
-/* The run's own table: the payloads of the database's small classes. */
+/* The run's own table: the payloads of the database's small classes (of
+ * every process: the union when processes had different tables). */
 void whatif_table_of_model(struct whatif_table *t, const struct model *m);
 void whatif_table_free(struct whatif_table *t);
 
@@ -59,6 +64,10 @@ struct whatif_result {
  * scope against t. */
 void whatif_replay(const struct model *m, int64_t process_id, const struct whatif_table *t,
                    struct whatif_result *r);
+/* The same against the tables the run had: each process's rows against
+ * its own table (a tree may mix tables), into the classes of
+ * whatif_table_of_model. */
+void whatif_replay_own(const struct model *m, int64_t process_id, struct whatif_result *r);
 void whatif_result_free(struct whatif_result *r);
 
 /* Waste as a percentage of the bytes handed out (requested + waste). */
