@@ -45,6 +45,7 @@ if(NOT ORTHO_SANITIZE)
     diff_against_a_run_with_an_added_leak_shows_exactly_that_leak
     what_if_under_the_allocators_own_table_is_the_databases_waste
     suggested_classes_are_never_worse_than_the_current_table
+    a_suggested_table_written_to_a_file_runs_again_with_less_waste
     bad_files_are_refused_with_one_line
     bad_options_are_refused_with_one_line)
   foreach(case IN LISTS REPORT_CLI_CASES)

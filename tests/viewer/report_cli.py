@@ -947,6 +947,51 @@ def suggested_classes_are_never_worse_than_the_current_table():
     check("Suggested table of 3 classes" in out and "sizes:" in out, f"text suggestion:\n{out}")
 
 
+@case
+def a_suggested_table_written_to_a_file_runs_again_with_less_waste():
+    """The loop of issue 16: trace, --suggest-classes N --output FILE,
+    trace again with ORTHO_CLASSES=@FILE: the second run has the file's
+    classes, the same requests and less waste, and the reports say so."""
+    before = trace("loop_before.db", [ARGS.workload], {"ORTHO_ON_CORRUPTION": "report"})
+    table = os.path.join(SCRATCH, "suggested.classes")
+    out, _ = report("--suggest-classes", "12", "--output", table, before)
+    check(os.path.exists(table), f"--output wrote no {table}:\n{out}")
+    line = [l for l in out.splitlines() if "run with: ORTHO_CLASSES=" in l]
+    check(len(line) == 1, f"no ORTHO_CLASSES= line in the suggestion:\n{out}")
+    check(f"ORTHO_CLASSES=@{table}" in out, f"the text does not say how to use {table}:\n{out}")
+    with open(table) as f:
+        sizes = [int(w) for l in f for w in [l.split("#")[0].strip()] if w]
+    doc = json.loads(report("--suggest-classes", "12", "--format", "json", before)[0])
+    check(sizes == doc["suggested"]["payload_sizes"], f"file {sizes} != {doc['suggested']}")
+    check(doc["ortho_classes"] == line[0].split("ORTHO_CLASSES=", 1)[1].strip(),
+          f"json ortho_classes {doc['ortho_classes']} != the text's {line[0]}")
+
+    after = trace("loop_after.db", [ARGS.workload],
+                  {"ORTHO_ON_CORRUPTION": "report", "ORTHO_CLASSES": "@" + table})
+    for pid, origin in query(after, "SELECT process_id, class_table FROM processes"):
+        got = [r[0] for r in query(after, "SELECT payload_size FROM classes WHERE process_id = ?"
+                                          " AND payload_size IS NOT NULL ORDER BY class_id", pid)]
+        check(got == sizes, f"process {pid} ran classes {got}, not the file's {sizes}")
+        check(origin.startswith("@"), f"process {pid}: class_table {origin}, not the file")
+
+    def totals(db):
+        return query(db, "SELECT sum(requested_bytes), sum(usable_bytes) FROM class_totals")[0]
+    (req0, use0), (req1, use1) = totals(before), totals(after)
+    check(req0 == req1, f"requested bytes changed: {req0} -> {req1}")
+    check(use1 < use0, f"usable bytes did not fall: {use0} -> {use1}")
+    def report_waste(db):
+        classes = json.loads(report("--classes", "--format", "json", db)[0])["classes"]
+        return sum(c["usable_bytes"] - c["requested_bytes"] for c in classes
+                   if c["class_name"] != "LARGE")
+    w0, w1 = report_waste(before), report_waste(after)
+    check(w1 < w0 / 4, f"the report's waste went {w0} -> {w1}, not down to under a quarter")
+    # The second run's waste in its classes is what the suggestion promised.
+    check(w1 == doc["suggested"]["waste_bytes"],
+          f"waste {w1} is not the promised {doc['suggested']['waste_bytes']}")
+    out, _ = report("--diff", before, after)
+    check("Classes" in out and "B4K" in out, f"the diff does not show the classes change:\n{out}")
+
+
 # ---- cases: bad input ------------------------------------------------------
 
 def refused(argv, *needles):
@@ -996,6 +1041,9 @@ def bad_options_are_refused_with_one_line():
     refused(["--weight", "heavy", "--folded", "-", db], "--weight")
     refused(["--weight", "allocs", db], "--weight applies to")
     refused(["--suggest-classes", "-3", db], "--suggest-classes")
+    refused(["--suggest-classes", "97", db], "--suggest-classes", "96")
+    refused(["--output", os.path.join(SCRATCH, "t.classes"), db], "--output", "--suggest-classes")
+    refused(["--suggest-classes", "4", "--output", "/nonexistent-dir/t", db], "/nonexistent-dir/t")
     refused(["--what-if", os.path.join(SCRATCH, "none.txt"), db], "none.txt")
     refused(["--what-if", write_table("bad.txt", "64 256 lots\n"), db], "bad.txt:1", "lots")
     refused(["--what-if", write_table("twice.txt", "64 64\n"), db], "twice")

@@ -90,6 +90,10 @@ void format_whatif_text(FILE *out, const struct model *m, const struct whatif_re
             for (size_t i = 0; i < r->suggested->count; i++)
                 fprintf(out, " %lld", (long long)r->suggested->payload_bytes[i]);
             fputc('\n', out);
+            if (r->suggested_option != NULL)
+                fprintf(out, "  run with: ORTHO_CLASSES=%s\n", r->suggested_option);
+            if (r->output != NULL)
+                fprintf(out, "  written to %s: run with ORTHO_CLASSES=@%s\n", r->output, r->output);
             if (r->suggested->count < r->wanted)
                 fprintf(out, "  (only %zu distinct sizes to serve: one class each)\n",
                         r->suggested->count);
@@ -168,6 +172,8 @@ void format_whatif_json(FILE *out, const struct model *m, const struct whatif_re
     }
     if (r->suggested != NULL) {
         json_int(&j, "suggest_classes", (int64_t)r->wanted);
+        json_string(&j, "ortho_classes", r->suggested_option);
+        json_string(&j, "output", r->output);
         whatif_json_result(&j, "suggested", m, r->suggested, false);
     }
     json_end_object(&j);

@@ -18,6 +18,7 @@
 #include "format.h"
 #include "gzip_out.h"
 #include "model.h"
+#include "outfile.h"
 #include "safetext.h"
 #include "units.h"
 #include "weights.h"
@@ -33,7 +34,7 @@
 #define REPORT_TOP_DEFAULT 10
 #define REPORT_TOP_MAX 100000
 #define REPORT_FRAMES_SHOWN 8      /* frames per stack in the text */
-#define REPORT_SUGGEST_MAX 4096    /* --suggest-classes: more classes than any allocator has */
+#define REPORT_SUGGEST_MAX CLASS_TABLE_MAX /* --suggest-classes: what ORTHO_CLASSES accepts */
 #define REPORT_ERR 1024
 
 #define REPORT_SUPPRESSION_FILES 16 /* --suppressions given more often is a mistake */
@@ -48,6 +49,7 @@ struct report_args {
     bool diff;
     const char *what_if;
     size_t suggest;             /* 0: not asked */
+    const char *output;         /* --output: where the suggested table goes */
     const char *paths[2];
     int path_count;
     bool no_default_suppressions;
@@ -111,6 +113,8 @@ static void report_help(void)
            "      --diff               compare two runs: classes, sites, leaks, corruption\n"
            "      --what-if TABLE      waste under the class sizes listed in file TABLE\n"
            "      --suggest-classes N  the N-class table with the least waste for this run\n"
+           "      --output FILE        with --suggest-classes: write the table to FILE, for\n"
+           "                           ORTHO_CLASSES=@FILE\n"
            "  -h, --help               print this help\n"
            "      --version            print the version\n"
            "\n"
@@ -133,7 +137,7 @@ static size_t report_number(const char *name, const char *text, size_t max)
 enum {
     OPT_LEAKS = 256, OPT_SITES, OPT_CLASSES, OPT_CORRUPTION, OPT_FORMAT, OPT_TOP,
     OPT_FAIL_LEAKS, OPT_FAIL_CORRUPTION, OPT_FLAMEGRAPH, OPT_FOLDED, OPT_WEIGHT, OPT_PPROF,
-    OPT_DIFF, OPT_WHAT_IF, OPT_SUGGEST, OPT_VERSION, OPT_SUPPRESSIONS, OPT_NO_DEFAULT_SUPPRESSIONS,
+    OPT_DIFF, OPT_WHAT_IF, OPT_SUGGEST, OPT_OUTPUT, OPT_VERSION, OPT_SUPPRESSIONS, OPT_NO_DEFAULT_SUPPRESSIONS,
 };
 
 static const struct option report_options[] = {
@@ -152,6 +156,7 @@ static const struct option report_options[] = {
     {"diff", no_argument, NULL, OPT_DIFF},
     {"what-if", required_argument, NULL, OPT_WHAT_IF},
     {"suggest-classes", required_argument, NULL, OPT_SUGGEST},
+    {"output", required_argument, NULL, OPT_OUTPUT},
     {"suppressions", required_argument, NULL, OPT_SUPPRESSIONS},
     {"no-default-suppressions", no_argument, NULL, OPT_NO_DEFAULT_SUPPRESSIONS},
     {"help", no_argument, NULL, 'h'},
@@ -195,6 +200,7 @@ static void report_parse(struct report_args *a, int argc, char **argv)
         case OPT_SUGGEST:
             a->suggest = report_number("--suggest-classes", optarg, REPORT_SUGGEST_MAX);
             break;
+        case OPT_OUTPUT: a->output = optarg; break;
         case OPT_SUPPRESSIONS:
             if (a->suppression_file_count == REPORT_SUPPRESSION_FILES)
                 report_fail("--suppressions given more than %d times; put the rules in fewer files",
@@ -233,6 +239,8 @@ static void report_parse(struct report_args *a, int argc, char **argv)
     if (a->diff && a->sections)
         report_fail("--diff reports classes, sites, leaks and corruption together; drop the "
                     "section options");
+    if (a->output && !a->suggest)
+        report_fail("--output writes the table --suggest-classes computes; add --suggest-classes N");
     if (a->weight >= 0 && !a->flamegraph && !a->folded)
         report_fail("--weight applies to --flamegraph and --folded; add one of them");
     if (a->json && a->sections && (a->what_if || a->suggest))
@@ -343,11 +351,30 @@ static int report_diff(const struct report_args *a)
     return status;
 }
 
+/* Writes the suggested table to path for ORTHO_CLASSES=@path: the sizes
+ * one per line after comments that say where they came from. */
+static void report_write_table(const struct report_args *a, const struct model *m,
+                               const struct whatif_table *t)
+{
+    char err[REPORT_ERR];
+    FILE *f = outfile_open(a->output, "class table", err, sizeof err);
+    if (f == NULL)
+        report_fail("%s", err);
+    fprintf(f, "# %zu size classes suggested by ortho-report --suggest-classes %zu\n", t->count,
+            a->suggest);
+    fprintf(f, "# for %s (the least waste for that run's requests).\n", m->path_shown);
+    fprintf(f, "# Use: ORTHO_CLASSES=@%s (payload bytes, ascending)\n", a->output);
+    for (size_t i = 0; i < t->count; i++)
+        fprintf(f, "%lld\n", (long long)t->payload_bytes[i]);
+    if (outfile_close(f, a->output, err, sizeof err) != 0)
+        report_fail("%s", err);
+}
+
 static void report_whatif(const struct report_args *a, const struct model *m)
 {
     char err[REPORT_ERR];
     struct whatif_table table = {0}, suggested = {0};
-    char table_name[4 * REPORT_ERR];
+    char table_name[4 * REPORT_ERR], output_name[4 * REPORT_ERR], option[WHATIF_OPTION_BYTES];
     struct whatif_request r = {
         .table_name = a->what_if ? safetext_copy(table_name, sizeof table_name, a->what_if) : NULL,
         .wanted = a->suggest};
@@ -359,6 +386,18 @@ static void report_whatif(const struct report_args *a, const struct model *m)
     if (a->suggest) {
         whatif_suggest(m, a->suggest, &suggested);
         r.suggested = &suggested;
+        const char *why = NULL;
+        if (suggested.count > 0 && whatif_table_option(&suggested, option, &why) == 0)
+            r.suggested_option = option;
+        if (a->output != NULL) {
+            if (suggested.count == 0)
+                report_fail("%s: no allocation up to 16 MiB to fit a table to; nothing written to %s",
+                            m->path, a->output);
+            if (r.suggested_option == NULL)
+                report_fail("the suggested table %s; nothing written to %s", why, a->output);
+            report_write_table(a, m, &suggested);
+            r.output = safetext_copy(output_name, sizeof output_name, a->output);
+        }
     }
     if (a->json)
         format_whatif_json(stdout, m, &r);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compiler.h"
 #include "options.h"
 #include "report_mem.h"
 
@@ -117,6 +118,33 @@ static void whatif_table_of_process(struct whatif_table *t, const struct model *
         if (!m->classes[c].large && p->class_ids[c] >= 0)
             t->payload_bytes[t->count++] = m->classes[c].payload_bytes;
     }
+}
+
+int whatif_table_option(const struct whatif_table *t, char out[WHATIF_OPTION_BYTES],
+                        const char **why)
+{
+    out[0] = '\0';
+    if (t->count > CLASS_TABLE_MAX) {
+        *why = "lists too many classes for the allocator (at most " ORTHO_STRINGIFY(
+            ORTHO_CLASS_MAX) ")";
+        return -1;
+    }
+    size_t at = 0;
+    for (size_t i = 0; i < t->count; i++) {
+        int64_t v = t->payload_bytes[i];
+        const char *unit = "";
+        if (v >= (1 << 20) && v % (1 << 20) == 0)
+            v >>= 20, unit = "M";
+        else if (v >= 1024 && v % 1024 == 0)
+            v >>= 10, unit = "K";
+        at += (size_t)snprintf(out + at, WHATIF_OPTION_BYTES - at, "%s%lld%s", i ? "," : "",
+                               (long long)v, unit);
+    }
+    /* The allocator's own parser is the judge of what it will accept. */
+    struct class_table parsed;
+    if (!class_table_parse_list(out, &parsed, why))
+        return -1;
+    return 0;
 }
 
 void whatif_table_free(struct whatif_table *t)

@@ -85,6 +85,14 @@ void whatif_suggest(const struct model *m, size_t wanted, struct whatif_table *o
 void whatif_suggest_sizes(const int64_t *sizes, const int64_t *allocs, size_t n, size_t wanted,
                           struct whatif_table *out);
 
+/* A table as an ORTHO_CLASSES value ("64,320,3008,5K"; sizes that are
+ * whole KiB or MiB with their suffix), checked against the rules the
+ * allocator applies (class_table.h). 0, or -1 with *why set to the rule
+ * it breaks (a phrase completing "ORTHO_CLASSES=... "). */
+#define WHATIF_OPTION_BYTES (CLASS_TABLE_MAX * 12 + 1)
+int whatif_table_option(const struct whatif_table *t, char out[WHATIF_OPTION_BYTES],
+                        const char **why);
+
 /* What to print: a table to compare with the run's own (NULL: none) and
  * a suggestion (NULL: none), each against the run's own table. */
 struct whatif_request {
@@ -92,6 +100,8 @@ struct whatif_request {
     const char *table_name;            /* e.g. the file it came from */
     const struct whatif_table *suggested;
     size_t wanted;                     /* --suggest-classes N */
+    const char *suggested_option;      /* the suggestion as ORTHO_CLASSES's value, or NULL */
+    const char *output;                /* where the suggestion was written (--output), or NULL */
 };
 
 void format_whatif_text(FILE *out, const struct model *m, const struct whatif_request *r);
