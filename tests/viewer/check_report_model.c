@@ -226,24 +226,78 @@ START_TEST(leaks_are_grouped_per_stack_with_frames_innermost_first)
 }
 END_TEST
 
+/* What model_each_corruption handed out: the first event, copied. */
+struct events_seen {
+    size_t count;
+    int64_t process_id, stack_id, alloc_stack_id;
+    char kind[32], function[64], class_name[16];
+};
+
+static void see_event(const struct model_corruption *c, void *ctx)
+{
+    struct events_seen *seen = ctx;
+    if (seen->count++ > 0)
+        return;
+    seen->process_id = c->process_id;
+    seen->stack_id = c->stack_id;
+    seen->alloc_stack_id = c->alloc_stack_id;
+    snprintf(seen->kind, sizeof seen->kind, "%s", c->kind ? c->kind : "");
+    snprintf(seen->function, sizeof seen->function, "%s", c->function ? c->function : "");
+    snprintf(seen->class_name, sizeof seen->class_name, "%s", c->class_name ? c->class_name : "");
+}
+
 START_TEST(the_double_free_is_loaded_with_where_it_was_caught_and_allocated)
 {
     struct model m;
     load(&m, "facts.db");
-    ck_assert_uint_eq(m.corruption_count,
-                      (size_t)sql_int(fixture("facts.db"), "SELECT count(*) FROM corruption"));
-    const struct model_corruption *c = &m.corruption[0];
-    ck_assert_str_eq(c->kind, "double_free");
-    ck_assert_str_eq(c->function, "free_twice");
-    ck_assert_str_eq(c->class_name, "B64");
-    const struct model_stack *at = model_stack(&m, c->process_id, c->stack_id);
-    const struct model_stack *from = model_stack(&m, c->process_id, c->alloc_stack_id);
+    const char *path = fixture("facts.db");
+    /* Counted (corruption_summary) and stored (corruption): one of each. */
+    ck_assert_int_eq(m.corruption_events, sql_int(path, "SELECT sum(events) FROM corruption_summary"));
+    ck_assert_int_eq(m.corruption_stored, sql_int(path, "SELECT count(*) FROM corruption"));
+    ck_assert_int_eq(m.corruption_events, 1);
+    ck_assert_uint_eq(m.corruption_group_count, 1);
+    ck_assert_str_eq(m.corruption_groups[0].kind, "double_free");
+    ck_assert_str_eq(m.corruption_groups[0].function, "free_twice");
+    ck_assert_uint_eq(m.corruption_kind_count, 1);
+    ck_assert_int_eq(m.corruption_kinds[0].events, 1);
+    struct events_seen seen = {0};
+    model_each_corruption(&m, 0, see_event, &seen);
+    ck_assert_uint_eq(seen.count, 1);
+    ck_assert_str_eq(seen.kind, "double_free");
+    ck_assert_str_eq(seen.function, "free_twice");
+    ck_assert_str_eq(seen.class_name, "B64");
+    const struct model_stack *at = model_stack(&m, seen.process_id, seen.stack_id);
+    const struct model_stack *from = model_stack(&m, seen.process_id, seen.alloc_stack_id);
     ck_assert_ptr_nonnull(at);
     ck_assert_ptr_nonnull(from);
     ck_assert_str_eq(at->frames[0].function, "free_twice");
     ck_assert_str_eq(from->frames[0].function, "free_twice");
     ck_assert_int_ne(at->frames[0].line, from->frames[0].line); /* the free vs the malloc */
     model_free(&m);
+}
+END_TEST
+
+START_TEST(a_file_without_corruption_groups_counts_its_stored_events)
+{
+    /* Version-2 files from before the collector counted events have no
+     * corruption_groups (nor corruption_summary): the report counts the
+     * rows it has. */
+    char dir[] = "/tmp/check_report_model.XXXXXX", path[256], cmd[2048];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/old.db", dir);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s' && sqlite3 '%s' 'DROP VIEW corruption_summary;"
+             " DROP TABLE corruption_groups'", fixture("facts.db"), path, path);
+    ck_assert_int_eq(system(cmd), 0);
+    struct model m;
+    ck_assert_msg(model_load_path(&m, path, NULL, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(m.corruption_events, 1);
+    ck_assert_int_eq(m.corruption_stored, 1);
+    ck_assert_uint_eq(m.corruption_group_count, 1);
+    ck_assert_str_eq(m.corruption_groups[0].function, "free_twice");
+    ck_assert_str_eq(m.corruption_kinds[0].kind, "double_free");
+    model_free(&m);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST
 
@@ -563,6 +617,7 @@ static Suite *report_model_suite(void)
     tcase_add_test(tc, the_builtin_rules_set_apart_the_threads_tls_and_nothing_of_the_program);
     tcase_add_test(tc, leaks_are_grouped_per_stack_with_frames_innermost_first);
     tcase_add_test(tc, the_double_free_is_loaded_with_where_it_was_caught_and_allocated);
+    tcase_add_test(tc, a_file_without_corruption_groups_counts_its_stored_events);
     tcase_add_test(tc, symbol_versions_never_reach_a_frame_name);
     tcase_add_test(tc, a_run_without_stacks_is_flagged_and_says_why_it_has_no_stacks);
     tcase_add_test(tc, full_mode_gives_the_exact_peak_and_summary_mode_bounds_it);

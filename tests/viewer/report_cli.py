@@ -290,7 +290,7 @@ def text_numbers_equal_the_views():
     by_bytes = out.split("Top sites by bytes allocated")[1].splitlines()[2]
     check(top[0] in by_bytes and f" {top[1]} " in by_bytes and human_bytes(top[2]) in by_bytes,
           f"the first site by bytes is \"{by_bytes}\", the database says {top}")
-    kind, events = query(db, "SELECT kind, count(*) FROM corruption GROUP BY kind")[0]
+    kind, events = query(db, "SELECT kind, sum(events) FROM corruption_summary GROUP BY kind")[0]
     check(f"corruption   {events} event: {kind} x{events}" in out
           or f"corruption   {events} events: {kind} x{events}" in out,
           "the overview's corruption line differs from the corruption view")
@@ -314,7 +314,7 @@ def json_numbers_equal_the_views():
           == (allocs, frees, requested, usable), f"JSON totals {total} differ from class_totals")
     leak = query(db, "SELECT count(*), sum(requested_size) FROM leaks")[0]
     check((total["leaked_blocks"], total["leaked_bytes"]) == leak, "JSON leak totals differ")
-    check(total["corruption_events"] == query(db, "SELECT count(*) FROM corruption")[0][0],
+    check(total["corruption_events"] == query(db, "SELECT sum(events) FROM corruption_summary")[0][0],
           "JSON corruption count differs")
     # Classes: every active class, every number the views hold.
     want = {r[0]: r[1:] for r in query(
@@ -405,7 +405,9 @@ def each_section_option_prints_only_its_section():
         for other in others:
             check(other not in out, f"{option} also prints {other}")
         doc = json.loads(report(option, "--format", "json", db)[0])
-        check(len(doc) == 3 and "schema_version" in doc and "database" in doc,
+        # One key for the section (corruption: the events and their summary).
+        keys = 4 if option == "--corruption" else 3
+        check(len(doc) == keys and "schema_version" in doc and "database" in doc,
               f"{option} --format json holds {sorted(doc)}")
 
 
@@ -992,6 +994,71 @@ def a_suggested_table_written_to_a_file_runs_again_with_less_waste():
     check("Classes" in out and "B4K" in out, f"the diff does not show the classes change:\n{out}")
 
 
+@case
+def a_flood_of_corruption_is_counted_exactly_and_listed_within_bounds():
+    """100,000 bad frees over 20 call paths (trace_workload misuse): the
+    collector stores the first 10,000 and counts all in corruption_summary.
+    The report's counts are the summary's, every output is bounded by
+    default (--top groups and events, saying what was left out and how to
+    see it), --all lists everything, and the gate counts every event."""
+    db = trace("flood.db", [ARGS.flood, "misuse", "100000", "20"],
+               {"ORTHO_ON_CORRUPTION": "report"})
+    events, stored, groups = query(db, "SELECT sum(events), sum(stored_events), count(*)"
+                                       " FROM corruption_summary")[0]
+    check((events, groups) == (100000, 20), f"the flood made {events} events in {groups} groups")
+    check(stored == query(db, "SELECT count(*) FROM corruption")[0][0] == 10000,
+          f"{stored} stored events")
+
+    out, _ = report(db)
+    check("corruption   100000 events: misaligned_pointer x100000" in out,
+          "the overview does not count every event")
+    check(len(out.splitlines()) < 400, f"the default report is {len(out.splitlines())} lines")
+    out, _ = report("--corruption", db)
+    lines = out.splitlines()
+    check(lines[1].startswith("Corruption: 100000 events (10000 stored one by one, 90000 counted"),
+          f"the corruption header is {lines[1]!r}")
+    check(sum(1 for l in lines if re.match(r"^ +5000  misaligned_pointer in free\(\) at misuse_site", l))
+          == 10, "not the top 10 groups of 5000 events each")
+    check("(10 more groups with 50000 events left out; ortho-report --corruption --all" in out,
+          "the text does not say which groups it left out and how to see them")
+    check(sum(1 for l in lines if l.startswith("  misaligned_pointer in free() of 0x")) == 10,
+          "not the first 10 stored events")
+    check("(9990 more stored events left out; ortho-report --corruption --all" in out,
+          "the text does not say which events it left out and how to see them")
+    check(len(lines) < 200, f"--corruption printed {len(lines)} lines")
+    out, _ = report("--corruption", "--top", "3", db)
+    check("(17 more groups with 85000 events left out" in out, "--top 3 does not bound the groups")
+
+    out, _ = report("--corruption", "--all", db)
+    lines = out.splitlines()
+    check(sum(1 for l in lines if re.match(r"^ +5000  misaligned_pointer", l)) == 20,
+          "--all does not list every group")
+    check(sum(1 for l in lines if l.startswith("  misaligned_pointer in free() of 0x")) == 10000,
+          "--all does not list every stored event")
+    check("left out" not in out, "--all still leaves something out")
+
+    doc = json.loads(report("--format", "json", db)[0])
+    summary = doc["corruption_summary"]
+    check(doc["totals"]["corruption_events"] == 100000, f"JSON totals: {doc['totals']}")
+    check((summary["events"], summary["stored_events"], summary["aggregated_events"])
+          == (100000, 10000, 90000), f"JSON summary counts: {summary}")
+    check(summary["kinds"] == [{"kind": "misaligned_pointer", "events": 100000}],
+          f"JSON kinds: {summary['kinds']}")
+    check(len(doc["corruption"]) == summary["listed_events"] == 10 and
+          len(summary["by_site"]) == summary["listed_groups"] == 10 and
+          summary["groups"] == 20 and not summary["complete"], "the JSON is not bounded to 10")
+    check(sum(g["events"] for g in summary["by_site"]) == 50000, "JSON groups' events")
+    doc = json.loads(report("--format", "json", "--all", "--corruption", db)[0])
+    check(len(doc["corruption"]) == 10000 and len(doc["corruption_summary"]["by_site"]) == 20
+          and doc["corruption_summary"]["complete"], "JSON --all does not list everything")
+
+    _, err = report("--fail-on-corruption", "--classes", db, expect=1)
+    check("100000 heap corruption events" in err, f"the gate says {err}")
+    doc = json.loads(report("--diff", "--format", "json", fixture("facts.db"), db)[0])
+    check({"kind": "misaligned_pointer", "before": 0, "after": 100000} in doc["corruption"],
+          f"--diff corruption: {doc['corruption']}")
+
+
 # ---- cases: bad input ------------------------------------------------------
 
 def refused(argv, *needles):
@@ -1060,7 +1127,7 @@ def main():
     global ARGS, SCRATCH
     parser = argparse.ArgumentParser()
     parser.add_argument("case", choices=sorted(CASES))
-    for name in ["report", "fixtures", "lib", "workload", "leaky", "runtime"]:
+    for name in ["report", "fixtures", "lib", "workload", "leaky", "runtime", "flood"]:
         parser.add_argument("--" + name, required=True)
     ARGS = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="report_cli.") as scratch:

@@ -110,9 +110,10 @@ static void diff_add_run(struct diff *d, struct strmap *site_rows, struct strmap
         *(after ? &row->after_blocks : &row->before_blocks) += l->blocks;
         *(after ? &row->after_bytes : &row->before_bytes) += l->bytes;
     }
-    for (size_t i = 0; i < m->corruption_count; i++) {
-        struct diff_kind *row = diff_kind_row(d, m->corruption[i].kind ? m->corruption[i].kind : "?");
-        *(after ? &row->after : &row->before) += 1;
+    for (size_t i = 0; i < m->corruption_kind_count; i++) {
+        const struct model_corruption_kind *k = &m->corruption_kinds[i];
+        struct diff_kind *row = diff_kind_row(d, k->kind ? k->kind : "?");
+        *(after ? &row->after : &row->before) += k->events;
     }
 }
 

@@ -316,42 +316,117 @@ static void text_leaks(FILE *out, const struct model *m, size_t frames)
     }
 }
 
-static void text_corruption(FILE *out, const struct model *m, size_t frames)
+/* One stored event with where it was caught and allocated. */
+struct text_event_ctx {
+    FILE *out;
+    const struct model *m;
+    size_t frames;
+};
+
+static void text_corruption_event(const struct model_corruption *c, void *arg)
 {
+    const struct text_event_ctx *x = arg;
+    FILE *out = x->out;
+    const struct model *m = x->m;
     char a[UNITS_BUF], site[512];
-    if (m->corruption_count == 0) {
+    const struct model_process *p = model_process(m, c->process_id);
+    fprintf(out, "  %s in %s() of 0x%" PRIx64, c->kind ? c->kind : "?", c->call ? c->call : "?",
+            c->address);
+    if (c->class_name != NULL)
+        fprintf(out, " (%s)", c->class_name);
+    fprintf(out, ", thread %lld", (long long)c->thread_id);
+    if (m->process_count > 1)
+        fprintf(out, " of process %lld", (long long)c->process_id);
+    if (p != NULL && p->start_ns > 0)
+        fprintf(out, ", %s after start", units_duration(a, sizeof a, c->ts_ns - p->start_ns));
+    if (c->function != NULL)
+        fprintf(out, ", in %s", text_site_name(site, sizeof site, c->function, c->file, c->line));
+    fputc('\n', out);
+    const struct model_stack *detected = model_stack(m, c->process_id, c->stack_id);
+    const struct model_stack *allocated = model_stack(m, c->process_id, c->alloc_stack_id);
+    if (detected != NULL) {
+        fprintf(out, "    detected at:\n");
+        text_stack(out, detected, "      ", x->frames);
+    }
+    if (allocated != NULL) {
+        fprintf(out, "    allocated at:\n");
+        text_stack(out, allocated, "      ", x->frames);
+    }
+}
+
+/* The groups (every event counted, most first), then the stored events
+ * one by one: `limit` of each unless all, saying what was left out and
+ * how to see it. */
+static void text_corruption(FILE *out, const struct model *m, size_t frames, size_t limit,
+                            bool all)
+{
+    char a[UNITS_BUF], b[UNITS_BUF], site[512], n1[48], n2[48];
+    if (m->corruption_events == 0) {
         fprintf(out, "\nCorruption: none\n");
         return;
     }
-    char events[48];
-    fprintf(out, "\nCorruption: %s\n",
-            text_count(events, sizeof events, (int64_t)m->corruption_count, "event", "events"));
-    for (size_t i = 0; i < m->corruption_count; i++) {
-        const struct model_corruption *c = &m->corruption[i];
-        const struct model_process *p = model_process(m, c->process_id);
-        fprintf(out, "  %s in %s() of 0x%" PRIx64, c->kind ? c->kind : "?", c->call ? c->call : "?",
-                c->address);
-        if (c->class_name != NULL)
-            fprintf(out, " (%s)", c->class_name);
-        fprintf(out, ", thread %lld", (long long)c->thread_id);
+    fprintf(out, "\nCorruption: %s", text_count(n1, sizeof n1, m->corruption_events, "event", "events"));
+    if (m->corruption_stored < m->corruption_events)
+        fprintf(out, " (%lld stored one by one, %lld counted only, past the collector's cap "
+                     "per process)",
+                (long long)m->corruption_stored,
+                (long long)(m->corruption_events - m->corruption_stored));
+    fputc('\n', out);
+    fprintf(out, "  ");
+    text_corruption_kinds(out, m);
+    fputc('\n', out);
+
+    size_t groups = m->corruption_group_count;
+    size_t shown = all || groups <= limit ? groups : limit;
+    fprintf(out, "\n  By where they were caught (%s%s):\n",
+            text_count(n1, sizeof n1, (int64_t)groups, "group", "groups"),
+            shown < groups ? ", the most events first" : "");
+    fprintf(out, "  %10s  %s\n", "events", "kind, call, site, class, process, first .. last");
+    int64_t left_events = 0;
+    for (size_t i = 0; i < groups; i++) {
+        const struct model_corruption_group *g = &m->corruption_groups[i];
+        if (i >= shown) {
+            left_events += g->events;
+            continue;
+        }
+        const struct model_process *p = model_process(m, g->process_id);
+        int64_t start = p != NULL ? p->start_ns : 0;
+        fprintf(out, "  %10lld  %s in %s()", (long long)g->events, g->kind ? g->kind : "?",
+                g->call ? g->call : "?");
+        if (g->function != NULL)
+            fprintf(out, " at %s", text_site_name(site, sizeof site, g->function, g->file, g->line));
+        if (g->class_name != NULL)
+            fprintf(out, " (%s)", g->class_name);
         if (m->process_count > 1)
-            fprintf(out, " of process %lld", (long long)c->process_id);
-        if (p != NULL && p->start_ns > 0)
-            fprintf(out, ", %s after start", units_duration(a, sizeof a, c->ts_ns - p->start_ns));
-        if (c->function != NULL)
-            fprintf(out, ", in %s", text_site_name(site, sizeof site, c->function, c->file, c->line));
+            fprintf(out, ", process %lld", (long long)g->process_id);
+        if (start > 0 && g->last_ns > g->first_ns)
+            fprintf(out, ", %s .. %s after start",
+                    units_duration(a, sizeof a, g->first_ns - start),
+                    units_duration(b, sizeof b, g->last_ns - start));
+        else if (start > 0)
+            fprintf(out, ", %s after start", units_duration(a, sizeof a, g->first_ns - start));
         fputc('\n', out);
-        const struct model_stack *detected = model_stack(m, c->process_id, c->stack_id);
-        const struct model_stack *allocated = model_stack(m, c->process_id, c->alloc_stack_id);
-        if (detected != NULL) {
-            fprintf(out, "    detected at:\n");
-            text_stack(out, detected, "      ", frames);
-        }
-        if (allocated != NULL) {
-            fprintf(out, "    allocated at:\n");
-            text_stack(out, allocated, "      ", frames);
-        }
     }
+    if (shown < groups)
+        fprintf(out, "  (%zu more groups with %s left out; ortho-report --corruption --all lists "
+                     "every group)\n",
+                groups - shown, text_count(n2, sizeof n2, left_events, "event", "events"));
+
+    int64_t stored = m->corruption_stored;
+    size_t listed = all || stored <= (int64_t)limit ? (size_t)stored : limit;
+    if (stored == 0)
+        return;
+    if ((int64_t)listed < stored)
+        fprintf(out, "\n  The first %zu of %s, by process and time:\n", listed,
+                text_count(n1, sizeof n1, stored, "stored event", "stored events"));
+    else
+        fprintf(out, "\n  %s:\n", (size_t)stored == 1 ? "The stored event" : "The stored events");
+    struct text_event_ctx ctx = {out, m, frames};
+    model_each_corruption(m, all ? 0 : listed, text_corruption_event, &ctx);
+    if ((int64_t)listed < stored)
+        fprintf(out, "  (%lld more stored events left out; ortho-report --corruption --all lists "
+                     "them all)\n",
+                (long long)(stored - (int64_t)listed));
 }
 
 void format_text(FILE *out, const struct model *m, const struct format_options *o)
@@ -369,5 +444,5 @@ void format_text(FILE *out, const struct model *m, const struct format_options *
     if (s & FORMAT_LEAKS)
         text_leaks(out, m, o->stack_frames);
     if (s & FORMAT_CORRUPTION)
-        text_corruption(out, m, o->stack_frames);
+        text_corruption(out, m, o->stack_frames, o->top, o->all);
 }

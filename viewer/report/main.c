@@ -43,6 +43,7 @@ struct report_args {
     unsigned sections;          /* FORMAT_* bits; 0: none asked */
     bool json;
     size_t top;
+    bool all;                   /* --all: every corruption group and stored event */
     bool fail_on_leaks, fail_on_corruption;
     const char *flamegraph, *folded, *pprof;
     int weight;                 /* enum weight_kind; -1: not given */
@@ -95,7 +96,9 @@ static void report_help(void)
            "      --classes            only the size classes\n"
            "      --corruption         only the corruption events\n"
            "      --format text|json   text for people (default), JSON for scripts\n"
-           "      --top N              rows per top-sites table (default %d)\n"
+           "      --top N              rows per top-sites table, corruption groups and events\n"
+           "                           listed (default %d)\n"
+           "      --all                list every corruption group and stored event\n"
            "      --fail-on-leaks      exit 1 if any block was still live at exit (but for\n"
            "                           the C runtime's own, and --suppressions')\n"
            "      --suppressions FILE  set apart the leaks FILE's rules match (site:PATTERN,\n"
@@ -135,7 +138,7 @@ static size_t report_number(const char *name, const char *text, size_t max)
 }
 
 enum {
-    OPT_LEAKS = 256, OPT_SITES, OPT_CLASSES, OPT_CORRUPTION, OPT_FORMAT, OPT_TOP,
+    OPT_LEAKS = 256, OPT_SITES, OPT_CLASSES, OPT_CORRUPTION, OPT_FORMAT, OPT_TOP, OPT_ALL,
     OPT_FAIL_LEAKS, OPT_FAIL_CORRUPTION, OPT_FLAMEGRAPH, OPT_FOLDED, OPT_WEIGHT, OPT_PPROF,
     OPT_DIFF, OPT_WHAT_IF, OPT_SUGGEST, OPT_OUTPUT, OPT_VERSION, OPT_SUPPRESSIONS, OPT_NO_DEFAULT_SUPPRESSIONS,
 };
@@ -147,6 +150,7 @@ static const struct option report_options[] = {
     {"corruption", no_argument, NULL, OPT_CORRUPTION},
     {"format", required_argument, NULL, OPT_FORMAT},
     {"top", required_argument, NULL, OPT_TOP},
+    {"all", no_argument, NULL, OPT_ALL},
     {"fail-on-leaks", no_argument, NULL, OPT_FAIL_LEAKS},
     {"fail-on-corruption", no_argument, NULL, OPT_FAIL_CORRUPTION},
     {"flamegraph", required_argument, NULL, OPT_FLAMEGRAPH},
@@ -183,6 +187,7 @@ static void report_parse(struct report_args *a, int argc, char **argv)
                             optarg);
             break;
         case OPT_TOP: a->top = report_number("--top", optarg, REPORT_TOP_MAX); break;
+        case OPT_ALL: a->all = true; break;
         case OPT_FAIL_LEAKS: a->fail_on_leaks = true; break;
         case OPT_FAIL_CORRUPTION: a->fail_on_corruption = true; break;
         case OPT_FLAMEGRAPH: a->flamegraph = optarg; break;
@@ -310,10 +315,10 @@ static int report_gates(const struct report_args *a, const struct model *m)
                     m->leak_site_count);
         status = REPORT_EXIT_GATE;
     }
-    if (a->fail_on_corruption && m->corruption_count > 0) {
-        report_warn("%s: %zu heap corruption events were recorded; failing as "
+    if (a->fail_on_corruption && m->corruption_events > 0) {
+        report_warn("%s: %lld heap corruption events were recorded; failing as "
                     "--fail-on-corruption asks",
-                    m->path, m->corruption_count);
+                    m->path, (long long)m->corruption_events);
         status = REPORT_EXIT_GATE;
     }
     return status;
@@ -427,7 +432,7 @@ int main(int argc, char **argv)
      * no section was; then only the gates speak. */
     unsigned sections = a.sections ? a.sections : other_output ? 0 : FORMAT_ALL;
     if (sections) {
-        struct format_options o = {.sections = sections, .top = a.top,
+        struct format_options o = {.sections = sections, .top = a.top, .all = a.all,
                                    .stack_frames = REPORT_FRAMES_SHOWN};
         if (a.json)
             format_json(stdout, &m, &o);

@@ -265,17 +265,77 @@ static void row_leak(struct model *m, sqlite3_stmt *row, void *ctx)
     m->leak_count++;
 }
 
-static void row_corruption(struct model *m, sqlite3_stmt *row, void *ctx)
+static void row_corruption_group(struct model *m, sqlite3_stmt *row, void *ctx)
 {
     (void)ctx;
-    mem_push((void **)&m->corruption, m->corruption_count, sizeof *m->corruption);
-    m->corruption[m->corruption_count++] = (struct model_corruption){
-        .event_id = col_int(row, 0), .process_id = col_int(row, 1), .thread_id = col_int(row, 2),
-        .ts_ns = col_int(row, 3), .kind = col_text(row, 4), .call = col_text(row, 5),
-        .class_name = col_text(row, 6), .function = col_text(row, 7), .file = col_text(row, 8),
-        .line = col_int(row, 9), .address = (uint64_t)col_int(row, 10),
-        .stack_id = col_int(row, 11), .alloc_thread_id = col_int(row, 12),
-        .alloc_stack_id = col_int(row, 13)};
+    mem_push((void **)&m->corruption_groups, m->corruption_group_count,
+             sizeof *m->corruption_groups);
+    struct model_corruption_group *g = &m->corruption_groups[m->corruption_group_count++];
+    *g = (struct model_corruption_group){
+        .process_id = col_int(row, 0), .kind = col_text(row, 1), .call = col_text(row, 2),
+        .function = col_text(row, 3), .file = col_text(row, 4), .line = col_int(row, 5),
+        .class_name = col_text(row, 6), .events = col_int(row, 7),
+        .stored_events = col_int(row, 8), .first_ns = col_int(row, 9), .last_ns = col_int(row, 10),
+        .stack_id = col_int(row, 11), .first_address = (uint64_t)col_int(row, 12),
+        .last_address = (uint64_t)col_int(row, 13)};
+    m->corruption_events += g->events;
+}
+
+static void row_corruption_kind(struct model *m, sqlite3_stmt *row, void *ctx)
+{
+    (void)ctx;
+    mem_push((void **)&m->corruption_kinds, m->corruption_kind_count,
+             sizeof *m->corruption_kinds);
+    m->corruption_kinds[m->corruption_kind_count++] =
+        (struct model_corruption_kind){.kind = col_text(row, 0), .events = col_int(row, 1)};
+}
+
+static void row_count(struct model *m, sqlite3_stmt *row, void *ctx)
+{
+    (void)m;
+    *(int64_t *)ctx = col_int(row, 0);
+}
+
+/* The corruption groups, as corruption_summary gives them (function
+ * without a symbol version, as everywhere); a file from before the
+ * collector counted events (version 2 without corruption_groups) has only
+ * the stored events, grouped the same way here. Columns: process, kind,
+ * call, function, file, line, class, events, stored events, first and last
+ * time, stack, first and last address. */
+#define MODEL_GROUPS_COUNTED                                                                 \
+    "SELECT process_id, kind, call, CASE WHEN instr(function, '@') > 1"                      \
+    " THEN substr(function, 1, instr(function, '@') - 1) ELSE function END, file,"           \
+    " coalesce(line, 0), class_name, events, stored_events, first_ns, last_ns,"              \
+    " coalesce(stack_id, 0), coalesce(first_address, 0), coalesce(last_address, 0)"          \
+    " FROM corruption_summary"
+#define MODEL_GROUPS_STORED                                                                  \
+    "SELECT process_id, kind, min(call), function, file, coalesce(line, 0), class_name,"     \
+    " count(*), count(*), min(ts_ns), max(ts_ns), coalesce(stack_id, 0),"                    \
+    " coalesce(min(address), 0), coalesce(max(address), 0) FROM corruption"                 \
+    " GROUP BY process_id, kind, stack_id, class_name"
+
+/* Counts, groups and kinds: linear in the groups, whatever the events. */
+static int model_read_corruption(struct model *m, char *err, size_t err_cap)
+{
+    int64_t counted = 0;
+    if (model_each_row(m, "SELECT count(*) FROM sqlite_master WHERE name = 'corruption_summary'",
+                       row_count, &counted, err, err_cap) != 0)
+        return -1;
+    const char *groups = counted ? MODEL_GROUPS_COUNTED : MODEL_GROUPS_STORED;
+    char sql[2048];
+    snprintf(sql, sizeof sql,
+             "SELECT * FROM (%s) ORDER BY 8 DESC, 10, 1, 2, 12", groups);
+    if (model_each_row(m, sql, row_corruption_group, NULL, err, err_cap) != 0)
+        return -1;
+    /* Columns 2, 8 and 10 of the groups: kind, events, first time. */
+    snprintf(sql, sizeof sql,
+             "WITH g(p, kind, c, f, fl, l, cl, events, st, first_ns, ln, sk, fa, la) AS (%s)"
+             " SELECT kind, sum(events) FROM g GROUP BY kind ORDER BY min(first_ns), kind",
+             groups);
+    if (model_each_row(m, sql, row_corruption_kind, NULL, err, err_cap) != 0)
+        return -1;
+    return model_each_row(m, "SELECT count(*) FROM corruption_events", row_count,
+                          &m->corruption_stored, err, err_cap);
 }
 
 static void row_size(struct model *m, sqlite3_stmt *row, void *ctx)
@@ -527,6 +587,35 @@ int64_t model_count_sites(const struct model *m, const char *where_sql, bool pro
     return n;
 }
 
+void model_each_corruption(const struct model *m, size_t limit, model_corruption_fn fn, void *ctx)
+{
+    char sql[1024], limit_sql[32] = "";
+    if (limit > 0)
+        snprintf(limit_sql, sizeof limit_sql, " LIMIT %zu", limit);
+    snprintf(sql, sizeof sql,
+             "SELECT event_id, process_id, coalesce(thread_id, 0), ts_ns, kind, call, class_name,"
+             " function, file, coalesce(line, 0), coalesce(address, 0), coalesce(stack_id, 0),"
+             " coalesce(alloc_thread_id, 0), coalesce(alloc_stack_id, 0) FROM corruption"
+             " ORDER BY process_id, ts_ns, event_id%s",
+             limit_sql);
+    sqlite3_stmt *row = model_stream(m, sql, "corruption events");
+    int rc;
+    while ((rc = sqlite3_step(row)) == SQLITE_ROW) {
+        struct model_corruption c = {
+            .event_id = col_int(row, 0), .process_id = col_int(row, 1),
+            .thread_id = col_int(row, 2), .ts_ns = col_int(row, 3), .kind = col_text(row, 4),
+            .call = col_text(row, 5), .class_name = col_text(row, 6),
+            .function = col_text(row, 7), .file = col_text(row, 8), .line = col_int(row, 9),
+            .address = (uint64_t)col_int(row, 10), .stack_id = col_int(row, 11),
+            .alloc_thread_id = col_int(row, 12), .alloc_stack_id = col_int(row, 13)};
+        fn(&c, ctx);
+        free(c.kind), free(c.call), free(c.class_name), free(c.function), free(c.file);
+    }
+    if (rc != SQLITE_DONE)
+        model_read_failed(m, "corruption events");
+    sqlite3_finalize(row);
+}
+
 void model_each_stack(const struct model *m, model_stack_fn fn, void *ctx)
 {
     /* sites in key order, each stack's frames by level through the
@@ -624,11 +713,6 @@ static const struct {
      "     site_blocks DESC, process_id, bare, function, file, line), suppressed_by"
      " FROM sites ORDER BY 9, bytes DESC, blocks DESC, stack_id",
      row_leak},
-    {"SELECT event_id, process_id, coalesce(thread_id, 0), ts_ns, kind, call, class_name,"
-     " function, file, coalesce(line, 0), coalesce(address, 0), coalesce(stack_id, 0),"
-     " coalesce(alloc_thread_id, 0), coalesce(alloc_stack_id, 0) FROM corruption"
-     " ORDER BY process_id, ts_ns, event_id",
-     row_corruption},
     {"SELECT process_id, requested_size, class_id, allocs FROM size_histogram"
      " ORDER BY process_id, requested_size",
      row_size},
@@ -642,7 +726,7 @@ static int model_load(struct model *m, char *err, size_t err_cap)
         if (i == 0 && model_read_classes(m, err, err_cap) != 0)
             return -1;
     }
-    if (model_peaks(m, err, err_cap) != 0)
+    if (model_peaks(m, err, err_cap) != 0 || model_read_corruption(m, err, err_cap) != 0)
         return -1;
     m->stacks_off = m->process_count > 0;
     for (size_t i = 0; i < m->process_count; i++) {
@@ -694,11 +778,14 @@ void model_free(struct model *m)
         free(l->function), free(l->file), free(l->class_names), free(l->suppressed_by);
     }
     free(m->leaks);
-    for (size_t i = 0; i < m->corruption_count; i++) {
-        struct model_corruption *c = &m->corruption[i];
-        free(c->kind), free(c->call), free(c->class_name), free(c->function), free(c->file);
+    for (size_t i = 0; i < m->corruption_group_count; i++) {
+        struct model_corruption_group *g = &m->corruption_groups[i];
+        free(g->kind), free(g->call), free(g->function), free(g->file), free(g->class_name);
     }
-    free(m->corruption);
+    free(m->corruption_groups);
+    for (size_t i = 0; i < m->corruption_kind_count; i++)
+        free(m->corruption_kinds[i].kind);
+    free(m->corruption_kinds);
     free(m->sizes);
     if (m->stacks != NULL) {
         for (size_t i = 0; i < m->stacks->count; i++)

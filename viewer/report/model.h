@@ -9,11 +9,14 @@
  *
  * Memory follows what is shown, not how long the run was: what is bounded
  * by the classes or by what was live at the end (processes, classes, leaks,
- * corruption events, the size histogram) is loaded whole by model_load;
- * sites and stacks, of which a long run may hold millions, stay in the
- * database and are handed out as SQL picks them: a top N (ORDER BY ...
- * LIMIT), a stream (model_each_site, model_each_stack), or one stack at a
- * time (model_stack). So the connection stays open until model_free. A read
+ * the size histogram) is loaded whole by model_load, and so are the
+ * corruption counts (corruption_summary: one row per process, kind,
+ * detecting stack and class, however many events); sites, stacks and the
+ * stored corruption events (up to the collector's cap of 10,000 per
+ * process), of which a run may hold millions, stay in the database and are
+ * handed out as SQL picks them: a top N (ORDER BY ... LIMIT), a stream
+ * (model_each_site, model_each_stack, model_each_corruption), or one stack
+ * at a time (model_stack). So the connection stays open until model_free. A read
  * that fails after the load ends the program with one line and status 2,
  * as running out of memory does (report_mem.h): there is no partial report
  * worth keeping.
@@ -129,12 +132,31 @@ struct model_leak {
     char *suppressed_by;            /* the rule, "built-in site:_dl_*"; NULL: a leak */
 };
 
+/* One stored corruption event (a row of the `corruption` view). */
 struct model_corruption {
     int64_t event_id, process_id, thread_id, ts_ns;
     char *kind, *call, *class_name, *function, *file;
     int64_t line;
     uint64_t address;
     int64_t stack_id, alloc_thread_id, alloc_stack_id; /* 0 / -1: unknown */
+};
+
+/* Corruption events counted together: a row of corruption_summary, one
+ * per process, kind, detecting stack and class. */
+struct model_corruption_group {
+    int64_t process_id;
+    char *kind, *call, *function, *file, *class_name; /* NULL when unknown */
+    int64_t line, stack_id;            /* 0: unknown, no stack */
+    int64_t events;                    /* every one */
+    int64_t stored_events;             /* of them, rows of `corruption` */
+    int64_t first_ns, last_ns;
+    uint64_t first_address, last_address;
+};
+
+/* The events of one kind over the tree. */
+struct model_corruption_kind {
+    char *kind;
+    int64_t events;
 };
 
 /* One row of size_histogram. */
@@ -161,8 +183,12 @@ struct model {
     struct model_leak *leaks;           /* by site (largest first), then stack */
     size_t leak_site_count;             /* sites of the leaks that are not suppressed */
     size_t suppressed_site_count;       /* sites of the suppressed ones */
-    size_t corruption_count;
-    struct model_corruption *corruption; /* by process, time */
+    int64_t corruption_events;          /* every event counted, over the tree */
+    int64_t corruption_stored;          /* of them, stored one by one (`corruption`) */
+    size_t corruption_group_count;
+    struct model_corruption_group *corruption_groups; /* most events first */
+    size_t corruption_kind_count;
+    struct model_corruption_kind *corruption_kinds;   /* by first appearance */
     size_t size_count;
     struct model_size *sizes;           /* by process, requested_size */
 
@@ -204,6 +230,11 @@ int64_t model_top_sites(const struct model *m, const char *where_sql, const char
 /* How many sites where_sql holds for (the same SQL as model_each_site);
  * with processes, how many processes have such a site. */
 int64_t model_count_sites(const struct model *m, const char *where_sql, bool processes);
+
+/* The stored corruption events by process and time, at most limit of them
+ * (0: all), one at a time: the event lives until fn returns. */
+typedef void (*model_corruption_fn)(const struct model_corruption *event, void *ctx);
+void model_each_corruption(const struct model *m, size_t limit, model_corruption_fn fn, void *ctx);
 
 /* Every row of `sites` with its stack (NULL for stack 0 and for a stack
  * without frames), by process and stack id, one stack in memory at a time:
