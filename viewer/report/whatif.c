@@ -137,8 +137,13 @@ int whatif_table_option(const struct whatif_table *t, char out[WHATIF_OPTION_BYT
             v >>= 20, unit = "M";
         else if (v >= 1024 && v % 1024 == 0)
             v >>= 10, unit = "K";
-        at += (size_t)snprintf(out + at, WHATIF_OPTION_BYTES - at, "%s%lld%s", i ? "," : "",
-                               (long long)v, unit);
+        int n = snprintf(out + at, WHATIF_OPTION_BYTES - at, "%s%lld%s", i ? "," : "",
+                         (long long)v, unit);
+        if (n < 0 || (size_t)n >= WHATIF_OPTION_BYTES - at) {
+            *why = "does not fit in one option value";  /* not with <= 96 sizes of 16M */
+            return -1;
+        }
+        at += (size_t)n;
     }
     /* The allocator's own parser is the judge of what it will accept. */
     struct class_table parsed;

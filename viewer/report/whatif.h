@@ -89,7 +89,7 @@ void whatif_suggest_sizes(const int64_t *sizes, const int64_t *allocs, size_t n,
  * whole KiB or MiB with their suffix), checked against the rules the
  * allocator applies (class_table.h). 0, or -1 with *why set to the rule
  * it breaks (a phrase completing "ORTHO_CLASSES=... "). */
-#define WHATIF_OPTION_BYTES (CLASS_TABLE_MAX * 12 + 1)
+#define WHATIF_OPTION_BYTES (CLASS_TABLE_MAX * 12 + 1) /* "16777152," is 9 */
 int whatif_table_option(const struct whatif_table *t, char out[WHATIF_OPTION_BYTES],
                         const char **why);
 
