@@ -10,13 +10,17 @@
 #                 comment), summary mode, a double free in report mode
 #   facts_full.db the same run in ORTHO_TRACE=full (one row per allocation)
 #   nostacks.db   the same run with ORTHO_TRACE_STACKS=0
+#   general.db    the same run under ORTHO_CLASSES=general (68 classes)
+#   mixed.db      the same run with two tables in one tree: the root and its
+#                 fork under the list 64,128,256,1K,8K (so 9000 and 70000
+#                 bytes take LARGE), the exec'd child under general
 #   tensor.db     the tensor pipeline example over 5 batches (if built)
 # Usage: make_fixtures.sh LIBORTHOTOPE QUERY_WORKLOAD OUTDIR [TENSOR_PIPELINE]
 set -euo pipefail
 
 library=$1 workload=$2 out=$3 tensor=${4:-}
 unset LD_PRELOAD ORTHO_TRACE ORTHO_TRACE_DB ORTHO_TRACE_SAMPLE ORTHO_TRACE_STACKS \
-  ORTHO_TRACE_OVERFLOW ORTHO_ON_CORRUPTION ORTHO_TRACE_SOCK
+  ORTHO_TRACE_OVERFLOW ORTHO_ON_CORRUPTION ORTHO_TRACE_SOCK ORTHO_CLASSES QW_CHILD_CLASSES
 
 fail() {
   echo "make_fixtures.sh: FAIL: $1" >&2
@@ -49,6 +53,9 @@ trace() {
 trace facts.db 3 ORTHO_TRACE=1 ORTHO_ON_CORRUPTION=report -- "$workload"
 trace facts_full.db 3 ORTHO_TRACE=full ORTHO_ON_CORRUPTION=report -- "$workload"
 trace nostacks.db 3 ORTHO_TRACE=1 ORTHO_TRACE_STACKS=0 ORTHO_ON_CORRUPTION=report -- "$workload"
+trace general.db 3 ORTHO_TRACE=1 ORTHO_ON_CORRUPTION=report ORTHO_CLASSES=general -- "$workload"
+trace mixed.db 3 ORTHO_TRACE=1 ORTHO_ON_CORRUPTION=report ORTHO_CLASSES=64,128,256,1K,8K \
+  QW_CHILD_CLASSES=general -- "$workload"
 if [ -n "$tensor" ]; then
   trace tensor.db 1 ORTHO_TRACE=1 -- "$tensor" 5
 fi

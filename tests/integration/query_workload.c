@@ -12,6 +12,10 @@
  *   child_work    in a forked child that execs this program with "child":
  *                 3 blocks of 70000 bytes (B128K)
  *
+ * With QW_CHILD_CLASSES set, the exec'd child runs with ORTHO_CLASSES set
+ * to it, so one traced tree holds two class tables (the viewers' fixture
+ * mixed.db).
+ *
  * So the main thread frees 20005 blocks (100036040 bytes; the repeated free
  * is refused, not counted) and the traced tree is root -> fork -> exec.
  * Thread names other than "qw-freer" depend on the executable's name: the
@@ -124,6 +128,9 @@ static int run_child(void)
     if (pid < 0)
         return -1;
     if (pid == 0) {
+        const char *classes = getenv("QW_CHILD_CLASSES");
+        if (classes != NULL && setenv("ORTHO_CLASSES", classes, 1) != 0)
+            _exit(126);
         execl(self, self, "child", (char *)NULL);
         _exit(127);
     }

@@ -15,9 +15,11 @@
  *                bytes, then all exit; prints the shared memory resident
  *                at the barrier and, once the threads are joined, the least
  *                seen within 10 s: "spike shmem_kib=PEAK after_kib=AFTER"
- *   misuse N     N bad frees of p + 8 for a 100-byte block p (misaligned_pointer,
+ *   misuse N [K] N bad frees of p + 8 for a 100-byte block p (misaligned_pointer,
  *                the longest kind name) from misuse_site, then p itself;
- *                for ORTHO_ON_CORRUPTION=report
+ *                for ORTHO_ON_CORRUPTION=report. With K > 1 the frees
+ *                take K call paths in turn (misuse_site under 0 .. K-1
+ *                levels of misuse_nest): K stacks, so K corruption groups
  *   fork         parent: 3 x 555 bytes; fork child: 5 x 666 bytes, exit
  *   churn SECS   malloc/free 48 bytes for SECS seconds (drop mode, readers)
  *   shapes       call paths that look alike to the tracer's stack memo:
@@ -248,13 +250,27 @@ __attribute__((noipa)) static void misuse_site(char *p)
     free(inside);
 }
 
-static int run_misuse(long n)
+/* misuse_site under `depth` more frames: each depth is a stack of its own. */
+__attribute__((noipa)) static void misuse_nest(char *p, long depth)
+{
+    if (depth == 0)
+        misuse_site(p);
+    else
+        misuse_nest(p, depth - 1);
+    __asm__ volatile("" ::: "memory"); /* no tail call: the frame stays */
+}
+
+static int run_misuse(long n, long paths)
 {
     char *p = malloc(100);
     if (p == NULL)
         return 1;
-    for (long i = 0; i < n; i++)
-        misuse_site(p);
+    for (long i = 0; i < n; i++) {
+        if (paths > 1)
+            misuse_nest(p, i % paths);
+        else
+            misuse_site(p);
+    }
     free(p);
     printf("misuse done %ld\n", n);
     return 0;
@@ -441,7 +457,7 @@ int main(int argc, char **argv)
     if (argc >= 4 && strcmp(argv[1], "spike") == 0)
         return run_spike(atoi(argv[2]), atol(argv[3]));
     if (argc >= 3 && strcmp(argv[1], "misuse") == 0)
-        return run_misuse(atol(argv[2]));
+        return run_misuse(atol(argv[2]), argc >= 4 ? atol(argv[3]) : 1);
     if (argc >= 2 && strcmp(argv[1], "fork") == 0)
         return run_fork();
     if (argc >= 3 && strcmp(argv[1], "churn") == 0)

@@ -43,30 +43,83 @@ START_TEST(a_traced_tree_loads_as_its_processes_in_id_order)
 }
 END_TEST
 
+/* The class-row tests' databases (loop tests: _i indexes this): the
+ * default table, ORTHO_CLASSES=general, and a tree mixing a short list
+ * with general (make_fixtures.sh). */
+static const char *const class_tables[] = {"facts.db", "general.db", "mixed.db"};
+#define CLASS_TABLES ((int)(sizeof class_tables / sizeof class_tables[0]))
+
+/* The model's index of the class called name, or -1. */
+static int class_named(const struct model *m, const char *name)
+{
+    for (size_t c = 0; c < m->class_count; c++)
+        if (strcmp(m->classes[c].name, name) == 0)
+            return (int)c;
+    return -1;
+}
+
 START_TEST(class_totals_over_the_tree_equal_the_class_totals_view)
 {
     struct model m;
-    load(&m, "facts.db");
-    const char *path = fixture("facts.db");
-    char sql[256];
-    for (int c = 0; c < MODEL_CLASS_SLOTS; c++) {
+    const char *name = class_tables[_i];
+    load(&m, name);
+    const char *path = fixture(name);
+    char sql[512];
+    /* One class per name over every process's table, by payload, LARGE last. */
+    ck_assert_uint_eq(m.class_count,
+                      (size_t)sql_int(path, "SELECT count(DISTINCT class_name) FROM classes"));
+    ck_assert(m.classes[m.class_count - 1].large);
+    ck_assert_str_eq(m.classes[m.class_count - 1].name, "LARGE");
+    for (size_t c = 0; c + 2 < m.class_count; c++)
+        ck_assert_int_lt(m.classes[c].payload_bytes, m.classes[c + 1].payload_bytes);
+    for (size_t c = 0; c < m.class_count; c++) {
+        const char *k = m.classes[c].name;
         snprintf(sql, sizeof sql,
-                 "SELECT coalesce(sum(allocs), 0) FROM class_totals WHERE class_id = %d", c);
+                 "SELECT coalesce(sum(allocs), 0) FROM class_totals WHERE class_name = '%s'", k);
         ck_assert_int_eq(m.totals[c].allocs, sql_int(path, sql));
         snprintf(sql, sizeof sql,
                  "SELECT coalesce(sum(usable_bytes - requested_bytes), 0) FROM class_totals"
-                 " WHERE class_id = %d",
-                 c);
+                 " WHERE class_name = '%s'", k);
         ck_assert_int_eq(m.totals[c].usable_bytes - m.totals[c].requested_bytes, sql_int(path, sql));
         snprintf(sql, sizeof sql,
-                 "SELECT coalesce(sum(live_usable_bytes), 0) FROM fragmentation WHERE class_id = %d",
-                 c);
+                 "SELECT coalesce(sum(live_usable_bytes), 0) FROM fragmentation WHERE class_name = '%s'",
+                 k);
         ck_assert_int_eq(m.totals[c].live_usable_bytes, sql_int(path, sql));
+        /* Each process: its own class_id for the name, or none. */
+        for (size_t i = 0; i < m.process_count; i++) {
+            const struct model_process *p = &m.processes[i];
+            snprintf(sql, sizeof sql, "SELECT coalesce((SELECT class_id FROM classes WHERE"
+                     " process_id = %lld AND class_name = '%s'), -1)", (long long)p->process_id, k);
+            ck_assert_int_eq(p->class_ids[c], sql_int(path, sql));
+            snprintf(sql, sizeof sql, "SELECT coalesce((SELECT allocs FROM class_totals WHERE"
+                     " process_id = %lld AND class_name = '%s'), 0)", (long long)p->process_id, k);
+            ck_assert_int_eq(p->classes[c].allocs, sql_int(path, sql));
+        }
     }
-    /* churn: 20000 blocks of 5000 bytes in B6K. */
-    ck_assert_str_eq(m.class_names[3], "B6K");
-    ck_assert_int_eq(m.processes[0].classes[3].allocs, 20000);
-    ck_assert_int_eq(m.processes[0].classes[3].requested_bytes, 20000 * 5000);
+    /* churn: 20000 blocks of 5000 bytes, in B6K by default, B5K in general. */
+    int churn = class_named(&m, _i == 0 ? "B6K" : _i == 1 ? "B5K" : "B8K");
+    ck_assert_int_ge(churn, 0);
+    ck_assert_int_eq(m.processes[0].classes[churn].allocs, _i == 2 ? 20000 + 50 : 20000);
+    model_free(&m);
+}
+END_TEST
+
+START_TEST(a_mixed_tree_keeps_each_processs_table)
+{
+    struct model m;
+    load(&m, "mixed.db");
+    /* The root (64,128,256,1K,8K) and the exec'd child (general). */
+    ck_assert_uint_eq(m.processes[0].own_class_count, 6);
+    ck_assert_uint_eq(m.processes[2].own_class_count, 69);
+    int b80k = class_named(&m, "B80K"), large = class_named(&m, "LARGE");
+    ck_assert_int_ge(b80k, 0);
+    ck_assert_int_eq(m.processes[0].class_ids[b80k], -1);  /* not in the root's table */
+    ck_assert_int_eq(m.processes[2].classes[b80k].allocs, 3); /* child_work: 70000 bytes */
+    ck_assert_int_eq(m.processes[0].classes[large].allocs, 4); /* hold_long: 9000 > 8K */
+    /* LARGE is class 5 in the root's table and 68 in the child's. */
+    ck_assert_int_eq(m.processes[0].class_ids[large], 5);
+    ck_assert_int_eq(m.processes[2].class_ids[large], 68);
+    ck_assert_int_eq(m.classes[large].class_id, -1);
     model_free(&m);
 }
 END_TEST
@@ -173,24 +226,78 @@ START_TEST(leaks_are_grouped_per_stack_with_frames_innermost_first)
 }
 END_TEST
 
+/* What model_each_corruption handed out: the first event, copied. */
+struct events_seen {
+    size_t count;
+    int64_t process_id, stack_id, alloc_stack_id;
+    char kind[32], function[64], class_name[16];
+};
+
+static void see_event(const struct model_corruption *c, void *ctx)
+{
+    struct events_seen *seen = ctx;
+    if (seen->count++ > 0)
+        return;
+    seen->process_id = c->process_id;
+    seen->stack_id = c->stack_id;
+    seen->alloc_stack_id = c->alloc_stack_id;
+    snprintf(seen->kind, sizeof seen->kind, "%s", c->kind ? c->kind : "");
+    snprintf(seen->function, sizeof seen->function, "%s", c->function ? c->function : "");
+    snprintf(seen->class_name, sizeof seen->class_name, "%s", c->class_name ? c->class_name : "");
+}
+
 START_TEST(the_double_free_is_loaded_with_where_it_was_caught_and_allocated)
 {
     struct model m;
     load(&m, "facts.db");
-    ck_assert_uint_eq(m.corruption_count,
-                      (size_t)sql_int(fixture("facts.db"), "SELECT count(*) FROM corruption"));
-    const struct model_corruption *c = &m.corruption[0];
-    ck_assert_str_eq(c->kind, "double_free");
-    ck_assert_str_eq(c->function, "free_twice");
-    ck_assert_str_eq(c->class_name, "B64");
-    const struct model_stack *at = model_stack(&m, c->process_id, c->stack_id);
-    const struct model_stack *from = model_stack(&m, c->process_id, c->alloc_stack_id);
+    const char *path = fixture("facts.db");
+    /* Counted (corruption_summary) and stored (corruption): one of each. */
+    ck_assert_int_eq(m.corruption_events, sql_int(path, "SELECT sum(events) FROM corruption_summary"));
+    ck_assert_int_eq(m.corruption_stored, sql_int(path, "SELECT count(*) FROM corruption"));
+    ck_assert_int_eq(m.corruption_events, 1);
+    ck_assert_uint_eq(m.corruption_group_count, 1);
+    ck_assert_str_eq(m.corruption_groups[0].kind, "double_free");
+    ck_assert_str_eq(m.corruption_groups[0].function, "free_twice");
+    ck_assert_uint_eq(m.corruption_kind_count, 1);
+    ck_assert_int_eq(m.corruption_kinds[0].events, 1);
+    struct events_seen seen = {0};
+    model_each_corruption(&m, 0, see_event, &seen);
+    ck_assert_uint_eq(seen.count, 1);
+    ck_assert_str_eq(seen.kind, "double_free");
+    ck_assert_str_eq(seen.function, "free_twice");
+    ck_assert_str_eq(seen.class_name, "B64");
+    const struct model_stack *at = model_stack(&m, seen.process_id, seen.stack_id);
+    const struct model_stack *from = model_stack(&m, seen.process_id, seen.alloc_stack_id);
     ck_assert_ptr_nonnull(at);
     ck_assert_ptr_nonnull(from);
     ck_assert_str_eq(at->frames[0].function, "free_twice");
     ck_assert_str_eq(from->frames[0].function, "free_twice");
     ck_assert_int_ne(at->frames[0].line, from->frames[0].line); /* the free vs the malloc */
     model_free(&m);
+}
+END_TEST
+
+START_TEST(a_file_without_corruption_groups_counts_its_stored_events)
+{
+    /* Version-2 files from before the collector counted events have no
+     * corruption_groups (nor corruption_summary): the report counts the
+     * rows it has. */
+    char dir[] = "/tmp/check_report_model.XXXXXX", path[256], cmd[2048];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/old.db", dir);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s' && sqlite3 '%s' 'DROP VIEW corruption_summary;"
+             " DROP TABLE corruption_groups'", fixture("facts.db"), path, path);
+    ck_assert_int_eq(system(cmd), 0);
+    struct model m;
+    ck_assert_msg(model_load_path(&m, path, NULL, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(m.corruption_events, 1);
+    ck_assert_int_eq(m.corruption_stored, 1);
+    ck_assert_uint_eq(m.corruption_group_count, 1);
+    ck_assert_str_eq(m.corruption_groups[0].function, "free_twice");
+    ck_assert_str_eq(m.corruption_kinds[0].kind, "double_free");
+    model_free(&m);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST
 
@@ -502,13 +609,15 @@ static Suite *report_model_suite(void)
     Suite *s = suite_create("report_model");
     TCase *tc = tcase_create("model");
     tcase_add_test(tc, a_traced_tree_loads_as_its_processes_in_id_order);
-    tcase_add_test(tc, class_totals_over_the_tree_equal_the_class_totals_view);
+    tcase_add_loop_test(tc, class_totals_over_the_tree_equal_the_class_totals_view, 0, CLASS_TABLES);
+    tcase_add_test(tc, a_mixed_tree_keeps_each_processs_table);
     tcase_add_test(tc, sites_are_aggregated_per_function_file_and_line);
     tcase_add_test(tc, sql_ranks_the_sites_as_the_outputs_weigh_them);
     tcase_add_test(tc, a_suppression_file_is_read_rule_by_rule_or_refused_whole);
     tcase_add_test(tc, the_builtin_rules_set_apart_the_threads_tls_and_nothing_of_the_program);
     tcase_add_test(tc, leaks_are_grouped_per_stack_with_frames_innermost_first);
     tcase_add_test(tc, the_double_free_is_loaded_with_where_it_was_caught_and_allocated);
+    tcase_add_test(tc, a_file_without_corruption_groups_counts_its_stored_events);
     tcase_add_test(tc, symbol_versions_never_reach_a_frame_name);
     tcase_add_test(tc, a_run_without_stacks_is_flagged_and_says_why_it_has_no_stacks);
     tcase_add_test(tc, full_mode_gives_the_exact_peak_and_summary_mode_bounds_it);

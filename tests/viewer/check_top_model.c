@@ -5,7 +5,10 @@
  * the test's own - or from the facts query_workload.c is written to produce
  * (7 leaked B256 blocks of 200 bytes, 20000 B6K blocks, a double free in
  * free_twice, 50 blocks freed by "qw-freer"); none is copied from the
- * program's output. */
+ * program's output. The class-row tests run over three class tables: the
+ * default (facts.db), ORTHO_CLASSES=general (general.db, 68 classes) and
+ * a tree mixing the list 64,128,256,1K,8K with general (mixed.db), and
+ * match rows to the database by class name, never by a built-in id. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,13 +78,45 @@ static double oracle_double2(const char *sql, int64_t a, int64_t b)
     return v;
 }
 
-static int class_index(const char *name)
+/* The same with ?1 an integer and ?2 a text (a process and a class name). */
+static int64_t oracle_int_named(const char *sql, int64_t a, const char *name)
 {
-    for (int c = 0; c < TOP_CLASSES; c++)
-        if (strcmp(model.classes[c].name, name) == 0)
-            return c;
+    sqlite3_stmt *s = NULL;
+    ck_assert_msg(sqlite3_prepare_v2(oracle, sql, -1, &s, NULL) == SQLITE_OK, "%s: %s", sql,
+                  sqlite3_errmsg(oracle));
+    sqlite3_bind_int64(s, 1, a);
+    sqlite3_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);
+    ck_assert_msg(sqlite3_step(s) == SQLITE_ROW, "%s returned no row", sql);
+    int64_t v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+static double oracle_double_named(const char *sql, int64_t a, const char *name)
+{
+    sqlite3_stmt *s = NULL;
+    ck_assert_msg(sqlite3_prepare_v2(oracle, sql, -1, &s, NULL) == SQLITE_OK, "%s: %s", sql,
+                  sqlite3_errmsg(oracle));
+    sqlite3_bind_int64(s, 1, a);
+    sqlite3_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+    double v = sqlite3_column_double(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+/* The class-row tests' databases (loop tests: _i indexes this). */
+static const char *const class_tables[] = {"facts.db", "general.db", "mixed.db"};
+#define CLASS_TABLES ((int)(sizeof class_tables / sizeof class_tables[0]))
+
+/* The snapshot row of the class called name. */
+static const struct top_class_row *class_row(const struct top_snapshot *snap, const char *name)
+{
+    for (size_t k = 0; k < snap->class_count; k++)
+        if (strcmp(snap->classes[k].name, name) == 0)
+            return &snap->classes[k];
     ck_abort_msg("no class %s", name);
-    return -1;
+    return NULL;
 }
 
 static struct top_snapshot take(int selection, int64_t at_ns)
@@ -118,8 +153,51 @@ START_TEST(a_finished_run_opens_with_its_three_processes_and_is_not_live)
     ck_assert(!top_model_is_live(&model));
     ck_assert_int_eq(top_model_begin_ns(&model), oracle_int("SELECT min(start_ns) FROM processes"));
     ck_assert_int_ge(top_model_data_end_ns(&model), oracle_int("SELECT max(end_ns) FROM processes"));
+    ck_assert_int_eq(model.class_count, 13);
     ck_assert_str_eq(model.classes[0].name, "B64");
-    ck_assert_str_eq(model.classes[TOP_LARGE_CLASS].name, "LARGE");
+    ck_assert_str_eq(model.classes[model.class_count - 1].name, "LARGE");
+    close_fixture();
+}
+END_TEST
+
+START_TEST(the_model_lists_every_class_of_every_process_by_payload_and_large_last)
+{
+    open_fixture(class_tables[_i]);
+    /* The classes of all processes together, one per name. */
+    ck_assert_int_eq(model.class_count, oracle_int("SELECT count(DISTINCT class_name) FROM classes"));
+    for (size_t c = 0; c + 1 < model.class_count; c++) {
+        ck_assert(!model.classes[c].large);
+        if (c + 2 < model.class_count)
+            ck_assert_int_lt(model.classes[c].payload_bytes, model.classes[c + 1].payload_bytes);
+        ck_assert_int_eq(model.classes[c].payload_bytes,
+                         oracle_int_named("SELECT max(payload_size) FROM classes "
+                                          "WHERE ?1 = ?1 AND class_name = ?2", 0,
+                                          model.classes[c].name));
+    }
+    ck_assert(model.classes[model.class_count - 1].large);
+    ck_assert_str_eq(model.classes[model.class_count - 1].name, "LARGE");
+    /* Each process has its own table, LARGE after its last class. */
+    for (size_t i = 0; i < model.proc_count; i++) {
+        const struct top_process *p = &model.procs[i];
+        ck_assert_int_eq(p->class_count, oracle_int2("SELECT count(*) FROM classes "
+                                                     "WHERE process_id = ?1", p->process_id, 0));
+        ck_assert(p->classes[p->class_count - 1].large);
+    }
+    close_fixture();
+}
+END_TEST
+
+START_TEST(the_general_table_has_its_sixty_eight_classes_and_large)
+{
+    open_fixture("general.db");
+    ck_assert_int_eq(model.class_count, 69);
+    ck_assert_str_eq(model.classes[0].name, "B64");
+    /* Four per doubling above 256 bytes: 320 and 1280 are classes. */
+    int found = 0;
+    for (size_t c = 0; c < model.class_count; c++)
+        found += strcmp(model.classes[c].name, "B320") == 0 ||
+                 strcmp(model.classes[c].name, "B1280") == 0;
+    ck_assert_int_eq(found, 2);
     close_fixture();
 }
 END_TEST
@@ -150,18 +228,21 @@ END_TEST
 
 START_TEST(each_process_at_the_end_matches_the_fragmentation_view)
 {
-    open_fixture("facts.db");
+    open_fixture(class_tables[_i]);
     for (size_t i = 0; i < model.proc_count; i++) {
         struct top_snapshot snap = take_end((int)i);
         int64_t pid = model.procs[i].process_id;
-        for (int c = 0; c < TOP_CLASSES; c++) {
+        /* One row per class of its own table, none of the others'. */
+        ck_assert_int_eq(snap.class_count, oracle_int2("SELECT count(*) FROM classes "
+                                                       "WHERE process_id = ?1", pid, 0));
+        for (size_t c = 0; c < snap.class_count; c++) {
             const struct top_class_row *r = &snap.classes[c];
-            const char *where = "FROM fragmentation WHERE process_id = ?1 AND class_id = ?2";
+            const char *where = "FROM fragmentation WHERE process_id = ?1 AND class_name = ?2";
             char sql[256];
 #define EXPECT_COLUMN(column, field)                                                            \
     snprintf(sql, sizeof sql, "SELECT coalesce((SELECT %s %s), 0)", column, where);             \
-    ck_assert_msg(r->field == oracle_int2(sql, pid, c), "process %lld %s: %s", (long long)pid, \
-                  r->name, column)
+    ck_assert_msg(r->field == oracle_int_named(sql, pid, r->name), "process %lld %s: %s",       \
+                  (long long)pid, r->name, column)
             EXPECT_COLUMN("live_blocks", live_blocks);
             EXPECT_COLUMN("live_requested_bytes", live_requested_bytes);
             EXPECT_COLUMN("live_usable_bytes", live_usable_bytes);
@@ -169,7 +250,7 @@ START_TEST(each_process_at_the_end_matches_the_fragmentation_view)
             EXPECT_COLUMN("pooled_blocks", pooled_blocks);
 #undef EXPECT_COLUMN
             snprintf(sql, sizeof sql, "SELECT coalesce((SELECT waste_pct %s), 0)", where);
-            ck_assert_double_eq_tol(r->waste_pct, oracle_double2(sql, pid, c), 0.005);
+            ck_assert_double_eq_tol(r->waste_pct, oracle_double_named(sql, pid, r->name), 0.005);
         }
         top_snapshot_free(&snap);
     }
@@ -179,19 +260,19 @@ END_TEST
 
 START_TEST(all_processes_show_the_sum_of_their_rows)
 {
-    open_fixture("facts.db");
+    open_fixture(class_tables[_i]);
     struct top_snapshot snap = take_end(TOP_ALL_PROCESSES);
     ck_assert_msg(strstr(snap.process_label, "all 3 processes") != NULL, "%s", snap.process_label);
-    for (int c = 0; c < TOP_CLASSES; c++) {
+    ck_assert_int_eq(snap.class_count, oracle_int("SELECT count(DISTINCT class_name) FROM classes"));
+    for (size_t c = 0; c < snap.class_count; c++) {
         const struct top_class_row *r = &snap.classes[c];
-        ck_assert_int_eq(r->live_blocks, oracle_int2("SELECT coalesce(sum(live_blocks), 0) FROM "
-                                                     "fragmentation WHERE class_id = ?1", c, 0));
-        ck_assert_int_eq(r->cached_blocks, oracle_int2("SELECT coalesce(sum(cached_blocks), 0) "
-                                                       "FROM fragmentation WHERE class_id = ?1", c, 0));
-        ck_assert_int_eq(r->allocs, oracle_int2("SELECT coalesce(sum(allocs), 0) FROM class_totals "
-                                                "WHERE class_id = ?1", c, 0));
-        ck_assert_int_eq(r->frees, oracle_int2("SELECT coalesce(sum(frees), 0) FROM class_totals "
-                                               "WHERE class_id = ?1", c, 0));
+#define SUM_OF(column, view) oracle_int_named("SELECT coalesce(sum(" column "), 0) FROM " view \
+                                              " WHERE ?1 = ?1 AND class_name = ?2", 0, r->name)
+        ck_assert_int_eq(r->live_blocks, SUM_OF("live_blocks", "fragmentation"));
+        ck_assert_int_eq(r->cached_blocks, SUM_OF("cached_blocks", "fragmentation"));
+        ck_assert_int_eq(r->allocs, SUM_OF("allocs", "class_totals"));
+        ck_assert_int_eq(r->frees, SUM_OF("frees", "class_totals"));
+#undef SUM_OF
     }
     top_snapshot_free(&snap);
     close_fixture();
@@ -205,14 +286,45 @@ START_TEST(the_known_facts_of_query_workload_show_in_the_class_rows)
                                                          "WHERE via = 'root'"));
     ck_assert_int_ge(root, 0);
     struct top_snapshot snap = take_end(root);
-    const struct top_class_row *b256 = &snap.classes[class_index("B256")];
+    const struct top_class_row *b256 = class_row(&snap, "B256");
     ck_assert_int_eq(b256->live_blocks, 7);            /* leak_here: 7 blocks ... */
     ck_assert_int_eq(b256->live_requested_bytes, 1400); /* ... of 200 bytes */
     ck_assert_int_eq(b256->live_usable_bytes, 7 * 256);
-    const struct top_class_row *b6k = &snap.classes[class_index("B6K")];
+    const struct top_class_row *b6k = class_row(&snap, "B6K");
     ck_assert_int_eq(b6k->allocs, 20000); /* churn */
     ck_assert_int_eq(b6k->frees, 20000);
     ck_assert_int_eq(b6k->live_blocks, 0);
+    top_snapshot_free(&snap);
+    close_fixture();
+}
+END_TEST
+
+START_TEST(the_facts_land_in_the_classes_of_each_processs_own_table)
+{
+    /* mixed.db: the root ran 64,128,256,1K,8K, the exec'd child general. */
+    open_fixture("mixed.db");
+    int root = top_model_find_process(&model, oracle_int("SELECT process_id FROM processes "
+                                                         "WHERE via = 'root'"));
+    int child = top_model_find_process(&model, oracle_int("SELECT process_id FROM processes "
+                                                          "WHERE via = 'exec'"));
+    ck_assert_int_ge(root, 0);
+    ck_assert_int_ge(child, 0);
+    ck_assert_int_eq(model.procs[root].class_count, 6);
+    ck_assert_int_eq(model.procs[child].class_count, 69);
+    struct top_snapshot snap = take_end(root);
+    ck_assert_int_eq(snap.class_count, 6);
+    ck_assert_int_eq(class_row(&snap, "B256")->live_blocks, 7);   /* leak_here */
+    ck_assert_int_eq(class_row(&snap, "B8K")->allocs, 20000 + 50); /* churn, hand_over */
+    ck_assert_int_eq(class_row(&snap, "LARGE")->allocs, 4);        /* hold_long: 9000 > 8K */
+    top_snapshot_free(&snap);
+    snap = take_end(child);
+    ck_assert_int_eq(snap.class_count, 69);
+    /* child_work's 70000 bytes: general's class above 64K is B80K. */
+    ck_assert_int_eq(class_row(&snap, "B80K")->allocs, 3);
+    top_snapshot_free(&snap);
+    snap = take_end(TOP_ALL_PROCESSES);
+    ck_assert_int_eq(class_row(&snap, "B80K")->allocs, 3);
+    ck_assert_int_eq(class_row(&snap, "B8K")->allocs, 20000 + 50);
     top_snapshot_free(&snap);
     close_fixture();
 }
@@ -225,11 +337,12 @@ START_TEST(a_full_trace_shows_as_many_live_blocks_as_its_unfreed_allocation_rows
     open_fixture("facts_full.db");
     for (size_t i = 0; i < model.proc_count; i++) {
         struct top_snapshot snap = take_end((int)i);
-        for (int c = 0; c < TOP_CLASSES; c++)
+        for (size_t c = 0; c < snap.class_count; c++)
             ck_assert_int_eq(snap.classes[c].live_blocks,
-                             oracle_int2("SELECT count(*) FROM allocations WHERE process_id = ?1 "
-                                         "AND class_id = ?2 AND free_ns IS NULL",
-                                         model.procs[i].process_id, c));
+                             oracle_int_named("SELECT count(*) FROM allocations a JOIN classes k "
+                                              "USING (process_id, class_id) WHERE process_id = ?1 "
+                                              "AND class_name = ?2 AND free_ns IS NULL",
+                                              model.procs[i].process_id, snap.classes[c].name));
         top_snapshot_free(&snap);
     }
     close_fixture();
@@ -240,14 +353,14 @@ END_TEST
 
 START_TEST(a_series_value_carries_forward_until_the_next_row)
 {
-    open_fixture("facts.db");
+    open_fixture(class_tables[_i]);
     int checked = 0;
     for (size_t i = 0; i < model.proc_count; i++) {
-        for (int c = 0; c < TOP_CLASSES; c++) {
+        for (size_t c = 0; c < model.procs[i].class_count; c++) {
             const struct top_series *s = &model.procs[i].series[c];
             ck_assert_int_eq(s->count, oracle_int2("SELECT count(*) FROM class_timeline WHERE "
                                                    "process_id = ?1 AND class_id = ?2",
-                                                   model.procs[i].process_id, c));
+                                                   model.procs[i].process_id, (int64_t)c));
             if (s->count == 0)
                 continue;
             int64_t first = s->samples[0].ts_ns;
@@ -271,21 +384,23 @@ START_TEST(a_series_value_carries_forward_until_the_next_row)
 }
 END_TEST
 
-/* The oracle's value of a cumulative class_series column summed over all
- * processes at time t: each process's newest row at or before t. */
-static int64_t oracle_cumulative(const char *column, int c, int64_t t)
+/* The oracle's value of a cumulative class_series column of the class
+ * called name, summed over all processes at time t: each process's newest
+ * row at or before t. */
+static int64_t oracle_cumulative(const char *column, const char *name, int64_t t)
 {
-    char sql[512];
+    char sql[640];
     snprintf(sql, sizeof sql,
-             "SELECT coalesce(sum(%s), 0) FROM class_series s WHERE class_id = ?1 AND "
+             "SELECT coalesce(sum(%s), 0) FROM class_series s JOIN classes k "
+             "USING (process_id, class_id) WHERE k.class_name = ?2 AND "
              "ts_ns = (SELECT max(ts_ns) FROM class_series x WHERE x.process_id = s.process_id "
-             "AND x.class_id = s.class_id AND x.ts_ns <= ?2)", column);
-    return oracle_int2(sql, c, t);
+             "AND x.class_id = s.class_id AND x.ts_ns <= ?1)", column);
+    return oracle_int_named(sql, t, name);
 }
 
 START_TEST(rates_are_the_counter_deltas_over_the_last_second_of_data)
 {
-    open_fixture("facts.db");
+    open_fixture(class_tables[_i]);
     int64_t begin = oracle_int("SELECT min(start_ns) FROM processes");
     /* Every time a row was written, and the end. */
     sqlite3_stmt *s;
@@ -299,19 +414,20 @@ START_TEST(rates_are_the_counter_deltas_over_the_last_second_of_data)
         struct top_snapshot snap = take(TOP_ALL_PROCESSES, t);
         ck_assert_int_eq(snap.at_ns, t);
         ck_assert_int_eq(snap.rate_window_ns, t - from);
-        for (int c = 0; c < TOP_CLASSES; c++) {
-            double expect = (double)(oracle_cumulative("allocs", c, t) -
-                                     oracle_cumulative("allocs", c, from)) * 1e9 / (double)(t - from);
+        for (size_t c = 0; c < snap.class_count; c++) {
+            const char *name = snap.classes[c].name;
+            double expect = (double)(oracle_cumulative("allocs", name, t) -
+                                     oracle_cumulative("allocs", name, from)) * 1e9 / (double)(t - from);
             ck_assert_double_eq_tol(snap.classes[c].allocs_per_s, expect, 1e-6 * (1 + expect));
-            double drains = (double)(oracle_cumulative("cache_drains", c, t) -
-                                     oracle_cumulative("cache_drains", c, from)) * 1e9 / (double)(t - from);
+            double drains = (double)(oracle_cumulative("cache_drains", name, t) -
+                                     oracle_cumulative("cache_drains", name, from)) * 1e9 / (double)(t - from);
             ck_assert_double_eq_tol(snap.classes[c].drains_per_s, drains, 1e-6 * (1 + drains));
             checked++;
         }
         top_snapshot_free(&snap);
     }
     sqlite3_finalize(s);
-    ck_assert_int_gt(checked, TOP_CLASSES);
+    ck_assert_int_gt(checked, (int)model.class_count);
     close_fixture();
 }
 END_TEST
@@ -320,7 +436,7 @@ START_TEST(the_churn_shows_in_the_b6k_sparkline_and_nowhere_before_the_run)
 {
     open_fixture("facts.db");
     struct top_snapshot snap = take_end(TOP_ALL_PROCESSES);
-    const struct top_class_row *b6k = &snap.classes[class_index("B6K")];
+    const struct top_class_row *b6k = class_row(&snap, "B6K");
     /* The whole run is shorter than one 5 s bucket: all 20000 allocations
      * fall in the newest, the older ones lie before the start. */
     int64_t run_ns = snap.at_ns - snap.begin_ns;
@@ -342,7 +458,8 @@ START_TEST(a_time_before_the_start_shows_the_start_with_nothing_live)
     open_fixture("facts.db");
     struct top_snapshot snap = take(TOP_ALL_PROCESSES, 1);
     ck_assert_int_eq(snap.at_ns, oracle_int("SELECT min(start_ns) FROM processes"));
-    for (int c = 0; c < TOP_CLASSES; c++) {
+    ck_assert_int_gt(snap.class_count, 0);
+    for (size_t c = 0; c < snap.class_count; c++) {
         ck_assert_int_eq(snap.classes[c].live_blocks, 0);
         ck_assert_double_eq(snap.classes[c].allocs_per_s, 0.0);
     }
@@ -365,7 +482,7 @@ END_TEST
 
 START_TEST(the_peak_is_when_the_most_usable_bytes_were_live)
 {
-    open_fixture("facts.db");
+    open_fixture(class_tables[_i]);
     /* The oracle's peak: over every row time, the carried-forward total. */
     int64_t best = oracle_int(
         "WITH t AS (SELECT DISTINCT ts_ns FROM class_series) "
@@ -376,7 +493,7 @@ START_TEST(the_peak_is_when_the_most_usable_bytes_were_live)
     int64_t peak = top_snapshot_peak_ns(&model, TOP_ALL_PROCESSES);
     struct top_snapshot snap = take(TOP_ALL_PROCESSES, peak);
     int64_t total = 0;
-    for (int c = 0; c < TOP_CLASSES; c++)
+    for (size_t c = 0; c < snap.class_count; c++)
         total += snap.classes[c].live_usable_bytes;
     ck_assert_int_eq(total, best);
     top_snapshot_free(&snap);
@@ -388,12 +505,12 @@ END_TEST
 
 START_TEST(fragmentation_parts_add_up_from_the_class_rows)
 {
-    open_fixture("facts.db");
+    open_fixture(class_tables[_i]);
     struct top_snapshot snap = take_end(TOP_ALL_PROCESSES);
     int64_t requested = 0, waste = 0, cached = 0, pooled = 0;
-    for (int c = 0; c < TOP_CLASSES; c++) {
+    for (size_t c = 0; c < snap.class_count; c++) {
         const struct top_frag *f = &snap.frag[c];
-        if (c == TOP_LARGE_CLASS)
+        if (snap.classes[c].large)
             continue;
         ck_assert_int_eq(f->requested, snap.classes[c].live_requested_bytes);
         ck_assert_int_eq(f->waste, snap.classes[c].live_usable_bytes - snap.classes[c].live_requested_bytes);
@@ -419,14 +536,17 @@ START_TEST(large_free_bytes_are_mapped_minus_unmapped_minus_live_at_the_end_only
     open_fixture("tensor.db");
     struct top_snapshot snap = take_end(TOP_ALL_PROCESSES);
     int64_t expect = oracle_int("SELECT large_mapped_bytes - large_unmapped_bytes - live_usable_bytes "
-                                "FROM class_stats WHERE class_id = 12");
+                                "FROM class_stats JOIN classes USING (process_id, class_id) "
+                                "WHERE class_name = 'LARGE'");
     ck_assert_int_gt(expect, 0); /* the pipeline keeps its 20 MiB mapping for reuse */
-    ck_assert_int_eq(snap.frag[TOP_LARGE_CLASS].large_free, expect);
+    size_t large = snap.class_count - 1;
+    ck_assert(snap.classes[large].large);
+    ck_assert_int_eq(snap.frag[large].large_free, expect);
     ck_assert_int_eq(snap.frag_total.large_free, expect);
     top_snapshot_free(&snap);
     /* Earlier than the newest data the database does not know it. */
     snap = take(TOP_ALL_PROCESSES, top_model_begin_ns(&model) + 1);
-    ck_assert_int_eq(snap.frag[TOP_LARGE_CLASS].large_free, -1);
+    ck_assert_int_eq(snap.frag[snap.class_count - 1].large_free, -1);
     top_snapshot_free(&snap);
     close_fixture();
 }
@@ -705,17 +825,21 @@ static Suite *top_model_suite(void)
     TCase *tc = tcase_create("model");
     tcase_add_test(tc, a_finished_run_opens_with_its_three_processes_and_is_not_live);
     tcase_add_test(tc, an_empty_run_is_refused_with_one_line_that_says_so);
-    tcase_add_test(tc, each_process_at_the_end_matches_the_fragmentation_view);
-    tcase_add_test(tc, all_processes_show_the_sum_of_their_rows);
+    tcase_add_loop_test(tc, the_model_lists_every_class_of_every_process_by_payload_and_large_last,
+                        0, CLASS_TABLES);
+    tcase_add_test(tc, the_general_table_has_its_sixty_eight_classes_and_large);
+    tcase_add_test(tc, the_facts_land_in_the_classes_of_each_processs_own_table);
+    tcase_add_loop_test(tc, each_process_at_the_end_matches_the_fragmentation_view, 0, CLASS_TABLES);
+    tcase_add_loop_test(tc, all_processes_show_the_sum_of_their_rows, 0, CLASS_TABLES);
     tcase_add_test(tc, the_known_facts_of_query_workload_show_in_the_class_rows);
     tcase_add_test(tc, a_full_trace_shows_as_many_live_blocks_as_its_unfreed_allocation_rows);
-    tcase_add_test(tc, a_series_value_carries_forward_until_the_next_row);
-    tcase_add_test(tc, rates_are_the_counter_deltas_over_the_last_second_of_data);
+    tcase_add_loop_test(tc, a_series_value_carries_forward_until_the_next_row, 0, CLASS_TABLES);
+    tcase_add_loop_test(tc, rates_are_the_counter_deltas_over_the_last_second_of_data, 0, CLASS_TABLES);
     tcase_add_test(tc, the_churn_shows_in_the_b6k_sparkline_and_nowhere_before_the_run);
     tcase_add_test(tc, a_time_before_the_start_shows_the_start_with_nothing_live);
     tcase_add_test(tc, a_finished_run_cannot_be_shown_past_its_end);
-    tcase_add_test(tc, the_peak_is_when_the_most_usable_bytes_were_live);
-    tcase_add_test(tc, fragmentation_parts_add_up_from_the_class_rows);
+    tcase_add_loop_test(tc, the_peak_is_when_the_most_usable_bytes_were_live, 0, CLASS_TABLES);
+    tcase_add_loop_test(tc, fragmentation_parts_add_up_from_the_class_rows, 0, CLASS_TABLES);
     tcase_add_test(tc, large_free_bytes_are_mapped_minus_unmapped_minus_live_at_the_end_only);
     tcase_add_test(tc, no_site_is_read_until_a_screen_asks_for_sites);
     tcase_add_test(tc, sites_are_summed_per_function_file_and_line);

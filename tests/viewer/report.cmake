@@ -45,6 +45,8 @@ if(NOT ORTHO_SANITIZE)
     diff_against_a_run_with_an_added_leak_shows_exactly_that_leak
     what_if_under_the_allocators_own_table_is_the_databases_waste
     suggested_classes_are_never_worse_than_the_current_table
+    a_suggested_table_written_to_a_file_runs_again_with_less_waste
+    a_flood_of_corruption_is_counted_exactly_and_listed_within_bounds
     bad_files_are_refused_with_one_line
     bad_options_are_refused_with_one_line)
   foreach(case IN LISTS REPORT_CLI_CASES)
@@ -52,7 +54,8 @@ if(NOT ORTHO_SANITIZE)
       COMMAND ${ORTHO_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/report_cli.py ${case}
         --report $<TARGET_FILE:ortho-report> --fixtures ${ORTHO_FIXTURE_DB_DIR}
         --lib $<TARGET_FILE:orthotope> --workload $<TARGET_FILE:it_query_workload>
-        --leaky $<TARGET_FILE:report_leaky> --runtime $<TARGET_FILE:report_runtime>)
+        --leaky $<TARGET_FILE:report_leaky> --runtime $<TARGET_FILE:report_runtime>
+        --flood $<TARGET_FILE:it_trace_workload>)
     set_tests_properties(report.${case} PROPERTIES
       LABELS "integration;viewer"
       FIXTURES_REQUIRED trace_databases

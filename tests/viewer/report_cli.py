@@ -290,7 +290,7 @@ def text_numbers_equal_the_views():
     by_bytes = out.split("Top sites by bytes allocated")[1].splitlines()[2]
     check(top[0] in by_bytes and f" {top[1]} " in by_bytes and human_bytes(top[2]) in by_bytes,
           f"the first site by bytes is \"{by_bytes}\", the database says {top}")
-    kind, events = query(db, "SELECT kind, count(*) FROM corruption GROUP BY kind")[0]
+    kind, events = query(db, "SELECT kind, sum(events) FROM corruption_summary GROUP BY kind")[0]
     check(f"corruption   {events} event: {kind} x{events}" in out
           or f"corruption   {events} events: {kind} x{events}" in out,
           "the overview's corruption line differs from the corruption view")
@@ -314,7 +314,7 @@ def json_numbers_equal_the_views():
           == (allocs, frees, requested, usable), f"JSON totals {total} differ from class_totals")
     leak = query(db, "SELECT count(*), sum(requested_size) FROM leaks")[0]
     check((total["leaked_blocks"], total["leaked_bytes"]) == leak, "JSON leak totals differ")
-    check(total["corruption_events"] == query(db, "SELECT count(*) FROM corruption")[0][0],
+    check(total["corruption_events"] == query(db, "SELECT sum(events) FROM corruption_summary")[0][0],
           "JSON corruption count differs")
     # Classes: every active class, every number the views hold.
     want = {r[0]: r[1:] for r in query(
@@ -405,7 +405,9 @@ def each_section_option_prints_only_its_section():
         for other in others:
             check(other not in out, f"{option} also prints {other}")
         doc = json.loads(report(option, "--format", "json", db)[0])
-        check(len(doc) == 3 and "schema_version" in doc and "database" in doc,
+        # One key for the section (corruption: the events and their summary).
+        keys = 4 if option == "--corruption" else 3
+        check(len(doc) == keys and "schema_version" in doc and "database" in doc,
               f"{option} --format json holds {sorted(doc)}")
 
 
@@ -947,6 +949,116 @@ def suggested_classes_are_never_worse_than_the_current_table():
     check("Suggested table of 3 classes" in out and "sizes:" in out, f"text suggestion:\n{out}")
 
 
+@case
+def a_suggested_table_written_to_a_file_runs_again_with_less_waste():
+    """The loop of issue 16: trace, --suggest-classes N --output FILE,
+    trace again with ORTHO_CLASSES=@FILE: the second run has the file's
+    classes, the same requests and less waste, and the reports say so."""
+    before = trace("loop_before.db", [ARGS.workload], {"ORTHO_ON_CORRUPTION": "report"})
+    table = os.path.join(SCRATCH, "suggested.classes")
+    out, _ = report("--suggest-classes", "12", "--output", table, before)
+    check(os.path.exists(table), f"--output wrote no {table}:\n{out}")
+    line = [l for l in out.splitlines() if "run with: ORTHO_CLASSES=" in l]
+    check(len(line) == 1, f"no ORTHO_CLASSES= line in the suggestion:\n{out}")
+    check(f"ORTHO_CLASSES=@{table}" in out, f"the text does not say how to use {table}:\n{out}")
+    with open(table) as f:
+        sizes = [int(w) for l in f for w in [l.split("#")[0].strip()] if w]
+    doc = json.loads(report("--suggest-classes", "12", "--format", "json", before)[0])
+    check(sizes == doc["suggested"]["payload_sizes"], f"file {sizes} != {doc['suggested']}")
+    check(doc["ortho_classes"] == line[0].split("ORTHO_CLASSES=", 1)[1].strip(),
+          f"json ortho_classes {doc['ortho_classes']} != the text's {line[0]}")
+
+    after = trace("loop_after.db", [ARGS.workload],
+                  {"ORTHO_ON_CORRUPTION": "report", "ORTHO_CLASSES": "@" + table})
+    for pid, origin in query(after, "SELECT process_id, class_table FROM processes"):
+        got = [r[0] for r in query(after, "SELECT payload_size FROM classes WHERE process_id = ?"
+                                          " AND payload_size IS NOT NULL ORDER BY class_id", pid)]
+        check(got == sizes, f"process {pid} ran classes {got}, not the file's {sizes}")
+        check(origin.startswith("@"), f"process {pid}: class_table {origin}, not the file")
+
+    def totals(db):
+        return query(db, "SELECT sum(requested_bytes), sum(usable_bytes) FROM class_totals")[0]
+    (req0, use0), (req1, use1) = totals(before), totals(after)
+    check(req0 == req1, f"requested bytes changed: {req0} -> {req1}")
+    check(use1 < use0, f"usable bytes did not fall: {use0} -> {use1}")
+    def report_waste(db):
+        classes = json.loads(report("--classes", "--format", "json", db)[0])["classes"]
+        return sum(c["usable_bytes"] - c["requested_bytes"] for c in classes
+                   if c["class_name"] != "LARGE")
+    w0, w1 = report_waste(before), report_waste(after)
+    check(w1 < w0 / 4, f"the report's waste went {w0} -> {w1}, not down to under a quarter")
+    # The second run's waste in its classes is what the suggestion promised.
+    check(w1 == doc["suggested"]["waste_bytes"],
+          f"waste {w1} is not the promised {doc['suggested']['waste_bytes']}")
+    out, _ = report("--diff", before, after)
+    check("Classes" in out and "B4K" in out, f"the diff does not show the classes change:\n{out}")
+
+
+@case
+def a_flood_of_corruption_is_counted_exactly_and_listed_within_bounds():
+    """100,000 bad frees over 20 call paths (trace_workload misuse): the
+    collector stores the first 10,000 and counts all in corruption_summary.
+    The report's counts are the summary's, every output is bounded by
+    default (--top groups and events, saying what was left out and how to
+    see it), --all lists everything, and the gate counts every event."""
+    db = trace("flood.db", [ARGS.flood, "misuse", "100000", "20"],
+               {"ORTHO_ON_CORRUPTION": "report"})
+    events, stored, groups = query(db, "SELECT sum(events), sum(stored_events), count(*)"
+                                       " FROM corruption_summary")[0]
+    check((events, groups) == (100000, 20), f"the flood made {events} events in {groups} groups")
+    check(stored == query(db, "SELECT count(*) FROM corruption")[0][0] == 10000,
+          f"{stored} stored events")
+
+    out, _ = report(db)
+    check("corruption   100000 events: misaligned_pointer x100000" in out,
+          "the overview does not count every event")
+    check(len(out.splitlines()) < 400, f"the default report is {len(out.splitlines())} lines")
+    out, _ = report("--corruption", db)
+    lines = out.splitlines()
+    check(lines[1].startswith("Corruption: 100000 events (10000 stored one by one, 90000 counted"),
+          f"the corruption header is {lines[1]!r}")
+    check(sum(1 for l in lines if re.match(r"^ +5000  misaligned_pointer in free\(\) at misuse_site", l))
+          == 10, "not the top 10 groups of 5000 events each")
+    check("(10 more groups with 50000 events left out; ortho-report --corruption --all" in out,
+          "the text does not say which groups it left out and how to see them")
+    check(sum(1 for l in lines if l.startswith("  misaligned_pointer in free() of 0x")) == 10,
+          "not the first 10 stored events")
+    check("(9990 more stored events left out; ortho-report --corruption --all" in out,
+          "the text does not say which events it left out and how to see them")
+    check(len(lines) < 200, f"--corruption printed {len(lines)} lines")
+    out, _ = report("--corruption", "--top", "3", db)
+    check("(17 more groups with 85000 events left out" in out, "--top 3 does not bound the groups")
+
+    out, _ = report("--corruption", "--all", db)
+    lines = out.splitlines()
+    check(sum(1 for l in lines if re.match(r"^ +5000  misaligned_pointer", l)) == 20,
+          "--all does not list every group")
+    check(sum(1 for l in lines if l.startswith("  misaligned_pointer in free() of 0x")) == 10000,
+          "--all does not list every stored event")
+    check("left out" not in out, "--all still leaves something out")
+
+    doc = json.loads(report("--format", "json", db)[0])
+    summary = doc["corruption_summary"]
+    check(doc["totals"]["corruption_events"] == 100000, f"JSON totals: {doc['totals']}")
+    check((summary["events"], summary["stored_events"], summary["aggregated_events"])
+          == (100000, 10000, 90000), f"JSON summary counts: {summary}")
+    check(summary["kinds"] == [{"kind": "misaligned_pointer", "events": 100000}],
+          f"JSON kinds: {summary['kinds']}")
+    check(len(doc["corruption"]) == summary["listed_events"] == 10 and
+          len(summary["by_site"]) == summary["listed_groups"] == 10 and
+          summary["groups"] == 20 and not summary["complete"], "the JSON is not bounded to 10")
+    check(sum(g["events"] for g in summary["by_site"]) == 50000, "JSON groups' events")
+    doc = json.loads(report("--format", "json", "--all", "--corruption", db)[0])
+    check(len(doc["corruption"]) == 10000 and len(doc["corruption_summary"]["by_site"]) == 20
+          and doc["corruption_summary"]["complete"], "JSON --all does not list everything")
+
+    _, err = report("--fail-on-corruption", "--classes", db, expect=1)
+    check("100000 heap corruption events" in err, f"the gate says {err}")
+    doc = json.loads(report("--diff", "--format", "json", fixture("facts.db"), db)[0])
+    check({"kind": "misaligned_pointer", "before": 0, "after": 100000} in doc["corruption"],
+          f"--diff corruption: {doc['corruption']}")
+
+
 # ---- cases: bad input ------------------------------------------------------
 
 def refused(argv, *needles):
@@ -996,6 +1108,9 @@ def bad_options_are_refused_with_one_line():
     refused(["--weight", "heavy", "--folded", "-", db], "--weight")
     refused(["--weight", "allocs", db], "--weight applies to")
     refused(["--suggest-classes", "-3", db], "--suggest-classes")
+    refused(["--suggest-classes", "97", db], "--suggest-classes", "96")
+    refused(["--output", os.path.join(SCRATCH, "t.classes"), db], "--output", "--suggest-classes")
+    refused(["--suggest-classes", "4", "--output", "/nonexistent-dir/t", db], "/nonexistent-dir/t")
     refused(["--what-if", os.path.join(SCRATCH, "none.txt"), db], "none.txt")
     refused(["--what-if", write_table("bad.txt", "64 256 lots\n"), db], "bad.txt:1", "lots")
     refused(["--what-if", write_table("twice.txt", "64 64\n"), db], "twice")
@@ -1012,7 +1127,7 @@ def main():
     global ARGS, SCRATCH
     parser = argparse.ArgumentParser()
     parser.add_argument("case", choices=sorted(CASES))
-    for name in ["report", "fixtures", "lib", "workload", "leaky", "runtime"]:
+    for name in ["report", "fixtures", "lib", "workload", "leaky", "runtime", "flood"]:
         parser.add_argument("--" + name, required=True)
     ARGS = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="report_cli.") as scratch:

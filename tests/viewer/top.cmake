@@ -20,7 +20,7 @@ if(NOT ORTHO_SANITIZE)
   set_tests_properties(integration.top_batch PROPERTIES
     FIXTURES_REQUIRED trace_databases LABELS "integration;viewer" TIMEOUT 120)
 
-  foreach(case IN ITEMS replay live)
+  foreach(case IN ITEMS replay live classes)
     add_test(NAME integration.top_tmux_${case}
       COMMAND ${ORTHO_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/top_tmux_${case}.sh
         $<TARGET_FILE:ortho-top> ${ORTHO_FIXTURE_DB_DIR} $<TARGET_FILE:orthotope>

@@ -110,9 +110,10 @@ static void diff_add_run(struct diff *d, struct strmap *site_rows, struct strmap
         *(after ? &row->after_blocks : &row->before_blocks) += l->blocks;
         *(after ? &row->after_bytes : &row->before_bytes) += l->bytes;
     }
-    for (size_t i = 0; i < m->corruption_count; i++) {
-        struct diff_kind *row = diff_kind_row(d, m->corruption[i].kind ? m->corruption[i].kind : "?");
-        *(after ? &row->after : &row->before) += 1;
+    for (size_t i = 0; i < m->corruption_kind_count; i++) {
+        const struct model_corruption_kind *k = &m->corruption_kinds[i];
+        struct diff_kind *row = diff_kind_row(d, k->kind ? k->kind : "?");
+        *(after ? &row->after : &row->before) += k->events;
     }
 }
 
@@ -157,17 +158,37 @@ static int diff_kind_order(const void *a, const void *b)
     return strcmp(((const struct diff_kind *)a)->kind, ((const struct diff_kind *)b)->kind);
 }
 
+/* Classes in the models' order: by payload, LARGE last. */
+static int diff_class_order(const struct model_class_info *x, const struct model_class_info *y)
+{
+    if (x->large != y->large)
+        return x->large ? 1 : -1;
+    return (x->payload_bytes > y->payload_bytes) - (x->payload_bytes < y->payload_bytes);
+}
+
 void diff_compute(struct diff *d, const struct model *before, const struct model *after)
 {
     *d = (struct diff){.before_path = before->path_shown, .after_path = after->path_shown,
                        .sampled = before->sampled || after->sampled};
-    d->classes = mem_zalloc(MODEL_CLASS_SLOTS, sizeof *d->classes);
-    for (int c = 0; c < MODEL_CLASS_SLOTS; c++) {
-        if (diff_class_same(&before->totals[c], &after->totals[c]))
+    /* The two runs may have had different tables: walk both class lists
+     * (each by payload, LARGE last) together, a class of one run alone
+     * comparing with zeros. */
+    d->classes = mem_zalloc(before->class_count + after->class_count + 1, sizeof *d->classes);
+    static const struct model_class none;
+    size_t b = 0, a = 0;
+    while (b < before->class_count || a < after->class_count) {
+        const struct model_class_info *x = b < before->class_count ? &before->classes[b] : NULL;
+        const struct model_class_info *y = a < after->class_count ? &after->classes[a] : NULL;
+        int order = x == NULL ? 1 : y == NULL ? -1 : diff_class_order(x, y);
+        const struct model_class *was = order <= 0 ? &before->totals[b] : &none;
+        const struct model_class *now = order >= 0 ? &after->totals[a] : &none;
+        const char *name = order >= 0 ? y->name : x->name;
+        b += order <= 0;
+        a += order >= 0;
+        if (diff_class_same(was, now))
             continue;
-        d->classes[d->class_count++] = (struct diff_class){
-            .class_id = c, .name = after->class_names[c], .before = before->totals[c],
-            .after = after->totals[c]};
+        d->classes[d->class_count++] =
+            (struct diff_class){.name = name, .before = *was, .after = *now};
     }
     struct strmap site_rows = {0}, leak_rows = {0};
     diff_add_run(d, &site_rows, &leak_rows, before, false);

@@ -17,8 +17,7 @@
 #include "model.h"
 
 struct diff_class {
-    int class_id;
-    const char *name;                  /* the new run's class name */
+    const char *name;                  /* B64 ... LARGE (either run's: the same payload) */
     struct model_class before, after;  /* whole-tree totals */
 };
 

@@ -24,7 +24,9 @@ enum format_section {
 
 struct format_options {
     unsigned sections;   /* enum format_section bits */
-    size_t top;          /* rows per top-sites table (text) */
+    size_t top;          /* rows per top-sites table (text); corruption groups and events
+                          * listed (text and JSON) */
+    bool all;            /* --all: list every corruption group and stored event */
     size_t stack_frames; /* frames shown per stack (text) */
 };
 

@@ -41,18 +41,27 @@ static void json_class_fields(struct json *j, const struct model_class *c)
     json_int(j, "live_usable_bytes", c->live_usable_bytes);
 }
 
-static void json_classes(struct json *j, const struct model *m, const struct model_class *classes)
+/* The active classes of a process (p) or of the whole tree (p NULL).
+ * class_id is the process's own; over the tree, the one every process
+ * gives the class, or null when their tables number it differently. */
+static void json_classes(struct json *j, const struct model *m, const struct model_process *p,
+                         const struct model_class *classes)
 {
     json_begin_array(j, "classes");
-    for (int i = 0; i < MODEL_CLASS_SLOTS; i++) {
+    for (size_t i = 0; i < m->class_count; i++) {
         const struct model_class *c = &classes[i];
+        const struct model_class_info *info = &m->classes[i];
         if (!model_class_active(c))
             continue;
         json_begin_object(j, NULL);
-        json_string(j, "class_name", m->class_names[i]);
-        json_int(j, "class_id", i);
-        if (m->payload_bytes[i] > 0)
-            json_int(j, "payload_size", m->payload_bytes[i]);
+        json_string(j, "class_name", info->name);
+        int64_t id = p != NULL ? p->class_ids[i] : info->class_id;
+        if (id >= 0)
+            json_int(j, "class_id", id);
+        else
+            json_string(j, "class_id", NULL);
+        if (!info->large)
+            json_int(j, "payload_size", info->payload_bytes);
         else
             json_string(j, "payload_size", NULL);
         json_class_fields(j, c);
@@ -106,12 +115,12 @@ static void json_processes(struct json *j, const struct model *m, bool with_clas
         json_int(j, "stacks_truncated", p->stacks_truncated);
         json_int(j, "untracked_frees", p->untracked_frees);
         json_peak(j, p);
-        struct model_class sum = model_sum_classes(p->classes);
+        struct model_class sum = model_sum_classes(p->classes, m->class_count);
         json_begin_object(j, "totals");
         json_class_fields(j, &sum);
         json_end_object(j);
         if (with_classes)
-            json_classes(j, m, p->classes);
+            json_classes(j, m, p, p->classes);
         json_end_object(j);
     }
     json_end_array(j);
@@ -123,14 +132,14 @@ static void json_overview(struct json *j, const struct model *m)
     json_bool(j, "live", m->live);
     json_bool(j, "stacks_off", m->stacks_off);
     json_bool(j, "sampled", m->sampled);
-    struct model_class all = model_sum_classes(m->totals);
+    struct model_class all = model_sum_classes(m->totals, m->class_count);
     json_begin_object(j, "totals");
     json_class_fields(j, &all);
     json_int(j, "leaked_blocks", model_total_leak_blocks(m));
     json_int(j, "leaked_bytes", model_total_leak_bytes(m));
     json_int(j, "suppressed_blocks", model_total_suppressed_blocks(m));
     json_int(j, "suppressed_bytes", model_total_suppressed_bytes(m));
-    json_int(j, "corruption_events", (int64_t)m->corruption_count);
+    json_int(j, "corruption_events", m->corruption_events);
     json_int(j, "dropped_records", model_total_dropped(m));
     json_end_object(j);
 }
@@ -190,31 +199,92 @@ static void json_leaks(struct json *j, const struct model *m)
     json_end_array(j);
 }
 
-static void json_corruption(struct json *j, const struct model *m)
+struct json_event_ctx {
+    struct json *j;
+    const struct model *m;
+};
+
+static void json_corruption_event(const struct model_corruption *c, void *ctx)
 {
+    struct json_event_ctx *x = ctx;
+    struct json *j = x->j;
+    const struct model *m = x->m;
+    json_begin_object(j, NULL);
+    json_int(j, "event_id", c->event_id);
+    json_int(j, "process_id", c->process_id);
+    json_int(j, "thread_id", c->thread_id);
+    json_int(j, "ts_ns", c->ts_ns);
+    json_string(j, "kind", c->kind);
+    json_string(j, "call", c->call);
+    json_int(j, "address", (int64_t)c->address);
+    json_string(j, "class_name", c->class_name);
+    json_string(j, "function", c->function);
+    json_string(j, "file", c->file);
+    if (c->line > 0)
+        json_int(j, "line", c->line);
+    else
+        json_string(j, "line", NULL);
+    json_stack(j, "stack", model_stack(m, c->process_id, c->stack_id));
+    json_stack(j, "alloc_stack", model_stack(m, c->process_id, c->alloc_stack_id));
+    json_end_object(j);
+}
+
+/* "corruption": the stored events, the first `limit` unless all;
+ * "corruption_summary": every event counted, by kind and by group (the
+ * top `limit` groups unless all), and what the lists left out. */
+static void json_corruption(struct json *j, const struct model *m, size_t limit, bool all)
+{
+    size_t listed = all || m->corruption_stored <= (int64_t)limit ? (size_t)m->corruption_stored
+                                                                   : limit;
     json_begin_array(j, "corruption");
-    for (size_t i = 0; i < m->corruption_count; i++) {
-        const struct model_corruption *c = &m->corruption[i];
+    struct json_event_ctx ctx = {j, m};
+    if (listed > 0)
+        model_each_corruption(m, all ? 0 : listed, json_corruption_event, &ctx);
+    json_end_array(j);
+
+    size_t groups = all || m->corruption_group_count <= limit ? m->corruption_group_count : limit;
+    json_begin_object(j, "corruption_summary");
+    json_int(j, "events", m->corruption_events);
+    json_int(j, "stored_events", m->corruption_stored);
+    json_int(j, "aggregated_events", m->corruption_events - m->corruption_stored);
+    json_int(j, "listed_events", (int64_t)listed);
+    json_int(j, "groups", (int64_t)m->corruption_group_count);
+    json_int(j, "listed_groups", (int64_t)groups);
+    json_bool(j, "complete", listed == (size_t)m->corruption_stored &&
+                                 groups == m->corruption_group_count);
+    json_begin_array(j, "kinds");
+    for (size_t i = 0; i < m->corruption_kind_count; i++) {
         json_begin_object(j, NULL);
-        json_int(j, "event_id", c->event_id);
-        json_int(j, "process_id", c->process_id);
-        json_int(j, "thread_id", c->thread_id);
-        json_int(j, "ts_ns", c->ts_ns);
-        json_string(j, "kind", c->kind);
-        json_string(j, "call", c->call);
-        json_int(j, "address", (int64_t)c->address);
-        json_string(j, "class_name", c->class_name);
-        json_string(j, "function", c->function);
-        json_string(j, "file", c->file);
-        if (c->line > 0)
-            json_int(j, "line", c->line);
-        else
-            json_string(j, "line", NULL);
-        json_stack(j, "stack", model_stack(m, c->process_id, c->stack_id));
-        json_stack(j, "alloc_stack", model_stack(m, c->process_id, c->alloc_stack_id));
+        json_string(j, "kind", m->corruption_kinds[i].kind);
+        json_int(j, "events", m->corruption_kinds[i].events);
         json_end_object(j);
     }
     json_end_array(j);
+    json_begin_array(j, "by_site");
+    for (size_t i = 0; i < groups; i++) {
+        const struct model_corruption_group *g = &m->corruption_groups[i];
+        json_begin_object(j, NULL);
+        json_int(j, "process_id", g->process_id);
+        json_string(j, "kind", g->kind);
+        json_string(j, "call", g->call);
+        json_string(j, "function", g->function);
+        json_string(j, "file", g->file);
+        if (g->line > 0)
+            json_int(j, "line", g->line);
+        else
+            json_string(j, "line", NULL);
+        json_string(j, "class_name", g->class_name);
+        json_int(j, "events", g->events);
+        json_int(j, "stored_events", g->stored_events);
+        json_int(j, "first_ns", g->first_ns);
+        json_int(j, "last_ns", g->last_ns);
+        json_int(j, "first_address", (int64_t)g->first_address);
+        json_int(j, "last_address", (int64_t)g->last_address);
+        json_stack(j, "stack", model_stack(m, g->process_id, g->stack_id));
+        json_end_object(j);
+    }
+    json_end_array(j);
+    json_end_object(j);
 }
 
 void format_json(FILE *out, const struct model *m, const struct format_options *o)
@@ -228,13 +298,13 @@ void format_json(FILE *out, const struct model *m, const struct format_options *
         json_processes(&j, m, (o->sections & FORMAT_CLASSES) != 0);
     }
     if (o->sections & FORMAT_CLASSES)
-        json_classes(&j, m, m->totals);
+        json_classes(&j, m, NULL, m->totals);
     if (o->sections & FORMAT_SITES)
         json_sites(&j, m);
     if (o->sections & FORMAT_LEAKS)
         json_leaks(&j, m);
     if (o->sections & FORMAT_CORRUPTION)
-        json_corruption(&j, m);
+        json_corruption(&j, m, o->top, o->all);
     json_end_object(&j);
     json_finish(&j);
 }

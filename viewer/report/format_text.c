@@ -31,7 +31,7 @@ static void text_overview(FILE *out, const struct model *m)
         fprintf(out, " (the root ended by %s)", root->end_reason);
     fputc('\n', out);
 
-    struct model_class all = model_sum_classes(m->totals);
+    struct model_class all = model_sum_classes(m->totals, m->class_count);
     fprintf(out, "  allocated    %lld blocks, %s requested, %s usable (%.2f%% waste)\n",
             (long long)all.allocs, units_bytes(a, sizeof a, (double)all.requested_bytes),
             units_bytes(b, sizeof b, (double)all.usable_bytes),
@@ -82,7 +82,7 @@ static void text_processes(FILE *out, const struct model *m)
             "duration", "allocs", "requested", "live", "command");
     for (size_t i = 0; i < m->process_count; i++) {
         const struct model_process *p = &m->processes[i];
-        struct model_class sum = model_sum_classes(p->classes);
+        struct model_class sum = model_sum_classes(p->classes, m->class_count);
         fprintf(out, "  %4lld %8lld %6s %6s %10s %10lld %10s %10s  %s\n", (long long)p->process_id,
                 (long long)p->pid, p->via ? p->via : "?",
                 p->end_ns ? (p->end_reason ? p->end_reason : "?") : "no",
@@ -104,13 +104,13 @@ static void text_class_table(FILE *out, const struct model *m, const struct mode
             "frees", "requested", "usable", "waste", "waste%", "live", "live use", "peak live",
             "cached");
     bool any = false;
-    for (int i = 0; i < MODEL_CLASS_SLOTS; i++) {
+    for (size_t i = 0; i < m->class_count; i++) {
         const struct model_class *k = &classes[i];
         if (!model_class_active(k))
             continue;
         any = true;
         fprintf(out, "  %-6s %10lld %10lld %10s %10s %10s %6.2f%% %8lld %10s %10s %10s\n",
-                m->class_names[i], (long long)k->allocs, (long long)k->frees,
+                m->classes[i].name, (long long)k->allocs, (long long)k->frees,
                 units_bytes(a, sizeof a, (double)k->requested_bytes),
                 units_bytes(b, sizeof b, (double)k->usable_bytes),
                 units_bytes(c, sizeof c, (double)(k->usable_bytes - k->requested_bytes)),
@@ -127,7 +127,7 @@ static void text_classes(FILE *out, const struct model *m)
 {
     size_t active = 0;
     for (size_t i = 0; i < m->process_count; i++) {
-        struct model_class sum = model_sum_classes(m->processes[i].classes);
+        struct model_class sum = model_sum_classes(m->processes[i].classes, m->class_count);
         active += sum.allocs > 0 || sum.live_blocks > 0;
     }
     text_class_table(out, m, m->totals,
@@ -136,7 +136,7 @@ static void text_classes(FILE *out, const struct model *m)
         return;
     for (size_t i = 0; i < m->process_count; i++) {
         const struct model_process *p = &m->processes[i];
-        struct model_class sum = model_sum_classes(p->classes);
+        struct model_class sum = model_sum_classes(p->classes, m->class_count);
         if (sum.allocs == 0 && sum.live_blocks == 0)
             continue;
         char title[128];
@@ -316,42 +316,117 @@ static void text_leaks(FILE *out, const struct model *m, size_t frames)
     }
 }
 
-static void text_corruption(FILE *out, const struct model *m, size_t frames)
+/* One stored event with where it was caught and allocated. */
+struct text_event_ctx {
+    FILE *out;
+    const struct model *m;
+    size_t frames;
+};
+
+static void text_corruption_event(const struct model_corruption *c, void *arg)
 {
+    const struct text_event_ctx *x = arg;
+    FILE *out = x->out;
+    const struct model *m = x->m;
     char a[UNITS_BUF], site[512];
-    if (m->corruption_count == 0) {
+    const struct model_process *p = model_process(m, c->process_id);
+    fprintf(out, "  %s in %s() of 0x%" PRIx64, c->kind ? c->kind : "?", c->call ? c->call : "?",
+            c->address);
+    if (c->class_name != NULL)
+        fprintf(out, " (%s)", c->class_name);
+    fprintf(out, ", thread %lld", (long long)c->thread_id);
+    if (m->process_count > 1)
+        fprintf(out, " of process %lld", (long long)c->process_id);
+    if (p != NULL && p->start_ns > 0)
+        fprintf(out, ", %s after start", units_duration(a, sizeof a, c->ts_ns - p->start_ns));
+    if (c->function != NULL)
+        fprintf(out, ", in %s", text_site_name(site, sizeof site, c->function, c->file, c->line));
+    fputc('\n', out);
+    const struct model_stack *detected = model_stack(m, c->process_id, c->stack_id);
+    const struct model_stack *allocated = model_stack(m, c->process_id, c->alloc_stack_id);
+    if (detected != NULL) {
+        fprintf(out, "    detected at:\n");
+        text_stack(out, detected, "      ", x->frames);
+    }
+    if (allocated != NULL) {
+        fprintf(out, "    allocated at:\n");
+        text_stack(out, allocated, "      ", x->frames);
+    }
+}
+
+/* The groups (every event counted, most first), then the stored events
+ * one by one: `limit` of each unless all, saying what was left out and
+ * how to see it. */
+static void text_corruption(FILE *out, const struct model *m, size_t frames, size_t limit,
+                            bool all)
+{
+    char a[UNITS_BUF], b[UNITS_BUF], site[512], n1[48], n2[48];
+    if (m->corruption_events == 0) {
         fprintf(out, "\nCorruption: none\n");
         return;
     }
-    char events[48];
-    fprintf(out, "\nCorruption: %s\n",
-            text_count(events, sizeof events, (int64_t)m->corruption_count, "event", "events"));
-    for (size_t i = 0; i < m->corruption_count; i++) {
-        const struct model_corruption *c = &m->corruption[i];
-        const struct model_process *p = model_process(m, c->process_id);
-        fprintf(out, "  %s in %s() of 0x%" PRIx64, c->kind ? c->kind : "?", c->call ? c->call : "?",
-                c->address);
-        if (c->class_name != NULL)
-            fprintf(out, " (%s)", c->class_name);
-        fprintf(out, ", thread %lld", (long long)c->thread_id);
+    fprintf(out, "\nCorruption: %s", text_count(n1, sizeof n1, m->corruption_events, "event", "events"));
+    if (m->corruption_stored < m->corruption_events)
+        fprintf(out, " (%lld stored one by one, %lld counted only, past the collector's cap "
+                     "per process)",
+                (long long)m->corruption_stored,
+                (long long)(m->corruption_events - m->corruption_stored));
+    fputc('\n', out);
+    fprintf(out, "  ");
+    text_corruption_kinds(out, m);
+    fputc('\n', out);
+
+    size_t groups = m->corruption_group_count;
+    size_t shown = all || groups <= limit ? groups : limit;
+    fprintf(out, "\n  By where they were caught (%s%s):\n",
+            text_count(n1, sizeof n1, (int64_t)groups, "group", "groups"),
+            shown < groups ? ", the most events first" : "");
+    fprintf(out, "  %10s  %s\n", "events", "kind, call, site, class, process, first .. last");
+    int64_t left_events = 0;
+    for (size_t i = 0; i < groups; i++) {
+        const struct model_corruption_group *g = &m->corruption_groups[i];
+        if (i >= shown) {
+            left_events += g->events;
+            continue;
+        }
+        const struct model_process *p = model_process(m, g->process_id);
+        int64_t start = p != NULL ? p->start_ns : 0;
+        fprintf(out, "  %10lld  %s in %s()", (long long)g->events, g->kind ? g->kind : "?",
+                g->call ? g->call : "?");
+        if (g->function != NULL)
+            fprintf(out, " at %s", text_site_name(site, sizeof site, g->function, g->file, g->line));
+        if (g->class_name != NULL)
+            fprintf(out, " (%s)", g->class_name);
         if (m->process_count > 1)
-            fprintf(out, " of process %lld", (long long)c->process_id);
-        if (p != NULL && p->start_ns > 0)
-            fprintf(out, ", %s after start", units_duration(a, sizeof a, c->ts_ns - p->start_ns));
-        if (c->function != NULL)
-            fprintf(out, ", in %s", text_site_name(site, sizeof site, c->function, c->file, c->line));
+            fprintf(out, ", process %lld", (long long)g->process_id);
+        if (start > 0 && g->last_ns > g->first_ns)
+            fprintf(out, ", %s .. %s after start",
+                    units_duration(a, sizeof a, g->first_ns - start),
+                    units_duration(b, sizeof b, g->last_ns - start));
+        else if (start > 0)
+            fprintf(out, ", %s after start", units_duration(a, sizeof a, g->first_ns - start));
         fputc('\n', out);
-        const struct model_stack *detected = model_stack(m, c->process_id, c->stack_id);
-        const struct model_stack *allocated = model_stack(m, c->process_id, c->alloc_stack_id);
-        if (detected != NULL) {
-            fprintf(out, "    detected at:\n");
-            text_stack(out, detected, "      ", frames);
-        }
-        if (allocated != NULL) {
-            fprintf(out, "    allocated at:\n");
-            text_stack(out, allocated, "      ", frames);
-        }
     }
+    if (shown < groups)
+        fprintf(out, "  (%zu more groups with %s left out; ortho-report --corruption --all lists "
+                     "every group)\n",
+                groups - shown, text_count(n2, sizeof n2, left_events, "event", "events"));
+
+    int64_t stored = m->corruption_stored;
+    size_t listed = all || stored <= (int64_t)limit ? (size_t)stored : limit;
+    if (stored == 0)
+        return;
+    if ((int64_t)listed < stored)
+        fprintf(out, "\n  The first %zu of %s, by process and time:\n", listed,
+                text_count(n1, sizeof n1, stored, "stored event", "stored events"));
+    else
+        fprintf(out, "\n  %s:\n", (size_t)stored == 1 ? "The stored event" : "The stored events");
+    struct text_event_ctx ctx = {out, m, frames};
+    model_each_corruption(m, all ? 0 : listed, text_corruption_event, &ctx);
+    if ((int64_t)listed < stored)
+        fprintf(out, "  (%lld more stored events left out; ortho-report --corruption --all lists "
+                     "them all)\n",
+                (long long)(stored - (int64_t)listed));
 }
 
 void format_text(FILE *out, const struct model *m, const struct format_options *o)
@@ -369,5 +444,5 @@ void format_text(FILE *out, const struct model *m, const struct format_options *
     if (s & FORMAT_LEAKS)
         text_leaks(out, m, o->stack_frames);
     if (s & FORMAT_CORRUPTION)
-        text_corruption(out, m, o->stack_frames);
+        text_corruption(out, m, o->stack_frames, o->top, o->all);
 }

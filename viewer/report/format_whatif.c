@@ -2,6 +2,7 @@
  * run's own table and the other one (or the suggestion) side by side,
  * whole run first, then the other table class by class, then per process
  * when the run has several. */
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "json.h"
@@ -22,7 +23,7 @@ static void whatif_text_one(FILE *out, const struct model *m, const struct whati
 {
     char a[UNITS_BUF], b[UNITS_BUF], label[64];
     struct whatif_result mine, theirs;
-    whatif_replay(m, 0, own, &mine);
+    whatif_replay_own(m, 0, &mine);
     whatif_replay(m, 0, other, &theirs);
     fprintf(out, "  %-28s %12s %12s %12s %8s\n", "table", "allocs", "requested", "waste", "waste%");
     snprintf(label, sizeof label, "the run's (%zu classes)", own->count);
@@ -55,7 +56,7 @@ static void whatif_text_one(FILE *out, const struct model *m, const struct whati
         fprintf(out, "\n  per process: waste under the run's table -> under %s\n", name);
         for (size_t i = 0; i < m->process_count; i++) {
             struct whatif_result pm, pt;
-            whatif_replay(m, m->processes[i].process_id, own, &pm);
+            whatif_replay_own(m, m->processes[i].process_id, &pm);
             whatif_replay(m, m->processes[i].process_id, other, &pt);
             if (pm.allocs > 0)
                 fprintf(out, "    process %lld: %s -> %s\n", (long long)m->processes[i].process_id,
@@ -89,6 +90,10 @@ void format_whatif_text(FILE *out, const struct model *m, const struct whatif_re
             for (size_t i = 0; i < r->suggested->count; i++)
                 fprintf(out, " %lld", (long long)r->suggested->payload_bytes[i]);
             fputc('\n', out);
+            if (r->suggested_option != NULL)
+                fprintf(out, "  run with: ORTHO_CLASSES=%s\n", r->suggested_option);
+            if (r->output != NULL)
+                fprintf(out, "  written to %s: run with ORTHO_CLASSES=@%s\n", r->output, r->output);
             if (r->suggested->count < r->wanted)
                 fprintf(out, "  (only %zu distinct sizes to serve: one class each)\n",
                         r->suggested->count);
@@ -98,11 +103,15 @@ void format_whatif_text(FILE *out, const struct model *m, const struct whatif_re
     whatif_table_free(&own);
 }
 
+/* One table's replay; own: the run's own tables (t is their union). */
 static void whatif_json_result(struct json *j, const char *key, const struct model *m,
-                               const struct whatif_table *t)
+                               const struct whatif_table *t, bool own)
 {
     struct whatif_result r;
-    whatif_replay(m, 0, t, &r);
+    if (own)
+        whatif_replay_own(m, 0, &r);
+    else
+        whatif_replay(m, 0, t, &r);
     json_begin_object(j, key);
     json_begin_array(j, "payload_sizes");
     for (size_t i = 0; i < t->count; i++)
@@ -131,7 +140,10 @@ static void whatif_json_result(struct json *j, const char *key, const struct mod
     json_begin_array(j, "processes");
     for (size_t i = 0; i < m->process_count; i++) {
         struct whatif_result p;
-        whatif_replay(m, m->processes[i].process_id, t, &p);
+        if (own)
+            whatif_replay_own(m, m->processes[i].process_id, &p);
+        else
+            whatif_replay(m, m->processes[i].process_id, t, &p);
         json_begin_object(j, NULL);
         json_int(j, "process_id", m->processes[i].process_id);
         json_int(j, "allocs", p.allocs);
@@ -153,14 +165,16 @@ void format_whatif_json(FILE *out, const struct model *m, const struct whatif_re
     json_init(&j, out);
     json_begin_document(&j);
     json_string(&j, "database", m->path_shown);
-    whatif_json_result(&j, "current", m, &own);
+    whatif_json_result(&j, "current", m, &own, true);
     if (r->table != NULL) {
         json_string(&j, "what_if_table", r->table_name);
-        whatif_json_result(&j, "what_if", m, r->table);
+        whatif_json_result(&j, "what_if", m, r->table, false);
     }
     if (r->suggested != NULL) {
         json_int(&j, "suggest_classes", (int64_t)r->wanted);
-        whatif_json_result(&j, "suggested", m, r->suggested);
+        json_string(&j, "ortho_classes", r->suggested_option);
+        json_string(&j, "output", r->output);
+        whatif_json_result(&j, "suggested", m, r->suggested, false);
     }
     json_end_object(&j);
     json_finish(&j);

@@ -14,12 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "classfile.h"
 #include "diff.h"
 #include "format.h"
 #include "gzip_out.h"
 #include "model.h"
-#include "class_table.h"
+#include "outfile.h"
 #include "safetext.h"
 #include "units.h"
 #include "weights.h"
@@ -35,7 +34,7 @@
 #define REPORT_TOP_DEFAULT 10
 #define REPORT_TOP_MAX 100000
 #define REPORT_FRAMES_SHOWN 8      /* frames per stack in the text */
-#define REPORT_SUGGEST_MAX 4096    /* --suggest-classes: more classes than any allocator has */
+#define REPORT_SUGGEST_MAX CLASS_TABLE_MAX /* --suggest-classes: what ORTHO_CLASSES accepts */
 #define REPORT_ERR 1024
 
 #define REPORT_SUPPRESSION_FILES 16 /* --suppressions given more often is a mistake */
@@ -44,6 +43,7 @@ struct report_args {
     unsigned sections;          /* FORMAT_* bits; 0: none asked */
     bool json;
     size_t top;
+    bool all;                   /* --all: every corruption group and stored event */
     bool fail_on_leaks, fail_on_corruption;
     const char *flamegraph, *folded, *pprof;
     int weight;                 /* enum weight_kind; -1: not given */
@@ -96,7 +96,9 @@ static void report_help(void)
            "      --classes            only the size classes\n"
            "      --corruption         only the corruption events\n"
            "      --format text|json   text for people (default), JSON for scripts\n"
-           "      --top N              rows per top-sites table (default %d)\n"
+           "      --top N              rows per top-sites table, corruption groups and events\n"
+           "                           listed (default %d)\n"
+           "      --all                list every corruption group and stored event\n"
            "      --fail-on-leaks      exit 1 if any block was still live at exit (but for\n"
            "                           the C runtime's own, and --suppressions')\n"
            "      --suppressions FILE  set apart the leaks FILE's rules match (site:PATTERN,\n"
@@ -114,7 +116,8 @@ static void report_help(void)
            "      --diff               compare two runs: classes, sites, leaks, corruption\n"
            "      --what-if TABLE      waste under the class sizes listed in file TABLE\n"
            "      --suggest-classes N  the N-class table with the least waste for this run\n"
-           "      --output FILE        write that table to FILE, for ORTHO_CLASSES=@FILE\n"
+           "      --output FILE        with --suggest-classes: write the table to FILE, for\n"
+           "                           ORTHO_CLASSES=@FILE\n"
            "  -h, --help               print this help\n"
            "      --version            print the version\n"
            "\n"
@@ -135,7 +138,7 @@ static size_t report_number(const char *name, const char *text, size_t max)
 }
 
 enum {
-    OPT_LEAKS = 256, OPT_SITES, OPT_CLASSES, OPT_CORRUPTION, OPT_FORMAT, OPT_TOP,
+    OPT_LEAKS = 256, OPT_SITES, OPT_CLASSES, OPT_CORRUPTION, OPT_FORMAT, OPT_TOP, OPT_ALL,
     OPT_FAIL_LEAKS, OPT_FAIL_CORRUPTION, OPT_FLAMEGRAPH, OPT_FOLDED, OPT_WEIGHT, OPT_PPROF,
     OPT_DIFF, OPT_WHAT_IF, OPT_SUGGEST, OPT_OUTPUT, OPT_VERSION, OPT_SUPPRESSIONS, OPT_NO_DEFAULT_SUPPRESSIONS,
 };
@@ -147,6 +150,7 @@ static const struct option report_options[] = {
     {"corruption", no_argument, NULL, OPT_CORRUPTION},
     {"format", required_argument, NULL, OPT_FORMAT},
     {"top", required_argument, NULL, OPT_TOP},
+    {"all", no_argument, NULL, OPT_ALL},
     {"fail-on-leaks", no_argument, NULL, OPT_FAIL_LEAKS},
     {"fail-on-corruption", no_argument, NULL, OPT_FAIL_CORRUPTION},
     {"flamegraph", required_argument, NULL, OPT_FLAMEGRAPH},
@@ -183,6 +187,7 @@ static void report_parse(struct report_args *a, int argc, char **argv)
                             optarg);
             break;
         case OPT_TOP: a->top = report_number("--top", optarg, REPORT_TOP_MAX); break;
+        case OPT_ALL: a->all = true; break;
         case OPT_FAIL_LEAKS: a->fail_on_leaks = true; break;
         case OPT_FAIL_CORRUPTION: a->fail_on_corruption = true; break;
         case OPT_FLAMEGRAPH: a->flamegraph = optarg; break;
@@ -240,7 +245,7 @@ static void report_parse(struct report_args *a, int argc, char **argv)
         report_fail("--diff reports classes, sites, leaks and corruption together; drop the "
                     "section options");
     if (a->output && !a->suggest)
-        report_fail("--output writes the table --suggest-classes finds; add --suggest-classes N");
+        report_fail("--output writes the table --suggest-classes computes; add --suggest-classes N");
     if (a->output && strcmp(a->output, "-") == 0 && a->sections)
         report_fail("--output - writes the table to stdout; give it a file to print sections too");
     if (a->weight >= 0 && !a->flamegraph && !a->folded)
@@ -312,10 +317,10 @@ static int report_gates(const struct report_args *a, const struct model *m)
                     m->leak_site_count);
         status = REPORT_EXIT_GATE;
     }
-    if (a->fail_on_corruption && m->corruption_count > 0) {
-        report_warn("%s: %zu heap corruption events were recorded; failing as "
+    if (a->fail_on_corruption && m->corruption_events > 0) {
+        report_warn("%s: %lld heap corruption events were recorded; failing as "
                     "--fail-on-corruption asks",
-                    m->path, m->corruption_count);
+                    m->path, (long long)m->corruption_events);
         status = REPORT_EXIT_GATE;
     }
     return status;
@@ -353,32 +358,34 @@ static int report_diff(const struct report_args *a)
     return status;
 }
 
-/* How to run with the suggestion: the file, or the value to set. */
-static void report_whatif_hint(const struct report_args *a, const struct whatif_table *suggested)
+/* Writes the suggested table to path for ORTHO_CLASSES=@path: the sizes
+ * one per line after comments that say where they came from. */
+static void report_write_table(const struct report_args *a, const struct model *m,
+                               const struct whatif_table *t)
 {
+    char err[REPORT_ERR];
+    FILE *f = outfile_open(a->output, "class table", err, sizeof err);
+    if (f == NULL)
+        report_fail("%s", err);
+    fprintf(f, "# %zu size classes suggested by ortho-report --suggest-classes %zu\n", t->count,
+            a->suggest);
+    fprintf(f, "# for %s (the least waste for that run's requests).\n", m->path_shown);
+    /* The path as the terminal would show it: a newline in it must not
+     * start a line of sizes. */
     char shown[4 * REPORT_ERR];
-    if (a->output) {
-        safetext_copy(shown, sizeof shown, a->output);
-        printf("\n  written to %s; run the program with ORTHO_CLASSES=@%s\n", shown, shown);
-        return;
-    }
-    char value[1024];
-    classfile_env_value(suggested, value, sizeof value);
-    if (suggested->count > CLASS_TABLE_MAX)
-        printf("\n  the allocator takes at most %d classes: ask for fewer to run with it\n",
-               CLASS_TABLE_MAX);
-    else if (strstr(value, "...") != NULL)
-        printf("\n  to run with it: --output FILE, then ORTHO_CLASSES=@FILE\n");
-    else
-        printf("\n  to run with it: ORTHO_CLASSES=%s (or --output FILE, then ORTHO_CLASSES=@FILE)\n",
-               value);
+    fprintf(f, "# Use: ORTHO_CLASSES=@%s (payload bytes, ascending)\n",
+            safetext_copy(shown, sizeof shown, a->output));
+    for (size_t i = 0; i < t->count; i++)
+        fprintf(f, "%lld\n", (long long)t->payload_bytes[i]);
+    if (outfile_close(f, a->output, err, sizeof err) != 0)
+        report_fail("%s", err);
 }
 
 static void report_whatif(const struct report_args *a, const struct model *m)
 {
     char err[REPORT_ERR];
     struct whatif_table table = {0}, suggested = {0};
-    char table_name[4 * REPORT_ERR];
+    char table_name[4 * REPORT_ERR], output_name[4 * REPORT_ERR], option[WHATIF_OPTION_BYTES];
     struct whatif_request r = {
         .table_name = a->what_if ? safetext_copy(table_name, sizeof table_name, a->what_if) : NULL,
         .wanted = a->suggest};
@@ -390,19 +397,28 @@ static void report_whatif(const struct report_args *a, const struct model *m)
     if (a->suggest) {
         whatif_suggest(m, a->suggest, &suggested);
         r.suggested = &suggested;
+        const char *why = NULL;
+        if (suggested.count > 0 && whatif_table_option(&suggested, option, &why) == 0)
+            r.suggested_option = option;
+        if (a->output != NULL) {
+            if (suggested.count == 0)
+                report_fail("%s: no allocation up to 16 MiB to fit a table to; nothing written to %s",
+                            m->path, a->output);
+            if (r.suggested_option == NULL)
+                report_fail("the suggested table %s; nothing written to %s", why, a->output);
+            report_write_table(a, m, &suggested);
+            r.output = safetext_copy(output_name, sizeof output_name, a->output);
+            if (strcmp(a->output, "-") == 0) { /* the table is the output: nothing after it */
+                whatif_table_free(&table);
+                whatif_table_free(&suggested);
+                return;
+            }
+        }
     }
-    bool table_to_stdout = a->output && strcmp(a->output, "-") == 0;
-    if (a->output && classfile_write(a->output, &suggested, a->paths[0], err, sizeof err) != 0)
-        report_fail("%s", err);
-    if (table_to_stdout) {
-        /* The file is the output; the comparison would corrupt it. */
-    } else if (a->json) {
+    if (a->json)
         format_whatif_json(stdout, m, &r);
-    } else {
+    else
         format_whatif_text(stdout, m, &r);
-        if (a->suggest && suggested.count > 0)
-            report_whatif_hint(a, &suggested);
-    }
     whatif_table_free(&table);
     whatif_table_free(&suggested);
 }
@@ -427,7 +443,7 @@ int main(int argc, char **argv)
      * no section was; then only the gates speak. */
     unsigned sections = a.sections ? a.sections : other_output ? 0 : FORMAT_ALL;
     if (sections) {
-        struct format_options o = {.sections = sections, .top = a.top,
+        struct format_options o = {.sections = sections, .top = a.top, .all = a.all,
                                    .stack_frames = REPORT_FRAMES_SHOWN};
         if (a.json)
             format_json(stdout, &m, &o);

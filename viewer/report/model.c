@@ -75,14 +75,125 @@ static int64_t col_int(sqlite3_stmt *row, int col)
 
 /* ---- rows -------------------------------------------------------------- */
 
+/* One row of `classes` as read, before the classes of all processes are
+ * merged (model_merge_classes). */
+struct class_row {
+    int64_t process_id, class_id, payload_bytes;
+    bool large;
+    char *name;
+};
+
+struct class_rows {
+    struct class_row *rows;
+    size_t count;
+};
+
 static void row_class(struct model *m, sqlite3_stmt *row, void *ctx)
 {
-    (void)ctx;
-    int64_t id = col_int(row, 0);
-    if (id < 0 || id >= MODEL_CLASS_SLOTS)
-        return; /* a class this build does not know; the version check guards the rest */
-    m->class_names[id] = col_text(row, 1);
-    m->payload_bytes[id] = col_int(row, 2);
+    (void)m;
+    struct class_rows *r = ctx;
+    int64_t id = col_int(row, 1);
+    if (id < 0 || id > ORTHO_CLASS_MAX)
+        return; /* no table has so many: a damaged row */
+    mem_push((void **)&r->rows, r->count, sizeof *r->rows);
+    bool large = sqlite3_column_type(row, 3) == SQLITE_NULL;
+    r->rows[r->count++] = (struct class_row){
+        .process_id = col_int(row, 0), .class_id = id, .large = large,
+        .payload_bytes = large ? 0 : col_int(row, 3), .name = col_text(row, 2)};
+}
+
+/* The model's order of classes: by payload, LARGE after all. */
+static int class_row_cmp(const void *a, const void *b)
+{
+    const struct class_row *x = a, *y = b;
+    if (x->large != y->large)
+        return x->large ? 1 : -1;
+    return (x->payload_bytes > y->payload_bytes) - (x->payload_bytes < y->payload_bytes);
+}
+
+static int class_row_by_process(const void *a, const void *b)
+{
+    const struct class_row *x = a, *y = b;
+    if (x->process_id != y->process_id)
+        return x->process_id < y->process_id ? -1 : 1;
+    return (x->class_id > y->class_id) - (x->class_id < y->class_id);
+}
+
+/* Merges every process's classes into the model's list and gives each
+ * process its maps and its (zeroed) numbers. */
+static void model_merge_classes(struct model *m, struct class_rows *r)
+{
+    struct class_row *sorted = mem_zalloc(r->count ? r->count : 1, sizeof *sorted);
+    memcpy(sorted, r->rows, r->count * sizeof *sorted);
+    qsort(sorted, r->count, sizeof *sorted, class_row_cmp);
+    m->classes = mem_zalloc(r->count ? r->count : 1, sizeof *m->classes);
+    for (size_t i = 0; i < r->count; i++) {
+        if (m->class_count > 0 && class_row_cmp(&sorted[i], &sorted[i - 1]) == 0) {
+            struct model_class_info *last = &m->classes[m->class_count - 1];
+            if (last->class_id != sorted[i].class_id)
+                last->class_id = -1;
+            continue;
+        }
+        m->classes[m->class_count++] = (struct model_class_info){
+            .name = mem_safedup(sorted[i].name), .payload_bytes = sorted[i].payload_bytes,
+            .large = sorted[i].large, .class_id = sorted[i].class_id};
+    }
+    free(sorted);
+    m->totals = mem_zalloc(m->class_count ? m->class_count : 1, sizeof *m->totals);
+    qsort(r->rows, r->count, sizeof *r->rows, class_row_by_process);
+    size_t at = 0;
+    for (size_t i = 0; i < m->process_count; i++) {
+        struct model_process *p = &m->processes[i];
+        p->classes = mem_zalloc(m->class_count ? m->class_count : 1, sizeof *p->classes);
+        p->class_ids = mem_zalloc(m->class_count ? m->class_count : 1, sizeof *p->class_ids);
+        for (size_t c = 0; c < m->class_count; c++)
+            p->class_ids[c] = -1;
+        while (at < r->count && r->rows[at].process_id < p->process_id)
+            at++;
+        size_t first = at;
+        while (at < r->count && r->rows[at].process_id == p->process_id)
+            at++;
+        p->own_class_count = at > first ? (size_t)r->rows[at - 1].class_id + 1 : 0;
+        p->model_class = mem_zalloc(p->own_class_count ? p->own_class_count : 1,
+                                    sizeof *p->model_class);
+        for (size_t c = 0; c < p->own_class_count; c++)
+            p->model_class[c] = -1;
+        for (size_t k = first; k < at; k++) {
+            const struct class_row *row = &r->rows[k];
+            size_t lo = 0, hi = m->class_count;
+            while (lo < hi) { /* the first model class not below the row's */
+                size_t mid = lo + (hi - lo) / 2;
+                struct class_row probe = {.large = m->classes[mid].large,
+                                          .payload_bytes = m->classes[mid].payload_bytes};
+                if (class_row_cmp(&probe, row) < 0)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            p->model_class[row->class_id] = (int)lo;
+            p->class_ids[lo] = (int)row->class_id;
+        }
+    }
+}
+
+static int model_read_classes(struct model *m, char *err, size_t err_cap)
+{
+    struct class_rows r = {0};
+    int rc = model_each_row(m,
+                            "SELECT process_id, class_id, class_name, payload_size FROM classes"
+                            " ORDER BY process_id, class_id",
+                            row_class, &r, err, err_cap);
+    if (rc == 0)
+        model_merge_classes(m, &r);
+    for (size_t i = 0; i < r.count; i++)
+        free(r.rows[i].name);
+    free(r.rows);
+    if (rc == 0 && m->class_count == 0) {
+        snprintf(err, err_cap, "%s: its classes table names no size class of any process; the "
+                 "file is damaged, trace the program again", m->path_shown);
+        return -1;
+    }
+    return rc;
 }
 
 static void row_process(struct model *m, sqlite3_stmt *row, void *ctx)
@@ -106,9 +217,10 @@ static void row_class_stats(struct model *m, sqlite3_stmt *row, void *ctx)
 {
     (void)ctx;
     struct model_process *p = (struct model_process *)model_process(m, col_int(row, 0));
-    int64_t id = col_int(row, 1);
-    if (p == NULL || id < 0 || id >= MODEL_CLASS_SLOTS)
+    int64_t own = col_int(row, 1);
+    if (p == NULL || own < 0 || (size_t)own >= p->own_class_count || p->model_class[own] < 0)
         return;
+    int id = p->model_class[own];
     struct model_class c = {
         .allocs = col_int(row, 2), .frees = col_int(row, 3), .requested_bytes = col_int(row, 4),
         .usable_bytes = col_int(row, 5), .live_blocks = col_int(row, 6),
@@ -153,17 +265,77 @@ static void row_leak(struct model *m, sqlite3_stmt *row, void *ctx)
     m->leak_count++;
 }
 
-static void row_corruption(struct model *m, sqlite3_stmt *row, void *ctx)
+static void row_corruption_group(struct model *m, sqlite3_stmt *row, void *ctx)
 {
     (void)ctx;
-    mem_push((void **)&m->corruption, m->corruption_count, sizeof *m->corruption);
-    m->corruption[m->corruption_count++] = (struct model_corruption){
-        .event_id = col_int(row, 0), .process_id = col_int(row, 1), .thread_id = col_int(row, 2),
-        .ts_ns = col_int(row, 3), .kind = col_text(row, 4), .call = col_text(row, 5),
-        .class_name = col_text(row, 6), .function = col_text(row, 7), .file = col_text(row, 8),
-        .line = col_int(row, 9), .address = (uint64_t)col_int(row, 10),
-        .stack_id = col_int(row, 11), .alloc_thread_id = col_int(row, 12),
-        .alloc_stack_id = col_int(row, 13)};
+    mem_push((void **)&m->corruption_groups, m->corruption_group_count,
+             sizeof *m->corruption_groups);
+    struct model_corruption_group *g = &m->corruption_groups[m->corruption_group_count++];
+    *g = (struct model_corruption_group){
+        .process_id = col_int(row, 0), .kind = col_text(row, 1), .call = col_text(row, 2),
+        .function = col_text(row, 3), .file = col_text(row, 4), .line = col_int(row, 5),
+        .class_name = col_text(row, 6), .events = col_int(row, 7),
+        .stored_events = col_int(row, 8), .first_ns = col_int(row, 9), .last_ns = col_int(row, 10),
+        .stack_id = col_int(row, 11), .first_address = (uint64_t)col_int(row, 12),
+        .last_address = (uint64_t)col_int(row, 13)};
+    m->corruption_events += g->events;
+}
+
+static void row_corruption_kind(struct model *m, sqlite3_stmt *row, void *ctx)
+{
+    (void)ctx;
+    mem_push((void **)&m->corruption_kinds, m->corruption_kind_count,
+             sizeof *m->corruption_kinds);
+    m->corruption_kinds[m->corruption_kind_count++] =
+        (struct model_corruption_kind){.kind = col_text(row, 0), .events = col_int(row, 1)};
+}
+
+static void row_count(struct model *m, sqlite3_stmt *row, void *ctx)
+{
+    (void)m;
+    *(int64_t *)ctx = col_int(row, 0);
+}
+
+/* The corruption groups, as corruption_summary gives them (function
+ * without a symbol version, as everywhere); a file from before the
+ * collector counted events (version 2 without corruption_groups) has only
+ * the stored events, grouped the same way here. Columns: process, kind,
+ * call, function, file, line, class, events, stored events, first and last
+ * time, stack, first and last address. */
+#define MODEL_GROUPS_COUNTED                                                                 \
+    "SELECT process_id, kind, call, CASE WHEN instr(function, '@') > 1"                      \
+    " THEN substr(function, 1, instr(function, '@') - 1) ELSE function END, file,"           \
+    " coalesce(line, 0), class_name, events, stored_events, first_ns, last_ns,"              \
+    " coalesce(stack_id, 0), coalesce(first_address, 0), coalesce(last_address, 0)"          \
+    " FROM corruption_summary"
+#define MODEL_GROUPS_STORED                                                                  \
+    "SELECT process_id, kind, min(call), function, file, coalesce(line, 0), class_name,"     \
+    " count(*), count(*), min(ts_ns), max(ts_ns), coalesce(stack_id, 0),"                    \
+    " coalesce(min(address), 0), coalesce(max(address), 0) FROM corruption"                 \
+    " GROUP BY process_id, kind, stack_id, class_name"
+
+/* Counts, groups and kinds: linear in the groups, whatever the events. */
+static int model_read_corruption(struct model *m, char *err, size_t err_cap)
+{
+    int64_t counted = 0;
+    if (model_each_row(m, "SELECT count(*) FROM sqlite_master WHERE name = 'corruption_summary'",
+                       row_count, &counted, err, err_cap) != 0)
+        return -1;
+    const char *groups = counted ? MODEL_GROUPS_COUNTED : MODEL_GROUPS_STORED;
+    char sql[2048];
+    snprintf(sql, sizeof sql,
+             "SELECT * FROM (%s) ORDER BY 8 DESC, 10, 1, 2, 12", groups);
+    if (model_each_row(m, sql, row_corruption_group, NULL, err, err_cap) != 0)
+        return -1;
+    /* Columns 2, 8 and 10 of the groups: kind, events, first time. */
+    snprintf(sql, sizeof sql,
+             "WITH g(p, kind, c, f, fl, l, cl, events, st, first_ns, ln, sk, fa, la) AS (%s)"
+             " SELECT kind, sum(events) FROM g GROUP BY kind ORDER BY min(first_ns), kind",
+             groups);
+    if (model_each_row(m, sql, row_corruption_kind, NULL, err, err_cap) != 0)
+        return -1;
+    return model_each_row(m, "SELECT count(*) FROM corruption_events", row_count,
+                          &m->corruption_stored, err, err_cap);
 }
 
 static void row_size(struct model *m, sqlite3_stmt *row, void *ctx)
@@ -181,14 +353,15 @@ static void row_size(struct model *m, sqlite3_stmt *row, void *ctx)
  * total at every sample point. */
 struct series_walk {
     int64_t process_id;
+    struct model_process *process;   /* NULL: not in processes */
     int64_t ts_ns;
-    int64_t live[MODEL_CLASS_SLOTS]; /* latest live usable bytes per class */
+    int64_t *live;                   /* latest live usable bytes per own class */
     int64_t total;                   /* their sum */
 };
 
-static void series_close_point(struct model *m, const struct series_walk *w)
+static void series_close_point(const struct series_walk *w)
 {
-    struct model_process *p = (struct model_process *)model_process(m, w->process_id);
+    struct model_process *p = w->process;
     if (p != NULL && w->total > p->peak_low_bytes)
         p->peak_low_bytes = w->total;
 }
@@ -197,14 +370,19 @@ static void row_series(struct model *m, sqlite3_stmt *row, void *ctx)
 {
     struct series_walk *w = ctx;
     int64_t process_id = col_int(row, 0), class_id = col_int(row, 1), ts_ns = col_int(row, 2);
-    if (class_id < 0 || class_id >= MODEL_CLASS_SLOTS)
-        return;
-    if (process_id != w->process_id) {
-        series_close_point(m, w);
-        *w = (struct series_walk){.process_id = process_id};
+    if (process_id != w->process_id || w->live == NULL) {
+        series_close_point(w);
+        free(w->live);
+        *w = (struct series_walk){
+            .process_id = process_id,
+            .process = (struct model_process *)model_process(m, process_id)};
+        size_t n = w->process != NULL ? w->process->own_class_count : 0;
+        w->live = mem_zalloc(n ? n : 1, sizeof *w->live);
     } else if (ts_ns != w->ts_ns) {
-        series_close_point(m, w);
+        series_close_point(w);
     }
+    if (w->process == NULL || class_id < 0 || (size_t)class_id >= w->process->own_class_count)
+        return;
     w->ts_ns = ts_ns;
     w->total += col_int(row, 3) - w->live[class_id];
     w->live[class_id] = col_int(row, 3);
@@ -242,13 +420,16 @@ static int model_peaks(struct model *m, char *err, size_t err_cap)
     if (model_each_row(m,
                        "SELECT process_id, class_id, ts_ns, live_usable_bytes FROM class_timeline"
                        " ORDER BY process_id, ts_ns, class_id",
-                       row_series, &walk, err, err_cap) != 0)
+                       row_series, &walk, err, err_cap) != 0) {
+        free(walk.live);
         return -1;
-    series_close_point(m, &walk);
+    }
+    series_close_point(&walk);
+    free(walk.live);
     for (size_t i = 0; i < m->process_count; i++) {
         struct model_process *p = &m->processes[i];
         int64_t high = 0;
-        for (int c = 0; c < MODEL_CLASS_SLOTS; c++)
+        for (size_t c = 0; c < m->class_count; c++)
             high += p->classes[c].peak_live_usable_bytes;
         p->peak_high_bytes = high < p->peak_low_bytes ? p->peak_low_bytes : high;
         if (p->mode != NULL && strcmp(p->mode, "full") == 0 &&
@@ -406,6 +587,35 @@ int64_t model_count_sites(const struct model *m, const char *where_sql, bool pro
     return n;
 }
 
+void model_each_corruption(const struct model *m, size_t limit, model_corruption_fn fn, void *ctx)
+{
+    char sql[1024], limit_sql[32] = "";
+    if (limit > 0)
+        snprintf(limit_sql, sizeof limit_sql, " LIMIT %zu", limit);
+    snprintf(sql, sizeof sql,
+             "SELECT event_id, process_id, coalesce(thread_id, 0), ts_ns, kind, call, class_name,"
+             " function, file, coalesce(line, 0), coalesce(address, 0), coalesce(stack_id, 0),"
+             " coalesce(alloc_thread_id, 0), coalesce(alloc_stack_id, 0) FROM corruption"
+             " ORDER BY process_id, ts_ns, event_id%s",
+             limit_sql);
+    sqlite3_stmt *row = model_stream(m, sql, "corruption events");
+    int rc;
+    while ((rc = sqlite3_step(row)) == SQLITE_ROW) {
+        struct model_corruption c = {
+            .event_id = col_int(row, 0), .process_id = col_int(row, 1),
+            .thread_id = col_int(row, 2), .ts_ns = col_int(row, 3), .kind = col_text(row, 4),
+            .call = col_text(row, 5), .class_name = col_text(row, 6),
+            .function = col_text(row, 7), .file = col_text(row, 8), .line = col_int(row, 9),
+            .address = (uint64_t)col_int(row, 10), .stack_id = col_int(row, 11),
+            .alloc_thread_id = col_int(row, 12), .alloc_stack_id = col_int(row, 13)};
+        fn(&c, ctx);
+        free(c.kind), free(c.call), free(c.class_name), free(c.function), free(c.file);
+    }
+    if (rc != SQLITE_DONE)
+        model_read_failed(m, "corruption events");
+    sqlite3_finalize(row);
+}
+
 void model_each_stack(const struct model *m, model_stack_fn fn, void *ctx)
 {
     /* sites in key order, each stack's frames by level through the
@@ -457,8 +667,9 @@ void model_each_stack(const struct model *m, model_stack_fn fn, void *ctx)
 
 /* ---- loading ----------------------------------------------------------- */
 
-/* The queries, in load order: processes first, as the class rows are
- * attached to their process. Leaks: one row per stack with the first
+/* The queries, in load order: processes first, then (model_read_classes
+ * between the first two) the classes, as the class rows are attached to
+ * their process. Leaks: one row per stack with the first
  * suppression rule it matches (suppress.h: temp.suppressions), the stacks
  * of a site together, sites by their bytes and the suppressed ones last;
  * the ninth column numbers the site (dense_rank), which row_leak turns
@@ -467,9 +678,6 @@ static const struct {
     const char *sql;
     model_row_fn fn;
 } model_queries[] = {
-    {"SELECT class_id, class_name, coalesce(payload_size, 0) FROM classes"
-     " WHERE process_id = (SELECT min(process_id) FROM classes) ORDER BY class_id",
-     row_class},
     {"SELECT process_id, pid, coalesce(ppid, 0), coalesce(parent_process_id, 0), via, exe,"
      " cmdline, coalesce(start_ns, 0), coalesce(end_ns, 0), end_reason, mode,"
      " coalesce(sample_bytes, 0), coalesce(stack_depth, 0), overflow, records, dropped_records,"
@@ -505,11 +713,6 @@ static const struct {
      "     site_blocks DESC, process_id, bare, function, file, line), suppressed_by"
      " FROM sites ORDER BY 9, bytes DESC, blocks DESC, stack_id",
      row_leak},
-    {"SELECT event_id, process_id, coalesce(thread_id, 0), ts_ns, kind, call, class_name,"
-     " function, file, coalesce(line, 0), coalesce(address, 0), coalesce(stack_id, 0),"
-     " coalesce(alloc_thread_id, 0), coalesce(alloc_stack_id, 0) FROM corruption"
-     " ORDER BY process_id, ts_ns, event_id",
-     row_corruption},
     {"SELECT process_id, requested_size, class_id, allocs FROM size_histogram"
      " ORDER BY process_id, requested_size",
      row_size},
@@ -520,8 +723,10 @@ static int model_load(struct model *m, char *err, size_t err_cap)
     for (size_t i = 0; i < sizeof model_queries / sizeof model_queries[0]; i++) {
         if (model_each_row(m, model_queries[i].sql, model_queries[i].fn, NULL, err, err_cap) != 0)
             return -1;
+        if (i == 0 && model_read_classes(m, err, err_cap) != 0)
+            return -1;
     }
-    if (model_peaks(m, err, err_cap) != 0)
+    if (model_peaks(m, err, err_cap) != 0 || model_read_corruption(m, err, err_cap) != 0)
         return -1;
     m->stacks_off = m->process_count > 0;
     for (size_t i = 0; i < m->process_count; i++) {
@@ -532,13 +737,6 @@ static int model_load(struct model *m, char *err, size_t err_cap)
             m->sampled = true;
         if (p->end_ns == 0)
             m->live = true;
-    }
-    for (int c = 0; c < MODEL_CLASS_SLOTS; c++) {
-        if (m->class_names[c] == NULL) {
-            snprintf(err, err_cap, "%s: its classes table lacks class %d; trace the program again",
-                     m->path_shown, c);
-            return -1;
-        }
     }
     return 0;
 }
@@ -564,12 +762,15 @@ int model_load_path(struct model *m, const char *path, const struct suppress_lis
 
 void model_free(struct model *m)
 {
-    for (int c = 0; c < MODEL_CLASS_SLOTS; c++)
-        free(m->class_names[c]);
+    for (size_t c = 0; c < m->class_count; c++)
+        free(m->classes[c].name);
+    free(m->classes);
+    free(m->totals);
     for (size_t i = 0; i < m->process_count; i++) {
         struct model_process *p = &m->processes[i];
         free(p->via), free(p->exe), free(p->cmdline), free(p->end_reason), free(p->mode);
         free(p->overflow);
+        free(p->classes), free(p->model_class), free(p->class_ids);
     }
     free(m->processes);
     for (size_t i = 0; i < m->leak_count; i++) {
@@ -577,11 +778,14 @@ void model_free(struct model *m)
         free(l->function), free(l->file), free(l->class_names), free(l->suppressed_by);
     }
     free(m->leaks);
-    for (size_t i = 0; i < m->corruption_count; i++) {
-        struct model_corruption *c = &m->corruption[i];
-        free(c->kind), free(c->call), free(c->class_name), free(c->function), free(c->file);
+    for (size_t i = 0; i < m->corruption_group_count; i++) {
+        struct model_corruption_group *g = &m->corruption_groups[i];
+        free(g->kind), free(g->call), free(g->function), free(g->file), free(g->class_name);
     }
-    free(m->corruption);
+    free(m->corruption_groups);
+    for (size_t i = 0; i < m->corruption_kind_count; i++)
+        free(m->corruption_kinds[i].kind);
+    free(m->corruption_kinds);
     free(m->sizes);
     if (m->stacks != NULL) {
         for (size_t i = 0; i < m->stacks->count; i++)
@@ -632,10 +836,10 @@ int64_t model_total_dropped(const struct model *m)
     return n;
 }
 
-struct model_class model_sum_classes(const struct model_class classes[MODEL_CLASS_SLOTS])
+struct model_class model_sum_classes(const struct model_class *classes, size_t count)
 {
     struct model_class t = {0};
-    for (int i = 0; i < MODEL_CLASS_SLOTS; i++) {
+    for (size_t i = 0; classes != NULL && i < count; i++) {
         const struct model_class *c = &classes[i];
         t.allocs += c->allocs;
         t.frees += c->frees;

@@ -9,14 +9,25 @@
  *
  * Memory follows what is shown, not how long the run was: what is bounded
  * by the classes or by what was live at the end (processes, classes, leaks,
- * corruption events, the size histogram) is loaded whole by model_load;
- * sites and stacks, of which a long run may hold millions, stay in the
- * database and are handed out as SQL picks them: a top N (ORDER BY ...
- * LIMIT), a stream (model_each_site, model_each_stack), or one stack at a
- * time (model_stack). So the connection stays open until model_free. A read
+ * the size histogram) is loaded whole by model_load, and so are the
+ * corruption counts (corruption_summary: one row per process, kind,
+ * detecting stack and class, however many events); sites, stacks and the
+ * stored corruption events (up to the collector's cap of 10,000 per
+ * process), of which a run may hold millions, stay in the database and are
+ * handed out as SQL picks them: a top N (ORDER BY ... LIMIT), a stream
+ * (model_each_site, model_each_stack, model_each_corruption), or one stack
+ * at a time (model_stack). So the connection stays open until model_free. A read
  * that fails after the load ends the program with one line and status 2,
  * as running out of memory does (report_mem.h): there is no partial report
- * worth keeping. */
+ * worth keeping.
+ *
+ * Size classes are the database's: each process has its own table
+ * (ORTHO_CLASSES; `classes` keyed by process, LARGE after its last class).
+ * The model lists the classes of every process together, one per payload
+ * size (a class's name follows its payload, so equal names are one class),
+ * ascending, LARGE last; per-process and whole-tree numbers are indexed by
+ * that list, so a tree mixing tables sums each class over the processes
+ * that have it. No class count is built in. */
 #ifndef ORTHO_REPORT_MODEL_H
 #define ORTHO_REPORT_MODEL_H
 
@@ -24,12 +35,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "class_table.h"
 #include "suppress.h"
 #include "tracedb.h"
 
-/* class_id 0..11 are the size classes B64..B16M, 12 is LARGE (schema.sql). */
-#define MODEL_CLASS_SLOTS 13
-#define MODEL_CLASS_LARGE 12
+/* One class of the run (see above). */
+struct model_class_info {
+    char *name;             /* B64, B1536, B16M; LARGE */
+    int64_t payload_bytes;  /* 0 for LARGE */
+    bool large;             /* the large path */
+    int64_t class_id;       /* the class_id every process that has it gives it; -1 if they differ */
+};
 
 /* One size class of one process (or of the whole tree in model.totals). */
 struct model_class {
@@ -52,7 +68,12 @@ struct model_process {
     int64_t sample_bytes;        /* 0: every allocation has a stack */
     int64_t stack_depth;         /* 0: stacks were off */
     int64_t records, dropped_records, lost_no_slot, stacks, stacks_truncated, untracked_frees;
-    struct model_class classes[MODEL_CLASS_SLOTS];
+    /* Its numbers by the model's class index (m->class_count of them;
+     * zeros for a class its table lacks). */
+    struct model_class *classes;
+    size_t own_class_count;     /* classes of its own table, LARGE included */
+    int *model_class;           /* its class_id -> the model's class index */
+    int *class_ids;             /* the model's class index -> its class_id, or -1 */
     /* Peak of live usable bytes over all classes. Exact in ORTHO_TRACE=full
      * (from the allocations); otherwise known only between the highest total
      * at a series sample point and the sum of the exact per-class peaks. */
@@ -111,6 +132,7 @@ struct model_leak {
     char *suppressed_by;            /* the rule, "built-in site:_dl_*"; NULL: a leak */
 };
 
+/* One stored corruption event (a row of the `corruption` view). */
 struct model_corruption {
     int64_t event_id, process_id, thread_id, ts_ns;
     char *kind, *call, *class_name, *function, *file;
@@ -119,10 +141,28 @@ struct model_corruption {
     int64_t stack_id, alloc_thread_id, alloc_stack_id; /* 0 / -1: unknown */
 };
 
+/* Corruption events counted together: a row of corruption_summary, one
+ * per process, kind, detecting stack and class. */
+struct model_corruption_group {
+    int64_t process_id;
+    char *kind, *call, *function, *file, *class_name; /* NULL when unknown */
+    int64_t line, stack_id;            /* 0: unknown, no stack */
+    int64_t events;                    /* every one */
+    int64_t stored_events;             /* of them, rows of `corruption` */
+    int64_t first_ns, last_ns;
+    uint64_t first_address, last_address;
+};
+
+/* The events of one kind over the tree. */
+struct model_corruption_kind {
+    char *kind;
+    int64_t events;
+};
+
 /* One row of size_histogram. */
 struct model_size {
     int64_t process_id, requested_size, allocs;
-    int class_id;
+    int class_id;  /* the process's own class_id */
 };
 
 struct model_stack_cache; /* model.c: the stacks read so far */
@@ -132,19 +172,23 @@ struct model {
     char *path_shown;                   /* the same, safe to print (safetext.h) */
     struct tracedb db;                  /* open until model_free */
     struct model_stack_cache *stacks;   /* model_stack's; mutable behind a const model */
-    char *class_names[MODEL_CLASS_SLOTS];
-    int64_t payload_bytes[MODEL_CLASS_SLOTS]; /* 0 for LARGE */
+    size_t class_count;
+    struct model_class_info *classes;   /* every process's classes: by payload, LARGE last */
 
     size_t process_count;
     struct model_process *processes;    /* by process_id */
-    struct model_class totals[MODEL_CLASS_SLOTS]; /* over all processes */
+    struct model_class *totals;         /* over all processes, by class index */
 
     size_t leak_count;
     struct model_leak *leaks;           /* by site (largest first), then stack */
     size_t leak_site_count;             /* sites of the leaks that are not suppressed */
     size_t suppressed_site_count;       /* sites of the suppressed ones */
-    size_t corruption_count;
-    struct model_corruption *corruption; /* by process, time */
+    int64_t corruption_events;          /* every event counted, over the tree */
+    int64_t corruption_stored;          /* of them, stored one by one (`corruption`) */
+    size_t corruption_group_count;
+    struct model_corruption_group *corruption_groups; /* most events first */
+    size_t corruption_kind_count;
+    struct model_corruption_kind *corruption_kinds;   /* by first appearance */
     size_t size_count;
     struct model_size *sizes;           /* by process, requested_size */
 
@@ -187,6 +231,11 @@ int64_t model_top_sites(const struct model *m, const char *where_sql, const char
  * with processes, how many processes have such a site. */
 int64_t model_count_sites(const struct model *m, const char *where_sql, bool processes);
 
+/* The stored corruption events by process and time, at most limit of them
+ * (0: all), one at a time: the event lives until fn returns. */
+typedef void (*model_corruption_fn)(const struct model_corruption *event, void *ctx);
+void model_each_corruption(const struct model *m, size_t limit, model_corruption_fn fn, void *ctx);
+
 /* Every row of `sites` with its stack (NULL for stack 0 and for a stack
  * without frames), by process and stack id, one stack in memory at a time:
  * both live until fn returns. */
@@ -202,8 +251,8 @@ int64_t model_total_suppressed_blocks(const struct model *m);
 int64_t model_total_suppressed_bytes(const struct model *m);
 int64_t model_total_dropped(const struct model *m); /* dropped + lost_no_slot */
 
-/* The sum of a class array (a process's or the totals). */
-struct model_class model_sum_classes(const struct model_class classes[MODEL_CLASS_SLOTS]);
+/* The sum of a class array (a process's or the totals: m->class_count). */
+struct model_class model_sum_classes(const struct model_class *classes, size_t count);
 
 /* Whether a class row has anything to show: allocations, live or free blocks. */
 bool model_class_active(const struct model_class *c);

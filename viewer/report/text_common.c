@@ -66,27 +66,17 @@ const char *text_count(char *buf, size_t cap, int64_t n, const char *one, const 
 
 void text_corruption_kinds(FILE *out, const struct model *m)
 {
-    if (m->corruption_count == 0) {
+    if (m->corruption_events == 0) {
         fputs("none", out);
         return;
     }
     char count[48];
-    fprintf(out, "%s:", text_count(count, sizeof count, (int64_t)m->corruption_count, "event",
-                                    "events"));
-    /* Kinds in order of first appearance, each with its count. */
-    for (size_t i = 0; i < m->corruption_count; i++) {
-        const char *kind = m->corruption[i].kind ? m->corruption[i].kind : "?";
-        bool seen = false;
-        size_t count = 0;
-        for (size_t j = 0; j < m->corruption_count; j++) {
-            const char *other = m->corruption[j].kind ? m->corruption[j].kind : "?";
-            if (strcmp(kind, other) == 0) {
-                seen |= j < i;
-                count++;
-            }
-        }
-        if (!seen)
-            fprintf(out, "%s %s x%zu", i ? "," : "", kind, count);
+    fprintf(out, "%s:", text_count(count, sizeof count, m->corruption_events, "event", "events"));
+    /* Kinds in order of first appearance, each with its count (summed by
+     * the database over the groups: linear in them, whatever the events). */
+    for (size_t i = 0; i < m->corruption_kind_count; i++) {
+        const struct model_corruption_kind *k = &m->corruption_kinds[i];
+        fprintf(out, "%s %s x%lld", i ? "," : "", k->kind ? k->kind : "?", (long long)k->events);
     }
 }
 

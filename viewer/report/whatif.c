@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compiler.h"
 #include "options.h"
 #include "report_mem.h"
 
@@ -100,11 +101,55 @@ int whatif_table_read(struct whatif_table *t, const char *path, char *err, size_
 void whatif_table_of_model(struct whatif_table *t, const struct model *m)
 {
     *t = (struct whatif_table){0};
-    t->payload_bytes = mem_zalloc(MODEL_CLASS_SLOTS, sizeof *t->payload_bytes);
-    for (int c = 0; c < MODEL_CLASS_SLOTS; c++) {
-        if (c != MODEL_CLASS_LARGE && m->payload_bytes[c] > 0)
-            t->payload_bytes[t->count++] = m->payload_bytes[c];
+    t->payload_bytes = mem_zalloc(m->class_count + 1, sizeof *t->payload_bytes);
+    for (size_t c = 0; c < m->class_count; c++) {
+        if (!m->classes[c].large)
+            t->payload_bytes[t->count++] = m->classes[c].payload_bytes;
     }
+}
+
+/* The small classes of one process's own table. */
+static void whatif_table_of_process(struct whatif_table *t, const struct model *m,
+                                    const struct model_process *p)
+{
+    *t = (struct whatif_table){0};
+    t->payload_bytes = mem_zalloc(m->class_count + 1, sizeof *t->payload_bytes);
+    for (size_t c = 0; c < m->class_count; c++) {
+        if (!m->classes[c].large && p->class_ids[c] >= 0)
+            t->payload_bytes[t->count++] = m->classes[c].payload_bytes;
+    }
+}
+
+int whatif_table_option(const struct whatif_table *t, char out[WHATIF_OPTION_BYTES],
+                        const char **why)
+{
+    out[0] = '\0';
+    if (t->count > CLASS_TABLE_MAX) {
+        *why = "lists too many classes for the allocator (at most " ORTHO_STRINGIFY(
+            ORTHO_CLASS_MAX) ")";
+        return -1;
+    }
+    size_t at = 0;
+    for (size_t i = 0; i < t->count; i++) {
+        int64_t v = t->payload_bytes[i];
+        const char *unit = "";
+        if (v >= (1 << 20) && v % (1 << 20) == 0)
+            v >>= 20, unit = "M";
+        else if (v >= 1024 && v % 1024 == 0)
+            v >>= 10, unit = "K";
+        int n = snprintf(out + at, WHATIF_OPTION_BYTES - at, "%s%lld%s", i ? "," : "",
+                         (long long)v, unit);
+        if (n < 0 || (size_t)n >= WHATIF_OPTION_BYTES - at) {
+            *why = "does not fit in one option value";  /* not with <= 96 sizes of 16M */
+            return -1;
+        }
+        at += (size_t)n;
+    }
+    /* The allocator's own parser is the judge of what it will accept. */
+    struct class_table parsed;
+    if (!class_table_parse_list(out, &parsed, why))
+        return -1;
+    return 0;
 }
 
 void whatif_table_free(struct whatif_table *t)
@@ -136,18 +181,19 @@ static int64_t whatif_large_waste(int64_t n)
     return mapped - WHATIF_HEADER_BYTES - n;
 }
 
-void whatif_replay(const struct model *m, int64_t process_id, const struct whatif_table *t,
-                   struct whatif_result *r)
+/* Replays the histogram rows of process_id (0: all) against t into r,
+ * whose classes are those of `into` (t's payloads are all in it). */
+static void whatif_replay_into(const struct model *m, int64_t process_id,
+                               const struct whatif_table *t, const struct whatif_table *into,
+                               struct whatif_result *r)
 {
-    *r = (struct whatif_result){.class_count = t->count};
-    r->classes = mem_zalloc(t->count, sizeof *r->classes);
-    for (size_t i = 0; i < t->count; i++)
-        r->classes[i].payload_bytes = t->payload_bytes[i];
     for (size_t i = 0; i < m->size_count; i++) {
         const struct model_size *s = &m->sizes[i];
         if (process_id != 0 && s->process_id != process_id)
             continue;
-        if (s->class_id == MODEL_CLASS_LARGE) {
+        /* Above the largest class any table may have, every table takes
+         * the large path: out of scope, whatever class the run used. */
+        if (s->requested_size > (int64_t)WHATIF_SCOPE_BYTES) {
             r->large_allocs += s->allocs;
             continue;
         }
@@ -155,9 +201,10 @@ void whatif_replay(const struct model *m, int64_t process_id, const struct whati
         size_t c = whatif_class_for(t, s->requested_size);
         if (c < t->count) {
             waste = s->allocs * (t->payload_bytes[c] - s->requested_size);
-            r->classes[c].allocs += s->allocs;
-            r->classes[c].requested_bytes += requested;
-            r->classes[c].waste_bytes += waste;
+            size_t k = into == t ? c : whatif_class_for(into, t->payload_bytes[c]);
+            r->classes[k].allocs += s->allocs;
+            r->classes[k].requested_bytes += requested;
+            r->classes[k].waste_bytes += waste;
         } else {
             waste = s->allocs * whatif_large_waste(s->requested_size);
             r->above_allocs += s->allocs;
@@ -168,6 +215,38 @@ void whatif_replay(const struct model *m, int64_t process_id, const struct whati
         r->requested_bytes += requested;
         r->waste_bytes += waste;
     }
+}
+
+static void whatif_result_init(struct whatif_result *r, const struct whatif_table *t)
+{
+    *r = (struct whatif_result){.class_count = t->count};
+    r->classes = mem_zalloc(t->count + 1, sizeof *r->classes);
+    for (size_t i = 0; i < t->count; i++)
+        r->classes[i].payload_bytes = t->payload_bytes[i];
+}
+
+void whatif_replay(const struct model *m, int64_t process_id, const struct whatif_table *t,
+                   struct whatif_result *r)
+{
+    whatif_result_init(r, t);
+    whatif_replay_into(m, process_id, t, t, r);
+}
+
+void whatif_replay_own(const struct model *m, int64_t process_id, struct whatif_result *r)
+{
+    struct whatif_table all;
+    whatif_table_of_model(&all, m);
+    whatif_result_init(r, &all);
+    for (size_t i = 0; i < m->process_count; i++) {
+        const struct model_process *p = &m->processes[i];
+        if (process_id != 0 && p->process_id != process_id)
+            continue;
+        struct whatif_table own;
+        whatif_table_of_process(&own, m, p);
+        whatif_replay_into(m, p->process_id, &own, &all, r);
+        whatif_table_free(&own);
+    }
+    whatif_table_free(&all);
 }
 
 void whatif_result_free(struct whatif_result *r)
@@ -297,7 +376,7 @@ void whatif_suggest(const struct model *m, size_t wanted, struct whatif_table *o
     int64_t *allocs = mem_zalloc(m->size_count, sizeof *allocs);
     size_t n = 0;
     for (size_t i = 0; i < m->size_count; i++) {
-        if (m->sizes[i].class_id != MODEL_CLASS_LARGE)
+        if (m->sizes[i].requested_size <= (int64_t)WHATIF_SCOPE_BYTES)
             sizes[n++] = m->sizes[i].requested_size;
     }
     qsort(sizes, n, sizeof *sizes, whatif_compare_i64);
@@ -308,7 +387,7 @@ void whatif_suggest(const struct model *m, size_t wanted, struct whatif_table *o
     }
     for (size_t i = 0; i < m->size_count; i++) {
         const struct model_size *s = &m->sizes[i];
-        if (s->class_id == MODEL_CLASS_LARGE)
+        if (s->requested_size > (int64_t)WHATIF_SCOPE_BYTES)
             continue;
         int64_t *at = bsearch(&s->requested_size, sizes, distinct, sizeof *sizes,
                               whatif_compare_i64);

@@ -18,6 +18,10 @@
  * that no class holds gets round_up(n + header, page) - header bytes. */
 #define WHATIF_PAGE_BYTES 4096
 #define WHATIF_HEADER_BYTES 64
+/* Requests up to this many bytes are in scope: a table may serve them from
+ * a class (class_table.h's largest payload); above it every table takes
+ * the large path. */
+#define WHATIF_SCOPE_BYTES CLASS_TABLE_LIMIT_BYTES
 /* Suggested payloads are multiples of this: blocks (payload + header)
  * must stay 64-byte aligned, as the allocator's are. */
 #define WHATIF_ALIGN_BYTES 64
@@ -36,7 +40,8 @@ int whatif_table_parse(struct whatif_table *t, const char *text, const char *ori
                        size_t err_cap);
 /* Reads and parses the file at path; the same contract. */
 int whatif_table_read(struct whatif_table *t, const char *path, char *err, size_t err_cap);
-/* The run's own table: the payloads of the database's small classes. */
+/* The run's own table: the payloads of the database's small classes (of
+ * every process: the union when processes had different tables). */
 void whatif_table_of_model(struct whatif_table *t, const struct model *m);
 void whatif_table_free(struct whatif_table *t);
 
@@ -59,6 +64,10 @@ struct whatif_result {
  * scope against t. */
 void whatif_replay(const struct model *m, int64_t process_id, const struct whatif_table *t,
                    struct whatif_result *r);
+/* The same against the tables the run had: each process's rows against
+ * its own table (a tree may mix tables), into the classes of
+ * whatif_table_of_model. */
+void whatif_replay_own(const struct model *m, int64_t process_id, struct whatif_result *r);
 void whatif_result_free(struct whatif_result *r);
 
 /* Waste as a percentage of the bytes handed out (requested + waste). */
@@ -76,6 +85,14 @@ void whatif_suggest(const struct model *m, size_t wanted, struct whatif_table *o
 void whatif_suggest_sizes(const int64_t *sizes, const int64_t *allocs, size_t n, size_t wanted,
                           struct whatif_table *out);
 
+/* A table as an ORTHO_CLASSES value ("64,320,3008,5K"; sizes that are
+ * whole KiB or MiB with their suffix), checked against the rules the
+ * allocator applies (class_table.h). 0, or -1 with *why set to the rule
+ * it breaks (a phrase completing "ORTHO_CLASSES=... "). */
+#define WHATIF_OPTION_BYTES (CLASS_TABLE_MAX * 12 + 1) /* "16777152," is 9 */
+int whatif_table_option(const struct whatif_table *t, char out[WHATIF_OPTION_BYTES],
+                        const char **why);
+
 /* What to print: a table to compare with the run's own (NULL: none) and
  * a suggestion (NULL: none), each against the run's own table. */
 struct whatif_request {
@@ -83,6 +100,8 @@ struct whatif_request {
     const char *table_name;            /* e.g. the file it came from */
     const struct whatif_table *suggested;
     size_t wanted;                     /* --suggest-classes N */
+    const char *suggested_option;      /* the suggestion as ORTHO_CLASSES's value, or NULL */
+    const char *output;                /* where the suggestion was written (--output), or NULL */
 };
 
 void format_whatif_text(FILE *out, const struct model *m, const struct whatif_request *r);

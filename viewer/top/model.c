@@ -9,7 +9,9 @@
  * the process's newest event time, which only grows, and rewrites a row of
  * the same ts_ns with INSERT OR REPLACE; the view's last row of a class
  * (class_stats') moves on with each commit; so rows at the watermark
- * replace, newer ones append. */
+ * replace, newer ones append. A process's classes are read once, the
+ * refresh it first appears in, and the model's list of classes (the union
+ * over processes) is rebuilt only when a process brought new ones. */
 #include "model.h"
 
 #include <stdio.h>
@@ -39,6 +41,7 @@ struct top_load {
     size_t event_count, event_cap;
     struct top_load_row *rows;  /* new series rows */
     size_t row_count, row_cap;
+    bool new_classes;           /* some process's classes were read for the first time */
 };
 
 /* Text from the database, "" for NULL, made safe to print (safetext.h):
@@ -68,13 +71,27 @@ static int model_grow(void **array, size_t *cap, size_t count, size_t elem)
     return 0;
 }
 
+/* Frees what a process holds of its classes and leaves it none. */
+static void model_free_proc_classes(struct top_process *p)
+{
+    for (size_t c = 0; p->series != NULL && c < p->class_count; c++)
+        free(p->series[c].samples);
+    free(p->series);
+    free(p->classes);
+    free(p->model_class);
+    free(p->class_of);
+    p->series = NULL;
+    p->classes = NULL;
+    p->model_class = p->class_of = NULL;
+    p->class_count = 0;
+}
+
 static void model_free_procs(struct top_process *procs, size_t count)
 {
     for (size_t i = 0; i < count; i++) {
         free(procs[i].exe);
         free(procs[i].cmdline);
-        for (int c = 0; c < TOP_CLASSES; c++)
-            free(procs[i].series[c].samples);
+        model_free_proc_classes(&procs[i]);
     }
     free(procs);
 }
@@ -99,13 +116,10 @@ static void model_free_events(struct top_event *events, size_t count)
 
 static void model_load_free(struct top_load *l)
 {
-    /* procs of a load only own their strings; series arrays are moved in
+    /* procs of a load own their strings, and the classes of processes read
+     * for the first time; known processes' classes and series are moved in
      * from the model by model_load_commit, never duplicated. */
-    for (size_t i = 0; i < l->proc_count; i++) {
-        free(l->procs[i].exe);
-        free(l->procs[i].cmdline);
-    }
-    free(l->procs);
+    model_free_procs(l->procs, l->proc_count);
     model_free_sites(l->sites, l->site_count);
     free(l->threads);
     model_free_events(l->events, l->event_count);
@@ -156,39 +170,127 @@ static int model_query(struct top_model *m, const char *sql, const char *what, m
 }
 
 struct model_classes_read {
-    struct top_model *m;
-    int seen;
+    struct top_class_info *classes;
+    size_t count, cap;
 };
 
 static int model_class_row(sqlite3_stmt *s, void *arg)
 {
     struct model_classes_read *r = arg;
-    int64_t id = sqlite3_column_int64(s, 0);
-    if (id < 0 || id >= TOP_CLASSES)
+    /* class_id runs 0 .. n-1 then LARGE (schema.sql): a row out of that
+     * order means a damaged table, which ends the list where it breaks. */
+    if (sqlite3_column_int64(s, 0) != (int64_t)r->count)
         return 0;
-    struct top_class_info *c = &r->m->classes[id];
+    if (model_grow((void **)&r->classes, &r->cap, r->count, sizeof *r->classes) != 0)
+        return -1;
+    struct top_class_info *c = &r->classes[r->count++];
+    memset(c, 0, sizeof *c);
     model_copy_text(c->name, sizeof c->name, sqlite3_column_text(s, 1));
-    c->payload_bytes = sqlite3_column_int64(s, 2);
-    c->block_bytes = sqlite3_column_int64(s, 3);
-    r->seen++;
+    c->large = sqlite3_column_type(s, 2) == SQLITE_NULL;
+    c->payload_bytes = c->large ? 0 : sqlite3_column_int64(s, 2);
+    c->block_bytes = c->large ? 0 : sqlite3_column_int64(s, 3);
     return 0;
 }
 
-static int model_read_classes(struct top_model *m, char *err, size_t cap)
+/* The classes of each process the model does not know yet (those it knows
+ * keep theirs: a process's table is fixed at its start). */
+static int model_read_proc_classes(struct top_model *m, struct top_load *l, char *err, size_t cap)
 {
-    struct model_classes_read r = {m, 0};
-    if (model_query(m,
-                    "SELECT class_id, class_name, coalesce(payload_size, 0), "
-                    "coalesce(block_size, 0) FROM classes "
-                    "WHERE process_id = (SELECT min(process_id) FROM classes) ORDER BY class_id",
-                    "size classes", model_class_row, &r, err, cap) != 0)
+    sqlite3_stmt *s = tracedb_prepare(m->db,
+        "SELECT class_id, class_name, payload_size, coalesce(block_size, 0) FROM classes "
+        "WHERE process_id = ?1 ORDER BY class_id", err, cap);
+    if (s == NULL)
         return -1;
-    if (r.seen != TOP_CLASSES) {
-        snprintf(err, cap, "%s: has %d size classes, expected %d; the file is damaged",
-                 m->db->path, r.seen, TOP_CLASSES);
-        return -1;
+    for (size_t i = 0; i < l->proc_count; i++) {
+        struct top_process *p = &l->procs[i];
+        int old = top_model_find_process(m, p->process_id);
+        if (old >= 0 && m->procs[old].class_count > 0)
+            continue;
+        sqlite3_reset(s);
+        sqlite3_bind_int64(s, 1, p->process_id);
+        struct model_classes_read r = {0};
+        if (model_each_row(m, s, "size classes", model_class_row, &r, err, cap) != 0) {
+            free(r.classes);
+            return -1;
+        }
+        if (r.count == 0)
+            continue;
+        p->series = calloc(r.count, sizeof *p->series);
+        p->model_class = calloc(r.count, sizeof *p->model_class);
+        if (p->series == NULL || p->model_class == NULL) {
+            free(r.classes);
+            sqlite3_finalize(s);
+            snprintf(err, cap, "out of memory reading size classes");
+            return -1;
+        }
+        p->classes = r.classes;
+        p->class_count = r.count;
+        l->new_classes = true;
     }
+    sqlite3_finalize(s);
     return 0;
+}
+
+/* The model's order of classes: by payload, LARGE after all. */
+static int model_class_cmp(const void *a, const void *b)
+{
+    const struct top_class_info *x = a, *y = b;
+    if (x->large != y->large)
+        return x->large ? 1 : -1;
+    return (x->payload_bytes > y->payload_bytes) - (x->payload_bytes < y->payload_bytes);
+}
+
+/* Rebuilds the model's classes as the union of procs' classes, and each
+ * process's maps to and from it. -1 when out of memory (the model keeps
+ * its previous list; processes whose maps could not be made show no
+ * classes until the next refresh). */
+static int model_build_classes(struct top_model *m, struct top_process *procs, size_t count)
+{
+    size_t all = 0;
+    for (size_t i = 0; i < count; i++)
+        all += procs[i].class_count;
+    struct top_class_info *u = malloc((all ? all : 1) * sizeof *u);
+    if (u == NULL)
+        return -1;
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++)
+        for (size_t c = 0; c < procs[i].class_count; c++)
+            u[n++] = procs[i].classes[c];
+    qsort(u, n, sizeof *u, model_class_cmp);
+    size_t distinct = 0;
+    for (size_t k = 0; k < n; k++)
+        if (distinct == 0 || model_class_cmp(&u[distinct - 1], &u[k]) != 0)
+            u[distinct++] = u[k];
+    int failed = 0;
+    for (size_t i = 0; i < count; i++) {
+        struct top_process *p = &procs[i];
+        free(p->class_of);
+        p->class_of = malloc((distinct ? distinct : 1) * sizeof *p->class_of);
+        if (p->class_of == NULL) {
+            failed = 1;
+            continue;
+        }
+        for (size_t k = 0; k < distinct; k++)
+            p->class_of[k] = -1;
+        for (size_t c = 0; c < p->class_count; c++) {
+            const struct top_class_info *hit =
+                bsearch(&p->classes[c], u, distinct, sizeof *u, model_class_cmp);
+            p->model_class[c] = (int)(hit - u);
+            p->class_of[hit - u] = (int)c;
+        }
+    }
+    free(m->classes);
+    m->classes = u;
+    m->class_count = distinct;
+    return failed ? -1 : 0;
+}
+
+const struct top_series *top_process_series(const struct top_process *p, size_t c)
+{
+    if (p->class_of == NULL || p->class_count == 0)
+        return NULL;
+    int local = p->class_of[c];
+    return local >= 0 ? &p->series[local] : NULL;
 }
 
 static int model_process_row(sqlite3_stmt *s, void *arg)
@@ -498,17 +600,30 @@ static int model_load_commit(struct top_model *m, struct top_load *l, char *err,
         int old = top_model_find_process(m, l->procs[i].process_id);
         if (old < 0)
             continue;
+        struct top_process *from = &m->procs[old], *to = &l->procs[i];
+        to->series_ts_ns = from->series_ts_ns;
+        if (from->class_count == 0)
+            continue; /* read afresh by this load, if the database has them now */
         /* Moved, not copied: appending may reallocate these arrays, so the
          * model's copies of the pointers are cleared at once. */
-        memcpy(l->procs[i].series, m->procs[old].series, sizeof l->procs[i].series);
-        memset(m->procs[old].series, 0, sizeof m->procs[old].series);
-        l->procs[i].series_ts_ns = m->procs[old].series_ts_ns;
+        to->class_count = from->class_count;
+        to->classes = from->classes;
+        to->series = from->series;
+        to->model_class = from->model_class;
+        to->class_of = from->class_of;
+        from->class_count = 0;
+        from->classes = NULL;
+        from->series = NULL;
+        from->model_class = from->class_of = NULL;
     }
     int failed = 0;
-    for (size_t r = 0; r < l->row_count; r++) {
+    if ((l->new_classes || m->classes == NULL) &&
+        model_build_classes(m, l->procs, l->proc_count) != 0)
+        failed = 1;
+    for (size_t r = 0; !failed && r < l->row_count; r++) {
         const struct top_load_row *row = &l->rows[r];
         struct top_process *p = &l->procs[row->proc];
-        if (row->class_id < 0 || row->class_id >= TOP_CLASSES)
+        if (row->class_id < 0 || (size_t)row->class_id >= p->class_count)
             continue;
         if (model_series_put(&p->series[row->class_id], &row->sample) != 0) {
             failed = 1;
@@ -573,6 +688,8 @@ int top_model_refresh(struct top_model *m, char *err, size_t err_cap)
     }
     int rc = model_read_processes(m, &l, err, err_cap);
     if (rc == 0)
+        rc = model_read_proc_classes(m, &l, err, err_cap);
+    if (rc == 0)
         rc = model_read_series(m, &l, err, err_cap);
     if (rc == 0)
         rc = model_read_large(m, &l, err, err_cap);
@@ -601,7 +718,13 @@ int top_model_open(struct top_model *m, struct tracedb *db, char *err, size_t er
                  db->path);
         return -1;
     }
-    if (model_read_classes(m, err, err_cap) != 0 || top_model_refresh(m, err, err_cap) != 0) {
+    if (top_model_refresh(m, err, err_cap) != 0) {
+        top_model_free(m);
+        return -1;
+    }
+    if (m->class_count == 0) {
+        snprintf(err, err_cap, "%s: its classes table names no size class of any process; "
+                 "the file is damaged, trace the program again", m->db->path);
         top_model_free(m);
         return -1;
     }
@@ -614,6 +737,7 @@ void top_model_free(struct top_model *m)
     model_free_sites(m->sites, m->site_count);
     free(m->threads);
     model_free_events(m->events, m->event_count);
+    free(m->classes);
     struct tracedb *db = m->db;
     memset(m, 0, sizeof *m);
     m->db = db;

@@ -8,6 +8,11 @@
  * the large path's free bytes, top_sites for the sites, corruption and
  * stack_frames for the events and their stacks; processes and threads are
  * plain tables. Time is CLOCK_MONOTONIC nanoseconds as in the database.
+ * Each process has its own size classes (ORTHO_CLASSES; the classes table
+ * keyed by process): the model reads each process's table once, and lists
+ * the classes of every process together (one row per payload size, LARGE
+ * last), so a tree whose processes ran different tables shows each class
+ * summed over the processes that have it. No class count is built in.
  * The per-class timeline is kept in memory, one array per process and
  * class, and grows by the rows committed since the last refresh, so a live
  * database is followed without re-reading it. Processes, threads and
@@ -22,10 +27,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "class_table.h"
 #include "tracedb.h"
 
-#define TOP_CLASSES 13          /* B64 .. B16M and LARGE (schema: class_id 0..12) */
-#define TOP_LARGE_CLASS 12      /* class_id of the large path */
+#define TOP_CLASS_NAME_BYTES CLASS_TABLE_NAME_BYTES /* B64, B1536, B16M, LARGE */
 #define TOP_HEADER_BYTES 64     /* the block header in front of every small block */
 #define TOP_RATE_WINDOW_NS 1000000000LL     /* "now" rates: delta over the last second */
 #define TOP_SPARK_WINDOW_NS 60000000000LL   /* the pressure sparkline covers a minute */
@@ -59,9 +64,10 @@ struct top_series {
 };
 
 struct top_class_info {
-    char name[8];           /* B64 .. B16M, LARGE */
+    char name[TOP_CLASS_NAME_BYTES]; /* B64 .. B16M, LARGE */
     int64_t payload_bytes;  /* 0 for LARGE */
     int64_t block_bytes;    /* payload + header; 0 for LARGE */
+    bool large;             /* the large path (the class after a table's last) */
 };
 
 
@@ -73,7 +79,13 @@ struct top_process {
     int64_t start_ns, end_ns;  /* end_ns 0 while running */
     int64_t last_ts_ns;        /* newest event the collector saw */
     int64_t series_ts_ns;      /* newest class_timeline row loaded (refresh watermark) */
-    struct top_series series[TOP_CLASSES];
+    /* Its own classes, by its class_id (0 .. class_count - 1, LARGE last;
+     * class_count 0 while the database has none for it). */
+    size_t class_count;
+    struct top_class_info *classes;
+    struct top_series *series;     /* one per class, by its class_id */
+    int *model_class;              /* its class_id -> index into the model's classes */
+    int *class_of;                 /* the model's class index -> its class_id, or -1 */
     int64_t large_free_bytes;  /* mapped by the large path, not live (fragmentation view) */
 };
 
@@ -97,7 +109,7 @@ struct top_thread {
 
 struct top_event {
     int64_t event_id, process_id, thread_id, ts_ns, address;
-    char kind[24], call[24], class_name[8];
+    char kind[32], call[24], class_name[TOP_CLASS_NAME_BYTES];
     char *function, *file;   /* owned; where it was detected ("" unknown) */
     int64_t line;
     int64_t stack_id, alloc_thread_id, alloc_stack_id;  /* 0: unknown */
@@ -128,7 +140,10 @@ struct top_frame {
 
 struct top_model {
     struct tracedb *db;                       /* not owned */
-    struct top_class_info classes[TOP_CLASSES];
+    /* The classes of every process, one per payload size, ascending, and
+     * LARGE last: the rows of the classes screen. */
+    struct top_class_info *classes;
+    size_t class_count;
     struct top_process *procs;                /* ascending process_id */
     size_t proc_count;
     struct top_site_query site_query; /* what `sites` holds; set by top_model_set_site_query */
@@ -168,6 +183,10 @@ bool top_model_is_live(const struct top_model *m);
  * process's end, or while it runs its newest event or series row. */
 int64_t top_model_begin_ns(const struct top_model *m);
 int64_t top_model_data_end_ns(const struct top_model *m);
+
+/* The series of model class c in process p, or NULL when p has no such
+ * class. */
+const struct top_series *top_process_series(const struct top_process *p, size_t c);
 
 /* Index into procs of a process_id, or -1. */
 int top_model_find_process(const struct top_model *m, int64_t process_id);

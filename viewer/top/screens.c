@@ -116,7 +116,7 @@ enum { CL_NAME, CL_ALLOCS_S, CL_FREES_S, CL_ALLOCS, CL_FREES, CL_LIVE, CL_REQ, C
 /* The rate columns and the total columns take the same place on the
  * terminal, one view at a time ('t'); --batch prints both. */
 static const struct top_column class_columns[CL_COUNT] = {
-    [CL_NAME] = {"CLASS", 5, TOP_COL_TEXT},
+    [CL_NAME] = {"CLASS", 6, TOP_COL_TEXT},
     [CL_ALLOCS_S] = {"ALLOC/s", 7, TOP_COL_NUMBER, TOP_VIEW_RATES},
     [CL_FREES_S] = {"FREE/s", 7, TOP_COL_NUMBER, TOP_VIEW_RATES},
     [CL_ALLOCS] = {"ALLOCS", 7, TOP_COL_NUMBER, TOP_VIEW_TOTALS},
@@ -135,8 +135,7 @@ static const struct top_column class_columns[CL_COUNT] = {
 
 static size_t class_rows(const struct top_snapshot *snap)
 {
-    (void)snap;
-    return TOP_CLASSES;
+    return snap->class_count;
 }
 
 static double class_key(const struct top_snapshot *snap, size_t row, int col)
@@ -193,7 +192,7 @@ enum { FR_NAME, FR_HELD, FR_REQ, FR_WASTE, FR_HEADERS, FR_CACHED, FR_POOLED, FR_
        FR_BAR, FR_LARGE_LIVE, FR_LARGE_FREE, FR_COUNT };
 
 static const struct top_column frag_columns[FR_COUNT] = {
-    [FR_NAME] = {"CLASS", 5, TOP_COL_TEXT},
+    [FR_NAME] = {"CLASS", 6, TOP_COL_TEXT},
     [FR_HELD] = {"HELD", 7, TOP_COL_NUMBER},
     [FR_REQ] = {"REQ", 7, TOP_COL_NUMBER},
     [FR_WASTE] = {"WASTE", 7, TOP_COL_NUMBER},
@@ -221,10 +220,10 @@ static int64_t frag_held(const struct top_frag *f)
 }
 
 /* Row k of the table is the k-th class that holds any bytes. */
-static int frag_class_of(const struct top_snapshot *snap, size_t row)
+static size_t frag_class_of(const struct top_snapshot *snap, size_t row)
 {
     size_t k = 0;
-    for (int c = 0; c < TOP_CLASSES; c++)
+    for (size_t c = 0; c < snap->class_count; c++)
         if (frag_held(&snap->frag[c]) > 0 && k++ == row)
             return c;
     return 0;
@@ -233,7 +232,7 @@ static int frag_class_of(const struct top_snapshot *snap, size_t row)
 static size_t frag_rows(const struct top_snapshot *snap)
 {
     size_t n = 0;
-    for (int c = 0; c < TOP_CLASSES; c++)
+    for (size_t c = 0; c < snap->class_count; c++)
         n += frag_held(&snap->frag[c]) > 0;
     return n;
 }
@@ -256,7 +255,7 @@ static int64_t frag_value(const struct top_frag *f, int col)
 
 static double frag_key(const struct top_snapshot *snap, size_t row, int col)
 {
-    int c = frag_class_of(snap, row);
+    size_t c = frag_class_of(snap, row);
     if (col == FR_NAME)
         return (double)c;
     if (col == FR_BAR)
@@ -266,10 +265,10 @@ static double frag_key(const struct top_snapshot *snap, size_t row, int col)
 
 /* A bar of the parts of one class, its length scaled to the class that
  * holds the most. */
-static void frag_bar(const struct top_snapshot *snap, int c, char *buf, size_t cap, int width)
+static void frag_bar(const struct top_snapshot *snap, size_t c, char *buf, size_t cap, int width)
 {
     int64_t max = 1;
-    for (int k = 0; k < TOP_CLASSES; k++)
+    for (size_t k = 0; k < snap->class_count; k++)
         if (frag_held(&snap->frag[k]) > max)
             max = frag_held(&snap->frag[k]);
     int len = 0;
@@ -291,7 +290,7 @@ static void frag_bar(const struct top_snapshot *snap, int c, char *buf, size_t c
 static void frag_cell(const struct top_snapshot *snap, size_t row, int col, bool exact, char *buf,
                       size_t cap)
 {
-    int c = frag_class_of(snap, row);
+    size_t c = frag_class_of(snap, row);
     const struct top_frag *f = &snap->frag[c];
     if (col == FR_NAME) {
         snprintf(buf, cap, "%s", snap->classes[c].name);
@@ -467,7 +466,7 @@ static const struct top_column event_columns[CO_COUNT] = {
     [CO_KIND] = {"KIND", 12, TOP_COL_TEXT},
     [CO_CALL] = {"CALL", 7, TOP_COL_TEXT},
     [CO_ADDRESS] = {"ADDRESS", 14, TOP_COL_TEXT},
-    [CO_CLASS] = {"CLASS", 5, TOP_COL_TEXT},
+    [CO_CLASS] = {"CLASS", 6, TOP_COL_TEXT},
     [CO_FUNCTION] = {"FUNCTION", 14, TOP_COL_TEXT},
     [CO_FILE] = {"FILE:LINE", 18, TOP_COL_TEXT},
     [CO_TID] = {"TID", 7, TOP_COL_NUMBER},

@@ -17,15 +17,29 @@ static bool snapshot_selected(int selection, size_t index)
     return selection == TOP_ALL_PROCESSES || (size_t)selection == index;
 }
 
-/* Sum of field f over the selected processes' series of class c at t. */
-static int64_t snapshot_sum(const struct top_model *m, int selection, int c, enum top_field f,
+/* Sum of field f over the selected processes' series of model class c at
+ * t (processes without the class add nothing). */
+static int64_t snapshot_sum(const struct top_model *m, int selection, size_t c, enum top_field f,
                             int64_t t_ns)
 {
     int64_t sum = 0;
-    for (size_t i = 0; i < m->proc_count; i++)
-        if (snapshot_selected(selection, i))
-            sum += top_series_at(&m->procs[i].series[c], f, t_ns);
+    for (size_t i = 0; i < m->proc_count; i++) {
+        if (!snapshot_selected(selection, i))
+            continue;
+        const struct top_series *s = top_process_series(&m->procs[i], c);
+        if (s != NULL)
+            sum += top_series_at(s, f, t_ns);
+    }
     return sum;
+}
+
+/* Whether some selected process has model class c. */
+static bool snapshot_has_class(const struct top_model *m, int selection, size_t c)
+{
+    for (size_t i = 0; i < m->proc_count; i++)
+        if (snapshot_selected(selection, i) && top_process_series(&m->procs[i], c) != NULL)
+            return true;
+    return false;
 }
 
 /* The earliest start among the selected processes (rates never reach back
@@ -40,7 +54,7 @@ static int64_t snapshot_start(const struct top_model *m, int selection)
     return start != 0 ? start : top_model_begin_ns(m);
 }
 
-static double snapshot_rate(const struct top_model *m, int selection, int c, enum top_field f,
+static double snapshot_rate(const struct top_model *m, int selection, size_t c, enum top_field f,
                             int64_t from_ns, int64_t to_ns)
 {
     if (to_ns <= from_ns)
@@ -69,17 +83,25 @@ static void snapshot_label(struct top_snapshot *snap, const struct top_model *m,
     }
 }
 
-static void snapshot_classes(struct top_snapshot *snap, const struct top_model *m, int selection)
+static int snapshot_classes(struct top_snapshot *snap, const struct top_model *m, int selection)
 {
     int64_t t = snap->at_ns;
     int64_t start = snapshot_start(m, selection);
     int64_t from = t - TOP_RATE_WINDOW_NS < start ? start : t - TOP_RATE_WINDOW_NS;
     snap->rate_window_ns = t > from ? t - from : 0;
     const int64_t bucket_ns = TOP_SPARK_WINDOW_NS / TOP_SPARK_BUCKETS;
-    for (int c = 0; c < TOP_CLASSES; c++) {
-        struct top_class_row *r = &snap->classes[c];
-        r->class_id = c;
-        r->name = m->classes[c].name;
+    size_t n = m->class_count ? m->class_count : 1;
+    snap->classes = calloc(n, sizeof *snap->classes);
+    snap->frag = calloc(n, sizeof *snap->frag);
+    if (snap->classes == NULL || snap->frag == NULL)
+        return -1;
+    for (size_t c = 0; c < m->class_count; c++) {
+        if (!snapshot_has_class(m, selection, c))
+            continue;
+        struct top_class_row *r = &snap->classes[snap->class_count++];
+        r->class_id = (int)c;
+        snprintf(r->name, sizeof r->name, "%s", m->classes[c].name);
+        r->large = m->classes[c].large;
         r->allocs_per_s = snapshot_rate(m, selection, c, TOP_F_ALLOCS, from, t);
         r->frees_per_s = snapshot_rate(m, selection, c, TOP_F_FREES, from, t);
         r->refills_per_s = snapshot_rate(m, selection, c, TOP_F_REFILLS, from, t);
@@ -104,6 +126,7 @@ static void snapshot_classes(struct top_snapshot *snap, const struct top_model *
             r->spark[b] = hi <= start ? 0.0 : snapshot_rate(m, selection, c, TOP_F_ALLOCS, lo, hi);
         }
     }
+    return 0;
 }
 
 static void snapshot_frag(struct top_snapshot *snap, const struct top_model *m, int selection)
@@ -111,13 +134,14 @@ static void snapshot_frag(struct top_snapshot *snap, const struct top_model *m, 
     memset(&snap->frag_total, 0, sizeof snap->frag_total);
     /* The large path's free bytes come from the fragmentation view, not
      * the timeline: known for the newest data only. */
-    bool at_end = snap->at_ns >= snap->end_ns;
-    for (int c = 0; c < TOP_CLASSES; c++) {
-        const struct top_class_row *r = &snap->classes[c];
-        const struct top_class_info *info = &m->classes[c];
-        struct top_frag *f = &snap->frag[c];
+    bool at_end = snap->at_ns >= snap->end_ns, large_unknown = false;
+    for (size_t k = 0; k < snap->class_count; k++) {
+        const struct top_class_row *r = &snap->classes[k];
+        const struct top_class_info *info = &m->classes[r->class_id];
+        struct top_frag *f = &snap->frag[k];
         memset(f, 0, sizeof *f);
-        if (c == TOP_LARGE_CLASS) {
+        if (r->large) {
+            large_unknown = !at_end;
             f->large_live = r->live_usable_bytes;
             f->large_free = -1;
             if (at_end) {
@@ -146,7 +170,7 @@ static void snapshot_frag(struct top_snapshot *snap, const struct top_model *m, 
         if (f->large_free > 0)
             t->large_free += f->large_free;
     }
-    if (snap->frag[TOP_LARGE_CLASS].large_free < 0)
+    if (large_unknown)
         snap->frag_total.large_free = -1;
 }
 
@@ -203,7 +227,10 @@ int top_snapshot_take(struct top_snapshot *snap, const struct top_model *m, int 
         snap->end_ns = at_ns;
     snap->at_ns = at_ns < snap->begin_ns ? snap->begin_ns : at_ns > snap->end_ns ? snap->end_ns : at_ns;
     snapshot_label(snap, m, selection);
-    snapshot_classes(snap, m, selection);
+    if (snapshot_classes(snap, m, selection) != 0) {
+        top_snapshot_free(snap);
+        return -1;
+    }
     snapshot_frag(snap, m, selection);
     if (snapshot_sites(snap, m) != 0 || snapshot_lists(snap, m, selection) != 0) {
         top_snapshot_free(snap);
@@ -214,6 +241,8 @@ int top_snapshot_take(struct top_snapshot *snap, const struct top_model *m, int 
 
 void top_snapshot_free(struct top_snapshot *snap)
 {
+    free(snap->classes);
+    free(snap->frag);
     free(snap->sites);
     free(snap->threads);
     free(snap->events);
@@ -228,12 +257,18 @@ int64_t top_snapshot_peak_ns(const struct top_model *m, int selection)
     for (size_t i = 0; i < m->proc_count; i++) {
         if (!snapshot_selected(selection, i))
             continue;
-        for (int c = 0; c < TOP_CLASSES; c++) {
-            const struct top_series *s = &m->procs[i].series[c];
+        const struct top_process *p = &m->procs[i];
+        for (size_t c = 0; c < p->class_count; c++) {
+            const struct top_series *s = &p->series[c];
             for (size_t k = 0; k < s->count; k++) {
                 int64_t t = s->samples[k].ts_ns, total = 0;
-                for (int cc = 0; cc < TOP_CLASSES; cc++)
-                    total += snapshot_sum(m, selection, cc, TOP_F_LIVE_USABLE, t);
+                for (size_t j = 0; j < m->proc_count; j++) {
+                    if (!snapshot_selected(selection, j))
+                        continue;
+                    const struct top_process *q = &m->procs[j];
+                    for (size_t cc = 0; cc < q->class_count; cc++)
+                        total += top_series_at(&q->series[cc], TOP_F_LIVE_USABLE, t);
+                }
                 if (total > best || (total == best && total > 0 && t < best_ns)) {
                     best = total;
                     best_ns = t;

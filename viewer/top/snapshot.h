@@ -9,8 +9,9 @@
 #include "model.h"
 
 struct top_class_row {
-    int class_id;
-    const char *name;
+    int class_id;                        /* index into the model's classes */
+    char name[TOP_CLASS_NAME_BYTES];
+    bool large;                          /* the large path */
     double allocs_per_s, frees_per_s, refills_per_s, drains_per_s;  /* over the rate window */
     int64_t allocs, frees;               /* cumulative at the time shown */
     int64_t live_blocks, live_requested_bytes, live_usable_bytes;
@@ -50,8 +51,11 @@ struct top_snapshot {
     bool live;                     /* some process still running */
     int selection;                 /* TOP_ALL_PROCESSES or an index into model procs */
     char process_label[160];       /* "all 3 processes (root pid 12: cmd)" / "process 2 ..." */
-    struct top_class_row classes[TOP_CLASSES];
-    struct top_frag frag[TOP_CLASSES];
+    /* One row per class the selected processes have (the model's classes
+     * in its order: by payload, LARGE last); frag[k] is classes[k]'s. */
+    size_t class_count;
+    struct top_class_row *classes;       /* owned */
+    struct top_frag *frag;               /* owned */
     struct top_frag frag_total;
     struct top_site *sites;        /* owned array; the model's top_site_query, in its order */
     size_t site_count;
