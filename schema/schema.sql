@@ -401,14 +401,14 @@ LEFT JOIN stack_sites st ON st.process_id = e.process_id AND st.stack_id = e.sta
 LEFT JOIN classes c ON c.process_id = e.process_id AND c.class_id = e.class_id;
 
 -- Every corruption event counted per process, kind, site and class, with
--- how many are rows of `corruption` and how many only counted here.
+-- how many are rows of `corruption` and how many only counted here; the
+-- site named as in `corruption` (without a symbol version).
 CREATE VIEW corruption_summary AS
-SELECT g.process_id, g.kind, st.site_function AS function, st.site_file AS file,
-       st.site_line AS line, c.class_name, g.events, g.stored_events,
-       g.events - g.stored_events AS aggregated_events, g.first_ns, g.last_ns, g.call,
-       g.stack_id, g.first_address, g.last_address
+SELECT g.process_id, g.kind, st.function, st.file, st.line, c.class_name, g.events,
+       g.stored_events, g.events - g.stored_events AS aggregated_events, g.first_ns, g.last_ns,
+       g.call, g.stack_id, g.first_address, g.last_address
 FROM corruption_groups g
-LEFT JOIN stacks st ON st.process_id = g.process_id AND st.stack_id = g.stack_id
+LEFT JOIN stack_sites st ON st.process_id = g.process_id AND st.stack_id = g.stack_id
 LEFT JOIN classes c ON c.process_id = g.process_id AND c.class_id = g.class_id;
 
 -- A stack as one line, innermost first: "f < g < main". Built frame by
