@@ -4,7 +4,7 @@
 Traces every program of the real-program set (programs.py) once under the
 default table, without stacks, through ortho-run, and asks ortho-report
 for the table of at most N classes with the least waste for that run
-(--suggest-classes N --output DIR/PROGRAM.classes). real_programs.py then
+(--suggest-classes N --output DIR/PROGRAM.classes, N 16 by default). real_programs.py then
 measures the programs with those tables side by side with the others:
 
     python3 bench/own_tables.py --build build-rel
@@ -31,8 +31,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--build", required=True, help="build tree with bin/ortho-run")
     parser.add_argument("--out", help="directory for PROGRAM.classes (default BUILD/tables)")
-    parser.add_argument("--classes", type=int, default=96,
-                        help="at most this many classes (default 96, the allocator's limit)")
+    parser.add_argument("--classes", type=int, default=16,
+                        help="at most this many classes (default 16: more classes hold more "
+                             "freed memory apart, see bench/README.md)")
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--only", action="append", help="this program only (repeatable)")
     args = parser.parse_args()
