@@ -177,6 +177,15 @@ static bool collector_write_names(struct collector *c, struct image *im, uint64_
     if (!symworker_done(im->naming) ||
         !db_write_stacks(c->cfg->db, im->process_id, im->st, im->naming, deadline))
         return false;
+    if (im->naming->frames_without_fds != 0) {
+        char detail[128];
+        snprintf(detail, sizeof detail,
+                 "%llu frames named without their module's file: the collector ran out of "
+                 "file descriptors",
+                 (unsigned long long)im->naming->frames_without_fds);
+        health_note(&c->health, HEALTH_SYMBOLS_NO_FDS, (uint32_t)geteuid(), im->pid,
+                    im->process_id, detail);
+    }
     sym_batch_free(im->naming);
     im->naming = NULL;
     return true;
@@ -891,6 +900,12 @@ int collector_run(const struct collector_config *config)
     db_write_health(config->db, &c->health);
     db_commit(config->db);
     health_free(&c->health);
+    /* Images whose end was never written still hold their modules: the
+     * registry goes with the worker, after them. */
+    for (size_t i = 0; i < c->image_count; i++) {
+        symworker_retire(c->names, c->images[i]->sym);
+        c->images[i]->sym = NULL;
+    }
     symworker_destroy(c->names);
     for (size_t i = 0; i < c->image_count; i++)
         free(c->images[i]);
