@@ -21,7 +21,8 @@ enum health_kind {
     HEALTH_BAD_HELLO,      /* not a registration this version understands */
     HEALTH_UNSEALED,       /* a segment not sealed against shrinking and growing */
     HEALTH_BAD_SEGMENT,    /* a segment whose header does not describe its memory */
-    HEALTH_BUSY,           /* more connections waiting at once than the collector keeps */
+    HEALTH_BUSY,           /* no longer noted (extra connections now wait in the listen
+                            * backlog); its name stays readable in older databases */
     HEALTH_OVERWRITTEN,    /* a traced process's segment changed under the collector */
     HEALTH_SYMBOLS_NO_FDS, /* stack frames named without their module's file: no descriptor */
     HEALTH_KIND_COUNT
