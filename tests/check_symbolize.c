@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include <dirent.h>
+#include <sys/resource.h>
 
 #include "check_support.h"
 #include "symbolize.h"
@@ -898,6 +899,44 @@ START_TEST(a_closed_module_replaced_on_disk_still_names_its_functions)
 }
 END_TEST
 
+/* Descriptors gone (the soft limit below every free descriptor): a closed
+ * module cannot be reopened. Its functions are still named from the index
+ * made at registration, the lookup is counted as unopenable and not
+ * cached, and once descriptors are back the same pc gets its line. */
+START_TEST(a_module_that_cannot_be_reopened_for_lack_of_descriptors_still_names_its_functions)
+{
+    struct module_query libc = module_of(library_function("libc.so.6", "getpid"));
+    struct sym_modules *modules = sym_modules_create(1);
+    struct symbolizer *s = symbolizer_create_shared(modules);
+    ck_assert(symbolizer_add_module(s, exe.path, exe.load_bias));
+    ck_assert(symbolizer_add_module(s, libc.path, libc.load_bias)); /* closes exe */
+    struct rlimit saved, none;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &saved), 0);
+    none = saved;
+    none.rlim_cur = 3; /* stdin, stdout, stderr: no descriptor can be made */
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &none), 0);
+    uintptr_t pc = function_address(function_marked_with_its_line);
+    sym_frame_t f;
+    bool found = symbolizer_lookup(s, pc, false, &f);
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &saved), 0);
+    ck_assert(found);
+    ck_assert_str_eq(f.function, "function_marked_with_its_line");
+    ck_assert_ptr_null(f.file);
+    struct sym_modules_stats st;
+    sym_modules_stats(modules, &st);
+    ck_assert_uint_eq(st.unopenable, 1);
+
+    ck_assert(symbolizer_lookup(s, pc, false, &f));
+    ck_assert_str_eq(f.function, "function_marked_with_its_line");
+    ck_assert_ptr_nonnull(f.file);
+    ck_assert_uint_eq(f.line, function_marked_with_its_line());
+    sym_modules_stats(modules, &st);
+    ck_assert_uint_eq(st.unopenable, 1);
+    symbolizer_destroy(s);
+    sym_modules_destroy(modules);
+}
+END_TEST
+
 static Suite *symbolize_suite(void)
 {
     Suite *s = suite_create("symbolize");
@@ -945,6 +984,8 @@ static Suite *symbolize_suite(void)
     tcase_add_test(shared, a_module_no_image_maps_is_kept_for_the_next_image);
     tcase_add_test(shared, the_least_recently_used_module_is_closed_and_reopened_to_name_a_new_pc);
     tcase_add_test(shared, a_closed_module_replaced_on_disk_still_names_its_functions);
+    tcase_add_test(shared,
+                   a_module_that_cannot_be_reopened_for_lack_of_descriptors_still_names_its_functions);
     suite_add_tcase(s, shared);
     return s;
 }
