@@ -58,6 +58,7 @@ class CollectorSampler(threading.Thread):
         self.peak_kib = 0
         self.max_fds = 0
         self.samples = 0
+        self.cpu_ticks = {}   # pid -> utime + stime, the latest seen
         self.seen = False
         self._halt = threading.Event()
 
@@ -89,6 +90,9 @@ class CollectorSampler(threading.Thread):
             if pid is not None:
                 try:
                     fds = len(os.listdir("/proc/%d/fd" % pid))
+                    with open("/proc/%d/stat" % pid) as f:
+                        fields = f.read().rsplit(")", 1)[1].split()
+                    self.cpu_ticks[pid] = int(fields[11]) + int(fields[12])
                     with open("/proc/%d/status" % pid) as f:
                         for line in f:
                             if line.startswith("VmHWM:"):
@@ -98,6 +102,12 @@ class CollectorSampler(threading.Thread):
                 except OSError:
                     pid = None  # it has exited
             time.sleep(SAMPLE_S)
+
+
+    def cpu_seconds(self):
+        """The collector's CPU time (user + system) as last sampled: a few
+        milliseconds short at most."""
+        return sum(self.cpu_ticks.values()) / float(os.sysconf("SC_CLK_TCK"))
 
 
 def query(db, sql):
@@ -110,7 +120,8 @@ def query(db, sql):
 
 def traced(run_usage, ortho_run, argv, db):
     """Runs argv under ortho-run into db while sampling the collector;
-    returns (seconds, collector peak KiB, collector max fds)."""
+    returns (seconds, collector peak KiB, collector max fds, output,
+    collector CPU seconds)."""
     remove_db(db)
     sampler = CollectorSampler(db)
     sampler.start()
@@ -123,7 +134,7 @@ def traced(run_usage, ortho_run, argv, db):
         raise RunFailed("%s: an image ran untraced: %s" % (argv[0], err.decode()[-300:]))
     if not sampler.seen:
         raise RunFailed("%s: no collector was seen" % argv[0])
-    return seconds, sampler.peak_kib, sampler.max_fds, out
+    return seconds, sampler.peak_kib, sampler.max_fds, out, sampler.cpu_seconds()
 
 
 def check_rows(db, want, what):
@@ -151,7 +162,7 @@ def fork_rows(build, tmp, n, rounds):
     runs = []
     for _ in range(rounds):
         db = os.path.join(tmp, "forks.db")
-        secs, kib, fds, out = traced(run_usage, ortho_run, [prog, "forks", str(n)], db)
+        secs, kib, fds, out, cpu = traced(run_usage, ortho_run, [prog, "forks", str(n)], db)
         if out.decode().split() != ["forks=%d" % n, "failed=0"]:
             raise RunFailed("fork storm: output %r" % out)
         check_rows(db, {"root": 1, "fork": n}, "fork storm")
@@ -159,7 +170,7 @@ def fork_rows(build, tmp, n, rounds):
                           "WHERE requested_size = 333 AND function IS NOT NULL")[0]
         if leaks != (n, n):
             raise RunFailed("fork storm: %s named leaks of the children's %d" % (leaks, n))
-        runs.append((secs, kib, fds))
+        runs.append((secs, kib, fds, cpu))
     return runs
 
 
@@ -174,9 +185,9 @@ def exec_rows(build, tmp, n, rounds):
         if rc != 0:
             raise RunFailed("exec loop exited %d: %s" % (rc, err.decode()[-300:]))
         db = os.path.join(tmp, "execs.db")
-        secs, kib, fds, _ = traced(run_usage, ortho_run, loop, db)
+        secs, kib, fds, _, cpu = traced(run_usage, ortho_run, loop, db)
         check_rows(db, {"root": 1, "fork": n, "exec": n}, "exec loop")
-        runs.append((plain, secs, kib, fds))
+        runs.append((plain, secs, kib, fds, cpu))
     return runs
 
 
@@ -190,16 +201,16 @@ def mib(kib):
 
 def table(forks, fork_runs, execs, exec_runs):
     lines = ["| load | images | untraced s | traced s (ortho-run, DB complete) | traced / untraced | "
-             "collector peak RSS | collector max fds |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    lines.append("| fork storm: 4-thread parent, %d children at once | %d | - | %.2f | - | %s | %d |" % (
+             "collector peak RSS | collector max fds | collector CPU s |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines.append("| fork storm: 4-thread parent, %d children at once | %d | - | %.2f | - | %s | %d | %.2f |" % (
         forks, forks + 1, med([r[0] for r in fork_runs]), mib(max(r[1] for r in fork_runs)),
-        max(r[2] for r in fork_runs)))
+        max(r[2] for r in fork_runs), med([r[3] for r in fork_runs])))
     plain = med([r[0] for r in exec_runs])
     secs = med([r[1] for r in exec_runs])
-    lines.append("| exec loop: bash, %d x /bin/true | %d | %.2f | %.2f | %.2fx | %s | %d |" % (
+    lines.append("| exec loop: bash, %d x /bin/true | %d | %.2f | %.2f | %.2fx | %s | %d | %.2f |" % (
         execs, 2 * execs + 1, plain, secs, secs / plain, mib(max(r[2] for r in exec_runs)),
-        max(r[3] for r in exec_runs)))
+        max(r[3] for r in exec_runs), med([r[4] for r in exec_runs])))
     return "\n".join(lines)
 
 
