@@ -908,10 +908,15 @@ int collector_run(const struct collector_config *config)
     db_commit(config->db);
     health_free(&c->health);
     /* Images whose end was never written still hold their modules: the
-     * registry goes with the worker, after them. */
+     * registry goes with the worker, after them. One whose batch is still
+     * being named is left alone (the worker may be creating its
+     * symbolizer); the process is about to exit anyway. */
     for (size_t i = 0; i < c->image_count; i++) {
-        symworker_retire(c->names, c->images[i]->sym);
-        c->images[i]->sym = NULL;
+        struct image *im = c->images[i];
+        if (im->naming != NULL && !symworker_done(im->naming))
+            continue;
+        symworker_retire(c->names, im->sym);
+        im->sym = NULL;
     }
     symworker_destroy(c->names);
     for (size_t i = 0; i < c->image_count; i++)
