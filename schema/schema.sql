@@ -295,16 +295,19 @@ CREATE TABLE corruption_groups (
 -- What the collector refused or gave up on (view trace_health shows it): a
 -- connection from another user, a registration in another process's name,
 -- a connection that sent nothing, a segment it could not trust, a traced
--- process that overwrote its own segment. One row per kind, user and
--- process, however often it happened.
+-- process that overwrote its own segment, stack frames named without their
+-- module's file because the collector ran out of file descriptors. One row
+-- per kind, user and process, however often it happened.
 CREATE TABLE health_events (
     event_id      INTEGER PRIMARY KEY,
     kind          TEXT NOT NULL,      -- other_user, forged_pid, silent_connection,
                                       -- bad_registration, unsealed_segment, bad_segment,
-                                      -- too_many_connections, segment_overwritten
+                                      -- too_many_connections, segment_overwritten,
+                                      -- symbols_without_fds
     uid           INTEGER,            -- the peer's user
     pid           INTEGER,            -- the peer process (the latest one)
-    process_id    INTEGER REFERENCES processes(process_id), -- segment_overwritten only
+    process_id    INTEGER REFERENCES processes(process_id), -- segment_overwritten,
+                                      -- symbols_without_fds only
     count         INTEGER NOT NULL,   -- times it happened
     first_unix_ns INTEGER,
     last_unix_ns  INTEGER,

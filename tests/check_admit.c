@@ -257,7 +257,7 @@ START_TEST(a_silent_connection_is_never_waited_for_and_is_refused_at_its_deadlin
 }
 END_TEST
 
-START_TEST(connections_beyond_the_pending_limit_are_refused_and_each_kind_is_counted_once_per_user)
+START_TEST(connections_beyond_the_pending_limit_wait_in_the_backlog_until_a_place_frees)
 {
     struct fixture f;
     fixture_open(&f);
@@ -268,8 +268,21 @@ START_TEST(connections_beyond_the_pending_limit_are_refused_and_each_kind_is_cou
         admit_accept(&f.admit, now); /* before the backlog of 8 fills */
     }
     ck_assert_uint_eq(f.admit.pending_count, ADMIT_PENDING_MAX);
-    ck_assert_uint_eq(noted(&f, HEALTH_BUSY), 3);
-    ck_assert_uint_eq(f.health.count, 1); /* one row, however many times */
+    ck_assert_uint_eq(f.health.count, 0); /* nobody refused */
+    /* Full: a wait does not wake for the listener. */
+    struct pollfd pfds[1 + ADMIT_PENDING_MAX];
+    ck_assert_uint_eq(admit_pollfds(&f.admit, pfds, sizeof pfds / sizeof pfds[0]),
+                      ADMIT_PENDING_MAX);
+    for (size_t i = 0; i < ADMIT_PENDING_MAX; i++)
+        ck_assert_int_ne(pfds[i].fd, f.admit.listen_fd);
+    /* The pending ones say nothing and time out: one row, however many. */
+    struct admitted r;
+    ck_assert(!admit_next(&f.admit, now + ADMIT_HELLO_NS, &r));
+    ck_assert_uint_eq(noted(&f, HEALTH_SILENT), ADMIT_PENDING_MAX);
+    ck_assert_uint_eq(f.health.count, 1);
+    /* The three that waited in the backlog are taken now. */
+    admit_accept(&f.admit, now + ADMIT_HELLO_NS);
+    ck_assert_uint_eq(f.admit.pending_count, 3);
     for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
         close(fds[i]);
     fixture_close(&f);
@@ -285,7 +298,7 @@ Suite *admit_suite(void)
     tcase_add_test(tc, an_unsealed_segment_is_refused_before_it_is_mapped);
     tcase_add_test(tc, a_segment_whose_header_does_not_describe_its_memory_is_refused);
     tcase_add_test(tc, a_silent_connection_is_never_waited_for_and_is_refused_at_its_deadline);
-    tcase_add_test(tc, connections_beyond_the_pending_limit_are_refused_and_each_kind_is_counted_once_per_user);
+    tcase_add_test(tc, connections_beyond_the_pending_limit_wait_in_the_backlog_until_a_place_frees);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -10,8 +10,12 @@
  * outside every module, missing, non-ELF, truncated and overlapping files,
  * none of which may break later lookups, and modules added after lookups
  * began. The test finds modules the way the traced process does, with
- * dl_iterate_phdr. Check forks each test; every test builds its own
- * symbolizer and destroys it, so the ASan build catches leaks. */
+ * dl_iterate_phdr. Last, modules shared by images (symmodule.c): one file
+ * mapped by two images is opened once, and a registry allowed one open
+ * file closes the least recently used and reopens it on demand, naming it
+ * as before - counted by the descriptors this process holds on each file.
+ * Check forks each test; every test builds its own symbolizer and destroys
+ * it, so the ASan build catches leaks. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -27,8 +31,12 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include <dirent.h>
+#include <sys/resource.h>
+
 #include "check_support.h"
 #include "symbolize.h"
+#include "symmodule.h"
 
 /* A pc far above any user-space mapping on x86-64 and AArch64 (their user
  * halves end at 2^47 or 2^48; this is in the kernel half). */
@@ -247,6 +255,12 @@ static void teardown(void)
 {
     symbolizer_destroy(sym);
     sym = NULL;
+}
+
+/* For tests that count descriptors: no symbolizer of the fixture's own. */
+static void setup_exe_only(void)
+{
+    exe = module_of(function_address(function_marked_with_its_line));
 }
 
 static void add_module_holding(uintptr_t address)
@@ -737,6 +751,192 @@ START_TEST(null_arguments_are_refused_without_crashing)
 }
 END_TEST
 
+
+/* ---- modules shared by images ------------------------------------------------ */
+
+/* Descriptors this process holds open on the file at path. */
+static unsigned fds_open_on(const char *path)
+{
+    char want[PATH_MAX], link[PATH_MAX], have[PATH_MAX];
+    ck_assert_ptr_nonnull(realpath(path, want));
+    DIR *dir = opendir("/proc/self/fd");
+    ck_assert_ptr_nonnull(dir);
+    unsigned count = 0;
+    for (struct dirent *e; (e = readdir(dir)) != NULL;) {
+        snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
+        ssize_t n = readlink(link, have, sizeof have - 1);
+        if (n <= 0)
+            continue;
+        have[n] = '\0';
+        count += strcmp(have, want) == 0;
+    }
+    closedir(dir);
+    return count;
+}
+
+/* Two images of one program, the second loaded elsewhere (as after an
+ * exec under ASLR): one module, one open file, one answer for both. */
+START_TEST(a_module_mapped_by_two_images_is_opened_once)
+{
+    const uint64_t elsewhere = 0x100000000ull; /* a second image's extra load bias */
+    struct sym_modules *modules = sym_modules_create(8);
+    ck_assert_ptr_nonnull(modules);
+    struct symbolizer *a = symbolizer_create_shared(modules);
+    struct symbolizer *b = symbolizer_create_shared(modules);
+    ck_assert(symbolizer_add_module(a, exe.path, exe.load_bias));
+    ck_assert(symbolizer_add_module(b, exe.path, exe.load_bias + elsewhere));
+    uintptr_t pc = function_address(function_marked_with_its_line);
+    sym_frame_t fa, fb;
+    ck_assert(symbolizer_lookup(a, pc, false, &fa));
+    ck_assert(symbolizer_lookup(b, pc + elsewhere, false, &fb));
+    ck_assert_str_eq(fa.function, "function_marked_with_its_line");
+    ck_assert_ptr_eq(fb.function, fa.function); /* the module's one answer */
+    ck_assert_uint_eq(fb.line, function_marked_with_its_line());
+    ck_assert_uint_eq(fa.module_offset, fb.module_offset);
+    struct sym_modules_stats st;
+    sym_modules_stats(modules, &st);
+    ck_assert_uint_eq(st.created, 1);
+    ck_assert_uint_eq(st.opened, 1);
+    ck_assert_uint_eq(fds_open_on(exe.path), 1);
+    symbolizer_destroy(a);
+    symbolizer_destroy(b);
+    sym_modules_destroy(modules);
+    ck_assert_uint_eq(fds_open_on(exe.path), 0);
+}
+END_TEST
+
+/* The exec loop: each image ends before the next maps the same files. */
+START_TEST(a_module_no_image_maps_is_kept_for_the_next_image)
+{
+    struct sym_modules *modules = sym_modules_create(8);
+    struct symbolizer *first = symbolizer_create_shared(modules);
+    ck_assert(symbolizer_add_module(first, exe.path, exe.load_bias));
+    symbolizer_destroy(first);
+    struct symbolizer *next = symbolizer_create_shared(modules);
+    ck_assert(symbolizer_add_module(next, exe.path, exe.load_bias));
+    sym_frame_t f;
+    ck_assert(symbolizer_lookup(next, function_address(function_marked_with_its_line), false, &f));
+    ck_assert_str_eq(f.function, "function_marked_with_its_line");
+    struct sym_modules_stats st;
+    sym_modules_stats(modules, &st);
+    ck_assert_uint_eq(st.created, 1);
+    ck_assert_uint_eq(st.opened, 1);
+    symbolizer_destroy(next);
+    sym_modules_destroy(modules);
+}
+END_TEST
+
+/* One open file allowed: registering libc closes the executable, whose
+ * next uncached pc reopens it (closing libc) and is named with its line. */
+START_TEST(the_least_recently_used_module_is_closed_and_reopened_to_name_a_new_pc)
+{
+    uintptr_t libc_pc = library_function("libc.so.6", "getpid");
+    struct module_query libc = module_of(libc_pc);
+    struct sym_modules *modules = sym_modules_create(1);
+    struct symbolizer *s = symbolizer_create_shared(modules);
+    ck_assert(symbolizer_add_module(s, exe.path, exe.load_bias));
+    ck_assert(symbolizer_add_module(s, libc.path, libc.load_bias));
+    ck_assert_uint_eq(fds_open_on(exe.path), 0);
+
+    sym_frame_t f;
+    ck_assert(symbolizer_lookup(s, function_address(function_marked_with_its_line), false, &f));
+    ck_assert_str_eq(f.function, "function_marked_with_its_line");
+    ck_assert_ptr_nonnull(f.file);
+    ck_assert(ends_with(f.file, "check_symbolize.c"));
+    ck_assert_uint_eq(f.line, function_marked_with_its_line());
+    ck_assert_uint_eq(fds_open_on(exe.path), 1);
+    ck_assert_uint_eq(fds_open_on(libc.path), 0);
+
+    ck_assert(symbolizer_lookup(s, libc_pc, false, &f));
+    ck_assert_msg(strcmp(f.function, "getpid") == 0 || strcmp(f.function, "__getpid") == 0,
+                  "function is %s", f.function);
+    ck_assert_uint_eq(fds_open_on(exe.path), 0);
+
+    unsigned call_line = 0;
+    uintptr_t ra = caller_with_a_marked_call(&call_line);
+    ck_assert(symbolizer_lookup(s, ra, true, &f));
+    ck_assert_str_eq(f.function, "caller_with_a_marked_call");
+    ck_assert_uint_eq(f.line, call_line);
+    struct sym_modules_stats st;
+    sym_modules_stats(modules, &st);
+    ck_assert_uint_eq(st.open, 1);
+    ck_assert_uint_ge(st.reopened, 2);
+    ck_assert_uint_eq(st.unopenable, 0);
+    symbolizer_destroy(s);
+    sym_modules_destroy(modules);
+}
+END_TEST
+
+/* Closed, then replaced by a rebuild: its function index was made when it
+ * was registered, so its functions are still named. */
+START_TEST(a_closed_module_replaced_on_disk_still_names_its_functions)
+{
+    char dir[] = "/tmp/check_symbolize.XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char copy[PATH_MAX], replacement[PATH_MAX];
+    snprintf(copy, sizeof copy, "%s/copy", dir);
+    snprintf(replacement, sizeof replacement, "%s/replacement", dir);
+    size_t size = 0;
+    char *image = read_whole_file(exe.path, &size);
+    write_file(copy, image, size);
+    free(image);
+    struct module_query libc = module_of(library_function("libc.so.6", "getpid"));
+
+    struct sym_modules *modules = sym_modules_create(1);
+    struct symbolizer *s = symbolizer_create_shared(modules);
+    ck_assert(symbolizer_add_module(s, copy, exe.load_bias));
+    ck_assert(symbolizer_add_module(s, libc.path, libc.load_bias)); /* closes copy */
+    write_file(replacement, "gone\n", 5);
+    ck_assert_int_eq(rename(replacement, copy), 0);
+    sym_frame_t f;
+    ck_assert(symbolizer_lookup(s, function_address(function_marked_with_its_line), false, &f));
+    ck_assert_str_eq(f.function, "function_marked_with_its_line");
+    ck_assert_str_eq(f.module, copy);
+    symbolizer_destroy(s);
+    sym_modules_destroy(modules);
+    unlink(copy);
+    rmdir(dir);
+}
+END_TEST
+
+/* Descriptors gone (the soft limit below every free descriptor): a closed
+ * module cannot be reopened. Its functions are still named from the index
+ * made at registration, the lookup is counted as unopenable and not
+ * cached, and once descriptors are back the same pc gets its line. */
+START_TEST(a_module_that_cannot_be_reopened_for_lack_of_descriptors_still_names_its_functions)
+{
+    struct module_query libc = module_of(library_function("libc.so.6", "getpid"));
+    struct sym_modules *modules = sym_modules_create(1);
+    struct symbolizer *s = symbolizer_create_shared(modules);
+    ck_assert(symbolizer_add_module(s, exe.path, exe.load_bias));
+    ck_assert(symbolizer_add_module(s, libc.path, libc.load_bias)); /* closes exe */
+    struct rlimit saved, none;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &saved), 0);
+    none = saved;
+    none.rlim_cur = 3; /* stdin, stdout, stderr: no descriptor can be made */
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &none), 0);
+    uintptr_t pc = function_address(function_marked_with_its_line);
+    sym_frame_t f;
+    bool found = symbolizer_lookup(s, pc, false, &f);
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &saved), 0);
+    ck_assert(found);
+    ck_assert_str_eq(f.function, "function_marked_with_its_line");
+    ck_assert_ptr_null(f.file);
+    struct sym_modules_stats st;
+    sym_modules_stats(modules, &st);
+    ck_assert_uint_eq(st.unopenable, 1);
+
+    ck_assert(symbolizer_lookup(s, pc, false, &f));
+    ck_assert_str_eq(f.function, "function_marked_with_its_line");
+    ck_assert_ptr_nonnull(f.file);
+    ck_assert_uint_eq(f.line, function_marked_with_its_line());
+    sym_modules_stats(modules, &st);
+    ck_assert_uint_eq(st.unopenable, 1);
+    symbolizer_destroy(s);
+    sym_modules_destroy(modules);
+}
+END_TEST
+
 static Suite *symbolize_suite(void)
 {
     Suite *s = suite_create("symbolize");
@@ -777,6 +977,16 @@ static Suite *symbolize_suite(void)
     tcase_add_test(bad, a_module_overlapping_a_registered_one_is_refused);
     tcase_add_test(bad, null_arguments_are_refused_without_crashing);
     suite_add_tcase(s, bad);
+
+    TCase *shared = tcase_create("shared_modules");
+    tcase_add_checked_fixture(shared, setup_exe_only, NULL);
+    tcase_add_test(shared, a_module_mapped_by_two_images_is_opened_once);
+    tcase_add_test(shared, a_module_no_image_maps_is_kept_for_the_next_image);
+    tcase_add_test(shared, the_least_recently_used_module_is_closed_and_reopened_to_name_a_new_pc);
+    tcase_add_test(shared, a_closed_module_replaced_on_disk_still_names_its_functions);
+    tcase_add_test(shared,
+                   a_module_that_cannot_be_reopened_for_lack_of_descriptors_still_names_its_functions);
+    suite_add_tcase(s, shared);
     return s;
 }
 

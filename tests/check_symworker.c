@@ -9,9 +9,11 @@
  * batches finished in submission order while the caller polls (the suite
  * runs under ThreadSanitizer in CI), destroy finishing what is queued, and
  * a retired symbolizer destroyed after the batches before it (under ASan a
- * leak or a use after free fails the test). Expected names come from this
+ * leak or a use after free fails the test), and images of one program
+ * sharing one open module file (counted in /proc/self/fd). Expected names come from this
  * file, never from the code under test. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <link.h>
 #include <limits.h>
 #include <sqlite3.h>
@@ -490,6 +492,60 @@ START_TEST(destroying_the_worker_finishes_every_queued_batch_and_retired_symboli
 }
 END_TEST
 
+/* Descriptors this process holds open on the file at path. */
+static unsigned fds_open_on(const char *path)
+{
+    char want[PATH_MAX], link[PATH_MAX], have[PATH_MAX];
+    ck_assert_ptr_nonnull(realpath(path, want));
+    DIR *dir = opendir("/proc/self/fd");
+    ck_assert_ptr_nonnull(dir);
+    unsigned count = 0;
+    for (struct dirent *e; (e = readdir(dir)) != NULL;) {
+        snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
+        ssize_t n = readlink(link, have, sizeof have - 1);
+        if (n <= 0)
+            continue;
+        have[n] = '\0';
+        count += strcmp(have, want) == 0;
+    }
+    closedir(dir);
+    return count;
+}
+
+/* Three images of this program (a fork storm in small): each has its own
+ * symbolizer, all name their frames, and the file is open once. */
+START_TEST(images_of_one_program_share_one_open_module_file)
+{
+    struct exe_module exe = exe_module();
+    struct symworker *w = symworker_create();
+    struct proc_state p[3];
+    struct symbolizer *sym[3] = {NULL, NULL, NULL};
+    struct sym_batch *b[3];
+    uint64_t pcs[] = {pc_of(named_leaf_function, 1), pc_of(named_caller_function, 1)};
+    for (int i = 0; i < 3; i++) {
+        send_stack(&p[i], image_start(&p[i], PID + 10 + (uint32_t)i, &exe), 1, pcs, 2);
+        size_t sent = 0;
+        b[i] = sym_batch_collect(&p[i], &sent, &sym[i]);
+        ck_assert_ptr_nonnull(b[i]);
+        symworker_submit(w, b[i]);
+    }
+    for (int i = 0; i < 3; i++) {
+        wait_done(b[i]);
+        ck_assert_str_eq(b[i]->frames[0].function, "named_leaf_function");
+        ck_assert_str_eq(b[i]->frames[1].function, "named_caller_function");
+    }
+    ck_assert_uint_eq(fds_open_on(exe.path), 1);
+    for (int i = 0; i < 3; i++) {
+        symworker_retire(w, sym[i]);
+        sym_batch_free(b[i]);
+    }
+    symworker_destroy(w);
+    ck_assert_uint_eq(fds_open_on(exe.path), 0);
+    for (int i = 0; i < 3; i++)
+        state_free(&p[i]);
+}
+END_TEST
+
 static Suite *symworker_suite(void)
 {
     Suite *s = suite_create("symworker");
@@ -501,6 +557,7 @@ static Suite *symworker_suite(void)
     tcase_add_test(tc, a_batch_is_written_in_slices_that_resume_where_they_stopped);
     tcase_add_test(tc, batches_finish_in_the_order_they_were_submitted_while_the_caller_polls);
     tcase_add_test(tc, destroying_the_worker_finishes_every_queued_batch_and_retired_symbolizer);
+    tcase_add_test(tc, images_of_one_program_share_one_open_module_file);
     suite_add_tcase(s, tc);
     return s;
 }

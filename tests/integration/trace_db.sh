@@ -136,6 +136,50 @@ fork_and_exec_land_in_one_database)
   expect_eq "child's leaks name their function" "$(q "$db" "select count(*) from leaks l join processes p using(process_id) where p.via='fork' and function='leak_site_two'")" 5
   expect_eq "the workload exited through exit()" "$(q "$db" "select end_reason from processes where via='exec'")" exit
   ;;
+a_fork_storm_of_200_children_is_complete_when_ortho_run_returns)
+  # A parent of 4 threads forks 200 children at once. No waiting here: the
+  # database must be whole when ortho-run returns.
+  db=$tmp/run.db
+  "$ortho_run" -o "$db" -- "$workload" forks 200 >"$tmp/out" 2>"$tmp/err" || fail "ortho-run failed: $(cat "$tmp/err")"
+  expect_eq output "$(cat "$tmp/out")" "forks done 200"
+  expect_eq "no image left untraced" "$(grep -c 'tracing off' "$tmp/err")" 0
+  expect_eq "process rows, all ended" "$(q "$db" "select group_concat(row, ' ') from (select via||':'||count(*)||':'||sum(end_ns is not null) as row from processes group by via order by via)")" "fork:200:200 root:1:1"
+  expect_eq "each child's leak, named" "$(q "$db" "select count(*)||'|'||count(distinct process_id) from leaks l join processes p using(process_id) where p.via='fork' and requested_size=667 and function='leak_site_two'")" "200|200"
+  expect_eq "the parent's threads" "$(q "$db" "select allocs from size_histogram join processes using(process_id) where via='root' and requested_size=1238")" 3
+  expect_eq "every stack written" "$(q "$db" "select count(*) from stacks s where not exists (select 1 from frames f where f.process_id=s.process_id and f.stack_id=s.stack_id)")" 0
+  expect_eq "every frame of the program and the allocator named" "$(q "$db" "select count(*) from frames where function is null and (module like '%it_trace_workload' or module like '%liborthotope%')")" 0
+  expect_eq "nothing refused or left unnamed" "$(q "$db" "select count(*) from health_events")" 0
+  ;;
+an_exec_loop_of_200_true_is_complete_when_ortho_run_returns)
+  # bash forks a child that execs /bin/true, 200 times in a row: 401 images.
+  db=$tmp/run.db
+  "$ortho_run" -o "$db" -- "$BASH" -c 'i=0; while [ $i -lt 200 ]; do /bin/true; i=$((i + 1)); done; echo loop done' \
+    >"$tmp/out" 2>"$tmp/err" || fail "ortho-run failed: $(cat "$tmp/err")"
+  expect_eq output "$(cat "$tmp/out")" "loop done"
+  expect_eq "no image left untraced" "$(grep -c 'tracing off' "$tmp/err")" 0
+  expect_eq "process rows, all ended" "$(q "$db" "select group_concat(row, ' ') from (select via||':'||end_reason||':'||count(*)||':'||sum(end_ns is not null) as row from processes group by via, end_reason order by via, end_reason)")" "exec:exit:200:200 fork:exec:200:200 root:exit:1:1"
+  expect_eq "the exec'd images are true" "$(q "$db" "select count(*) from processes where via='exec' and exe like '%/true'")" 200
+  expect_eq "every exec'd image descends from a fork child of the root" "$(q "$db" "select count(*) from processes e join processes f on e.parent_process_id=f.process_id join processes r on f.parent_process_id=r.process_id where e.via='exec' and f.via='fork' and r.via='root'")" 200
+  expect_eq "every stack written" "$(q "$db" "select count(*) from stacks s where not exists (select 1 from frames f where f.process_id=s.process_id and f.stack_id=s.stack_id)")" 0
+  expect_eq "every frame of the allocator named" "$(q "$db" "select count(*) from frames where function is null and module like '%liborthotope%'")" 0
+  expect_eq "nothing refused or left unnamed" "$(q "$db" "select count(*) from health_events")" 0
+  ;;
+every_stack_is_named_under_a_256_descriptor_limit)
+  # The collector inherits the limit. 200 images' stacks to name with 256
+  # descriptors: every frame lies in a known module, and every frame of the
+  # program and the allocator (both with symbols) is named.
+  db=$tmp/run.db
+  (ulimit -n 256 && "$ortho_run" -o "$db" -- "$workload" forks 200) >"$tmp/out" 2>"$tmp/err" || fail "ortho-run failed: $(cat "$tmp/err")"
+  expect_eq output "$(cat "$tmp/out")" "forks done 200"
+  expect_eq "no image left untraced" "$(grep -c 'tracing off' "$tmp/err")" 0
+  expect_eq "process rows" "$(q "$db" "select count(*)||'|'||sum(end_ns is not null) from processes where via='fork'")" "200|200"
+  frames=$(q "$db" "select count(*) from frames")
+  [ "$frames" -ge 600 ] || fail "only $frames frames: each child has at least three"
+  expect_eq "every frame in a module" "$(q "$db" "select count(*) from frames where module is null")" 0
+  expect_eq "stacks with an unnamed frame of the program or the allocator" "$(q "$db" "select count(distinct process_id||'.'||stack_id) from frames where function is null and (module like '%it_trace_workload' or module like '%liborthotope%')")" 0
+  expect_eq "every leak named" "$(q "$db" "select count(*) from leaks l join processes p using(process_id) where p.via='fork' and function='leak_site_two'")" 200
+  expect_eq "nothing named without its file" "$(q "$db" "select count(*) from health_events where kind='symbols_without_fds'")" 0
+  ;;
 drop_mode_never_stalls_and_counts_what_it_lost)
   db=$tmp/run.db
   out=$(ORTHO_TRACE_DB=$db ORTHO_TRACE_OVERFLOW=drop ORTHO_TRACE_RING_SIZE=16K ORTHO_TRACE_STACKS=0 traced "$workload" churn 1)

@@ -21,6 +21,9 @@
  *                take K call paths in turn (misuse_site under 0 .. K-1
  *                levels of misuse_nest): K stacks, so K corruption groups
  *   fork         parent: 3 x 555 bytes; fork child: 5 x 666 bytes, exit
+ *   forks N      a parent of 4 threads (3 x 1238 bytes) forks N children at
+ *                once, each leaking 667 bytes from leak_site_two, then reaps
+ *                them all: "forks done N"
  *   churn SECS   malloc/free 48 bytes for SECS seconds (drop mode, readers)
  *   shapes       call paths that look alike to the tracer's stack memo:
  *                two sites at one depth, one inner function under two
@@ -293,6 +296,50 @@ static int run_fork(void)
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
 }
 
+/* ---- forks: a threaded parent and many short-lived children ---------- */
+
+static pthread_barrier_t forks_started, forks_done;
+
+/* One of the parent's other threads: allocates, then waits out the storm
+ * so the children are forked from a process with four threads. */
+static void *forks_bystander(void *arg)
+{
+    (void)arg;
+    sink = malloc(1238);
+    free(sink);
+    pthread_barrier_wait(&forks_started);
+    pthread_barrier_wait(&forks_done);
+    return NULL;
+}
+
+static int run_forks(int n)
+{
+    enum { BYSTANDERS = 3 };
+    pthread_t threads[BYSTANDERS];
+    pthread_barrier_init(&forks_started, NULL, BYSTANDERS + 1);
+    pthread_barrier_init(&forks_done, NULL, BYSTANDERS + 1);
+    for (int i = 0; i < BYSTANDERS; i++)
+        pthread_create(&threads[i], NULL, forks_bystander, NULL);
+    pthread_barrier_wait(&forks_started);
+    fflush(stdout);
+    int failed = 0;
+    for (int i = 0; i < n; i++) {
+        pid_t child = fork();
+        if (child == 0) {
+            leak_site_two(667);
+            exit(0);
+        }
+        failed += child < 0;
+    }
+    for (int status; wait(&status) > 0;)
+        failed += !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+    pthread_barrier_wait(&forks_done);
+    for (int i = 0; i < BYSTANDERS; i++)
+        pthread_join(threads[i], NULL);
+    printf("forks done %d\n", n - failed);
+    return failed != 0;
+}
+
 static int run_churn(double seconds)
 {
     struct timespec start, now;
@@ -460,6 +507,8 @@ int main(int argc, char **argv)
         return run_misuse(atol(argv[2]), argc >= 4 ? atol(argv[3]) : 1);
     if (argc >= 2 && strcmp(argv[1], "fork") == 0)
         return run_fork();
+    if (argc >= 3 && strcmp(argv[1], "forks") == 0)
+        return run_forks(atoi(argv[2]));
     if (argc >= 3 && strcmp(argv[1], "churn") == 0)
         return run_churn(atof(argv[2]));
     if (argc >= 2 && strcmp(argv[1], "shapes") == 0)
@@ -468,7 +517,7 @@ int main(int argc, char **argv)
         return run_wrappers();
     if (argc >= 3 && strcmp(argv[1], "plugin") == 0)
         return run_plugin(argv[2]);
-    fprintf(stderr, "usage: trace_workload counts|kill N|threads N|together N|spike N P|misuse N|fork|churn SECS|shapes|wrappers"
+    fprintf(stderr, "usage: trace_workload counts|kill N|threads N|together N|spike N P|misuse N|fork|forks N|churn SECS|shapes|wrappers"
                     "|plugin PATH\n");
     return 2;
 }

@@ -35,7 +35,10 @@ static void admit_refuse(struct admit *a, int fd, enum health_kind kind, uint32_
 
 void admit_accept(struct admit *a, uint64_t now_ns)
 {
-    for (unsigned i = 0; i < ADMIT_ACCEPTS_PER_PASS; i++) {
+    /* With every pending place taken, the rest wait in the listen backlog
+     * (their connect waits too, once it is full): a fork storm of a
+     * thousand children registers at the collector's pace, all of it. */
+    for (unsigned i = 0; i < ADMIT_ACCEPTS_PER_PASS && a->pending_count < ADMIT_PENDING_MAX; i++) {
         int fd = accept4(a->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (fd < 0)
             return;
@@ -50,11 +53,6 @@ void admit_accept(struct admit *a, uint64_t now_ns)
             snprintf(detail, sizeof detail, "it runs as another user than the collector (uid %u)",
                      a->uid);
             admit_refuse(a, fd, HEALTH_OTHER_USER, cred.uid, (uint32_t)cred.pid, detail);
-            continue;
-        }
-        if (a->pending_count == ADMIT_PENDING_MAX) {
-            admit_refuse(a, fd, HEALTH_BUSY, cred.uid, (uint32_t)cred.pid,
-                         "more connections are waiting to register than the collector keeps");
             continue;
         }
         a->pending[a->pending_count++] = (struct admit_pending){
@@ -206,7 +204,9 @@ void admit_reply(struct admitted *r, uint32_t ack)
 size_t admit_pollfds(const struct admit *a, struct pollfd *fds, size_t cap)
 {
     size_t n = 0;
-    if (n < cap)
+    /* Full: the listener would wake every wait for connections left in
+     * the backlog on purpose; a pending one's hello or deadline frees a place. */
+    if (n < cap && a->pending_count < ADMIT_PENDING_MAX)
         fds[n++] = (struct pollfd){.fd = a->listen_fd, .events = POLLIN};
     for (size_t i = 0; i < a->pending_count && n < cap; i++)
         fds[n++] = (struct pollfd){.fd = a->pending[i].fd, .events = POLLIN};

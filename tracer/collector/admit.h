@@ -49,8 +49,10 @@ struct admitted {
 
 void admit_init(struct admit *a, int listen_fd, uint32_t uid, struct health *health);
 
-/* Accepts what is waiting (at most ADMIT_ACCEPTS_PER_PASS): refuses other
- * users at once and keeps the rest pending until their hello or deadline. */
+/* Accepts what is waiting (at most ADMIT_ACCEPTS_PER_PASS, and no more
+ * than there are pending places: the others wait in the listen backlog):
+ * refuses other users at once and keeps the rest pending until their hello
+ * or deadline. */
 void admit_accept(struct admit *a, uint64_t now_ns);
 
 /* Reads the pending connections without waiting; refuses the ones past
@@ -62,8 +64,9 @@ bool admit_next(struct admit *a, uint64_t now_ns, struct admitted *out);
  * segment) and closes its connection. Never blocks. */
 void admit_reply(struct admitted *r, uint32_t ack);
 
-/* The descriptors a wait should wake on (the listener, then the pending
- * connections), at most cap; returns how many were filled. */
+/* The descriptors a wait should wake on (the listener unless every
+ * pending place is taken, then the pending connections), at most cap;
+ * returns how many were filled. */
 size_t admit_pollfds(const struct admit *a, struct pollfd *fds, size_t cap);
 
 /* Closes the pending connections. */

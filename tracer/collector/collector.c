@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -46,6 +47,11 @@
 #define COLLECTOR_TRICKLE_DIVISOR 8u     /* a pass draining < ring capacity / this waits */
 #define COLLECTOR_WAIT_MAX_NS 1000000ull /* idle wait once quiet */
 #define COLLECTOR_NAMES_SLICE_NS 2000000ull /* frame rows written per pass, at most */
+/* pidfds held at once: at most a quarter of the soft descriptor limit, and
+ * this many. A fork storm has hundreds of children alive at once, each an
+ * image to watch; the ones beyond are watched through kill() and /proc. */
+#define COLLECTOR_PIDFDS_MAX 128u
+#define COLLECTOR_GONE_CHECK_NS 20000000ull /* /proc look at an image without a pidfd */
 
 /* One segment of an image as it registered: the mapping, its geometry
  * and identity copied then, and what the collector knows of each slot. */
@@ -69,7 +75,9 @@ struct image {
     bool clock_tsc;          /* it stamps records with the time-stamp counter */
     const char *damage;      /* why its segment cannot be read any more, or NULL */
     bool abandoned;          /* stopped reading: its segment was overwritten */
-    int pidfd;               /* -1: poll kill(pid, 0) instead */
+    int pidfd;               /* -1: kill(pid, 0) and /proc/PID/stat instead */
+    uint64_t proc_start;     /* without a pidfd: its /proc/PID/stat start time (0: unknown) */
+    uint64_t next_gone_check_ns; /* without a pidfd: when to read /proc/PID/stat next */
     struct proc_state *st;   /* until its end is written: a build tree has tens of
                               * thousands of images, and a state is ~50 KiB */
     struct symbolizer *sym;  /* the naming thread's: created and used there */
@@ -108,6 +116,7 @@ struct collector {
     struct image **active;
     size_t active_count;
     struct health health;    /* refusals and damaged segments (trace_health) */
+    size_t pidfds_open, pidfds_max;
     struct admit admit;      /* connections waiting to register */
     uint64_t last_end_ns;    /* the latest ended_ns of any image */
     record_t batch[COLLECTOR_BATCH];
@@ -177,6 +186,15 @@ static bool collector_write_names(struct collector *c, struct image *im, uint64_
     if (!symworker_done(im->naming) ||
         !db_write_stacks(c->cfg->db, im->process_id, im->st, im->naming, deadline))
         return false;
+    if (im->naming->frames_without_fds != 0) {
+        char detail[128];
+        snprintf(detail, sizeof detail,
+                 "%llu frames named without their module's file: the collector ran out of "
+                 "file descriptors",
+                 (unsigned long long)im->naming->frames_without_fds);
+        health_note(&c->health, HEALTH_SYMBOLS_NO_FDS, (uint32_t)geteuid(), im->pid,
+                    im->process_id, detail);
+    }
     sym_batch_free(im->naming);
     im->naming = NULL;
     return true;
@@ -362,8 +380,10 @@ static void collector_end_image(struct collector *c, struct image *im, const cha
     im->segs = NULL;
     im->seg_count = 0;
     im->seg = NULL;
-    if (im->pidfd >= 0)
+    if (im->pidfd >= 0) {
         close(im->pidfd);
+        c->pidfds_open--;
+    }
     im->pidfd = -1;
     c->last_activity_ns = now;
     symworker_hurry(c->names, true); /* its end waits for its names */
@@ -414,6 +434,41 @@ static void collector_extend(struct collector *c, struct admitted *r)
     }
     admit_reply(r, ack);
     c->last_activity_ns = prim_now_ns();
+}
+
+/* Reads /proc/PID/stat: the process's state letter and start time (clock
+ * ticks since boot), either pointer may be NULL. false when it cannot be
+ * read (the process is gone) or makes no sense. */
+static bool collector_proc_stat(uint32_t pid, char *state, uint64_t *start)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%u/stat", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    /* The command name in parentheses may hold anything: fields start after
+     * the last ')'. State is field 3, the start time field 22. */
+    const char *at = strrchr(buf, ')');
+    if (at == NULL || at[1] != ' ' || at[2] == '\0')
+        return false;
+    if (state != NULL)
+        *state = at[2];
+    at += 2;
+    for (int field = 3; field < 22 && at != NULL; field++) {
+        at = strchr(at, ' ');
+        if (at != NULL)
+            at++;
+    }
+    if (at == NULL)
+        return false;
+    if (start != NULL)
+        *start = strtoull(at, NULL, 10);
+    return true;
 }
 
 /* Adds the image r describes (admit.c checked it and copied its header)
@@ -475,7 +530,19 @@ static void collector_register(struct collector *c, struct admitted *r)
         goto reply;
     }
     im->st->slots = r->geo.slot_count;
-    im->pidfd = (int)syscall(SYS_pidfd_open, (pid_t)im->pid, 0);
+    /* Answered now, before the database work below (ending the image an
+     * exec replaced, the new row: commits): the process waits for this
+     * answer before it runs on, and what it records meanwhile waits in its
+     * rings. An exec loop of 500 /bin/true spent about a millisecond per
+     * image in that wait. */
+    admit_reply(r, (uint32_t)getpid());
+    im->pidfd = -1;
+    if (c->pidfds_open < c->pidfds_max)
+        im->pidfd = (int)syscall(SYS_pidfd_open, (pid_t)im->pid, 0);
+    if (im->pidfd >= 0)
+        c->pidfds_open++;
+    else
+        collector_proc_stat(im->pid, NULL, &im->proc_start);
     int64_t parent = 0;
     if (im->via == SEGMENT_VIA_EXEC) {
         /* Only the process itself can register under its pid (admit.c), so
@@ -514,7 +581,8 @@ static void collector_register(struct collector *c, struct admitted *r)
     c->active[c->active_count++] = im;
     if (im->clock_tsc)
         collector_calibrate(c, prim_now_ns(), true); /* its threads stop calling clock_gettime */
-    ack = (uint32_t)getpid();
+    c->last_activity_ns = prim_now_ns();
+    return;
 reply:
     admit_reply(r, ack);
     c->last_activity_ns = prim_now_ns();
@@ -692,13 +760,25 @@ static size_t collector_drain(struct collector *c, struct image *im, bool all)
     }
 }
 
-static bool collector_process_gone(struct image *im)
+static bool collector_process_gone(struct image *im, uint64_t now)
 {
     if (im->pidfd >= 0) {
         struct pollfd p = {.fd = im->pidfd, .events = POLLIN};
         return poll(&p, 1, 0) > 0;
     }
-    return kill((pid_t)im->pid, 0) != 0 && errno == ESRCH;
+    if (kill((pid_t)im->pid, 0) != 0 && errno == ESRCH)
+        return true;
+    /* It exists - as a zombie its parent has not reaped yet, or as
+     * another process that took its pid since: /proc says which, now and
+     * then (a pidfd would have said at once). */
+    if (now < im->next_gone_check_ns)
+        return false;
+    im->next_gone_check_ns = now + COLLECTOR_GONE_CHECK_NS;
+    char state = 0;
+    uint64_t start = 0;
+    if (!collector_proc_stat(im->pid, &state, &start))
+        return true;
+    return state == 'Z' || state == 'X' || (im->proc_start != 0 && start != im->proc_start);
 }
 
 static int collector_pid_compare(const void *a, const void *b)
@@ -795,6 +875,11 @@ int collector_run(const struct collector_config *config)
         return 1;
     c->cfg = config;
     admit_init(&c->admit, config->listen_fd, (uint32_t)geteuid(), &c->health);
+    struct rlimit files;
+    c->pidfds_max = COLLECTOR_PIDFDS_MAX;
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY &&
+        files.rlim_cur / 4 < c->pidfds_max)
+        c->pidfds_max = (size_t)(files.rlim_cur / 4);
     c->names = symworker_create();
     if (c->names == NULL) {
         free(c);
@@ -851,7 +936,7 @@ int collector_run(const struct collector_config *config)
                 db_commit(config->db);
                 atomic_store_explicit(&im->seg->exit_acked, 1, memory_order_release);
             }
-            if (collector_process_gone(im))
+            if (collector_process_gone(im, now))
                 collector_end_image(c, im, im->exited_cleanly ? "exit" : "abrupt");
         }
         names_waiting |= collector_write_some_names(c, names_deadline);
@@ -891,6 +976,17 @@ int collector_run(const struct collector_config *config)
     db_write_health(config->db, &c->health);
     db_commit(config->db);
     health_free(&c->health);
+    /* Images whose end was never written still hold their modules: the
+     * registry goes with the worker, after them. One whose batch is still
+     * being named is left alone (the worker may be creating its
+     * symbolizer); the process is about to exit anyway. */
+    for (size_t i = 0; i < c->image_count; i++) {
+        struct image *im = c->images[i];
+        if (im->naming != NULL && !symworker_done(im->naming))
+            continue;
+        symworker_retire(c->names, im->sym);
+        im->sym = NULL;
+    }
     symworker_destroy(c->names);
     for (size_t i = 0; i < c->image_count; i++)
         free(c->images[i]);

@@ -21,6 +21,7 @@ static const char *const health_names[HEALTH_KIND_COUNT] = {
     [HEALTH_BAD_SEGMENT] = "bad_segment",
     [HEALTH_BUSY] = "too_many_connections",
     [HEALTH_OVERWRITTEN] = "segment_overwritten",
+    [HEALTH_SYMBOLS_NO_FDS] = "symbols_without_fds",
 };
 
 const char *health_kind_name(enum health_kind kind)
@@ -45,7 +46,12 @@ static void health_say(struct health *h, enum health_kind kind, uint32_t uid, ui
                         "in the database's trace_health view\n");
         return;
     }
-    if (kind == HEALTH_OVERWRITTEN)
+    if (kind == HEALTH_SYMBOLS_NO_FDS)
+        fprintf(stderr,
+                "ortho-collector: process %u: %s; raise the open file limit (ulimit -n); see "
+                "trace_health\n",
+                pid, detail);
+    else if (kind == HEALTH_OVERWRITTEN)
         fprintf(stderr,
                 "ortho-collector: process %u overwrote its own trace segment (%s); the collector "
                 "stopped reading it, so its records from then on are lost; see trace_health\n",

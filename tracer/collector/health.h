@@ -1,7 +1,8 @@
 /* health.h - what the collector refused or gave up on (health.c): a
  * connection from another user, a registration in another process's name,
  * a connection that said nothing, a segment it could not trust, a traced
- * process whose segment was overwritten. Each is counted under (kind, user,
+ * process whose segment was overwritten, frames it could not name for lack
+ * of file descriptors. Each is counted under (kind, user,
  * process) - so a flood of refusals costs one row and one line, not one
  * per connection - printed as one line on stderr the first time, and
  * written by db.c to the health_events table that view trace_health shows.
@@ -20,8 +21,10 @@ enum health_kind {
     HEALTH_BAD_HELLO,      /* not a registration this version understands */
     HEALTH_UNSEALED,       /* a segment not sealed against shrinking and growing */
     HEALTH_BAD_SEGMENT,    /* a segment whose header does not describe its memory */
-    HEALTH_BUSY,           /* more connections waiting at once than the collector keeps */
+    HEALTH_BUSY,           /* no longer noted (extra connections now wait in the listen
+                            * backlog); its name stays readable in older databases */
     HEALTH_OVERWRITTEN,    /* a traced process's segment changed under the collector */
+    HEALTH_SYMBOLS_NO_FDS, /* stack frames named without their module's file: no descriptor */
     HEALTH_KIND_COUNT
 };
 
@@ -29,7 +32,8 @@ struct health_event {
     enum health_kind kind;
     uint32_t uid;            /* the peer's (effective) user */
     uint32_t pid;            /* the peer process, the latest one */
-    int64_t process_id;      /* processes row, HEALTH_OVERWRITTEN only; else 0 */
+    int64_t process_id;      /* processes row, HEALTH_OVERWRITTEN and
+                              * HEALTH_SYMBOLS_NO_FDS only; else 0 */
     uint64_t count;          /* times it happened */
     uint64_t first_unix_ns, last_unix_ns; /* CLOCK_REALTIME */
     char detail[192];        /* what exactly, from the first time */

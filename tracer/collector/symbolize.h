@@ -2,7 +2,9 @@
  * a traced process into function, module, source file and line, using the
  * module load records (ELF path + dlpi_addr) the process sent. It reads the
  * files on disk through elfutils libdwfl, so it works after the traced
- * process has exited. Not thread-safe: one thread at a time per symbolizer. */
+ * process has exited. One symbolizer per process image; the modules
+ * themselves are shared by every image through a registry (symmodule.h).
+ * Not thread-safe: one thread at a time for all symbolizers of a registry. */
 #ifndef ORTHO_COLLECTOR_SYMBOLIZE_H
 #define ORTHO_COLLECTOR_SYMBOLIZE_H
 
@@ -26,11 +28,20 @@ typedef struct sym_frame {
 #define SYMBOLIZE_SIGNAL_FRAME_NAME "<signal handler called>"
 
 struct symbolizer;
+struct sym_modules;
 
-/* Returns a symbolizer with no modules, or NULL on out of memory. */
+/* Returns a symbolizer with no modules and a registry of its own, or NULL
+ * on out of memory. */
 struct symbolizer *symbolizer_create(void);
 
-/* Frees the symbolizer and every string it handed out. NULL is a no-op. */
+/* Returns a symbolizer with no modules that finds them in `modules`, the
+ * registry it shares with other symbolizers (which must outlive every
+ * symbolizer using it), or NULL on out of memory. */
+struct symbolizer *symbolizer_create_shared(struct sym_modules *modules);
+
+/* Frees the symbolizer and every string it handed out (a shared module's
+ * strings go once no symbolizer maps it and it leaves the registry's idle
+ * list). NULL is a no-op. */
 void symbolizer_destroy(struct symbolizer *s);
 
 /* Registers the ELF file at path, loaded with load_bias (dl_iterate_phdr's
@@ -51,7 +62,8 @@ bool symbolizer_add_module(struct symbolizer *s, const char *path, uint64_t load
  * code inlined into a function, function is the function the code was
  * inlined into and file:line is where that function makes the inlined call
  * (inline frames are folded into their physical frame). Strings stay valid
- * until symbolizer_destroy; results are cached per (pc, return_address). */
+ * until symbolizer_destroy; results are cached per module, by file address
+ * and return_address. */
 bool symbolizer_lookup(struct symbolizer *s, uint64_t pc, bool return_address,
                        sym_frame_t *out);
 

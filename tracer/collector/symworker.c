@@ -14,6 +14,8 @@
 #define _GNU_SOURCE
 #include "symworker.h"
 
+#include "symmodule.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +39,7 @@ struct symworker {
     atomic_uint hurry;         /* ended images waiting for their names */
     uint64_t spell_cpu_ns;     /* the worker's: thread CPU and wall clock */
     uint64_t spell_wall_ns;    /* at the start of its current busy spell */
+    struct sym_modules *modules; /* every image's modules, opened once (the worker's) */
 };
 
 static uint64_t symworker_clock_ns(clockid_t clock)
@@ -64,19 +67,23 @@ static void symworker_pace(struct symworker *w)
 }
 
 /* Registers b's modules with the image's symbolizer (created on first use)
- * and names every frame; paced by w when it is not NULL. */
-static void symworker_resolve(struct symworker *w, struct sym_batch *b)
+ * and names every frame; paced when `pace`. */
+static void symworker_resolve(struct symworker *w, struct sym_batch *b, bool pace)
 {
-    if (*b->sym == NULL)
-        *b->sym = symbolizer_create(); /* NULL (out of memory): frames stay unnamed */
+    struct sym_modules_stats before, after;
+    sym_modules_stats(w->modules, &before);
+    if (*b->sym == NULL) /* NULL (out of memory): frames stay unnamed */
+        *b->sym = symbolizer_create_shared(w->modules);
     for (size_t i = 0; i < b->module_count && *b->sym != NULL; i++)
         symbolizer_add_module(*b->sym, b->module_paths[i], b->module_biases[i]);
     for (size_t s = 0; s < b->stack_count; s++) {
-        if (w != NULL)
+        if (pace)
             symworker_pace(w);
         size_t first = b->stack_first[s];
         symbolizer_lookup_stack(*b->sym, &b->pcs[first], b->stack_depths[s], &b->frames[first]);
     }
+    sym_modules_stats(w->modules, &after);
+    b->frames_without_fds = after.unopenable - before.unopenable;
 }
 
 void symworker_hurry(struct symworker *w, bool on)
@@ -90,10 +97,10 @@ void symworker_hurry(struct symworker *w, bool on)
 /* What the worker does with a batch. A retiring batch is the worker's
  * own (symworker_retire): nobody waits for it, so it is freed here and
  * symworker_finish reports whether it was. */
-static bool symworker_finish(struct symworker *w, struct sym_batch *b)
+static bool symworker_finish(struct symworker *w, struct sym_batch *b, bool pace)
 {
     if (b->retire == NULL) {
-        symworker_resolve(w, b);
+        symworker_resolve(w, b, pace);
         return false;
     }
     symbolizer_destroy(b->retire);
@@ -126,7 +133,7 @@ static void *symworker_main(void *arg)
         if (w->head == NULL)
             w->tail = NULL;
         pthread_mutex_unlock(&w->lock);
-        if (!symworker_finish(w, b))
+        if (!symworker_finish(w, b, true))
             atomic_store_explicit(&b->done, true, memory_order_release);
         pthread_mutex_lock(&w->lock);
     }
@@ -139,6 +146,11 @@ struct symworker *symworker_create(void)
     struct symworker *w = calloc(1, sizeof *w);
     if (w == NULL)
         return NULL;
+    w->modules = sym_modules_create(0);
+    if (w->modules == NULL) {
+        free(w);
+        return NULL;
+    }
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->cond, NULL);
     atomic_init(&w->hurry, 0);
@@ -159,6 +171,7 @@ void symworker_destroy(struct symworker *w)
     }
     pthread_cond_destroy(&w->cond);
     pthread_mutex_destroy(&w->lock);
+    sym_modules_destroy(w->modules); /* the thread has stopped; symbolizers not retired keep it */
     free(w);
 }
 
@@ -166,7 +179,7 @@ void symworker_submit(struct symworker *w, struct sym_batch *b)
 {
     b->next = NULL;
     if (!w->threaded) {
-        if (!symworker_finish(NULL, b))
+        if (!symworker_finish(w, b, false))
             atomic_store_explicit(&b->done, true, memory_order_release);
         return;
     }

@@ -36,6 +36,8 @@ struct sym_batch {
     size_t frame_count;
     uint64_t *pcs;
     sym_frame_t *frames;     /* out: one per pc; strings live as long as *sym */
+    uint64_t frames_without_fds; /* out: frames named without their module's file
+                              * (file:line, or every name, lost): descriptors ran out */
     size_t stacks_written;   /* the draining thread's: stacks in the database so far */
     atomic_bool done;
     struct sym_batch *next;  /* the worker's queue */
