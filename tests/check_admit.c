@@ -93,22 +93,7 @@ static int make_segment(uint32_t pid, bool sealed, size_t *bytes_out)
 /* Sends a hello naming pid with memfd over fd. */
 static void send_hello(int fd, uint32_t pid, uint64_t bytes, int memfd)
 {
-    segment_hello_t hello = {.magic = SEGMENT_MAGIC, .version = SEGMENT_VERSION, .pid = pid,
-                             .bytes = bytes};
-    struct iovec iov = {.iov_base = &hello, .iov_len = sizeof hello};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } control;
-    memset(&control, 0, sizeof control);
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                         .msg_controllen = sizeof control.buf};
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cm), &memfd, sizeof(int));
-    ck_assert_int_eq(sendmsg(fd, &msg, MSG_NOSIGNAL), (ssize_t)sizeof hello);
+    ck_assert_int_eq(segment_hello_send(fd, pid, bytes, memfd), (ssize_t)sizeof(segment_hello_t));
 }
 
 /* The count of kind in f's health, 0 if never noted. */

@@ -254,26 +254,8 @@ int launch_register(const char *sock_name, int memfd, uint64_t seg_bytes, uint32
         close(fd);
         return EPERM;
     }
-    segment_hello_t hello = {.magic = SEGMENT_MAGIC, .version = SEGMENT_VERSION,
-                             .pid = (uint32_t)getpid(), .bytes = seg_bytes};
-    struct iovec iov = {.iov_base = &hello, .iov_len = sizeof hello};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } control;
-    memset(&control, 0, sizeof control);
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                         .msg_controllen = sizeof control.buf};
-    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cmsg), &memfd, sizeof(int));
-    ssize_t sent;
-    do {
-        sent = sendmsg(fd, &msg, MSG_NOSIGNAL);
-    } while (sent < 0 && errno == EINTR);
-    if (sent != (ssize_t)sizeof hello) {
+    ssize_t sent = segment_hello_send(fd, (uint32_t)getpid(), seg_bytes, memfd);
+    if (sent != (ssize_t)sizeof(segment_hello_t)) {
         int err = sent < 0 ? errno : EPROTO;
         close(fd);
         return err;

@@ -37,10 +37,14 @@
 #ifndef ORTHO_TRACER_SEGMENT_H
 #define ORTHO_TRACER_SEGMENT_H
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "class_table.h"
 #include "clock.h"
@@ -232,5 +236,33 @@ typedef struct segment_hello {
     uint32_t pid;
     uint64_t bytes;   /* size of the segment */
 } segment_hello_t;
+
+/* Sends the hello for `pid`'s segment of `bytes`, with the segment's memfd
+ * attached (SCM_RIGHTS), over the connected socket fd: the one message a
+ * process registers with (admit.c reads it). Retries EINTR; returns what
+ * sendmsg returned (sizeof(segment_hello_t) when all went). */
+static inline ssize_t segment_hello_send(int fd, uint32_t pid, uint64_t bytes, int memfd)
+{
+    segment_hello_t hello = {.magic = SEGMENT_MAGIC, .version = SEGMENT_VERSION, .pid = pid,
+                             .bytes = bytes};
+    struct iovec iov = {.iov_base = &hello, .iov_len = sizeof hello};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                         .msg_controllen = sizeof control.buf};
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &memfd, sizeof(int));
+    ssize_t sent;
+    do {
+        sent = sendmsg(fd, &msg, MSG_NOSIGNAL);
+    } while (sent < 0 && errno == EINTR);
+    return sent;
+}
 
 #endif

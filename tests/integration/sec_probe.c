@@ -220,25 +220,10 @@ static uint32_t probe_send(const char *sock, uint32_t pid, int memfd, size_t byt
     int fd = probe_connect(sock);
     if (fd < 0)
         probe_usage("register: cannot connect");
-    segment_hello_t hello = {.magic = SEGMENT_MAGIC, .version = SEGMENT_VERSION, .pid = pid,
-                             .bytes = bytes};
-    struct iovec iov = {.iov_base = &hello, .iov_len = sizeof hello};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } control;
-    memset(&control, 0, sizeof control);
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                         .msg_controllen = sizeof control.buf};
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cm), &memfd, sizeof(int));
     uint32_t ack = 0;
     struct timeval timeout = {.tv_sec = 10};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    if (sendmsg(fd, &msg, MSG_NOSIGNAL) != (ssize_t)sizeof hello ||
+    if (segment_hello_send(fd, pid, bytes, memfd) != (ssize_t)sizeof(segment_hello_t) ||
         recv(fd, &ack, sizeof ack, 0) != (ssize_t)sizeof ack)
         ack = 0;
     close(fd);
