@@ -112,6 +112,15 @@ out=$("$top" --batch --screen corruption "$facts")
 grep -qE "double_free +free +0x$(printf '%x' "$(sql "$facts" "SELECT address FROM corruption")")" <<<"$out" ||
   fail "corruption: the double free and its address are not listed"
 grep -q "#0  free_twice" <<<"$out" || fail "corruption: the stack does not start at free_twice"
+# Events past the collector's cap on stored rows are only counted
+# (corruption_groups): the screen says how many there were in all. A copy
+# of the fixture with its double free counted 5000 times, one row kept.
+flood=$WORK/flood.db
+cp "$facts" "$flood"
+sql "$flood" "UPDATE corruption_groups SET events = 5000 WHERE process_id = 1"
+out=$("$top" --batch --screen corruption "$flood")
+grep -q "; 1 of 5000 events stored one by one, the rest only counted" <<<"$out" ||
+  fail "corruption: the header does not count the events past the stored rows: $(sed -n 3p <<<"$out")"
 
 out=$("$top" --batch --screen frag "$fixtures/tensor.db")
 free_b=$(awk '$1 == "large" && $2 == "free" { print $3 }' <<<"$out")

@@ -31,6 +31,11 @@ static void batch_header(FILE *out, const struct top_snapshot *snap,
     if (opt->screen == &top_screens[TOP_SCREEN_SITES] && snap->site_total > (int64_t)snap->site_count)
         fprintf(out, "; the first %zu of %lld sites in this order", snap->site_count,
                 (long long)snap->site_total);
+    if (opt->screen == &top_screens[TOP_SCREEN_CORRUPTION] &&
+        snap->event_total > (int64_t)snap->event_count)
+        fprintf(out, "; %zu of %lld events stored one by one, the rest only counted "
+                "(ortho-report --corruption groups them all)",
+                snap->event_count, (long long)snap->event_total);
     fprintf(out, "\n\n");
 }
 

@@ -566,14 +566,45 @@ static int model_event_row(sqlite3_stmt *s, void *arg)
     return 0;
 }
 
+/* Only the events newer than those already held: rows are never changed
+ * once written, and a refresh must not cost what the run ever stored. */
 static int model_read_events(struct top_model *m, struct top_load *l, char *err, size_t cap)
 {
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT event_id, process_id, coalesce(thread_id, 0), ts_ns, kind, call, "
+             "coalesce(address, 0), class_name, function, file, coalesce(line, 0), "
+             "coalesce(stack_id, 0), coalesce(alloc_thread_id, 0), coalesce(alloc_stack_id, 0), "
+             "header FROM corruption WHERE event_id > %lld ORDER BY event_id",
+             (long long)m->event_last_id);
+    return model_query(m, sql, "corruption events", model_event_row, l, err, cap);
+}
+
+static int model_corruption_count_row(sqlite3_stmt *s, void *arg)
+{
+    struct top_load *l = arg;
+    int64_t id = sqlite3_column_int64(s, 0);
+    for (size_t i = 0; i < l->proc_count; i++) {
+        if (l->procs[i].process_id == id)
+            l->procs[i].corruption_events = sqlite3_column_int64(s, 1);
+    }
+    return 0;
+}
+
+/* Every corruption event of each process: corruption_summary counts the
+ * ones past the collector's per-process cap on stored rows too (files from
+ * before that view count their rows). One row per process. */
+static int model_read_corruption_counts(struct top_model *m, struct top_load *l, char *err,
+                                        size_t cap)
+{
+    bool summary = tracedb_int(m->db,
+                               "SELECT count(*) FROM sqlite_master WHERE type = 'view' AND "
+                               "name = 'corruption_summary'", 0) > 0;
     return model_query(m,
-        "SELECT event_id, process_id, coalesce(thread_id, 0), ts_ns, kind, call, "
-        "coalesce(address, 0), class_name, function, file, coalesce(line, 0), "
-        "coalesce(stack_id, 0), coalesce(alloc_thread_id, 0), coalesce(alloc_stack_id, 0), "
-        "header FROM corruption ORDER BY ts_ns, event_id",
-        "corruption events", model_event_row, l, err, cap);
+                       summary ? "SELECT process_id, sum(events) FROM corruption_summary "
+                                 "GROUP BY process_id"
+                               : "SELECT process_id, count(*) FROM corruption GROUP BY process_id",
+                       "corruption counts", model_corruption_count_row, l, err, cap);
 }
 
 /* Appends or replaces one sample at the end of a series. */
@@ -665,9 +696,23 @@ static int model_load_commit(struct top_model *m, struct top_load *l, char *err,
     free(m->threads);
     m->threads = l->threads;
     m->thread_count = l->thread_count;
-    model_free_events(m->events, m->event_count);
-    m->events = l->events;
-    m->event_count = l->event_count;
+    if (l->event_count > 0) {
+        /* Appended to the ones held (a snapshot is retaken after every
+         * refresh, as for the other lists). */
+        struct top_event *all = realloc(m->events, (m->event_count + l->event_count) * sizeof *all);
+        if (all == NULL) {
+            failed = 1;
+            model_free_events(l->events, l->event_count);
+        } else {
+            memcpy(all + m->event_count, l->events, l->event_count * sizeof *all);
+            m->events = all;
+            m->event_count += l->event_count;
+            m->event_last_id = all[m->event_count - 1].event_id;
+            free(l->events);
+        }
+    } else {
+        free(l->events);
+    }
     m->refreshed_data_ns = end;
     free(l->rows);
     memset(l, 0, sizeof *l);
@@ -699,6 +744,8 @@ int top_model_refresh(struct top_model *m, char *err, size_t err_cap)
         rc = model_read_threads(m, &l, err, err_cap);
     if (rc == 0)
         rc = model_read_events(m, &l, err, err_cap);
+    if (rc == 0)
+        rc = model_read_corruption_counts(m, &l, err, err_cap);
     sqlite3_exec(m->db->conn, "COMMIT", NULL, NULL, NULL);
     if (rc != 0) {
         model_load_free(&l);

@@ -87,6 +87,7 @@ struct top_process {
     int *model_class;              /* its class_id -> index into the model's classes */
     int *class_of;                 /* the model's class index -> its class_id, or -1 */
     int64_t large_free_bytes;  /* mapped by the large path, not live (fragmentation view) */
+    int64_t corruption_events; /* every one counted, stored as a row or not */
 };
 
 /* One allocation site: a row of the top_sites view (sites summed over the
@@ -152,8 +153,9 @@ struct top_model {
     int64_t site_total;               /* how many the query matches (site_count when fewer) */
     struct top_thread *threads;
     size_t thread_count;
-    struct top_event *events;
+    struct top_event *events;         /* the stored ones, in the order read */
     size_t event_count;
+    int64_t event_last_id;            /* newest event_id read: a refresh reads only newer */
     int64_t refreshed_data_ns;  /* data_end_ns at the previous refresh (site rates) */
     unsigned refreshes;         /* successful refreshes so far */
 };

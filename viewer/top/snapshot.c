@@ -203,6 +203,10 @@ static int snapshot_lists(struct top_snapshot *snap, const struct top_model *m, 
         if ((only < 0 || t->process_id == only) && t->start_ns <= snap->at_ns)
             snap->threads[snap->thread_count++] = t;
     }
+    for (size_t i = 0; i < m->proc_count; i++) {
+        if (only < 0 || m->procs[i].process_id == only)
+            snap->event_total += m->procs[i].corruption_events;
+    }
     for (size_t i = 0; i < m->event_count; i++) {
         const struct top_event *e = &m->events[i];
         if ((only < 0 || e->process_id == only) && e->ts_ns <= snap->at_ns)

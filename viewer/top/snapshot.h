@@ -64,6 +64,8 @@ struct top_snapshot {
     size_t thread_count;
     const struct top_event **events;    /* events at or before at_ns */
     size_t event_count;
+    int64_t event_total;        /* every corruption event of the selection in the whole
+                                   run, rows past the collector's cap included */
 };
 
 /* Fills snap for the processes selected at time at_ns, clamped into the
