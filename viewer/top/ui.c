@@ -396,10 +396,13 @@ static void ui_draw_status(struct ui_state *ui)
     char of[48] = "";
     if (ui->screen == TOP_SCREEN_SITES && ui->snap.site_total > (int64_t)ui->snap.site_count)
         snprintf(of, sizeof of, " of %lld", (long long)ui->snap.site_total);
+    char events[64] = "";
     if (ui->screen == TOP_SCREEN_CORRUPTION && ui->snap.event_total > (int64_t)ui->snap.event_count)
-        snprintf(of, sizeof of, " of %lld events", (long long)ui->snap.event_total);
-    snprintf(line, sizeof line, " %zu%s row%s  ?:help q:quit Tab:screen s<>:sort /:filter "
-             "p:pause <>:time P:process", ui->order_count, of, ui->order_count == 1 ? "" : "s");
+        snprintf(events, sizeof events, " of %lld events (the rest only counted)",
+                 (long long)ui->snap.event_total);
+    snprintf(line, sizeof line, " %zu%s row%s%s  ?:help q:quit Tab:screen s<>:sort /:filter "
+             "p:pause <>:time P:process", ui->order_count, of, ui->order_count == 1 ? "" : "s",
+             events);
     ui_put(y, 0, line, COLS);
 }
 
