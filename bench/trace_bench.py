@@ -562,6 +562,12 @@ def run_program(cfg, wl, ortho_lib, ortho_run, tmp, serial):
             env_cfg = Config(cfg.name, True, {"ORTHO_TRACE": "1",
                                               "ORTHO_TRACE_STACKS": str(depth)}, False, None)
             result["records"], result["allocs"], _ = check_database(db, env_cfg)
+            con = sqlite3.connect(db, timeout=10)
+            try:
+                result["wait_ms"], result["lag_ms"] = con.execute(
+                    "SELECT sum(ring_wait_ns) / 1e6, max(max_lag_ns) / 1e6 FROM processes").fetchone()
+            finally:
+                con.close()
         return result
     finally:
         if cfg.kind == "ortho-run":
@@ -571,7 +577,9 @@ def run_program(cfg, wl, ortho_lib, ortho_run, tmp, serial):
 def program_rows(workloads, configs, ortho_lib, ortho_run, tmp, rounds, failures):
     """Every program under every configuration, `rounds` times, interleaved
     in a rotating order; one row per program: (name, {config: median s},
-    {config: median CPU s}, {config: median allocations}, median records)."""
+    {config: median CPU s}, {config: median allocations}, median records,
+    and with stacks the median time the program waited on full rings and
+    the median worst lag, ms)."""
     rows = []
     serial = 0
     for wl in workloads:
@@ -601,7 +609,8 @@ def program_rows(workloads, configs, ortho_lib, ortho_run, tmp, rounds, failures
         secs = {c.name: med(c.name, "seconds") for c in configs}
         cpu = {c.name: med(c.name, "cpu") for c in configs}
         allocs = {c.name: med(c.name, "allocs") for c in configs}
-        rows.append((wl.name, secs, cpu, allocs, med("ortho-run", "records")))
+        rows.append((wl.name, secs, cpu, allocs, med("ortho-run", "records"),
+                     med("ortho-run", "wait_ms"), med("ortho-run", "lag_ms")))
         print("%-52s %s" % (wl.name[:52], "  ".join("%s %s" % (n, fmt_s(secs[n])) for n in secs)),
               flush=True)
     return rows
@@ -620,7 +629,9 @@ def program_table(rows, configs, failures, rounds, build, load):
            "heaptrack: `heaptrack -o FILE PROGRAM` on glibc, until the command returns (it "
            "waits for its data file). Added time: ortho-run - preload, heaptrack - glibc. "
            "ns/record: ortho-run's added time over the records in its database; CPU ns/record: "
-           "the same for CPU time of the whole tree (program, collector, ortho-run)."
+           "the same for CPU time of the whole tree (program, collector, ortho-run). "
+           "Ring waits: the time the program's threads waited on full rings "
+           "(processes.ring_wait_ns); worst lag: max_lag_ns (ortho-run with stacks)."
            % (rounds, DEFAULT_STACK_DEPTH)]
     libc_name, libc_version = platform.libc_ver()
     versions = ["%s %s" % (libc_name, libc_version)] if libc_version else []
@@ -633,9 +644,10 @@ def program_table(rows, configs, failures, rounds, build, load):
     out.append("")
     out.append("| program | preload s | ortho-run s | ortho-run, no stacks s | glibc s | "
                "heaptrack s | ours / heaptrack, added time (no stacks) | records | "
-               "ns/record | CPU ns/record | allocations: ours / heaptrack |")
-    out.append("| --- |" + " ---: |" * 10)
-    for name, secs, cpu, allocs, records in rows:
+               "ns/record | CPU ns/record | ring waits ms | worst lag ms | "
+               "allocations: ours / heaptrack |")
+    out.append("| --- |" + " ---: |" * 12)
+    for name, secs, cpu, allocs, records, wait_ms, lag_ms in rows:
         def added(n, base):
             if secs.get(n) is None or secs.get(base) is None:
                 return None
@@ -652,12 +664,12 @@ def program_table(rows, configs, failures, rounds, build, load):
         a_ours, a_ht = allocs.get("ortho-run"), allocs.get("heaptrack")
         count = "%s / %s" % ("{:,}".format(int(a_ours)) if a_ours is not None else "n/a",
                              "{:,}".format(int(a_ht)) if a_ht is not None else "n/a")
-        out.append("| %s | %s | %s | %s | %s | %s | %s (%s) | %s | %s | %s | %s |"
+        out.append("| %s | %s | %s | %s | %s | %s | %s (%s) | %s | %s | %s | %s | %s | %s |"
                    % (name, fmt_s(secs.get("preload")), fmt_s(secs.get("ortho-run")),
                       fmt_s(secs.get("ortho-run, no stacks")), fmt_s(secs.get("glibc")),
                       fmt_s(secs.get("heaptrack")) if have_ht else "n/a", share(ours),
                       share(bare), "{:,}".format(int(records)) if records else "n/a",
-                      fmt_ns(per), fmt_ns(cpu_per), count))
+                      fmt_ns(per), fmt_ns(cpu_per), fmt_ns(wait_ms), fmt_ns(lag_ms), count))
     if not have_ht:
         out.append("")
         out.append("heaptrack is not installed: its columns read n/a.")
