@@ -7,7 +7,9 @@
  * process tree: the traced program starts a collector that daemonizes and
  * outlives it, so ortho-run makes itself a child subreaper and, after the
  * command exits, keeps reaping orphaned descendants until none remain (or
- * --wait runs out): only then is the database complete. Signals are never
+ * --wait runs out): only then is the database complete. Once only trace
+ * collectors remain, it tells them so, and they leave without waiting for
+ * latecomers. Signals are never
  * handled asynchronously: the ones ortho-run cares about stay blocked and are
  * taken one at a time with sigwaitinfo/sigtimedwait, which also tells who
  * sent each one (see run_should_forward). Single-threaded; a normal program

@@ -549,6 +549,23 @@ every_call_a_program_counts_itself_is_in_the_database_exactly)
   expect_eq "allocations by the program's one thread" "$(q "$db" "select sum(allocs) from threads")" "$allocs"
   expect_eq "frees of blocks never seen, dropped, lost" "$(q "$db" "select untracked_frees, dropped_records, lost_no_slot from processes")" "0|0|0"
   ;;
+a_traced_process_the_command_leaves_running_is_complete_when_ortho_run_returns)
+  # The command (a traced shell) exits at once and leaves a child that
+  # starts a traced program 0.3 s later. ortho-run tells the collector
+  # when only collectors are left of its tree, so the collector exits
+  # without lingering; it must not do so while the child still runs:
+  # when ortho-run returns, the late program is in the database, ended.
+  [ -n "${IT_CALL_COUNTS:-}" ] || fail "IT_CALL_COUNTS (the program) is not set"
+  db=$tmp/late.db
+  "$ortho_run" -o "$db" --lib "$lib" -- sh -c '(sleep 0.3; exec "$1" 1000 >"$2") </dev/null 2>&1 &' \
+    sh "$IT_CALL_COUNTS" "$tmp/late.out" 2>"$tmp/err"
+  [ -s "$tmp/late.out" ] || fail "ortho-run returned before the late program ran"
+  expect_eq "the late program's image, ended" "$(q "$db" "select count(*) from processes
+      where cmdline like '%it_call_counts 1000%' and end_ns is not null")" 1
+  expect_eq "images still running" "$(q "$db" "select count(*) from processes where end_ns is null")" 0
+  malloc=$(sed -n 's/.*malloc=\([0-9]*\) .*/\1/p' "$tmp/late.out")
+  [ "${malloc:-0}" -gt 0 ] || fail "no counts from the late program: $(cat "$tmp/late.out")"
+  ;;
 counts_in_the_fixture_databases_are_never_negative_and_add_up)
   # Every database the viewer tests read (tests/integration/make_fixtures.sh):
   # no gauge below zero, at the end or in any row of the series, and at the

@@ -353,8 +353,9 @@ static void collector_end_image(struct collector *c, struct image *im, const cha
     db_begin(c->cfg->db);
     db_write_state(c->cfg->db, im->process_id, im->st, im->st->last_ts);
     /* The live rows the exit handshake wrote stand if no record came
-     * after it: writing them means a scan of the whole live table, which
-     * after a million blocks live is a hundred megabytes (30 ms). */
+     * after it. Writing them again scanned the whole live table and
+     * rewrote every row: perl's end took 33 ms with it, 4 without (a
+     * table of 29 MB, 6,600 rows), and ortho-run waits for the end. */
     if (!im->exited_cleanly || im->st->records != im->records_at_exit)
         db_write_live(c->cfg->db, im->process_id, im->st);
     db_commit(c->cfg->db);
