@@ -17,18 +17,25 @@ instead of being timed. The second table floods the collector
 (bench/trace_flood.c, T threads of malloc/free pairs) in wait (lossless)
 and drop mode and reports records in the database per second of wall
 time. Full runs rewrite the tables between the trace:begin / trace:end and
-flood:begin / flood:end markers; --quick prints only. --programs adds
-programs of the real-program set (programs.py: perl, sqlite3, python3 with
-PYTHONMALLOC=malloc, tclsh, jq...) to the first table, each started as
-itself (heaptrack sees the program, not a shell). Helpers come from
+flood:begin / flood:end markers; --quick prints only. --programs runs
+instead a third table, programs of the real-program set (programs.py:
+perl, sqlite3, python3 with PYTHONMALLOC=malloc, tclsh, jq...) as a user
+traces them: through ortho-run, which returns once the database is
+complete, with and without stacks, against the untraced preload, glibc and
+heaptrack started on the program itself (heaptrack sees the program, not a
+shell); it shows the time tracing adds against heaptrack's, the records
+and what each cost, and the allocations counted by both, and rewrites the
+table between the tprog:begin / tprog:end markers. Helpers come from
 machine.py, readme.py, programs.py and run_bench.py.
 
 Usage: python3 bench/trace_bench.py --build BUILD [--quick] [--rounds N] [--skip-flood]
-           [--programs NAME,...]
+       python3 bench/trace_bench.py --build BUILD --programs NAME,... [--quick] [--rounds N]
 """
 import argparse
 import os
 import platform
+import re
+import resource
 import shutil
 import sqlite3
 import statistics
@@ -53,6 +60,8 @@ QUICK_SCALE = 10                   # --quick divides every workload's size by th
 COLLECTOR_EXIT_WAIT_S = 60         # how long to wait for a run's collector to go
 TRACE_MARKERS = ("<!-- trace:begin -->", "<!-- trace:end -->")
 FLOOD_MARKERS = ("<!-- flood:begin -->", "<!-- flood:end -->")
+PROGRAM_MARKERS = ("<!-- tprog:begin -->", "<!-- tprog:end -->")
+PROGRAM_ROUNDS = 3                 # --programs: runs per cell by default
 FLOOD_PAIRS = 6000000              # malloc/free pairs per flood thread
 FLOOD_THREADS = (1, 2)
 TREE_WORKLOAD = "gcc build tree (make -B -j2, 4 C files)"
@@ -486,6 +495,220 @@ def workload_table(rows, configs, notes, failures, rounds, build, load):
     return "\n".join(out)
 
 
+# ---- real programs through ortho-run ----------------------------------------
+
+class ProgramConfig:
+    """One column of the program table: how a real program is run."""
+
+    def __init__(self, name, kind, stacks=None):
+        self.name = name
+        self.kind = kind       # glibc, heaptrack, preload or ortho-run
+        self.stacks = stacks   # ortho-run --stacks, None: the default depth
+
+
+PROGRAM_CONFIGS = [
+    ProgramConfig("preload", "preload"),
+    ProgramConfig("ortho-run", "ortho-run"),
+    ProgramConfig("ortho-run, no stacks", "ortho-run", 0),
+    ProgramConfig("glibc", "glibc"),
+    ProgramConfig("heaptrack", "heaptrack"),
+]
+
+
+def heaptrack_allocations(out):
+    """The `allocations:` count of heaptrack's closing stats, or None."""
+    m = re.search(r"^\s*allocations:\s*(\d+)\s*$", out, re.M)
+    return int(m.group(1)) if m else None
+
+
+def run_program(cfg, wl, ortho_lib, ortho_run, tmp, serial):
+    """One timed run of a real program: wall seconds, CPU seconds of the
+    whole tree (the program and, through ortho-run, the collector it
+    reaps), and the allocations the tool counted (ortho-run: the
+    database's, with its records; heaptrack: its stats). Raises RunFailed."""
+    argv, env, preload = list(wl.argv), dict(wl.env), None
+    db = os.path.join(tmp, "prog%d.db" % serial)
+    if cfg.kind == "heaptrack":
+        argv = [HEAPTRACK, "-o", os.path.join(tmp, "heaptrack%d" % serial)] + argv
+    elif cfg.kind == "preload":
+        preload = ortho_lib
+    elif cfg.kind == "ortho-run":
+        opts = ["-o", db, "--lib", ortho_lib]
+        if cfg.stacks is not None:
+            opts += ["--stacks", str(cfg.stacks)]
+        argv = [ortho_run] + opts + ["--"] + argv
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    seconds, code, out, err = run_timed(argv, wl.cwd or tmp, preload, env, wl.stdin)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = {"seconds": seconds,
+              "cpu": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)}
+    out = out.decode(errors="replace")
+    try:
+        if code != 0:
+            tail = (err.decode(errors="replace").strip().splitlines() or ["no output"])[-1]
+            raise RunFailed("exit %d: %s" % (code, tail))
+        if cfg.kind == "heaptrack":
+            out, path = strip_heaptrack(out)
+            if not path or not os.path.exists(path) or os.path.getsize(path) == 0:
+                raise RunFailed("heaptrack wrote no data file")
+            os.unlink(path)
+            result["allocs"] = heaptrack_allocations(out + "\n" + err.decode(errors="replace"))
+            out = re.sub(r"(?s)heaptrack stats:.*\Z", "", out)
+        wl.check(out, "")
+        if cfg.kind == "ortho-run":
+            if collectors_of(db):
+                raise RunFailed("ortho-run returned while the collector still ran")
+            depth = DEFAULT_STACK_DEPTH if cfg.stacks is None else cfg.stacks
+            env_cfg = Config(cfg.name, True, {"ORTHO_TRACE": "1",
+                                              "ORTHO_TRACE_STACKS": str(depth)}, False, None)
+            result["records"], result["allocs"], _ = check_database(db, env_cfg)
+            con = sqlite3.connect(db, timeout=10)
+            try:
+                result["wait_ms"], result["lag_ms"] = con.execute(
+                    "SELECT sum(ring_wait_ns) / 1e6, max(max_lag_ns) / 1e6 FROM processes").fetchone()
+            finally:
+                con.close()
+        return result
+    finally:
+        if cfg.kind == "ortho-run":
+            remove_db(db)
+
+
+def program_rows(workloads, configs, ortho_lib, ortho_run, tmp, rounds, failures):
+    """Every program under every configuration, `rounds` times, interleaved
+    in a rotating order; one row per program: (name, {config: median s},
+    {config: median CPU s}, {config: median allocations}, median records,
+    and with stacks the median time the program waited on full rings and
+    the median worst lag, ms)."""
+    rows = []
+    serial = 0
+    for wl in workloads:
+        _, code, out, err = run_timed(wl.argv, wl.cwd or tmp, None, wl.env, wl.stdin)
+        if code != 0:
+            sys.exit("trace_bench.py: %s fails even untraced under glibc (exit %d): %s"
+                     % (wl.name, code, err.decode(errors="replace")[-300:]))
+        wl.reference = out.decode(errors="replace")
+        runs = {c.name: [] for c in configs}
+        failed = set()
+        for r in range(rounds):
+            shift = r % len(configs)
+            for cfg in configs[shift:] + configs[:shift]:
+                if cfg.name in failed:
+                    continue
+                serial += 1
+                try:
+                    runs[cfg.name].append(run_program(cfg, wl, ortho_lib, ortho_run, tmp, serial))
+                except RunFailed as err:
+                    failed.add(cfg.name)
+                    failures.append("%s under %s: %s" % (wl.name, cfg.name, err))
+                    print("FAILED %s under %s: %s" % (wl.name, cfg.name, err), file=sys.stderr)
+
+        def med(name, key):
+            v = [x[key] for x in runs[name] if x.get(key) is not None]
+            return statistics.median(v) if v and name not in failed else None
+        secs = {c.name: med(c.name, "seconds") for c in configs}
+        cpu = {c.name: med(c.name, "cpu") for c in configs}
+        allocs = {c.name: med(c.name, "allocs") for c in configs}
+        rows.append((wl.name, secs, cpu, allocs, med("ortho-run", "records"),
+                     med("ortho-run", "wait_ms"), med("ortho-run", "lag_ms")))
+        print("%-52s %s" % (wl.name[:52], "  ".join("%s %s" % (n, fmt_s(secs[n])) for n in secs)),
+              flush=True)
+    return rows
+
+
+def program_table(rows, configs, failures, rounds, build, load):
+    names = [c.name for c in configs]
+    have_ht = "heaptrack" in names
+    out = ["Machine: %s. Load average (1 min) %.2f at the start, %.2f at the end."
+           % (machine_line(build), load[0], load[1]),
+           "Each time: median of %d runs, wall seconds from start to exit, configurations "
+           "interleaved round-robin in a rotating order. preload: LD_PRELOAD=liborthotope.so, "
+           "untraced. ortho-run: `ortho-run -o DB -- PROGRAM` (stacks at the default depth %d) "
+           "and `ortho-run --stacks 0`; ortho-run returns once the database is complete, and "
+           "every database was checked (all processes ended, 0 dropped, the depth asked for). "
+           "heaptrack: `heaptrack -o FILE PROGRAM` on glibc, until the command returns (it "
+           "waits for its data file). Added time: ortho-run - preload, heaptrack - glibc. "
+           "ns/record: ortho-run's added time over the records in its database; CPU ns/record: "
+           "the same for CPU time of the whole tree (program, collector, ortho-run). "
+           "Ring waits: the time the program's threads waited on full rings "
+           "(processes.ring_wait_ns); worst lag: max_lag_ns (ortho-run with stacks)."
+           % (rounds, DEFAULT_STACK_DEPTH)]
+    libc_name, libc_version = platform.libc_ver()
+    versions = ["%s %s" % (libc_name, libc_version)] if libc_version else []
+    if have_ht:
+        hv = package_version(shutil.which(HEAPTRACK) or HEAPTRACK)
+        if hv:
+            versions.append(hv)
+    if versions:
+        out.append("Versions: " + ", ".join(versions) + ".")
+    out.append("")
+    out.append("| program | preload s | ortho-run s | ortho-run, no stacks s | glibc s | "
+               "heaptrack s | ours / heaptrack, added time (no stacks) | records | "
+               "ns/record | CPU ns/record | ring waits ms | worst lag ms | "
+               "allocations: ours / heaptrack |")
+    out.append("| --- |" + " ---: |" * 12)
+    for name, secs, cpu, allocs, records, wait_ms, lag_ms in rows:
+        def added(n, base):
+            if secs.get(n) is None or secs.get(base) is None:
+                return None
+            return secs[n] - secs[base]
+        ours, bare = added("ortho-run", "preload"), added("ortho-run, no stacks", "preload")
+        ht = added("heaptrack", "glibc") if have_ht else None
+
+        def share(v):
+            return "n/a" if v is None or ht is None or ht <= 0 else "%.2f" % (v / ht)
+        per = None if ours is None or not records else ours / records * 1e9
+        cpu_per = (None if not records or cpu.get("ortho-run") is None or
+                   cpu.get("preload") is None else
+                   (cpu["ortho-run"] - cpu["preload"]) / records * 1e9)
+        a_ours, a_ht = allocs.get("ortho-run"), allocs.get("heaptrack")
+        count = "%s / %s" % ("{:,}".format(int(a_ours)) if a_ours is not None else "n/a",
+                             "{:,}".format(int(a_ht)) if a_ht is not None else "n/a")
+        out.append("| %s | %s | %s | %s | %s | %s | %s (%s) | %s | %s | %s | %s | %s | %s |"
+                   % (name, fmt_s(secs.get("preload")), fmt_s(secs.get("ortho-run")),
+                      fmt_s(secs.get("ortho-run, no stacks")), fmt_s(secs.get("glibc")),
+                      fmt_s(secs.get("heaptrack")) if have_ht else "n/a", share(ours),
+                      share(bare), "{:,}".format(int(records)) if records else "n/a",
+                      fmt_ns(per), fmt_ns(cpu_per), fmt_ns(wait_ms), fmt_ns(lag_ms), count))
+    if not have_ht:
+        out.append("")
+        out.append("heaptrack is not installed: its columns read n/a.")
+    if failures:
+        out.append("")
+        out.append("Failed runs (cell shows \"failed\"): " + "; ".join(failures) + ".")
+    return "\n".join(out)
+
+
+def programs_main(args, names, ortho_lib, scale):
+    """--programs: the program table alone; written unless --quick."""
+    ortho_run = os.path.abspath(os.path.join(args.build, "bin", "ortho-run"))
+    if not os.path.exists(ortho_run):
+        sys.exit("trace_bench.py: %s not found; build first: cmake --build %s"
+                 % (ortho_run, args.build))
+    rounds = args.rounds or (QUICK_ROUNDS if args.quick else PROGRAM_ROUNDS)
+    configs = list(PROGRAM_CONFIGS)
+    if shutil.which(HEAPTRACK) is None:
+        configs = [c for c in configs if c.kind != "heaptrack"]
+        print("note: heaptrack is not installed; its columns read n/a", file=sys.stderr)
+    failures = []
+    load_start = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="trace-bench-") as tmp:
+        workloads = program_workloads(names, tmp, scale)
+        rows = program_rows(workloads, configs, ortho_lib, ortho_run, tmp, rounds, failures)
+    table = program_table(rows, configs, failures, rounds, args.build,
+                          (load_start, os.getloadavg()[0]))
+    print()
+    print(table)
+    if failures:
+        print("\n%d run(s) FAILED (listed under the table)" % len(failures), file=sys.stderr)
+    if args.quick:
+        print("\n(--quick: bench/README.md left unchanged)")
+        return 1 if failures else 0
+    write_readme(table, PROGRAM_MARKERS[0], PROGRAM_MARKERS[1], "Tracing real programs")
+    print("\nwrote the table into %s" % os.path.join(BENCH_DIR, "README.md"))
+    return 1 if failures else 0
+
+
 # ---- the flood table -------------------------------------------------------
 
 def flood_configs():
@@ -624,9 +847,9 @@ def main():
     parser.add_argument("--skip-flood", action="store_true",
                         help="only the workload table (README untouched)")
     parser.add_argument("--programs", metavar="NAME,...",
-                        help="also time these programs of the real-program set (programs.py: "
-                        "%s) under every configuration"
-                        % ",".join(programs.NAMES))
+                        help="instead, time these programs of the real-program set "
+                        "(programs.py: %s) through ortho-run against heaptrack, in a table "
+                        "of their own" % ",".join(programs.NAMES))
     args = parser.parse_args()
     extra = args.programs.split(",") if args.programs else []
     unknown = [n for n in extra if n not in programs.NAMES]
@@ -647,6 +870,8 @@ def main():
     if rounds < 1:
         sys.exit("trace_bench.py: --rounds must be at least 1")
     scale = QUICK_SCALE if args.quick else 1
+    if extra:
+        return programs_main(args, extra, ortho_lib, scale)
     configs, notes = list(CONFIGS), []
     if shutil.which(HEAPTRACK) is None:
         configs = [c for c in configs if not c.heaptrack]
@@ -658,8 +883,6 @@ def main():
     load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="trace-bench-") as tmp:
         workloads = make_workloads(args.build, tmp, scale)
-        if extra:
-            workloads += program_workloads(extra, tmp, scale)
         rows = workload_rows(workloads, configs, ortho_lib, tmp, rounds, failures)
         load_mid = os.getloadavg()[0]
         table = workload_table(rows, configs, notes, failures, rounds, args.build,

@@ -7,7 +7,9 @@
  * process tree: the traced program starts a collector that daemonizes and
  * outlives it, so ortho-run makes itself a child subreaper and, after the
  * command exits, keeps reaping orphaned descendants until none remain (or
- * --wait runs out): only then is the database complete. Signals are never
+ * --wait runs out): only then is the database complete. Once only trace
+ * collectors remain, it tells them so, and they leave without waiting for
+ * latecomers. Signals are never
  * handled asynchronously: the ones ortho-run cares about stay blocked and are
  * taken one at a time with sigwaitinfo/sigtimedwait, which also tells who
  * sent each one (see run_should_forward). Single-threaded; a normal program
@@ -50,6 +52,8 @@
 #define RUN_WAIT_DEFAULT_S 60     /* --wait default: time for the collector to finish */
 #define RUN_WAIT_MAX_S 86400      /* one day; longer is surely a typo */
 #define RUN_LEFTOVERS_NAMED 3     /* leftover processes named in the warning line */
+#define RUN_COLLECTOR_COMM "ortho-collector" /* its kernel name (15 characters, all kept) */
+#define RUN_TREE_DONE_SIGNAL SIGURG /* to a collector: no process of the tree is left */
 
 /* Marks ortho-run as never traced (tracer/launch.h): with the library
  * preloaded into ortho-run itself and ORTHO_TRACE set, the library stays
@@ -653,18 +657,14 @@ static struct run_proc *run_proc_list(size_t *count)
     return procs;
 }
 
-/* Counts ortho-run's living descendants and names the first few in `names`
- * ("pid comm, ..."). Marks the tree outward from ortho-run one generation
- * per pass; passes stop when a pass adds nobody. */
-static unsigned run_count_descendants(char *names, size_t names_size)
+/* Marks in mine[] (count entries, false at first) ortho-run's living
+ * descendants among procs (sorted by pid): the tree outward from ortho-run,
+ * one generation per pass, until a pass adds nobody. Returns how many. */
+static size_t run_mark_descendants(const struct run_proc *procs, size_t count, bool *mine)
 {
-    size_t count;
-    struct run_proc *procs = run_proc_list(&count);
-    bool *mine = calloc(count + 1, sizeof *mine);
     pid_t self = getpid();
-    unsigned found = 0;
-    names[0] = '\0';
-    for (bool grew = true; grew && procs != NULL && mine != NULL;) {
+    size_t found = 0;
+    for (bool grew = true; grew;) {
         grew = false;
         for (size_t i = 0; i < count; i++) {
             if (mine[i])
@@ -675,16 +675,60 @@ static unsigned run_count_descendants(char *names, size_t names_size)
             if (procs[i].ppid != self && (parent == NULL || !mine[parent - procs]))
                 continue;
             mine[i] = grew = true;
-            if (found++ < RUN_LEFTOVERS_NAMED) {
-                size_t used = strlen(names);
-                snprintf(names + used, names_size - used, "%spid %d %s", used ? ", " : "",
-                         (int)procs[i].pid, procs[i].comm);
-            }
+            found++;
+        }
+    }
+    return found;
+}
+
+/* Counts ortho-run's living descendants and names the first few in `names`
+ * ("pid comm, ..."). */
+static unsigned run_count_descendants(char *names, size_t names_size)
+{
+    size_t count;
+    struct run_proc *procs = run_proc_list(&count);
+    bool *mine = calloc(count + 1, sizeof *mine);
+    unsigned found = 0;
+    names[0] = '\0';
+    if (procs != NULL && mine != NULL) {
+        run_mark_descendants(procs, count, mine);
+        for (size_t i = 0; i < count; i++) {
+            if (!mine[i] || found++ >= RUN_LEFTOVERS_NAMED)
+                continue;
+            size_t used = strlen(names);
+            snprintf(names + used, names_size - used, "%spid %d %s", used ? ", " : "",
+                     (int)procs[i].pid, procs[i].comm);
         }
     }
     free(mine);
     free(procs);
     return found;
+}
+
+/* Once the command has exited and every descendant left is a trace
+ * collector, no process of the tree is left to start or register
+ * anything: tells each collector so (RUN_TREE_DONE_SIGNAL), and it exits
+ * as soon as every image's end is committed instead of lingering for
+ * latecomers (100 ms, a tenth of a second run). SIGURG is ignored by
+ * default, so a collector that does not know the hint is unharmed.
+ * Returns whether the hint went out. */
+static bool run_hint_collectors(void)
+{
+    size_t count;
+    struct run_proc *procs = run_proc_list(&count);
+    bool *mine = calloc(count + 1, sizeof *mine);
+    bool only_collectors = false;
+    if (procs != NULL && mine != NULL && run_mark_descendants(procs, count, mine) > 0) {
+        only_collectors = true;
+        for (size_t i = 0; i < count && only_collectors; i++)
+            only_collectors = !mine[i] || strcmp(procs[i].comm, RUN_COLLECTOR_COMM) == 0;
+        for (size_t i = 0; i < count && only_collectors; i++)
+            if (mine[i])
+                kill(procs[i].pid, RUN_TREE_DONE_SIGNAL);
+    }
+    free(mine);
+    free(procs);
+    return only_collectors;
 }
 
 /* Milliseconds left until `deadline` (CLOCK_MONOTONIC), 0 if past. */
@@ -709,8 +753,10 @@ static void run_drain(struct run_outcome *out, const struct run_signals *sigs, u
     clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += wait_s;
     int interrupted_by = 0; /* the signal that ended the wait; 0: time ran out */
-    bool remaining;
+    bool remaining, hinted = false;
     while ((remaining = run_reap_ready(out))) {
+        if (!hinted)
+            hinted = run_hint_collectors();
         long long ms = run_ms_until(&deadline);
         if (ms == 0)
             break;

@@ -566,6 +566,54 @@ cache_pool_and_carved_counts_match_the_allocators_own_after_cross_thread_frees)
   expect_eq "class_series rows (of $rows) with a negative count" "$(q "$db" "select count(*) from class_series
       where cached_blocks < 0 or pooled_blocks < 0 or live_blocks < 0")" 0
   ;;
+every_call_a_program_counts_itself_is_in_the_database_exactly)
+  # call_counts.c calls malloc, calloc, realloc (of NULL, to 0, to a new
+  # size, counted apart by whether the block moved), posix_memalign,
+  # aligned_alloc, memalign and free, and prints how often it made each
+  # call. Traced through ortho-run (which returns once the database is
+  # complete), the database must hold exactly those calls: an allocation
+  # for every call that returned a block, a realloc to a new size counted
+  # as one allocation and one free whether or not it moved, a free for
+  # every free of a block and every realloc to 0, and nothing for
+  # free(NULL). Sizes reach the large path.
+  [ -n "${IT_CALL_COUNTS:-}" ] || fail "IT_CALL_COUNTS (the program) is not set"
+  db=$tmp/calls.db
+  "$ortho_run" -o "$db" --lib "$lib" -- "$IT_CALL_COUNTS" 200000 >"$tmp/truth" 2>"$tmp/err"
+  declare -A n
+  for field in $(cat "$tmp/truth"); do n[${field%%=*}]=${field#*=}; done
+  [ -n "${n[malloc]:-}" ] && [ -n "${n[requested]:-}" ] || fail "no counts from the program: $(cat "$tmp/truth" "$tmp/err")"
+  for kind in malloc calloc realloc_null posix_memalign aligned_alloc memalign realloc_in_place realloc_moved realloc_zero free_null; do
+    [ "${n[$kind]}" -gt 0 ] || fail "the program made no $kind call: the test would prove nothing"
+  done
+  reallocs=$((n[realloc_in_place] + n[realloc_moved]))
+  allocs=$((n[malloc] + n[calloc] + n[realloc_null] + n[posix_memalign] + n[aligned_alloc] + n[memalign] + reallocs))
+  frees=$((n[free] + n[realloc_zero] + reallocs))
+  expect_eq "processes, all ended" "$(q "$db" "select count(*), count(end_ns) from processes")" "1|1"
+  expect_eq "allocations" "$(q "$db" "select sum(allocs) from class_totals")" "$allocs"
+  expect_eq "frees" "$(q "$db" "select sum(frees) from class_totals")" "$frees"
+  expect_eq "reallocs in place" "$(q "$db" "select sum(reallocs_in_place) from class_stats")" "${n[realloc_in_place]}"
+  expect_eq "bytes requested" "$(q "$db" "select sum(requested_bytes) from class_totals")" "${n[requested]}"
+  expect_eq "live at exit" "$(q "$db" "select count(*) from live_allocations")" "${n[live]}"
+  expect_eq "allocations by the program's one thread" "$(q "$db" "select sum(allocs) from threads")" "$allocs"
+  expect_eq "frees of blocks never seen, dropped, lost" "$(q "$db" "select untracked_frees, dropped_records, lost_no_slot from processes")" "0|0|0"
+  ;;
+a_traced_process_the_command_leaves_running_is_complete_when_ortho_run_returns)
+  # The command (a traced shell) exits at once and leaves a child that
+  # starts a traced program 0.3 s later. ortho-run tells the collector
+  # when only collectors are left of its tree, so the collector exits
+  # without lingering; it must not do so while the child still runs:
+  # when ortho-run returns, the late program is in the database, ended.
+  [ -n "${IT_CALL_COUNTS:-}" ] || fail "IT_CALL_COUNTS (the program) is not set"
+  db=$tmp/late.db
+  "$ortho_run" -o "$db" --lib "$lib" -- sh -c '(sleep 0.3; exec "$1" 1000 >"$2") </dev/null 2>&1 &' \
+    sh "$IT_CALL_COUNTS" "$tmp/late.out" 2>"$tmp/err"
+  [ -s "$tmp/late.out" ] || fail "ortho-run returned before the late program ran"
+  expect_eq "the late program's image, ended" "$(q "$db" "select count(*) from processes
+      where cmdline like '%it_call_counts 1000%' and end_ns is not null")" 1
+  expect_eq "images still running" "$(q "$db" "select count(*) from processes where end_ns is null")" 0
+  malloc=$(sed -n 's/.*malloc=\([0-9]*\) .*/\1/p' "$tmp/late.out")
+  [ "${malloc:-0}" -gt 0 ] || fail "no counts from the late program: $(cat "$tmp/late.out")"
+  ;;
 counts_in_the_fixture_databases_are_never_negative_and_add_up)
   # Every database the viewer tests read (tests/integration/make_fixtures.sh):
   # no gauge below zero, at the end or in any row of the series, and at the
