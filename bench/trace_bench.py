@@ -374,6 +374,29 @@ def fmt_ns(v):
     return "n/a" if v is None else ("%.0f" % v if abs(v) >= 10 else "%.1f" % v)
 
 
+def run_rounds(wl, configs, rounds, serial, failures, run_one):
+    """Runs every config of `configs` `rounds` times on workload `wl`,
+    interleaved round-robin in an order that rotates each round; a config
+    whose run fails is dropped from the later rounds and noted in
+    `failures`. run_one(cfg, serial) does one run. Returns ({config name:
+    [results]}, failed names, the serial number reached)."""
+    runs = {c.name: [] for c in configs}
+    failed = set()
+    for r in range(rounds):
+        shift = r % len(configs)
+        for cfg in configs[shift:] + configs[:shift]:
+            if cfg.name in failed:
+                continue
+            serial += 1
+            try:
+                runs[cfg.name].append(run_one(cfg, serial))
+            except RunFailed as err:
+                failed.add(cfg.name)
+                failures.append("%s under %s: %s" % (wl.name, cfg.name, err))
+                print("FAILED %s under %s: %s" % (wl.name, cfg.name, err), file=sys.stderr)
+    return runs, failed, serial
+
+
 def workload_rows(workloads, configs, ortho_lib, tmp, rounds, failures):
     """Runs every workload under every configuration, `rounds` times,
     interleaved; returns one row per workload: (name, {config: median s},
@@ -389,20 +412,9 @@ def workload_rows(workloads, configs, ortho_lib, tmp, rounds, failures):
                 sys.exit("trace_bench.py: %s fails even untraced under glibc (exit %d): %s"
                          % (wl.name, code, err.decode(errors="replace")[-300:]))
             wl.reference = out.decode(errors="replace")
-        runs = {c.name: [] for c in configs}
-        failed = set()
-        for r in range(rounds):
-            shift = r % len(configs)
-            for cfg in configs[shift:] + configs[:shift]:
-                if cfg.name in failed:
-                    continue
-                serial += 1
-                try:
-                    runs[cfg.name].append(run_config(cfg, wl, ortho_lib, tmp, serial))
-                except RunFailed as err:
-                    failed.add(cfg.name)
-                    failures.append("%s under %s: %s" % (wl.name, cfg.name, err))
-                    print("FAILED %s under %s: %s" % (wl.name, cfg.name, err), file=sys.stderr)
+        runs, failed, serial = run_rounds(
+            wl, configs, rounds, serial, failures,
+            lambda cfg, n: run_config(cfg, wl, ortho_lib, tmp, n))
         ok = {n: v for n, v in runs.items() if v and n not in failed}
         med = {n: (statistics.median(x["seconds"] for x in ok[n]) if n in ok else None)
                for n in runs}
@@ -588,20 +600,9 @@ def program_rows(workloads, configs, ortho_lib, ortho_run, tmp, rounds, failures
             sys.exit("trace_bench.py: %s fails even untraced under glibc (exit %d): %s"
                      % (wl.name, code, err.decode(errors="replace")[-300:]))
         wl.reference = out.decode(errors="replace")
-        runs = {c.name: [] for c in configs}
-        failed = set()
-        for r in range(rounds):
-            shift = r % len(configs)
-            for cfg in configs[shift:] + configs[:shift]:
-                if cfg.name in failed:
-                    continue
-                serial += 1
-                try:
-                    runs[cfg.name].append(run_program(cfg, wl, ortho_lib, ortho_run, tmp, serial))
-                except RunFailed as err:
-                    failed.add(cfg.name)
-                    failures.append("%s under %s: %s" % (wl.name, cfg.name, err))
-                    print("FAILED %s under %s: %s" % (wl.name, cfg.name, err), file=sys.stderr)
+        runs, failed, serial = run_rounds(
+            wl, configs, rounds, serial, failures,
+            lambda cfg, n: run_program(cfg, wl, ortho_lib, ortho_run, tmp, n))
 
         def med(name, key):
             v = [x[key] for x in runs[name] if x.get(key) is not None]
