@@ -34,6 +34,7 @@
 #include <dirent.h>
 #include <sys/resource.h>
 
+#include "check_fds.h"
 #include "check_support.h"
 #include "symbolize.h"
 #include "symmodule.h"
@@ -754,26 +755,6 @@ END_TEST
 
 /* ---- modules shared by images ------------------------------------------------ */
 
-/* Descriptors this process holds open on the file at path. */
-static unsigned fds_open_on(const char *path)
-{
-    char want[PATH_MAX], link[PATH_MAX], have[PATH_MAX];
-    ck_assert_ptr_nonnull(realpath(path, want));
-    DIR *dir = opendir("/proc/self/fd");
-    ck_assert_ptr_nonnull(dir);
-    unsigned count = 0;
-    for (struct dirent *e; (e = readdir(dir)) != NULL;) {
-        snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
-        ssize_t n = readlink(link, have, sizeof have - 1);
-        if (n <= 0)
-            continue;
-        have[n] = '\0';
-        count += strcmp(have, want) == 0;
-    }
-    closedir(dir);
-    return count;
-}
-
 /* Two images of one program, the second loaded elsewhere (as after an
  * exec under ASLR): one module, one open file, one answer for both. */
 START_TEST(a_module_mapped_by_two_images_is_opened_once)
@@ -797,11 +778,11 @@ START_TEST(a_module_mapped_by_two_images_is_opened_once)
     sym_modules_stats(modules, &st);
     ck_assert_uint_eq(st.created, 1);
     ck_assert_uint_eq(st.opened, 1);
-    ck_assert_uint_eq(fds_open_on(exe.path), 1);
+    ck_assert_uint_eq(check_fds_open_on(exe.path), 1);
     symbolizer_destroy(a);
     symbolizer_destroy(b);
     sym_modules_destroy(modules);
-    ck_assert_uint_eq(fds_open_on(exe.path), 0);
+    ck_assert_uint_eq(check_fds_open_on(exe.path), 0);
 }
 END_TEST
 
@@ -836,7 +817,7 @@ START_TEST(the_least_recently_used_module_is_closed_and_reopened_to_name_a_new_p
     struct symbolizer *s = symbolizer_create_shared(modules);
     ck_assert(symbolizer_add_module(s, exe.path, exe.load_bias));
     ck_assert(symbolizer_add_module(s, libc.path, libc.load_bias));
-    ck_assert_uint_eq(fds_open_on(exe.path), 0);
+    ck_assert_uint_eq(check_fds_open_on(exe.path), 0);
 
     sym_frame_t f;
     ck_assert(symbolizer_lookup(s, function_address(function_marked_with_its_line), false, &f));
@@ -844,13 +825,13 @@ START_TEST(the_least_recently_used_module_is_closed_and_reopened_to_name_a_new_p
     ck_assert_ptr_nonnull(f.file);
     ck_assert(ends_with(f.file, "check_symbolize.c"));
     ck_assert_uint_eq(f.line, function_marked_with_its_line());
-    ck_assert_uint_eq(fds_open_on(exe.path), 1);
-    ck_assert_uint_eq(fds_open_on(libc.path), 0);
+    ck_assert_uint_eq(check_fds_open_on(exe.path), 1);
+    ck_assert_uint_eq(check_fds_open_on(libc.path), 0);
 
     ck_assert(symbolizer_lookup(s, libc_pc, false, &f));
     ck_assert_msg(strcmp(f.function, "getpid") == 0 || strcmp(f.function, "__getpid") == 0,
                   "function is %s", f.function);
-    ck_assert_uint_eq(fds_open_on(exe.path), 0);
+    ck_assert_uint_eq(check_fds_open_on(exe.path), 0);
 
     unsigned call_line = 0;
     uintptr_t ra = caller_with_a_marked_call(&call_line);

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check_fds.h"
 #include "check_support.h"
 #include "db.h"
 #include "record.h"
@@ -492,26 +493,6 @@ START_TEST(destroying_the_worker_finishes_every_queued_batch_and_retired_symboli
 }
 END_TEST
 
-/* Descriptors this process holds open on the file at path. */
-static unsigned fds_open_on(const char *path)
-{
-    char want[PATH_MAX], link[PATH_MAX], have[PATH_MAX];
-    ck_assert_ptr_nonnull(realpath(path, want));
-    DIR *dir = opendir("/proc/self/fd");
-    ck_assert_ptr_nonnull(dir);
-    unsigned count = 0;
-    for (struct dirent *e; (e = readdir(dir)) != NULL;) {
-        snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
-        ssize_t n = readlink(link, have, sizeof have - 1);
-        if (n <= 0)
-            continue;
-        have[n] = '\0';
-        count += strcmp(have, want) == 0;
-    }
-    closedir(dir);
-    return count;
-}
-
 /* Three images of this program (a fork storm in small): each has its own
  * symbolizer, all name their frames, and the file is open once. */
 START_TEST(images_of_one_program_share_one_open_module_file)
@@ -534,13 +515,13 @@ START_TEST(images_of_one_program_share_one_open_module_file)
         ck_assert_str_eq(b[i]->frames[0].function, "named_leaf_function");
         ck_assert_str_eq(b[i]->frames[1].function, "named_caller_function");
     }
-    ck_assert_uint_eq(fds_open_on(exe.path), 1);
+    ck_assert_uint_eq(check_fds_open_on(exe.path), 1);
     for (int i = 0; i < 3; i++) {
         symworker_retire(w, sym[i]);
         sym_batch_free(b[i]);
     }
     symworker_destroy(w);
-    ck_assert_uint_eq(fds_open_on(exe.path), 0);
+    ck_assert_uint_eq(check_fds_open_on(exe.path), 0);
     for (int i = 0; i < 3; i++)
         state_free(&p[i]);
 }
