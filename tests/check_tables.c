@@ -289,6 +289,15 @@ static struct livetab livetab_scratch(size_t cap)
     return t;
 }
 
+/* Gives back a livetab_scratch table: its slots are this file's calloc,
+ * not the table's own allocation, so livetab_free must not see them. */
+static void livetab_scratch_free(struct livetab *t)
+{
+    free(t->slots);
+    t->slots = NULL;
+    t->cap = t->count = 0;
+}
+
 /* The probing invariant over the whole table, and count = occupied slots. */
 static void livetab_check_probing(const struct livetab *t)
 {
@@ -304,7 +313,7 @@ static void livetab_check_probing(const struct livetab *t)
                           "entry at slot %zu is cut off from its home %zu by empty slot %zu", i, home, j);
     }
     ck_assert_uint_eq(occupied, t->count);
-    livetab_free(&scratch);
+    livetab_scratch_free(&scratch);
 }
 
 START_TEST(an_empty_live_table_finds_nothing)
@@ -378,6 +387,10 @@ START_TEST(a_removed_key_can_be_inserted_again_and_is_found_with_its_new_content
 }
 END_TEST
 
+/* The i-th address of the tests below: 128-byte blocks from 1 MiB up, the
+ * address of entry i and i + 1 the same when i % 4 == 3. */
+#define LIVETAB_TEST_ADDR(i) (0x100000u + 64 + ((i) - (i) / 4) * 128)
+
 START_TEST(a_live_table_grown_past_several_doublings_finds_every_entry)
 {
     struct livetab t;
@@ -387,19 +400,78 @@ START_TEST(a_live_table_grown_past_several_doublings_finds_every_entry)
     ck_assert_ptr_nonnull(ts);
     for (size_t i = 0; i < MANY_ENTRIES; i++) {
         ts[i] = rng_next() >> 1;
-        /* 16-byte aligned addresses, eight allocations per address. */
-        struct live_entry e = entry_numbered(0x100000 + (i / 8) * 16, ts[i], i);
+        /* User pointers as the allocator hands them out: 64-byte aligned,
+         * blocks of 128 bytes and more; every fourth address's block
+         * reused once while the first is still in the table (a FREE that
+         * arrives after the next ALLOC of the address). */
+        struct live_entry e = entry_numbered(LIVETAB_TEST_ADDR(i), ts[i], i);
         ck_assert_ptr_nonnull(livetab_insert(&t, &e));
     }
     ck_assert_uint_eq(t.count, MANY_ENTRIES);
     ck_assert(is_power_of_two(t.cap));
     ck_assert_uint_ge(t.cap, (size_t)LIVETAB_FIRST_CAP << 6);
     for (size_t i = 0; i < MANY_ENTRIES; i++) {
-        struct live_entry want = entry_numbered(0x100000 + (i / 8) * 16, ts[i], i);
+        struct live_entry want = entry_numbered(LIVETAB_TEST_ADDR(i), ts[i], i);
         entry_check(livetab_find(&t, want.addr, want.alloc_ts), &want);
     }
     livetab_check_probing(&t);
     free(ts);
+    livetab_free(&t);
+}
+END_TEST
+
+/* Locality: the blocks of one page, allocated one after the other, are
+ * looked up in one run of neighbouring slots, not all over the table. */
+START_TEST(the_blocks_of_one_page_sit_in_neighbouring_slots)
+{
+    struct livetab t;
+    livetab_init(&t);
+    for (uint64_t k = 0; k < 5000; k++) { /* other pages' blocks around them */
+        struct live_entry e = entry_numbered(0x40000000u + k * 4096 + 64, k + 1, k);
+        ck_assert_ptr_nonnull(livetab_insert(&t, &e));
+    }
+    const uint64_t page = 0x7f0000000000u;
+    for (uint64_t k = 0; k < 32; k++) { /* 32 blocks of 128 bytes: one page */
+        struct live_entry e = entry_numbered(page + 64 + k * 128, 100000 + k, k);
+        ck_assert_ptr_nonnull(livetab_insert(&t, &e));
+    }
+    /* Every one within a few cache lines of the table past the home of the
+     * page's first line; spread at random, 32 entries would lie thousands
+     * of slots apart in this 8192-slot table. */
+    ck_assert_uint_eq(t.cap, 8192);
+    struct livetab scratch = livetab_scratch(t.cap);
+    size_t base = livetab_home_in(&scratch, page, 1);
+    livetab_scratch_free(&scratch);
+    for (uint64_t k = 0; k < 32; k++) {
+        struct live_entry *at = livetab_find(&t, page + 64 + k * 128, 100000 + k);
+        ck_assert_ptr_nonnull(at);
+        ck_assert_uint_lt(((size_t)(at - t.slots) - base) & (t.cap - 1), 128);
+    }
+    livetab_free(&t);
+}
+END_TEST
+
+/* Keys no allocator produces - thousands of allocations of one address
+ * live at once - share one probe run: slow, but every one is found. */
+START_TEST(thousands_of_entries_of_one_address_are_all_found)
+{
+    struct livetab t;
+    livetab_init(&t);
+    for (uint64_t k = 0; k < 3000; k++) {
+        struct live_entry e = entry_numbered(0x5000, k + 1, k);
+        ck_assert_ptr_nonnull(livetab_insert(&t, &e));
+    }
+    for (uint64_t k = 0; k < 3000; k += 2)
+        livetab_remove(&t, livetab_find(&t, 0x5000, k + 1));
+    for (uint64_t k = 0; k < 3000; k++) {
+        struct live_entry want = entry_numbered(0x5000, k + 1, k);
+        struct live_entry *got = livetab_find(&t, 0x5000, k + 1);
+        if (k % 2 == 0)
+            ck_assert_ptr_null(got);
+        else
+            entry_check(got, &want);
+    }
+    livetab_check_probing(&t);
     livetab_free(&t);
 }
 END_TEST
@@ -425,7 +497,7 @@ START_TEST(deleting_every_other_entry_of_a_dense_colliding_cluster_keeps_the_res
             }
         }
     }
-    livetab_free(&scratch);
+    livetab_scratch_free(&scratch);
     ck_assert_uint_eq(n, N);
     rng_seed(0x5eed0003);
     size_t *order = identity_order(N);
@@ -535,6 +607,8 @@ Suite *tables_suite(void)
     tcase_add_test(live, the_same_address_with_another_timestamp_is_another_entry);
     tcase_add_test(live, a_removed_key_can_be_inserted_again_and_is_found_with_its_new_contents);
     tcase_add_test(live, a_live_table_grown_past_several_doublings_finds_every_entry);
+    tcase_add_test(live, the_blocks_of_one_page_sit_in_neighbouring_slots);
+    tcase_add_test(live, thousands_of_entries_of_one_address_are_all_found);
     tcase_add_test(live, deleting_every_other_entry_of_a_dense_colliding_cluster_keeps_the_rest_findable);
     tcase_add_test(live, removing_every_entry_in_a_shuffled_order_finds_each_survivor_until_none_is_left);
     suite_add_tcase(s, live);
