@@ -123,11 +123,18 @@ void u64map_each(const struct u64map *m, void (*fn)(uint64_t key, uint64_t value
 
 /* ---- livetab ------------------------------------------------------------- */
 
-/* The timestamp is rotated so its fast-changing low bits do not cancel
- * against the address's. */
+/* Blocks of one 4 KiB page get neighbouring homes: the page picks a
+ * random start, and the block's 64-byte line within the page is added to
+ * it. A program allocates and frees mostly near what it touched last (a
+ * span carved in order, a free list of neighbours), so the table is walked
+ * in runs of nearby slots, not at a random slot a record - which was a
+ * cache and TLB miss per record once a million blocks were live. The
+ * timestamp, which only tells apart the allocations of one address in
+ * turn, stays out of the home: they share a probe run. */
 static inline size_t livetab_home(const struct livetab *t, uint64_t addr, uint64_t ts)
 {
-    return tables_home(addr ^ (ts << 32 | ts >> 32), t->cap);
+    (void)ts;
+    return (tables_home(addr >> 12, t->cap) + ((addr >> 6) & 63)) & (t->cap - 1);
 }
 
 void livetab_init(struct livetab *t)
