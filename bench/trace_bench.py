@@ -374,6 +374,16 @@ def fmt_ns(v):
     return "n/a" if v is None else ("%.0f" % v if abs(v) >= 10 else "%.1f" % v)
 
 
+def set_reference(wl, tmp):
+    """One untimed glibc run of `wl`: its output becomes the reference every
+    measured run must print, and the page cache is warm for them."""
+    _, code, out, err = run_timed(wl.argv, wl.cwd or tmp, None, wl.env, wl.stdin)
+    if code != 0:
+        sys.exit("trace_bench.py: %s fails even untraced under glibc (exit %d): %s"
+                 % (wl.name, code, err.decode(errors="replace")[-300:]))
+    wl.reference = out.decode(errors="replace")
+
+
 def run_rounds(wl, configs, rounds, serial, failures, run_one):
     """Runs every config of `configs` `rounds` times on workload `wl`,
     interleaved round-robin in an order that rotates each round; a config
@@ -405,13 +415,8 @@ def workload_rows(workloads, configs, ortho_lib, tmp, rounds, failures):
     rows = []
     serial = 0
     for wl in workloads:
-        # One untimed glibc run: the reference output, and a warm page cache.
         if wl.bench_workload is None:
-            _, code, out, err = run_timed(wl.argv, wl.cwd or tmp, None, wl.env, wl.stdin)
-            if code != 0:
-                sys.exit("trace_bench.py: %s fails even untraced under glibc (exit %d): %s"
-                         % (wl.name, code, err.decode(errors="replace")[-300:]))
-            wl.reference = out.decode(errors="replace")
+            set_reference(wl, tmp)
         runs, failed, serial = run_rounds(
             wl, configs, rounds, serial, failures,
             lambda cfg, n: run_config(cfg, wl, ortho_lib, tmp, n))
@@ -595,11 +600,7 @@ def program_rows(workloads, configs, ortho_lib, ortho_run, tmp, rounds, failures
     rows = []
     serial = 0
     for wl in workloads:
-        _, code, out, err = run_timed(wl.argv, wl.cwd or tmp, None, wl.env, wl.stdin)
-        if code != 0:
-            sys.exit("trace_bench.py: %s fails even untraced under glibc (exit %d): %s"
-                     % (wl.name, code, err.decode(errors="replace")[-300:]))
-        wl.reference = out.decode(errors="replace")
+        set_reference(wl, tmp)
         runs, failed, serial = run_rounds(
             wl, configs, rounds, serial, failures,
             lambda cfg, n: run_program(cfg, wl, ortho_lib, ortho_run, tmp, n))

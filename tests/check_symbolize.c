@@ -662,6 +662,27 @@ static void hide_debug_aranges(char *image, size_t size)
     }
 }
 
+/* A copy of this test program at dir/copy (dir made from its template),
+ * and the path dir/replacement a test renames over it. */
+static void copy_of_this_program(char *dir, char copy[PATH_MAX], char replacement[PATH_MAX])
+{
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(copy, PATH_MAX, "%s/copy", dir);
+    snprintf(replacement, PATH_MAX, "%s/replacement", dir);
+    size_t size = 0;
+    char *image = read_whole_file(exe.path, &size);
+    write_file(copy, image, size);
+    free(image);
+}
+
+/* Replaced the way linkers and package managers do: a new file renamed
+ * over the old path. */
+static void replace_on_disk(const char *replacement, const char *path)
+{
+    write_file(replacement, "gone\n", 5);
+    ck_assert_int_eq(rename(replacement, path), 0);
+}
+
 START_TEST(a_module_without_debug_aranges_still_resolves_file_and_line)
 {
     char dir[] = "/tmp/check_symbolize.XXXXXX";
@@ -698,22 +719,14 @@ END_TEST
 START_TEST(a_module_replaced_on_disk_after_registration_still_resolves)
 {
     char dir[] = "/tmp/check_symbolize.XXXXXX";
-    ck_assert_ptr_nonnull(mkdtemp(dir));
     char copy[PATH_MAX], replacement[PATH_MAX];
-    snprintf(copy, sizeof copy, "%s/copy", dir);
-    snprintf(replacement, sizeof replacement, "%s/replacement", dir);
-    size_t size = 0;
-    char *image = read_whole_file(exe.path, &size);
-    write_file(copy, image, size);
-    free(image);
+    copy_of_this_program(dir, copy, replacement);
 
     struct symbolizer *s = symbolizer_create();
     ck_assert_ptr_nonnull(s);
     ck_assert(symbolizer_add_module(s, copy, exe.load_bias));
-    /* Replaced the way linkers and package managers do: a new file renamed
-     * over the old path. The symbolizer keeps reading the file it opened. */
-    write_file(replacement, "gone\n", 5);
-    ck_assert_int_eq(rename(replacement, copy), 0);
+    /* The symbolizer keeps reading the file it opened. */
+    replace_on_disk(replacement, copy);
     sym_frame_t f;
     ck_assert(symbolizer_lookup(s, function_address(function_marked_with_its_line), false, &f));
     ck_assert_str_eq(f.function, "function_marked_with_its_line");
@@ -853,22 +866,15 @@ END_TEST
 START_TEST(a_closed_module_replaced_on_disk_still_names_its_functions)
 {
     char dir[] = "/tmp/check_symbolize.XXXXXX";
-    ck_assert_ptr_nonnull(mkdtemp(dir));
     char copy[PATH_MAX], replacement[PATH_MAX];
-    snprintf(copy, sizeof copy, "%s/copy", dir);
-    snprintf(replacement, sizeof replacement, "%s/replacement", dir);
-    size_t size = 0;
-    char *image = read_whole_file(exe.path, &size);
-    write_file(copy, image, size);
-    free(image);
+    copy_of_this_program(dir, copy, replacement);
     struct module_query libc = module_of(library_function("libc.so.6", "getpid"));
 
     struct sym_modules *modules = sym_modules_create(1);
     struct symbolizer *s = symbolizer_create_shared(modules);
     ck_assert(symbolizer_add_module(s, copy, exe.load_bias));
     ck_assert(symbolizer_add_module(s, libc.path, libc.load_bias)); /* closes copy */
-    write_file(replacement, "gone\n", 5);
-    ck_assert_int_eq(rename(replacement, copy), 0);
+    replace_on_disk(replacement, copy);
     sym_frame_t f;
     ck_assert(symbolizer_lookup(s, function_address(function_marked_with_its_line), false, &f));
     ck_assert_str_eq(f.function, "function_marked_with_its_line");
