@@ -38,7 +38,7 @@ sys.path.insert(0, BENCH_DIR)
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 from child import run_measured  # noqa: E402
 from machine import machine_line  # noqa: E402
-from trace_bench import RunFailed, remove_db  # noqa: E402
+from trace_bench import RunFailed, collectors_of, remove_db  # noqa: E402
 
 FORKS, QUICK_FORKS = 1000, 100
 EXECS, QUICK_EXECS = 500, 50
@@ -54,7 +54,7 @@ class CollectorSampler(threading.Thread):
 
     def __init__(self, db):
         super().__init__(daemon=True)
-        self.db = db.encode()
+        self.db = db
         self.peak_kib = 0
         self.max_fds = 0
         self.samples = 0
@@ -66,26 +66,14 @@ class CollectorSampler(threading.Thread):
         self._halt.set()
         self.join()
 
-    def _find(self):
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open("/proc/%s/cmdline" % entry, "rb") as f:
-                    args = f.read().split(b"\0")
-            except OSError:
-                continue
-            if args and args[0].endswith(b"ortho-collector") and self.db in args:
-                return int(entry)
-        return None
-
     def run(self):
         # The collector daemonizes: the first process found may be one that
         # exits at once, so a vanished pid means looking again.
         pid = None
         while not self._halt.is_set():
             if pid is None:
-                pid = self._find()
+                pids = collectors_of(self.db)
+                pid = pids[0] if pids else None
                 self.seen = self.seen or pid is not None
             if pid is not None:
                 try:
