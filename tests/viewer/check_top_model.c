@@ -42,21 +42,45 @@ static void close_fixture(void)
     oracle = NULL;
 }
 
-/* The first column of the first row of sql with up to two integer
- * parameters bound (?1, ?2), as the oracle sees it. */
-static int64_t oracle_int2(const char *sql, int64_t a, int64_t b)
+/* sql prepared on the oracle with ?1 = a and ?2 = name if given, else b
+ * (parameters the statement lacks are not bound), stepped to its first
+ * row, which it must have. */
+static sqlite3_stmt *oracle_row(const char *sql, int64_t a, int64_t b, const char *name)
 {
     sqlite3_stmt *s = NULL;
     ck_assert_msg(sqlite3_prepare_v2(oracle, sql, -1, &s, NULL) == SQLITE_OK, "%s: %s", sql,
                   sqlite3_errmsg(oracle));
     if (sqlite3_bind_parameter_count(s) >= 1)
         sqlite3_bind_int64(s, 1, a);
-    if (sqlite3_bind_parameter_count(s) >= 2)
-        sqlite3_bind_int64(s, 2, b);
+    if (sqlite3_bind_parameter_count(s) >= 2) {
+        if (name != NULL)
+            sqlite3_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);
+        else
+            sqlite3_bind_int64(s, 2, b);
+    }
     ck_assert_msg(sqlite3_step(s) == SQLITE_ROW, "%s returned no row", sql);
+    return s;
+}
+
+/* The first column of that row as the oracle sees it. */
+static int64_t oracle_row_int(sqlite3_stmt *s)
+{
     int64_t v = sqlite3_column_int64(s, 0);
     sqlite3_finalize(s);
     return v;
+}
+
+static double oracle_row_double(sqlite3_stmt *s)
+{
+    double v = sqlite3_column_double(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+/* With up to two integer parameters (?1, ?2). */
+static int64_t oracle_int2(const char *sql, int64_t a, int64_t b)
+{
+    return oracle_row_int(oracle_row(sql, a, b, NULL));
 }
 
 static int64_t oracle_int(const char *sql)
@@ -66,43 +90,18 @@ static int64_t oracle_int(const char *sql)
 
 static double oracle_double2(const char *sql, int64_t a, int64_t b)
 {
-    sqlite3_stmt *s = NULL;
-    ck_assert_msg(sqlite3_prepare_v2(oracle, sql, -1, &s, NULL) == SQLITE_OK, "%s: %s", sql,
-                  sqlite3_errmsg(oracle));
-    sqlite3_bind_int64(s, 1, a);
-    if (sqlite3_bind_parameter_count(s) >= 2)
-        sqlite3_bind_int64(s, 2, b);
-    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
-    double v = sqlite3_column_double(s, 0);
-    sqlite3_finalize(s);
-    return v;
+    return oracle_row_double(oracle_row(sql, a, b, NULL));
 }
 
-/* The same with ?1 an integer and ?2 a text (a process and a class name). */
+/* With ?1 an integer and ?2 a text (a process and a class name). */
 static int64_t oracle_int_named(const char *sql, int64_t a, const char *name)
 {
-    sqlite3_stmt *s = NULL;
-    ck_assert_msg(sqlite3_prepare_v2(oracle, sql, -1, &s, NULL) == SQLITE_OK, "%s: %s", sql,
-                  sqlite3_errmsg(oracle));
-    sqlite3_bind_int64(s, 1, a);
-    sqlite3_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);
-    ck_assert_msg(sqlite3_step(s) == SQLITE_ROW, "%s returned no row", sql);
-    int64_t v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return v;
+    return oracle_row_int(oracle_row(sql, a, 0, name));
 }
 
 static double oracle_double_named(const char *sql, int64_t a, const char *name)
 {
-    sqlite3_stmt *s = NULL;
-    ck_assert_msg(sqlite3_prepare_v2(oracle, sql, -1, &s, NULL) == SQLITE_OK, "%s: %s", sql,
-                  sqlite3_errmsg(oracle));
-    sqlite3_bind_int64(s, 1, a);
-    sqlite3_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);
-    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
-    double v = sqlite3_column_double(s, 0);
-    sqlite3_finalize(s);
-    return v;
+    return oracle_row_double(oracle_row(sql, a, 0, name));
 }
 
 /* The class-row tests' databases (loop tests: _i indexes this). */
