@@ -57,6 +57,21 @@ static void model_copy_text(char *dst, size_t cap, const unsigned char *text)
     safetext_copy(dst, cap, (const char *)text);
 }
 
+/* The index of process_id in procs (read ORDER BY process_id, so
+ * ascending), or -1: a binary search, as a tree has thousands. */
+static int model_proc_index(const struct top_process *procs, size_t count, int64_t process_id)
+{
+    size_t lo = 0, hi = count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (procs[mid].process_id < process_id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < count && procs[lo].process_id == process_id ? (int)lo : -1;
+}
+
 /* Grows *array (of elem bytes each) so it holds one more than *count. */
 static int model_grow(void **array, size_t *cap, size_t count, size_t elem)
 {
@@ -583,11 +598,9 @@ static int model_read_events(struct top_model *m, struct top_load *l, char *err,
 static int model_corruption_count_row(sqlite3_stmt *s, void *arg)
 {
     struct top_load *l = arg;
-    int64_t id = sqlite3_column_int64(s, 0);
-    for (size_t i = 0; i < l->proc_count; i++) {
-        if (l->procs[i].process_id == id)
-            l->procs[i].corruption_events = sqlite3_column_int64(s, 1);
-    }
+    int i = model_proc_index(l->procs, l->proc_count, sqlite3_column_int64(s, 0));
+    if (i >= 0)
+        l->procs[i].corruption_events = sqlite3_column_int64(s, 1);
     return 0;
 }
 
@@ -825,10 +838,7 @@ int64_t top_model_data_end_ns(const struct top_model *m)
 
 int top_model_find_process(const struct top_model *m, int64_t process_id)
 {
-    for (size_t i = 0; i < m->proc_count; i++)
-        if (m->procs[i].process_id == process_id)
-            return (int)i;
-    return -1;
+    return model_proc_index(m->procs, m->proc_count, process_id);
 }
 
 int top_model_stack(const struct top_model *m, int64_t process_id, int64_t stack_id,
