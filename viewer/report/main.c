@@ -358,10 +358,11 @@ static int report_diff(const struct report_args *a)
     return status;
 }
 
-/* Writes the suggested table to path for ORTHO_CLASSES=@path: the sizes
- * one per line after comments that say where they came from. */
+/* Writes the suggested table to --output's path (output_shown: that path
+ * made safe to print) for ORTHO_CLASSES=@path: the sizes one per line
+ * after comments that say where they came from. */
 static void report_write_table(const struct report_args *a, const struct model *m,
-                               const struct whatif_table *t)
+                               const struct whatif_table *t, const char *output_shown)
 {
     char err[REPORT_ERR];
     FILE *f = outfile_open(a->output, "class table", err, sizeof err);
@@ -370,11 +371,9 @@ static void report_write_table(const struct report_args *a, const struct model *
     fprintf(f, "# %zu size classes suggested by ortho-report --suggest-classes %zu\n", t->count,
             a->suggest);
     fprintf(f, "# for %s (the least waste for that run's requests).\n", m->path_shown);
-    /* The path as the terminal would show it: a newline in it must not
-     * start a line of sizes. */
-    char shown[4 * REPORT_ERR];
-    fprintf(f, "# Use: ORTHO_CLASSES=@%s (payload bytes, ascending)\n",
-            safetext_copy(shown, sizeof shown, a->output));
+    /* The path as the terminal shows it: a newline in it must not start a
+     * line of sizes. */
+    fprintf(f, "# Use: ORTHO_CLASSES=@%s (payload bytes, ascending)\n", output_shown);
     for (size_t i = 0; i < t->count; i++)
         fprintf(f, "%lld\n", (long long)t->payload_bytes[i]);
     if (outfile_close(f, a->output, err, sizeof err) != 0)
@@ -406,18 +405,15 @@ static void report_whatif(const struct report_args *a, const struct model *m)
                             m->path, a->output);
             if (r.suggested_option == NULL)
                 report_fail("the suggested table %s; nothing written to %s", why, a->output);
-            report_write_table(a, m, &suggested);
             r.output = safetext_copy(output_name, sizeof output_name, a->output);
-            if (strcmp(a->output, "-") == 0) { /* the table is the output: nothing after it */
-                whatif_table_free(&table);
-                whatif_table_free(&suggested);
-                return;
-            }
+            report_write_table(a, m, &suggested, r.output);
         }
     }
-    if (a->json)
+    /* With --output - the table is the output: nothing after it. */
+    bool table_only = a->output != NULL && strcmp(a->output, "-") == 0;
+    if (!table_only && a->json)
         format_whatif_json(stdout, m, &r);
-    else
+    else if (!table_only)
         format_whatif_text(stdout, m, &r);
     whatif_table_free(&table);
     whatif_table_free(&suggested);
