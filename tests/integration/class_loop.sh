@@ -52,6 +52,14 @@ grep -q "ORTHO_CLASSES=@tuned.classes" suggest.txt || fail "no hint in: $(tail -
 sizes=$(grep -cv '^#' tuned.classes)
 [ "$sizes" -ge 2 ] && [ "$sizes" -le 16 ] || fail "the file holds $sizes sizes: $(cat tuned.classes)"
 
+check "--output - prints the same table and nothing else"
+"$report" --suggest-classes 16 --output - default.db >stdout.classes 2>stdout.err ||
+  fail "exit $?: $(cat stdout.err)"
+diff <(grep -v '^#' tuned.classes) <(grep -v '^#' stdout.classes) >/dev/null ||
+  fail "the sizes on stdout differ from the file's: $(cat stdout.classes)"
+[ "$(grep -cvE '^(#|[0-9]+$)' stdout.classes)" -eq 0 ] ||
+  fail "stdout holds more than the table: $(grep -vE '^(#|[0-9]+$)' stdout.classes | head -3)"
+
 check "the next run with ORTHO_CLASSES=@FILE uses that table without a warning"
 ORTHO_CLASSES=@tuned.classes ORTHO_TRACE_STACKS=0 ORTHO_LIB="$library" "$ortho_run" -o tuned.db -- \
   jq -c "$filter" records.json >out.tuned 2>err.tuned || fail "ortho-run exited $?: $(cat err.tuned)"
