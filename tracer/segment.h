@@ -38,6 +38,7 @@
 #define ORTHO_TRACER_SEGMENT_H
 
 #include <errno.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -58,6 +59,18 @@
 #define SEGMENT_FIRST_SLOTS 256u        /* slots of an image's segment 0 */
 #define SEGMENT_MAX_SLOTS 65536u        /* slots of any one segment, at most */
 #define SEGMENT_MAX_SEGMENTS 32u        /* segments of one image, at most */
+
+/* The exit handshake: the process sets exit_requested, sends this signal
+ * to collector_pid so the collector's wait ends at once (it would
+ * otherwise see the request only at its next pass, up to a millisecond
+ * later), and sleeps on exit_acked as a futex, which the collector wakes
+ * when it stores the ack. SIGCHLD because its default action is to
+ * ignore: should the pid have been reused by another of the user's
+ * programs, that program is unharmed (and a SIGCHLD handler must already
+ * cope with finding no child). The collector has no children of its
+ * own. ortho-run's hint that the tree is done is SIGURG: a standard
+ * signal does not queue, so one signal could not carry both. */
+#define SEGMENT_EXIT_WAKE_SIGNAL SIGCHLD
 
 /* Trace modes (ORTHO_TRACE). */
 #define SEGMENT_MODE_SUMMARY 1u /* ORTHO_TRACE=1: aggregates, leaks, corruption */
@@ -133,7 +146,7 @@ typedef struct segment {
 
     /* Written by the collector. */
     _Atomic uint32_t collector_pid;
-    _Atomic uint32_t exit_acked;      /* everything before exit_requested is committed */
+    _Atomic uint32_t exit_acked;      /* everything before exit_requested is committed (a futex word) */
     _Atomic uint64_t heartbeat_ns;    /* CLOCK_MONOTONIC of the collector's last pass */
     _Atomic uint32_t abandoned;       /* the collector stopped reading: the segment was damaged */
     uint8_t pad2[64 - 20];

@@ -43,6 +43,7 @@
 #define TRACER_EXTRA_FRAMES 12 /* room for our own frames, skipped */
 #define TRACER_MAX_FRAMES 128
 #define TRACER_FINISH_WAIT_NS (30ull * 1000000000ull)
+#define TRACER_FINISH_SLICE_NS 5000000ull /* exit handshake: a look at the collector this often */
 #define TRACER_SLOT_WAIT_NS (60ull * 1000000000ull) /* only once no segment can be added */
 /* Before adding a segment, how long a thread waits for the collector to
  * release the slot of a thread that exited: threads that come and go one
@@ -222,14 +223,20 @@ static int64_t tracer_next_sample_gap(segment_slot_t *slot)
 
 /* Gives the thread an empty stack memo (stack ids belong to a segment, so
  * a new binding forgets the old ones) and the bounds of its stack. Without
- * either the memo stays off and every stack is unwound. */
+ * either the memo stays off and every stack is unwound. Bounds found once
+ * hold for the thread's life, and in a fork child, whose thread runs on
+ * the same stack at the same address: they are kept, as finding them
+ * costs the main thread a read of /proc/self/maps (glibc's
+ * pthread_getattr_np), a good share of a short image's set-up. */
 static void tracer_memo_reset(struct tracer_thread *t)
 {
     if (t->memo == NULL)
         t->memo = prim_map(sizeof(stackmemo_t)); /* zero-filled */
     else
         memset(t->memo, 0, sizeof(stackmemo_t));
-    if (t->memo == NULL || !stackmemo_thread_bounds(&t->stack)) /* may allocate: untraced here */
+    if (t->memo == NULL)
+        t->stack = (stackmemo_bounds_t){0, 0};
+    else if (t->stack.hi == 0 && !stackmemo_thread_bounds(&t->stack)) /* may allocate: untraced here */
         t->stack = (stackmemo_bounds_t){0, 0};
 }
 
@@ -763,13 +770,16 @@ void trace_port_finish(void)
     int saved = errno;
     segment_t *seg = tracer.seg;
     atomic_store_explicit(&seg->exit_acked, 0, memory_order_relaxed);
-    atomic_store_explicit(&seg->exit_requested, 1, memory_order_release);
+    atomic_store_explicit(&seg->exit_requested, 1, memory_order_seq_cst);
+    if (tracer.collector_pid != 0)
+        kill((pid_t)tracer.collector_pid, SEGMENT_EXIT_WAKE_SIGNAL); /* see segment.h */
     uint64_t deadline = prim_now_ns() + TRACER_FINISH_WAIT_NS;
     while (!atomic_load_explicit(&seg->exit_acked, memory_order_acquire)) {
         if (tracer_collector_gone(NULL) || prim_now_ns() > deadline)
             break;
-        struct timespec pause = {0, 200000};
-        nanosleep(&pause, NULL);
+        /* Woken by the collector's ack; the slice bounds how long a
+         * collector that died or abandoned the segment keeps us. */
+        prim_wait_while((const uint32_t *)&seg->exit_acked, 0, TRACER_FINISH_SLICE_NS, true);
     }
     atomic_store_explicit(&seg->exit_requested, 0, memory_order_relaxed);
     errno = saved;

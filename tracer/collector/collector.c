@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -315,6 +316,14 @@ static bool collector_segment_open(struct image_segment *s, const struct admitte
     return true;
 }
 
+/* Answers the process's exit handshake: the ack, then a futex wake, as
+ * the process sleeps on the word (segment.h). */
+static void collector_ack_exit(struct image *im)
+{
+    atomic_store_explicit(&im->seg->exit_acked, 1, memory_order_release);
+    prim_wake_all((const uint32_t *)&im->seg->exit_acked, true);
+}
+
 /* Unmaps s and forgets its slots. */
 static void collector_segment_close(struct image_segment *s)
 {
@@ -381,7 +390,7 @@ static void collector_end_image(struct collector *c, struct image *im, const cha
     im->end_reason = reason;
     im->end_ns = now; /* same clock as the records */
     /* A process blocked in its exit handshake must not wait in vain. */
-    atomic_store_explicit(&im->seg->exit_acked, 1, memory_order_release);
+    collector_ack_exit(im);
     for (uint32_t k = 0; k < im->seg_count; k++)
         collector_segment_close(&im->segs[k]);
     free(im->segs);
@@ -843,6 +852,13 @@ static void collector_on_tree_done(int sig)
     collector_tree_done = 1;
 }
 
+/* A process asks for its exit ack (segment.h): the signal's only work is
+ * to end the wait in ppoll; the pass that follows finds the request. */
+static void collector_on_exit_wake(int sig)
+{
+    (void)sig;
+}
+
 /* Whether every image has ended and no forked child is still on its way.
  * Told that no process of the tree is left (collector_tree_done), the
  * collector leaves as soon as every image's end is written and no
@@ -898,10 +914,26 @@ int collector_run(const struct collector_config *config)
     if (c == NULL)
         return 1;
     c->cfg = config;
-    /* No SA_RESTART: the hint ends a wait in ppoll at once. */
+    /* No SA_RESTART: the hint ends a wait in ppoll at once. Both
+     * signals are blocked except inside ppoll, which unblocks them
+     * atomically: one that arrives during a pass is taken at the next
+     * wait and ends it, instead of being spent on the pass and the
+     * sender's request then waiting out the whole timeout. Blocked
+     * before the naming thread starts, which inherits the mask, so
+     * neither lands there. */
     struct sigaction done = {.sa_handler = collector_on_tree_done};
     sigemptyset(&done.sa_mask);
     sigaction(COLLECTOR_TREE_DONE_SIGNAL, &done, NULL);
+    struct sigaction wake = {.sa_handler = collector_on_exit_wake};
+    sigemptyset(&wake.sa_mask);
+    sigaction(SEGMENT_EXIT_WAKE_SIGNAL, &wake, NULL);
+    sigset_t waking, in_wait;
+    sigemptyset(&waking);
+    sigaddset(&waking, COLLECTOR_TREE_DONE_SIGNAL);
+    sigaddset(&waking, SEGMENT_EXIT_WAKE_SIGNAL);
+    pthread_sigmask(SIG_BLOCK, &waking, &in_wait);
+    sigdelset(&in_wait, COLLECTOR_TREE_DONE_SIGNAL);
+    sigdelset(&in_wait, SEGMENT_EXIT_WAKE_SIGNAL);
     admit_init(&c->admit, config->listen_fd, (uint32_t)geteuid(), &c->health);
     struct rlimit files;
     c->pidfds_max = COLLECTOR_PIDFDS_MAX;
@@ -965,7 +997,7 @@ int collector_run(const struct collector_config *config)
                 db_write_live(config->db, im->process_id, im->st);
                 db_commit(config->db);
                 im->records_at_exit = im->st->records;
-                atomic_store_explicit(&im->seg->exit_acked, 1, memory_order_release);
+                collector_ack_exit(im);
             }
             if (collector_process_gone(im, now))
                 collector_end_image(c, im, im->exited_cleanly ? "exit" : "abrupt");
@@ -1011,7 +1043,7 @@ int collector_run(const struct collector_config *config)
         struct pollfd fds[1 + ADMIT_PENDING_MAX];
         size_t nfds = admit_pollfds(&c->admit, fds, sizeof fds / sizeof fds[0]);
         struct timespec wait = {0, (long)wait_ns};
-        ppoll(fds, nfds, &wait, NULL);
+        ppoll(fds, nfds, &wait, &in_wait);
         if (drained != 0)
             idle_wait_ns = COLLECTOR_WAIT_MIN_NS;
         else if (idle_wait_ns * 2 < COLLECTOR_WAIT_MAX_NS)
