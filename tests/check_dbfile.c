@@ -193,6 +193,31 @@ START_TEST(files_swapped_in_after_creation_are_caught_by_verify)
 }
 END_TEST
 
+START_TEST(a_second_open_that_found_a_swapped_file_is_caught_though_the_first_found_ours)
+{
+    struct dbfile f;
+    ck_assert_msg(dbfile_create(&f, path, err, sizeof err), "%s", err);
+    char wal[600], shm[600], swap[600];
+    side(wal, sizeof wal, "-wal");
+    side(shm, sizeof shm, "-shm");
+    /* The writer's connection opened the files made... */
+    int main_fd = open(path, O_RDWR), wal_fd = open(wal, O_RDWR), shm_fd = open(shm, O_RDWR);
+    ck_assert_msg(dbfile_verify(&f, path, err, sizeof err), "%s", err);
+    /* ...and the checkpoint connection, opened after a swap, another -wal. */
+    snprintf(swap, sizeof swap, "%s/swap", dir);
+    write_file(swap, "", 0600);
+    ck_assert_int_eq(rename(swap, wal), 0);
+    int second_fd = open(wal, O_RDWR);
+    ck_assert(!dbfile_verify(&f, path, err, sizeof err));
+    ck_assert_msg(strstr(err, "run.db-wal was replaced") != NULL, "%s", err);
+    close(second_fd);
+    close(main_fd);
+    close(wal_fd);
+    close(shm_fd);
+    dbfile_close(&f);
+}
+END_TEST
+
 Suite *dbfile_suite(void)
 {
     Suite *s = suite_create("dbfile");
@@ -209,6 +234,7 @@ Suite *dbfile_suite(void)
     tcase_add_test(tc, a_previous_trace_is_moved_aside_with_its_wal_and_narrowed_to_its_owner);
     tcase_add_test(tc, a_database_a_running_collector_holds_is_refused);
     tcase_add_test(tc, files_swapped_in_after_creation_are_caught_by_verify);
+    tcase_add_test(tc, a_second_open_that_found_a_swapped_file_is_caught_though_the_first_found_ours);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -88,6 +88,7 @@ struct tracer_thread {
     uint8_t busy;        /* inside a hook: nested allocations are not traced */
     bool fast_unwind;    /* unwind with libunwind's tracer (the first slots' threads) */
     clock_view_t clock;  /* this thread's copy of the collector's calibration */
+    bool memo_ready;     /* memo emptied for this binding (tracer_memo_prepare) */
     stackmemo_bounds_t stack; /* where the stack memo may read; empty: memo off */
     stackmemo_t *memo;        /* this thread's stack memo (own mapping); NULL: none */
 };
@@ -223,21 +224,28 @@ static int64_t tracer_next_sample_gap(segment_slot_t *slot)
 
 /* Gives the thread an empty stack memo (stack ids belong to a segment, so
  * a new binding forgets the old ones) and the bounds of its stack. Without
- * either the memo stays off and every stack is unwound. Bounds found once
- * hold for the thread's life, and in a fork child, whose thread runs on
- * the same stack at the same address: they are kept, as finding them
- * costs the main thread a read of /proc/self/maps (glibc's
- * pthread_getattr_np), a good share of a short image's set-up. */
-static void tracer_memo_reset(struct tracer_thread *t)
+ * either the memo stays off and every stack is unwound. Run at the
+ * binding's first stack, not at the binding: a short image that never
+ * captures one (a fork child that execs, /bin/true) skips it all, and
+ * that work was a good share of such an image's set-up. Emptying a memo
+ * the fork child inherited gives its pages back instead of clearing them,
+ * which would copy each of them first. Bounds found once hold for the
+ * thread's life, and in a fork child, whose thread runs on the same stack
+ * at the same address: finding them costs the main thread a read of
+ * /proc/self/maps (glibc's pthread_getattr_np). */
+static void tracer_memo_prepare(struct tracer_thread *t)
 {
+    int saved = errno; /* mapping and pthread_getattr_np may set it; malloc's caller must not see it */
+    t->memo_ready = true;
     if (t->memo == NULL)
         t->memo = prim_map(sizeof(stackmemo_t)); /* zero-filled */
     else
-        memset(t->memo, 0, sizeof(stackmemo_t));
+        prim_release_pages(t->memo, sizeof(stackmemo_t)); /* reads as zeros again */
     if (t->memo == NULL)
         t->stack = (stackmemo_bounds_t){0, 0};
     else if (t->stack.hi == 0 && !stackmemo_thread_bounds(&t->stack)) /* may allocate: untraced here */
         t->stack = (stackmemo_bounds_t){0, 0};
+    errno = saved;
 }
 
 /* One line, once per process: no segment could be added for more threads
@@ -282,8 +290,7 @@ static struct tracer_thread *tracer_bind_slot(struct tracer_thread *t, uint32_t 
     t->generation = tracer.generation;
     t->fast_unwind = claim->segment == 0 && claim->index < TRACER_FAST_UNWIND_SLOTS;
     t->clock = (clock_view_t){0}; /* a new segment: its own calibration */
-    if (tracer.depth != 0)
-        tracer_memo_reset(t);
+    t->memo_ready = false; /* stack ids belong to the segment: tracer_memo_prepare */
     tracer_push_thread_record(t, RECORD_THREAD_START);
     return t;
 }
@@ -491,7 +498,11 @@ static ORTHO_NOINLINE uint32_t tracer_capture(struct tracer_thread *t, uint64_t 
     /* The memo is keyed by this frame's address: the same call path puts
      * it at the same place. A hit names the stack without unwinding. */
     uintptr_t here = (uintptr_t)__builtin_frame_address(0);
-    stackmemo_t *memo = t->memo;
+    /* A forced stack (a corruption report) may come from a signal
+     * handler: it does without the memo rather than read /proc there. */
+    if (!t->memo_ready && !force)
+        tracer_memo_prepare(t);
+    stackmemo_t *memo = t->memo_ready ? t->memo : NULL;
     uint32_t known = memo != NULL ? stackmemo_find(memo, here, &t->stack) : 0;
     if (known != 0)
         return known;

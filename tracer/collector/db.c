@@ -1,7 +1,8 @@
 /* db.c - see db.h. Every statement is prepared once; a write pass runs
  * inside the caller's transaction, so a 250 ms flush of thousands of rows
  * is one fsync-free WAL commit (synchronous=NORMAL: a power cut may lose
- * the last commits, never the database). */
+ * the last commits, never the database). The checkpoints, which do sync,
+ * run on dbcheckpoint.c's thread. */
 #include "db.h"
 
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "dbcheckpoint.h"
 #include "dbfile.h"
 #include "health.h"
 #include "orthotope.h"
@@ -74,6 +76,7 @@ struct db {
     sqlite3_stmt *stmt[STMT_COUNT];
     char *path;
     struct dbfile file; /* the files as created, and the lock */
+    struct dbcheckpoint *ckpt; /* NULL: SQLite's own checkpoints, in our commits */
     bool failed;
 };
 
@@ -189,6 +192,8 @@ struct db *db_open(const char *path, char *err, size_t err_cap)
         db_close(db);
         return NULL;
     }
+    /* Before the check below, which then covers its files too. */
+    db->ckpt = dbcheckpoint_start(db->conn, path);
     if (!dbfile_verify(&db->file, path, err, err_cap)) {
         db_close(db);
         return NULL;
@@ -218,6 +223,7 @@ void db_close(struct db *db)
 {
     if (db == NULL)
         return;
+    dbcheckpoint_stop(db->ckpt);
     for (int i = 0; i < STMT_COUNT; i++)
         sqlite3_finalize(db->stmt[i]);
     if (db->conn != NULL)

@@ -312,35 +312,55 @@ bool dbfile_create(struct dbfile *f, const char *path, char *err, size_t err_cap
 }
 
 /* Whether a descriptor of this process other than `except` is the file
- * (dev, ino). No /proc: false, and *known false. */
-static bool dbfile_open_here(dev_t dev, ino_t ino, int except, bool *known)
+ * (dev, ino), and none open under its name (`kname`, as the kernel spells
+ * it in /proc/self/fd) is another file. The second rule is what holds
+ * when SQLite opens the database more than once (db.c's checkpoint
+ * connection): each open must have found the file made here, not merely
+ * one of them. No /proc: false, and *known false. */
+static bool dbfile_open_here(dev_t dev, ino_t ino, const char *kname, int except, bool *known)
 {
     DIR *dir = opendir("/proc/self/fd");
     *known = dir != NULL;
     if (dir == NULL)
         return false;
-    bool found = false;
+    bool found = false, foreign = false;
     struct dirent *e;
-    while (!found && (e = readdir(dir)) != NULL) {
+    while (!foreign && (e = readdir(dir)) != NULL) {
         char *end;
         long fd = strtol(e->d_name, &end, 10);
         struct stat st;
-        if (*end != '\0' || end == e->d_name || fd == except || fd == dirfd(dir))
+        if (*end != '\0' || end == e->d_name || fd == except || fd == dirfd(dir) ||
+            fstat((int)fd, &st) != 0 || !S_ISREG(st.st_mode))
             continue;
-        found = fstat((int)fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_dev == dev &&
-                st.st_ino == ino;
+        bool same = st.st_dev == dev && st.st_ino == ino;
+        found |= same;
+        if (!same && kname[0] != '\0') {
+            char link[64], target[DBFILE_PATH_MAX];
+            snprintf(link, sizeof link, "/proc/self/fd/%ld", fd);
+            ssize_t n = readlink(link, target, sizeof target - 1);
+            foreign = n > 0 && (target[n] = '\0', strcmp(target, kname) == 0);
+        }
     }
     closedir(dir);
-    return found;
+    return found && !foreign;
 }
 
 bool dbfile_verify(const struct dbfile *f, const char *path, char *err, size_t err_cap)
 {
+    /* The kernel's name of the database, from the descriptor made here;
+     * the side files were made beside it. */
+    char base[DBFILE_PATH_MAX] = "";
+    char link[64];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", f->fd);
+    ssize_t n = f->fd >= 0 ? readlink(link, base, sizeof base - 16) : -1;
+    base[n > 0 ? n : 0] = '\0';
     for (size_t i = 0; i <= DBFILE_SIDES; i++) {
-        char name[DBFILE_PATH_MAX];
+        char name[DBFILE_PATH_MAX], kname[DBFILE_PATH_MAX] = "";
         dbfile_name(name, path, i == 0 ? "" : dbfile_side_suffix[i - 1]);
+        if (base[0] != '\0')
+            dbfile_name(kname, base, i == 0 ? "" : dbfile_side_suffix[i - 1]);
         bool known;
-        bool ok = dbfile_open_here(f->dev[i], f->ino[i], f->fd, &known);
+        bool ok = dbfile_open_here(f->dev[i], f->ino[i], kname, f->fd, &known);
         if (!known) {
             /* No /proc: the names at least must still be the files made. */
             struct stat st;
