@@ -7,6 +7,9 @@
  *   - class_totals count an ALLOC when it arrives and a FREE when it is
  *     matched, so frees of blocks allocated before tracing began (pending
  *     forever) never count; state_settle tallies them at the end;
+ *   - the same step counts the allocation under the entry point its record
+ *     names (an ALLOC's entry field; a REALLOC record is realloc in
+ *     place), so per class the calls add up to allocs;
  *   - the cache gauge follows the blocks: a small ALLOC takes one from a
  *     thread cache, any small FREE puts one back, refills and drains move
  *     batches between caches, pool and arena (snapshot records seed it,
