@@ -1867,7 +1867,8 @@ START_TEST(a_realloc_counts_in_place_or_moved_in_the_new_blocks_class_and_frees_
     struct block a = block_make(0x6000, 100, 1000, RECORD_STACK_NONE);
     struct block grown = block_make(0x6000, 200, 2000, RECORD_STACK_NONE);
     send_alloc_through(&p, t, &a, RECORD_ENTRY_MALLOC);
-    send_realloc(&p, t, &a, &grown, RECORD_FLAG_IN_PLACE | RECORD_ENTRY_REALLOC << RECORD_ENTRY_SHIFT);
+    send_realloc(&p, t, &a, &grown,
+                 RECORD_FLAG_IN_PLACE | RECORD_ENTRY_REALLOC << RECORD_ENTRY_SHIFT);
     /* Moved: the shim allocates through realloc and frees the old block
      * (B64 -> B6K), an ALLOC and a FREE. */
     struct block b = block_make(0x9000, 40, 3000, RECORD_STACK_NONE);
@@ -1893,8 +1894,8 @@ START_TEST(a_realloc_counts_in_place_or_moved_in_the_new_blocks_class_and_frees_
         uint64_t sum = 0;
         for (unsigned call = 0; call < STATE_CALLS; call++)
             sum += p.classes[c].calls[call];
-        ck_assert_msg(sum == p.classes[c].allocs, "class %u: calls add up to %llu of %llu allocs", c,
-                      (unsigned long long)sum, (unsigned long long)p.classes[c].allocs);
+        ck_assert_msg(sum == p.classes[c].allocs, "class %u: calls add up to %llu of %llu allocs",
+                      c, (unsigned long long)sum, (unsigned long long)p.classes[c].allocs);
     }
     state_free(&p);
 }

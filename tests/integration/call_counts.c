@@ -13,7 +13,8 @@
  * Two more entry points come from the preloaded library itself, looked up
  * with dlsym (a lookup that succeeds allocates nothing): ortho_alloc and
  * ortho_alloc_aligned (their blocks go back through ortho_free), and C++
- * operator new (_Znwm; back through operator delete, _ZdlPv). Sizes run from 1 byte to past the small
+ * operator new (_Znwm; back through operator delete, _ZdlPv), so the
+ * program must run preloaded. Sizes run from 1 byte to past the small
  * classes (the large path). free(NULL) is counted apart: it frees nothing.
  * CC_LEAKED blocks are left live at exit. Nothing here may allocate behind
  * the counters' back: the output goes through snprintf into a stack buffer
