@@ -64,7 +64,7 @@ static void *api_fail(ortho_status_t status)
 
 ORTHO_EXPORT void *ortho_alloc(size_t size)
 {
-    return global_alloc(size);
+    return global_alloc(size, TRACE_PORT_ENTRY_API);
 }
 
 ORTHO_EXPORT void *ortho_alloc_aligned(size_t size, size_t align)
@@ -72,8 +72,8 @@ ORTHO_EXPORT void *ortho_alloc_aligned(size_t size, size_t align)
     if (!api_alignment_ok(align))
         return api_fail(ORTHO_E_BAD_ALIGN);
     if (align <= ORTHO_MIN_ALIGN)
-        return global_alloc(size);
-    return global_alloc_rest(NULL, size, align);
+        return global_alloc(size, TRACE_PORT_ENTRY_API);
+    return global_alloc_rest(NULL, size, align, TRACE_PORT_ENTRY_API);
 }
 
 /* ortho_free after the inline test missed: out of line, so ortho_free's

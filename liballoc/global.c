@@ -160,12 +160,13 @@ void *global_alloc_slow(size_t n, size_t align, bool *fresh_zero)
     return allocator_alloc_slow(&global_allocator, global_thread_cache, n, align, fresh_zero);
 }
 
-void global_trace_alloc(void *p)
+void global_trace_alloc(void *p, trace_port_entry_t entry)
 {
     if (p == NULL)
         return;
     header_t *h = header_of_user(p);
-    trace_port_alloc(p, h->requested_bytes, h->usable_bytes, global_trace_class(h), &h->trace);
+    trace_port_alloc(p, h->requested_bytes, h->usable_bytes, global_trace_class(h), entry,
+                     &h->trace);
 }
 
 void global_trace_free(const void *p, size_t expected_size)
@@ -192,12 +193,12 @@ void global_trace_resized(void *p, const trace_port_tag_t *old, unsigned old_cls
                        old, old_cls);
 }
 
-void *global_alloc_rest(void *p, size_t n, size_t align)
+void *global_alloc_rest(void *p, size_t n, size_t align, trace_port_entry_t entry)
 {
     if (p == NULL)
         p = global_alloc_slow(n, align, NULL);
     if (ORTHO_UNLIKELY(trace_port_on))
-        global_trace_alloc(p);
+        global_trace_alloc(p, entry);
     return p;
 }
 

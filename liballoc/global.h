@@ -30,10 +30,10 @@ ortho_status_t global_free_slow(void *p, size_t expected_size, struct free_failu
 /* The rest of an allocation after cache_alloc_fast (p: what it returned;
  * NULL to go straight to the slow path, as over-aligned requests do): the
  * slow path for n bytes aligned to `align` (0 or <= 64: the natural 64) if
- * p is NULL, then the tracer if tracing. Out of line on purpose: entry
- * points end in a tail call to it, so their fast path needs no stack
- * frame. */
-void *global_alloc_rest(void *p, size_t n, size_t align);
+ * p is NULL, then the tracer if tracing, told that the call came through
+ * `entry`. Out of line on purpose: entry points end in a tail call to it,
+ * so their fast path needs no stack frame. */
+void *global_alloc_rest(void *p, size_t n, size_t align, trace_port_entry_t entry);
 /* The rest of a free after cache_free_fast missed, or when tracing: the
  * tracer, then the whole free. ORTHO_OK or the reason in *why. */
 ortho_status_t global_free_rest(void *p, struct free_failure *why);
@@ -44,9 +44,9 @@ ORTHO_INLINE unsigned global_trace_class(const header_t *h)
     return h->kind == HEADER_KIND_SMALL ? h->class_index : TRACE_PORT_CLASS_LARGE;
 }
 
-/* Tells the tracer that p was just handed out (p may be NULL: nothing).
- * Call only while trace_port_on. */
-void global_trace_alloc(void *p);
+/* Tells the tracer that p was just handed out through `entry` (p may be
+ * NULL: nothing). Call only while trace_port_on. */
+void global_trace_alloc(void *p, trace_port_entry_t entry);
 /* Tells the tracer that p is about to be freed with `expected_size` (0:
  * unsized) if the free will accept it; a free that will be refused is not
  * a free. Call only while trace_port_on. */
@@ -57,13 +57,14 @@ void global_trace_free(const void *p, size_t expected_size);
 void global_trace_resized(void *p, const trace_port_tag_t *old, unsigned old_cls);
 
 /* Allocates n bytes (n == 0 is refused with ORTHO_E_ZERO_SIZE) and traces
- * the result: the one allocation path of every entry point. */
-ORTHO_INLINE void *global_alloc(size_t n)
+ * the result as a call of `entry` (a constant at every call site): the one
+ * allocation path of every entry point. */
+ORTHO_INLINE void *global_alloc(size_t n, trace_port_entry_t entry)
 {
     void *p = cache_alloc_fast(global_thread_cache, n);
     if (ORTHO_LIKELY(p != NULL && !trace_port_on))
         return p;
-    return global_alloc_rest(p, n, 0);
+    return global_alloc_rest(p, n, 0, entry);
 }
 
 /* Whether the inline free took p (untraced, cache hit); false: the caller

@@ -68,25 +68,27 @@ static void shim_free_checked(void *p, size_t expected_size, const char *call)
 /* malloc after the inline cache lookup missed (or tracing is on): out of
  * line so malloc's fast path needs no stack frame. malloc(0) must return a
  * unique pointer that free accepts: it is served as 1 byte. */
-static ORTHO_NOINLINE void *shim_malloc_rest(void *p, size_t n)
+static ORTHO_NOINLINE void *shim_malloc_rest(void *p, size_t n, trace_port_entry_t entry)
 {
-    return global_alloc_rest(p, n != 0 ? n : 1, 0);
+    return global_alloc_rest(p, n != 0 ? n : 1, 0, entry);
 }
 
 /* malloc's body, inlined into every entry point that behaves like it (a
- * call to the exported malloc would go through the PLT). n == 0 misses the
+ * call to the exported malloc would go through the PLT); `entry`, a
+ * constant at each call site, is the entry point the tracer is told of,
+ * and is only loaded on the way out of the fast path. n == 0 misses the
  * cache (it has no class), so the fast path needs no test for it. */
-ORTHO_INLINE void *shim_malloc_inline(size_t n)
+ORTHO_INLINE void *shim_malloc_inline(size_t n, trace_port_entry_t entry)
 {
     void *p = cache_alloc_fast(global_thread_cache, n);
     if (ORTHO_LIKELY(p != NULL && !trace_port_on))
         return p;
-    return shim_malloc_rest(p, n);
+    return shim_malloc_rest(p, n, entry);
 }
 
 ORTHO_EXPORT void *malloc(size_t n)
 {
-    return shim_malloc_inline(n);
+    return shim_malloc_inline(n, TRACE_PORT_ENTRY_MALLOC);
 }
 
 /* free after the inline test missed (or tracing is on): ours, glibc's, or
@@ -127,30 +129,39 @@ ORTHO_EXPORT void *calloc(size_t count, size_t size)
     if (p != NULL && !zero)
         memset(p, 0, n);
     if (ORTHO_UNLIKELY(trace_port_on))
-        global_trace_alloc(p);
+        global_trace_alloc(p, TRACE_PORT_ENTRY_CALLOC);
     return p;
 }
 
 /* An allocation aligned above 64 bytes: the over-aligned slow path, a tail
  * call, so the aligned entry points need no stack frame. */
-ORTHO_INLINE void *shim_alloc_overaligned(size_t n, size_t align)
+ORTHO_INLINE void *shim_alloc_overaligned(size_t n, size_t align, trace_port_entry_t entry)
 {
-    return global_alloc_rest(NULL, n != 0 ? n : 1, align);
+    return global_alloc_rest(NULL, n != 0 ? n : 1, align, entry);
 }
 
-/* Aligned allocation shared by the aligned entry points; align is a power
- * of two. */
-ORTHO_INLINE void *shim_alloc_aligned(size_t n, size_t align)
+/* Aligned allocation shared by the aligned entry points (and operator new);
+ * align is a power of two. */
+ORTHO_INLINE void *shim_alloc_aligned(size_t n, size_t align, trace_port_entry_t entry)
 {
     if (ORTHO_LIKELY(align <= ORTHO_MIN_ALIGN))
-        return shim_malloc_inline(n);
-    return shim_alloc_overaligned(n, align);
+        return shim_malloc_inline(n, entry);
+    return shim_alloc_overaligned(n, align, entry);
+}
+
+/* realloc(NULL, n): malloc's work, but the trace counts it as realloc's
+ * (the program called realloc; docs/tracing.md, what an allocation is).
+ * Out of line, so realloc's body stays as it was when this was a tail
+ * call to malloc. */
+static ORTHO_NOINLINE void *shim_realloc_null(size_t n)
+{
+    return shim_malloc_inline(n, TRACE_PORT_ENTRY_REALLOC_NULL);
 }
 
 ORTHO_EXPORT void *realloc(void *p, size_t n)
 {
     if (p == NULL)
-        return malloc(n);
+        return shim_realloc_null(n);
     if (n == 0) {
         /* glibc frees and returns NULL here; programs rely on it. */
         free(p);
@@ -177,7 +188,7 @@ ORTHO_EXPORT void *realloc(void *p, size_t n)
         return p;
     }
     size_t old_bytes = h->requested_bytes;
-    void *q = global_alloc(n); /* n > 0 here */
+    void *q = global_alloc(n, TRACE_PORT_ENTRY_REALLOC); /* n > 0 here */
     if (q == NULL)
         return NULL; /* errno is ENOMEM; the old block is intact */
     memcpy(q, p, old_bytes < n ? old_bytes : n);
@@ -215,9 +226,9 @@ static ORTHO_NOINLINE int shim_posix_memalign_rest(void **out, size_t align, siz
         return EINVAL;
     int saved = errno;
     if (align <= ORTHO_MIN_ALIGN)
-        p = shim_malloc_rest(p, n);
+        p = shim_malloc_rest(p, n, TRACE_PORT_ENTRY_ALIGNED);
     else
-        p = shim_alloc_overaligned(n, align);
+        p = shim_alloc_overaligned(n, align, TRACE_PORT_ENTRY_ALIGNED);
     errno = saved;
     if (p == NULL)
         return ENOMEM;
@@ -249,7 +260,7 @@ static ORTHO_NOINLINE void *shim_aligned_alloc_rare(size_t align, size_t n)
         errno = EINVAL;
         return NULL;
     }
-    return shim_alloc_overaligned(n, align);
+    return shim_alloc_overaligned(n, align, TRACE_PORT_ENTRY_ALIGNED);
 }
 
 
@@ -257,7 +268,7 @@ ORTHO_EXPORT void *aligned_alloc(size_t align, size_t n)
 {
     size_t k = align - 1;
     if (ORTHO_LIKELY(k < ORTHO_MIN_ALIGN && ((SHIM_SMALL_POWERS_OF_TWO_MINUS_1 >> k) & 1) != 0))
-        return shim_malloc_inline(n);
+        return shim_malloc_inline(n, TRACE_PORT_ENTRY_ALIGNED);
     return shim_aligned_alloc_rare(align, n);
 }
 
@@ -271,12 +282,12 @@ ORTHO_EXPORT void *memalign(size_t align, size_t n)
     size_t rounded = 1;
     while (rounded < align)
         rounded <<= 1;
-    return shim_alloc_aligned(n, rounded);
+    return shim_alloc_aligned(n, rounded, TRACE_PORT_ENTRY_ALIGNED);
 }
 
 ORTHO_EXPORT void *valloc(size_t n)
 {
-    return shim_alloc_aligned(n, prim_page_size());
+    return shim_alloc_aligned(n, prim_page_size(), TRACE_PORT_ENTRY_ALIGNED);
 }
 
 ORTHO_EXPORT void *pvalloc(size_t n)
@@ -287,7 +298,7 @@ ORTHO_EXPORT void *pvalloc(size_t n)
         return NULL;
     }
     size_t rounded = n == 0 ? page : (n + page - 1) / page * page;
-    return shim_alloc_aligned(rounded, page);
+    return shim_alloc_aligned(rounded, page, TRACE_PORT_ENTRY_ALIGNED);
 }
 
 typedef size_t (*shim_usable_size_fn)(void *);
@@ -412,7 +423,7 @@ ORTHO_EXPORT void malloc_stats(void)
 static void *shim_new(size_t n, size_t align, bool nothrow)
 {
     for (;;) {
-        void *p = shim_alloc_aligned(n, align);
+        void *p = shim_alloc_aligned(n, align, TRACE_PORT_ENTRY_NEW);
         if (ORTHO_LIKELY(p != NULL))
             return p;
         shim_new_handler_t handler =

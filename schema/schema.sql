@@ -15,7 +15,9 @@
 -- Version 2 (orthotope 0.2): classes keyed by process, processes.class_table.
 -- Added within version 2 (older version-2 files lack them): the
 -- processes columns from trace_slots on, threads.ring_waits and
--- ring_wait_ns, table corruption_groups and view corruption_summary.
+-- ring_wait_ns, table corruption_groups and view corruption_summary,
+-- table alloc_calls and view call_totals. A reader that uses one of them
+-- checks sqlite_master first and reads an older file without it.
 --
 -- Bump user_version on any incompatible change; readers refuse versions
 -- newer than their own.
@@ -126,6 +128,31 @@ CREATE TABLE class_stats (
     reallocs_in_place      INTEGER NOT NULL,
     cross_thread_frees     INTEGER NOT NULL,
     PRIMARY KEY (process_id, class_id)
+) WITHOUT ROWID;
+
+-- Allocations by the entry point the program called, per class: exact,
+-- counted with class_stats.allocs (so per process and class they add up
+-- to it), a row only for a call that allocated in the class. call is
+--   malloc            malloc
+--   calloc            calloc
+--   realloc_moved     realloc or reallocarray to a new size that moved the block
+--   realloc_in_place  the same that kept the block (class_stats.reallocs_in_place)
+--   realloc_null      realloc or reallocarray of NULL (malloc's work, realloc's call)
+--   aligned           posix_memalign, aligned_alloc, memalign, valloc, pvalloc
+--   new               C++ operator new and new[], every form
+--   ortho_api         ortho_alloc, ortho_alloc_aligned
+--   unknown           a library that did not say (older than this table)
+-- realloc to 0 bytes frees and allocates nothing: it is a free in
+-- class_stats, not a row here. Rows, not a column per call, so that
+-- "GROUP BY call" gives the split and a new entry point is a new value
+-- rather than a new column.
+CREATE TABLE alloc_calls (
+    process_id      INTEGER NOT NULL,
+    class_id        INTEGER NOT NULL,
+    call            TEXT NOT NULL,
+    allocs          INTEGER NOT NULL,
+    requested_bytes INTEGER NOT NULL,  -- sum of their requested sizes
+    PRIMARY KEY (process_id, class_id, call)
 ) WITHOUT ROWID;
 
 -- The same counters sampled every ORTHO_TRACE_INTERVAL_MS (cumulative;
@@ -327,6 +354,12 @@ CREATE VIEW class_totals AS
 SELECT s.process_id, c.class_name, c.payload_size, s.allocs, s.frees,
        s.requested_bytes, s.usable_bytes, s.class_id, s.peak_live_usable_bytes
 FROM class_stats s JOIN classes c USING (process_id, class_id);
+
+-- alloc_calls with the class named: the split of class_totals.allocs by
+-- the entry point called.
+CREATE VIEW call_totals AS
+SELECT a.process_id, c.class_name, a.call, a.allocs, a.requested_bytes, a.class_id
+FROM alloc_calls a JOIN classes c USING (process_id, class_id);
 
 -- large_free_bytes: mapped by the large path and not live (freed mappings
 -- kept for reuse); 0 for the small classes.

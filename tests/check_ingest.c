@@ -10,9 +10,10 @@
  * thousands of blocks. Covered: per-class, per-thread, per-site and
  * per-thread-pair counts, pending frees and state_settle, the exact size
  * histogram across the class edges, lifetime buckets, stack folding,
- * full-mode rows, corruption events, and malformed input (fed at the very
- * end of a readable region followed by an inaccessible page, so a read past
- * a frame faults instead of passing unnoticed). Every expected value comes
+ * allocations by entry point (alloc_calls), full-mode rows, corruption
+ * events, and malformed input (fed at the very end of a readable region
+ * followed by an inaccessible page, so a read past a frame faults instead
+ * of passing unnoticed). Every expected value comes
  * from the workload, never from the code under test. Only state.h's
  * functions and proc_state's documented fields are read, never the live
  * table or the histogram behind them (they are being reworked); the
@@ -1793,6 +1794,151 @@ START_TEST(a_realloc_that_moved_is_not_counted_as_in_place)
 }
 END_TEST
 
+/* ---- entry points ------------------------------------------------------- */
+
+/* The ALLOC of a small block b as made through `entry` (RECORD_ENTRY_*):
+ * the entry in the top bits of its flags, as tracer.c puts it there. */
+static void send_alloc_through(struct proc_state *p, size_t thread, const struct block *b,
+                               unsigned entry)
+{
+    unsigned cls = spec_class_of(b->requested_bytes);
+    ck_assert_uint_ne(cls, CLASS_LARGE);
+    record_t r = record_from_words(record_words_alloc(b->addr, b->requested_bytes, cls, b->stack_id,
+                                                      entry << RECORD_ENTRY_SHIFT, b->alloc_ts_ns));
+    feed(p, thread, &r, 1);
+}
+
+START_TEST(every_entry_an_alloc_names_is_counted_in_its_class_under_that_call)
+{
+    struct proc_state p;
+    state_init(&p, PID, SEGMENT_MODE_SUMMARY, 0);
+    size_t t = state_thread(&p, TID_A, 1);
+    /* Entry k makes k + 1 allocations of 8 * k bytes (B64) and one of
+     * 300 bytes (B4K); the call names are the schema's (alloc_calls). */
+    static const struct {
+        unsigned entry, call;
+        const char *name;
+    } entries[] = {
+        {RECORD_ENTRY_MALLOC, STATE_CALL_MALLOC, "malloc"},
+        {RECORD_ENTRY_CALLOC, STATE_CALL_CALLOC, "calloc"},
+        {RECORD_ENTRY_REALLOC, STATE_CALL_REALLOC_MOVED, "realloc_moved"},
+        {RECORD_ENTRY_REALLOC_NULL, STATE_CALL_REALLOC_NULL, "realloc_null"},
+        {RECORD_ENTRY_ALIGNED, STATE_CALL_ALIGNED, "aligned"},
+        {RECORD_ENTRY_NEW, STATE_CALL_NEW, "new"},
+        {RECORD_ENTRY_API, STATE_CALL_API, "ortho_api"},
+    };
+    uint64_t addr = 0x10000, ts = 100;
+    for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++) {
+        unsigned k = entries[i].entry;
+        for (unsigned j = 0; j <= k; j++) {
+            struct block b = block_make(addr += 64, 8 * k, ts++, RECORD_STACK_NONE);
+            send_alloc_through(&p, t, &b, k);
+        }
+        struct block big = block_make(addr += 4096, 300, ts++, RECORD_STACK_NONE);
+        send_alloc_through(&p, t, &big, k);
+    }
+    const struct class_state *small = &p.classes[CLASS_B64], *mid = &p.classes[CLASS_B4K];
+    uint64_t small_sum = 0, mid_sum = 0;
+    for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++) {
+        unsigned k = entries[i].entry, call = entries[i].call;
+        ck_assert_str_eq(state_call_name(call), entries[i].name);
+        ck_assert_uint_eq(small->calls[call], k + 1);
+        ck_assert_uint_eq(small->call_bytes[call], (k + 1) * 8ull * k);
+        ck_assert_uint_eq(mid->calls[call], 1);
+        ck_assert_uint_eq(mid->call_bytes[call], 300);
+        small_sum += small->calls[call];
+        mid_sum += mid->calls[call];
+    }
+    ck_assert_uint_eq(small->calls[STATE_CALL_UNKNOWN], 0);
+    ck_assert_uint_eq(small->calls[STATE_CALL_REALLOC_IN_PLACE], 0);
+    ck_assert_uint_eq(small_sum, small->allocs);
+    ck_assert_uint_eq(mid_sum, mid->allocs);
+    ck_assert_uint_eq(small->allocs, 2 + 3 + 4 + 5 + 6 + 7 + 8);
+    state_free(&p);
+}
+END_TEST
+
+START_TEST(a_realloc_counts_in_place_or_moved_in_the_new_blocks_class_and_frees_under_no_call)
+{
+    struct proc_state p;
+    state_init(&p, PID, SEGMENT_MODE_SUMMARY, 0);
+    size_t t = state_thread(&p, TID_A, 1);
+    /* In place: one REALLOC record, 100 -> 200 bytes (B256 both). */
+    struct block a = block_make(0x6000, 100, 1000, RECORD_STACK_NONE);
+    struct block grown = block_make(0x6000, 200, 2000, RECORD_STACK_NONE);
+    send_alloc_through(&p, t, &a, RECORD_ENTRY_MALLOC);
+    send_realloc(&p, t, &a, &grown,
+                 RECORD_FLAG_IN_PLACE | RECORD_ENTRY_REALLOC << RECORD_ENTRY_SHIFT);
+    /* Moved: the shim allocates through realloc and frees the old block
+     * (B64 -> B6K), an ALLOC and a FREE. */
+    struct block b = block_make(0x9000, 40, 3000, RECORD_STACK_NONE);
+    struct block moved = block_make(0x80000, 5000, 4000, RECORD_STACK_NONE);
+    send_alloc_through(&p, t, &b, RECORD_ENTRY_CALLOC);
+    send_alloc_through(&p, t, &moved, RECORD_ENTRY_REALLOC);
+    send_free(&p, t, &b, 4001);
+
+    const struct class_state *b256 = &p.classes[CLASS_B256], *b64 = &p.classes[CLASS_B64],
+                             *b6k = &p.classes[CLASS_B6K];
+    ck_assert_uint_eq(b256->calls[STATE_CALL_MALLOC], 1);
+    ck_assert_uint_eq(b256->calls[STATE_CALL_REALLOC_IN_PLACE], 1);
+    ck_assert_uint_eq(b256->call_bytes[STATE_CALL_REALLOC_IN_PLACE], 200);
+    ck_assert_uint_eq(b256->calls[STATE_CALL_REALLOC_MOVED], 0);
+    ck_assert_uint_eq(b256->reallocs_in_place, 1);
+    ck_assert_uint_eq(b64->calls[STATE_CALL_CALLOC], 1);
+    ck_assert_uint_eq(b64->frees, 1);
+    ck_assert_uint_eq(b6k->calls[STATE_CALL_REALLOC_MOVED], 1);
+    ck_assert_uint_eq(b6k->call_bytes[STATE_CALL_REALLOC_MOVED], 5000);
+    ck_assert_uint_eq(b6k->calls[STATE_CALL_REALLOC_IN_PLACE], 0);
+    ck_assert_uint_eq(b6k->reallocs_in_place, 0);
+    for (unsigned c = 0; c <= CLASS_LARGE; c++) {
+        uint64_t sum = 0;
+        for (unsigned call = 0; call < STATE_CALLS; call++)
+            sum += p.classes[c].calls[call];
+        ck_assert_msg(sum == p.classes[c].allocs, "class %u: calls add up to %llu of %llu allocs",
+                      c, (unsigned long long)sum, (unsigned long long)p.classes[c].allocs);
+    }
+    state_free(&p);
+}
+END_TEST
+
+START_TEST(an_alloc_that_names_no_entry_counts_as_unknown)
+{
+    /* An older library sends no entry: its allocations are still counted,
+     * under "unknown", so the calls still add up to allocs. */
+    struct proc_state p;
+    state_init(&p, PID, SEGMENT_MODE_SUMMARY, 0);
+    size_t t = state_thread(&p, TID_A, 1);
+    struct block b = block_make(0x6000, 24, 1000, RECORD_STACK_NONE);
+    send_alloc(&p, t, &b);
+    const struct class_state *c = &p.classes[CLASS_B64];
+    ck_assert_uint_eq(c->calls[STATE_CALL_UNKNOWN], 1);
+    ck_assert_uint_eq(c->call_bytes[STATE_CALL_UNKNOWN], 24);
+    ck_assert_uint_eq(c->allocs, 1);
+    ck_assert_str_eq(state_call_name(STATE_CALL_UNKNOWN), "unknown");
+    ck_assert_str_eq(state_call_name(STATE_CALLS), "unknown");
+    state_free(&p);
+}
+END_TEST
+
+START_TEST(an_alloc_read_after_its_free_is_counted_under_its_call_once)
+{
+    /* The free sat in another thread's ring and was read first: the
+     * allocation counts when its ALLOC comes, once, under its call. */
+    struct proc_state p;
+    state_init(&p, PID, SEGMENT_MODE_SUMMARY, 0);
+    size_t a = state_thread(&p, TID_A, 1), b = state_thread(&p, TID_B, 1);
+    struct block blk = block_make(0x6000, 48, 1000, RECORD_STACK_NONE);
+    send_free(&p, b, &blk, 2000);
+    ck_assert_uint_eq(p.classes[CLASS_B64].calls[STATE_CALL_NEW], 0);
+    send_alloc_through(&p, a, &blk, RECORD_ENTRY_NEW);
+    const struct class_state *c = &p.classes[CLASS_B64];
+    ck_assert_uint_eq(c->calls[STATE_CALL_NEW], 1);
+    ck_assert_uint_eq(c->allocs, 1);
+    ck_assert_uint_eq(c->frees, 1);
+    state_free(&p);
+}
+END_TEST
+
 Suite *ingest_suite(void)
 {
     Suite *s = suite_create("ingest");
@@ -1868,6 +2014,13 @@ Suite *ingest_suite(void)
     tcase_add_test(tc, a_stack_def_claiming_more_pcs_than_its_frame_holds_is_not_read_past_it);
     tcase_add_test(tc, a_module_load_claiming_a_longer_path_than_its_frame_holds_is_not_read_past_it);
     tcase_add_test(tc, a_realloc_that_moved_is_not_counted_as_in_place);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("calls");
+    tcase_add_test(tc, every_entry_an_alloc_names_is_counted_in_its_class_under_that_call);
+    tcase_add_test(tc, a_realloc_counts_in_place_or_moved_in_the_new_blocks_class_and_frees_under_no_call);
+    tcase_add_test(tc, an_alloc_that_names_no_entry_counts_as_unknown);
+    tcase_add_test(tc, an_alloc_read_after_its_free_is_counted_under_its_call_once);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -100,6 +100,46 @@ typedef enum {
 #define RECORD_FLAG_TRUNCATED 0x10u      /* STACK_DEF: deeper than the depth limit */
 #define RECORD_FLAG_HEADER 0x20u         /* CORRUPTION: the raw header bytes are valid */
 
+/* The entry point an ALLOC or REALLOC came through, in the top three bits
+ * of its flags (RECORD_ENTRY_MASK): bits no flag of those two kinds uses
+ * (HEADER is CORRUPTION's alone), so the record keeps its 32 bytes and the
+ * hooks only OR a constant in. 0 means "not stated": a collector reads an
+ * older library's ALLOC as of an unknown entry, and an older collector
+ * ignores the bits, so the segment version did not change. An ALLOC of
+ * entry REALLOC is a realloc that moved the block (the FREE of the old one
+ * follows as a plain FREE); a REALLOC record is always one that did not.
+ * X(name, value); never renumber. */
+#define RECORD_ENTRY_LIST(X) \
+    X(NONE, 0)               \
+    X(MALLOC, 1)             \
+    X(CALLOC, 2)             \
+    X(REALLOC, 3)            \
+    X(REALLOC_NULL, 4)       \
+    X(ALIGNED, 5)            \
+    X(NEW, 6)                \
+    X(API, 7)
+
+enum {
+#define RECORD_ENTRY_ENUM(name, value) RECORD_ENTRY_##name = value,
+    RECORD_ENTRY_LIST(RECORD_ENTRY_ENUM)
+#undef RECORD_ENTRY_ENUM
+};
+
+#define RECORD_ENTRY_SHIFT 5
+#define RECORD_ENTRY_MASK 0xe0u
+#define RECORD_ENTRY_COUNT 8u /* values the field can hold */
+_Static_assert(((RECORD_FLAG_SAMPLED | RECORD_FLAG_IN_PLACE) & RECORD_ENTRY_MASK) == 0,
+               "the entry field shares no bit with the flags of ALLOC and REALLOC");
+_Static_assert(RECORD_ENTRY_API < RECORD_ENTRY_COUNT &&
+                   (RECORD_ENTRY_COUNT - 1) << RECORD_ENTRY_SHIFT == RECORD_ENTRY_MASK,
+               "every entry fits the field");
+
+/* The entry field of an ALLOC's or REALLOC's flags. */
+static inline unsigned record_entry(unsigned flags)
+{
+    return (flags & RECORD_ENTRY_MASK) >> RECORD_ENTRY_SHIFT;
+}
+
 typedef struct record {
     uint8_t kind;            /* record_kind_t */
     uint8_t class_index;     /* size class, RECORD_CLASS_NONE if none */

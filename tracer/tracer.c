@@ -606,13 +606,22 @@ static unsigned tracer_record_class(unsigned port_class)
     return port_class == TRACE_PORT_CLASS_NONE ? RECORD_CLASS_NONE : port_class;
 }
 
+/* A trace port entry is the record's entry field unchanged. */
+#define TRACER_SAME_ENTRY(name) ((unsigned)TRACE_PORT_ENTRY_##name == (unsigned)RECORD_ENTRY_##name)
+_Static_assert(TRACER_SAME_ENTRY(MALLOC) && TRACER_SAME_ENTRY(CALLOC) && TRACER_SAME_ENTRY(REALLOC) &&
+                   TRACER_SAME_ENTRY(REALLOC_NULL) && TRACER_SAME_ENTRY(ALIGNED) &&
+                   TRACER_SAME_ENTRY(NEW) && TRACER_SAME_ENTRY(API),
+               "trace port entries pass into the record unchanged");
+#undef TRACER_SAME_ENTRY
+
 /* Fills the block's tag and pushes its ALLOC (or, with `from`, a REALLOC
- * whose payload names the allocation it replaces). */
+ * whose payload names the allocation it replaces), its flags carrying the
+ * entry point (RECORD_ENTRY_*, masked: a stray value cannot touch a flag). */
 static void tracer_record_alloc(struct tracer_thread *t, void *p, uint64_t requested,
-                                uint64_t usable, unsigned port_class, trace_port_tag_t *tag,
-                                const record_realloc_from_t *from)
+                                uint64_t usable, unsigned port_class, unsigned entry,
+                                trace_port_tag_t *tag, const record_realloc_from_t *from)
 {
-    unsigned flags = 0;
+    unsigned flags = (entry << RECORD_ENTRY_SHIFT) & RECORD_ENTRY_MASK;
     uint32_t stack = tracer_stack(t, requested, false, &flags);
     uint64_t ts = tracer_now(t);
     *tag = (trace_port_tag_t){.alloc_ts_ns = ts, .stack_id = stack, .thread_id = t->tid};
@@ -645,11 +654,11 @@ static void tracer_record_alloc(struct tracer_thread *t, void *p, uint64_t reque
  * and the parts that can (binding a slot, unwinding, waiting on a full
  * ring) save it themselves. */
 void trace_port_alloc(void *p, uint64_t requested, uint64_t usable, unsigned cls,
-                      trace_port_tag_t *tag)
+                      trace_port_entry_t entry, trace_port_tag_t *tag)
 {
     struct tracer_thread *t = tracer_enter();
     if (t != NULL) {
-        tracer_record_alloc(t, p, requested, usable, cls, tag, NULL);
+        tracer_record_alloc(t, p, requested, usable, cls, entry, tag, NULL);
         tracer_leave(t);
     }
 }
@@ -674,7 +683,7 @@ void trace_port_resized(void *p, uint64_t requested, uint64_t usable, unsigned c
                                       .old_alloc_ts_ns = old->alloc_ts_ns,
                                       .new_usable_bytes = usable,
                                       .old_class_index = (uint8_t)tracer_record_class(old_cls)};
-        tracer_record_alloc(t, p, requested, usable, cls, tag, &from);
+        tracer_record_alloc(t, p, requested, usable, cls, RECORD_ENTRY_REALLOC, tag, &from);
         tracer_leave(t);
     }
 }

@@ -69,11 +69,25 @@ typedef enum {
  * public API. */
 const struct class_table *trace_port_class_table(void);
 
-/* p (user pointer) was just handed out: `requested` bytes asked for,
- * `usable` bytes it may use, in class `cls` (or TRACE_PORT_CLASS_LARGE).
- * The hook fills *tag. */
+/* The entry point an allocation came through (trace_port_alloc's `entry`
+ * argument): each exported allocating function passes its own as a
+ * constant, so telling them apart costs the traced path one register and
+ * the untraced fast path nothing. */
+typedef enum {
+    TRACE_PORT_ENTRY_MALLOC = 1,   /* malloc */
+    TRACE_PORT_ENTRY_CALLOC,       /* calloc */
+    TRACE_PORT_ENTRY_REALLOC,      /* realloc (and reallocarray) that moved the block */
+    TRACE_PORT_ENTRY_REALLOC_NULL, /* realloc (and reallocarray) of NULL */
+    TRACE_PORT_ENTRY_ALIGNED,      /* posix_memalign, aligned_alloc, memalign, valloc, pvalloc */
+    TRACE_PORT_ENTRY_NEW,          /* C++ operator new, every form */
+    TRACE_PORT_ENTRY_API,          /* ortho_alloc, ortho_alloc_aligned */
+} trace_port_entry_t;
+
+/* p (user pointer) was just handed out through `entry`: `requested` bytes
+ * asked for, `usable` bytes it may use, in class `cls` (or
+ * TRACE_PORT_CLASS_LARGE). The hook fills *tag. */
 void trace_port_alloc(void *p, uint64_t requested, uint64_t usable, unsigned cls,
-                      trace_port_tag_t *tag);
+                      trace_port_entry_t entry, trace_port_tag_t *tag);
 
 /* p, a live block the allocator has validated and is about to free, with
  * its requested size, class and tag as its allocation left them. */
@@ -81,7 +95,8 @@ void trace_port_free(const void *p, uint64_t requested, unsigned cls, const trac
 
 /* realloc resized p in place: the allocation `old` (the tag before the
  * resize, of class old_cls) ended and a new one of `requested`/`usable`
- * bytes in class `cls` began at the same address. The hook fills *tag. */
+ * bytes in class `cls` began at the same address (its entry is realloc:
+ * no other entry resizes). The hook fills *tag. */
 void trace_port_resized(void *p, uint64_t requested, uint64_t usable, unsigned cls,
                         trace_port_tag_t *tag, const trace_port_tag_t *old, unsigned old_cls);
 

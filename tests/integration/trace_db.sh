@@ -569,25 +569,58 @@ cache_pool_and_carved_counts_match_the_allocators_own_after_cross_thread_frees)
 every_call_a_program_counts_itself_is_in_the_database_exactly)
   # call_counts.c calls malloc, calloc, realloc (of NULL, to 0, to a new
   # size, counted apart by whether the block moved), posix_memalign,
-  # aligned_alloc, memalign and free, and prints how often it made each
-  # call. Traced through ortho-run (which returns once the database is
-  # complete), the database must hold exactly those calls: an allocation
-  # for every call that returned a block, a realloc to a new size counted
-  # as one allocation and one free whether or not it moved, a free for
-  # every free of a block and every realloc to 0, and nothing for
-  # free(NULL). Sizes reach the large path.
+  # aligned_alloc, memalign, valloc, pvalloc, ortho_alloc,
+  # ortho_alloc_aligned, operator new, and free, ortho_free and operator
+  # delete, and prints how often it made each call and the bytes each kind
+  # asked for. Traced
+  # through ortho-run (which returns once the database is complete), the
+  # database must hold exactly those calls: an allocation for every call
+  # that returned a block, a realloc to a new size counted as one
+  # allocation and one free whether or not it moved, a free for every free
+  # of a block and every realloc to 0, and nothing for free(NULL); and
+  # alloc_calls must split them by entry point exactly as the program
+  # counted them (the five aligned calls are one entry, aligned, and the
+  # two ortho_alloc calls one, ortho_api), in calls
+  # and in bytes, adding up to class_stats.allocs in every class. Sizes
+  # reach the large path.
   [ -n "${IT_CALL_COUNTS:-}" ] || fail "IT_CALL_COUNTS (the program) is not set"
   db=$tmp/calls.db
   "$ortho_run" -o "$db" --lib "$lib" -- "$IT_CALL_COUNTS" 200000 >"$tmp/truth" 2>"$tmp/err"
   declare -A n
   for field in $(cat "$tmp/truth"); do n[${field%%=*}]=${field#*=}; done
   [ -n "${n[malloc]:-}" ] && [ -n "${n[requested]:-}" ] || fail "no counts from the program: $(cat "$tmp/truth" "$tmp/err")"
-  for kind in malloc calloc realloc_null posix_memalign aligned_alloc memalign realloc_in_place realloc_moved realloc_zero free_null; do
+  aligned_kinds="posix_memalign aligned_alloc memalign valloc pvalloc"
+  for kind in malloc calloc realloc_null $aligned_kinds realloc_in_place realloc_moved realloc_zero free_null \
+    ortho_alloc ortho_alloc_aligned new; do
     [ "${n[$kind]}" -gt 0 ] || fail "the program made no $kind call: the test would prove nothing"
   done
   reallocs=$((n[realloc_in_place] + n[realloc_moved]))
-  allocs=$((n[malloc] + n[calloc] + n[realloc_null] + n[posix_memalign] + n[aligned_alloc] + n[memalign] + reallocs))
+  aligned=0 aligned_bytes=0
+  for kind in $aligned_kinds; do
+    aligned=$((aligned + n[$kind])) aligned_bytes=$((aligned_bytes + n[bytes_$kind]))
+  done
+  api=$((n[ortho_alloc] + n[ortho_alloc_aligned]))
+  api_bytes=$((n[bytes_ortho_alloc] + n[bytes_ortho_alloc_aligned]))
+  allocs=$((n[malloc] + n[calloc] + n[realloc_null] + aligned + reallocs + api + n[new]))
   frees=$((n[free] + n[realloc_zero] + reallocs))
+  # Per entry point, in the order SQL sorts the names: calls/bytes.
+  split="aligned=$aligned/$aligned_bytes"
+  for kind in calloc malloc new; do
+    split="$split $kind=${n[$kind]}/${n[bytes_$kind]}"
+  done
+  split="$split ortho_api=$api/$api_bytes"
+  for kind in realloc_in_place realloc_moved realloc_null; do
+    split="$split $kind=${n[$kind]}/${n[bytes_$kind]}"
+  done
+  expect_eq "allocations by entry point (calls/bytes)" "$(q "$db" "select group_concat(call||'='||n||'/'||b, ' ')
+      from (select call, sum(allocs) n, sum(requested_bytes) b from alloc_calls group by call order by call)")" "$split"
+  expect_eq "classes whose calls do not add up to their allocations" "$(q "$db" "select count(*) from class_stats s
+      where allocs <> (select coalesce(sum(a.allocs), 0) from alloc_calls a
+                       where a.process_id = s.process_id and a.class_id = s.class_id)")" 0
+  expect_eq "call_totals names every row's class" "$(q "$db" "select count(*), count(class_name) from call_totals")" \
+    "$(q "$db" "select count(*), count(*) from alloc_calls")"
+  expect_eq "in-place reallocs, both ways" "$(q "$db" "select sum(allocs) from alloc_calls where call = 'realloc_in_place'")" \
+    "$(q "$db" "select sum(reallocs_in_place) from class_stats")"
   expect_eq "processes, all ended" "$(q "$db" "select count(*), count(end_ns) from processes")" "1|1"
   expect_eq "allocations" "$(q "$db" "select sum(allocs) from class_totals")" "$allocs"
   expect_eq "frees" "$(q "$db" "select sum(frees) from class_totals")" "$frees"
@@ -611,7 +644,7 @@ a_traced_process_the_command_leaves_running_is_complete_when_ortho_run_returns)
   expect_eq "the late program's image, ended" "$(q "$db" "select count(*) from processes
       where cmdline like '%it_call_counts 1000%' and end_ns is not null")" 1
   expect_eq "images still running" "$(q "$db" "select count(*) from processes where end_ns is null")" 0
-  malloc=$(sed -n 's/.*malloc=\([0-9]*\) .*/\1/p' "$tmp/late.out")
+  malloc=$(sed -n 's/^malloc=\([0-9]*\) .*/\1/p' "$tmp/late.out")
   [ "${malloc:-0}" -gt 0 ] || fail "no counts from the late program: $(cat "$tmp/late.out")"
   ;;
 counts_in_the_fixture_databases_are_never_negative_and_add_up)

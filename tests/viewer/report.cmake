@@ -27,6 +27,7 @@ if(NOT ORTHO_SANITIZE)
   set(REPORT_CLI_CASES
     text_numbers_equal_the_views
     json_numbers_equal_the_views
+    the_summary_splits_allocations_by_the_function_called_and_an_older_file_has_no_split
     json_peak_is_exact_in_full_mode_and_bounded_otherwise
     each_section_option_prints_only_its_section
     fail_on_leaks_and_corruption_gate_a_ci_run

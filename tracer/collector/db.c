@@ -32,7 +32,7 @@ enum {
     STMT_PROCESS_INSERT, STMT_PROCESS_UPDATE, STMT_PROCESS_END, STMT_CLASS, STMT_SERIES,
     STMT_SITE, STMT_STACK, STMT_FRAME, STMT_THREAD, STMT_SIZE, STMT_LIFETIME, STMT_PAIR,
     STMT_MODULE, STMT_CORRUPTION, STMT_ALLOCATION, STMT_LIVE_CLEAR, STMT_LIVE, STMT_META,
-    STMT_CLASS_DEF, STMT_HEALTH, STMT_CORRUPTION_GROUP, STMT_COUNT
+    STMT_CLASS_DEF, STMT_HEALTH, STMT_CORRUPTION_GROUP, STMT_CALL, STMT_COUNT
 };
 
 static const char *const db_statements[STMT_COUNT] = {
@@ -69,6 +69,7 @@ static const char *const db_statements[STMT_COUNT] = {
     [STMT_HEALTH] = "INSERT OR REPLACE INTO health_events VALUES (?,?,?,?,?,?,?,?,?)",
     [STMT_CORRUPTION_GROUP] =
         "INSERT OR REPLACE INTO corruption_groups VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+    [STMT_CALL] = "INSERT OR REPLACE INTO alloc_calls VALUES (?,?,?,?,?)",
 };
 
 struct db {
@@ -450,6 +451,19 @@ static void db_write_classes(struct db *db, int64_t pid, struct proc_state *p, u
                 sqlite3_bind_int64(s, i + 1, v[i]);
             db_step(db, s);
             k->series_dirty = false;
+        }
+        /* Only the calls that changed: most classes see one or two. */
+        for (unsigned call = 0; k->calls_dirty != 0 && call < STATE_CALLS; call++) {
+            if (!(k->calls_dirty & (1u << call)))
+                continue;
+            sqlite3_stmt *s = db->stmt[STMT_CALL];
+            sqlite3_bind_int64(s, 1, pid);
+            sqlite3_bind_int64(s, 2, c);
+            sqlite3_bind_text(s, 3, state_call_name(call), -1, SQLITE_STATIC);
+            sqlite3_bind_int64(s, 4, (sqlite3_int64)k->calls[call]);
+            sqlite3_bind_int64(s, 5, (sqlite3_int64)k->call_bytes[call]);
+            db_step(db, s);
+            k->calls_dirty &= (uint16_t)~(1u << call);
         }
     }
 }

@@ -7,6 +7,9 @@
  *   - class_totals count an ALLOC when it arrives and a FREE when it is
  *     matched, so frees of blocks allocated before tracing began (pending
  *     forever) never count; state_settle tallies them at the end;
+ *   - the same step counts the allocation under the entry point its record
+ *     names (an ALLOC's entry field; a REALLOC record is realloc in
+ *     place), so per class the calls add up to allocs;
  *   - the cache gauge follows the blocks: a small ALLOC takes one from a
  *     thread cache, any small FREE puts one back, refills and drains move
  *     batches between caches, pool and arena (snapshot records seed it,
@@ -201,13 +204,18 @@ static void ingest_gauge_take(int64_t *gauge, uint64_t *owed, uint64_t n)
     *owed += n - taken;
 }
 
-/* Counts an allocation that is now live (or, pending, already freed). */
+/* Counts an allocation that is now live (or, pending, already freed),
+ * made through `call` (STATE_CALL_*): the per-call counts rise here and
+ * only here, with allocs, so they always add up to it. */
 static void ingest_count_alloc(struct proc_state *p, size_t thread, const struct live_entry *e,
-                               bool sampled)
+                               bool sampled, unsigned call)
 {
     struct class_state *c = &p->classes[e->class_id];
     c->allocs++;
     c->requested += e->requested;
+    c->calls[call]++;
+    c->call_bytes[call] += e->requested;
+    c->calls_dirty |= (uint16_t)(1u << call);
     c->usable += e->usable;
     c->live_blocks++;
     c->live_requested += (int64_t)e->requested;
@@ -308,7 +316,7 @@ static void ingest_count_free(struct proc_state *p, size_t thread, const struct 
 
 static void ingest_alloc(struct proc_state *p, size_t thread, uint64_t addr, uint64_t ts,
                          unsigned cls, uint64_t requested, uint64_t usable, uint32_t sent_stack,
-                         bool sampled)
+                         bool sampled, unsigned call)
 {
     struct live_entry e = {.addr = addr, .alloc_ts = ts, .requested = requested,
                            .usable = usable, .stack_id = ingest_canonical(p, sent_stack),
@@ -323,12 +331,12 @@ static void ingest_alloc(struct proc_state *p, size_t thread, uint64_t addr, uin
         size_t free_thread = pending->free_thread;
         livetab_remove(&p->live, pending);
         p->pending_frees--;
-        ingest_count_alloc(p, thread, &e, sampled);
+        ingest_count_alloc(p, thread, &e, sampled, call);
         ingest_count_free(p, free_thread, &e, free_ts, free_tid);
         return;
     }
     if (livetab_insert(&p->live, &e) != NULL)
-        ingest_count_alloc(p, thread, &e, sampled);
+        ingest_count_alloc(p, thread, &e, sampled, call);
 }
 
 static void ingest_free(struct proc_state *p, size_t thread, uint64_t addr, uint64_t alloc_ts,
@@ -551,7 +559,7 @@ void state_ingest(struct proc_state *p, size_t thread, const record_t *recs, siz
             usable = large.usable_bytes != 0 ? large.usable_bytes : r->size_bytes;
         }
         ingest_alloc(p, thread, r->addr, r->ts_ns, cls, r->size_bytes, usable, r->stack_id,
-                     (r->flags & RECORD_FLAG_SAMPLED) != 0);
+                     (r->flags & RECORD_FLAG_SAMPLED) != 0, record_entry(r->flags));
         break;
     }
     case RECORD_FREE:
@@ -567,7 +575,9 @@ void state_ingest(struct proc_state *p, size_t thread, const record_t *recs, siz
         uint64_t usable =
             cls == state_large(p) ? from.new_usable_bytes : state_class_payload(p, cls);
         ingest_alloc(p, thread, r->addr, r->ts_ns, cls, r->size_bytes, usable, r->stack_id,
-                     (r->flags & RECORD_FLAG_SAMPLED) != 0);
+                     (r->flags & RECORD_FLAG_SAMPLED) != 0,
+                     (r->flags & RECORD_FLAG_IN_PLACE) ? STATE_CALL_REALLOC_IN_PLACE
+                                                       : STATE_CALL_REALLOC_MOVED);
         if (r->flags & RECORD_FLAG_IN_PLACE)
             p->classes[cls].reallocs_in_place++;
         break;
@@ -654,6 +664,17 @@ void state_settle(struct proc_state *p)
         }
         i++;
     }
+}
+
+static const char *const ingest_call_names[STATE_CALLS] = {
+#define INGEST_CALL_NAME(name, text) text,
+    STATE_CALL_LIST(INGEST_CALL_NAME)
+#undef INGEST_CALL_NAME
+};
+
+const char *state_call_name(unsigned call)
+{
+    return call < STATE_CALLS ? ingest_call_names[call] : "unknown";
 }
 
 const char *state_corruption_name(const struct proc_state *p, unsigned name)

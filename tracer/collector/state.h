@@ -28,8 +28,48 @@
  * stay under at its sustained rate (trace_health: late_batches). */
 #define STATE_LAG_BUDGET_NS (50ull * 1000000ull)
 
+/* The entry points an allocation is counted under (alloc_calls.call):
+ * an ALLOC's entry field (RECORD_ENTRY_*, same numbers), and one more for
+ * the REALLOC record, a realloc that kept its block. X(name, text). */
+#define STATE_CALL_LIST(X)                   \
+    X(UNKNOWN, "unknown")                    \
+    X(MALLOC, "malloc")                      \
+    X(CALLOC, "calloc")                      \
+    X(REALLOC_MOVED, "realloc_moved")        \
+    X(REALLOC_NULL, "realloc_null")          \
+    X(ALIGNED, "aligned")                    \
+    X(NEW, "new")                            \
+    X(API, "ortho_api")                      \
+    X(REALLOC_IN_PLACE, "realloc_in_place")
+
+enum {
+#define STATE_CALL_ENUM(name, text) STATE_CALL_##name,
+    STATE_CALL_LIST(STATE_CALL_ENUM)
+#undef STATE_CALL_ENUM
+    STATE_CALLS
+};
+_Static_assert((unsigned)STATE_CALL_UNKNOWN == RECORD_ENTRY_NONE &&
+                   (unsigned)STATE_CALL_MALLOC == RECORD_ENTRY_MALLOC &&
+                   (unsigned)STATE_CALL_CALLOC == RECORD_ENTRY_CALLOC &&
+                   (unsigned)STATE_CALL_REALLOC_MOVED == RECORD_ENTRY_REALLOC &&
+                   (unsigned)STATE_CALL_REALLOC_NULL == RECORD_ENTRY_REALLOC_NULL &&
+                   (unsigned)STATE_CALL_ALIGNED == RECORD_ENTRY_ALIGNED &&
+                   (unsigned)STATE_CALL_NEW == RECORD_ENTRY_NEW &&
+                   (unsigned)STATE_CALL_API == RECORD_ENTRY_API &&
+                   (unsigned)STATE_CALL_REALLOC_IN_PLACE == RECORD_ENTRY_COUNT,
+               "an ALLOC's entry field is its call; a REALLOC record's call comes after them");
+
+_Static_assert(STATE_CALLS <= 16, "class_state.calls_dirty has a bit per call");
+
+/* The text of a call (STATE_CALL_*) as alloc_calls stores it; "unknown"
+ * beyond the list. */
+const char *state_call_name(unsigned call);
+
 struct class_state {
     uint64_t allocs, frees, requested, usable, freed_requested, freed_usable;
+    uint64_t calls[STATE_CALLS];      /* allocs by entry point (STATE_CALL_*) ... */
+    uint64_t call_bytes[STATE_CALLS]; /* ... and their requested bytes */
+    uint16_t calls_dirty;             /* bit per call changed since its row was written */
     int64_t live_blocks, live_requested, live_usable, peak_live_usable;
     int64_t cached, pooled;          /* free blocks in thread caches, in the pool */
     uint64_t cached_owed, pooled_owed; /* taken before the record that put them there was read */

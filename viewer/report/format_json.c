@@ -84,6 +84,28 @@ static void json_peak(struct json *j, const struct model_process *p)
     json_end_object(j);
 }
 
+/* "calls": the allocations of process_id (0: the tree) by entry point,
+ * {"malloc": {"allocs": n, "requested_bytes": b}, ...}, most first; null
+ * when the database does not split them. */
+static void json_calls(struct json *j, const struct model *m, int64_t process_id)
+{
+    if (!m->has_calls) {
+        json_string(j, "calls", NULL);
+        return;
+    }
+    json_begin_object(j, "calls");
+    for (size_t i = 0; i < m->call_count; i++) {
+        const struct model_call *c = &m->calls[i];
+        if (c->process_id != process_id)
+            continue;
+        json_begin_object(j, c->call);
+        json_int(j, "allocs", c->allocs);
+        json_int(j, "requested_bytes", c->requested_bytes);
+        json_end_object(j);
+    }
+    json_end_object(j);
+}
+
 static void json_processes(struct json *j, const struct model *m, bool with_classes)
 {
     json_begin_array(j, "processes");
@@ -118,6 +140,7 @@ static void json_processes(struct json *j, const struct model *m, bool with_clas
         struct model_class sum = model_sum_classes(p->classes, m->class_count);
         json_begin_object(j, "totals");
         json_class_fields(j, &sum);
+        json_calls(j, m, p->process_id);
         json_end_object(j);
         if (with_classes)
             json_classes(j, m, p, p->classes);
@@ -141,6 +164,7 @@ static void json_overview(struct json *j, const struct model *m)
     json_int(j, "suppressed_bytes", model_total_suppressed_bytes(m));
     json_int(j, "corruption_events", m->corruption_events);
     json_int(j, "dropped_records", model_total_dropped(m));
+    json_calls(j, m, 0);
     json_end_object(j);
 }
 

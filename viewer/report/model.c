@@ -338,6 +338,36 @@ static int model_read_corruption(struct model *m, char *err, size_t err_cap)
                           &m->corruption_stored, err, err_cap);
 }
 
+static void row_call(struct model *m, sqlite3_stmt *row, void *ctx)
+{
+    (void)ctx;
+    mem_push((void **)&m->calls, m->call_count, sizeof *m->calls);
+    m->calls[m->call_count++] = (struct model_call){
+        .process_id = col_int(row, 0), .call = col_text(row, 1), .allocs = col_int(row, 2),
+        .requested_bytes = col_int(row, 3)};
+}
+
+/* The allocations by entry point, over the tree and per process, from
+ * call_totals: a handful of rows per process. A file written before the
+ * collector counted them has no such view: has_calls stays false. */
+static int model_read_calls(struct model *m, char *err, size_t err_cap)
+{
+    int64_t present = 0;
+    if (model_each_row(m, "SELECT count(*) FROM sqlite_master WHERE name = 'call_totals'",
+                       row_count, &present, err, err_cap) != 0)
+        return -1;
+    m->has_calls = present > 0;
+    if (!m->has_calls)
+        return 0;
+    return model_each_row(m,
+                          "SELECT 0, call, sum(allocs), sum(requested_bytes) FROM call_totals"
+                          " GROUP BY call"
+                          " UNION ALL SELECT process_id, call, sum(allocs), sum(requested_bytes)"
+                          " FROM call_totals GROUP BY process_id, call"
+                          " ORDER BY 1, 3 DESC, 2",
+                          row_call, NULL, err, err_cap);
+}
+
 static void row_size(struct model *m, sqlite3_stmt *row, void *ctx)
 {
     (void)ctx;
@@ -726,7 +756,8 @@ static int model_load(struct model *m, char *err, size_t err_cap)
         if (i == 0 && model_read_classes(m, err, err_cap) != 0)
             return -1;
     }
-    if (model_peaks(m, err, err_cap) != 0 || model_read_corruption(m, err, err_cap) != 0)
+    if (model_peaks(m, err, err_cap) != 0 || model_read_corruption(m, err, err_cap) != 0 ||
+        model_read_calls(m, err, err_cap) != 0)
         return -1;
     m->stacks_off = m->process_count > 0;
     for (size_t i = 0; i < m->process_count; i++) {
@@ -787,6 +818,9 @@ void model_free(struct model *m)
         free(m->corruption_kinds[i].kind);
     free(m->corruption_kinds);
     free(m->sizes);
+    for (size_t i = 0; i < m->call_count; i++)
+        free(m->calls[i].call);
+    free(m->calls);
     if (m->stacks != NULL) {
         for (size_t i = 0; i < m->stacks->count; i++)
             model_stack_free(m->stacks->stacks[i]);

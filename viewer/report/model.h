@@ -5,11 +5,13 @@
  * views (schema.sql), the contract ortho-top reads too: class_totals and
  * fragmentation for the classes, class_timeline for the peaks, top_sites
  * for the sites, stack_sites and stack_frames for the stacks, leaks,
- * corruption; processes and size_histogram are plain tables.
+ * corruption, call_totals for the split by entry point; processes and
+ * size_histogram are plain tables.
  *
  * Memory follows what is shown, not how long the run was: what is bounded
  * by the classes or by what was live at the end (processes, classes, leaks,
- * the size histogram) is loaded whole by model_load, and so are the
+ * the size histogram, the split by entry point) is loaded whole by
+ * model_load, and so are the
  * corruption counts (corruption_summary: one row per process, kind,
  * detecting stack and class, however many events); sites, stacks and the
  * stored corruption events (up to the collector's cap of 10,000 per
@@ -159,6 +161,14 @@ struct model_corruption_kind {
     int64_t events;
 };
 
+/* Allocations made through one entry point (call_totals summed over the
+ * classes): malloc, calloc, realloc_moved, ... (schema.sql, alloc_calls). */
+struct model_call {
+    int64_t process_id;          /* 0: over the whole tree */
+    char *call;
+    int64_t allocs, requested_bytes;
+};
+
 /* One row of size_histogram. */
 struct model_size {
     int64_t process_id, requested_size, allocs;
@@ -191,6 +201,11 @@ struct model {
     struct model_corruption_kind *corruption_kinds;   /* by first appearance */
     size_t size_count;
     struct model_size *sizes;           /* by process, requested_size */
+    bool has_calls;                     /* the database splits allocations by entry point
+                                           (call_totals; an older file does not) */
+    size_t call_count;
+    struct model_call *calls;           /* the tree's (process_id 0), then each process's;
+                                           each most allocations first */
 
     bool stacks_off;    /* every process was traced with ORTHO_TRACE_STACKS=0 */
     bool sampled;       /* some process sampled stacks (sample_bytes > 0) */
