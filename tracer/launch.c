@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -218,8 +219,10 @@ bool launch_collector(const struct launch_request *req, char *sock_name, size_t 
     return false;
 }
 
-int launch_register(const char *sock_name, int memfd, uint64_t seg_bytes, uint32_t *collector_pid)
+int launch_register_send(const char *sock_name, int memfd, uint64_t seg_bytes,
+                         struct launch_pending *out)
 {
+    out->fd = -1;
     int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return errno;
@@ -260,14 +263,65 @@ int launch_register(const char *sock_name, int memfd, uint64_t seg_bytes, uint32
         close(fd);
         return err;
     }
+    /* Kept until the answer is read, possibly much later: moved above the
+     * descriptors a program usually uses, so that one reusing low numbers
+     * never meets it. Which file it is is kept too (launch_register_answer
+     * checks it): the program may still close it and open another. */
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, LAUNCH_PENDING_FD_MIN);
+    if (high >= 0) {
+        close(fd);
+        fd = high;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int err = errno;
+        close(fd);
+        return err;
+    }
+    out->fd = fd;
+    out->dev = st.st_dev;
+    out->ino = st.st_ino;
+    return 0;
+}
+
+/* Whether p's descriptor is still the socket it sent on. */
+static bool launch_pending_ours(const struct launch_pending *p)
+{
+    struct stat st;
+    return p->fd >= 0 && fstat(p->fd, &st) == 0 && st.st_dev == p->dev && st.st_ino == p->ino;
+}
+
+int launch_register_answer(struct launch_pending *p, bool wait, uint32_t *collector_pid)
+{
+    if (!launch_pending_ours(p)) {
+        p->fd = -1;
+        return EBADF;
+    }
     uint32_t ack = 0;
     ssize_t got;
     do {
-        got = recv(fd, &ack, sizeof ack, 0);
+        got = recv(p->fd, &ack, sizeof ack, wait ? 0 : MSG_DONTWAIT);
     } while (got < 0 && errno == EINTR);
+    if (got < 0 && !wait && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return EAGAIN;
     int err = got == (ssize_t)sizeof ack && ack != 0 ? 0 : (got < 0 ? errno : ECONNREFUSED);
-    close(fd);
+    close(p->fd);
+    p->fd = -1;
     if (err == 0)
         *collector_pid = ack;
     return err;
+}
+
+void launch_register_forget(struct launch_pending *p)
+{
+    if (launch_pending_ours(p))
+        close(p->fd);
+    p->fd = -1;
+}
+
+int launch_register(const char *sock_name, int memfd, uint64_t seg_bytes, uint32_t *collector_pid)
+{
+    struct launch_pending p;
+    int err = launch_register_send(sock_name, memfd, seg_bytes, &p);
+    return err != 0 ? err : launch_register_answer(&p, true, collector_pid);
 }

@@ -4,6 +4,7 @@
 #define ORTHO_TRACER_LAUNCH_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,5 +43,29 @@ bool launch_collector(const struct launch_request *req, char *sock_name, size_t 
  * waits for its ack. 0 and *collector_pid set, or an errno value (EPERM:
  * the listener is not of this process's user; nothing was sent). */
 int launch_register(const char *sock_name, int memfd, uint64_t seg_bytes, uint32_t *collector_pid);
+
+/* launch_register in two halves, for a process that goes on while the
+ * collector registers it (the collector reads a segment whenever it gets
+ * to it; nothing needs the answer before the process waits on the
+ * collector for something else). */
+#define LAUNCH_PENDING_FD_MIN 512 /* where the kept socket is moved, if the limit allows */
+struct launch_pending {
+    int fd;    /* the socket, -1: none */
+    dev_t dev; /* which file that descriptor was */
+    ino_t ino;
+};
+/* Connects, checks the listener's user and sends; 0 and *out to answer
+ * later, or an errno value as launch_register's. */
+int launch_register_send(const char *sock_name, int memfd, uint64_t seg_bytes,
+                         struct launch_pending *out);
+/* Reads the answer (wait: up to the socket's 10 s timeout; else EAGAIN
+ * while none has come) and closes the socket: 0 and *collector_pid, or an
+ * errno value (ECONNREFUSED: refused). EBADF: the program closed the
+ * descriptor, or reused its number; the answer is lost (nothing is closed
+ * that is not ours). */
+int launch_register_answer(struct launch_pending *p, bool wait, uint32_t *collector_pid);
+/* Closes p's socket if it is still ours, unread (a fork child's copy of
+ * its parent's). */
+void launch_register_forget(struct launch_pending *p);
 
 #endif

@@ -55,6 +55,12 @@
  * once (16 MiB). */
 #define TRACER_FAST_UNWIND_SLOTS 64u
 #define TRACER_SOCK_OFF "off" /* ORTHO_TRACE_SOCK once tracing failed in an ancestor */
+/* The collector's answer to segment 0's registration (tracer.ack). */
+#define TRACER_ACK_NONE 0      /* answered, or nothing sent */
+#define TRACER_ACK_PENDING 1   /* sent; the answer waits in tracer.pending */
+#define TRACER_ACK_READING 2   /* a thread is reading it */
+#define TRACER_ACK_LOST 3      /* the program closed the socket: the segment tells */
+#define TRACER_ACK_WAIT_NS (10ull * 1000000000ull) /* as the socket's own timeout */
 
 /* Process-wide tracer state. Written at start-up and in the fork child
  * (both single-threaded moments), read by every hook. */
@@ -62,7 +68,7 @@ static struct {
     segment_t *seg;          /* segment 0: handshakes, stack ids, the clock */
     size_t seg_bytes;
     segment_t proto;         /* identity and settings every segment repeats */
-    uint32_t collector_pid;
+    uint32_t collector_pid;  /* from the registration's answer; 0: not yet (atomic access) */
     uint32_t generation;     /* bumped when the segment changes (fork child) */
     uint32_t depth;          /* frames kept per stack */
     uint64_t sample_bytes;   /* 0: every allocation has a stack */
@@ -74,6 +80,8 @@ static struct {
     bool counted;            /* the start-up snapshot of caches and pools is sent:
                                 allocator events count from here on */
     char sock_name[108];     /* collector socket (abstract name) */
+    struct launch_pending pending; /* segment 0's registration, until answered */
+    _Atomic int ack;         /* TRACER_ACK_*: where that answer stands */
     char exe[1024];          /* /proc/self/exe, for the main program's module */
     _Atomic unsigned long long known_adds; /* dl_iterate_phdr adds last announced */
     _Atomic int gone_reported;
@@ -113,18 +121,87 @@ static void tracer_stop(const char *why)
     report_emit(&line);
 }
 
+/* Takes the collector's answer to segment 0's registration, which the
+ * process did not wait for (tracer_attach); `wait`: until it comes (the
+ * exit handshake, which needs a registered image). false: refused, and
+ * tracing is off (one line said why). Any thread; one reads at a time. */
+static bool tracer_take_ack(bool wait)
+{
+    for (;;) {
+        int state = atomic_load_explicit(&tracer.ack, memory_order_acquire);
+        if (state == TRACER_ACK_NONE)
+            return __atomic_load_n(&trace_port_on, __ATOMIC_RELAXED);
+        if (state == TRACER_ACK_READING) {
+            if (!wait)
+                return true;
+            struct timespec pause = {0, 50000};
+            nanosleep(&pause, NULL);
+            continue;
+        }
+        if (state == TRACER_ACK_LOST) {
+            /* The collector writes its pid into the segment once the image
+             * is registered; a refusal after mapping it sets abandoned. */
+            uint64_t deadline = prim_now_ns() + (wait ? TRACER_ACK_WAIT_NS : 0);
+            for (;;) {
+                uint32_t pid = atomic_load_explicit(&tracer.seg->collector_pid, memory_order_acquire);
+                if (pid != 0) {
+                    __atomic_store_n(&tracer.collector_pid, pid, __ATOMIC_RELAXED);
+                    atomic_store_explicit(&tracer.ack, TRACER_ACK_NONE, memory_order_release);
+                    return true;
+                }
+                if (atomic_load_explicit(&tracer.seg->abandoned, memory_order_acquire) ||
+                    prim_now_ns() >= deadline)
+                    break;
+                struct timespec pause = {0, 200000};
+                nanosleep(&pause, NULL);
+            }
+            if (!wait)
+                return true;
+            atomic_store_explicit(&tracer.ack, TRACER_ACK_NONE, memory_order_release);
+            tracer_stop("the trace collector never answered this process's registration");
+            return false;
+        }
+        int expected = TRACER_ACK_PENDING;
+        if (!atomic_compare_exchange_strong_explicit(&tracer.ack, &expected, TRACER_ACK_READING,
+                                                     memory_order_acquire, memory_order_relaxed))
+            continue;
+        int saved = errno;
+        uint32_t pid = 0;
+        int err = launch_register_answer(&tracer.pending, wait, &pid);
+        errno = saved;
+        if (err == EAGAIN) {
+            atomic_store_explicit(&tracer.ack, TRACER_ACK_PENDING, memory_order_release);
+            return true;
+        }
+        if (err == EBADF) {
+            atomic_store_explicit(&tracer.ack, TRACER_ACK_LOST, memory_order_release);
+            continue;
+        }
+        if (err == 0)
+            __atomic_store_n(&tracer.collector_pid, pid, __ATOMIC_RELAXED);
+        atomic_store_explicit(&tracer.ack, TRACER_ACK_NONE, memory_order_release);
+        if (err == 0)
+            return true;
+        tracer_stop("the trace collector refused this process's trace segment (see trace_health)");
+        return false;
+    }
+}
+
 /* ring_push_blocking's give-up test: the collector process is gone. */
 static bool tracer_collector_gone(void *arg)
 {
     (void)arg;
     if (!__atomic_load_n(&trace_port_on, __ATOMIC_RELAXED))
         return true;
+    if (!tracer_take_ack(false))
+        return true;
     if (tracer.seg != NULL && atomic_load_explicit(&tracer.seg->abandoned, memory_order_acquire)) {
         tracer_stop("the trace collector stopped reading this process: its trace segment was "
                     "overwritten (see trace_health)");
         return true;
     }
-    if (tracer.collector_pid == 0 || kill((pid_t)tracer.collector_pid, 0) == 0 || errno != ESRCH)
+    uint32_t collector = __atomic_load_n(&tracer.collector_pid, __ATOMIC_RELAXED);
+    if (collector == 0 || kill((pid_t)collector, 0) == 0 || errno != ESRCH)
         return false;
     tracer_stop("the trace collector exited");
     return true;
@@ -788,11 +865,16 @@ void trace_port_finish(void)
     if (!__atomic_load_n(&trace_port_on, __ATOMIC_RELAXED) || tracer.seg == NULL)
         return;
     int saved = errno;
+    if (!tracer_take_ack(true)) {
+        errno = saved;
+        return;
+    }
     segment_t *seg = tracer.seg;
     atomic_store_explicit(&seg->exit_acked, 0, memory_order_relaxed);
     atomic_store_explicit(&seg->exit_requested, 1, memory_order_seq_cst);
-    if (tracer.collector_pid != 0)
-        kill((pid_t)tracer.collector_pid, SEGMENT_EXIT_WAKE_SIGNAL); /* see segment.h */
+    uint32_t collector = __atomic_load_n(&tracer.collector_pid, __ATOMIC_RELAXED);
+    if (collector != 0)
+        kill((pid_t)collector, SEGMENT_EXIT_WAKE_SIGNAL); /* see segment.h */
     uint64_t deadline = prim_now_ns() + TRACER_FINISH_WAIT_NS;
     while (!atomic_load_explicit(&seg->exit_acked, memory_order_acquire)) {
         if (tracer_collector_gone(NULL) || prim_now_ns() > deadline)
@@ -868,8 +950,11 @@ static bool tracer_attach(unsigned via, uint32_t ppid)
             launch_report_off("cannot create the shared trace segment", NULL, errno, NULL);
         return false;
     }
-    uint32_t collector = 0;
-    int err = launch_register(tracer.sock_name, memfd, tracer.seg_bytes, &collector);
+    /* Not waiting for the answer: the collector registers the image while
+     * it runs on (a fork child that execs, an exec loop's every image,
+     * waited about 150 us here each). It is taken when something needs
+     * it (tracer_take_ack). */
+    int err = launch_register_send(tracer.sock_name, memfd, tracer.seg_bytes, &tracer.pending);
     close(memfd);
     if (err != 0) {
         munmap(tracer.seg, tracer.seg_bytes);
@@ -879,7 +964,8 @@ static bool tracer_attach(unsigned via, uint32_t ppid)
                                        : "it has exited or ORTHO_TRACE_SOCK is stale");
         return false;
     }
-    tracer.collector_pid = collector;
+    __atomic_store_n(&tracer.collector_pid, 0, __ATOMIC_RELAXED);
+    atomic_store_explicit(&tracer.ack, TRACER_ACK_PENDING, memory_order_release);
     slots_adopt_first(tracer.seg, tracer.seg_bytes);
     tracer.generation++;
     return true;
@@ -1056,6 +1142,10 @@ void trace_port_fork_child(void)
     tracer_self_state.busy = 0;
     /* The new segment's collector state knows no modules yet. */
     atomic_store_explicit(&tracer.known_adds, 0, memory_order_relaxed);
+    /* The parent's unanswered registration is the parent's to read. */
+    if (atomic_load_explicit(&tracer.ack, memory_order_relaxed) != TRACER_ACK_NONE)
+        launch_register_forget(&tracer.pending);
+    atomic_store_explicit(&tracer.ack, TRACER_ACK_NONE, memory_order_relaxed);
     if (!tracer_attach(SEGMENT_VIA_FORK, parent))
         return;
     tracer_turn_on();

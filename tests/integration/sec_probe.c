@@ -373,6 +373,13 @@ static int probe_scribble(const char *region, size_t size, long count)
     segment_t *seg = probe_own_segment();
     if (seg == NULL)
         probe_usage("scribble: no trace segment in this process (run it traced)");
+    /* The process does not wait for its registration's answer; what is
+     * scribbled here is a segment the collector already reads (it writes
+     * its pid there once the image is registered). */
+    for (int i = 0; i < 10000 && atomic_load(&seg->collector_pid) == 0; i++)
+        usleep(1000);
+    if (atomic_load(&seg->collector_pid) == 0)
+        probe_usage("scribble: the collector never registered this process");
     if (strcmp(region, "identity") == 0) {
         /* Geometry and identity: slot sizes, ring offset, counts, pid. */
         probe_scramble(seg, offsetof(segment_t, pad0), 0x5eed1);

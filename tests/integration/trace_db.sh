@@ -351,6 +351,23 @@ a_missing_or_broken_collector_leaves_the_program_running)
   done
   grep -q "killed by signal 11" "$tmp/err" || fail "the crash is not named: $(cat "$tmp/err")"
   ;;
+a_program_that_closes_and_reuses_every_descriptor_is_traced_exactly)
+  # The tracer keeps its registration socket open until it needs the
+  # answer; a program that closes every descriptor and opens its own files
+  # on those numbers must lose nothing, and no file of its is read.
+  db=$tmp/run.db
+  ORTHO_TRACE_DB=$db ORTHO_TRACE=1 LD_PRELOAD="$lib" "$workload" closefds 5000 >"$tmp/out" 2>"$tmp/err" ||
+    fail "the program failed: $(cat "$tmp/err")"
+  expect_eq "program output" "$(sort "$tmp/out" | tr '\n' ' ')" "closefds child done closefds done "
+  expect_eq "nothing said on stderr" "$(cat "$tmp/err")" ""
+  wait_ended "$db"
+  expect_eq "both images, ended through the exit handshake" \
+    "$(q "$db" "select group_concat(via || ':' || end_reason, ' ') from (select via, end_reason from processes order by process_id)")" \
+    "root:exit fork:exit"
+  expect_eq "777-byte allocations in each" \
+    "$(q "$db" "select group_concat(n, ' ') from (select sum(allocs) n from size_histogram where requested_size = 777 group by process_id order by process_id)")" \
+    "5000 5000"
+  ;;
 a_killed_collector_leaves_the_program_running)
   db=$tmp/run.db
   ORTHO_TRACE_DB=$db ORTHO_TRACE=1 LD_PRELOAD="$lib" "$workload" churn 2 >"$tmp/out" 2>"$tmp/err" &

@@ -39,12 +39,14 @@
  */
 #include <alloca.h>
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -491,8 +493,43 @@ static int run_plugin(const char *path)
     return 0;
 }
 
+/* A program that closes every descriptor it did not open, as daemons and
+ * fd-scrubbing launchers do, then fills those numbers with its own files
+ * (one lands on the number the tracer kept its registration socket at),
+ * then makes `n` allocations of 777 bytes in a fork child and itself:
+ * tracing must not notice, and must not read from the program's files. */
+static int run_closefds(int n)
+{
+    struct rlimit lim;
+    int top = getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < 4096 ? (int)lim.rlim_cur : 4096;
+    for (int fd = 3; fd < top; fd++)
+        close(fd);
+    for (int fd = 3; fd < 600 && fd < top; fd++)
+        if (open("/dev/null", O_RDONLY) < 0)
+            break;
+    pid_t child = fork();
+    if (child < 0)
+        return 1;
+    for (int i = 0; i < n; i++) {
+        char *p = malloc(777);
+        sink = p;
+        free(p);
+    }
+    if (child == 0) {
+        printf("closefds child done\n");
+        exit(0); /* through the exit handshake, as the parent */
+    }
+    int status;
+    if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return 1;
+    printf("closefds done\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 3 && strcmp(argv[1], "closefds") == 0)
+        return run_closefds(atoi(argv[2]));
     if (argc >= 2 && strcmp(argv[1], "counts") == 0)
         return run_counts();
     if (argc >= 3 && strcmp(argv[1], "kill") == 0)
@@ -518,6 +555,6 @@ int main(int argc, char **argv)
     if (argc >= 3 && strcmp(argv[1], "plugin") == 0)
         return run_plugin(argv[2]);
     fprintf(stderr, "usage: trace_workload counts|kill N|threads N|together N|spike N P|misuse N|fork|forks N|churn SECS|shapes|wrappers"
-                    "|plugin PATH\n");
+                    "|plugin PATH|closefds N\n");
     return 2;
 }

@@ -89,6 +89,7 @@ struct image {
     bool ended;              /* gone: its rings are drained and unmapped */
     bool end_written;        /* its end (and every name) is committed */
     bool exited_cleanly;     /* went through the exit handshake */
+    bool exec_replaced;      /* a new image of its pid registered: end it (as "exec") */
     uint64_t records_at_exit; /* st->records when the handshake wrote the live rows */
     uint32_t forks_started;  /* seg->forks_started when it ended */
     const char *end_reason;  /* exit, exec or abrupt */
@@ -251,17 +252,23 @@ static bool collector_write_some_names(struct collector *c, uint64_t deadline)
  * processes row with end_ns set is complete); a slice of frames a pass
  * (until deadline) until then. Returns whether it has frames waiting to be
  * written. */
-static bool collector_finish_end(struct collector *c, struct image *im, uint64_t deadline)
+/* collector_finish_end; `in_txn`: inside the caller's transaction, which
+ * the caller commits (collector_end_image: one commit for the end and the
+ * names, not two). */
+static bool collector_finish_end_in(struct collector *c, struct image *im, uint64_t deadline,
+                                    bool in_txn)
 {
     if (im->end_written || (im->naming != NULL && !symworker_done(im->naming)))
         return false;
     if (prim_now_ns() >= deadline)
         return true;
-    db_begin(c->cfg->db);
+    if (!in_txn)
+        db_begin(c->cfg->db);
     bool named = collector_write_names(c, im, deadline) && collector_name_stacks(c, im);
     if (named)
         db_end_process(c->cfg->db, im->process_id, im->end_ns, im->end_reason, im->lost_no_slot);
-    db_commit(c->cfg->db);
+    if (!in_txn)
+        db_commit(c->cfg->db);
     if (!named)
         return im->naming != NULL && symworker_done(im->naming);
     im->end_written = true; /* collector_prune drops it from the active list */
@@ -276,6 +283,11 @@ static bool collector_finish_end(struct collector *c, struct image *im, uint64_t
     free(im->st);
     im->st = NULL;
     return false;
+}
+
+static bool collector_finish_end(struct collector *c, struct image *im, uint64_t deadline)
+{
+    return collector_finish_end_in(c, im, deadline, false);
 }
 
 /* Drains up to one batch from every ring of im; the records taken. With
@@ -385,7 +397,6 @@ static void collector_end_image(struct collector *c, struct image *im, const cha
      * table of 29 MB, 6,600 rows), and ortho-run waits for the end. */
     if (!im->exited_cleanly || im->st->records != im->records_at_exit)
         db_write_live(c->cfg->db, im->process_id, im->st);
-    db_commit(c->cfg->db);
     im->ended = true;
     im->end_reason = reason;
     im->end_ns = now; /* same clock as the records */
@@ -404,14 +415,18 @@ static void collector_end_image(struct collector *c, struct image *im, const cha
     im->pidfd = -1;
     c->last_activity_ns = now;
     symworker_hurry(c->names, true); /* its end waits for its names */
-    collector_finish_end(c, im, prim_now_ns() + COLLECTOR_NAMES_SLICE_NS);
+    /* Names ready (a short image's stacks are often all known): the end
+     * row goes in the same commit. */
+    collector_finish_end_in(c, im, prim_now_ns() + COLLECTOR_NAMES_SLICE_NS, true);
+    db_commit(c->cfg->db);
 }
 
 /* The newest image of pid (only a running one with live_only), or NULL. */
 static struct image *collector_find(struct collector *c, uint32_t pid, bool live_only)
 {
     for (size_t i = c->image_count; i-- > 0;)
-        if (c->images[i]->pid == pid && !(live_only && c->images[i]->ended))
+        if (c->images[i]->pid == pid &&
+            !(live_only && (c->images[i]->ended || c->images[i]->exec_replaced)))
             return c->images[i];
     return NULL;
 }
@@ -566,7 +581,12 @@ static void collector_register(struct collector *c, struct admitted *r)
          * a running image of the same pid is the one this exec replaced. */
         struct image *old = collector_find(c, im->pid, true);
         if (old != NULL) {
-            collector_end_image(c, old, "exec");
+            /* Ended by the pass (collector_run), after the exit requests
+             * waiting then: an exec'd short program (an exec loop's
+             * /bin/true) asks for its exit ack a few microseconds after
+             * its registration's, and ending the image it replaced (a
+             * drain and a commit) would come first. */
+            old->exec_replaced = true;
             parent = old->process_id;
         } else {
             struct image *p = collector_find(c, im->ppid, false);
@@ -590,9 +610,10 @@ static void collector_register(struct collector *c, struct admitted *r)
         .overflow = head->overflow_drop ? "drop" : "wait", .start_ns = head->start_ns,
         .start_unix_ns = head->start_realtime_ns, .sample_bytes = head->sample_bytes,
         .stack_depth = head->stack_depth, .state = im->st};
+    /* Committed with the next commit of this pass, at the latest the
+     * pass's own last one (db.h). */
     db_begin(c->cfg->db);
     im->process_id = db_add_process(c->cfg->db, &info);
-    db_commit(c->cfg->db);
     atomic_store(&im->seg->collector_pid, (uint32_t)getpid());
     c->images[c->image_count++] = im;
     c->active[c->active_count++] = im;
@@ -908,6 +929,45 @@ static void collector_flush(struct collector *c)
     db_commit(c->cfg->db);
 }
 
+/* Answers im's exit handshake if the process asks for it: drains every
+ * ring, commits what the exiting program recorded, acks. An image whose
+ * segment turns out damaged is abandoned instead (im->damage set). */
+static void collector_serve_exit(struct collector *c, struct image *im)
+{
+    if (!atomic_load_explicit(&im->seg->exit_requested, memory_order_acquire) ||
+        atomic_load_explicit(&im->seg->exit_acked, memory_order_relaxed))
+        return;
+    collector_drain(c, im, true);
+    if (im->damage != NULL) {
+        collector_abandon(c, im);
+        return;
+    }
+    im->exited_cleanly = true;
+    /* The exiting program waits for this commit: everything but the names
+     * of new stacks, which can take libdw a while (hundreds of ms for a
+     * python3 importing numpy). They are written with the end of the
+     * image, in the same commit as its end_ns, a moment after the program
+     * is gone. */
+    db_begin(c->cfg->db);
+    db_write_state(c->cfg->db, im->process_id, im->st, im->st->last_ts);
+    db_write_live(c->cfg->db, im->process_id, im->st);
+    db_commit(c->cfg->db);
+    im->records_at_exit = im->st->records;
+    collector_ack_exit(im);
+}
+
+/* Registers the images waiting to (collector_accept) and serves every
+ * exit request waiting (collector_serve_exit). Run first in a pass and
+ * after each image's end: each is a program blocked until its answer,
+ * while draining the others and ending images can wait a moment. */
+static void collector_serve_waiting(struct collector *c)
+{
+    collector_accept(c);
+    for (size_t i = 0; i < c->active_count; i++)
+        if (!c->active[i]->ended && collector_identity_ok(c->active[i]))
+            collector_serve_exit(c, c->active[i]);
+}
+
 int collector_run(const struct collector_config *config)
 {
     struct collector *c = calloc(1, sizeof *c);
@@ -954,13 +1014,13 @@ int collector_run(const struct collector_config *config)
     uint64_t last_pass_ns = prim_now_ns();
     for (;;) {
         uint64_t pass_start = prim_now_ns();
-        collector_accept(c);
         size_t drained = 0;
         size_t trickle = SIZE_MAX; /* a pass that drains less than this waits before the next */
         uint64_t now = prim_now_ns();
         uint64_t names_deadline = now + COLLECTOR_NAMES_SLICE_NS;
         bool names_waiting = false;
         collector_calibrate(c, now, false);
+        collector_serve_waiting(c);
         for (size_t i = 0; i < c->active_count; i++) {
             struct image *im = c->active[i];
             if (im->ended) {
@@ -979,28 +1039,16 @@ int collector_run(const struct collector_config *config)
             if (im->segs[0].geo.ring_capacity / COLLECTOR_TRICKLE_DIVISOR < trickle)
                 trickle = im->segs[0].geo.ring_capacity / COLLECTOR_TRICKLE_DIVISOR;
             atomic_store_explicit(&im->seg->heartbeat_ns, now, memory_order_relaxed);
-            if (atomic_load_explicit(&im->seg->exit_requested, memory_order_acquire) &&
-                !atomic_load_explicit(&im->seg->exit_acked, memory_order_relaxed)) {
-                collector_drain(c, im, true);
-                if (im->damage != NULL) {
-                    collector_abandon(c, im);
-                    continue;
-                }
-                im->exited_cleanly = true;
-                /* The exiting program waits for this commit: everything but
-                 * the names of new stacks, which can take libdw a while
-                 * (hundreds of ms for a python3 importing numpy). They are
-                 * written with the end of the image, in the same commit as
-                 * its end_ns, a moment after the program is gone. */
-                db_begin(config->db);
-                db_write_state(config->db, im->process_id, im->st, im->st->last_ts);
-                db_write_live(config->db, im->process_id, im->st);
-                db_commit(config->db);
-                im->records_at_exit = im->st->records;
-                collector_ack_exit(im);
-            }
-            if (collector_process_gone(im, now))
+            collector_serve_exit(c, im);
+            if (im->damage != NULL)
+                continue; /* abandoned */
+            if (im->exec_replaced)
+                collector_end_image(c, im, "exec");
+            else if (collector_process_gone(im, now))
                 collector_end_image(c, im, im->exited_cleanly ? "exit" : "abrupt");
+            else
+                continue;
+            collector_serve_waiting(c); /* asked for while that end was written */
         }
         names_waiting |= collector_write_some_names(c, names_deadline);
         now = prim_now_ns();
@@ -1009,6 +1057,7 @@ int collector_run(const struct collector_config *config)
             next_flush = now + interval;
         }
         collector_prune(c);
+        db_commit(config->db); /* what this pass left open (new process rows) */
         if (collector_done(c, now))
             break;
         if (drained >= trickle || names_waiting) {

@@ -78,6 +78,7 @@ struct db {
     char *path;
     struct dbfile file; /* the files as created, and the lock */
     struct dbcheckpoint *ckpt; /* NULL: SQLite's own checkpoints, in our commits */
+    bool in_txn;        /* a BEGIN is open */
     bool failed;
 };
 
@@ -236,11 +237,16 @@ void db_close(struct db *db)
 
 void db_begin(struct db *db)
 {
-    db_exec(db, "BEGIN");
+    if (db->in_txn)
+        return;
+    db->in_txn = db_exec(db, "BEGIN");
 }
 
 void db_commit(struct db *db)
 {
+    if (!db->in_txn)
+        return;
+    db->in_txn = false;
     if (!db->failed)
         db_exec(db, "COMMIT");
 }

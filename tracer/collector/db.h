@@ -38,6 +38,12 @@ void db_close(struct db *db);
 /* Whether writes still work (false after the first failure). */
 bool db_ok(const struct db *db);
 
+/* Transactions. A begin inside an open transaction joins it, and a commit
+ * with none open does nothing: a write that need not be committed on its
+ * own (a new process row) leaves its transaction open, and the next
+ * commit - an exit ack's, an image's end, the pass's last - takes it
+ * along. Each commit costs a WAL append of every page it changed, about
+ * as much as the rows themselves for a short image. */
 void db_begin(struct db *db);
 void db_commit(struct db *db);
 
