@@ -16,7 +16,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <link.h>
-#include <math.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -288,6 +287,24 @@ static double tracer_uniform(uint64_t *state)
     return (double)((x * 0x2545f4914f6cdd1dull) >> 11) * 0x1.0p-53;
 }
 
+/* The natural logarithm of x > 0, without libm: the library would
+ * otherwise load libm into every program it is preloaded into (a /bin/true
+ * does not), for this one call. x = m * 2^e with m in [1, 2) from the
+ * bits; ln m = 2 atanh(s), s = (m - 1) / (m + 1) <= 1/3, by its series to
+ * s^13: relative error below 1e-7, far inside what a sampling gap needs. */
+static double tracer_ln(double x)
+{
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    int e = (int)((bits >> 52) & 0x7ff) - 1023;
+    bits = (bits & 0x000fffffffffffffull) | 0x3ff0000000000000ull;
+    double m;
+    memcpy(&m, &bits, sizeof m);
+    double s = (m - 1.0) / (m + 1.0), s2 = s * s;
+    double series = 1.0 + s2 * (1.0 / 3 + s2 * (1.0 / 5 + s2 * (1.0 / 7 + s2 * (1.0 / 9 + s2 * (1.0 / 11 + s2 / 13)))));
+    return 2.0 * s * series + (double)e * 0x1.62e42fefa39efp-1; /* ln 2 */
+}
+
 /* Bytes to the next sampled allocation: exponential with mean sample_bytes,
  * as heapprofd and jemalloc do, so every byte has the same chance. */
 static int64_t tracer_next_sample_gap(segment_slot_t *slot)
@@ -295,7 +312,7 @@ static int64_t tracer_next_sample_gap(segment_slot_t *slot)
     double u = tracer_uniform(&slot->rng);
     if (u <= 0.0)
         u = 0x1.0p-53;
-    double gap = -log(u) * (double)tracer.sample_bytes;
+    double gap = -tracer_ln(u) * (double)tracer.sample_bytes;
     return gap < 1.0 ? 1 : (gap > 9.0e18 ? INT64_MAX : (int64_t)gap);
 }
 
