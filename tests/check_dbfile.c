@@ -200,10 +200,10 @@ START_TEST(a_second_open_that_found_a_swapped_file_is_caught_though_the_first_fo
     char wal[600], shm[600], swap[600];
     side(wal, sizeof wal, "-wal");
     side(shm, sizeof shm, "-shm");
-    /* The writer's connection opened the files made... */
+    /* A first open found the files made... */
     int main_fd = open(path, O_RDWR), wal_fd = open(wal, O_RDWR), shm_fd = open(shm, O_RDWR);
     ck_assert_msg(dbfile_verify(&f, path, err, sizeof err), "%s", err);
-    /* ...and the checkpoint connection, opened after a swap, another -wal. */
+    /* ...and a second open, after a swap, another -wal. */
     snprintf(swap, sizeof swap, "%s/swap", dir);
     write_file(swap, "", 0600);
     ck_assert_int_eq(rename(swap, wal), 0);

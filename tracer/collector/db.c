@@ -1,8 +1,7 @@
 /* db.c - see db.h. Every statement is prepared once; a write pass runs
  * inside the caller's transaction, so a 250 ms flush of thousands of rows
  * is one fsync-free WAL commit (synchronous=NORMAL: a power cut may lose
- * the last commits, never the database). The checkpoints, which do sync,
- * run on dbcheckpoint.c's thread. */
+ * the last commits, never the database). */
 #include "db.h"
 
 #include <errno.h>
@@ -14,7 +13,6 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "dbcheckpoint.h"
 #include "dbfile.h"
 #include "health.h"
 #include "orthotope.h"
@@ -77,7 +75,6 @@ struct db {
     sqlite3_stmt *stmt[STMT_COUNT];
     char *path;
     struct dbfile file; /* the files as created, and the lock */
-    struct dbcheckpoint *ckpt; /* NULL: SQLite's own checkpoints, in our commits */
     bool in_txn;        /* a BEGIN is open */
     bool failed;
 };
@@ -194,8 +191,6 @@ struct db *db_open(const char *path, char *err, size_t err_cap)
         db_close(db);
         return NULL;
     }
-    /* Before the check below, which then covers its files too. */
-    db->ckpt = dbcheckpoint_start(db->conn, path);
     if (!dbfile_verify(&db->file, path, err, err_cap)) {
         db_close(db);
         return NULL;
@@ -225,7 +220,6 @@ void db_close(struct db *db)
 {
     if (db == NULL)
         return;
-    dbcheckpoint_stop(db->ckpt);
     for (int i = 0; i < STMT_COUNT; i++)
         sqlite3_finalize(db->stmt[i]);
     if (db->conn != NULL)

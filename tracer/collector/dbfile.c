@@ -314,9 +314,9 @@ bool dbfile_create(struct dbfile *f, const char *path, char *err, size_t err_cap
 /* Whether a descriptor of this process other than `except` is the file
  * (dev, ino), and none open under its name (`kname`, as the kernel spells
  * it in /proc/self/fd) is another file. The second rule is what holds
- * when SQLite opens the database more than once (db.c's checkpoint
- * connection): each open must have found the file made here, not merely
- * one of them. No /proc: false, and *known false. */
+ * when a name was opened more than once (SQLite reopening a side file, a
+ * second connection): each open must have found the file made here, not
+ * merely one of them. No /proc: false, and *known false. */
 static bool dbfile_open_here(dev_t dev, ino_t ino, const char *kname, int except, bool *known)
 {
     DIR *dir = opendir("/proc/self/fd");
