@@ -8,6 +8,7 @@
  * the real collector, with a second user: tests/integration/security.sh.) */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,53 +169,46 @@ START_TEST(a_database_a_running_collector_holds_is_refused)
 }
 END_TEST
 
-START_TEST(files_swapped_in_after_creation_are_caught_by_verify)
+/* Opens the three files as SQLite does and checks they pass; then puts
+ * another -wal in place and opens it too - after closing the first -wal
+ * (SQLite opened it only after the swap), or keeping it (a second open of
+ * the same name) - and checks verify catches it either way. */
+static void swap_after_open(bool keep_first_wal)
 {
     struct dbfile f;
     ck_assert_msg(dbfile_create(&f, path, err, sizeof err), "%s", err);
     char wal[600], shm[600], swap[600];
     side(wal, sizeof wal, "-wal");
     side(shm, sizeof shm, "-shm");
-    /* What SQLite does: open the three by name. */
     int main_fd = open(path, O_RDWR), wal_fd = open(wal, O_RDWR), shm_fd = open(shm, O_RDWR);
     ck_assert_msg(dbfile_verify(&f, path, err, sizeof err), "%s", err);
-    close(wal_fd);
-    /* A -wal put in its place before SQLite opened it. */
+    if (!keep_first_wal) {
+        close(wal_fd);
+        wal_fd = -1;
+    }
     snprintf(swap, sizeof swap, "%s/swap", dir);
     write_file(swap, "", 0600);
     ck_assert_int_eq(rename(swap, wal), 0);
-    wal_fd = open(wal, O_RDWR);
+    int swapped_fd = open(wal, O_RDWR);
     ck_assert(!dbfile_verify(&f, path, err, sizeof err));
     ck_assert_msg(strstr(err, "run.db-wal was replaced") != NULL, "%s", err);
+    close(swapped_fd);
     close(main_fd);
-    close(wal_fd);
+    if (wal_fd >= 0)
+        close(wal_fd);
     close(shm_fd);
     dbfile_close(&f);
+}
+
+START_TEST(files_swapped_in_after_creation_are_caught_by_verify)
+{
+    swap_after_open(false);
 }
 END_TEST
 
 START_TEST(a_second_open_that_found_a_swapped_file_is_caught_though_the_first_found_ours)
 {
-    struct dbfile f;
-    ck_assert_msg(dbfile_create(&f, path, err, sizeof err), "%s", err);
-    char wal[600], shm[600], swap[600];
-    side(wal, sizeof wal, "-wal");
-    side(shm, sizeof shm, "-shm");
-    /* A first open found the files made... */
-    int main_fd = open(path, O_RDWR), wal_fd = open(wal, O_RDWR), shm_fd = open(shm, O_RDWR);
-    ck_assert_msg(dbfile_verify(&f, path, err, sizeof err), "%s", err);
-    /* ...and a second open, after a swap, another -wal. */
-    snprintf(swap, sizeof swap, "%s/swap", dir);
-    write_file(swap, "", 0600);
-    ck_assert_int_eq(rename(swap, wal), 0);
-    int second_fd = open(wal, O_RDWR);
-    ck_assert(!dbfile_verify(&f, path, err, sizeof err));
-    ck_assert_msg(strstr(err, "run.db-wal was replaced") != NULL, "%s", err);
-    close(second_fd);
-    close(main_fd);
-    close(wal_fd);
-    close(shm_fd);
-    dbfile_close(&f);
+    swap_after_open(true);
 }
 END_TEST
 
