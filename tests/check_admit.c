@@ -147,6 +147,34 @@ START_TEST(a_sealed_registration_of_the_sender_itself_is_admitted_with_its_geome
 }
 END_TEST
 
+START_TEST(a_refused_registration_says_so_in_the_segment_as_well_as_on_the_socket)
+{
+    struct fixture f;
+    fixture_open(&f);
+    size_t bytes;
+    int memfd = make_segment((uint32_t)getpid(), true, &bytes);
+    int fd = fixture_connect(&f);
+    send_hello(fd, (uint32_t)getpid(), bytes, memfd);
+    struct admitted r;
+    ck_assert(admit_one(&f, prim_now_ns(), &r));
+    segment_t *live = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+    ck_assert_ptr_ne(live, MAP_FAILED);
+    ck_assert_uint_eq(atomic_load(&live->abandoned), 0);
+    admit_reply(&r, 0); /* refused after admission: the collector ran out of memory */
+    ck_assert_ptr_null(r.seg);
+    uint32_t ack = 1;
+    ck_assert_int_eq(recv(fd, &ack, sizeof ack, 0), (ssize_t)sizeof ack);
+    ck_assert_uint_eq(ack, 0);
+    /* What a process that lost its socket reads instead. */
+    ck_assert_uint_eq(atomic_load(&live->abandoned), 1);
+    ck_assert_uint_eq(atomic_load(&live->collector_pid), 0);
+    munmap(live, bytes);
+    close(memfd);
+    close(fd);
+    fixture_close(&f);
+}
+END_TEST
+
 START_TEST(a_registration_in_another_processs_name_is_refused_as_forged)
 {
     struct fixture f;
@@ -279,6 +307,7 @@ Suite *admit_suite(void)
     Suite *s = suite_create("admit");
     TCase *tc = tcase_create("admission");
     tcase_add_test(tc, a_sealed_registration_of_the_sender_itself_is_admitted_with_its_geometry_copied);
+    tcase_add_test(tc, a_refused_registration_says_so_in_the_segment_as_well_as_on_the_socket);
     tcase_add_test(tc, a_registration_in_another_processs_name_is_refused_as_forged);
     tcase_add_test(tc, an_unsealed_segment_is_refused_before_it_is_mapped);
     tcase_add_test(tc, a_segment_whose_header_does_not_describe_its_memory_is_refused);

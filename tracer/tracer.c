@@ -154,10 +154,13 @@ static bool tracer_take_ack(bool wait)
                 struct timespec pause = {0, 200000};
                 nanosleep(&pause, NULL);
             }
-            if (!wait)
+            bool refused = atomic_load_explicit(&tracer.seg->abandoned, memory_order_acquire);
+            if (!wait && !refused)
                 return true;
             atomic_store_explicit(&tracer.ack, TRACER_ACK_NONE, memory_order_release);
-            tracer_stop("the trace collector never answered this process's registration");
+            tracer_stop(refused ? "the trace collector refused this process's trace segment (see "
+                                  "trace_health)"
+                                : "the trace collector never answered this process's registration");
             return false;
         }
         int expected = TRACER_ACK_PENDING;

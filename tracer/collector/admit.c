@@ -196,6 +196,10 @@ void admit_reply(struct admitted *r, uint32_t ack)
     close(r->fd);
     r->fd = -1;
     if (ack == 0 && r->seg != NULL) {
+        /* Said in the segment too: a process that lost its socket before
+         * reading this answer (it closed every descriptor) reads it there
+         * instead of waiting for a pid that never comes. */
+        atomic_store_explicit(&r->seg->abandoned, 1, memory_order_release);
         munmap(r->seg, r->geo.total_bytes);
         r->seg = NULL;
     }
