@@ -147,6 +147,39 @@ START_TEST(a_sealed_registration_of_the_sender_itself_is_admitted_with_its_geome
 }
 END_TEST
 
+START_TEST(registrations_waiting_together_are_admitted_in_the_order_they_connected)
+{
+    struct fixture f;
+    fixture_open(&f);
+    enum { N = 5 };
+    int fds[N], memfds[N];
+    size_t bytes = 0;
+    for (int k = 0; k < N; k++) {
+        memfds[k] = make_segment((uint32_t)getpid(), true, &bytes);
+        segment_t *seg = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, memfds[k], 0);
+        ck_assert_ptr_ne(seg, MAP_FAILED);
+        seg->start_ns = 1000 + (uint64_t)k; /* which one it is */
+        munmap(seg, bytes);
+        fds[k] = fixture_connect(&f);
+        send_hello(fds[k], (uint32_t)getpid(), bytes, memfds[k]);
+    }
+    uint64_t now = prim_now_ns();
+    admit_accept(&f.admit, now); /* all five wait at once */
+    for (int k = 0; k < N; k++) {
+        struct admitted r;
+        ck_assert(admit_next(&f.admit, now, &r));
+        ck_assert_uint_eq(r.head.start_ns, 1000 + (uint64_t)k);
+        admit_reply(&r, 7);
+        munmap(r.seg, bytes);
+    }
+    for (int k = 0; k < N; k++) {
+        close(fds[k]);
+        close(memfds[k]);
+    }
+    fixture_close(&f);
+}
+END_TEST
+
 START_TEST(a_refused_registration_says_so_in_the_segment_as_well_as_on_the_socket)
 {
     struct fixture f;
@@ -307,6 +340,7 @@ Suite *admit_suite(void)
     Suite *s = suite_create("admit");
     TCase *tc = tcase_create("admission");
     tcase_add_test(tc, a_sealed_registration_of_the_sender_itself_is_admitted_with_its_geometry_copied);
+    tcase_add_test(tc, registrations_waiting_together_are_admitted_in_the_order_they_connected);
     tcase_add_test(tc, a_refused_registration_says_so_in_the_segment_as_well_as_on_the_socket);
     tcase_add_test(tc, a_registration_in_another_processs_name_is_refused_as_forged);
     tcase_add_test(tc, an_unsealed_segment_is_refused_before_it_is_mapped);

@@ -174,7 +174,14 @@ bool admit_next(struct admit *a, uint64_t now_ns, struct admitted *out)
             i++;
             continue;
         }
-        a->pending[i] = a->pending[--a->pending_count]; /* p leaves the list either way */
+        /* p leaves the list either way; the rest keep their order, which
+         * is the order the processes connected in: a fork child's
+         * registration must come before that of the image it exec'd
+         * into, which finds it by pid (with registrations not waited for,
+         * both can wait here at once). */
+        memmove(&a->pending[i], &a->pending[i + 1],
+                (a->pending_count - i - 1) * sizeof a->pending[0]);
+        a->pending_count--;
         if (got == 0) {
             admit_refuse(a, p.fd, HEALTH_SILENT, p.uid, p.pid,
                          "it sent no registration within a second");
