@@ -63,6 +63,14 @@ static int fixture_connect(struct fixture *f)
     return fd;
 }
 
+/* memfd's segment mapped shared, as the process and the collector see it. */
+static segment_t *map_shared(int memfd, size_t bytes)
+{
+    segment_t *seg = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+    ck_assert_ptr_ne(seg, MAP_FAILED);
+    return seg;
+}
+
 /* A memfd holding a segment as the library makes one, for pid; sealed or
  * not. *bytes_out: its size. */
 static int make_segment(uint32_t pid, bool sealed, size_t *bytes_out)
@@ -72,8 +80,7 @@ static int make_segment(uint32_t pid, bool sealed, size_t *bytes_out)
     int fd = memfd_create("check-admit", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(ftruncate(fd, (off_t)bytes), 0);
-    segment_t *seg = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    ck_assert_ptr_ne(seg, MAP_FAILED);
+    segment_t *seg = map_shared(fd, bytes);
     seg->magic = SEGMENT_MAGIC;
     seg->version = SEGMENT_VERSION;
     seg->header_bytes = SEGMENT_HEADER_BYTES;
@@ -127,8 +134,7 @@ START_TEST(a_sealed_registration_of_the_sender_itself_is_admitted_with_its_geome
     ck_assert_uint_eq(r.geo.ring_capacity, CAPACITY);
     ck_assert_uint_eq(r.geo.total_bytes, bytes);
     /* The process writes its header later: the copy does not follow. */
-    segment_t *live = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
-    ck_assert_ptr_ne(live, MAP_FAILED);
+    segment_t *live = map_shared(memfd, bytes);
     live->slot_bytes = 0xffffffffu;
     live->slot_count = 65536;
     ck_assert_uint_eq(r.head.slot_count, SLOTS);
@@ -156,8 +162,7 @@ START_TEST(registrations_waiting_together_are_admitted_in_the_order_they_connect
     size_t bytes = 0;
     for (int k = 0; k < N; k++) {
         memfds[k] = make_segment((uint32_t)getpid(), true, &bytes);
-        segment_t *seg = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, memfds[k], 0);
-        ck_assert_ptr_ne(seg, MAP_FAILED);
+        segment_t *seg = map_shared(memfds[k], bytes);
         seg->start_ns = 1000 + (uint64_t)k; /* which one it is */
         munmap(seg, bytes);
         fds[k] = fixture_connect(&f);
@@ -190,8 +195,7 @@ START_TEST(a_refused_registration_says_so_in_the_segment_as_well_as_on_the_socke
     send_hello(fd, (uint32_t)getpid(), bytes, memfd);
     struct admitted r;
     ck_assert(admit_one(&f, prim_now_ns(), &r));
-    segment_t *live = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
-    ck_assert_ptr_ne(live, MAP_FAILED);
+    segment_t *live = map_shared(memfd, bytes);
     ck_assert_uint_eq(atomic_load(&live->abandoned), 0);
     admit_reply(&r, 0); /* refused after admission: the collector ran out of memory */
     ck_assert_ptr_null(r.seg);
@@ -260,8 +264,7 @@ START_TEST(a_segment_whose_header_does_not_describe_its_memory_is_refused)
     fixture_open(&f);
     size_t bytes;
     int memfd = make_segment((uint32_t)getpid(), true, &bytes);
-    segment_t *seg = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
-    ck_assert_ptr_ne(seg, MAP_FAILED);
+    segment_t *seg = map_shared(memfd, bytes);
     seg->slot_count = 3; /* one slot more than the memory holds */
     munmap(seg, bytes);
     int fd = fixture_connect(&f);

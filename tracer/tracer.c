@@ -60,6 +60,7 @@
 #define TRACER_ACK_READING 2   /* a thread is reading it */
 #define TRACER_ACK_LOST 3      /* the program closed the socket: the segment tells */
 #define TRACER_ACK_WAIT_NS (10ull * 1000000000ull) /* as the socket's own timeout */
+#define TRACER_ACK_REFUSED "the trace collector refused this process's trace segment (see trace_health)"
 
 /* Process-wide tracer state. Written at start-up and in the fork child
  * (both single-threaded moments), read by every hook. */
@@ -158,8 +159,7 @@ static bool tracer_take_ack(bool wait)
             if (!wait && !refused)
                 return true;
             atomic_store_explicit(&tracer.ack, TRACER_ACK_NONE, memory_order_release);
-            tracer_stop(refused ? "the trace collector refused this process's trace segment (see "
-                                  "trace_health)"
+            tracer_stop(refused ? TRACER_ACK_REFUSED
                                 : "the trace collector never answered this process's registration");
             return false;
         }
@@ -184,7 +184,7 @@ static bool tracer_take_ack(bool wait)
         atomic_store_explicit(&tracer.ack, TRACER_ACK_NONE, memory_order_release);
         if (err == 0)
             return true;
-        tracer_stop("the trace collector refused this process's trace segment (see trace_health)");
+        tracer_stop(TRACER_ACK_REFUSED);
         return false;
     }
 }
@@ -338,10 +338,8 @@ static void tracer_memo_prepare(struct tracer_thread *t)
         t->memo = prim_map(sizeof(stackmemo_t)); /* zero-filled */
     else
         prim_release_pages(t->memo, sizeof(stackmemo_t)); /* reads as zeros again */
-    if (t->memo == NULL)
-        t->stack = (stackmemo_bounds_t){0, 0};
-    else if (t->stack.hi == 0 && !stackmemo_thread_bounds(&t->stack)) /* may allocate: untraced here */
-        t->stack = (stackmemo_bounds_t){0, 0};
+    if (t->memo != NULL && t->stack.hi == 0)
+        stackmemo_thread_bounds(&t->stack); /* empty if unknown; may allocate: untraced here */
     errno = saved;
 }
 

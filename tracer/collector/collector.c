@@ -228,7 +228,7 @@ static bool collector_name_stacks(struct collector *c, struct image *im)
  * SQLite. Returns whether any running image still has frames waiting. */
 static bool collector_write_some_names(struct collector *c, uint64_t deadline)
 {
-    bool open = false, waiting = false;
+    bool waiting = false;
     for (size_t i = 0; i < c->active_count; i++) {
         struct image *im = c->active[i];
         if (im->ended || im->naming == NULL || !symworker_done(im->naming))
@@ -237,13 +237,10 @@ static bool collector_write_some_names(struct collector *c, uint64_t deadline)
             waiting = true;
             break;
         }
-        if (!open)
-            db_begin(c->cfg->db);
-        open = true;
+        db_begin(c->cfg->db); /* the first opens, the rest join (db.h) */
         waiting |= !collector_write_names(c, im, deadline);
     }
-    if (open)
-        db_commit(c->cfg->db);
+    db_commit(c->cfg->db); /* nothing, if nothing was opened */
     return waiting;
 }
 
@@ -252,23 +249,17 @@ static bool collector_write_some_names(struct collector *c, uint64_t deadline)
  * processes row with end_ns set is complete); a slice of frames a pass
  * (until deadline) until then. Returns whether it has frames waiting to be
  * written. */
-/* collector_finish_end; `in_txn`: inside the caller's transaction, which
- * the caller commits (collector_end_image: one commit for the end and the
- * names, not two). */
-static bool collector_finish_end_in(struct collector *c, struct image *im, uint64_t deadline,
-                                    bool in_txn)
+static bool collector_finish_end(struct collector *c, struct image *im, uint64_t deadline)
 {
     if (im->end_written || (im->naming != NULL && !symworker_done(im->naming)))
         return false;
     if (prim_now_ns() >= deadline)
         return true;
-    if (!in_txn)
-        db_begin(c->cfg->db);
+    db_begin(c->cfg->db);
     bool named = collector_write_names(c, im, deadline) && collector_name_stacks(c, im);
     if (named)
         db_end_process(c->cfg->db, im->process_id, im->end_ns, im->end_reason, im->lost_no_slot);
-    if (!in_txn)
-        db_commit(c->cfg->db);
+    db_commit(c->cfg->db);
     if (!named)
         return im->naming != NULL && symworker_done(im->naming);
     im->end_written = true; /* collector_prune drops it from the active list */
@@ -283,11 +274,6 @@ static bool collector_finish_end_in(struct collector *c, struct image *im, uint6
     free(im->st);
     im->st = NULL;
     return false;
-}
-
-static bool collector_finish_end(struct collector *c, struct image *im, uint64_t deadline)
-{
-    return collector_finish_end_in(c, im, deadline, false);
 }
 
 /* Drains up to one batch from every ring of im; the records taken. With
@@ -416,8 +402,9 @@ static void collector_end_image(struct collector *c, struct image *im, const cha
     c->last_activity_ns = now;
     symworker_hurry(c->names, true); /* its end waits for its names */
     /* Names ready (a short image's stacks are often all known): the end
-     * row goes in the same commit. */
-    collector_finish_end_in(c, im, prim_now_ns() + COLLECTOR_NAMES_SLICE_NS, true);
+     * row joins this transaction, one commit for both (db.h); else this
+     * commit is the end's own. */
+    collector_finish_end(c, im, prim_now_ns() + COLLECTOR_NAMES_SLICE_NS);
     db_commit(c->cfg->db);
 }
 
