@@ -82,6 +82,8 @@ static struct {
     char sock_name[108];     /* collector socket (abstract name) */
     struct launch_pending pending; /* segment 0's registration, until answered */
     _Atomic int ack;         /* TRACER_ACK_*: where that answer stands */
+    bool fork_child_attach;  /* fork child: detached, to attach (trace_port_fork_child) */
+    uint32_t fork_parent_pid; /* and the parent image's pid, from its segment */
     char exe[1024];          /* /proc/self/exe, for the main program's module */
     _Atomic unsigned long long known_adds; /* dl_iterate_phdr adds last announced */
     _Atomic int gone_reported;
@@ -1141,9 +1143,10 @@ void trace_port_fork_prepare(void)
         atomic_fetch_add_explicit(&tracer.seg->forks_started, 1, memory_order_relaxed);
 }
 
-void trace_port_fork_child(void)
+void trace_port_fork_child_detach(void)
 {
-    if (!__atomic_load_n(&trace_port_on, __ATOMIC_RELAXED))
+    tracer.fork_child_attach = __atomic_load_n(&trace_port_on, __ATOMIC_RELAXED);
+    if (!tracer.fork_child_attach)
         return;
     /* Nothing may reach the parent's rings: hooks and events stay off
      * until the child has a segment of its own, and events until its
@@ -1164,7 +1167,15 @@ void trace_port_fork_child(void)
     if (atomic_load_explicit(&tracer.ack, memory_order_relaxed) != TRACER_ACK_NONE)
         launch_register_forget(&tracer.pending);
     atomic_store_explicit(&tracer.ack, TRACER_ACK_NONE, memory_order_relaxed);
-    if (!tracer_attach(SEGMENT_VIA_FORK, parent))
+    tracer.fork_parent_pid = parent;
+}
+
+void trace_port_fork_child(void)
+{
+    if (!tracer.fork_child_attach)
+        return;
+    tracer.fork_child_attach = false;
+    if (!tracer_attach(SEGMENT_VIA_FORK, tracer.fork_parent_pid))
         return;
     tracer_turn_on();
 }

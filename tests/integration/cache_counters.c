@@ -9,12 +9,16 @@
  * prints one line per class, "NAME cached pooled carved live", with
  * write(2) from a stack buffer, then leaves with _exit: nothing allocates
  * or frees after the count, so it is the state the last trace record left.
- * Usage: cache_counters [MESSAGES [PAIRS]] (default 20000 and 2). */
+ * With FORKS, main forks that many children while the threads run, each
+ * leaving at once: a child's allocator retires the parent's other threads'
+ * caches, and what that records must not reach the parent's trace.
+ * Usage: cache_counters [MESSAGES [PAIRS [FORKS]]] (default 20000, 2, 0). */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "orthotope.h"
@@ -73,11 +77,13 @@ int main(int argc, char **argv)
 {
     unsigned messages = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 20000;
     unsigned pairs = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 10) : 2;
+    unsigned forks = argc > 3 ? (unsigned)strtoul(argv[3], NULL, 10) : 0;
     if (messages == 0 || pairs == 0 || pairs > MAX_PAIRS) {
-        fprintf(stderr, "cache_counters: usage: cache_counters [MESSAGES [PAIRS (1 to %d)]]\n",
-                MAX_PAIRS);
+        fprintf(stderr, "cache_counters: usage: cache_counters [MESSAGES [PAIRS (1 to %d) "
+                        "[FORKS]]]\n", MAX_PAIRS);
         return 2;
     }
+    free(malloc(40)); /* main traced (bound to its ring) before it forks */
     static struct pair queues[MAX_PAIRS];
     pthread_t threads[2 * MAX_PAIRS];
     for (unsigned p = 0; p < pairs; p++) {
@@ -89,6 +95,15 @@ int main(int argc, char **argv)
             fprintf(stderr, "cache_counters: cannot start threads\n");
             return 1;
         }
+    }
+    for (unsigned f = 0; f < forks; f++) {
+        pid_t child = fork();
+        if (child == 0)
+            _exit(0);
+        int status;
+        if (child < 0 || waitpid(child, &status, 0) != child || !WIFEXITED(status))
+            _exit(1);
+        usleep(1000); /* the threads' caches fill again between forks */
     }
     for (unsigned t = 0; t < 2 * pairs; t++)
         pthread_join(threads[t], NULL);

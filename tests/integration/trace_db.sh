@@ -74,6 +74,32 @@ need_binutils() {
   unset DEBUGINFOD_URLS # local files only: never a download
 }
 
+# cache_counts FORKS: cache_counters' own per-class counts against the trace's
+# final gauges (the cases below say why they must agree).
+cache_counts() {
+  [ -n "${IT_CACHE_COUNTERS:-}" ] || fail "IT_CACHE_COUNTERS (the program) is not set"
+  db=$tmp/run.db
+  ORTHO_TRACE_INTERVAL_MS=10 ORTHO_TRACE_DB=$db traced "$IT_CACHE_COUNTERS" 40000 3 "$1" >"$tmp/truth"
+  wait_ended "$db"
+  expect_eq "classes counted" "$(wc -l <"$tmp/truth")" 12
+  # The program's own image: with FORKS its children have rows too.
+  local own="process_id = (select process_id from processes where via = 'root')"
+  expect_eq "cross-thread frees" "$(q "$db" "select sum(cross_thread_frees) from class_stats where $own")" 120000
+  while read -r name cached pooled carved live; do
+    read -r got_cached got_pooled got_carved got_live < <(q "$db" "select s.cached_blocks, s.pooled_blocks,
+        s.carved_blocks, s.live_blocks from class_stats s join classes c using (process_id, class_id)
+        where c.class_name = '$name' and s.$own" | tr '|' ' ')
+    expect_eq "$name cached|pooled|carved" "$got_cached|$got_pooled|$got_carved" "$cached|$pooled|$carved"
+    [ "$got_live" -ge 0 ] && [ "$got_live" -le "$live" ] ||
+      fail "$name: $got_live live blocks in the trace, $live to the allocator"
+  done <"$tmp/truth"
+  rows=$(q "$db" "select count(*) from class_series where $own")
+  [ "$rows" -ge 12 ] || fail "only $rows class_series rows: the run gave no rows mid-run"
+  expect_eq "class_series rows (of $rows) with a negative count" "$(q "$db" "select count(*) from class_series
+      where $own and (cached_blocks < 0 or pooled_blocks < 0 or live_blocks < 0)")" 0
+  expect_eq "images: the program and its children" "$(q "$db" "select count(*) from processes")" "$(($1 + 1))"
+}
+
 case $case_name in
 class_totals_match_the_workload_exactly)
   db=$tmp/run.db
@@ -564,24 +590,14 @@ cache_pool_and_carved_counts_match_the_allocators_own_after_cross_thread_frees)
   # trace's final gauges must be the same numbers. Live blocks may be
   # fewer in the trace: blocks allocated before tracing began (the
   # dynamic loader's) are live to the allocator but never seen.
-  [ -n "${IT_CACHE_COUNTERS:-}" ] || fail "IT_CACHE_COUNTERS (the program) is not set"
-  db=$tmp/run.db
-  ORTHO_TRACE_INTERVAL_MS=10 ORTHO_TRACE_DB=$db traced "$IT_CACHE_COUNTERS" 40000 3 >"$tmp/truth"
-  wait_ended "$db"
-  expect_eq "classes counted" "$(wc -l <"$tmp/truth")" 12
-  expect_eq "cross-thread frees" "$(q "$db" "select sum(cross_thread_frees) from class_stats")" 120000
-  while read -r name cached pooled carved live; do
-    read -r got_cached got_pooled got_carved got_live < <(q "$db" "select s.cached_blocks, s.pooled_blocks,
-        s.carved_blocks, s.live_blocks from class_stats s join classes c using (class_id)
-        where c.class_name = '$name'" | tr '|' ' ')
-    expect_eq "$name cached|pooled|carved" "$got_cached|$got_pooled|$got_carved" "$cached|$pooled|$carved"
-    [ "$got_live" -ge 0 ] && [ "$got_live" -le "$live" ] ||
-      fail "$name: $got_live live blocks in the trace, $live to the allocator"
-  done <"$tmp/truth"
-  rows=$(q "$db" "select count(*) from class_series")
-  [ "$rows" -ge 12 ] || fail "only $rows class_series rows: the run gave no rows mid-run"
-  expect_eq "class_series rows (of $rows) with a negative count" "$(q "$db" "select count(*) from class_series
-      where cached_blocks < 0 or pooled_blocks < 0 or live_blocks < 0")" 0
+  cache_counts 0
+  ;;
+cache_counts_of_a_parent_stay_its_own_while_it_forks)
+  # The same, while main forks 20 children that leave at once: each
+  # child's allocator retires the parent's other threads' caches, and the
+  # drains it records went to the parent's ring (still mapped, shared)
+  # before tracing was off in the child.
+  cache_counts 20
   ;;
 every_call_a_program_counts_itself_is_in_the_database_exactly)
   # call_counts.c calls malloc, calloc, realloc (of NULL, to 0, to a new
