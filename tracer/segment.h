@@ -52,8 +52,11 @@
 #include "ring.h"
 
 #define SEGMENT_MAGIC 0x4745534f48545230ull /* "0RTHOSEG" */
-#define SEGMENT_VERSION 7u /* 5: the collector's abandoned flag; 6: the class table; 7: index */
-#define SEGMENT_HEADER_BYTES 1536u
+#define SEGMENT_VERSION 8u /* 5: the collector's abandoned flag; 6: the class table; 7: index;
+                              8: exe and cmdline */
+#define SEGMENT_HEADER_BYTES 4096u
+#define SEGMENT_EXE_BYTES 1024u     /* segment_t.exe */
+#define SEGMENT_CMDLINE_BYTES 1536u /* segment_t.cmdline */
 #define SEGMENT_SLOT_HEADER_BYTES 128u
 #define SEGMENT_STACK_CACHE_ENTRIES 2048u /* per thread, direct-mapped */
 #define SEGMENT_FIRST_SLOTS 256u        /* slots of an image's segment 0 */
@@ -71,6 +74,14 @@
  * own. ortho-run's hint that the tree is done is SIGURG: a standard
  * signal does not queue, so one signal could not carry both. */
 #define SEGMENT_EXIT_WAKE_SIGNAL SIGCHLD
+
+/* exit_requested's values. WAIT: the handshake above. NOWAIT
+ * (ORTHO_TRACE_EXIT=nowait, ortho-run's trees): the process is exiting
+ * cleanly and does not wait; the collector writes its counters and live
+ * rows with its end, once it sees the process gone. A process may set
+ * either; the collector only believes it as far as the end reason. */
+#define SEGMENT_EXIT_WAIT 1u
+#define SEGMENT_EXIT_NOWAIT 2u
 
 /* Trace modes (ORTHO_TRACE). */
 #define SEGMENT_MODE_SUMMARY 1u /* ORTHO_TRACE=1: aggregates, leaks, corruption */
@@ -139,7 +150,7 @@ typedef struct segment {
     _Atomic uint32_t slots_high;      /* slots ever claimed: scan [0, slots_high) */
     _Atomic uint64_t lost_no_slot;    /* records lost: no slot free (drop mode) */
     _Atomic uint32_t forks_started;   /* fork() calls while traced */
-    _Atomic uint32_t exit_requested;  /* the process is exiting: flush and ack */
+    _Atomic uint32_t exit_requested;  /* SEGMENT_EXIT_*: the process is exiting */
     _Atomic uint32_t disabled;        /* the process stopped tracing (reason below) */
     uint32_t clock_source;            /* SEGMENT_CLOCK_*: asks the collector for a calibration */
     uint8_t pad1b[128 - 32];
@@ -161,7 +172,17 @@ typedef struct segment {
     /* The image's size classes (ORTHO_CLASSES), written by the process
      * before it registers; the collector copies and checks them once. */
     struct class_table classes;
-    uint8_t pad4[SEGMENT_HEADER_BYTES - 512 - sizeof(struct class_table)];
+
+    /* The program and its arguments as the process saw them at set-up
+     * (NUL-terminated; cmdline's arguments NUL-separated as in /proc,
+     * cut at the field's end). The collector reads /proc/PID instead
+     * while the process lives; these are for a process that exited
+     * before its registration was read (ORTHO_TRACE_EXIT=nowait), and
+     * only ever displayed. */
+    char exe[SEGMENT_EXE_BYTES];
+    char cmdline[SEGMENT_CMDLINE_BYTES];
+    uint8_t pad4[SEGMENT_HEADER_BYTES - 512 - sizeof(struct class_table) - SEGMENT_EXE_BYTES -
+                 SEGMENT_CMDLINE_BYTES];
 } segment_t;
 _Static_assert(sizeof(segment_t) == SEGMENT_HEADER_BYTES, "segment header size");
 _Static_assert(offsetof(segment_t, next_stack_id) == 128, "process line starts at 128");

@@ -128,6 +128,8 @@ segment_t *slots_make_segment(const segment_t *proto, uint32_t index, uint32_t f
      * process and collector lines start zeroed. */
     memcpy(seg, proto, SEGMENT_IDENTITY_BYTES);
     memcpy(&seg->classes, &proto->classes, sizeof seg->classes);
+    memcpy(seg->exe, proto->exe, sizeof seg->exe);
+    memcpy(seg->cmdline, proto->cmdline, sizeof seg->cmdline);
     seg->clock_source = proto->clock_source;
     seg->version = SEGMENT_VERSION;
     seg->header_bytes = SEGMENT_HEADER_BYTES;

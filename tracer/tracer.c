@@ -73,6 +73,7 @@ static struct {
     uint32_t depth;          /* frames kept per stack */
     uint64_t sample_bytes;   /* 0: every allocation has a stack */
     bool drop;               /* ORTHO_TRACE_OVERFLOW=drop */
+    bool exit_nowait;        /* ORTHO_TRACE_EXIT=nowait */
     uint32_t mode;           /* SEGMENT_MODE_* */
     uint32_t ring_capacity;  /* records */
     uintptr_t own_lo, own_hi; /* this library's text: frames to skip */
@@ -84,7 +85,8 @@ static struct {
     _Atomic int ack;         /* TRACER_ACK_*: where that answer stands */
     bool fork_child_attach;  /* fork child: detached, to attach (trace_port_fork_child) */
     uint32_t fork_parent_pid; /* and the parent image's pid, from its segment */
-    char exe[1024];          /* /proc/self/exe, for the main program's module */
+    char exe[SEGMENT_EXE_BYTES]; /* /proc/self/exe, for the main program's module */
+    char cmdline[SEGMENT_CMDLINE_BYTES]; /* /proc/self/cmdline at start-up, for the segment */
     _Atomic unsigned long long known_adds; /* dl_iterate_phdr adds last announced */
     _Atomic int gone_reported;
 } tracer;
@@ -891,7 +893,7 @@ void trace_port_finish(void)
     }
     segment_t *seg = tracer.seg;
     atomic_store_explicit(&seg->exit_acked, 0, memory_order_relaxed);
-    atomic_store_explicit(&seg->exit_requested, 1, memory_order_seq_cst);
+    atomic_store_explicit(&seg->exit_requested, SEGMENT_EXIT_WAIT, memory_order_seq_cst);
     uint32_t collector = __atomic_load_n(&tracer.collector_pid, __ATOMIC_RELAXED);
     if (collector != 0)
         kill((pid_t)collector, SEGMENT_EXIT_WAKE_SIGNAL); /* see segment.h */
@@ -944,6 +946,8 @@ static bool tracer_make_segment(unsigned via, uint32_t ppid, int *memfd_out)
     proto->sample_bytes = tracer.sample_bytes;
     proto->clock_source = tracer.tsc ? SEGMENT_CLOCK_TSC : SEGMENT_CLOCK_MONOTONIC;
     proto->classes = *trace_port_class_table();
+    memcpy(proto->exe, tracer.exe, sizeof proto->exe);
+    memcpy(proto->cmdline, tracer.cmdline, sizeof proto->cmdline);
     proto->start_ns = prim_now_ns();
     struct timespec rt;
     clock_gettime(CLOCK_REALTIME, &rt);
@@ -1055,6 +1059,25 @@ static bool tracer_tsc_usable(const struct options *opts)
     return got >= 3 && memcmp(source, "tsc", 3) == 0 && (got == 3 || source[3] == '\n');
 }
 
+/* Reads /proc/self/cmdline into tracer.cmdline (cut to fit, always
+ * NUL-terminated; empty if unreadable). Only the segment carries it: the
+ * collector reads the kernel's copy while the process lives. */
+static void tracer_read_cmdline(void)
+{
+    memset(tracer.cmdline, 0, sizeof tracer.cmdline);
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    size_t have = 0;
+    ssize_t got;
+    while (have < sizeof tracer.cmdline - 1 &&
+           ((got = read(fd, tracer.cmdline + have, sizeof tracer.cmdline - 1 - have)) > 0 ||
+            (got < 0 && errno == EINTR)))
+        if (got > 0)
+            have += (size_t)got;
+    close(fd);
+}
+
 /* Sets tracing up for this image; false when it was asked for and failed
  * (the reason already printed). */
 static bool tracer_setup(void)
@@ -1073,6 +1096,7 @@ static bool tracer_setup(void)
     tracer.depth = opts->trace_stacks;
     tracer.sample_bytes = opts->trace_sample;
     tracer.drop = opts->trace_overflow == 1;
+    tracer.exit_nowait = opts->trace_exit == 1;
     uint64_t capacity = opts->trace_ring_bytes / RECORD_BYTES;
     uint32_t pow2 = RING_MIN_CAPACITY;
     while ((uint64_t)pow2 * 2 <= capacity && pow2 < (1u << 23))
@@ -1088,6 +1112,7 @@ static bool tracer_setup(void)
     tracer.tsc = tracer_tsc_usable(opts);
     ssize_t len = readlink("/proc/self/exe", tracer.exe, sizeof tracer.exe - 1);
     tracer.exe[len > 0 ? len : 0] = '\0';
+    tracer_read_cmdline();
 
     const char *sock = prim_getenv("ORTHO_TRACE_SOCK");
     unsigned via = SEGMENT_VIA_EXEC;
@@ -1185,7 +1210,26 @@ __attribute__((constructor)) static void tracer_constructor(void)
     tracer_start();
 }
 
+/* A clean exit with ORTHO_TRACE_EXIT=nowait: says so and leaves. Its
+ * records stay in the shared segment, which the collector reads to the
+ * end once it sees the process gone (an image not yet registered then is
+ * registered from the memfd still in the socket). The registration's
+ * answer is only looked at: a refusal that came is still said. */
+static void tracer_exit_nowait(void)
+{
+    if (!__atomic_load_n(&trace_port_on, __ATOMIC_RELAXED) || tracer.seg == NULL)
+        return;
+    int saved = errno;
+    if (tracer_take_ack(false))
+        atomic_store_explicit(&tracer.seg->exit_requested, SEGMENT_EXIT_NOWAIT,
+                              memory_order_release);
+    errno = saved;
+}
+
 __attribute__((destructor)) static void tracer_destructor(void)
 {
-    trace_port_finish();
+    if (tracer.exit_nowait)
+        tracer_exit_nowait();
+    else
+        trace_port_finish();
 }

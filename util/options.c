@@ -31,6 +31,7 @@ static const char *const options_check_words[] = {"default", "full", NULL};
 static const char *const options_trace_words[] = {"0", "1", "full", NULL};
 static const char *const options_overflow_words[] = {"wait", "drop", NULL};
 static const char *const options_clock_words[] = {"auto", "monotonic", NULL};
+static const char *const options_exit_words[] = {"wait", "nowait", NULL};
 
 #define CONFIG_FIELD(field) \
     offsetof(struct options, config.field), sizeof(((ortho_config_t *)0)->field)
@@ -97,6 +98,11 @@ const struct option_def options_table[] = {
     {"ORTHO_TRACE_CLOCK", OPTION_CHOICE, OPTION_FIELD(trace_clock), 0, 0, 1, options_clock_words,
      "auto: record times from the CPU's time-stamp counter where the kernel's clock uses it; "
      "monotonic: clock_gettime for every record (slower)"},
+    {"ORTHO_TRACE_EXIT", OPTION_CHOICE, OPTION_FIELD(trace_exit), 0, 0, 1, options_exit_words,
+     "wait: at exit a program waits until its counters and live allocations are committed, so "
+     "the database is complete when it returns; nowait: it exits at once and the collector "
+     "writes them when it sees the process gone (ortho-run sets nowait: it returns only once "
+     "the database is complete)"},
     {"ORTHO_TRACE_COLLECTOR", OPTION_TEXT, OPTION_FIELD(trace_collector), 0, 0, 0, NULL,
      "collector program to start; unset: the one installed with liborthotope.so"},
     {"ORTHO_TRACE_DEBUG_PATH", OPTION_TEXT, OPTION_FIELD(trace_debug_path), 0, 0, 0, NULL,

@@ -42,6 +42,7 @@ struct options {
     uint32_t trace_overflow;    /* 0: wait (lossless), 1: drop */
     uint32_t trace_interval_ms; /* time-series interval */
     uint32_t trace_clock;       /* 0: auto (time-stamp counter if sound), 1: clock_gettime */
+    uint32_t trace_exit;        /* 0: wait for the exit commit, 1: nowait */
     uint64_t trace_sample;      /* mean bytes between sampled stacks, 0: all */
     uint64_t trace_ring_bytes;  /* per-thread ring size */
     uint64_t trace_db;          /* const char *: database path, 0: default */

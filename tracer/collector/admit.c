@@ -38,10 +38,13 @@ void admit_accept(struct admit *a, uint64_t now_ns)
     /* With every pending place taken, the rest wait in the listen backlog
      * (their connect waits too, once it is full): a fork storm of a
      * thousand children registers at the collector's pace, all of it. */
+    a->backlog_empty = false;
     for (unsigned i = 0; i < ADMIT_ACCEPTS_PER_PASS && a->pending_count < ADMIT_PENDING_MAX; i++) {
         int fd = accept4(a->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (fd < 0)
+        if (fd < 0) {
+            a->backlog_empty = errno == EAGAIN || errno == EWOULDBLOCK;
             return;
+        }
         struct ucred cred;
         socklen_t len = sizeof cred;
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
@@ -193,6 +196,11 @@ bool admit_next(struct admit *a, uint64_t now_ns, struct admitted *out)
         }
     }
     return false;
+}
+
+bool admit_caught_up(const struct admit *a)
+{
+    return a->backlog_empty && a->pending_count == 0;
 }
 
 void admit_reply(struct admitted *r, uint32_t ack)

@@ -35,6 +35,7 @@ struct admit {
     struct health *health;  /* where refusals are counted */
     struct admit_pending pending[ADMIT_PENDING_MAX];
     size_t pending_count;
+    bool backlog_empty;     /* the last admit_accept found no connection left waiting */
 };
 
 /* A registration that passed every check: the segment is mapped. The
@@ -59,6 +60,11 @@ void admit_accept(struct admit *a, uint64_t now_ns);
  * their deadline or with a bad registration. true: *out holds the next
  * good one (call again for more). */
 bool admit_next(struct admit *a, uint64_t now_ns, struct admitted *out);
+
+/* Whether every connection made before the last admit_accept has been
+ * read: the backlog was empty then and none is pending. A process that
+ * registered and then died is then known to the caller. */
+bool admit_caught_up(const struct admit *a);
 
 /* Answers r (ack: the collector's pid; 0: refused, which also unmaps the
  * segment) and closes its connection. Never blocks. */

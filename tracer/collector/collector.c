@@ -55,6 +55,7 @@
  * image to watch; the ones beyond are watched through kill() and /proc. */
 #define COLLECTOR_PIDFDS_MAX 128u
 #define COLLECTOR_GONE_CHECK_NS 20000000ull /* /proc look at an image without a pidfd */
+#define COLLECTOR_GONE_GRACE_NS 100000000ull /* a gone image's end waits this long for registrations */
 
 /* One segment of an image as it registered: the mapping, its geometry
  * and identity copied then, and what the collector knows of each slot. */
@@ -81,6 +82,7 @@ struct image {
     int pidfd;               /* -1: kill(pid, 0) and /proc/PID/stat instead */
     uint64_t proc_start;     /* without a pidfd: its /proc/PID/stat start time (0: unknown) */
     uint64_t next_gone_check_ns; /* without a pidfd: when to read /proc/PID/stat next */
+    uint64_t gone_seen_ns;   /* when its process was first seen gone (collector_gone_reason) */
     struct proc_state *st;   /* until its end is written: a build tree has tens of
                               * thousands of images, and a state is ~50 KiB */
     struct symbolizer *sym;  /* the naming thread's: created and used there */
@@ -160,25 +162,47 @@ static void collector_calibrate(struct collector *c, uint64_t now, bool force)
     }
 }
 
-/* Reads a small /proc file into buf (NULs of cmdline become spaces). */
-static void collector_read_proc(uint32_t pid, const char *name, char *buf, size_t cap)
+/* Copies a NUL-separated argument list of at most `len` bytes into buf
+ * with spaces between the arguments, as the cmdline column shows it. */
+static void collector_join_args(const char *args, size_t len, char *buf, size_t cap)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%u/%s", pid, name);
-    buf[0] = '\0';
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    ssize_t n = read(fd, buf, cap - 1);
-    close(fd);
-    if (n <= 0)
-        return;
-    while (n > 0 && buf[n - 1] == '\0')
-        n--;
-    for (ssize_t i = 0; i < n; i++)
-        if (buf[i] == '\0')
-            buf[i] = ' ';
-    buf[n] = '\0';
+    while (len > 0 && args[len - 1] == '\0')
+        len--;
+    if (len > cap - 1)
+        len = cap - 1;
+    for (size_t i = 0; i < len; i++)
+        buf[i] = args[i] == '\0' ? ' ' : args[i];
+    buf[len] = '\0';
+}
+
+/* The program and command line of pid for its process row: the kernel's
+ * (/proc) while the process lives, else what its segment said at set-up
+ * (head, admit.c's checked copy), which matters for a process that
+ * exited before its registration was read. A field without its NUL is
+ * not believed. */
+static void collector_describe(uint32_t pid, const segment_t *head, char *exe, size_t exe_cap,
+                               char *cmdline, size_t cmdline_cap)
+{
+    char link[64];
+    snprintf(link, sizeof link, "/proc/%u/exe", pid);
+    ssize_t n = readlink(link, exe, exe_cap - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    if (n <= 0 && memchr(head->exe, '\0', sizeof head->exe) != NULL)
+        snprintf(exe, exe_cap, "%s", head->exe);
+    char raw[8192];
+    n = -1;
+    snprintf(link, sizeof link, "/proc/%u/cmdline", pid);
+    int fd = open(link, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        n = read(fd, raw, sizeof raw);
+        close(fd);
+    }
+    if (n > 0)
+        collector_join_args(raw, (size_t)n, cmdline, cmdline_cap);
+    else if (memchr(head->cmdline, '\0', sizeof head->cmdline) != NULL)
+        collector_join_args(head->cmdline, sizeof head->cmdline, cmdline, cmdline_cap);
+    else
+        cmdline[0] = '\0';
 }
 
 /* Writes what fits before deadline of im's named batch (in the caller's
@@ -584,11 +608,7 @@ static void collector_register(struct collector *c, struct admitted *r)
         parent = p != NULL ? p->process_id : 0;
     }
     char exe[4096], cmdline[8192];
-    char link[64];
-    snprintf(link, sizeof link, "/proc/%u/exe", im->pid);
-    ssize_t n = readlink(link, exe, sizeof exe - 1);
-    exe[n > 0 ? n : 0] = '\0';
-    collector_read_proc(im->pid, "cmdline", cmdline, sizeof cmdline);
+    collector_describe(im->pid, head, exe, sizeof exe, cmdline, sizeof cmdline);
     struct db_process_info info = {
         .pid = im->pid, .ppid = im->ppid, .parent_process_id = parent,
         .via = collector_via_names[im->via], .exe = exe[0] ? exe : NULL,
@@ -921,7 +941,8 @@ static void collector_flush(struct collector *c)
  * segment turns out damaged is abandoned instead (im->damage set). */
 static void collector_serve_exit(struct collector *c, struct image *im)
 {
-    if (!atomic_load_explicit(&im->seg->exit_requested, memory_order_acquire) ||
+    if (atomic_load_explicit(&im->seg->exit_requested, memory_order_acquire) !=
+            SEGMENT_EXIT_WAIT ||
         atomic_load_explicit(&im->seg->exit_acked, memory_order_relaxed))
         return;
     collector_drain(c, im, true);
@@ -941,6 +962,39 @@ static void collector_serve_exit(struct collector *c, struct image *im)
     db_commit(c->cfg->db);
     im->records_at_exit = im->st->records;
     collector_ack_exit(im);
+}
+
+/* The end reason of an image whose process is gone: "exit" if it went
+ * through the exit handshake or said it was exiting without one
+ * (SEGMENT_EXIT_NOWAIT), else "abrupt" (a signal, _exit, a crash). */
+static const char *collector_exit_reason(const struct image *im)
+{
+    return im->exited_cleanly || atomic_load_explicit(&im->seg->exit_requested,
+                                                      memory_order_acquire) == SEGMENT_EXIT_NOWAIT
+               ? "exit"
+               : "abrupt";
+}
+
+/* The end reason of an image whose process is gone, or NULL: running, or
+ * not yet known. A process can exec and die before the collector reads
+ * the new image's registration (an exec loop's /bin/true, with
+ * ORTHO_TRACE_EXIT=nowait), and that registration is what says the old
+ * image was replaced rather than ended abruptly. It was sent before the
+ * process died, so once the death is seen it waits in the listen backlog:
+ * registrations are read first, and if more wait than a pass takes, the
+ * end waits for later passes, for at most COLLECTOR_GONE_GRACE_NS. */
+static const char *collector_gone_reason(struct collector *c, struct image *im, uint64_t now)
+{
+    if (!collector_process_gone(im, now))
+        return NULL;
+    if (im->gone_seen_ns == 0)
+        im->gone_seen_ns = now;
+    collector_accept(c);
+    if (im->exec_replaced)
+        return "exec";
+    if (!admit_caught_up(&c->admit) && now - im->gone_seen_ns < COLLECTOR_GONE_GRACE_NS)
+        return NULL;
+    return collector_exit_reason(im);
 }
 
 /* Registers the images waiting to (collector_accept) and serves every
@@ -1029,12 +1083,10 @@ int collector_run(const struct collector_config *config)
             collector_serve_exit(c, im);
             if (im->damage != NULL)
                 continue; /* abandoned */
-            if (im->exec_replaced)
-                collector_end_image(c, im, "exec");
-            else if (collector_process_gone(im, now))
-                collector_end_image(c, im, im->exited_cleanly ? "exit" : "abrupt");
-            else
+            const char *reason = im->exec_replaced ? "exec" : collector_gone_reason(c, im, now);
+            if (reason == NULL)
                 continue;
+            collector_end_image(c, im, reason);
             collector_serve_waiting(c); /* asked for while that end was written */
         }
         names_waiting |= collector_write_some_names(c, names_deadline);
