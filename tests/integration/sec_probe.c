@@ -7,13 +7,18 @@
  *                            the end prints "idle: N opened, M closed by
  *                            the collector".
  *   register SOCK [--pid P] [--via root|fork|exec] [--unsealed] [--shrink]
- *            [--hold SECONDS]
+ *            [--hold SECONDS] [--unterminated] [--no-answer]
  *                            registers a well-formed segment (sealed unless
  *                            --unsealed) claiming to be process P (default:
  *                            itself); prints "ack PID" or "refused"; with
  *                            --shrink then truncates the memfd to nothing
  *                            and prints "shrunk" or "shrink refused";
  *                            stays alive --hold seconds (default 0).
+ *                            --unterminated fills the program and
+ *                            argument fields with bytes and no NUL;
+ *                            --no-answer leaves at once after sending,
+ *                            printing "sent" (the process is gone before
+ *                            the collector reads it).
  *   listen NAME SECONDS      plays a collector under the abstract socket
  *                            NAME for SECONDS: takes registrations, acks
  *                            them with its own pid, and prints "listener:
@@ -175,6 +180,8 @@ static int probe_listen(const char *name, int seconds)
 static int probe_make_segment(uint32_t pid, uint32_t via, bool sealed, size_t *bytes_out);
 
 /* probe_make_segment with another index and start time. */
+static bool probe_unterminated; /* register --unterminated */
+
 static int probe_make_segment_at(uint32_t pid, uint32_t via, bool sealed, uint32_t index,
                                  uint64_t start_ns, size_t *bytes_out)
 {
@@ -201,6 +208,10 @@ static int probe_make_segment_at(uint32_t pid, uint32_t via, bool sealed, uint32
     class_table_orthotope(&seg->classes); /* a valid table: only the seal is under test */
     seg->index = index;
     seg->start_ns = start_ns;
+    if (probe_unterminated) {
+        memset(seg->exe, 'X', sizeof seg->exe);
+        memset(seg->cmdline, 'Y', sizeof seg->cmdline);
+    }
     munmap(seg, bytes);
     if (sealed)
         fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
@@ -233,7 +244,7 @@ static uint32_t probe_send(const char *sock, uint32_t pid, int memfd, size_t byt
 static int probe_register(const char *sock, int argc, char **argv)
 {
     uint32_t pid = (uint32_t)getpid(), via = SEGMENT_VIA_EXEC;
-    bool sealed = true, shrink = false;
+    bool sealed = true, shrink = false, no_answer = false;
     int hold = 0;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--pid") == 0 && i + 1 < argc)
@@ -249,11 +260,22 @@ static int probe_register(const char *sock, int argc, char **argv)
             shrink = true;
         else if (strcmp(argv[i], "--hold") == 0 && i + 1 < argc)
             hold = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--unterminated") == 0)
+            probe_unterminated = true;
+        else if (strcmp(argv[i], "--no-answer") == 0)
+            no_answer = true;
         else
             probe_usage("register: unknown argument");
     }
     size_t bytes;
     int memfd = probe_make_segment(pid, via, sealed, &bytes);
+    if (no_answer) {
+        int fd = probe_connect(sock);
+        if (fd < 0 || segment_hello_send(fd, pid, bytes, memfd) != (ssize_t)sizeof(segment_hello_t))
+            probe_usage("register: cannot send");
+        printf("sent\n");
+        return 0;
+    }
     uint32_t ack = probe_send(sock, pid, memfd, bytes);
     if (ack == 0)
         printf("refused\n");

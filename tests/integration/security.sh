@@ -227,6 +227,27 @@ a_segment_that_could_shrink_is_refused_and_a_sealed_one_cannot_shrink)
   expect_eq "the refusal in trace_health" "$(q "$db" "select problem_count from trace_health where problem = 'unsealed_segment'")" 1
   ;;
 
+a_gone_process_whose_segment_names_no_program_is_stored_without_a_name)
+  # A process may be gone before the collector reads its registration;
+  # its row then takes the program and arguments from its segment - only
+  # fields that end in a NUL. The probe (untraced itself, LD_PRELOAD
+  # emptied) sends a segment whose two fields are bytes without one and
+  # leaves while the tree's collector is stopped.
+  db=$work/run.db
+  as_user "$ortho_run" -o "$db" -- "$BASH" -c '
+    for p in /proc/[0-9]*; do
+      read -r _ comm _ ppid _ < "$p/stat" 2>/dev/null || continue
+      [ "$comm" = "(ortho-collector)" ] && [ "$ppid" = "$PPID" ] && c=${p#/proc/}
+    done
+    [ -n "${c:-}" ] || { echo "no collector of this tree"; exit 1; }
+    kill -STOP "$c"
+    LD_PRELOAD= "$0" register "$ORTHO_TRACE_SOCK" --unterminated --no-answer
+    kill -CONT "$c"' "$probe" >"$work/out" 2>"$work/err" || fail "ortho-run failed: $(cat "$work/out" "$work/err")"
+  expect_eq "the probe sent its segment" "$(cat "$work/out")" "sent"
+  expect_eq "its row: no program, no arguments" "$(q "$db" "select count(*) || '|' || coalesce(max(exe), '-') || '|' || coalesce(max(cmdline), '-') from processes where via = 'exec'")" "1|-|-"
+  expect_eq "every image ended" "$(q "$db" "select count(*) from processes where end_ns is null")" 0
+  expect_eq "nothing refused" "$(q "$db" "select count(*) from health_events")" 0
+  ;;
 a_segment_added_for_more_threads_must_follow_its_own_running_image)
   # A traced process may add segments (more threads than slots), each only
   # as the next index of its own running image, with that image's start.
