@@ -251,22 +251,18 @@ END_TEST
 
 /* An entry whose payload fields all derive from its number i, so a find
  * that returns the wrong entry shows. */
-static struct live_entry entry_numbered(uint64_t addr, uint64_t alloc_ts, uint64_t i)
+static struct live_slot entry_numbered(uint64_t addr, uint64_t alloc_ts, uint64_t i)
 {
-    return (struct live_entry){.addr = addr, .alloc_ts = alloc_ts, .requested = i,
-                               .usable = i * 3 + 1, .stack_id = (uint32_t)(i % 1000),
-                               .thread_id = (uint32_t)(i % 7 + 100)};
+    return (struct live_slot){.addr = addr, .alloc_ts = alloc_ts, .word = {i, i * 3 + 1}};
 }
 
-static void entry_check(const struct live_entry *found, const struct live_entry *want)
+static void entry_check(const struct live_slot *found, const struct live_slot *want)
 {
     ck_assert_ptr_nonnull(found);
     ck_assert_uint_eq(found->addr, want->addr);
     ck_assert_uint_eq(found->alloc_ts, want->alloc_ts);
-    ck_assert_uint_eq(found->requested, want->requested);
-    ck_assert_uint_eq(found->usable, want->usable);
-    ck_assert_uint_eq(found->stack_id, want->stack_id);
-    ck_assert_uint_eq(found->thread_id, want->thread_id);
+    ck_assert_uint_eq(found->word[0], want->word[0]);
+    ck_assert_uint_eq(found->word[1], want->word[1]);
 }
 
 /* Home slot of (addr, alloc_ts) in a livetab of capacity cap; scratch is
@@ -274,8 +270,8 @@ static void entry_check(const struct live_entry *found, const struct live_entry 
 static size_t livetab_home_in(struct livetab *scratch, uint64_t addr, uint64_t alloc_ts)
 {
     ck_assert_uint_eq(scratch->count, 0);
-    struct live_entry e = {.addr = addr, .alloc_ts = alloc_ts};
-    struct live_entry *at = livetab_insert(scratch, &e);
+    struct live_slot e = {.addr = addr, .alloc_ts = alloc_ts};
+    struct live_slot *at = livetab_insert(scratch, &e);
     ck_assert_ptr_nonnull(at);
     size_t home = (size_t)(at - scratch->slots);
     livetab_remove(scratch, at);
@@ -284,7 +280,7 @@ static size_t livetab_home_in(struct livetab *scratch, uint64_t addr, uint64_t a
 
 static struct livetab livetab_scratch(size_t cap)
 {
-    struct livetab t = {.slots = calloc(cap, sizeof(struct live_entry)), .cap = cap, .count = 0};
+    struct livetab t = {.slots = calloc(cap, sizeof(struct live_slot)), .cap = cap, .count = 0};
     ck_assert_ptr_nonnull(t.slots);
     return t;
 }
@@ -330,7 +326,7 @@ START_TEST(an_inserted_entry_is_found_by_address_and_timestamp_and_gone_after_re
 {
     struct livetab t;
     livetab_init(&t);
-    struct live_entry want = entry_numbered(0x7f0000001040, 5000, 17);
+    struct live_slot want = entry_numbered(0x7f0000001040, 5000, 17);
     ck_assert_ptr_nonnull(livetab_insert(&t, &want));
     ck_assert_uint_eq(t.count, 1);
     entry_check(livetab_find(&t, want.addr, want.alloc_ts), &want);
@@ -349,7 +345,7 @@ START_TEST(the_same_address_with_another_timestamp_is_another_entry)
      * one is removed, and removing one leaves the other. */
     struct livetab t;
     livetab_init(&t);
-    struct live_entry first = entry_numbered(0x5000, 100, 1), second = entry_numbered(0x5000, 200, 2);
+    struct live_slot first = entry_numbered(0x5000, 100, 1), second = entry_numbered(0x5000, 200, 2);
     ck_assert_ptr_nonnull(livetab_insert(&t, &first));
     ck_assert_ptr_nonnull(livetab_insert(&t, &second));
     ck_assert_uint_eq(t.count, 2);
@@ -368,19 +364,19 @@ START_TEST(a_removed_key_can_be_inserted_again_and_is_found_with_its_new_content
     struct livetab t;
     livetab_init(&t);
     for (uint64_t i = 1; i <= 50; i++) {
-        struct live_entry e = entry_numbered(0x9000 + i * 16, i, i);
+        struct live_slot e = entry_numbered(0x9000 + i * 16, i, i);
         ck_assert_ptr_nonnull(livetab_insert(&t, &e));
     }
-    struct live_entry old = entry_numbered(0x9000 + 25 * 16, 25, 25);
+    struct live_slot old = entry_numbered(0x9000 + 25 * 16, 25, 25);
     livetab_remove(&t, livetab_find(&t, old.addr, old.alloc_ts));
-    struct live_entry renewed = entry_numbered(old.addr, old.alloc_ts, 9999);
+    struct live_slot renewed = entry_numbered(old.addr, old.alloc_ts, 9999);
     ck_assert_ptr_nonnull(livetab_insert(&t, &renewed));
     ck_assert_uint_eq(t.count, 50);
     entry_check(livetab_find(&t, old.addr, old.alloc_ts), &renewed);
     for (uint64_t i = 1; i <= 50; i++) {
         if (i == 25)
             continue;
-        struct live_entry e = entry_numbered(0x9000 + i * 16, i, i);
+        struct live_slot e = entry_numbered(0x9000 + i * 16, i, i);
         entry_check(livetab_find(&t, e.addr, e.alloc_ts), &e);
     }
     livetab_free(&t);
@@ -404,14 +400,14 @@ START_TEST(a_live_table_grown_past_several_doublings_finds_every_entry)
          * blocks of 128 bytes and more; every fourth address's block
          * reused once while the first is still in the table (a FREE that
          * arrives after the next ALLOC of the address). */
-        struct live_entry e = entry_numbered(LIVETAB_TEST_ADDR(i), ts[i], i);
+        struct live_slot e = entry_numbered(LIVETAB_TEST_ADDR(i), ts[i], i);
         ck_assert_ptr_nonnull(livetab_insert(&t, &e));
     }
     ck_assert_uint_eq(t.count, MANY_ENTRIES);
     ck_assert(is_power_of_two(t.cap));
     ck_assert_uint_ge(t.cap, (size_t)LIVETAB_FIRST_CAP << 6);
     for (size_t i = 0; i < MANY_ENTRIES; i++) {
-        struct live_entry want = entry_numbered(LIVETAB_TEST_ADDR(i), ts[i], i);
+        struct live_slot want = entry_numbered(LIVETAB_TEST_ADDR(i), ts[i], i);
         entry_check(livetab_find(&t, want.addr, want.alloc_ts), &want);
     }
     livetab_check_probing(&t);
@@ -427,12 +423,12 @@ START_TEST(the_blocks_of_one_page_sit_in_neighbouring_slots)
     struct livetab t;
     livetab_init(&t);
     for (uint64_t k = 0; k < 5000; k++) { /* other pages' blocks around them */
-        struct live_entry e = entry_numbered(0x40000000u + k * 4096 + 64, k + 1, k);
+        struct live_slot e = entry_numbered(0x40000000u + k * 4096 + 64, k + 1, k);
         ck_assert_ptr_nonnull(livetab_insert(&t, &e));
     }
     const uint64_t page = 0x7f0000000000u;
     for (uint64_t k = 0; k < 32; k++) { /* 32 blocks of 128 bytes: one page */
-        struct live_entry e = entry_numbered(page + 64 + k * 128, 100000 + k, k);
+        struct live_slot e = entry_numbered(page + 64 + k * 128, 100000 + k, k);
         ck_assert_ptr_nonnull(livetab_insert(&t, &e));
     }
     /* Every one within a few cache lines of the table past the home of the
@@ -443,7 +439,7 @@ START_TEST(the_blocks_of_one_page_sit_in_neighbouring_slots)
     size_t base = livetab_home_in(&scratch, page, 1);
     livetab_scratch_free(&scratch);
     for (uint64_t k = 0; k < 32; k++) {
-        struct live_entry *at = livetab_find(&t, page + 64 + k * 128, 100000 + k);
+        struct live_slot *at = livetab_find(&t, page + 64 + k * 128, 100000 + k);
         ck_assert_ptr_nonnull(at);
         ck_assert_uint_lt(((size_t)(at - t.slots) - base) & (t.cap - 1), 128);
     }
@@ -458,14 +454,14 @@ START_TEST(thousands_of_entries_of_one_address_are_all_found)
     struct livetab t;
     livetab_init(&t);
     for (uint64_t k = 0; k < 3000; k++) {
-        struct live_entry e = entry_numbered(0x5000, k + 1, k);
+        struct live_slot e = entry_numbered(0x5000, k + 1, k);
         ck_assert_ptr_nonnull(livetab_insert(&t, &e));
     }
     for (uint64_t k = 0; k < 3000; k += 2)
         livetab_remove(&t, livetab_find(&t, 0x5000, k + 1));
     for (uint64_t k = 0; k < 3000; k++) {
-        struct live_entry want = entry_numbered(0x5000, k + 1, k);
-        struct live_entry *got = livetab_find(&t, 0x5000, k + 1);
+        struct live_slot want = entry_numbered(0x5000, k + 1, k);
+        struct live_slot *got = livetab_find(&t, 0x5000, k + 1);
         if (k % 2 == 0)
             ck_assert_ptr_null(got);
         else
@@ -484,7 +480,7 @@ START_TEST(deleting_every_other_entry_of_a_dense_colliding_cluster_keeps_the_res
      * (in that order) removed. */
     enum { N = 96 };
     struct { size_t home, want; } groups[] = {{1022, 40}, {1020, 24}, {0, 16}, {3, 16}};
-    struct live_entry keys[N];
+    struct live_slot keys[N];
     size_t n = 0;
     struct livetab scratch = livetab_scratch(LIVETAB_FIRST_CAP);
     for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
@@ -513,13 +509,13 @@ START_TEST(deleting_every_other_entry_of_a_dense_colliding_cluster_keeps_the_res
     ck_assert(t.slots[LIVETAB_FIRST_CAP - 1].addr != 0 && t.slots[0].addr != 0);
 
     for (size_t i = 0; i < N; i += 2) {
-        struct live_entry *e = livetab_find(&t, keys[order[i]].addr, keys[order[i]].alloc_ts);
+        struct live_slot *e = livetab_find(&t, keys[order[i]].addr, keys[order[i]].alloc_ts);
         entry_check(e, &keys[order[i]]);
         livetab_remove(&t, e);
         /* After each removal, every key still in is found; every key out is not. */
         for (size_t j = 0; j < N; j++) {
             bool removed = j % 2 == 0 && j <= i;
-            struct live_entry *f = livetab_find(&t, keys[order[j]].addr, keys[order[j]].alloc_ts);
+            struct live_slot *f = livetab_find(&t, keys[order[j]].addr, keys[order[j]].alloc_ts);
             if (removed)
                 ck_assert_ptr_null(f);
             else
@@ -552,7 +548,7 @@ START_TEST(removing_every_entry_in_a_shuffled_order_finds_each_survivor_until_no
     struct livetab t;
     livetab_init(&t);
     for (size_t i = 0; i < MANY_ENTRIES; i++) {
-        struct live_entry e = entry_numbered(0x200000 + i * 64, 1000 + i, i);
+        struct live_slot e = entry_numbered(0x200000 + i * 64, 1000 + i, i);
         ck_assert_ptr_nonnull(livetab_insert(&t, &e));
     }
     rng_seed(0x5eed0004);
@@ -564,8 +560,8 @@ START_TEST(removing_every_entry_in_a_shuffled_order_finds_each_survivor_until_no
         in[i] = true;
     for (size_t k = 0; k < MANY_ENTRIES; k++) {
         size_t i = order[k];
-        struct live_entry want = entry_numbered(0x200000 + i * 64, 1000 + i, i);
-        struct live_entry *e = livetab_find(&t, want.addr, want.alloc_ts);
+        struct live_slot want = entry_numbered(0x200000 + i * 64, 1000 + i, i);
+        struct live_slot *e = livetab_find(&t, want.addr, want.alloc_ts);
         entry_check(e, &want);
         livetab_remove(&t, e);
         in[i] = false;
@@ -573,8 +569,8 @@ START_TEST(removing_every_entry_in_a_shuffled_order_finds_each_survivor_until_no
         /* A full check at a few points: quarter, half, three quarters. */
         if ((k + 1) % (MANY_ENTRIES / 4) == 0) {
             for (size_t j = 0; j < MANY_ENTRIES; j++) {
-                struct live_entry w = entry_numbered(0x200000 + j * 64, 1000 + j, j);
-                struct live_entry *f = livetab_find(&t, w.addr, w.alloc_ts);
+                struct live_slot w = entry_numbered(0x200000 + j * 64, 1000 + j, j);
+                struct live_slot *f = livetab_find(&t, w.addr, w.alloc_ts);
                 if (in[j])
                     entry_check(f, &w);
                 else

@@ -78,6 +78,7 @@ bool state_set_classes(struct proc_state *p, const struct class_table *table)
     free(p->lifetimes);
     p->class_table = *table;
     p->class_count = table->count;
+    liveset_set_classes(&p->live, table->payload_bytes, table->count);
     p->classes = classes;
     p->lifetimes = lifetimes;
     return true;
@@ -89,7 +90,7 @@ bool state_init(struct proc_state *p, uint32_t pid, unsigned mode, uint64_t samp
     p->pid = pid;
     p->mode = mode;
     p->sample_bytes = sample_bytes;
-    livetab_init(&p->live);
+    liveset_init(&p->live);
     u64map_init(&p->sizes);
     u64map_init(&p->pairs);
     u64map_init(&p->stack_by_hash);
@@ -101,7 +102,7 @@ bool state_init(struct proc_state *p, uint32_t pid, unsigned mode, uint64_t samp
 
 void state_free(struct proc_state *p)
 {
-    livetab_free(&p->live);
+    liveset_free(&p->live);
     u64map_free(&p->sizes);
     u64map_free(&p->pairs);
     u64map_free(&p->stack_by_hash);
@@ -323,19 +324,15 @@ static void ingest_alloc(struct proc_state *p, size_t thread, uint64_t addr, uin
                            .thread_id = p->threads[thread].tid, .class_id = (uint8_t)cls};
     if (cls < state_large(p)) /* the block left a thread cache */
         ingest_gauge_take(&p->classes[cls].cached, &p->classes[cls].cached_owed, 1);
-    struct live_entry *pending = p->pending_frees != 0 ? livetab_find(&p->live, addr, ts) : NULL;
-    if (pending != NULL && pending->pending_free) {
+    struct live_entry pending;
+    if (p->pending_frees != 0 && liveset_take(&p->live, addr, ts, true, &pending)) {
         /* Its free came first: count both now. */
-        uint64_t free_ts = pending->free_ts;
-        uint32_t free_tid = pending->thread_id;
-        size_t free_thread = pending->free_thread;
-        livetab_remove(&p->live, pending);
         p->pending_frees--;
         ingest_count_alloc(p, thread, &e, sampled, call);
-        ingest_count_free(p, free_thread, &e, free_ts, free_tid);
+        ingest_count_free(p, pending.free_thread, &e, pending.free_ts, pending.thread_id);
         return;
     }
-    if (livetab_insert(&p->live, &e) != NULL)
+    if (liveset_put(&p->live, &e))
         ingest_count_alloc(p, thread, &e, sampled, call);
 }
 
@@ -345,17 +342,15 @@ static void ingest_free(struct proc_state *p, size_t thread, uint64_t addr, uint
     uint32_t tid = p->threads[thread].tid;
     if (cls < state_large(p)) /* the block went into a thread cache */
         ingest_gauge_add(&p->classes[cls].cached, &p->classes[cls].cached_owed, 1);
-    struct live_entry *e = livetab_find(&p->live, addr, alloc_ts);
-    if (e != NULL && !e->pending_free) {
-        struct live_entry copy = *e;
-        livetab_remove(&p->live, e);
-        ingest_count_free(p, thread, &copy, ts, tid);
+    struct live_entry e;
+    if (liveset_take(&p->live, addr, alloc_ts, false, &e)) {
+        ingest_count_free(p, thread, &e, ts, tid);
         return;
     }
     struct live_entry pending = {.addr = addr, .alloc_ts = alloc_ts, .free_ts = ts,
                                  .thread_id = tid, .class_id = (uint8_t)cls, .pending_free = 1,
                                  .free_thread = (uint32_t)thread};
-    if (livetab_insert(&p->live, &pending) != NULL)
+    if (liveset_put(&p->live, &pending))
         p->pending_frees++;
 }
 
@@ -653,17 +648,9 @@ void state_ingest(struct proc_state *p, size_t thread, const record_t *recs, siz
 
 void state_settle(struct proc_state *p)
 {
-    struct livetab *live = &p->live;
-    for (size_t i = 0; i < live->cap;) {
-        struct live_entry *e = &live->slots[i];
-        if (e->addr != 0 && e->pending_free) {
-            p->untracked_frees++;
-            p->pending_frees--;
-            livetab_remove(live, e); /* may shift a later entry into slot i */
-            continue;
-        }
-        i++;
-    }
+    size_t dropped = liveset_drop_pending(&p->live);
+    p->untracked_frees += dropped;
+    p->pending_frees -= dropped < p->pending_frees ? dropped : p->pending_frees;
 }
 
 static const char *const ingest_call_names[STATE_CALLS] = {
@@ -685,11 +672,7 @@ const char *state_corruption_name(const struct proc_state *p, unsigned name)
 void state_live_each(const struct proc_state *p, void (*fn)(const struct live_entry *e, void *arg),
                      void *arg)
 {
-    for (size_t i = 0; i < p->live.cap; i++) {
-        const struct live_entry *e = &p->live.slots[i];
-        if (e->addr != 0 && !e->pending_free)
-            fn(e, arg);
-    }
+    liveset_each(&p->live, fn, arg);
 }
 
 uint64_t state_size_count(const struct proc_state *p, uint64_t requested)

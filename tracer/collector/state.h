@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "class_table.h"
+#include "liveset.h"
 #include "record.h"
 #include "tables.h"
 
@@ -164,7 +165,7 @@ struct proc_state {
     struct class_table class_table;
     unsigned class_count;
     struct class_state *classes; /* class_count + 1 entries */
-    struct livetab live;
+    struct liveset live;
     size_t pending_frees;    /* entries of live that are pending frees */
     uint64_t dense_sizes[STATE_DENSE_SIZES]; /* requested size -> allocs, small sizes */
     struct u64map sizes;     /* requested size + 1 -> allocs, sizes from STATE_DENSE_SIZES */

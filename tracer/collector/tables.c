@@ -151,7 +151,7 @@ void livetab_free(struct livetab *t)
 static bool livetab_grow(struct livetab *t)
 {
     size_t cap = t->cap ? t->cap * 2 : 1024;
-    struct live_entry *slots = tables_alloc(cap, sizeof *slots);
+    struct live_slot *slots = tables_alloc(cap, sizeof *slots);
     if (slots == NULL)
         return false;
     struct livetab bigger = {.slots = slots, .cap = cap, .count = t->count};
@@ -168,12 +168,12 @@ static bool livetab_grow(struct livetab *t)
     return true;
 }
 
-struct live_entry *livetab_find(const struct livetab *t, uint64_t addr, uint64_t alloc_ts)
+struct live_slot *livetab_find(const struct livetab *t, uint64_t addr, uint64_t alloc_ts)
 {
     if (t->cap == 0)
         return NULL;
     for (size_t i = livetab_home(t, addr, alloc_ts);; i = (i + 1) & (t->cap - 1)) {
-        struct live_entry *e = &t->slots[i];
+        struct live_slot *e = &t->slots[i];
         if (e->addr == 0)
             return NULL;
         if (e->addr == addr && e->alloc_ts == alloc_ts)
@@ -181,7 +181,7 @@ struct live_entry *livetab_find(const struct livetab *t, uint64_t addr, uint64_t
     }
 }
 
-struct live_entry *livetab_insert(struct livetab *t, const struct live_entry *e)
+struct live_slot *livetab_insert(struct livetab *t, const struct live_slot *e)
 {
     if ((t->count + 1) * 4 > t->cap * 3 && !livetab_grow(t))
         return NULL;
@@ -193,7 +193,7 @@ struct live_entry *livetab_insert(struct livetab *t, const struct live_entry *e)
     return &t->slots[i];
 }
 
-void livetab_remove(struct livetab *t, struct live_entry *e)
+void livetab_remove(struct livetab *t, struct live_slot *e)
 {
     size_t mask = t->cap - 1;
     size_t hole = (size_t)(e - t->slots);

@@ -1,0 +1,183 @@
+/* liveset.c - see liveset.h. A slot's two words hold, for an entry:
+ *   word[0]: requested (low 32 bits), stack id (high 32)
+ *   word[1]: thread id (low 32), class id (bits 32-39), LIVESET_* flags (40-47)
+ * and for the second slot of an entry that did not fit one (LIVESET_WIDE):
+ *   a live allocation: requested, usable, each in full;
+ *   a pending free:    the free's timestamp, the freeing thread's index.
+ * They live in the collector, a normal process: plain malloc is fine. */
+#include "liveset.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define LIVESET_PENDING 1u /* a free whose allocation has not come yet */
+#define LIVESET_WIDE 2u    /* its second slot is at (addr + 1, alloc_ts) */
+
+void liveset_init(struct liveset *s)
+{
+    memset(s, 0, sizeof *s);
+    livetab_init(&s->tab);
+}
+
+void liveset_free(struct liveset *s)
+{
+    livetab_free(&s->tab);
+    liveset_init(s);
+}
+
+void liveset_set_classes(struct liveset *s, const uint64_t *payload, unsigned count)
+{
+    if (count > CLASS_TABLE_MAX)
+        count = CLASS_TABLE_MAX;
+    memcpy(s->payload, payload, count * sizeof *payload);
+    s->classes = count;
+}
+
+/* Whether e fits one slot: its usable size follows from its class. */
+static bool liveset_fits(const struct liveset *s, const struct live_entry *e)
+{
+    return !e->pending_free && e->requested <= UINT32_MAX && e->class_id < s->classes &&
+           e->usable == s->payload[e->class_id];
+}
+
+bool liveset_put(struct liveset *s, const struct live_entry *e)
+{
+    if (e->addr & 1)
+        return false;
+    bool wide = !liveset_fits(s, e);
+    unsigned flags = (e->pending_free ? LIVESET_PENDING : 0u) | (wide ? LIVESET_WIDE : 0u);
+    struct live_slot head = {
+        .addr = e->addr, .alloc_ts = e->alloc_ts,
+        .word = {(wide ? 0 : e->requested) | (uint64_t)e->stack_id << 32,
+                 e->thread_id | (uint64_t)e->class_id << 32 | (uint64_t)flags << 40}};
+    if (livetab_insert(&s->tab, &head) == NULL)
+        return false;
+    if (wide) {
+        struct live_slot rest = {.addr = e->addr + 1, .alloc_ts = e->alloc_ts};
+        rest.word[0] = e->pending_free ? e->free_ts : e->requested;
+        rest.word[1] = e->pending_free ? e->free_thread : e->usable;
+        if (livetab_insert(&s->tab, &rest) == NULL) {
+            /* A failed insert changes nothing: the head goes again. */
+            struct live_slot *again = livetab_find(&s->tab, e->addr, e->alloc_ts);
+            if (again != NULL)
+                livetab_remove(&s->tab, again);
+            return false;
+        }
+    }
+    s->entries++;
+    return true;
+}
+
+/* *out from the head slot's words and, if wide, its second slot's (rest:
+ * NULL if missing, which only a bug could make). */
+static void liveset_unpack(const struct liveset *s, const struct live_slot *head,
+                           const struct live_slot *rest, struct live_entry *out)
+{
+    unsigned flags = (unsigned)(head->word[1] >> 40) & 0xffu;
+    memset(out, 0, sizeof *out);
+    out->addr = head->addr;
+    out->alloc_ts = head->alloc_ts;
+    out->stack_id = (uint32_t)(head->word[0] >> 32);
+    out->thread_id = (uint32_t)head->word[1];
+    out->class_id = (uint8_t)(head->word[1] >> 32);
+    out->pending_free = (flags & LIVESET_PENDING) != 0;
+    if (!(flags & LIVESET_WIDE)) {
+        out->requested = (uint32_t)head->word[0];
+        out->usable = out->class_id < s->classes ? s->payload[out->class_id] : 0;
+    } else if (rest != NULL && out->pending_free) {
+        out->free_ts = rest->word[0];
+        out->free_thread = (uint32_t)rest->word[1];
+    } else if (rest != NULL) {
+        out->requested = rest->word[0];
+        out->usable = rest->word[1];
+    }
+}
+
+static bool liveset_is_head(const struct live_slot *slot)
+{
+    return slot->addr != 0 && (slot->addr & 1) == 0;
+}
+
+bool liveset_take(struct liveset *s, uint64_t addr, uint64_t alloc_ts, bool pending,
+                  struct live_entry *out)
+{
+    if (addr & 1)
+        return false;
+    struct live_slot *head = livetab_find(&s->tab, addr, alloc_ts);
+    if (head == NULL)
+        return false;
+    unsigned flags = (unsigned)(head->word[1] >> 40) & 0xffu;
+    if (((flags & LIVESET_PENDING) != 0) != pending)
+        return false;
+    struct live_slot copy = *head;
+    /* Removing one slot can move the other (a backward shift of its probe
+     * run): each is looked up just before it goes. */
+    livetab_remove(&s->tab, head);
+    struct live_slot *rest = NULL, rest_copy;
+    if (flags & LIVESET_WIDE) {
+        rest = livetab_find(&s->tab, addr + 1, alloc_ts);
+        if (rest != NULL) {
+            rest_copy = *rest;
+            livetab_remove(&s->tab, rest);
+            rest = &rest_copy;
+        }
+    }
+    liveset_unpack(s, &copy, rest, out);
+    s->entries--;
+    return true;
+}
+
+void liveset_each(const struct liveset *s, void (*fn)(const struct live_entry *e, void *arg),
+                  void *arg)
+{
+    for (size_t i = 0; i < s->tab.cap; i++) {
+        const struct live_slot *head = &s->tab.slots[i];
+        if (!liveset_is_head(head))
+            continue;
+        unsigned flags = (unsigned)(head->word[1] >> 40) & 0xffu;
+        if (flags & LIVESET_PENDING)
+            continue;
+        const struct live_slot *rest =
+            (flags & LIVESET_WIDE) ? livetab_find(&s->tab, head->addr + 1, head->alloc_ts) : NULL;
+        struct live_entry e;
+        liveset_unpack(s, head, rest, &e);
+        fn(&e, arg);
+    }
+}
+
+size_t liveset_drop_pending(struct liveset *s)
+{
+    /* Keys first, removals after: a removal moves slots, which a walk of
+     * the table would then miss or see twice. */
+    size_t count = 0, cap = 0;
+    struct {
+        uint64_t addr, alloc_ts;
+    } *keys = NULL;
+    for (size_t i = 0; i < s->tab.cap; i++) {
+        const struct live_slot *head = &s->tab.slots[i];
+        if (!liveset_is_head(head) || !((head->word[1] >> 40) & LIVESET_PENDING))
+            continue;
+        if (count == cap) {
+            size_t grown = cap ? cap * 2 : 64;
+            void *more = realloc(keys, grown * sizeof *keys);
+            if (more == NULL)
+                break; /* no memory: the rest stay pending */
+            keys = more;
+            cap = grown;
+        }
+        keys[count].addr = head->addr;
+        keys[count].alloc_ts = head->alloc_ts;
+        count++;
+    }
+    size_t dropped = 0;
+    struct live_entry gone;
+    for (size_t k = 0; k < count; k++)
+        dropped += liveset_take(s, keys[k].addr, keys[k].alloc_ts, true, &gone);
+    free(keys);
+    return dropped;
+}
+
+size_t liveset_slots(const struct liveset *s)
+{
+    return s->tab.count;
+}
