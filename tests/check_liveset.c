@@ -125,7 +125,7 @@ START_TEST(two_allocations_of_one_address_are_told_apart_by_their_timestamps)
 }
 END_TEST
 
-START_TEST(an_odd_address_is_refused_and_changes_nothing)
+START_TEST(an_odd_or_null_address_is_refused_and_changes_nothing)
 {
     struct liveset s;
     set_up(&s);
@@ -135,6 +135,8 @@ START_TEST(an_odd_address_is_refused_and_changes_nothing)
     struct live_entry odd = live(0x8001, 3, 10, 64, 0), got;
     ck_assert(!liveset_put(&s, &odd));
     ck_assert(!liveset_take(&s, 0x8001, 3, false, &got));
+    struct live_entry null_block = live(0, 3, 10, 64, 0); /* 0 marks an empty slot */
+    ck_assert(!liveset_put(&s, &null_block));
     ck_assert_uint_eq(liveset_slots(&s), 2);
     ck_assert(liveset_take(&s, wide.addr, wide.alloc_ts, false, &got));
     same_entry(&got, &wide);
@@ -217,6 +219,36 @@ START_TEST(a_hundred_thousand_entries_of_every_shape_survive_growth_each_and_dro
 }
 END_TEST
 
+START_TEST(each_and_dropping_the_pending_see_the_entries_a_growth_has_not_moved_yet)
+{
+    struct liveset s;
+    set_up(&s);
+    size_t live_count = 0, pending = 0;
+    uint64_t bytes = 0, i = 0;
+    /* Until a growth is under way with the table past its first sizes. */
+    while (s.tab.old == NULL || s.tab.cap < 16384) {
+        struct live_entry e = mixed(i++);
+        ck_assert(liveset_put(&s, &e));
+        if (e.pending_free) {
+            pending++;
+        } else {
+            live_count++;
+            bytes += e.requested;
+        }
+    }
+    ck_assert_ptr_nonnull(s.tab.old);
+    struct visit v = {0, 0};
+    liveset_each(&s, visit_one, &v);
+    ck_assert_uint_eq(v.seen, live_count);
+    ck_assert_uint_eq(v.bytes, bytes);
+    ck_assert_uint_eq(liveset_drop_pending(&s), pending);
+    v = (struct visit){0, 0};
+    liveset_each(&s, visit_one, &v);
+    ck_assert_uint_eq(v.seen, live_count);
+    liveset_free(&s);
+}
+END_TEST
+
 Suite *liveset_suite(void)
 {
     Suite *s = suite_create("liveset");
@@ -225,8 +257,9 @@ Suite *liveset_suite(void)
     tcase_add_test(tc, entries_whose_sizes_do_not_follow_from_their_class_take_two_slots_and_come_back_whole);
     tcase_add_test(tc, a_pending_free_comes_back_with_its_free_time_and_thread);
     tcase_add_test(tc, two_allocations_of_one_address_are_told_apart_by_their_timestamps);
-    tcase_add_test(tc, an_odd_address_is_refused_and_changes_nothing);
+    tcase_add_test(tc, an_odd_or_null_address_is_refused_and_changes_nothing);
     tcase_add_test(tc, a_hundred_thousand_entries_of_every_shape_survive_growth_each_and_dropping_the_pending);
+    tcase_add_test(tc, each_and_dropping_the_pending_see_the_entries_a_growth_has_not_moved_yet);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -294,22 +294,33 @@ static void livetab_scratch_free(struct livetab *t)
     t->cap = t->count = 0;
 }
 
-/* The probing invariant over the whole table, and count = occupied slots. */
-static void livetab_check_probing(const struct livetab *t)
+/* The probing invariant over one array of a table: every slot between
+ * an entry's home and its place is occupied. Returns the entries. */
+static size_t livetab_check_array(const struct live_slot *slots, size_t cap)
 {
-    struct livetab scratch = livetab_scratch(t->cap);
+    struct livetab scratch = livetab_scratch(cap);
     size_t occupied = 0;
-    for (size_t i = 0; i < t->cap; i++) {
-        if (t->slots[i].addr == 0)
+    for (size_t i = 0; i < cap; i++) {
+        if (slots[i].addr == 0)
             continue;
         occupied++;
-        size_t home = livetab_home_in(&scratch, t->slots[i].addr, t->slots[i].alloc_ts);
-        for (size_t j = home; j != i; j = (j + 1) & (t->cap - 1))
-            ck_assert_msg(t->slots[j].addr != 0,
+        size_t home = livetab_home_in(&scratch, slots[i].addr, slots[i].alloc_ts);
+        for (size_t j = home; j != i; j = (j + 1) & (cap - 1))
+            ck_assert_msg(slots[j].addr != 0,
                           "entry at slot %zu is cut off from its home %zu by empty slot %zu", i, home, j);
     }
-    ck_assert_uint_eq(occupied, t->count);
     livetab_scratch_free(&scratch);
+    return occupied;
+}
+
+/* The probing invariant over the whole table - both arrays while it
+ * grows - and count = occupied slots. */
+static void livetab_check_probing(const struct livetab *t)
+{
+    size_t occupied = livetab_check_array(t->slots, t->cap);
+    if (t->old != NULL)
+        occupied += livetab_check_array(t->old, t->old_cap);
+    ck_assert_uint_eq(occupied, t->count);
 }
 
 START_TEST(an_empty_live_table_finds_nothing)
@@ -587,6 +598,55 @@ START_TEST(removing_every_entry_in_a_shuffled_order_finds_each_survivor_until_no
 }
 END_TEST
 
+/* Inserts entry i of the growth test. */
+static struct live_slot growth_entry(uint64_t i)
+{
+    return entry_numbered(0x7f0000000000 + i * 64, i + 1, i);
+}
+
+START_TEST(entries_stay_findable_and_removable_while_a_growth_moves_them_over)
+{
+    struct livetab t;
+    livetab_init(&t);
+    uint64_t n = 0;
+    while (t.old == NULL || t.cap < (size_t)LIVETAB_FIRST_CAP << 4) {
+        struct live_slot e = growth_entry(n++);
+        ck_assert_ptr_nonnull(livetab_insert(&t, &e));
+    }
+    /* A growth has just begun: most entries are still in the old array. */
+    ck_assert_ptr_nonnull(t.old);
+    livetab_check_probing(&t);
+    bool *gone = calloc(n + 4096, sizeof *gone);
+    ck_assert_ptr_nonnull(gone);
+    for (uint64_t i = 0; i < n; i += 3) {
+        struct live_slot want = growth_entry(i);
+        struct live_slot *at = livetab_find(&t, want.addr, want.alloc_ts);
+        entry_check(at, &want);
+        livetab_remove(&t, at);
+        gone[i] = true;
+    }
+    livetab_check_probing(&t);
+    /* Insertions move the rest over; check every step until it is done. */
+    uint64_t steps = 0;
+    while (t.old != NULL) {
+        struct live_slot e = growth_entry(n++);
+        ck_assert_ptr_nonnull(livetab_insert(&t, &e));
+        livetab_check_probing(&t);
+        ck_assert_uint_lt(++steps, 4096);
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        struct live_slot want = growth_entry(i);
+        struct live_slot *at = livetab_find(&t, want.addr, want.alloc_ts);
+        if (gone[i])
+            ck_assert_ptr_null(at);
+        else
+            entry_check(at, &want);
+    }
+    free(gone);
+    livetab_free(&t);
+}
+END_TEST
+
 Suite *tables_suite(void)
 {
     Suite *s = suite_create("tables");
@@ -607,6 +667,7 @@ Suite *tables_suite(void)
     tcase_add_test(live, thousands_of_entries_of_one_address_are_all_found);
     tcase_add_test(live, deleting_every_other_entry_of_a_dense_colliding_cluster_keeps_the_rest_findable);
     tcase_add_test(live, removing_every_entry_in_a_shuffled_order_finds_each_survivor_until_none_is_left);
+    tcase_add_test(live, entries_stay_findable_and_removable_while_a_growth_moves_them_over);
     suite_add_tcase(s, live);
     return s;
 }

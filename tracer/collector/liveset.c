@@ -42,7 +42,7 @@ static bool liveset_fits(const struct liveset *s, const struct live_entry *e)
 
 bool liveset_put(struct liveset *s, const struct live_entry *e)
 {
-    if (e->addr & 1)
+    if (e->addr == 0 || (e->addr & 1))
         return false;
     bool wide = !liveset_fits(s, e);
     unsigned flags = (e->pending_free ? LIVESET_PENDING : 0u) | (wide ? LIVESET_WIDE : 0u);
@@ -130,18 +130,23 @@ bool liveset_take(struct liveset *s, uint64_t addr, uint64_t alloc_ts, bool pend
 void liveset_each(const struct liveset *s, void (*fn)(const struct live_entry *e, void *arg),
                   void *arg)
 {
-    for (size_t i = 0; i < s->tab.cap; i++) {
-        const struct live_slot *head = &s->tab.slots[i];
-        if (!liveset_is_head(head))
-            continue;
-        unsigned flags = (unsigned)(head->word[1] >> 40) & 0xffu;
-        if (flags & LIVESET_PENDING)
-            continue;
-        const struct live_slot *rest =
-            (flags & LIVESET_WIDE) ? livetab_find(&s->tab, head->addr + 1, head->alloc_ts) : NULL;
-        struct live_entry e;
-        liveset_unpack(s, head, rest, &e);
-        fn(&e, arg);
+    for (int a = 0; a < 2; a++) { /* both arrays while the table grows (tables.h) */
+        const struct live_slot *slots = a == 0 ? s->tab.slots : s->tab.old;
+        size_t cap = a == 0 ? s->tab.cap : (s->tab.old != NULL ? s->tab.old_cap : 0);
+        for (size_t i = 0; i < cap; i++) {
+            const struct live_slot *head = &slots[i];
+            if (!liveset_is_head(head))
+                continue;
+            unsigned flags = (unsigned)(head->word[1] >> 40) & 0xffu;
+            if (flags & LIVESET_PENDING)
+                continue;
+            const struct live_slot *rest =
+                (flags & LIVESET_WIDE) ? livetab_find(&s->tab, head->addr + 1, head->alloc_ts)
+                                       : NULL;
+            struct live_entry e;
+            liveset_unpack(s, head, rest, &e);
+            fn(&e, arg);
+        }
     }
 }
 
@@ -153,21 +158,28 @@ size_t liveset_drop_pending(struct liveset *s)
     struct {
         uint64_t addr, alloc_ts;
     } *keys = NULL;
-    for (size_t i = 0; i < s->tab.cap; i++) {
-        const struct live_slot *head = &s->tab.slots[i];
-        if (!liveset_is_head(head) || !((head->word[1] >> 40) & LIVESET_PENDING))
-            continue;
-        if (count == cap) {
-            size_t grown = cap ? cap * 2 : 64;
-            void *more = realloc(keys, grown * sizeof *keys);
-            if (more == NULL)
-                break; /* no memory: the rest stay pending */
-            keys = more;
-            cap = grown;
+    bool full = false;
+    for (int a = 0; a < 2 && !full; a++) { /* both arrays while the table grows */
+        const struct live_slot *slots = a == 0 ? s->tab.slots : s->tab.old;
+        size_t slots_cap = a == 0 ? s->tab.cap : (s->tab.old != NULL ? s->tab.old_cap : 0);
+        for (size_t i = 0; i < slots_cap; i++) {
+            const struct live_slot *head = &slots[i];
+            if (!liveset_is_head(head) || !((head->word[1] >> 40) & LIVESET_PENDING))
+                continue;
+            if (count == cap) {
+                size_t grown = cap ? cap * 2 : 64;
+                void *more = realloc(keys, grown * sizeof *keys);
+                if (more == NULL) {
+                    full = true; /* no memory: the rest stay pending */
+                    break;
+                }
+                keys = more;
+                cap = grown;
+            }
+            keys[count].addr = head->addr;
+            keys[count].alloc_ts = head->alloc_ts;
+            count++;
         }
-        keys[count].addr = head->addr;
-        keys[count].alloc_ts = head->alloc_ts;
-        count++;
     }
     size_t dropped = 0;
     struct live_entry gone;

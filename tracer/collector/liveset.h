@@ -21,7 +21,7 @@
 
 /* One allocation, or one pending free, whole. */
 struct live_entry {
-    uint64_t addr;      /* even: an odd address is refused (liveset_put) */
+    uint64_t addr;      /* even, not 0: others are refused (liveset_put) */
     uint64_t alloc_ts;
     uint64_t requested;
     uint64_t usable;
@@ -48,8 +48,8 @@ void liveset_free(struct liveset *s);
  * large class) always keep their sizes in full. */
 void liveset_set_classes(struct liveset *s, const uint64_t *payload, unsigned count);
 
-/* Adds a copy of *e. false: no memory, or an odd address (no block has
- * one: the record is garbage); nothing was added. */
+/* Adds a copy of *e. false: no memory, or address 0 or an odd one (no
+ * block has one: the record is garbage); nothing was added. */
 bool liveset_put(struct liveset *s, const struct live_entry *e);
 
 /* Takes out the entry (addr, alloc_ts) that is a pending free if

@@ -24,16 +24,17 @@ static inline size_t tables_home(uint64_t key, size_t cap)
 #define TABLES_MAP_BYTES (2u << 20) /* tables this large are mapped apart, populated */
 
 /* Zeroed memory for n slots of `size` bytes: calloc below
- * TABLES_MAP_BYTES, else an anonymous mapping, its pages populated. */
-static void *tables_alloc(size_t n, size_t size)
+ * TABLES_MAP_BYTES, else an anonymous mapping, its pages populated now if
+ * `populate` (else they fault in as they are first written). */
+static void *tables_alloc(size_t n, size_t size, bool populate)
 {
     if (n > SIZE_MAX / size)
         return NULL;
     size_t bytes = n * size;
     if (bytes < TABLES_MAP_BYTES)
         return calloc(n, size);
-    void *map = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
-                     -1, 0);
+    void *map = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | (populate ? MAP_POPULATE : 0), -1, 0);
     return map != MAP_FAILED ? map : NULL;
 }
 
@@ -131,11 +132,19 @@ void u64map_each(const struct u64map *m, void (*fn)(uint64_t key, uint64_t value
  * cache and TLB miss per record once a million blocks were live. The
  * timestamp, which only tells apart the allocations of one address in
  * turn, stays out of the home: they share a probe run. */
-static inline size_t livetab_home(const struct livetab *t, uint64_t addr, uint64_t ts)
+static inline size_t livetab_home(size_t cap, uint64_t addr, uint64_t ts)
 {
     (void)ts;
-    return (tables_home(addr >> 12, t->cap) + ((addr >> 6) & 63)) & (t->cap - 1);
+    return (tables_home(addr >> 12, cap) + ((addr >> 6) & 63)) & (cap - 1);
 }
+
+#define LIVETAB_MIGRATE_STEP 8u /* old entries moved per insertion while a growth runs, at least */
+#define LIVETAB_PREPARE_SLICE (64u << 10) /* bytes of the next array populated at a time */
+#ifdef MADV_POPULATE_WRITE
+#define LIVETAB_POPULATE_WRITE MADV_POPULATE_WRITE
+#else
+#define LIVETAB_POPULATE_WRITE 23 /* Linux 5.14's value; older kernels say EINVAL */
+#endif
 
 void livetab_init(struct livetab *t)
 {
@@ -145,35 +154,19 @@ void livetab_init(struct livetab *t)
 void livetab_free(struct livetab *t)
 {
     tables_release(t->slots, t->cap, sizeof *t->slots);
+    tables_release(t->old, t->old_cap, sizeof *t->old);
+    tables_release(t->next, t->cap * 2, sizeof *t->next);
     livetab_init(t);
 }
 
-static bool livetab_grow(struct livetab *t)
+/* The slot of (addr, alloc_ts) in slots[0..cap), or NULL. */
+static struct live_slot *livetab_find_in(struct live_slot *slots, size_t cap, uint64_t addr,
+                                         uint64_t alloc_ts)
 {
-    size_t cap = t->cap ? t->cap * 2 : 1024;
-    struct live_slot *slots = tables_alloc(cap, sizeof *slots);
-    if (slots == NULL)
-        return false;
-    struct livetab bigger = {.slots = slots, .cap = cap, .count = t->count};
-    for (size_t i = 0; i < t->cap; i++) {
-        if (t->slots[i].addr == 0)
-            continue;
-        size_t j = livetab_home(&bigger, t->slots[i].addr, t->slots[i].alloc_ts);
-        while (slots[j].addr != 0)
-            j = (j + 1) & (cap - 1);
-        slots[j] = t->slots[i];
-    }
-    tables_release(t->slots, t->cap, sizeof *t->slots);
-    *t = bigger;
-    return true;
-}
-
-struct live_slot *livetab_find(const struct livetab *t, uint64_t addr, uint64_t alloc_ts)
-{
-    if (t->cap == 0)
+    if (cap == 0)
         return NULL;
-    for (size_t i = livetab_home(t, addr, alloc_ts);; i = (i + 1) & (t->cap - 1)) {
-        struct live_slot *e = &t->slots[i];
+    for (size_t i = livetab_home(cap, addr, alloc_ts);; i = (i + 1) & (cap - 1)) {
+        struct live_slot *e = &slots[i];
         if (e->addr == 0)
             return NULL;
         if (e->addr == addr && e->alloc_ts == alloc_ts)
@@ -181,33 +174,167 @@ struct live_slot *livetab_find(const struct livetab *t, uint64_t addr, uint64_t 
     }
 }
 
+/* Puts a copy of *e into the first free slot of its probe run. */
+static struct live_slot *livetab_place(struct live_slot *slots, size_t cap,
+                                       const struct live_slot *e)
+{
+    size_t i = livetab_home(cap, e->addr, e->alloc_ts);
+    while (slots[i].addr != 0)
+        i = (i + 1) & (cap - 1);
+    slots[i] = *e;
+    return &slots[i];
+}
+
+/* Empties slot `hole` of slots[0..cap) and pulls later members of its
+ * probe run back into it wherever the hole lies between their home and
+ * where they sit (backward shift: no tombstones). */
+static void livetab_remove_in(struct live_slot *slots, size_t cap, size_t hole)
+{
+    size_t mask = cap - 1;
+    slots[hole].addr = 0;
+    for (size_t i = (hole + 1) & mask; slots[i].addr != 0; i = (i + 1) & mask) {
+        size_t home = livetab_home(cap, slots[i].addr, slots[i].alloc_ts);
+        bool movable = ((i - home) & mask) >= ((i - hole) & mask);
+        if (movable) {
+            slots[hole] = slots[i];
+            slots[i].addr = 0;
+            hole = i;
+        }
+    }
+}
+
+/* Moves at least `want` entries of the old array into the new one, and on
+ * to the end of the run of occupied slots it is in: the part of the old
+ * array already walked is then empty and ends at an empty slot, so every
+ * probe run left there lies wholly in the part not walked yet and is found
+ * as it was (a removal's backward shift stays inside its run too). */
+static void livetab_migrate(struct livetab *t, size_t want)
+{
+    size_t moved = 0, mask = t->old_cap - 1;
+    while (t->old_done < t->old_cap) {
+        struct live_slot *s = &t->old[(t->old_start + t->old_done) & mask];
+        if (s->addr == 0) {
+            if (moved >= want)
+                break;
+        } else {
+            livetab_place(t->slots, t->cap, s);
+            s->addr = 0;
+            moved++;
+        }
+        t->old_done++;
+    }
+    if (t->old_done == t->old_cap) {
+        tables_release(t->old, t->old_cap, sizeof *t->old);
+        t->old = NULL;
+        t->old_cap = t->old_done = 0;
+    }
+}
+
+/* Populates up to `bytes` more of the array the next growth will use.
+ * Its pages are written at random once entries go in, and a fault each
+ * (about a microsecond here) is dearer than populating them in bulk; but
+ * populating 256 MB at the growth itself held the rings for 60 ms. So the
+ * array is mapped when the table is 11/16 full and populated a slice per
+ * insertion, done by the time it is 3/4 full and grows. */
+static void livetab_prepare(struct livetab *t, size_t bytes)
+{
+    size_t total = t->cap * 2 * sizeof *t->next;
+    /* Whole pages: madvise takes a page-aligned start. */
+    size_t end = bytes >= total - t->next_ready ? total : (t->next_ready + bytes) & ~(size_t)4095;
+    char *base = (char *)t->next;
+    if (end > t->next_ready && madvise(base + t->next_ready, end - t->next_ready,
+                                       LIVETAB_POPULATE_WRITE) != 0) {
+        /* A kernel before 5.14: a write to each page does the same. */
+        for (size_t at = t->next_ready; at < end; at += 4096)
+            *(volatile char *)(base + at) = 0;
+    }
+    t->next_ready = end;
+}
+
+/* Maps the next growth's array once the table is 11/16 full, and
+ * populates a slice of it per insertion (livetab_prepare). Only tables
+ * whose next array is mapped apart (tables_alloc): smaller ones are a
+ * calloc, cheap at once. */
+static void livetab_prepare_step(struct livetab *t)
+{
+    size_t next_bytes = t->cap * 2 * sizeof *t->next;
+    if (t->next == NULL) {
+        if (next_bytes < TABLES_MAP_BYTES || (t->count + 1) * 16 <= t->cap * 11)
+            return;
+        t->next = tables_alloc(t->cap * 2, sizeof *t->next, false);
+        t->next_ready = 0;
+        if (t->next == NULL)
+            return; /* the growth will try again, populated at once */
+    }
+    /* cap/16 insertions at least between 11/16 and 3/4 full; 64 KiB at a
+     * time, as a call per page would cost more than the page. */
+    t->next_owed += next_bytes / (t->cap / 16) + 1;
+    if (t->next_owed >= LIVETAB_PREPARE_SLICE) {
+        livetab_prepare(t, t->next_owed);
+        t->next_owed = 0;
+    }
+}
+
+/* Starts a growth: a new array twice the size, the current one becoming
+ * the old array that insertions then move over a few entries at a time
+ * (livetab_migrate). A table of millions of entries took 50-100 ms to
+ * rehash at once, and the rings waited for it (python3: a fifth of its
+ * waits on full rings). */
+static bool livetab_grow(struct livetab *t)
+{
+    if (t->old != NULL)
+        livetab_migrate(t, SIZE_MAX); /* the previous growth is not done */
+    size_t cap = t->cap ? t->cap * 2 : 1024;
+    struct live_slot *slots = t->next;
+    if (slots != NULL)
+        livetab_prepare(t, SIZE_MAX); /* the rest of its pages */
+    else
+        slots = tables_alloc(cap, sizeof *slots, true);
+    t->next = NULL;
+    t->next_ready = t->next_owed = 0;
+    if (slots == NULL)
+        return false;
+    t->old = t->slots;
+    t->old_cap = t->cap;
+    t->old_done = 0;
+    t->old_start = 0;
+    /* The walk starts at an empty slot, so that no run crosses it. */
+    while (t->old_start < t->old_cap && t->old[t->old_start].addr != 0)
+        t->old_start++;
+    t->slots = slots;
+    t->cap = cap;
+    if (t->old_cap == 0 || t->old_start == t->old_cap) { /* nothing to move, or no empty slot */
+        t->old_start = 0;
+        livetab_migrate(t, SIZE_MAX);
+    }
+    return true;
+}
+
+struct live_slot *livetab_find(const struct livetab *t, uint64_t addr, uint64_t alloc_ts)
+{
+    struct live_slot *e = livetab_find_in(t->slots, t->cap, addr, alloc_ts);
+    if (e == NULL && t->old != NULL)
+        e = livetab_find_in(t->old, t->old_cap, addr, alloc_ts);
+    return e;
+}
+
 struct live_slot *livetab_insert(struct livetab *t, const struct live_slot *e)
 {
+    if (t->old != NULL)
+        livetab_migrate(t, LIVETAB_MIGRATE_STEP);
+    else
+        livetab_prepare_step(t);
     if ((t->count + 1) * 4 > t->cap * 3 && !livetab_grow(t))
         return NULL;
-    size_t i = livetab_home(t, e->addr, e->alloc_ts);
-    while (t->slots[i].addr != 0)
-        i = (i + 1) & (t->cap - 1);
-    t->slots[i] = *e;
     t->count++;
-    return &t->slots[i];
+    return livetab_place(t->slots, t->cap, e);
 }
 
 void livetab_remove(struct livetab *t, struct live_slot *e)
 {
-    size_t mask = t->cap - 1;
-    size_t hole = (size_t)(e - t->slots);
-    t->slots[hole].addr = 0;
     t->count--;
-    /* Backward shift: pull later members of the probe run into the hole
-     * when the hole lies between their home and where they sit. */
-    for (size_t i = (hole + 1) & mask; t->slots[i].addr != 0; i = (i + 1) & mask) {
-        size_t home = livetab_home(t, t->slots[i].addr, t->slots[i].alloc_ts);
-        bool movable = ((i - home) & mask) >= ((i - hole) & mask);
-        if (movable) {
-            t->slots[hole] = t->slots[i];
-            t->slots[i].addr = 0;
-            hole = i;
-        }
-    }
+    if (t->old != NULL && e >= t->old && e < t->old + t->old_cap)
+        livetab_remove_in(t->old, t->old_cap, (size_t)(e - t->old));
+    else
+        livetab_remove_in(t->slots, t->cap, (size_t)(e - t->slots));
 }

@@ -42,10 +42,21 @@ struct live_slot {
     uint64_t word[2];   /* liveset.c's */
 };
 
+/* While it grows, the table is two arrays: entries are inserted into the
+ * new one, and each insertion first moves a few of the old array's over;
+ * a find looks in both. count covers both. Before, from 11/16 full, each
+ * insertion populates a slice of the new array (tables.c). */
 struct livetab {
-    struct live_slot *slots;
+    struct live_slot *slots; /* the array insertions go to */
     size_t cap;
-    size_t count;
+    size_t count;            /* entries in slots and old */
+    struct live_slot *old;   /* NULL, or the array being moved over */
+    size_t old_cap;
+    size_t old_start;        /* where the walk of old started (an empty slot) */
+    size_t old_done;         /* slots of old walked so far, from old_start */
+    struct live_slot *next;  /* NULL, or the next growth's array (2 * cap), mapped early */
+    size_t next_ready;       /* bytes of next populated so far */
+    size_t next_owed;        /* bytes to populate, gathered to a slice */
 };
 
 void livetab_init(struct livetab *t);
