@@ -648,6 +648,8 @@ void state_ingest(struct proc_state *p, size_t thread, const record_t *recs, siz
 
 void state_settle(struct proc_state *p)
 {
+    if (p->pending_frees == 0)
+        return; /* nearly always: and the walk reads the whole live table */
     size_t dropped = liveset_drop_pending(&p->live);
     p->untracked_frees += dropped;
     p->pending_frees -= dropped < p->pending_frees ? dropped : p->pending_frees;
