@@ -5,8 +5,8 @@ Three tables, each row checked against the trace database before it is
 printed (a run that lost or miscounted anything fails loudly instead):
 
 - threads: bench/trace_scale.c's `threads N`, N threads alive at once
-  (a barrier) doing 1000 malloc/free pairs each, on the preload untraced
-  and traced (ORTHO_TRACE=1, lossless, stacks on). Time until all N have
+  (a barrier) doing 1000 malloc/free pairs each, on glibc, on the preload
+  untraced and traced (ORTHO_TRACE=1, lossless, stacks on). Time until all N have
   done their pairs and in all, the process's peak RSS, the shared memory
   (the trace's rings) resident at the barrier, the slots the image ended
   with, the collector's peak RSS, and the worst lag.
@@ -127,8 +127,10 @@ def threads_rows(build, lib, tmp, counts, rounds):
     prog = os.path.join(build, "bench", "trace-scale")
     rows = []
     for n in counts:
-        cells = {"untraced": [], "traced": []}
+        cells = {"glibc": [], "untraced": [], "traced": []}
         for _ in range(rounds):
+            facts, secs, rss, _ = run([prog, "threads", str(n)], None, {})
+            cells["glibc"].append((facts, secs, rss, 0, None))
             facts, secs, rss, _ = run([prog, "threads", str(n)], lib, {})
             cells["untraced"].append((facts, secs, rss, 0, None))
             db = os.path.join(tmp, "threads.db")
@@ -157,16 +159,21 @@ def ms(ns):
 
 
 def threads_table(rows):
-    lines = ["| threads alive | untraced: all alive / total | traced: all alive / total | "
-             "peak RSS untraced / traced | trace shared memory at the barrier | slots | "
+    lines = ["| threads alive | glibc: all alive / total | untraced: all alive / total | "
+             "traced: all alive / total | untraced / glibc: total time, peak RSS | "
+             "peak RSS glibc / untraced / traced | trace shared memory at the barrier | slots | "
              "collector peak RSS | max lag |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for n, cells in rows:
-        u, t = cells["untraced"], cells["traced"]
-        lines.append("| %d | %.2f s / %.2f s | %.2f s / %.2f s | %s / %s | %s | %d | %s | %s |" % (
-            n, med([c[0]["alive_ns"] for c in u]) / 1e9, med([c[1] for c in u]),
+        g, u, t = cells["glibc"], cells["untraced"], cells["traced"]
+        lines.append("| %d | %.2f s / %.2f s | %.2f s / %.2f s | %.2f s / %.2f s | %.2fx, %.2fx | "
+                     "%s / %s / %s | %s | %d | %s | %s |" % (
+            n, med([c[0]["alive_ns"] for c in g]) / 1e9, med([c[1] for c in g]),
+            med([c[0]["alive_ns"] for c in u]) / 1e9, med([c[1] for c in u]),
             med([c[0]["alive_ns"] for c in t]) / 1e9, med([c[1] for c in t]),
-            mib(med([c[2] for c in u])), mib(med([c[2] for c in t])),
+            med([c[1] for c in u]) / med([c[1] for c in g]),
+            med([c[2] for c in u]) / med([c[2] for c in g]),
+            mib(med([c[2] for c in g])), mib(med([c[2] for c in u])), mib(med([c[2] for c in t])),
             mib(med([c[0]["shmem_kib"] for c in t])), max(c[4]["slots"] for c in t),
             mib(med([c[3] for c in t])), ms(max(c[4]["max_lag_ns"] for c in t))))
     return "\n".join(lines)
