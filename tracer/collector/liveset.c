@@ -93,6 +93,15 @@ static void liveset_unpack(const struct liveset *s, const struct live_slot *head
     }
 }
 
+/* The table's array a (0: the current one, 1: the one a growth is
+ * moving over, empty if none) and its capacity: a walk of every slot
+ * visits both (tables.h). */
+static const struct live_slot *liveset_array(const struct liveset *s, int a, size_t *cap)
+{
+    *cap = a == 0 ? s->tab.cap : (s->tab.old != NULL ? s->tab.old_cap : 0);
+    return a == 0 ? s->tab.slots : s->tab.old;
+}
+
 static bool liveset_is_head(const struct live_slot *slot)
 {
     return slot->addr != 0 && (slot->addr & 1) == 0;
@@ -130,9 +139,9 @@ bool liveset_take(struct liveset *s, uint64_t addr, uint64_t alloc_ts, bool pend
 void liveset_each(const struct liveset *s, void (*fn)(const struct live_entry *e, void *arg),
                   void *arg)
 {
-    for (int a = 0; a < 2; a++) { /* both arrays while the table grows (tables.h) */
-        const struct live_slot *slots = a == 0 ? s->tab.slots : s->tab.old;
-        size_t cap = a == 0 ? s->tab.cap : (s->tab.old != NULL ? s->tab.old_cap : 0);
+    for (int a = 0; a < 2; a++) {
+        size_t cap;
+        const struct live_slot *slots = liveset_array(s, a, &cap);
         for (size_t i = 0; i < cap; i++) {
             const struct live_slot *head = &slots[i];
             if (!liveset_is_head(head))
@@ -159,9 +168,9 @@ size_t liveset_drop_pending(struct liveset *s)
         uint64_t addr, alloc_ts;
     } *keys = NULL;
     bool full = false;
-    for (int a = 0; a < 2 && !full; a++) { /* both arrays while the table grows */
-        const struct live_slot *slots = a == 0 ? s->tab.slots : s->tab.old;
-        size_t slots_cap = a == 0 ? s->tab.cap : (s->tab.old != NULL ? s->tab.old_cap : 0);
+    for (int a = 0; a < 2 && !full; a++) {
+        size_t slots_cap;
+        const struct live_slot *slots = liveset_array(s, a, &slots_cap);
         for (size_t i = 0; i < slots_cap; i++) {
             const struct live_slot *head = &slots[i];
             if (!liveset_is_head(head) || !((head->word[1] >> 40) & LIVESET_PENDING))
