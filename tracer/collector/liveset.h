@@ -65,6 +65,13 @@ void liveset_each(const struct liveset *s, void (*fn)(const struct live_entry *e
 /* Takes out every pending free; how many there were. */
 size_t liveset_drop_pending(struct liveset *s);
 
+/* livetab_prefetch for the entries of addr: the collector calls it a
+ * few records ahead of the one it ingests. */
+static inline void liveset_prefetch(const struct liveset *s, uint64_t addr)
+{
+    livetab_prefetch(&s->tab, addr);
+}
+
 /* Slots in use: entries, plus one per entry that did not fit one. */
 size_t liveset_slots(const struct liveset *s);
 

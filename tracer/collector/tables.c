@@ -338,3 +338,9 @@ void livetab_remove(struct livetab *t, struct live_slot *e)
     else
         livetab_remove_in(t->slots, t->cap, (size_t)(e - t->slots));
 }
+
+void livetab_prefetch(const struct livetab *t, uint64_t addr)
+{
+    if (t->cap != 0)
+        __builtin_prefetch(&t->slots[livetab_home(t->cap, addr, 0)], 1);
+}

@@ -68,5 +68,9 @@ struct live_slot *livetab_insert(struct livetab *t, const struct live_slot *e);
 /* Removes the slot (a pointer from find/insert); may move later slots of
  * its probe run. */
 void livetab_remove(struct livetab *t, struct live_slot *e);
+/* Asks the CPU to load the home slot of addr's blocks ahead of a find or
+ * insert: the table is far larger than the caches, and a miss a record
+ * was most of its cost. A hint; any addr is safe. */
+void livetab_prefetch(const struct livetab *t, uint64_t addr);
 
 #endif
