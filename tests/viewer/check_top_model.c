@@ -720,8 +720,12 @@ static const char *copy_fixture(const char *name)
     ck_assert_ptr_nonnull(mkdtemp(scratch));
     snprintf(path, sizeof path, "%s/%s", scratch, name);
     char cmd[2048];
-    /* .backup copies the WAL's content too; the copy then has its own. */
-    snprintf(cmd, sizeof cmd, "sqlite3 '%s' \".backup '%s'\"", fixture(name), path);
+    /* .backup copies the WAL's content too; the copy then has its own.
+     * .timeout: another test's reader of the same fixture may be closing
+     * it (the last connection's checkpoint locks it a moment), which once
+     * failed this copy with "database is locked" under ctest -j2. */
+    snprintf(cmd, sizeof cmd, "sqlite3 -cmd '.timeout 5000' '%s' \".backup '%s'\"", fixture(name),
+             path);
     ck_assert_int_eq(system(cmd), 0);
     return path;
 }
