@@ -325,9 +325,8 @@ static void ingest_alloc(struct proc_state *p, size_t thread, uint64_t addr, uin
     if (cls < state_large(p)) /* the block left a thread cache */
         ingest_gauge_take(&p->classes[cls].cached, &p->classes[cls].cached_owed, 1);
     struct live_entry pending;
-    if (p->pending_frees != 0 && liveset_take(&p->live, addr, ts, true, &pending)) {
+    if (liveset_pending(&p->live) != 0 && liveset_take(&p->live, addr, ts, true, &pending)) {
         /* Its free came first: count both now. */
-        p->pending_frees--;
         ingest_count_alloc(p, thread, &e, sampled, call);
         ingest_count_free(p, pending.free_thread, &e, pending.free_ts, pending.thread_id);
         return;
@@ -350,8 +349,7 @@ static void ingest_free(struct proc_state *p, size_t thread, uint64_t addr, uint
     struct live_entry pending = {.addr = addr, .alloc_ts = alloc_ts, .free_ts = ts,
                                  .thread_id = tid, .class_id = (uint8_t)cls, .pending_free = 1,
                                  .free_thread = (uint32_t)thread};
-    if (liveset_put(&p->live, &pending))
-        p->pending_frees++;
+    liveset_put(&p->live, &pending); /* no memory: the free is never matched */
 }
 
 static uint64_t ingest_hash_pcs(const uint64_t *pcs, size_t n)
@@ -648,11 +646,7 @@ void state_ingest(struct proc_state *p, size_t thread, const record_t *recs, siz
 
 void state_settle(struct proc_state *p)
 {
-    if (p->pending_frees == 0)
-        return; /* nearly always: and the walk reads the whole live table */
-    size_t dropped = liveset_drop_pending(&p->live);
-    p->untracked_frees += dropped;
-    p->pending_frees -= dropped < p->pending_frees ? dropped : p->pending_frees;
+    p->untracked_frees += liveset_drop_pending(&p->live);
 }
 
 static const char *const ingest_call_names[STATE_CALLS] = {

@@ -40,6 +40,12 @@ static bool liveset_fits(const struct liveset *s, const struct live_entry *e)
            e->usable == s->payload[e->class_id];
 }
 
+/* A head slot's LIVESET_* flags. */
+static unsigned liveset_flags(const struct live_slot *head)
+{
+    return (unsigned)(head->word[1] >> 40) & 0xffu;
+}
+
 bool liveset_put(struct liveset *s, const struct live_entry *e)
 {
     if (e->addr == 0 || (e->addr & 1))
@@ -64,7 +70,7 @@ bool liveset_put(struct liveset *s, const struct live_entry *e)
             return false;
         }
     }
-    s->entries++;
+    s->pending += e->pending_free ? 1 : 0;
     return true;
 }
 
@@ -73,7 +79,7 @@ bool liveset_put(struct liveset *s, const struct live_entry *e)
 static void liveset_unpack(const struct liveset *s, const struct live_slot *head,
                            const struct live_slot *rest, struct live_entry *out)
 {
-    unsigned flags = (unsigned)(head->word[1] >> 40) & 0xffu;
+    unsigned flags = liveset_flags(head);
     memset(out, 0, sizeof *out);
     out->addr = head->addr;
     out->alloc_ts = head->alloc_ts;
@@ -115,7 +121,7 @@ bool liveset_take(struct liveset *s, uint64_t addr, uint64_t alloc_ts, bool pend
     struct live_slot *head = livetab_find(&s->tab, addr, alloc_ts);
     if (head == NULL)
         return false;
-    unsigned flags = (unsigned)(head->word[1] >> 40) & 0xffu;
+    unsigned flags = liveset_flags(head);
     if (((flags & LIVESET_PENDING) != 0) != pending)
         return false;
     struct live_slot copy = *head;
@@ -132,7 +138,7 @@ bool liveset_take(struct liveset *s, uint64_t addr, uint64_t alloc_ts, bool pend
         }
     }
     liveset_unpack(s, &copy, rest, out);
-    s->entries--;
+    s->pending -= pending ? 1 : 0;
     return true;
 }
 
@@ -146,7 +152,7 @@ void liveset_each(const struct liveset *s, void (*fn)(const struct live_entry *e
             const struct live_slot *head = &slots[i];
             if (!liveset_is_head(head))
                 continue;
-            unsigned flags = (unsigned)(head->word[1] >> 40) & 0xffu;
+            unsigned flags = liveset_flags(head);
             if (flags & LIVESET_PENDING)
                 continue;
             const struct live_slot *rest =
@@ -161,6 +167,8 @@ void liveset_each(const struct liveset *s, void (*fn)(const struct live_entry *e
 
 size_t liveset_drop_pending(struct liveset *s)
 {
+    if (s->pending == 0)
+        return 0;
     /* Keys first, removals after: a removal moves slots, which a walk of
      * the table would then miss or see twice. */
     size_t count = 0, cap = 0;
@@ -173,7 +181,7 @@ size_t liveset_drop_pending(struct liveset *s)
         const struct live_slot *slots = liveset_array(s, a, &slots_cap);
         for (size_t i = 0; i < slots_cap; i++) {
             const struct live_slot *head = &slots[i];
-            if (!liveset_is_head(head) || !((head->word[1] >> 40) & LIVESET_PENDING))
+            if (!liveset_is_head(head) || !(liveset_flags(head) & LIVESET_PENDING))
                 continue;
             if (count == cap) {
                 size_t grown = cap ? cap * 2 : 64;

@@ -35,7 +35,7 @@ struct live_entry {
 
 struct liveset {
     struct livetab tab;
-    size_t entries;                          /* live entries and pending frees */
+    size_t pending;                          /* of its entries, the pending frees */
     unsigned classes;                        /* payload[0..classes) are the size classes */
     uint64_t payload[CLASS_TABLE_MAX];       /* each class's payload bytes */
 };
@@ -62,8 +62,15 @@ bool liveset_take(struct liveset *s, uint64_t addr, uint64_t alloc_ts, bool pend
 void liveset_each(const struct liveset *s, void (*fn)(const struct live_entry *e, void *arg),
                   void *arg);
 
-/* Takes out every pending free; how many there were. */
+/* Takes out every pending free; how many there were. With none (nearly
+ * always), returns at once: the walk reads the whole table. */
 size_t liveset_drop_pending(struct liveset *s);
+
+/* How many pending frees it holds. */
+static inline size_t liveset_pending(const struct liveset *s)
+{
+    return s->pending;
+}
 
 /* livetab_prefetch for the entries of addr: the collector calls it a
  * few records ahead of the one it ingests. */

@@ -166,7 +166,6 @@ struct proc_state {
     unsigned class_count;
     struct class_state *classes; /* class_count + 1 entries */
     struct liveset live;
-    size_t pending_frees;    /* entries of live that are pending frees */
     uint64_t dense_sizes[STATE_DENSE_SIZES]; /* requested size -> allocs, small sizes */
     struct u64map sizes;     /* requested size + 1 -> allocs, sizes from STATE_DENSE_SIZES */
     struct u64map pairs;     /* (alloc tid << 32 | free tid) + 1 -> 1 + index into pair_totals */
