@@ -103,6 +103,15 @@ static void send_hello(int fd, uint32_t pid, uint64_t bytes, int memfd)
     ck_assert_int_eq(segment_hello_send(fd, pid, bytes, memfd), (ssize_t)sizeof(segment_hello_t));
 }
 
+/* Connects to f's collector and sends the hello for memfd as `pid`'s
+ * segment of `bytes`; the connection. */
+static int fixture_register(struct fixture *f, uint32_t pid, uint64_t bytes, int memfd)
+{
+    int fd = fixture_connect(f);
+    send_hello(fd, pid, bytes, memfd);
+    return fd;
+}
+
 /* The count of kind in f's health, 0 if never noted. */
 static uint64_t noted(const struct fixture *f, enum health_kind kind)
 {
@@ -125,8 +134,7 @@ START_TEST(a_sealed_registration_of_the_sender_itself_is_admitted_with_its_geome
     fixture_open(&f);
     size_t bytes;
     int memfd = make_segment((uint32_t)getpid(), true, &bytes);
-    int fd = fixture_connect(&f);
-    send_hello(fd, (uint32_t)getpid(), bytes, memfd);
+    int fd = fixture_register(&f, (uint32_t)getpid(), bytes, memfd);
     struct admitted r;
     ck_assert(admit_one(&f, prim_now_ns(), &r));
     ck_assert_uint_eq(r.pid, (uint32_t)getpid());
@@ -165,8 +173,7 @@ START_TEST(registrations_waiting_together_are_admitted_in_the_order_they_connect
         segment_t *seg = map_shared(memfds[k], bytes);
         seg->start_ns = 1000 + (uint64_t)k; /* which one it is */
         munmap(seg, bytes);
-        fds[k] = fixture_connect(&f);
-        send_hello(fds[k], (uint32_t)getpid(), bytes, memfds[k]);
+        fds[k] = fixture_register(&f, (uint32_t)getpid(), bytes, memfds[k]);
     }
     uint64_t now = prim_now_ns();
     admit_accept(&f.admit, now); /* all five wait at once */
@@ -191,8 +198,7 @@ START_TEST(a_refused_registration_says_so_in_the_segment_as_well_as_on_the_socke
     fixture_open(&f);
     size_t bytes;
     int memfd = make_segment((uint32_t)getpid(), true, &bytes);
-    int fd = fixture_connect(&f);
-    send_hello(fd, (uint32_t)getpid(), bytes, memfd);
+    int fd = fixture_register(&f, (uint32_t)getpid(), bytes, memfd);
     struct admitted r;
     ck_assert(admit_one(&f, prim_now_ns(), &r));
     segment_t *live = map_shared(memfd, bytes);
@@ -219,8 +225,7 @@ START_TEST(a_registration_in_another_processs_name_is_refused_as_forged)
     size_t bytes;
     uint32_t other = (uint32_t)getppid();
     int memfd = make_segment(other, true, &bytes);
-    int fd = fixture_connect(&f);
-    send_hello(fd, other, bytes, memfd);
+    int fd = fixture_register(&f, other, bytes, memfd);
     struct admitted r;
     ck_assert(!admit_one(&f, prim_now_ns(), &r));
     ck_assert_uint_eq(noted(&f, HEALTH_FORGED_PID), 1);
@@ -231,8 +236,7 @@ START_TEST(a_registration_in_another_processs_name_is_refused_as_forged)
     close(memfd);
     close(fd);
     memfd = make_segment(other, true, &bytes);
-    fd = fixture_connect(&f);
-    send_hello(fd, (uint32_t)getpid(), bytes, memfd);
+    fd = fixture_register(&f, (uint32_t)getpid(), bytes, memfd);
     ck_assert(!admit_one(&f, prim_now_ns(), &r));
     ck_assert_uint_eq(noted(&f, HEALTH_FORGED_PID), 2);
     close(memfd);
@@ -247,8 +251,7 @@ START_TEST(an_unsealed_segment_is_refused_before_it_is_mapped)
     fixture_open(&f);
     size_t bytes;
     int memfd = make_segment((uint32_t)getpid(), false, &bytes);
-    int fd = fixture_connect(&f);
-    send_hello(fd, (uint32_t)getpid(), bytes, memfd);
+    int fd = fixture_register(&f, (uint32_t)getpid(), bytes, memfd);
     struct admitted r;
     ck_assert(!admit_one(&f, prim_now_ns(), &r));
     ck_assert_uint_eq(noted(&f, HEALTH_UNSEALED), 1);
@@ -267,13 +270,11 @@ START_TEST(a_segment_whose_header_does_not_describe_its_memory_is_refused)
     segment_t *seg = map_shared(memfd, bytes);
     seg->slot_count = 3; /* one slot more than the memory holds */
     munmap(seg, bytes);
-    int fd = fixture_connect(&f);
-    send_hello(fd, (uint32_t)getpid(), bytes, memfd);
+    int fd = fixture_register(&f, (uint32_t)getpid(), bytes, memfd);
     struct admitted r;
     ck_assert(!admit_one(&f, prim_now_ns(), &r));
     /* A size that is not the memfd's is refused too. */
-    int fd2 = fixture_connect(&f);
-    send_hello(fd2, (uint32_t)getpid(), bytes * 2, memfd);
+    int fd2 = fixture_register(&f, (uint32_t)getpid(), bytes * 2, memfd);
     ck_assert(!admit_one(&f, prim_now_ns(), &r));
     ck_assert_uint_eq(noted(&f, HEALTH_BAD_SEGMENT), 2);
     close(memfd);

@@ -47,6 +47,15 @@ static void same_entry(const struct live_entry *got, const struct live_entry *wa
     ck_assert_uint_eq(got->free_thread, want->free_thread);
 }
 
+/* Takes want's entry back (a pending free if want is one) and checks
+ * every field of what came. */
+static void take_back(struct liveset *s, const struct live_entry *want)
+{
+    struct live_entry got;
+    ck_assert(liveset_take(s, want->addr, want->alloc_ts, want->pending_free, &got));
+    same_entry(&got, want);
+}
+
 START_TEST(a_plain_allocation_takes_one_slot_and_comes_back_whole)
 {
     struct liveset s;
@@ -55,8 +64,7 @@ START_TEST(a_plain_allocation_takes_one_slot_and_comes_back_whole)
     ck_assert(liveset_put(&s, &want));
     ck_assert_uint_eq(liveset_slots(&s), 1);
     ck_assert(!liveset_take(&s, want.addr, want.alloc_ts, true, &got)); /* not a pending free */
-    ck_assert(liveset_take(&s, want.addr, want.alloc_ts, false, &got));
-    same_entry(&got, &want);
+    take_back(&s, &want);
     ck_assert_uint_eq(liveset_slots(&s), 0);
     ck_assert(!liveset_take(&s, want.addr, want.alloc_ts, false, &got));
     liveset_free(&s);
@@ -77,11 +85,8 @@ START_TEST(entries_whose_sizes_do_not_follow_from_their_class_take_two_slots_and
     for (size_t i = 0; i < n; i++)
         ck_assert(liveset_put(&s, &want[i]));
     ck_assert_uint_eq(liveset_slots(&s), 2 * n);
-    for (size_t i = 0; i < n; i++) {
-        struct live_entry got;
-        ck_assert(liveset_take(&s, want[i].addr, want[i].alloc_ts, false, &got));
-        same_entry(&got, &want[i]);
-    }
+    for (size_t i = 0; i < n; i++)
+        take_back(&s, &want[i]);
     ck_assert_uint_eq(liveset_slots(&s), 0);
     liveset_free(&s);
 }
@@ -96,9 +101,10 @@ START_TEST(a_pending_free_comes_back_with_its_free_time_and_thread)
                       got;
     ck_assert(liveset_put(&s, &want));
     ck_assert(!liveset_take(&s, want.addr, want.alloc_ts, false, &got)); /* not live */
-    ck_assert(liveset_take(&s, want.addr, want.alloc_ts, true, &got));
-    same_entry(&got, &want);
+    ck_assert_uint_eq(liveset_pending(&s), 1);
+    take_back(&s, &want);
     ck_assert_uint_eq(liveset_slots(&s), 0);
+    ck_assert_uint_eq(liveset_pending(&s), 0);
     liveset_free(&s);
 }
 END_TEST
@@ -113,13 +119,9 @@ START_TEST(two_allocations_of_one_address_are_told_apart_by_their_timestamps)
     ck_assert(liveset_put(&s, &b));
     ck_assert(liveset_put(&s, &freed));
     ck_assert(liveset_put(&s, &a));
-    struct live_entry got;
-    ck_assert(liveset_take(&s, 0x9000, 20, false, &got));
-    same_entry(&got, &b);
-    ck_assert(liveset_take(&s, 0x9000, 10, false, &got));
-    same_entry(&got, &a);
-    ck_assert(liveset_take(&s, 0x9000, 5, true, &got));
-    same_entry(&got, &freed);
+    take_back(&s, &b);
+    take_back(&s, &a);
+    take_back(&s, &freed);
     ck_assert_uint_eq(liveset_slots(&s), 0);
     liveset_free(&s);
 }
@@ -138,8 +140,7 @@ START_TEST(an_odd_or_null_address_is_refused_and_changes_nothing)
     struct live_entry null_block = live(0, 3, 10, 64, 0); /* 0 marks an empty slot */
     ck_assert(!liveset_put(&s, &null_block));
     ck_assert_uint_eq(liveset_slots(&s), 2);
-    ck_assert(liveset_take(&s, wide.addr, wide.alloc_ts, false, &got));
-    same_entry(&got, &wide);
+    take_back(&s, &wide);
     liveset_free(&s);
 }
 END_TEST
@@ -201,15 +202,16 @@ START_TEST(a_hundred_thousand_entries_of_every_shape_survive_growth_each_and_dro
     /* Take every third live entry back, then drop the pending frees: the
      * rest must be exactly what is left. */
     for (uint64_t i = 0; i < N; i += 3) {
-        struct live_entry want = mixed(i), got;
+        struct live_entry want = mixed(i);
         if (want.pending_free)
             continue;
-        ck_assert(liveset_take(&s, want.addr, want.alloc_ts, false, &got));
-        same_entry(&got, &want);
+        take_back(&s, &want);
         live_count--;
         bytes -= want.requested;
     }
+    ck_assert_uint_eq(liveset_pending(&s), pending);
     ck_assert_uint_eq(liveset_drop_pending(&s), pending);
+    ck_assert_uint_eq(liveset_pending(&s), 0);
     v = (struct visit){0, 0};
     liveset_each(&s, visit_one, &v);
     ck_assert_uint_eq(v.seen, live_count);
