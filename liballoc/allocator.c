@@ -289,6 +289,8 @@ static void allocator_drain(struct ortho_allocator *a, struct ortho_cache *cache
     uint64_t pooled = atomic_load_explicit(&a->pools[cls].blocks, memory_order_relaxed);
     if (pooled + take > a->pool_retain_blocks[cls])
         allocator_release_batch(a, cls, first);
+    if (allocator_traced(a))
+        trace_port_handoff();
     pool_push(&a->pools[cls], first, take);
     if (allocator_traced(a))
         trace_port_event(TRACE_PORT_CACHE_DRAIN, cls, 0, take);
@@ -298,6 +300,8 @@ static void allocator_drain(struct ortho_allocator *a, struct ortho_cache *cache
 static void allocator_pool_one(struct ortho_allocator *a, unsigned cls, header_t *block)
 {
     header_link(block, NULL);
+    if (allocator_traced(a))
+        trace_port_handoff();
     pool_push(&a->pools[cls], block, 1);
     if (allocator_traced(a))
         trace_port_event(TRACE_PORT_CACHE_DRAIN, cls, 0, 1);

@@ -52,8 +52,8 @@
 #include "ring.h"
 
 #define SEGMENT_MAGIC 0x4745534f48545230ull /* "0RTHOSEG" */
-#define SEGMENT_VERSION 8u /* 5: the collector's abandoned flag; 6: the class table; 7: index;
-                              8: exe and cmdline */
+#define SEGMENT_VERSION 9u /* 5: the collector's abandoned flag; 6: the class table; 7: index;
+                              8: exe and cmdline; 9: coarse_ns */
 #define SEGMENT_HEADER_BYTES 4096u
 #define SEGMENT_EXE_BYTES 1024u     /* segment_t.exe */
 #define SEGMENT_CMDLINE_BYTES 1536u /* segment_t.cmdline */
@@ -167,7 +167,13 @@ typedef struct segment {
      * not take it from the producers' caches (that cost about 40 ns per
      * record, two cache misses per malloc/free pair). */
     clock_calibration_t clock;        /* SEGMENT_CLOCK_TSC: ticks -> ns (clock.h) */
-    uint8_t pad3[512 - 320 - sizeof(clock_calibration_t)];
+    /* CLOCK_MONOTONIC of a recent pass, written at most every
+     * COLLECTOR_COARSE_EVERY_NS: the floor under the times a thread
+     * interpolates between two reads of its clock (tracer.c), so a thread
+     * back from a pause reads its clock again at once. In the calibration's
+     * line, which producers read anyway, and rarely written. */
+    _Atomic uint64_t coarse_ns;
+    uint8_t pad3[512 - 320 - sizeof(clock_calibration_t) - sizeof(uint64_t)];
 
     /* The image's size classes (ORTHO_CLASSES), written by the process
      * before it registers; the collector copies and checks them once. */
@@ -188,6 +194,8 @@ _Static_assert(sizeof(segment_t) == SEGMENT_HEADER_BYTES, "segment header size")
 _Static_assert(offsetof(segment_t, next_stack_id) == 128, "process line starts at 128");
 _Static_assert(offsetof(segment_t, collector_pid) == 256, "collector line starts at 256");
 _Static_assert(offsetof(segment_t, clock) == 320, "the calibration has a line of its own");
+_Static_assert(offsetof(segment_t, coarse_ns) + sizeof(uint64_t) <= 384,
+               "the coarse clock shares the calibration's line");
 _Static_assert(offsetof(segment_t, classes) == 512, "the class table follows the header lines");
 
 /* The header bytes the process writes before it registers and never after

@@ -30,7 +30,7 @@ static const char *const options_corruption_words[] = {"abort", "report", NULL};
 static const char *const options_check_words[] = {"default", "full", NULL};
 static const char *const options_trace_words[] = {"0", "1", "full", NULL};
 static const char *const options_overflow_words[] = {"wait", "drop", NULL};
-static const char *const options_clock_words[] = {"auto", "monotonic", NULL};
+static const char *const options_clock_words[] = {"auto", "monotonic", "exact", NULL};
 static const char *const options_exit_words[] = {"wait", "nowait", NULL};
 
 #define CONFIG_FIELD(field) \
@@ -95,9 +95,12 @@ const struct option_def options_table[] = {
      256 * MiB, NULL,
      "per-thread trace ring in shared memory (rounded down to a power of two); threads past "
      "the first 256 at once get a sixteenth of it, at least 32K"},
-    {"ORTHO_TRACE_CLOCK", OPTION_CHOICE, OPTION_FIELD(trace_clock), 0, 0, 1, options_clock_words,
-     "auto: record times from the CPU's time-stamp counter where the kernel's clock uses it; "
-     "monotonic: clock_gettime for every record (slower)"},
+    {"ORTHO_TRACE_CLOCK", OPTION_CHOICE, OPTION_FIELD(trace_clock), OPTIONS_CLOCK_AUTO, 0, 2,
+     options_clock_words,
+     "auto: record times from the CPU's time-stamp counter where the kernel's clock uses it, "
+     "read for one allocation or free in 16 per thread and interpolated for the others; exact: "
+     "the counter read for every record (slower); monotonic: clock_gettime for every record "
+     "(slowest)"},
     {"ORTHO_TRACE_EXIT", OPTION_CHOICE, OPTION_FIELD(trace_exit), 0, 0, 1, options_exit_words,
      "wait: at exit a program waits until its counters and live allocations are committed, so "
      "the database is complete when it returns; nowait: it exits at once and the collector "

@@ -29,6 +29,12 @@ typedef enum {
     OPTIONS_TRACE_FULL,     /* ORTHO_TRACE=full */
 } options_trace_t;
 
+typedef enum {
+    OPTIONS_CLOCK_AUTO = 0,      /* the time-stamp counter if sound, read for one record in 16 */
+    OPTIONS_CLOCK_MONOTONIC = 1, /* clock_gettime for every record */
+    OPTIONS_CLOCK_EXACT = 2,     /* as auto, but read for every record */
+} options_clock_t;
+
 struct options {
     ortho_config_t config;  /* allocator sizing for the global instance */
     uint32_t on_corruption; /* options_on_corruption_t */
@@ -41,7 +47,7 @@ struct options {
     uint32_t trace_stacks;      /* frames per stack, 0: none */
     uint32_t trace_overflow;    /* 0: wait (lossless), 1: drop */
     uint32_t trace_interval_ms; /* time-series interval */
-    uint32_t trace_clock;       /* 0: auto (time-stamp counter if sound), 1: clock_gettime */
+    uint32_t trace_clock;       /* options_clock_t */
     uint32_t trace_exit;        /* 0: wait for the exit commit, 1: nowait */
     uint64_t trace_sample;      /* mean bytes between sampled stacks, 0: all */
     uint64_t trace_ring_bytes;  /* per-thread ring size */

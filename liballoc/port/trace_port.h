@@ -100,6 +100,13 @@ void trace_port_free(const void *p, uint64_t requested, unsigned cls, const trac
 void trace_port_resized(void *p, uint64_t requested, uint64_t usable, unsigned cls,
                         trace_port_tag_t *tag, const trace_port_tag_t *old, unsigned old_cls);
 
+/* The calling thread is about to hand free blocks of the process-global
+ * allocator to the central pool, where any thread may take them: called
+ * before they become visible there. (The tracer keeps allocation times
+ * unique per address across threads with it; the refill that takes them
+ * is a CACHE_REFILL event.) */
+void trace_port_handoff(void);
+
 /* An event of the process-global allocator; cls may be TRACE_PORT_CLASS_NONE. */
 void trace_port_event(trace_port_event_t kind, unsigned cls, uint64_t addr, uint64_t word);
 

@@ -623,6 +623,36 @@ cache_pool_and_carved_counts_match_the_allocators_own_after_cross_thread_frees)
   # dynamic loader's) are live to the allocator but never seen.
   cache_counts 0
   ;;
+every_free_finds_its_allocation_when_two_threads_reuse_the_same_blocks)
+  # Two threads pass 96 blocks of class B8K back and forth, each freeing
+  # the batch it gets and allocating the next from what it just freed or
+  # what the other gave the central pool. Times between two reads of a
+  # thread's clock are interpolated, and the two threads' clocks never
+  # agree exactly. Still, with one row per allocation: every allocation
+  # of an address has a time of its own (else a free can take the wrong
+  # one), every free comes after its allocation, and each block is freed
+  # by the thread it was handed to (all but the last batch, which the main
+  # thread frees after the join). Both clock settings, the same result.
+  rounds=10000
+  calls=$(((rounds + 1) * 96))
+  for clock in auto exact; do
+    db=$tmp/pingpong-$clock.db
+    out=$(ORTHO_TRACE_CLOCK=$clock ORTHO_TRACE_DB=$db ORTHO_TRACE=full LD_PRELOAD="$lib" "$workload" pingpong $rounds 2>"$tmp/err")
+    expect_eq "$clock: output" "$out" "pingpong mallocs=$calls frees=$calls"
+    expect_eq "$clock: nothing on stderr" "$(cat "$tmp/err")" ""
+    wait_ended "$db"
+    expect_eq "$clock: B8K allocations and frees" "$(q "$db" "select allocs||'|'||frees from class_totals where class_name='B8K'")" "$calls|$calls"
+    expect_eq "$clock: frees that found no allocation" "$(q "$db" "select untracked_frees from processes")" 0
+    expect_eq "$clock: B8K blocks left live" "$(q "$db" "select count(*) from leaks where class_name='B8K'")" 0
+    expect_eq "$clock: B8K frees in the lifetime histogram" "$(q "$db" "select sum(frees) from lifetimes join classes using (process_id, class_id) where class_name='B8K'")" "$calls"
+    rows="allocations join classes using (process_id, class_id) where class_name='B8K'"
+    expect_eq "$clock: B8K allocations, each with an address and time of its own" "$(q "$db" "select count(*)||'|'||count(distinct address||'/'||alloc_ns) from $rows")" "$calls|$calls"
+    expect_eq "$clock: frees stamped no later than their allocation" "$(q "$db" "select count(*) from $rows and free_ns <= alloc_ns")" 0
+    expect_eq "$clock: blocks freed by the thread that allocated them (the last batch at most)" "$(q "$db" "select count(*) <= 96 from $rows and free_thread_id = thread_id")" 1
+    expect_eq "$clock: clean end, nothing lost" "$(q "$db" "select end_reason||'|'||dropped_records from processes")" "exit|0"
+    rm -f "$db" "$db"-wal "$db"-shm
+  done
+  ;;
 cache_counts_of_a_parent_stay_its_own_while_it_forks)
   # The same, while main forks 20 children that leave at once: each
   # child's allocator retires the parent's other threads' caches, and the

@@ -36,12 +36,16 @@
  *   plugin PATH  dlopen PATH as given (a relative "./libplugin.so" is the
  *                point) and leak 6 greetings of 64 bytes the plugin's
  *                plugin_make_greeting allocates; the plugin stays loaded
+ *   pingpong R   two threads pass a batch of 96 blocks of 7000 bytes (class
+ *                B8K) back and forth R times, each freeing the batch it
+ *                gets and allocating the next: "pingpong mallocs=M frees=M"
  */
 #include <alloca.h>
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -493,6 +497,61 @@ static int run_plugin(const char *path)
     return 0;
 }
 
+/* Two threads hand blocks back and forth, a batch of PINGPONG_BATCH at a
+ * time, `rounds` times: the one that gets a batch frees it and allocates
+ * the next batch of the same size, which its cache serves from the blocks
+ * it just freed (and, past the cache's limit, the central pool from the
+ * other thread's). So the same addresses are allocated over and over by
+ * two threads whose clocks (interpolated between reads, tracer.c) never
+ * agree exactly: every free must still find its own allocation. Prints
+ * the calls made. */
+#define PINGPONG_BATCH 96
+#define PINGPONG_BYTES 7000 /* class B8K, which nothing else here uses */
+struct pingpong {
+    void *blocks[PINGPONG_BATCH];
+    _Atomic int turn; /* the thread (0 or 1) that holds the batch */
+    long rounds;
+};
+
+static void pingpong_play(struct pingpong *game, int me)
+{
+    for (long r = 0; r < game->rounds; r++) {
+        if (r % 2 != me)
+            continue;
+        while (atomic_load_explicit(&game->turn, memory_order_acquire) != me)
+            ;
+        for (int i = 0; i < PINGPONG_BATCH; i++)
+            free(game->blocks[i]);
+        for (int i = 0; i < PINGPONG_BATCH; i++)
+            game->blocks[i] = malloc(PINGPONG_BYTES);
+        atomic_store_explicit(&game->turn, 1 - me, memory_order_release);
+    }
+}
+
+static void *pingpong_other(void *arg)
+{
+    pingpong_play(arg, 1);
+    return NULL;
+}
+
+static int run_pingpong(long rounds)
+{
+    static struct pingpong game;
+    game.rounds = rounds;
+    for (int i = 0; i < PINGPONG_BATCH; i++)
+        game.blocks[i] = malloc(PINGPONG_BYTES);
+    pthread_t other;
+    if (pthread_create(&other, NULL, pingpong_other, &game) != 0)
+        return 1;
+    pingpong_play(&game, 0);
+    pthread_join(other, NULL);
+    for (int i = 0; i < PINGPONG_BATCH; i++)
+        free(game.blocks[i]);
+    long calls = (rounds + 1) * PINGPONG_BATCH;
+    printf("pingpong mallocs=%ld frees=%ld\n", calls, calls);
+    return 0;
+}
+
 /* A program that closes every descriptor it did not open, as daemons and
  * fd-scrubbing launchers do, then fills those numbers with its own files
  * (one lands on the number the tracer kept its registration socket at),
@@ -532,6 +591,8 @@ int main(int argc, char **argv)
         return run_closefds(atoi(argv[2]));
     if (argc >= 2 && strcmp(argv[1], "counts") == 0)
         return run_counts();
+    if (argc >= 3 && strcmp(argv[1], "pingpong") == 0)
+        return run_pingpong(atol(argv[2]));
     if (argc >= 3 && strcmp(argv[1], "kill") == 0)
         return run_kill(atoi(argv[2]));
     if (argc >= 3 && strcmp(argv[1], "threads") == 0)
@@ -555,6 +616,6 @@ int main(int argc, char **argv)
     if (argc >= 3 && strcmp(argv[1], "plugin") == 0)
         return run_plugin(argv[2]);
     fprintf(stderr, "usage: trace_workload counts|kill N|threads N|together N|spike N P|misuse N|fork|forks N|churn SECS|shapes|wrappers"
-                    "|plugin PATH|closefds N\n");
+                    "|plugin PATH|closefds N|pingpong ROUNDS\n");
     return 2;
 }

@@ -50,6 +50,9 @@
 #define COLLECTOR_TRICKLE_DIVISOR 8u     /* a pass draining < ring capacity / this waits */
 #define COLLECTOR_WAIT_MAX_NS 1000000ull /* idle wait once quiet */
 #define COLLECTOR_NAMES_SLICE_NS 2000000ull /* frame rows written per pass, at most */
+/* How often a pass refreshes an image's coarse clock (segment.h): each
+ * write costs every producer thread one cache miss. */
+#define COLLECTOR_COARSE_EVERY_NS 100000ull
 /* pidfds held at once: at most a quarter of the soft descriptor limit, and
  * this many. A fork storm has hundreds of children alive at once, each an
  * image to watch; the ones beyond are watched through kill() and /proc. */
@@ -101,6 +104,7 @@ struct image {
     uint64_t ended_ns;       /* when its end was committed */
     uint64_t next_dead_check_ns;
     uint64_t last_visit_ns;  /* when a drain pass last looked at its rings */
+    uint64_t coarse_ns;      /* what this collector last wrote to seg->coarse_ns */
 };
 
 /* The time-stamp counter's rate against CLOCK_MONOTONIC, measured over the
@@ -1088,6 +1092,10 @@ int collector_run(const struct collector_config *config)
             if (im->segs[0].geo.ring_capacity / COLLECTOR_TRICKLE_DIVISOR < trickle)
                 trickle = im->segs[0].geo.ring_capacity / COLLECTOR_TRICKLE_DIVISOR;
             atomic_store_explicit(&im->seg->heartbeat_ns, now, memory_order_relaxed);
+            if (now - im->coarse_ns >= COLLECTOR_COARSE_EVERY_NS) {
+                atomic_store_explicit(&im->seg->coarse_ns, now, memory_order_relaxed);
+                im->coarse_ns = now;
+            }
             collector_serve_exit(c, im);
             if (im->damage != NULL)
                 continue; /* abandoned */
