@@ -1068,7 +1068,7 @@ int collector_run(const struct collector_config *config)
     for (;;) {
         uint64_t pass_start = prim_now_ns();
         size_t drained = 0;
-        size_t trickle = SIZE_MAX; /* a pass that drains less than this waits before the next */
+        size_t smallest_ring = SIZE_MAX; /* records, of the images drained */
         uint64_t now = prim_now_ns();
         uint64_t names_deadline = now + COLLECTOR_NAMES_SLICE_NS;
         bool names_waiting = false;
@@ -1089,8 +1089,8 @@ int collector_run(const struct collector_config *config)
                 collector_abandon(c, im);
                 continue;
             }
-            if (im->segs[0].geo.ring_capacity / COLLECTOR_TRICKLE_DIVISOR < trickle)
-                trickle = im->segs[0].geo.ring_capacity / COLLECTOR_TRICKLE_DIVISOR;
+            if (im->segs[0].geo.ring_capacity < smallest_ring)
+                smallest_ring = im->segs[0].geo.ring_capacity;
             atomic_store_explicit(&im->seg->heartbeat_ns, now, memory_order_relaxed);
             if (now - im->coarse_ns >= COLLECTOR_COARSE_EVERY_NS) {
                 atomic_store_explicit(&im->seg->coarse_ns, now, memory_order_relaxed);
@@ -1115,6 +1115,14 @@ int collector_run(const struct collector_config *config)
         db_commit(config->db); /* what this pass left open (new process rows) */
         if (collector_done(c, now))
             break;
+        /* A pass that drained an eighth of a ring goes straight on, and so
+         * does one that drained half a batch: a pass takes at most a batch
+         * from each ring, and rings larger than eight batches
+         * (ORTHO_TRACE_RING_SIZE over 1 MiB) would otherwise wait between
+         * passes while full (python3 with 4 MiB rings ran twice as long). */
+        size_t trickle = smallest_ring / COLLECTOR_TRICKLE_DIVISOR;
+        if (trickle > COLLECTOR_BATCH / 2)
+            trickle = COLLECTOR_BATCH / 2;
         if (drained >= trickle || names_waiting) {
             idle_wait_ns = COLLECTOR_WAIT_MIN_NS; /* keeping up, or frames to write: straight on */
             last_pass_ns = pass_start;
@@ -1135,7 +1143,7 @@ int collector_run(const struct collector_config *config)
         uint64_t wait_ns = idle_wait_ns;
         if (drained != 0) {
             uint64_t span = pass_start > last_pass_ns ? pass_start - last_pass_ns : 1;
-            uint64_t quarter = (uint64_t)trickle * COLLECTOR_TRICKLE_DIVISOR / 4;
+            uint64_t quarter = (uint64_t)smallest_ring / 4;
             /* span / drained ns a record; capped so the product cannot overflow */
             wait_ns = quarter * (span < COLLECTOR_WAIT_MAX_NS ? span : COLLECTOR_WAIT_MAX_NS) / drained;
             if (wait_ns < COLLECTOR_WAIT_MIN_NS)
