@@ -38,6 +38,7 @@
 #include "segment.h"
 #include "slots.h"
 #include "stackmemo.h"
+#include "stamp.h"
 
 #define TRACER_EXTRA_FRAMES 12 /* room for our own frames, skipped */
 #define TRACER_MAX_FRAMES 128
@@ -53,21 +54,6 @@
  * keeps a 256 KiB cache in each thread it runs in: at most this many at
  * once (16 MiB). */
 #define TRACER_FAST_UNWIND_SLOTS 64u
-/* ORTHO_TRACE_CLOCK=auto: a thread reads its clock for one ALLOC or FREE
- * in this many and interpolates the times of the others (tracer_stamp). */
-#define TRACER_CLOCK_WINDOW 16u
-/* An interpolation step is at most this: a window that held a pause
- * must not make the next one run far ahead of the clock. */
-#define TRACER_CLOCK_STEP_MAX_NS 2000u
-/* How far an interpolated time may fall behind the collector's coarse
- * clock (segment.h) before the thread reads its own again. */
-#define TRACER_CLOCK_FLOOR_SLACK_NS 100000ull
-/* Another thread's time is at most this far ahead of a clock just read
- * (tracer_after): an interpolation runs ahead by at most
- * TRACER_CLOCK_WINDOW steps of TRACER_CLOCK_STEP_MAX_NS, 32 us. An
- * allocation time further ahead is no clock's but a stale or smashed
- * tag's, and is not adopted. */
-#define TRACER_ADOPT_MAX_NS 1000000ull
 #define TRACER_SOCK_OFF "off" /* ORTHO_TRACE_SOCK once tracing failed in an ancestor */
 /* The collector's answer to segment 0's registration (tracer.ack). */
 #define TRACER_ACK_NONE 0      /* answered, or nothing sent */
@@ -93,7 +79,7 @@ static struct {
     uint32_t ring_capacity;  /* records */
     uintptr_t own_lo, own_hi; /* this library's text: frames to skip */
     bool tsc;                /* record times from the time-stamp counter (clock.h) */
-    uint32_t clock_window;   /* ALLOC/FREE records per clock read: 1 or TRACER_CLOCK_WINDOW */
+    uint32_t clock_window;   /* ALLOC/FREE records per clock read: 1 or STAMP_WINDOW */
     bool counted;            /* the start-up snapshot of caches and pools is sent:
                                 allocator events count from here on */
     char sock_name[108];     /* collector socket (abstract name) */
@@ -116,10 +102,7 @@ struct tracer_thread {
     uint8_t busy;        /* inside a hook: nested allocations are not traced */
     bool fast_unwind;    /* unwind with libunwind's tracer (the first slots' threads) */
     clock_view_t clock;  /* this thread's copy of the collector's calibration */
-    uint64_t clock_read_ns;   /* the clock at its last read (tracer_stamp) */
-    uint64_t clock_guess_ns;  /* the last time interpolated after it */
-    uint32_t clock_step_ns;   /* interpolation step: ns per record in the last window */
-    uint32_t clock_left;      /* records to interpolate before the next read */
+    stamp_window_t stamp;     /* ALLOC/FREE times between reads of the clock (stamp.h) */
     bool memo_ready;     /* memo emptied for this binding (tracer_memo_prepare) */
     stackmemo_bounds_t stack; /* where the stack memo may read; empty: memo off */
     stackmemo_t *memo;        /* this thread's stack memo (own mapping); NULL: none */
@@ -251,96 +234,51 @@ static inline uint64_t tracer_clock(struct tracer_thread *t)
     return prim_now_ns();
 }
 
-/* Makes ts the thread's next time: later than every time it handed out
- * (and every one it adopted), so (address, allocation time) names one
- * allocation. */
-static inline uint64_t tracer_advance(struct tracer_thread *t, uint64_t ts)
-{
-    segment_slot_t *slot = t->slot;
-    if (ts <= slot->last_ts_ns)
-        ts = slot->last_ts_ns + 1;
-    slot->last_ts_ns = ts;
-    return ts;
-}
-
 /* The time for the thread's next record, read from the clock. */
 static uint64_t tracer_now(struct tracer_thread *t)
 {
-    return tracer_advance(t, tracer_clock(t));
+    return stamp_advance(&t->slot->last_ts_ns, tracer_clock(t));
 }
 
-/* tracer_stamp's read of the clock, which starts a new window: the step
- * is the time the last window's records took apiece, unless a pause cut
- * it short (`paused`), which says nothing of the thread's pace. */
-static ORTHO_NOINLINE uint64_t tracer_stamp_read(struct tracer_thread *t, bool paused)
+/* tracer_stamp when the window says to read the clock. */
+static ORTHO_NOINLINE uint64_t tracer_stamp_read(struct tracer_thread *t)
 {
     uint64_t now = tracer_clock(t);
-    uint32_t records = tracer.clock_window - t->clock_left;
-    if (!paused && t->clock_read_ns != 0 && now > t->clock_read_ns && records != 0) {
-        uint64_t step = (now - t->clock_read_ns) / records;
-        t->clock_step_ns = step == 0                          ? 1
-                           : step > TRACER_CLOCK_STEP_MAX_NS ? TRACER_CLOCK_STEP_MAX_NS
-                                                             : (uint32_t)step;
-    }
-    t->clock_read_ns = now;
-    t->clock_guess_ns = now;
-    t->clock_left = tracer.clock_window - 1;
-    return tracer_advance(t, now);
+    stamp_restart(&t->stamp, now, false);
+    return stamp_advance(&t->slot->last_ts_ns, now);
 }
 
-/* The time of an ALLOC, FREE or REALLOC. Reading the clock costs little
- * by itself, but rdtsc (like clock_gettime, which uses it) waits for the
- * loads before it: in a program whose loads miss the cache, each read
- * costs a memory latency, 100-150 ns here (perl traced lost 0.2 s of 0.3
- * to it). So a thread reads its clock for one record in
- * TRACER_CLOCK_WINDOW and gives the others the last read plus one step
- * per record, the step being the pace of the window before. Two floors
- * keep that honest: the collector's coarse clock (a thread whose guess
- * falls behind it has paused, and reads again at once) and the thread's
- * last time. A guess may run ahead of the clock by at most the window
- * times TRACER_CLOCK_STEP_MAX_NS; the identity of allocations stays
- * exact all the same (tracer_after, trace_port_handoff). */
+/* The time of an ALLOC, FREE or REALLOC: read from the clock for one
+ * record in tracer.clock_window, interpolated for the others, under the
+ * collector's coarse clock as a floor (stamp.h says why). */
 static inline uint64_t tracer_stamp(struct tracer_thread *t)
 {
-    if (t->clock_left != 0) {
-        uint64_t guess = t->clock_guess_ns + t->clock_step_ns;
-        uint64_t floor = atomic_load_explicit(&tracer.seg->coarse_ns, memory_order_relaxed);
-        if (ORTHO_UNLIKELY(guess + TRACER_CLOCK_FLOOR_SLACK_NS < floor))
-            return tracer_stamp_read(t, true);
-        t->clock_left--;
-        t->clock_guess_ns = guess;
-        return tracer_advance(t, guess);
-    }
-    return tracer_stamp_read(t, false);
+    uint64_t floor = atomic_load_explicit(&tracer.seg->coarse_ns, memory_order_relaxed);
+    uint64_t guess = stamp_guess(&t->stamp, floor);
+    if (ORTHO_UNLIKELY(guess == 0))
+        return tracer_stamp_read(t);
+    return stamp_advance(&t->slot->last_ts_ns, guess);
 }
 
-/* tracer_after once ts does not pass `other`: the thread's clock is read
- * (its guesses may trail, by up to the coarse clock's age, which grows
- * when the collector gets no CPU), and `other` is adopted only if no more
- * than TRACER_ADOPT_MAX_NS ahead of it, which no thread's time can be. */
+/* tracer_after when ts does not pass `other`: the thread's guesses may
+ * trail (by up to the coarse clock's age, which grows when the collector
+ * gets no CPU), so the clock is read. */
 static ORTHO_NOINLINE uint64_t tracer_after_slow(struct tracer_thread *t, uint64_t ts,
                                                  uint64_t other)
 {
     uint64_t now = tracer_clock(t);
-    t->clock_read_ns = now; /* a new window, the step unchanged */
-    t->clock_guess_ns = now;
-    t->clock_left = tracer.clock_window - 1;
-    if (now > ts)
-        ts = now;
-    if (other >= ts && other - ts <= TRACER_ADOPT_MAX_NS)
-        ts = other + 1;
-    return tracer_advance(t, ts);
+    stamp_restart(&t->stamp, now, true);
+    return stamp_advance(&t->slot->last_ts_ns, stamp_after(ts, now, other));
 }
 
-/* Lamport's rule for the thread's clock: ts, a time just taken, moved
- * past `other`, a time another thread handed out (the allocation time of
- * the block being freed or resized). With interpolated times two threads'
- * clocks can disagree by a few microseconds; without this, a free could
- * come before its allocation, and a block freed here and allocated again
- * at once could get its old allocation time back. */
+/* ts, a time just taken, moved past `other`, the allocation time of the
+ * block being freed or resized, which another thread may have handed out
+ * (Lamport's rule, stamp.h): a free never comes before its allocation, and
+ * a block freed here and allocated again at once never gets its old
+ * allocation time back. */
 static inline uint64_t tracer_after(struct tracer_thread *t, uint64_t ts, uint64_t other)
 {
-    if (ORTHO_LIKELY(other < ts))
+    if (ORTHO_LIKELY(stamp_passes(ts, other)))
         return ts;
     return tracer_after_slow(t, ts, other);
 }
@@ -514,8 +452,7 @@ static struct tracer_thread *tracer_bind_slot(struct tracer_thread *t, uint32_t 
     t->generation = tracer.generation;
     t->fast_unwind = claim->segment == 0 && claim->index < TRACER_FAST_UNWIND_SLOTS;
     t->clock = (clock_view_t){0}; /* a new segment: its own calibration */
-    t->clock_left = 0;            /* and a read of the clock first */
-    t->clock_read_ns = 0;
+    stamp_init(&t->stamp, tracer.clock_window); /* and a read of the clock first */
     tracer_adopt_handoff(t);
     t->memo_ready = false; /* stack ids belong to the segment: tracer_memo_prepare */
     tracer_push_thread_record(t, RECORD_THREAD_START);
@@ -744,9 +681,13 @@ static ORTHO_NOINLINE uint32_t tracer_capture(struct tracer_thread *t, uint64_t 
     uint32_t id = tracer_stack_id(t, pcs, first, n, want);
     /* pcs[0] is where this function called the unwinder; the return
      * addresses above this frame start at pcs[1]. The memo's key is the
-     * return address into the allocating code, pcs[first]. */
+     * return address into the allocating code, pcs[first]. It learns the
+     * frames the id names and one more (which says whether the stack was
+     * cut), not the rest the unwind asked for (TRACER_EXTRA_FRAMES
+     * more): each is a slot every later hit checks. */
+    int learn = n - 1 < first + (int)tracer.depth ? n - 1 : first + (int)tracer.depth;
     if (memo != NULL && id != RECORD_STACK_NONE && n > 1)
-        stackmemo_offer(memo, here, &t->stack, pcs + 1, n - 1, first - 1, id);
+        stackmemo_offer(memo, here, &t->stack, pcs + 1, learn, first - 1, id);
     errno = saved;
     return id;
 }
@@ -1264,7 +1205,7 @@ static bool tracer_setup(void)
      * quarantine or the guard pool. */
     tracer.clock_window = opts->trace_clock == OPTIONS_CLOCK_AUTO &&
                                   opts->check == OPTIONS_CHECK_DEFAULT && opts->guard_sample == 0
-                              ? TRACER_CLOCK_WINDOW
+                              ? STAMP_WINDOW
                               : 1;
     ssize_t len = readlink("/proc/self/exe", tracer.exe, sizeof tracer.exe - 1);
     tracer.exe[len > 0 ? len : 0] = '\0';
