@@ -50,6 +50,7 @@
 #define COLLECTOR_TRICKLE_DIVISOR 8u     /* a pass draining < ring capacity / this waits */
 #define COLLECTOR_WAIT_MAX_NS 1000000ull /* idle wait once quiet */
 #define COLLECTOR_NAMES_SLICE_NS 2000000ull /* frame rows written per pass, at most */
+#define COLLECTOR_NAMES_BUSY_SLICE_NS 250000ull /* the same while the rings are backed up */
 /* How often a pass refreshes an image's coarse clock (segment.h): each
  * write costs every producer thread one cache miss. */
 #define COLLECTOR_COARSE_EVERY_NS 100000ull
@@ -1104,6 +1105,15 @@ int collector_run(const struct collector_config *config)
                 continue;
             collector_end_image(c, im, reason);
             collector_serve_waiting(c); /* asked for while that end was written */
+        }
+        /* While the rings are backed up (this pass drained half a batch or
+         * more), the names of running images wait their turn in short
+         * slices: a 2 ms slice a pass let python3 fill its ring while the
+         * collector drained 4,096 records every 2 ms. */
+        if (drained >= COLLECTOR_BATCH / 2) {
+            uint64_t busy_deadline = prim_now_ns() + COLLECTOR_NAMES_BUSY_SLICE_NS;
+            if (busy_deadline < names_deadline)
+                names_deadline = busy_deadline;
         }
         names_waiting |= collector_write_some_names(c, names_deadline);
         now = prim_now_ns();
