@@ -20,6 +20,17 @@ static unsigned take_guesses(stamp_window_t *w, uint64_t *out, unsigned cap)
     return n;
 }
 
+/* A window of 4 with a measured pace of 100 ns a record: read at 1000,
+ * its three guesses taken, read again at 1400. */
+static void window_at_100_ns_a_record(stamp_window_t *w)
+{
+    stamp_init(w, 4);
+    stamp_restart(w, 1000, false);
+    uint64_t guesses[8];
+    ck_assert_uint_eq(take_guesses(w, guesses, 8), 3);
+    stamp_restart(w, 1400, false); /* 4 records in 400 ns */
+}
+
 START_TEST(a_new_window_reads_the_clock_first)
 {
     stamp_window_t w;
@@ -45,11 +56,8 @@ END_TEST
 START_TEST(the_step_is_the_pace_of_the_window_before)
 {
     stamp_window_t w;
-    stamp_init(&w, 4);
-    stamp_restart(&w, 1000, false);
+    window_at_100_ns_a_record(&w);
     uint64_t guesses[8];
-    take_guesses(&w, guesses, 8);
-    stamp_restart(&w, 1400, false); /* 4 records in 400 ns */
     ck_assert_uint_eq(take_guesses(&w, guesses, 8), 3);
     ck_assert_uint_eq(guesses[0], 1500);
     ck_assert_uint_eq(guesses[1], 1600);
@@ -75,11 +83,7 @@ END_TEST
 START_TEST(a_guess_that_trails_the_coarse_clock_forces_a_read_and_keeps_the_step)
 {
     stamp_window_t w;
-    stamp_init(&w, 4);
-    stamp_restart(&w, 1000, false);
-    uint64_t guesses[8];
-    take_guesses(&w, guesses, 8);
-    stamp_restart(&w, 1400, false); /* step 100 */
+    window_at_100_ns_a_record(&w);
     /* The next guess would be 1500; the collector's clock says the thread
      * was away far longer than the slack. */
     ck_assert_uint_eq(stamp_guess(&w, 1500 + STAMP_FLOOR_SLACK_NS + 1), 0);
@@ -114,13 +118,10 @@ END_TEST
 START_TEST(a_reading_out_of_turn_starts_a_window_and_keeps_the_step)
 {
     stamp_window_t w;
-    stamp_init(&w, 4);
-    stamp_restart(&w, 1000, false);
-    uint64_t guesses[8];
-    take_guesses(&w, guesses, 8);
-    stamp_restart(&w, 1400, false); /* step 100 */
+    window_at_100_ns_a_record(&w);
     ck_assert_uint_eq(stamp_guess(&w, 0), 1500);
     stamp_restart(&w, 9000, true); /* stamp_after's read: not a window's pace */
+    uint64_t guesses[8];
     ck_assert_uint_eq(take_guesses(&w, guesses, 8), 3);
     ck_assert_uint_eq(guesses[0], 9100);
 }
