@@ -289,22 +289,14 @@ static void allocator_drain(struct ortho_allocator *a, struct ortho_cache *cache
     uint64_t pooled = atomic_load_explicit(&a->pools[cls].blocks, memory_order_relaxed);
     if (pooled + take > a->pool_retain_blocks[cls])
         allocator_release_batch(a, cls, first);
-    if (allocator_traced(a))
-        trace_port_handoff();
-    pool_push(&a->pools[cls], first, take);
-    if (allocator_traced(a))
-        trace_port_event(TRACE_PORT_CACHE_DRAIN, cls, 0, take);
+    allocator_drain_to_pool(a, cls, first, take);
 }
 
 /* Hands one free block of `cls` straight to the pool. */
 static void allocator_pool_one(struct ortho_allocator *a, unsigned cls, header_t *block)
 {
     header_link(block, NULL);
-    if (allocator_traced(a))
-        trace_port_handoff();
-    pool_push(&a->pools[cls], block, 1);
-    if (allocator_traced(a))
-        trace_port_event(TRACE_PORT_CACHE_DRAIN, cls, 0, 1);
+    allocator_drain_to_pool(a, cls, block, 1);
 }
 
 /* Full-check mode: fills the freed block with the free pattern and puts it

@@ -60,6 +60,20 @@ ORTHO_INLINE bool allocator_traced(const struct ortho_allocator *a)
     return ORTHO_UNLIKELY(trace_port_on) && a->is_global;
 }
 
+/* Gives `blocks` free blocks of `cls` from a thread cache (first, linked
+ * by next_free, the last link NULL) to the central pool, where any thread
+ * may take them. While traced, the tracer hears of it before they become
+ * visible there (trace_port_handoff) and after (a CACHE_DRAIN). */
+ORTHO_INLINE void allocator_drain_to_pool(struct ortho_allocator *a, unsigned cls, header_t *first,
+                                          uint64_t blocks)
+{
+    if (allocator_traced(a))
+        trace_port_handoff();
+    pool_push(&a->pools[cls], first, blocks);
+    if (allocator_traced(a))
+        trace_port_event(TRACE_PORT_CACHE_DRAIN, cls, 0, blocks);
+}
+
 /* A mapping that holds cache records (see registry.h). Records live in allocator-owned
  * memory, never in thread-local storage: a thread can exit without our
  * exit hook running (glibc runs TSD destructors for a bounded number of

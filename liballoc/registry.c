@@ -30,13 +30,8 @@ static void registry_empty_cache(struct ortho_allocator *a, struct ortho_cache *
 {
     for (unsigned cls = 0; cls < size_class_count(); cls++) {
         struct bin *bin = &cache->bins[cls];
-        if (bin->head != NULL) {
-            if (allocator_traced(a))
-                trace_port_handoff();
-            pool_push(&a->pools[cls], bin->head, bin_count(bin));
-            if (allocator_traced(a))
-                trace_port_event(TRACE_PORT_CACHE_DRAIN, cls, 0, bin_count(bin));
-        }
+        if (bin->head != NULL)
+            allocator_drain_to_pool(a, cls, bin->head, bin_count(bin));
         bin->head = NULL;
         bin_set_count(bin, 0);
     }
