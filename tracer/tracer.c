@@ -508,11 +508,18 @@ static struct tracer_thread *tracer_bind(struct tracer_thread *t)
     }
 }
 
+/* Whether t holds a slot of the current segment (not none, nor one of
+ * the parent's before a fork child re-attached). */
+static inline bool tracer_bound(const struct tracer_thread *t)
+{
+    return t->ring != NULL && t->generation == tracer.generation;
+}
+
 /* The calling thread's binding, claiming a slot on first use. */
 static struct tracer_thread *tracer_self(void)
 {
     struct tracer_thread *t = &tracer_self_state;
-    if (ORTHO_LIKELY(t->ring != NULL && t->generation == tracer.generation))
+    if (ORTHO_LIKELY(tracer_bound(t)))
         return t;
     int saved = errno; /* binding maps memory, reads the thread's stack, may wait */
     t = tracer_bind(t);
@@ -887,8 +894,7 @@ static void tracer_record_event(unsigned kind, unsigned cls, uint64_t addr, uint
     struct tracer_thread *t = &tracer_self_state;
     bool nested = t->busy;
     if (nested) {
-        if (t->ring == NULL || t->generation != tracer.generation ||
-            !__atomic_load_n(&trace_port_on, __ATOMIC_RELAXED))
+        if (!tracer_bound(t) || !__atomic_load_n(&trace_port_on, __ATOMIC_RELAXED))
             return;
     } else if ((t = tracer_enter()) == NULL) {
         return;
@@ -910,7 +916,7 @@ void trace_port_handoff(void)
      * cache emptied by another thread (one that died without its exit
      * hook) hands on the emptier's time, which may trail the dead
      * thread's by the few microseconds an interpolation can run ahead. */
-    if (t->ring != NULL && t->generation == tracer.generation)
+    if (tracer_bound(t))
         tracer_publish_handoff(t->slot->last_ts_ns);
 }
 
@@ -956,8 +962,7 @@ void trace_port_corruption(const char *call, const char *kind, const void *p, un
 void trace_port_thread_exit(void)
 {
     struct tracer_thread *t = &tracer_self_state;
-    if (t->ring == NULL || t->generation != tracer.generation || t->busy ||
-        !__atomic_load_n(&trace_port_on, __ATOMIC_RELAXED))
+    if (!tracer_bound(t) || t->busy || !__atomic_load_n(&trace_port_on, __ATOMIC_RELAXED))
         return;
     t->busy = 1;
     tracer_push_thread_record(t, RECORD_THREAD_EXIT);

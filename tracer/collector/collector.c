@@ -1106,11 +1106,13 @@ int collector_run(const struct collector_config *config)
             collector_end_image(c, im, reason);
             collector_serve_waiting(c); /* asked for while that end was written */
         }
-        /* While the rings are backed up (this pass drained half a batch or
-         * more), the names of running images wait their turn in short
-         * slices: a 2 ms slice a pass let python3 fill its ring while the
-         * collector drained 4,096 records every 2 ms. */
-        if (drained >= COLLECTOR_BATCH / 2) {
+        /* Backed up: this pass drained half a batch or more (it takes at
+         * most a batch from each ring). Then the names of running images
+         * wait their turn in short slices: a 2 ms slice a pass let python3
+         * fill its ring while the collector drained 4,096 records every
+         * 2 ms. */
+        bool backed_up = drained >= COLLECTOR_BATCH / 2;
+        if (backed_up) {
             uint64_t busy_deadline = prim_now_ns() + COLLECTOR_NAMES_BUSY_SLICE_NS;
             if (busy_deadline < names_deadline)
                 names_deadline = busy_deadline;
@@ -1126,14 +1128,10 @@ int collector_run(const struct collector_config *config)
         if (collector_done(c, now))
             break;
         /* A pass that drained an eighth of a ring goes straight on, and so
-         * does one that drained half a batch: a pass takes at most a batch
-         * from each ring, and rings larger than eight batches
+         * does a backed-up one: rings larger than eight batches
          * (ORTHO_TRACE_RING_SIZE over 1 MiB) would otherwise wait between
          * passes while full (python3 with 4 MiB rings ran twice as long). */
-        size_t trickle = smallest_ring / COLLECTOR_TRICKLE_DIVISOR;
-        if (trickle > COLLECTOR_BATCH / 2)
-            trickle = COLLECTOR_BATCH / 2;
-        if (drained >= trickle || names_waiting) {
+        if (backed_up || drained >= smallest_ring / COLLECTOR_TRICKLE_DIVISOR || names_waiting) {
             idle_wait_ns = COLLECTOR_WAIT_MIN_NS; /* keeping up, or frames to write: straight on */
             last_pass_ns = pass_start;
             continue;
