@@ -126,37 +126,48 @@ static struct block block_make(uint64_t addr, uint64_t requested, uint64_t ts, u
     return (struct block){.addr = addr, .requested_bytes = requested, .alloc_ts_ns = ts, .stack_id = stack};
 }
 
-/* The ALLOC of b: one record, or for a large block a head plus its
- * record_alloc_large_t, as tracer.c sends them. */
-static void send_alloc(struct proc_state *p, size_t thread, const struct block *b)
+/* The ALLOC of b into out: one record, or for a large block a head plus
+ * its record_alloc_large_t, as tracer.c sends them. Returns the records. */
+static size_t frame_alloc(record_t out[2], const struct block *b)
 {
     unsigned cls = spec_class_of(b->requested_bytes);
     if (cls != CLASS_LARGE) {
-        record_t r = record_from_words(
+        out[0] = record_from_words(
             record_words_alloc(b->addr, b->requested_bytes, cls, b->stack_id, 0, b->alloc_ts_ns));
-        feed(p, thread, &r, 1);
-        return;
+        return 1;
     }
     record_t head = record_make_alloc(b->addr, b->requested_bytes, RECORD_CLASS_LARGE, b->stack_id, 0,
                                       b->alloc_ts_ns);
     record_alloc_large_t large = {.usable_bytes = large_usable(b->requested_bytes)};
-    record_t frame[2];
-    size_t n = record_frame_write(frame, 2, &head, &large, sizeof large);
+    size_t n = record_frame_write(out, 2, &head, &large, sizeof large);
     ck_assert_uint_eq(n, 2);
+    return n;
+}
+
+static void send_alloc(struct proc_state *p, size_t thread, const struct block *b)
+{
+    record_t frame[2];
+    size_t n = frame_alloc(frame, b);
     feed(p, thread, frame, n);
 }
 
 /* The FREE of b at free_ts, with what the block header holds. */
+static record_t record_free_of(const struct block *b, uint64_t free_ts)
+{
+    return record_from_words(record_words_free(b->addr, spec_class_of(b->requested_bytes),
+                                               b->alloc_ts_ns, b->stack_id, free_ts));
+}
+
 static void send_free(struct proc_state *p, size_t thread, const struct block *b, uint64_t free_ts)
 {
-    record_t r = record_from_words(record_words_free(b->addr, spec_class_of(b->requested_bytes),
-                                                     b->alloc_ts_ns, b->stack_id, free_ts));
+    record_t r = record_free_of(b, free_ts);
     feed(p, thread, &r, 1);
 }
 
-/* A REALLOC that replaced `old` with `now` (now's ts is the realloc's). */
-static void send_realloc(struct proc_state *p, size_t thread, const struct block *old,
-                         const struct block *now, unsigned flags)
+/* A REALLOC that replaced `old` with `now` (now's ts is the realloc's),
+ * into out (2 records). */
+static size_t frame_realloc(record_t out[2], const struct block *old, const struct block *now,
+                            unsigned flags)
 {
     record_t head = record_make_alloc(now->addr, now->requested_bytes, spec_class_of(now->requested_bytes),
                                       now->stack_id, flags, now->alloc_ts_ns);
@@ -165,22 +176,35 @@ static void send_realloc(struct proc_state *p, size_t thread, const struct block
                                   .old_alloc_ts_ns = old->alloc_ts_ns,
                                   .new_usable_bytes = usable_of(now->requested_bytes),
                                   .old_class_index = (uint8_t)spec_class_of(old->requested_bytes)};
-    record_t frame[2];
-    ck_assert_uint_eq(record_frame_write(frame, 2, &head, &from, sizeof from), 2);
-    feed(p, thread, frame, 2);
+    ck_assert_uint_eq(record_frame_write(out, 2, &head, &from, sizeof from), 2);
+    return 2;
 }
 
-/* A STACK_DEF of id with depth PCs, innermost first. */
-static void send_stack(struct proc_state *p, size_t thread, uint32_t id, const uint64_t *pcs,
-                       size_t depth, bool truncated)
+static void send_realloc(struct proc_state *p, size_t thread, const struct block *old,
+                         const struct block *now, unsigned flags)
+{
+    record_t frame[2];
+    feed(p, thread, frame, frame_realloc(frame, old, now, flags));
+}
+
+/* A STACK_DEF of id with depth PCs, innermost first, into out
+ * (FEED_MAX_RECORDS). Returns the records. */
+static size_t frame_stack(record_t *out, uint32_t id, const uint64_t *pcs, size_t depth,
+                          bool truncated)
 {
     record_t head = {.kind = RECORD_STACK_DEF, .class_index = RECORD_CLASS_NONE,
                      .flags = truncated ? RECORD_FLAG_TRUNCATED : 0, .stack_id = id, .ts_ns = 1};
     head.payload_bytes = depth * sizeof(uint64_t);
-    record_t frame[FEED_MAX_RECORDS];
-    size_t n = record_frame_write(frame, FEED_MAX_RECORDS, &head, pcs, depth * sizeof(uint64_t));
+    size_t n = record_frame_write(out, FEED_MAX_RECORDS, &head, pcs, depth * sizeof(uint64_t));
     ck_assert_uint_ge(n, 1);
-    feed(p, thread, frame, n);
+    return n;
+}
+
+static void send_stack(struct proc_state *p, size_t thread, uint32_t id, const uint64_t *pcs,
+                       size_t depth, bool truncated)
+{
+    record_t frame[FEED_MAX_RECORDS];
+    feed(p, thread, frame, frame_stack(frame, id, pcs, depth, truncated));
 }
 
 /* ---- reading the state -------------------------------------------------- */
@@ -1939,6 +1963,290 @@ START_TEST(an_alloc_read_after_its_free_is_counted_under_its_call_once)
 }
 END_TEST
 
+/* ---- batches ------------------------------------------------------------ */
+
+/* Records of one thread as its ring holds them, with where each framed
+ * event starts, to be fed as batches (state_ingest_batch) or one event at
+ * a time (state_ingest). */
+#define TAPE_MAX 24000u
+struct tape {
+    record_t recs[TAPE_MAX];
+    uint32_t start[TAPE_MAX]; /* first record of event i */
+    size_t records, events;
+};
+
+static void tape_put(struct tape *t, const record_t *frame, size_t n)
+{
+    ck_assert_uint_le(t->records + n, TAPE_MAX);
+    t->start[t->events++] = (uint32_t)t->records;
+    memcpy(&t->recs[t->records], frame, n * sizeof *frame);
+    t->records += n;
+}
+
+static void tape_alloc(struct tape *t, const struct block *b)
+{
+    record_t frame[2];
+    tape_put(t, frame, frame_alloc(frame, b));
+}
+
+static void tape_free(struct tape *t, const struct block *b, uint64_t free_ts)
+{
+    record_t r = record_free_of(b, free_ts);
+    tape_put(t, &r, 1);
+}
+
+/* Feeds the whole tape as batches that end where events end: each batch
+ * ends with the first event that reaches `sizes[k]` records (the sizes
+ * taken in turn), the last with the tape. Every batch is copied to the end
+ * of a readable region, so a read past it faults. */
+static void tape_feed_batches(struct proc_state *p, size_t thread, const struct tape *t,
+                              const size_t *sizes, size_t size_count)
+{
+    static char *area;
+    static size_t readable;
+    if (area == NULL) {
+        size_t page = (size_t)sysconf(_SC_PAGESIZE);
+        readable = (TAPE_MAX * RECORD_BYTES + page - 1) / page * page;
+        void *m = mmap(NULL, readable + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        ck_assert(m != MAP_FAILED);
+        ck_assert_int_eq(mprotect((char *)m + readable, page, PROT_NONE), 0);
+        area = m;
+    }
+    size_t event = 0, k = 0;
+    while (event < t->events) {
+        size_t first = t->start[event], want = sizes[k++ % size_count];
+        while (event < t->events && t->start[event] - first < want)
+            event++;
+        size_t end = event < t->events ? t->start[event] : t->records;
+        record_t *at = (record_t *)(void *)(area + readable - (end - first) * RECORD_BYTES);
+        memcpy(at, &t->recs[first], (end - first) * RECORD_BYTES);
+        state_ingest_batch(p, thread, at, end - first);
+    }
+}
+
+static void tape_feed_events(struct proc_state *p, size_t thread, const struct tape *t)
+{
+    for (size_t i = 0; i < t->events; i++) {
+        size_t end = i + 1 < t->events ? t->start[i + 1] : t->records;
+        feed(p, thread, &t->recs[t->start[i]], end - t->start[i]);
+    }
+}
+
+START_TEST(an_alloc_freed_two_records_later_in_a_batch_counts_its_free_lifetime_and_peak)
+{
+    /* a and b live together (the B256 peak is two blocks), then a goes
+     * two records after its ALLOC, with a stack definition in between;
+     * c is freed by the record right after its ALLOC; b stays. */
+    static struct tape t;
+    memset(&t, 0, sizeof t);
+    struct block a = block_make(0x10040, 100, 1000, 7), b = block_make(0x10140, 200, 1001, 7),
+                 c = block_make(0x20000, 3000, 1010, RECORD_STACK_NONE);
+    record_t frame[FEED_MAX_RECORDS];
+    tape_put(&t, frame, frame_stack(frame, 7, pcs_main, 4, false));
+    tape_alloc(&t, &a);
+    tape_alloc(&t, &b);
+    tape_put(&t, frame, frame_stack(frame, 8, pcs_main, 3, false));
+    tape_free(&t, &a, 1003); /* 3 ns: bucket 1 */
+    tape_alloc(&t, &c);
+    tape_free(&t, &c, 1018); /* 8 ns: bucket 3 */
+
+    struct proc_state p;
+    state_init(&p, PID, SEGMENT_MODE_FULL, 0);
+    size_t th = state_thread(&p, TID_A, 1);
+    size_t whole = TAPE_MAX;
+    tape_feed_batches(&p, th, &t, &whole, 1);
+
+    const struct class_state *small = &p.classes[CLASS_B256], *page = &p.classes[CLASS_B4K];
+    ck_assert_uint_eq(small->allocs, 2);
+    ck_assert_uint_eq(small->frees, 1);
+    ck_assert_int_eq(small->live_blocks, 1);
+    ck_assert_int_eq(small->live_requested, 200);
+    ck_assert_int_eq(small->peak_live_usable, 2 * 256);
+    ck_assert_uint_eq(page->allocs, 1);
+    ck_assert_uint_eq(page->frees, 1);
+    ck_assert_int_eq(page->live_blocks, 0);
+    ck_assert_int_eq(page->peak_live_usable, 4096);
+    ck_assert_uint_eq(p.lifetimes[CLASS_B256][1][0], 1);
+    ck_assert_uint_eq(p.lifetimes[CLASS_B256][1][1], 100);
+    ck_assert_uint_eq(p.lifetimes[CLASS_B4K][3][0], 1);
+    ck_assert_uint_eq(p.sites[7].allocs, 2);
+    ck_assert_uint_eq(p.sites[7].frees, 1);
+    ck_assert_int_eq(p.sites[7].live_bytes, 200);
+    ck_assert_int_eq(p.sites[7].peak_live_bytes, 300);
+    ck_assert_uint_eq(p.threads[th].frees, 2);
+    ck_assert_uint_eq(p.threads[th].cross_thread_frees, 0);
+    ck_assert_uint_eq(p.row_count, 2);
+    ck_assert_uint_eq(p.rows[0].addr, a.addr);
+    ck_assert_uint_eq(p.rows[0].alloc_ts, 1000);
+    ck_assert_uint_eq(p.rows[0].free_ts, 1003);
+    ck_assert_uint_eq(p.rows[0].free_thread_id, TID_A);
+    ck_assert_uint_eq(p.rows[1].addr, c.addr);
+    const struct pair_state *self = pair_of(&p, TID_A, TID_A);
+    ck_assert_ptr_nonnull(self);
+    ck_assert_uint_eq(self->frees, 2);
+    ck_assert_uint_eq(self->bytes, 3100);
+    struct live_list live = live_of(&p);
+    ck_assert_uint_eq(live.count, 1);
+    ck_assert_ptr_nonnull(live_find(&live, &b));
+    free(live.items);
+    state_free(&p);
+}
+END_TEST
+
+START_TEST(a_free_in_a_batch_takes_the_allocation_its_time_names_not_a_newer_one_at_its_address)
+{
+    /* X's first allocation came in an earlier batch; this one holds an
+     * ALLOC of X at a later time and then a FREE naming the first time
+     * (bytes no real thread sends in this order, as a damaged ring could
+     * hold them): the free is the first allocation's, the second stays. */
+    struct proc_state p;
+    state_init(&p, PID, SEGMENT_MODE_SUMMARY, 0);
+    size_t th = state_thread(&p, TID_A, 1);
+    struct block first = block_make(0x30000, 40, 500, RECORD_STACK_NONE);
+    struct block second = block_make(0x30000, 40, 900, RECORD_STACK_NONE);
+    static struct tape t;
+    memset(&t, 0, sizeof t);
+    tape_alloc(&t, &first);
+    size_t whole = TAPE_MAX;
+    tape_feed_batches(&p, th, &t, &whole, 1);
+    memset(&t, 0, sizeof t);
+    tape_alloc(&t, &second);
+    tape_free(&t, &first, 1000);
+    tape_feed_batches(&p, th, &t, &whole, 1);
+
+    ck_assert_uint_eq(p.classes[CLASS_B64].allocs, 2);
+    ck_assert_uint_eq(p.classes[CLASS_B64].frees, 1);
+    ck_assert_uint_eq(p.lifetimes[CLASS_B64][log2_floor(1000 - 500)][0], 1);
+    struct live_list live = live_of(&p);
+    ck_assert_uint_eq(live.count, 1);
+    ck_assert_ptr_nonnull(live_find(&live, &second));
+    free(live.items);
+    state_free(&p);
+}
+END_TEST
+
+/* A deterministic mix a busy thread sends: allocations of every class
+ * (large ones are two-record frames), most freed one to a dozen records
+ * later, some much later, some never; addresses reused; stack definitions,
+ * cache events, in-place reallocs and frees of blocks allocated before
+ * tracing in between. */
+static void tape_busy_thread(struct tape *t, uint64_t *allocs, uint64_t *frees, uint64_t *live_out)
+{
+    static const uint64_t sizes[] = {8, 24, 64, 100, 256, 300, 4000, 5000, 9000, 70000, 3 * MIB};
+    struct block live[512];
+    size_t live_count = 0;
+    uint64_t spare[256]; /* freed addresses, reused */
+    size_t spare_count = 0;
+    uint64_t seed = 12345, ts = 1000, next_addr = 0x7f0000100000ull;
+    uint32_t stacks = 0;
+    *allocs = *frees = 0;
+    record_t frame[FEED_MAX_RECORDS];
+    while (t->records + 8 < TAPE_MAX - FEED_MAX_RECORDS) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        unsigned roll = (unsigned)(seed >> 33) % 100, pick = (unsigned)(seed >> 45);
+        ts += 1 + pick % 3;
+        if ((roll < 45 && live_count < 512) || live_count == 0) {
+            uint64_t addr = spare_count > 0 && pick % 2 ? spare[--spare_count] : (next_addr += 0x40000);
+            uint32_t stack = stacks > 0 && pick % 5 ? 1 + pick % stacks : RECORD_STACK_NONE;
+            live[live_count] = block_make(addr, sizes[pick % 11] + pick % 7, ts, stack);
+            tape_alloc(t, &live[live_count++]);
+            ++*allocs;
+        } else if (roll < 85) {
+            /* Mostly one of the newest three, else any. */
+            size_t k = roll < 75 ? live_count - 1 - pick % (live_count < 3 ? live_count : 3)
+                                 : pick % live_count;
+            tape_free(t, &live[k], ts);
+            if (spare_count < 256)
+                spare[spare_count++] = live[k].addr;
+            live[k] = live[--live_count];
+            ++*frees;
+        } else if (roll < 88 && stacks < 40) {
+            uint64_t pcs[3] = {0x400000 + stacks, 0x500000, 0x600000 + pick % 4};
+            tape_put(t, frame, frame_stack(frame, ++stacks, pcs, 3, false));
+        } else if (roll < 93) {
+            record_t r = {.kind = pick % 2 ? RECORD_CACHE_REFILL : RECORD_CACHE_DRAIN,
+                          .class_index = (uint8_t)(pick % CLASS_B16K), .ts_ns = ts};
+            r.count = 1 + pick % 30;
+            tape_put(t, &r, 1);
+        } else if (roll < 97) {
+            struct block *old = &live[pick % live_count], now = *old;
+            if (spec_class_of(now.requested_bytes) == CLASS_LARGE)
+                continue;
+            now.alloc_ts_ns = ts;
+            now.requested_bytes = spec_payload[spec_class_of(old->requested_bytes)] - pick % 4;
+            tape_put(t, frame, frame_realloc(frame, old, &now, RECORD_FLAG_IN_PLACE));
+            *old = now;
+            ++*allocs;
+            ++*frees;
+        } else {
+            struct block before = block_make(0x6000000 + pick * 64ull, 50, 1, RECORD_STACK_NONE);
+            tape_free(t, &before, ts); /* allocated before tracing: never matched */
+        }
+    }
+    *live_out = live_count;
+}
+
+static int live_entry_order(const void *a, const void *b)
+{
+    const struct live_entry *x = a, *y = b;
+    if (x->addr != y->addr)
+        return x->addr < y->addr ? -1 : 1;
+    return x->alloc_ts < y->alloc_ts ? -1 : x->alloc_ts > y->alloc_ts;
+}
+
+START_TEST(a_thread_fed_in_batches_counts_exactly_what_it_counts_fed_one_event_at_a_time)
+{
+    static struct tape t;
+    memset(&t, 0, sizeof t);
+    uint64_t allocs, frees, live_count;
+    tape_busy_thread(&t, &allocs, &frees, &live_count);
+    struct proc_state one, batched;
+    state_init(&one, PID, SEGMENT_MODE_FULL, 0);
+    state_init(&batched, PID, SEGMENT_MODE_FULL, 0);
+    size_t a = state_thread(&one, TID_A, 1), b = state_thread(&batched, TID_A, 1);
+    tape_feed_events(&one, a, &t);
+    /* Batches of many sizes, a pair cut by a batch's end now and then. */
+    static const size_t sizes[] = {4096, 700, 1, 13, 2000, 600, 4096, 5};
+    tape_feed_batches(&batched, b, &t, sizes, sizeof sizes / sizeof sizes[0]);
+
+    /* What the workload says. */
+    struct class_totals want = totals_of(&one), got = totals_of(&batched);
+    ck_assert_uint_eq(want.allocs, allocs);
+    ck_assert_uint_eq(got.allocs, allocs);
+    ck_assert_uint_eq(got.frees, frees);
+    ck_assert_int_eq(got.live_blocks, (int64_t)live_count);
+    /* And every counter the database is written from, field by field. */
+    ck_assert_uint_eq(batched.class_count, one.class_count);
+    ck_assert_int_eq(memcmp(batched.classes, one.classes, (one.class_count + 1) * sizeof *one.classes), 0);
+    ck_assert_int_eq(memcmp(batched.lifetimes, one.lifetimes, (one.class_count + 1) * sizeof *one.lifetimes), 0);
+    ck_assert_int_eq(memcmp(batched.dense_sizes, one.dense_sizes, sizeof one.dense_sizes), 0);
+    ck_assert_uint_eq(batched.sites_cap, one.sites_cap);
+    ck_assert_int_eq(memcmp(batched.sites, one.sites, one.sites_cap * sizeof *one.sites), 0);
+    ck_assert_int_eq(memcmp(&batched.threads[b], &one.threads[a], sizeof one.threads[a]), 0);
+    ck_assert_uint_eq(batched.records, one.records);
+    ck_assert_uint_eq(batched.row_count, one.row_count);
+    ck_assert_int_eq(memcmp(batched.rows, one.rows, one.row_count * sizeof *one.rows), 0);
+    const struct pair_state *pa = pair_of(&one, TID_A, TID_A), *pb = pair_of(&batched, TID_A, TID_A);
+    ck_assert_ptr_nonnull(pb);
+    ck_assert_uint_eq(pb->frees, pa->frees);
+    ck_assert_uint_eq(pb->bytes, pa->bytes);
+    struct live_list lo = live_of(&one), lb = live_of(&batched);
+    ck_assert_uint_eq(lb.count, live_count);
+    ck_assert_uint_eq(lo.count, live_count);
+    qsort(lo.items, lo.count, sizeof *lo.items, live_entry_order);
+    qsort(lb.items, lb.count, sizeof *lb.items, live_entry_order);
+    ck_assert_int_eq(memcmp(lb.items, lo.items, lo.count * sizeof *lo.items), 0);
+    free(lo.items);
+    free(lb.items);
+    state_settle(&one);
+    state_settle(&batched);
+    ck_assert_uint_gt(batched.untracked_frees, 0);
+    ck_assert_uint_eq(batched.untracked_frees, one.untracked_frees);
+    state_free(&one);
+    state_free(&batched);
+}
+END_TEST
+
 Suite *ingest_suite(void)
 {
     Suite *s = suite_create("ingest");
@@ -1983,6 +2291,12 @@ Suite *ingest_suite(void)
     tcase_add_test(tc, a_truncated_stack_is_distinct_from_an_untruncated_one_with_the_same_pcs);
     tcase_add_test(tc, stacks_that_differ_in_one_pc_in_order_or_in_depth_stay_distinct);
     tcase_add_test(tc, an_alloc_whose_stack_was_never_defined_counts_in_the_no_stack_site);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("batches");
+    tcase_add_test(tc, an_alloc_freed_two_records_later_in_a_batch_counts_its_free_lifetime_and_peak);
+    tcase_add_test(tc, a_free_in_a_batch_takes_the_allocation_its_time_names_not_a_newer_one_at_its_address);
+    tcase_add_test(tc, a_thread_fed_in_batches_counts_exactly_what_it_counts_fed_one_event_at_a_time);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("volume");

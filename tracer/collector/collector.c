@@ -59,7 +59,6 @@
  * image to watch; the ones beyond are watched through kill() and /proc. */
 #define COLLECTOR_PIDFDS_MAX 128u
 #define COLLECTOR_GONE_CHECK_NS 20000000ull /* /proc look at an image without a pidfd */
-#define COLLECTOR_PREFETCH_AHEAD 24u /* records between a live-table prefetch and its use */
 #define COLLECTOR_GONE_GRACE_NS 100000000ull /* a gone image's end waits this long for registrations */
 
 /* One segment of an image as it registered: the mapping, its geometry
@@ -654,22 +653,7 @@ static void collector_accept(struct collector *c)
 static void collector_ingest(struct image *im, size_t thread, const record_t *recs, size_t count,
                              uint64_t now)
 {
-    uint64_t newest = 0;
-    for (size_t i = 0; i < count;) {
-        size_t n = 1 + (size_t)recs[i].payload_records;
-        if (i + n > count)
-            break; /* cannot happen: batches never split a frame */
-        /* The live-table slot of a record further on, loaded while this
-         * one is counted (a continuation's address is noise: a wasted
-         * hint at worst). A replay of python3's 20 M records through the
-         * table: 20-30% less time at this distance, 8 or less gained
-         * little. */
-        if (i + COLLECTOR_PREFETCH_AHEAD < count)
-            liveset_prefetch(&im->st->live, recs[i + COLLECTOR_PREFETCH_AHEAD].addr);
-        state_ingest(im->st, thread, &recs[i], n);
-        newest = recs[i].ts_ns; /* a head's time; continuations carry none */
-        i += n;
-    }
+    uint64_t newest = state_ingest_batch(im->st, thread, recs, count);
     uint64_t lag = newest != 0 && now > newest ? now - newest : 0;
     if (lag > im->st->max_lag_ns)
         im->st->max_lag_ns = lag;
