@@ -277,10 +277,12 @@ static void db_bind_int64s(sqlite3_stmt *s, int first, const sqlite3_int64 *v, i
         sqlite3_bind_int64(s, first + j, v[j]);
 }
 
+/* Static: db_step clears the bindings, so text is only read by the step
+ * that follows; no copy of each name (three a frame row) is made. */
 static void db_bind_text_or_null(sqlite3_stmt *s, int i, const char *text)
 {
     if (text != NULL)
-        sqlite3_bind_text(s, i, text, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, i, text, -1, SQLITE_STATIC);
     else
         sqlite3_bind_null(s, i);
 }
