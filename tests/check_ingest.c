@@ -251,6 +251,15 @@ static const struct live_entry *live_find(const struct live_list *l, const struc
     return hit;
 }
 
+/* Fails unless b is the one allocation state_live_each reports. */
+static void live_check_only(const struct proc_state *p, const struct block *b)
+{
+    struct live_list l = live_of(p);
+    ck_assert_uint_eq(l.count, 1);
+    ck_assert_ptr_nonnull(live_find(&l, b));
+    free(l.items);
+}
+
 struct class_totals {
     uint64_t allocs, frees, cross_thread_frees;
     int64_t live_blocks;
@@ -595,19 +604,13 @@ START_TEST(a_pending_free_never_counts_in_the_class_totals_and_settle_counts_it_
     ck_assert_uint_eq(p.classes[CLASS_B256].freed_requested, 0);
     ck_assert_int_eq(p.classes[CLASS_B256].live_blocks, 1);
     ck_assert_uint_eq(p.threads[b].frees, 0);
-    struct live_list live = live_of(&p);
-    ck_assert_uint_eq(live.count, 1);
-    ck_assert_ptr_nonnull(live_find(&live, &kept));
-    free(live.items);
+    live_check_only(&p, &kept);
 
     state_settle(&p);
     ck_assert_uint_eq(p.untracked_frees, 1);
     ck_assert_uint_eq(p.classes[CLASS_B256].frees, 0);
     ck_assert_int_eq(p.classes[CLASS_B256].live_blocks, 1);
-    live = live_of(&p);
-    ck_assert_uint_eq(live.count, 1);
-    ck_assert_ptr_nonnull(live_find(&live, &kept));
-    free(live.items);
+    live_check_only(&p, &kept);
     /* Settled frees are dropped: a second settle finds none. */
     state_settle(&p);
     ck_assert_uint_eq(p.untracked_frees, 1);
@@ -830,10 +833,7 @@ START_TEST(an_in_place_realloc_counts_a_free_of_the_old_block_and_an_alloc_of_th
     ck_assert_int_eq(c->live_usable, 256);
     ck_assert_uint_eq(c->reallocs_in_place, 1);
     class_check_untouched(&p, CLASS_B256);
-    struct live_list live = live_of(&p);
-    ck_assert_uint_eq(live.count, 1);
-    ck_assert_ptr_nonnull(live_find(&live, &grown));
-    free(live.items);
+    live_check_only(&p, &grown);
     ck_assert_uint_eq(state_size_count(&p, 100), 1);
     ck_assert_uint_eq(state_size_count(&p, 200), 1);
     ck_assert_uint_eq(p.threads[t].allocs, 2);
@@ -862,10 +862,7 @@ START_TEST(a_realloc_that_moves_a_block_frees_it_in_the_old_class_and_allocates_
     ck_assert_int_eq(to->live_blocks, 1);
     ck_assert_int_eq(to->live_requested, 5000);
     ck_assert_int_eq(to->live_usable, 6144);
-    struct live_list live = live_of(&p);
-    ck_assert_uint_eq(live.count, 1);
-    ck_assert_ptr_nonnull(live_find(&live, &moved));
-    free(live.items);
+    live_check_only(&p, &moved);
     state_free(&p);
 }
 END_TEST
@@ -886,10 +883,7 @@ START_TEST(a_realloc_into_the_large_class_takes_its_usable_bytes_from_the_payloa
     ck_assert_uint_eq(c->allocs, 1);
     ck_assert_uint_eq(c->usable, large_usable(32 * MIB + 5));
     ck_assert_int_eq(c->live_usable, (int64_t)large_usable(32 * MIB + 5));
-    struct live_list live = live_of(&p);
-    ck_assert_uint_eq(live.count, 1);
-    ck_assert_ptr_nonnull(live_find(&live, &grown));
-    free(live.items);
+    live_check_only(&p, &grown);
     state_free(&p);
 }
 END_TEST
@@ -2085,10 +2079,7 @@ START_TEST(an_alloc_freed_two_records_later_in_a_batch_counts_its_free_lifetime_
     ck_assert_ptr_nonnull(self);
     ck_assert_uint_eq(self->frees, 2);
     ck_assert_uint_eq(self->bytes, 3100);
-    struct live_list live = live_of(&p);
-    ck_assert_uint_eq(live.count, 1);
-    ck_assert_ptr_nonnull(live_find(&live, &b));
-    free(live.items);
+    live_check_only(&p, &b);
     state_free(&p);
 }
 END_TEST
@@ -2117,10 +2108,7 @@ START_TEST(a_free_in_a_batch_takes_the_allocation_its_time_names_not_a_newer_one
     ck_assert_uint_eq(p.classes[CLASS_B64].allocs, 2);
     ck_assert_uint_eq(p.classes[CLASS_B64].frees, 1);
     ck_assert_uint_eq(p.lifetimes[CLASS_B64][log2_floor(1000 - 500)][0], 1);
-    struct live_list live = live_of(&p);
-    ck_assert_uint_eq(live.count, 1);
-    ck_assert_ptr_nonnull(live_find(&live, &second));
-    free(live.items);
+    live_check_only(&p, &second);
     state_free(&p);
 }
 END_TEST
