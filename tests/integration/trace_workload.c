@@ -36,14 +36,16 @@
  *   plugin PATH  dlopen PATH as given (a relative "./libplugin.so" is the
  *                point) and leak 6 greetings of 64 bytes the plugin's
  *                plugin_make_greeting allocates; the plugin stays loaded
- *   pingpong R   two threads pass a batch of 96 blocks of 7000 bytes (class
- *                B8K) back and forth R times, each freeing the batch it
- *                gets and allocating the next: "pingpong mallocs=M frees=M"
+ *   pingpong R [T]  T threads (2 if not given, at most 64) pass a batch of
+ *                96 blocks of 7000 bytes (class B8K) round in a ring R
+ *                times, each freeing the batch it gets and allocating the
+ *                next for the one after it: "pingpong mallocs=M frees=M"
  */
 #include <alloca.h>
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -497,54 +499,74 @@ static int run_plugin(const char *path)
     return 0;
 }
 
-/* Two threads hand blocks back and forth, a batch of PINGPONG_BATCH at a
- * time, `rounds` times: the one that gets a batch frees it and allocates
- * the next batch of the same size, which its cache serves from the blocks
- * it just freed (and, past the cache's limit, the central pool from the
- * other thread's). So the same addresses are allocated over and over by
- * two threads whose clocks (interpolated between reads, tracer.c) never
- * agree exactly: every free must still find its own allocation. Prints
- * the calls made. */
+/* Threads hand blocks on round a ring (two: back and forth), a batch of
+ * PINGPONG_BATCH at a time, `rounds` times: the one that gets a batch
+ * frees it and allocates the next batch of the same size, which its cache
+ * serves from the blocks it just freed (and, past the cache's limit, the
+ * central pool from the others'). So the same addresses are allocated
+ * over and over by threads whose clocks (interpolated between reads,
+ * tracer.c) never agree exactly: every free must still find its own
+ * allocation. Prints the calls made. */
 #define PINGPONG_BATCH 96
 #define PINGPONG_BYTES 7000 /* class B8K, which nothing else here uses */
+#define PINGPONG_PLAYERS_MAX 64
 struct pingpong {
     void *blocks[PINGPONG_BATCH];
-    _Atomic int turn; /* the thread (0 or 1) that holds the batch */
+    _Atomic int turn; /* the thread (0 .. players - 1) that holds the batch */
+    int players;
     long rounds;
+};
+
+struct pingpong_seat {
+    struct pingpong *game;
+    int me;
 };
 
 static void pingpong_play(struct pingpong *game, int me)
 {
     for (long r = 0; r < game->rounds; r++) {
-        if (r % 2 != me)
+        if (r % game->players != me)
             continue;
+        /* More threads than cores: a waiter gives its core to the holder. */
         while (atomic_load_explicit(&game->turn, memory_order_acquire) != me)
-            ;
+            if (game->players > 2)
+                sched_yield();
         for (int i = 0; i < PINGPONG_BATCH; i++)
             free(game->blocks[i]);
         for (int i = 0; i < PINGPONG_BATCH; i++)
             game->blocks[i] = malloc(PINGPONG_BYTES);
-        atomic_store_explicit(&game->turn, 1 - me, memory_order_release);
+        atomic_store_explicit(&game->turn, (me + 1) % game->players, memory_order_release);
     }
 }
 
 static void *pingpong_other(void *arg)
 {
-    pingpong_play(arg, 1);
+    struct pingpong_seat *seat = arg;
+    pingpong_play(seat->game, seat->me);
     return NULL;
 }
 
-static int run_pingpong(long rounds)
+static int run_pingpong(long rounds, int players)
 {
     static struct pingpong game;
+    static struct pingpong_seat seats[PINGPONG_PLAYERS_MAX];
+    static pthread_t others[PINGPONG_PLAYERS_MAX];
+    if (players < 2 || players > PINGPONG_PLAYERS_MAX) {
+        fprintf(stderr, "trace_workload: pingpong takes 2 to %d threads\n", PINGPONG_PLAYERS_MAX);
+        return 2;
+    }
     game.rounds = rounds;
+    game.players = players;
     for (int i = 0; i < PINGPONG_BATCH; i++)
         game.blocks[i] = malloc(PINGPONG_BYTES);
-    pthread_t other;
-    if (pthread_create(&other, NULL, pingpong_other, &game) != 0)
-        return 1;
+    for (int k = 1; k < players; k++) {
+        seats[k] = (struct pingpong_seat){&game, k};
+        if (pthread_create(&others[k], NULL, pingpong_other, &seats[k]) != 0)
+            return 1;
+    }
     pingpong_play(&game, 0);
-    pthread_join(other, NULL);
+    for (int k = 1; k < players; k++)
+        pthread_join(others[k], NULL);
     for (int i = 0; i < PINGPONG_BATCH; i++)
         free(game.blocks[i]);
     long calls = (rounds + 1) * PINGPONG_BATCH;
@@ -592,7 +614,7 @@ int main(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "counts") == 0)
         return run_counts();
     if (argc >= 3 && strcmp(argv[1], "pingpong") == 0)
-        return run_pingpong(atol(argv[2]));
+        return run_pingpong(atol(argv[2]), argc >= 4 ? atoi(argv[3]) : 2);
     if (argc >= 3 && strcmp(argv[1], "kill") == 0)
         return run_kill(atoi(argv[2]));
     if (argc >= 3 && strcmp(argv[1], "threads") == 0)
