@@ -2029,8 +2029,9 @@ static void tape_feed_events(struct proc_state *p, size_t thread, const struct t
 START_TEST(an_alloc_freed_two_records_later_in_a_batch_counts_its_free_lifetime_and_peak)
 {
     /* a and b live together (the B256 peak is two blocks), then a goes
-     * two records after its ALLOC, with a stack definition in between;
-     * c is freed by the record right after its ALLOC; b stays. */
+     * three records after its ALLOC, with b's ALLOC and a cache refill in
+     * between; c is freed by the record right after its ALLOC; b stays.
+     * Both frees are paired with their ALLOCs. */
     static struct tape t;
     memset(&t, 0, sizeof t);
     struct block a = block_make(0x10040, 100, 1000, 7), b = block_make(0x10140, 200, 1001, 7),
@@ -2039,7 +2040,9 @@ START_TEST(an_alloc_freed_two_records_later_in_a_batch_counts_its_free_lifetime_
     tape_put(&t, frame, frame_stack(frame, 7, pcs_main, 4, false));
     tape_alloc(&t, &a);
     tape_alloc(&t, &b);
-    tape_put(&t, frame, frame_stack(frame, 8, pcs_main, 3, false));
+    record_t refill = {.kind = RECORD_CACHE_REFILL, .class_index = CLASS_B4K, .ts_ns = 1002};
+    refill.count = 16;
+    tape_put(&t, &refill, 1);
     tape_free(&t, &a, 1003); /* 3 ns: bucket 1 */
     tape_alloc(&t, &c);
     tape_free(&t, &c, 1018); /* 8 ns: bucket 3 */
@@ -2069,6 +2072,8 @@ START_TEST(an_alloc_freed_two_records_later_in_a_batch_counts_its_free_lifetime_
     ck_assert_int_eq(p.sites[7].peak_live_bytes, 300);
     ck_assert_uint_eq(p.threads[th].frees, 2);
     ck_assert_uint_eq(p.threads[th].cross_thread_frees, 0);
+    ck_assert_uint_eq(p.paired, 2); /* neither went through the live table */
+    ck_assert_int_eq(p.classes[CLASS_B4K].cached, 16 - 1 + 1);
     ck_assert_uint_eq(p.row_count, 2);
     ck_assert_uint_eq(p.rows[0].addr, a.addr);
     ck_assert_uint_eq(p.rows[0].alloc_ts, 1000);
@@ -2080,6 +2085,41 @@ START_TEST(an_alloc_freed_two_records_later_in_a_batch_counts_its_free_lifetime_
     ck_assert_uint_eq(self->frees, 2);
     ck_assert_uint_eq(self->bytes, 3100);
     live_check_only(&p, &b);
+    state_free(&p);
+}
+END_TEST
+
+START_TEST(a_batch_pairs_no_block_the_live_set_refuses_and_no_pair_across_a_stack_definition)
+{
+    /* An ALLOC at address 0 is never counted, paired or not; and d's
+     * stack id is defined again between its ALLOC and its FREE (no
+     * tracer does that: ids are defined once, before use), so the two
+     * are not paired and each is counted under the site its id named
+     * when it was read, as through the table. */
+    static struct tape t;
+    memset(&t, 0, sizeof t);
+    struct block z = block_make(0, 48, 100, RECORD_STACK_NONE);
+    struct block d = block_make(0x50040, 48, 101, 9);
+    static const uint64_t pcs_other[] = {0x404040, 0x405050};
+    record_t frame[FEED_MAX_RECORDS];
+    tape_put(&t, frame, frame_stack(frame, 9, pcs_main, 4, false));
+    tape_alloc(&t, &z);
+    tape_free(&t, &z, 102);
+    tape_alloc(&t, &d);
+    tape_put(&t, frame, frame_stack(frame, 9, pcs_other, 2, false));
+    tape_free(&t, &d, 104);
+    struct proc_state p;
+    state_init(&p, PID, SEGMENT_MODE_SUMMARY, 0);
+    size_t th = state_thread(&p, TID_A, 1);
+    size_t whole = TAPE_MAX;
+    tape_feed_batches(&p, th, &t, &whole, 1);
+    ck_assert_uint_eq(p.paired, 0);
+    ck_assert_uint_eq(p.classes[CLASS_B64].allocs, 1);
+    ck_assert_uint_eq(p.classes[CLASS_B64].frees, 1);
+    ck_assert_int_eq(p.classes[CLASS_B64].live_blocks, 0);
+    ck_assert_uint_eq(p.sites[9].allocs, 1);
+    ck_assert_uint_eq(p.sites[9].frees, 1);
+    ck_assert_int_eq(p.sites[9].live_blocks, 0);
     state_free(&p);
 }
 END_TEST
@@ -2212,6 +2252,8 @@ START_TEST(a_thread_fed_in_batches_counts_exactly_what_it_counts_fed_one_event_a
     ck_assert_int_eq(memcmp(batched.sites, one.sites, one.sites_cap * sizeof *one.sites), 0);
     ck_assert_int_eq(memcmp(&batched.threads[b], &one.threads[a], sizeof one.threads[a]), 0);
     ck_assert_uint_eq(batched.records, one.records);
+    ck_assert_uint_gt(batched.paired, frees / 4); /* most frees here come a few records on */
+    ck_assert_uint_eq(one.paired, 0);
     ck_assert_uint_eq(batched.row_count, one.row_count);
     ck_assert_int_eq(memcmp(batched.rows, one.rows, one.row_count * sizeof *one.rows), 0);
     const struct pair_state *pa = pair_of(&one, TID_A, TID_A), *pb = pair_of(&batched, TID_A, TID_A);
@@ -2283,6 +2325,7 @@ Suite *ingest_suite(void)
 
     tc = tcase_create("batches");
     tcase_add_test(tc, an_alloc_freed_two_records_later_in_a_batch_counts_its_free_lifetime_and_peak);
+    tcase_add_test(tc, a_batch_pairs_no_block_the_live_set_refuses_and_no_pair_across_a_stack_definition);
     tcase_add_test(tc, a_free_in_a_batch_takes_the_allocation_its_time_names_not_a_newer_one_at_its_address);
     tcase_add_test(tc, a_thread_fed_in_batches_counts_exactly_what_it_counts_fed_one_event_at_a_time);
     suite_add_tcase(s, tc);

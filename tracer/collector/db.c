@@ -69,9 +69,10 @@ static const char *const db_statements[STMT_COUNT] = {
     [STMT_CALL] = "INSERT OR REPLACE INTO alloc_calls VALUES (?,?,?,?,?)",
 };
 
-/* Frame rows go in by statements of 2^k rows (k < DB_FRAME_RUNS), a
- * stack in as few as its depth's bits: a row a statement cost 1.5 us, 26
- * rows one 0.9 us a row (python3: 179,000 rows, a sixth of its
+/* Frame rows go in by statements of 2^k rows (k < DB_FRAME_RUNS): the
+ * longest that fits what is left of a stack, so up to 63 frames take as
+ * many statements as their count has bits set. A row a statement cost
+ * 1.5 us, 26 rows one 0.9 us a row (python3: 179,000 rows, a sixth of its
  * collector's time). */
 #define DB_FRAME_RUNS 6u /* statements of 1, 2, 4, 8, 16 and 32 rows */
 #define DB_FRAME_COLUMNS 8u

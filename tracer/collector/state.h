@@ -203,6 +203,7 @@ struct proc_state {
     struct alloc_row *rows;  /* full mode, waiting to be written */
     size_t row_count, row_cap;
     uint64_t records, dropped, untracked_frees, last_ts, max_lag_ns;
+    uint64_t paired; /* frees counted with their ALLOC from the same batch, without the live table */
     /* Why max_lag_ns may pass STATE_LAG_BUDGET_NS: the program out-ran the
      * collector (its threads waited on full rings that often and that
      * long), or the collector was held up elsewhere (the longest time it
@@ -227,11 +228,14 @@ void state_free(struct proc_state *p);
 void state_ingest(struct proc_state *p, size_t thread, const record_t *recs, size_t n);
 
 /* Feeds a batch of count records popped from one thread's ring, frame by
- * frame as state_ingest does, with the same result, but faster: an
- * allocation freed a few records later in the batch is counted without
+ * frame as state_ingest does, but faster: an allocation whose FREE comes
+ * within the next 8 ALLOCs of the same 512-record chunk is counted without
  * going through the live table, and the table's slots of records further
- * on are prefetched. Returns the time of the batch's newest event (0 if
- * none). */
+ * on are prefetched. The result is the same for records as the tracer
+ * writes them; records no tracer writes (an identity allocated twice, a
+ * block freed twice by two threads at once) can end with a free credited
+ * to another thread, never with a read outside the batch. Returns the time
+ * of the batch's newest event (0 if none). */
 uint64_t state_ingest_batch(struct proc_state *p, size_t thread, const record_t *recs, size_t count);
 
 /* Index of a new thread record for tid (a ring's producer). */
