@@ -2158,7 +2158,10 @@ END_TEST
  * later, some much later, some never; addresses reused; stack definitions,
  * cache events, in-place reallocs and frees of blocks allocated before
  * tracing in between. */
-static void tape_busy_thread(struct tape *t, uint64_t *allocs, uint64_t *frees, uint64_t *live_out)
+#define BUSY_LIVE_MAX 512u /* blocks a busy thread keeps live at once, at most */
+
+static void tape_busy_thread(struct tape *t, uint64_t *allocs, uint64_t *frees, uint64_t *live_out,
+                             struct block live_at_end[BUSY_LIVE_MAX])
 {
     static const uint64_t sizes[] = {8, 24, 64, 100, 256, 300, 4000, 5000, 9000, 70000, 3 * MIB};
     struct block live[512];
@@ -2212,6 +2215,7 @@ static void tape_busy_thread(struct tape *t, uint64_t *allocs, uint64_t *frees, 
         }
     }
     *live_out = live_count;
+    memcpy(live_at_end, live, live_count * sizeof *live);
 }
 
 static int live_entry_order(const void *a, const void *b)
@@ -2224,25 +2228,37 @@ static int live_entry_order(const void *a, const void *b)
 
 START_TEST(a_thread_fed_in_batches_counts_exactly_what_it_counts_fed_one_event_at_a_time)
 {
-    static struct tape t;
+    static struct tape t, other;
     memset(&t, 0, sizeof t);
+    memset(&other, 0, sizeof other);
     uint64_t allocs, frees, live_count;
-    tape_busy_thread(&t, &allocs, &frees, &live_count);
+    static struct block kept[BUSY_LIVE_MAX];
+    tape_busy_thread(&t, &allocs, &frees, &live_count, kept);
+    /* Thread B frees every other block A keeps, and its ring is read
+     * first: those frees wait as pending frees for A's ALLOCs. */
+    uint64_t cross = 0;
+    for (uint64_t k = 0; k < live_count; k += 2, cross++)
+        tape_free(&other, &kept[k], 1000000000ull + k);
     struct proc_state one, batched;
     state_init(&one, PID, SEGMENT_MODE_FULL, 0);
     state_init(&batched, PID, SEGMENT_MODE_FULL, 0);
     size_t a = state_thread(&one, TID_A, 1), b = state_thread(&batched, TID_A, 1);
-    tape_feed_events(&one, a, &t);
+    size_t oa = state_thread(&one, TID_B, 1), ob = state_thread(&batched, TID_B, 1);
     /* Batches of many sizes, a pair cut by a batch's end now and then. */
     static const size_t sizes[] = {4096, 700, 1, 13, 2000, 600, 4096, 5};
+    tape_feed_events(&one, oa, &other);
+    tape_feed_batches(&batched, ob, &other, sizes, sizeof sizes / sizeof sizes[0]);
+    tape_feed_events(&one, a, &t);
     tape_feed_batches(&batched, b, &t, sizes, sizeof sizes / sizeof sizes[0]);
 
     /* What the workload says. */
     struct class_totals want = totals_of(&one), got = totals_of(&batched);
     ck_assert_uint_eq(want.allocs, allocs);
     ck_assert_uint_eq(got.allocs, allocs);
-    ck_assert_uint_eq(got.frees, frees);
-    ck_assert_int_eq(got.live_blocks, (int64_t)live_count);
+    ck_assert_uint_gt(cross, 0);
+    ck_assert_uint_eq(got.frees, frees + cross);
+    ck_assert_uint_eq(got.cross_thread_frees, cross);
+    ck_assert_int_eq(got.live_blocks, (int64_t)(live_count - cross));
     /* And every counter the database is written from, field by field. */
     ck_assert_uint_eq(batched.class_count, one.class_count);
     ck_assert_int_eq(memcmp(batched.classes, one.classes, (one.class_count + 1) * sizeof *one.classes), 0);
@@ -2251,6 +2267,7 @@ START_TEST(a_thread_fed_in_batches_counts_exactly_what_it_counts_fed_one_event_a
     ck_assert_uint_eq(batched.sites_cap, one.sites_cap);
     ck_assert_int_eq(memcmp(batched.sites, one.sites, one.sites_cap * sizeof *one.sites), 0);
     ck_assert_int_eq(memcmp(&batched.threads[b], &one.threads[a], sizeof one.threads[a]), 0);
+    ck_assert_int_eq(memcmp(&batched.threads[ob], &one.threads[oa], sizeof one.threads[oa]), 0);
     ck_assert_uint_eq(batched.records, one.records);
     ck_assert_uint_gt(batched.paired, frees / 4); /* most frees here come a few records on */
     ck_assert_uint_eq(one.paired, 0);
@@ -2260,9 +2277,13 @@ START_TEST(a_thread_fed_in_batches_counts_exactly_what_it_counts_fed_one_event_a
     ck_assert_ptr_nonnull(pb);
     ck_assert_uint_eq(pb->frees, pa->frees);
     ck_assert_uint_eq(pb->bytes, pa->bytes);
+    const struct pair_state *xa = pair_of(&one, TID_A, TID_B), *xb = pair_of(&batched, TID_A, TID_B);
+    ck_assert_ptr_nonnull(xb);
+    ck_assert_uint_eq(xb->frees, cross);
+    ck_assert_uint_eq(xb->bytes, xa->bytes);
     struct live_list lo = live_of(&one), lb = live_of(&batched);
-    ck_assert_uint_eq(lb.count, live_count);
-    ck_assert_uint_eq(lo.count, live_count);
+    ck_assert_uint_eq(lb.count, live_count - cross);
+    ck_assert_uint_eq(lo.count, live_count - cross);
     qsort(lo.items, lo.count, sizeof *lo.items, live_entry_order);
     qsort(lb.items, lb.count, sizeof *lb.items, live_entry_order);
     ck_assert_int_eq(memcmp(lb.items, lo.items, lo.count * sizeof *lo.items), 0);
