@@ -1673,6 +1673,26 @@ END_TEST
 
 /* Ids index the collector's arrays: a corrupt id near 2^32 must be refused,
  * not honoured with arrays of tens of GiB (under ASan that would abort). */
+START_TEST(a_stack_id_defined_again_keeps_its_first_stack)
+{
+    /* No tracer defines an id twice; a damaged ring may, over and over.
+     * The first definition stands (and nothing leaks: the sanitizer
+     * build checks). */
+    struct proc_state p;
+    state_init(&p, PID, SEGMENT_MODE_SUMMARY, 0);
+    size_t a = state_thread(&p, TID_A, 1);
+    static const uint64_t pcs_other[] = {0x404040, 0x405050};
+    send_stack(&p, a, 5, pcs_main, 4, false);
+    for (int i = 0; i < 100; i++)
+        send_stack(&p, a, 5, pcs_other, 2, false);
+    ck_assert_uint_eq(p.stack_count, 1);
+    ck_assert_uint_ge(p.stacks_cap, 6);
+    ck_assert_uint_eq(p.stacks[5].depth, 4);
+    ck_assert_int_eq(memcmp(p.stacks[5].pcs, pcs_main, sizeof pcs_main), 0);
+    state_free(&p);
+}
+END_TEST
+
 START_TEST(a_stack_def_with_an_absurd_id_defines_no_stack_and_allocates_nothing_for_it)
 {
     struct proc_state p;
@@ -2373,6 +2393,7 @@ Suite *ingest_suite(void)
     tc = tcase_create("malformed");
     tcase_add_test(tc, an_unknown_kind_changes_no_counter);
     tcase_add_test(tc, a_stack_def_with_depth_0_or_id_0_defines_no_stack);
+    tcase_add_test(tc, a_stack_id_defined_again_keeps_its_first_stack);
     tcase_add_test(tc, a_stack_def_with_an_absurd_id_defines_no_stack_and_allocates_nothing_for_it);
     tcase_add_test(tc, a_realloc_without_its_payload_frees_nothing);
     tcase_add_test(tc, class_indexes_out_of_range_do_not_break_the_totals);

@@ -429,6 +429,11 @@ static void ingest_stack_def(struct proc_state *p, const record_t *head, const r
     size_t depth = head->payload_bytes / sizeof(uint64_t);
     if (id == 0 || id > STATE_MAX_STACK_ID || depth == 0 || !ingest_payload_fits(head, payload_records))
         return;
+    /* An id is defined once, before its first use; a second definition
+     * (no tracer sends one) would have replaced the stack other ids fold
+     * into and leaked its PCs, once per record a damaged ring repeats. */
+    if (id < p->stacks_cap && p->stacks[id].pcs != NULL)
+        return;
     if (!ingest_reserve((void **)&p->canonical, &p->canonical_cap, id, sizeof *p->canonical))
         return;
     const uint64_t *pcs = (const uint64_t *)(const void *)payload;
