@@ -85,16 +85,17 @@ static unsigned log2_floor(uint64_t d)
 /* ---- feeding records ---------------------------------------------------- */
 
 #define FEED_MAX_RECORDS (1 + RECORD_PAYLOAD_RECORDS_MAX)
+#define FEED_AREA_RECORDS 24000u /* the most fed at once: a batch of a tape */
 
-/* Where frames are fed from: the end of a readable region with an
- * inaccessible page right after it, made once per test process. */
+/* Where frames and batches are fed from: the end of a readable region
+ * with an inaccessible page right after it, made once per test process. */
 static record_t *feed_area(size_t n)
 {
     static char *base;
     static size_t readable;
     if (base == NULL) {
         size_t page = (size_t)sysconf(_SC_PAGESIZE);
-        readable = (FEED_MAX_RECORDS * RECORD_BYTES + page - 1) / page * page;
+        readable = (FEED_AREA_RECORDS * RECORD_BYTES + page - 1) / page * page;
         void *m = mmap(NULL, readable + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         ck_assert(m != MAP_FAILED);
         ck_assert_int_eq(mprotect((char *)m + readable, page, PROT_NONE), 0);
@@ -1982,7 +1983,7 @@ END_TEST
 /* Records of one thread as its ring holds them, with where each framed
  * event starts, to be fed as batches (state_ingest_batch) or one event at
  * a time (state_ingest). */
-#define TAPE_MAX 24000u
+#define TAPE_MAX FEED_AREA_RECORDS
 struct tape {
     record_t recs[TAPE_MAX];
     uint32_t start[TAPE_MAX]; /* first record of event i */
@@ -2012,27 +2013,17 @@ static void tape_free(struct tape *t, const struct block *b, uint64_t free_ts)
 /* Feeds the whole tape as batches that end where events end: each batch
  * ends with the first event that reaches `sizes[k]` records (the sizes
  * taken in turn), the last with the tape. Every batch is copied to the end
- * of a readable region, so a read past it faults. */
+ * of feed_area's readable region, so a read past it faults. */
 static void tape_feed_batches(struct proc_state *p, size_t thread, const struct tape *t,
                               const size_t *sizes, size_t size_count)
 {
-    static char *area;
-    static size_t readable;
-    if (area == NULL) {
-        size_t page = (size_t)sysconf(_SC_PAGESIZE);
-        readable = (TAPE_MAX * RECORD_BYTES + page - 1) / page * page;
-        void *m = mmap(NULL, readable + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        ck_assert(m != MAP_FAILED);
-        ck_assert_int_eq(mprotect((char *)m + readable, page, PROT_NONE), 0);
-        area = m;
-    }
     size_t event = 0, k = 0;
     while (event < t->events) {
         size_t first = t->start[event], want = sizes[k++ % size_count];
         while (event < t->events && t->start[event] - first < want)
             event++;
         size_t end = event < t->events ? t->start[event] : t->records;
-        record_t *at = (record_t *)(void *)(area + readable - (end - first) * RECORD_BYTES);
+        record_t *at = feed_area(end - first);
         memcpy(at, &t->recs[first], (end - first) * RECORD_BYTES);
         state_ingest_batch(p, thread, at, end - first);
     }

@@ -368,9 +368,6 @@ static void db_write_stack(struct db *db, int64_t pid, uint32_t id, struct stack
                            const sym_frame_t *frames)
 {
     bool all_resolved = true;
-    for (uint32_t level = 0; level < st->depth; level++)
-        if (frames[level].module == NULL)
-            all_resolved = false; /* outside every module known so far */
     for (uint32_t level = 0; level < st->depth;) {
         /* The longest run that fits what is left. */
         unsigned k = DB_FRAME_RUNS - 1;
@@ -379,6 +376,8 @@ static void db_write_stack(struct db *db, int64_t pid, uint32_t id, struct stack
         sqlite3_stmt *f = db->frame_run[k];
         for (unsigned row = 0; row < 1u << k; row++, level++) {
             const sym_frame_t *frame = &frames[level];
+            if (frame->module == NULL)
+                all_resolved = false; /* outside every module known so far */
             int at = (int)(row * DB_FRAME_COLUMNS);
             sqlite3_bind_int64(f, at + 1, pid);
             sqlite3_bind_int64(f, at + 2, id);

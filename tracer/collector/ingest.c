@@ -333,8 +333,9 @@ static struct live_entry ingest_entry(const struct proc_state *p, size_t thread,
                                .thread_id = p->threads[thread].tid, .class_id = (uint8_t)cls};
 }
 
-/* `freed_later`: the same batch holds this allocation's FREE, a few
- * records on (state_ingest_batch), so it never enters the live table. */
+/* `freed_later`: the same chunk of the batch holds this allocation's
+ * FREE, within the next 8 ALLOCs (state_ingest_batch), so it never enters
+ * the live table. */
 static void ingest_alloc(struct proc_state *p, size_t thread, uint64_t addr, uint64_t ts,
                          unsigned cls, uint64_t requested, uint64_t usable, uint32_t sent_stack,
                          bool sampled, unsigned call, bool freed_later)
@@ -390,9 +391,9 @@ static void ingest_free(struct proc_state *p, size_t thread, uint64_t addr, uint
  * slots are in the cache), so the REALLOC stays unpaired and simple. */
 #define INGEST_PAIR_WINDOW 8u
 
-/* The FREE *r of the ALLOC *a, read among the 8 ALLOCs before it in the
- * same chunk of a batch: counted as ingest_free would once *a had gone into the live
- * table, without the table. */
+/* The FREE *r of the ALLOC *a, one of the 8 ALLOCs before it in the same
+ * chunk of a batch: counted as ingest_free would once *a had gone into
+ * the live table, without the table. */
 static void ingest_free_paired(struct proc_state *p, size_t thread, const record_t *r,
                                const record_t *a)
 {
@@ -751,7 +752,7 @@ static size_t ingest_pair_chunk(const struct proc_state *p, const record_t *recs
         if (r->payload_records != 0 || r->class_index >= p->class_count)
             continue;
         if (r->kind == RECORD_ALLOC) {
-            if (r->addr == 0 || (r->addr & 1))
+            if (!liveset_address_ok(r->addr))
                 continue; /* one the live set refuses is never counted */
             unsigned k = seen++ % INGEST_PAIR_WINDOW;
             recent[k].addr = r->addr;

@@ -48,7 +48,7 @@ static unsigned liveset_flags(const struct live_slot *head)
 
 bool liveset_put(struct liveset *s, const struct live_entry *e)
 {
-    if (e->addr == 0 || (e->addr & 1))
+    if (!liveset_address_ok(e->addr))
         return false;
     bool wide = !liveset_fits(s, e);
     unsigned flags = (e->pending_free ? LIVESET_PENDING : 0u) | (wide ? LIVESET_WIDE : 0u);
@@ -110,7 +110,7 @@ static const struct live_slot *liveset_array(const struct liveset *s, int a, siz
 
 static bool liveset_is_head(const struct live_slot *slot)
 {
-    return slot->addr != 0 && (slot->addr & 1) == 0;
+    return liveset_address_ok(slot->addr);
 }
 
 bool liveset_take(struct liveset *s, uint64_t addr, uint64_t alloc_ts, bool pending,

@@ -48,8 +48,15 @@ void liveset_free(struct liveset *s);
  * large class) always keep their sizes in full. */
 void liveset_set_classes(struct liveset *s, const uint64_t *payload, unsigned count);
 
-/* Adds a copy of *e. false: no memory, or address 0 or an odd one (no
- * block has one: the record is garbage); nothing was added. */
+/* Whether an entry may have address addr: not 0 and even (no block has
+ * another; an odd address is the key of a wide entry's second slot). */
+static inline bool liveset_address_ok(uint64_t addr)
+{
+    return addr != 0 && (addr & 1) == 0;
+}
+
+/* Adds a copy of *e. false: no memory, or an address liveset_address_ok
+ * refuses (the record is garbage); nothing was added. */
 bool liveset_put(struct liveset *s, const struct live_entry *e);
 
 /* Takes out the entry (addr, alloc_ts) that is a pending free if
