@@ -1,10 +1,16 @@
 /* tables.c - see tables.h. The live table of a program with a million
  * blocks live is over a hundred megabytes, written at random: a table of
- * that size is mapped apart from malloc's heap with its pages populated
- * in the one call that maps it. Left to fault in one by one, the first fill
- * after each growth took a page fault per insert (about a microsecond each
- * on a virtual machine), in bursts that kept the collector from the rings
- * for milliseconds (perl: batches of 4096 records ingested in 3-6 ms). */
+ * that size is mapped apart from malloc's heap, in transparent huge pages
+ * where the kernel has them, with its pages populated in bulk. Left to
+ * fault in one by one, the first fill after each growth took a page fault
+ * per insert (about a microsecond each on a virtual machine), in bursts
+ * that kept the collector from the rings for milliseconds (perl: batches
+ * of 4096 records ingested in 3-6 ms). And on a virtual machine that
+ * keeps shadow page tables (this project's benchmark machine of
+ * 2026-12), even a page the kernel populated costs a trap of 6-10 us the
+ * first time the collector touches it: moving a growth's entries over
+ * took 105 ns an entry in 4 KiB pages against 7-13 ns in 2 MiB ones
+ * (python3: the program's waits on full rings halved). */
 #define _GNU_SOURCE
 #include "tables.h"
 
@@ -21,11 +27,26 @@ static inline size_t tables_home(uint64_t key, size_t cap)
     return (size_t)((key * 0x9e3779b97f4a7c15ull) >> (64 - __builtin_ctzll(cap)));
 }
 
+#ifdef MADV_POPULATE_WRITE
+#define TABLES_POPULATE_WRITE MADV_POPULATE_WRITE
+#else
+#define TABLES_POPULATE_WRITE 23 /* Linux 5.14's value; older kernels say EINVAL */
+#endif
 #define TABLES_MAP_BYTES (2u << 20) /* tables this large are mapped apart, populated */
 
+/* Populates bytes [from, to) of a mapping (from page-aligned): one call
+ * for the lot, or, before Linux 5.14, a write to each page. */
+static void tables_populate(char *base, size_t from, size_t to)
+{
+    if (to > from && madvise(base + from, to - from, TABLES_POPULATE_WRITE) != 0)
+        for (size_t at = from; at < to; at += 4096)
+            *(volatile char *)(base + at) = 0;
+}
+
 /* Zeroed memory for n slots of `size` bytes: calloc below
- * TABLES_MAP_BYTES, else an anonymous mapping, its pages populated now if
- * `populate` (else they fault in as they are first written). */
+ * TABLES_MAP_BYTES, else an anonymous mapping in huge pages where the
+ * kernel gives them (a hint: 4 KiB pages work too), its pages populated
+ * now if `populate` (else they fault in as they are first written). */
 static void *tables_alloc(size_t n, size_t size, bool populate)
 {
     if (n > SIZE_MAX / size)
@@ -33,9 +54,13 @@ static void *tables_alloc(size_t n, size_t size, bool populate)
     size_t bytes = n * size;
     if (bytes < TABLES_MAP_BYTES)
         return calloc(n, size);
-    void *map = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | (populate ? MAP_POPULATE : 0), -1, 0);
-    return map != MAP_FAILED ? map : NULL;
+    void *map = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (map == MAP_FAILED)
+        return NULL;
+    (void)madvise(map, bytes, MADV_HUGEPAGE);
+    if (populate)
+        tables_populate(map, 0, bytes);
+    return map;
 }
 
 /* Gives back what tables_alloc(n, size) returned. */
@@ -140,11 +165,6 @@ static inline size_t livetab_home(size_t cap, uint64_t addr, uint64_t ts)
 
 #define LIVETAB_MIGRATE_STEP 8u /* old entries moved per insertion while a growth runs, at least */
 #define LIVETAB_PREPARE_SLICE (64u << 10) /* bytes of the next array populated at a time */
-#ifdef MADV_POPULATE_WRITE
-#define LIVETAB_POPULATE_WRITE MADV_POPULATE_WRITE
-#else
-#define LIVETAB_POPULATE_WRITE 23 /* Linux 5.14's value; older kernels say EINVAL */
-#endif
 
 void livetab_init(struct livetab *t)
 {
@@ -241,14 +261,9 @@ static void livetab_prepare(struct livetab *t, size_t bytes)
     size_t total = t->cap * 2 * sizeof *t->next;
     /* Whole pages: madvise takes a page-aligned start. */
     size_t end = bytes >= total - t->next_ready ? total : (t->next_ready + bytes) & ~(size_t)4095;
-    char *base = (char *)t->next;
-    if (end > t->next_ready && madvise(base + t->next_ready, end - t->next_ready,
-                                       LIVETAB_POPULATE_WRITE) != 0) {
-        /* A kernel before 5.14: a write to each page does the same. */
-        for (size_t at = t->next_ready; at < end; at += 4096)
-            *(volatile char *)(base + at) = 0;
-    }
-    t->next_ready = end;
+    tables_populate((char *)t->next, t->next_ready, end);
+    if (end > t->next_ready)
+        t->next_ready = end;
 }
 
 /* Maps the next growth's array once the table is 11/16 full, and
