@@ -202,11 +202,12 @@ struct db *db_open(const char *path, char *err, size_t err_cap)
      * on its own took 10-20 ms, which the traced program waits for at
      * start-up (its launch waits until the collector is ready). */
     if (sqlite3_exec(db->conn,
-                     "PRAGMA journal_mode=MEMORY; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                     "PRAGMA synchronous=OFF; PRAGMA journal_mode=MEMORY; PRAGMA journal_mode=WAL;",
                      NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(db->conn, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(db->conn, ortho_schema_sql, NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_exec(db->conn, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        sqlite3_exec(db->conn, "COMMIT", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(db->conn, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) != SQLITE_OK) {
         snprintf(err, err_cap, "cannot create the trace database %s (%s); set ORTHO_TRACE_DB to a writable path",
                  path, sqlite3_errmsg(db->conn));
         db_close(db);
