@@ -44,7 +44,7 @@ struct live_slot {
 
 /* While it grows, the table is two arrays: entries are inserted into the
  * new one, and each insertion first moves a few of the old array's over;
- * a find looks in both. count covers both. Before, from 11/16 full, each
+ * a find looks in both. count covers both. Before, from half full, each
  * insertion populates a slice of the new array (tables.c). */
 struct livetab {
     struct live_slot *slots; /* the array insertions go to */
