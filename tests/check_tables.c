@@ -16,6 +16,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "check_support.h"
 #include "tables.h"
@@ -647,6 +650,107 @@ START_TEST(entries_stay_findable_and_removable_while_a_growth_moves_them_over)
 }
 END_TEST
 
+
+/* Inserts entries of the growth test into t, from *n on, until its next
+ * array is mapped (it is half full and that array is 2 MiB or more). */
+static void fill_until_next_is_mapped(struct livetab *t, uint64_t *n, uint64_t first)
+{
+    while (t->next == NULL) {
+        struct live_slot e = growth_entry(first + (*n)++);
+        ck_assert_ptr_nonnull(livetab_insert(t, &e));
+        ck_assert_uint_lt(*n, 1u << 22);
+    }
+}
+
+/* Whether every page of [p, p + bytes) is resident. */
+static bool resident(const void *p, size_t bytes)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t pages = (bytes + page - 1) / page;
+    unsigned char *vec = malloc(pages);
+    ck_assert_ptr_nonnull(vec);
+    ck_assert_int_eq(mincore((void *)p, bytes, vec), 0);
+    bool all = true;
+    for (size_t i = 0; i < pages && all; i++)
+        all = (vec[i] & 1) != 0;
+    free(vec);
+    return all;
+}
+
+START_TEST(the_filler_thread_populates_a_next_array_ahead_of_the_insertions)
+{
+    struct livetab t;
+    livetab_init(&t);
+    uint64_t n = 0;
+    fill_until_next_is_mapped(&t, &n, 0);
+    ck_assert(t.next_filled);
+    /* No insertion from here: the main thread populates nothing more, so
+     * whatever becomes resident past next_ready is the filler's work. It
+     * runs under SCHED_IDLE, so give it time on a busy machine. */
+    size_t bytes = t.cap * 2 * sizeof *t.next;
+    const char *tail = (const char *)t.next + bytes - 4096;
+    struct timespec nap = {0, 10 * 1000 * 1000};
+    for (int i = 0; i < 3000 && !resident(tail, 4096); i++)
+        nanosleep(&nap, NULL);
+    ck_assert_uint_lt(t.next_ready, bytes - 4096);
+    ck_assert_msg(resident(tail, 4096), "the last page of the next array (%zu bytes) was never populated",
+                  bytes);
+    livetab_free(&t);
+}
+END_TEST
+
+START_TEST(two_tables_growing_side_by_side_keep_every_entry_while_one_has_the_filler)
+{
+    struct livetab a, b;
+    livetab_init(&a);
+    livetab_init(&b);
+    uint64_t na = 0, nb = 0;
+    const uint64_t b_first = 1u << 24; /* b's addresses lie past a's */
+    fill_until_next_is_mapped(&a, &na, 0);
+    fill_until_next_is_mapped(&b, &nb, b_first);
+    /* One filler: the first table has it, the second populates alone. */
+    ck_assert(a.next_filled);
+    ck_assert(!b.next_filled);
+    /* Both grow twice more, in turns. */
+    size_t a_target = a.cap * 4, b_target = b.cap * 4;
+    while (a.cap < a_target || b.cap < b_target) {
+        struct live_slot e = growth_entry(na++);
+        ck_assert_ptr_nonnull(livetab_insert(&a, &e));
+        struct live_slot f = growth_entry(b_first + nb++);
+        ck_assert_ptr_nonnull(livetab_insert(&b, &f));
+    }
+    livetab_check_probing(&a);
+    livetab_check_probing(&b);
+    for (uint64_t i = 0; i < na; i++) {
+        struct live_slot want = growth_entry(i);
+        entry_check(livetab_find(&a, want.addr, want.alloc_ts), &want);
+    }
+    for (uint64_t i = 0; i < nb; i++) {
+        struct live_slot want = growth_entry(b_first + i);
+        entry_check(livetab_find(&b, want.addr, want.alloc_ts), &want);
+    }
+    livetab_free(&a);
+    livetab_free(&b);
+}
+END_TEST
+
+START_TEST(a_table_freed_while_the_filler_populates_its_next_array_is_given_back_at_once)
+{
+    /* Over and over: map the next array, free the table at once (the
+     * filler is in it or about to be), and map a fresh table, whose next
+     * array often lands where the last one was. The filler must be out of
+     * a region before it is unmapped, and free for the next table. */
+    for (int round = 0; round < 8; round++) {
+        struct livetab t;
+        livetab_init(&t);
+        uint64_t n = 0;
+        fill_until_next_is_mapped(&t, &n, 0);
+        ck_assert_msg(t.next_filled, "round %d: the filler was not free for a new table", round);
+        livetab_free(&t);
+    }
+}
+END_TEST
+
 Suite *tables_suite(void)
 {
     Suite *s = suite_create("tables");
@@ -669,6 +773,12 @@ Suite *tables_suite(void)
     tcase_add_test(live, removing_every_entry_in_a_shuffled_order_finds_each_survivor_until_none_is_left);
     tcase_add_test(live, entries_stay_findable_and_removable_while_a_growth_moves_them_over);
     suite_add_tcase(s, live);
+    TCase *filler = tcase_create("filler");
+    tcase_set_timeout(filler, 60);
+    tcase_add_test(filler, the_filler_thread_populates_a_next_array_ahead_of_the_insertions);
+    tcase_add_test(filler, two_tables_growing_side_by_side_keep_every_entry_while_one_has_the_filler);
+    tcase_add_test(filler, a_table_freed_while_the_filler_populates_its_next_array_is_given_back_at_once);
+    suite_add_tcase(s, filler);
     return s;
 }
 

@@ -14,6 +14,9 @@
 #define _GNU_SOURCE
 #include "tables.h"
 
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -72,6 +75,124 @@ static void tables_release(void *p, size_t n, size_t size)
         free(p);
     else
         munmap(p, n * size);
+}
+
+/* ---- the filler: a thread that populates ahead -------------------------- */
+
+/* Populating a growth's next array costs the kernel's zeroing of every
+ * page, 3-4 ms a huge page of memory the host has not backed lately; on
+ * the collector's thread that reads the rings, each was a batch the rings
+ * waited for. So one background thread (the filler) populates the next
+ * array of one table at a time, under SCHED_IDLE: it runs in the time the
+ * collector's core would idle between passes, and never takes a core
+ * from the traced program or from the collector itself. The collector's
+ * thread still paces itself through the array (livetab_prepare_step) and
+ * populates whatever chunk the filler has not reached, so a starved
+ * filler only costs what there was before. Population is a hint: a chunk
+ * both touch, or one the table writes while it is being populated, is
+ * still right (the kernel fills a page once). Chunks are claimed from one
+ * atomic cursor, and the region is handed back (tables_filler_stop) before
+ * it can be unmapped. The thread never ends; the collector's exit ends
+ * it. */
+
+#define TABLES_FILLER_CHUNK (2u << 20) /* a huge page: the unit the kernel zeroes anyway */
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t work;   /* a job was given */
+    pthread_cond_t idle;   /* the thread left a chunk */
+    int state;             /* 0: not started, 1: running, -1: could not start */
+    char *base;            /* the job: bytes [0, bytes) from base; NULL: none */
+    size_t bytes;
+    bool busy;             /* populating a chunk of the job, outside the lock */
+    _Atomic size_t cursor; /* the first offset no one has claimed */
+} tables_filler = {.lock = PTHREAD_MUTEX_INITIALIZER,
+                   .work = PTHREAD_COND_INITIALIZER,
+                   .idle = PTHREAD_COND_INITIALIZER};
+
+static void *tables_filler_main(void *arg)
+{
+    (void)arg;
+    struct sched_param none = {0};
+    pthread_setschedparam(pthread_self(), SCHED_IDLE, &none);
+    pthread_mutex_lock(&tables_filler.lock);
+    for (;;) {
+        size_t at = 0;
+        while (tables_filler.base == NULL ||
+               (at = atomic_fetch_add(&tables_filler.cursor, TABLES_FILLER_CHUNK)) >=
+                   tables_filler.bytes)
+            pthread_cond_wait(&tables_filler.work, &tables_filler.lock);
+        /* Claimed under the lock, with the job checked: tables_filler_stop,
+         * which clears it under the lock, then waits for busy to fall. */
+        char *base = tables_filler.base;
+        size_t end = tables_filler.bytes - at < TABLES_FILLER_CHUNK ? tables_filler.bytes
+                                                                    : at + TABLES_FILLER_CHUNK;
+        tables_filler.busy = true;
+        pthread_mutex_unlock(&tables_filler.lock);
+        tables_populate(base, at, end);
+        pthread_mutex_lock(&tables_filler.lock);
+        tables_filler.busy = false;
+        pthread_cond_broadcast(&tables_filler.idle);
+    }
+    return NULL;
+}
+
+/* Gives the filler [base, base + bytes), a table's next array. false: it
+ * has another table's, or no thread could be started; the caller
+ * populates on its own. */
+static bool tables_filler_start(char *base, size_t bytes)
+{
+    bool taken = false;
+    pthread_mutex_lock(&tables_filler.lock);
+    if (tables_filler.state == 0) {
+        pthread_attr_t attr;
+        pthread_t thread;
+        tables_filler.state = -1;
+        if (pthread_attr_init(&attr) == 0) {
+            if (pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0 &&
+                pthread_create(&thread, &attr, tables_filler_main, NULL) == 0)
+                tables_filler.state = 1;
+            pthread_attr_destroy(&attr);
+        }
+    }
+    if (tables_filler.state == 1 && tables_filler.base == NULL) {
+        tables_filler.base = base;
+        tables_filler.bytes = bytes;
+        atomic_store(&tables_filler.cursor, 0);
+        pthread_cond_signal(&tables_filler.work);
+        taken = true;
+    }
+    pthread_mutex_unlock(&tables_filler.lock);
+    return taken;
+}
+
+/* Populates, on the thread that gave the job, every chunk of it up to
+ * `upto` that nobody has claimed; chunks the filler holds it leaves to
+ * it. */
+static void tables_filler_claim(size_t upto)
+{
+    char *base = tables_filler.base; /* written by this thread's start, under the lock */
+    size_t bytes = tables_filler.bytes;
+    while (atomic_load(&tables_filler.cursor) < upto) {
+        size_t at = atomic_fetch_add(&tables_filler.cursor, TABLES_FILLER_CHUNK);
+        if (at >= bytes)
+            break;
+        tables_populate(base, at, bytes - at < TABLES_FILLER_CHUNK ? bytes : at + TABLES_FILLER_CHUNK);
+    }
+}
+
+/* Takes the job at base back: once this returns, the filler does not
+ * touch the region again, so it may be unmapped. Waits at most for the
+ * chunk in hand. */
+static void tables_filler_stop(const char *base)
+{
+    pthread_mutex_lock(&tables_filler.lock);
+    if (tables_filler.base == base) {
+        tables_filler.base = NULL;
+        while (tables_filler.busy)
+            pthread_cond_wait(&tables_filler.idle, &tables_filler.lock);
+    }
+    pthread_mutex_unlock(&tables_filler.lock);
 }
 
 void u64map_init(struct u64map *m)
@@ -173,6 +294,8 @@ void livetab_init(struct livetab *t)
 
 void livetab_free(struct livetab *t)
 {
+    if (t->next_filled)
+        tables_filler_stop((char *)t->next);
     tables_release(t->slots, t->cap, sizeof *t->slots);
     tables_release(t->old, t->old_cap, sizeof *t->old);
     tables_release(t->next, t->cap * 2, sizeof *t->next);
@@ -266,7 +389,10 @@ static void livetab_prepare(struct livetab *t, size_t bytes)
     size_t total = t->cap * 2 * sizeof *t->next;
     /* Whole pages: madvise takes a page-aligned start. */
     size_t end = bytes >= total - t->next_ready ? total : (t->next_ready + bytes) & ~(size_t)4095;
-    tables_populate((char *)t->next, t->next_ready, end);
+    if (t->next_filled)
+        tables_filler_claim(end);
+    else
+        tables_populate((char *)t->next, t->next_ready, end);
     if (end > t->next_ready)
         t->next_ready = end;
 }
@@ -285,6 +411,7 @@ static void livetab_prepare_step(struct livetab *t)
         t->next_ready = 0;
         if (t->next == NULL)
             return; /* the growth will try again, populated at once */
+        t->next_filled = tables_filler_start((char *)t->next, next_bytes);
     }
     /* cap/4 insertions at least between 1/2 and 3/4 full; 64 KiB at a
      * time, as a call per page would cost more than the page. */
@@ -310,6 +437,9 @@ static bool livetab_grow(struct livetab *t)
         livetab_prepare(t, SIZE_MAX); /* the rest of its pages */
     else
         slots = tables_alloc(cap, sizeof *slots, true);
+    if (t->next_filled)
+        tables_filler_stop((char *)t->next);
+    t->next_filled = false;
     t->next = NULL;
     t->next_ready = t->next_owed = 0;
     if (slots == NULL)

@@ -57,6 +57,7 @@ struct livetab {
     struct live_slot *next;  /* NULL, or the next growth's array (2 * cap), mapped early */
     size_t next_ready;       /* bytes of next populated so far */
     size_t next_owed;        /* bytes to populate, gathered to a slice */
+    bool next_filled;        /* the filler thread populates next too (tables.c) */
 };
 
 void livetab_init(struct livetab *t);
