@@ -205,19 +205,13 @@ struct db *db_open(const char *path, char *err, size_t err_cap)
      * schema's commit each synced a file (3 fdatasyncs, 3 ms of every
      * traced start), for a database that holds nothing yet; the trace's
      * own commits run with NORMAL. */
-    /* A checkpoint every 4,000 WAL pages (16 MiB), not SQLite's 1,000:
-     * each one is two fdatasyncs and a copy on the collector's only
-     * thread that writes, 10-28 ms in which the rings are not read
-     * (python3 waited on its ring through four of them). The WAL stays
-     * bounded, and the end's checkpoint empties it. */
     if (sqlite3_exec(db->conn,
                      "PRAGMA synchronous=OFF; PRAGMA journal_mode=MEMORY; PRAGMA journal_mode=WAL;",
                      NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(db->conn, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(db->conn, ortho_schema_sql, NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(db->conn, "COMMIT", NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_exec(db->conn, "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=4000;", NULL,
-                     NULL, NULL) != SQLITE_OK) {
+        sqlite3_exec(db->conn, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) != SQLITE_OK) {
         snprintf(err, err_cap, "cannot create the trace database %s (%s); set ORTHO_TRACE_DB to a writable path",
                  path, sqlite3_errmsg(db->conn));
         db_close(db);
