@@ -631,11 +631,96 @@ static bool run_proc_read(pid_t pid, struct run_proc *proc)
     return true;
 }
 
-/* Lists every process on the system (malloc'd, sorted by pid); *count gets
- * the length. Returns NULL with *count 0 if /proc cannot be read. */
+/* A growing list of processes: procs[0..count), room for capacity. */
+struct run_proc_set {
+    struct run_proc *procs;
+    size_t count, capacity;
+};
+
+/* Adds pid (read from /proc) unless it is listed already or gone; false
+ * only when memory runs out. */
+static bool run_proc_add(struct run_proc_set *set, pid_t pid)
+{
+    for (size_t i = 0; i < set->count; i++)
+        if (set->procs[i].pid == pid)
+            return true;
+    if (set->count == set->capacity) {
+        size_t capacity = set->capacity ? set->capacity * 2 : 64;
+        struct run_proc *grown = realloc(set->procs, capacity * sizeof *grown);
+        if (grown == NULL)
+            return false;
+        set->procs = grown;
+        set->capacity = capacity;
+    }
+    if (run_proc_read(pid, &set->procs[set->count]))
+        set->count++;
+    return true;
+}
+
+/* Adds the children of every thread of pid, from the kernel's
+ * /proc/PID/task/TID/children. false: memory ran out; a process or
+ * thread gone meanwhile just has no children. */
+static bool run_proc_add_children(struct run_proc_set *set, pid_t pid)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *tasks = opendir(path);
+    if (tasks == NULL)
+        return true; /* gone */
+    bool ok = true;
+    struct dirent *task;
+    while (ok && (task = readdir(tasks)) != NULL) {
+        if (task->d_name[0] < '0' || task->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof path, "/proc/%d/task/%.16s/children", (int)pid, task->d_name);
+        FILE *file = fopen(path, "r");
+        if (file == NULL)
+            continue;
+        int child;
+        while (ok && fscanf(file, "%d", &child) == 1)
+            ok = child <= 0 || run_proc_add(set, (pid_t)child);
+        fclose(file);
+    }
+    closedir(tasks);
+    return ok;
+}
+
+/* Lists ortho-run's descendants, generation by generation from its own
+ * children: a cost that follows the tree, not the machine (a shared
+ * host's thousands of processes each cost three system calls of the full
+ * scan, at every child that ends). NULL if the kernel cannot say. */
+static struct run_proc *run_proc_tree(size_t *count)
+{
+    char own[64]; /* ortho-run's own main thread: there unless the kernel lacks the files */
+    snprintf(own, sizeof own, "/proc/self/task/%d/children", (int)getpid());
+    if (access(own, R_OK) != 0)
+        return NULL;
+    struct run_proc_set set = {0};
+    bool ok = run_proc_add_children(&set, getpid());
+    for (size_t i = 0; ok && i < set.count; i++)
+        ok = run_proc_add_children(&set, set.procs[i].pid);
+    if (!ok) {
+        free(set.procs);
+        return NULL;
+    }
+    if (set.procs == NULL)
+        set.procs = malloc(sizeof *set.procs); /* none: an empty list, not a failure */
+    if (set.procs != NULL)
+        qsort(set.procs, set.count, sizeof *set.procs, run_proc_compare);
+    *count = set.procs != NULL ? set.count : 0;
+    return set.procs;
+}
+
+/* Lists ortho-run's descendants (malloc'd, sorted by pid), or, on a
+ * kernel without children files, every process on the system, among
+ * which run_mark_descendants finds them; *count gets the length. Returns
+ * NULL with *count 0 if /proc cannot be read. */
 static struct run_proc *run_proc_list(size_t *count)
 {
     *count = 0;
+    struct run_proc *tree = run_proc_tree(count);
+    if (tree != NULL)
+        return tree;
     DIR *dir = opendir("/proc");
     if (dir == NULL)
         return NULL;
