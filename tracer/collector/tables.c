@@ -137,6 +137,26 @@ static void *tables_filler_main(void *arg)
     return NULL;
 }
 
+/* In the child of a fork, the filler is not there (only the forking
+ * thread is), and its lock may have been held: start afresh, so that a
+ * table there populates on its own thread or a new filler's, and never
+ * waits for a chunk nobody is filling. The collector does not fork once
+ * it runs; this keeps any other user of the tables right. */
+static void tables_filler_after_fork(void)
+{
+    pthread_mutex_init(&tables_filler.lock, NULL);
+    pthread_cond_init(&tables_filler.work, NULL);
+    pthread_cond_init(&tables_filler.idle, NULL);
+    tables_filler.state = 0;
+    tables_filler.base = NULL;
+    tables_filler.busy = false;
+}
+
+static void tables_filler_hook_fork(void)
+{
+    pthread_atfork(NULL, NULL, tables_filler_after_fork);
+}
+
 /* Gives the filler [base, base + bytes), a table's next array. false: it
  * has another table's, or no thread could be started; the caller
  * populates on its own. */
@@ -148,6 +168,8 @@ static bool tables_filler_start(char *base, size_t bytes)
         pthread_attr_t attr;
         pthread_t thread;
         tables_filler.state = -1;
+        static pthread_once_t hooked = PTHREAD_ONCE_INIT;
+        pthread_once(&hooked, tables_filler_hook_fork);
         if (pthread_attr_init(&attr) == 0) {
             if (pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0 &&
                 pthread_create(&thread, &attr, tables_filler_main, NULL) == 0)
@@ -166,13 +188,18 @@ static bool tables_filler_start(char *base, size_t bytes)
     return taken;
 }
 
-/* Populates, on the thread that gave the job, every chunk of it up to
- * `upto` that nobody has claimed; chunks the filler holds it leaves to
- * it. */
-static void tables_filler_claim(size_t upto)
+/* Populates [from, upto) of the next array at base (bytes long), on the
+ * thread that gave it to the filler: every chunk up to `upto` that nobody
+ * has claimed, leaving the filler's own to it. If the filler no longer
+ * has it (the child of a fork), all of [from, upto) here. */
+static void tables_filler_claim(char *base, size_t bytes, size_t from, size_t upto)
 {
-    char *base = tables_filler.base; /* written by this thread's start, under the lock */
-    size_t bytes = tables_filler.bytes;
+    /* base is only ever written by this thread (start, stop) or, in a
+     * fork's child, before any other thread exists. */
+    if (tables_filler.base != base) {
+        tables_populate(base, from, upto);
+        return;
+    }
     while (atomic_load(&tables_filler.cursor) < upto) {
         size_t at = atomic_fetch_add(&tables_filler.cursor, TABLES_FILLER_CHUNK);
         if (at >= bytes)
@@ -390,7 +417,7 @@ static void livetab_prepare(struct livetab *t, size_t bytes)
     /* Whole pages: madvise takes a page-aligned start. */
     size_t end = bytes >= total - t->next_ready ? total : (t->next_ready + bytes) & ~(size_t)4095;
     if (t->next_filled)
-        tables_filler_claim(end);
+        tables_filler_claim((char *)t->next, total, t->next_ready, end);
     else
         tables_populate((char *)t->next, t->next_ready, end);
     if (end > t->next_ready)
