@@ -14,12 +14,14 @@
 #define _GNU_SOURCE
 #include "tables.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 /* Fibonacci hashing: one multiply, the top bits pick the slot. Keys here
  * are addresses (64-byte aligned), small integers and hashes; the multiply
@@ -38,12 +40,15 @@ static inline size_t tables_home(uint64_t key, size_t cap)
 #define TABLES_MAP_BYTES (2u << 20) /* tables this large are mapped apart, populated */
 
 /* Populates bytes [from, to) of a mapping (from page-aligned): one call
- * for the lot, or, before Linux 5.14, a write to each page. */
+ * for the lot, or, before Linux 5.14 (EINVAL), a write to each page that
+ * adds 0, so a page the table is writing at the same time keeps what it
+ * wrote. Never changes what the pages hold. */
 static void tables_populate(char *base, size_t from, size_t to)
 {
-    if (to > from && madvise(base + from, to - from, TABLES_POPULATE_WRITE) != 0)
+    if (to > from && madvise(base + from, to - from, TABLES_POPULATE_WRITE) != 0 &&
+        errno == EINVAL)
         for (size_t at = from; at < to; at += 4096)
-            *(volatile char *)(base + at) = 0;
+            __atomic_fetch_add(base + at, 0, __ATOMIC_RELAXED);
 }
 
 /* Zeroed memory for n slots of `size` bytes: calloc below
@@ -66,15 +71,20 @@ static void *tables_alloc(size_t n, size_t size, bool populate)
     return map;
 }
 
-/* Gives back what tables_alloc(n, size) returned. */
+static void tables_filler_wait_out(const char *base);
+
+/* Gives back what tables_alloc(n, size) returned; a mapping once the
+ * filler thread is out of it. */
 static void tables_release(void *p, size_t n, size_t size)
 {
     if (p == NULL)
         return;
-    if (n * size < TABLES_MAP_BYTES)
+    if (n * size < TABLES_MAP_BYTES) {
         free(p);
-    else
+    } else {
+        tables_filler_wait_out(p);
         munmap(p, n * size);
+    }
 }
 
 /* ---- the filler: a thread that populates ahead -------------------------- */
@@ -88,12 +98,17 @@ static void tables_release(void *p, size_t n, size_t size)
  * from the traced program or from the collector itself. The collector's
  * thread still paces itself through the array (livetab_prepare_step) and
  * populates whatever chunk the filler has not reached, so a starved
- * filler only costs what there was before. Population is a hint: a chunk
- * both touch, or one the table writes while it is being populated, is
- * still right (the kernel fills a page once). Chunks are claimed from one
- * atomic cursor, and the region is handed back (tables_filler_stop) before
- * it can be unmapped. The thread never ends; the collector's exit ends
- * it. */
+ * filler only costs what there was before. Population is a hint that
+ * never changes what a page holds (tables_populate): a chunk both touch,
+ * or one the table writes while it is being populated, is still right.
+ * Chunks are claimed from one atomic cursor. A growth takes the job back
+ * without waiting (tables_filler_release: the array stays mapped, as the
+ * table's); only an unmap waits for the chunk in hand, if it is in that
+ * array (tables_filler_wait_out), raising the filler to SCHED_OTHER
+ * meanwhile, since a SCHED_IDLE thread on a busy machine may not run for
+ * seconds. One thread (the collector's main one) owns every table and
+ * gives the jobs: it reads the job's base without the lock. The filler
+ * never ends; the collector's exit ends it. */
 
 #define TABLES_FILLER_CHUNK (2u << 20) /* a huge page: the unit the kernel zeroes anyway */
 
@@ -102,9 +117,13 @@ static struct {
     pthread_cond_t work;   /* a job was given */
     pthread_cond_t idle;   /* the thread left a chunk */
     int state;             /* 0: not started, 1: running, -1: could not start */
+    pthread_t thread;      /* the filler, once state is 1 */
+    pid_t pid;             /* the process it runs in */
     char *base;            /* the job: bytes [0, bytes) from base; NULL: none */
     size_t bytes;
-    bool busy;             /* populating a chunk of the job, outside the lock */
+    bool busy;             /* populating a chunk of in_hand, outside the lock */
+    char *in_hand;         /* the array of that chunk (a job's base, maybe taken back since) */
+    bool boosted;          /* raised to SCHED_OTHER by a waiter: back to SCHED_IDLE at the next chunk */
     _Atomic size_t cursor; /* the first offset no one has claimed */
 } tables_filler = {.lock = PTHREAD_MUTEX_INITIALIZER,
                    .work = PTHREAD_COND_INITIALIZER,
@@ -122,39 +141,47 @@ static void *tables_filler_main(void *arg)
                (at = atomic_fetch_add(&tables_filler.cursor, TABLES_FILLER_CHUNK)) >=
                    tables_filler.bytes)
             pthread_cond_wait(&tables_filler.work, &tables_filler.lock);
-        /* Claimed under the lock, with the job checked: tables_filler_stop,
-         * which clears it under the lock, then waits for busy to fall. */
+        /* Claimed under the lock, with the job checked, and marked in hand
+         * in the same hold: a release after this cannot miss it, and an
+         * unmap waits for it (tables_filler_wait_out). */
         char *base = tables_filler.base;
         size_t end = tables_filler.bytes - at < TABLES_FILLER_CHUNK ? tables_filler.bytes
                                                                     : at + TABLES_FILLER_CHUNK;
         tables_filler.busy = true;
+        tables_filler.in_hand = base;
+        bool lower = tables_filler.boosted;
+        tables_filler.boosted = false;
         pthread_mutex_unlock(&tables_filler.lock);
+        if (lower)
+            pthread_setschedparam(pthread_self(), SCHED_IDLE, &none);
         tables_populate(base, at, end);
         pthread_mutex_lock(&tables_filler.lock);
         tables_filler.busy = false;
+        tables_filler.in_hand = NULL;
         pthread_cond_broadcast(&tables_filler.idle);
     }
     return NULL;
 }
 
-/* In the child of a fork, the filler is not there (only the forking
- * thread is), and its lock may have been held: start afresh, so that a
- * table there populates on its own thread or a new filler's, and never
- * waits for a chunk nobody is filling. The collector does not fork once
- * it runs; this keeps any other user of the tables right. */
-static void tables_filler_after_fork(void)
+/* In the child of a fork the filler is not there (only the forking
+ * thread is), and its lock may have been held: the child starts afresh,
+ * so that a table there populates on its own thread or a new filler's and
+ * never waits for a chunk nobody is filling. Checked by pid at each entry
+ * that takes the lock (a pthread_atfork handler would have to be
+ * registered before any fork, by whoever forks). The collector does not
+ * fork once it runs; this keeps any other user of the tables right. */
+static void tables_filler_check_fork(void)
 {
+    if (tables_filler.state != 1 || tables_filler.pid == getpid())
+        return;
     pthread_mutex_init(&tables_filler.lock, NULL);
     pthread_cond_init(&tables_filler.work, NULL);
     pthread_cond_init(&tables_filler.idle, NULL);
     tables_filler.state = 0;
     tables_filler.base = NULL;
     tables_filler.busy = false;
-}
-
-static void tables_filler_hook_fork(void)
-{
-    pthread_atfork(NULL, NULL, tables_filler_after_fork);
+    tables_filler.in_hand = NULL;
+    tables_filler.boosted = false;
 }
 
 /* Gives the filler [base, base + bytes), a table's next array. false: it
@@ -163,16 +190,15 @@ static void tables_filler_hook_fork(void)
 static bool tables_filler_start(char *base, size_t bytes)
 {
     bool taken = false;
+    tables_filler_check_fork();
     pthread_mutex_lock(&tables_filler.lock);
     if (tables_filler.state == 0) {
         pthread_attr_t attr;
-        pthread_t thread;
         tables_filler.state = -1;
-        static pthread_once_t hooked = PTHREAD_ONCE_INIT;
-        pthread_once(&hooked, tables_filler_hook_fork);
+        tables_filler.pid = getpid();
         if (pthread_attr_init(&attr) == 0) {
             if (pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0 &&
-                pthread_create(&thread, &attr, tables_filler_main, NULL) == 0)
+                pthread_create(&tables_filler.thread, &attr, tables_filler_main, NULL) == 0)
                 tables_filler.state = 1;
             pthread_attr_destroy(&attr);
         }
@@ -208,16 +234,33 @@ static void tables_filler_claim(char *base, size_t bytes, size_t from, size_t up
     }
 }
 
-/* Takes the job at base back: once this returns, the filler does not
- * touch the region again, so it may be unmapped. Waits at most for the
- * chunk in hand. */
-static void tables_filler_stop(const char *base)
+/* Takes the job at base back, if the filler has it: it claims no more
+ * of it. A chunk in hand goes on (tables_filler_wait_out). */
+static void tables_filler_release(const char *base)
 {
+    tables_filler_check_fork();
     pthread_mutex_lock(&tables_filler.lock);
-    if (tables_filler.base == base) {
+    if (tables_filler.base == base)
         tables_filler.base = NULL;
-        while (tables_filler.busy)
-            pthread_cond_wait(&tables_filler.idle, &tables_filler.lock);
+    pthread_mutex_unlock(&tables_filler.lock);
+}
+
+/* Returns once the filler is not in the array at base, which may then be
+ * unmapped: waits for the chunk in hand if it is that array's, with the
+ * filler raised to SCHED_OTHER (allowed to an unprivileged thread within
+ * its RLIMIT_NICE; if refused, the wait is for a SCHED_IDLE thread, which
+ * the waiting core leaves idle for it). */
+static void tables_filler_wait_out(const char *base)
+{
+    tables_filler_check_fork();
+    pthread_mutex_lock(&tables_filler.lock);
+    while (tables_filler.busy && tables_filler.in_hand == base) {
+        if (!tables_filler.boosted) {
+            struct sched_param none = {0};
+            tables_filler.boosted =
+                pthread_setschedparam(tables_filler.thread, SCHED_OTHER, &none) == 0;
+        }
+        pthread_cond_wait(&tables_filler.idle, &tables_filler.lock);
     }
     pthread_mutex_unlock(&tables_filler.lock);
 }
@@ -322,7 +365,7 @@ void livetab_init(struct livetab *t)
 void livetab_free(struct livetab *t)
 {
     if (t->next_filled)
-        tables_filler_stop((char *)t->next);
+        tables_filler_release((char *)t->next);
     tables_release(t->slots, t->cap, sizeof *t->slots);
     tables_release(t->old, t->old_cap, sizeof *t->old);
     tables_release(t->next, t->cap * 2, sizeof *t->next);
@@ -465,7 +508,7 @@ static bool livetab_grow(struct livetab *t)
     else
         slots = tables_alloc(cap, sizeof *slots, true);
     if (t->next_filled)
-        tables_filler_stop((char *)t->next);
+        tables_filler_release((char *)t->next); /* it stays mapped, as slots */
     t->next_filled = false;
     t->next = NULL;
     t->next_ready = t->next_owed = 0;

@@ -6,7 +6,10 @@
  *   livetab - 32-byte slots keyed by (address, allocation timestamp),
  *             the pair that names one allocation exactly (record.h);
  *             liveset.h keeps the live allocations in one.
- * They live in the collector, a normal process: plain malloc is fine. */
+ * They live in the collector, a normal process: plain malloc is fine.
+ * One thread uses all of them (the collector's main one); a livetab's
+ * growth is helped by a thread of tables.c's own, which only populates
+ * pages and is out of an array before it is unmapped. */
 #ifndef ORTHO_COLLECTOR_TABLES_H
 #define ORTHO_COLLECTOR_TABLES_H
 
