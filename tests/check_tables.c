@@ -693,24 +693,43 @@ static bool resident(const void *p, size_t bytes)
     return all;
 }
 
+/* Whether the page at p becomes resident within `seconds`, looking every
+ * 10 ms: the filler runs under SCHED_IDLE, so it is given time on a busy
+ * machine. */
+static bool resident_within(const void *p, int seconds)
+{
+    struct timespec nap = {0, 10 * 1000 * 1000};
+    for (int i = 0; i < seconds * 100 && !resident(p, 4096); i++)
+        nanosleep(&nap, NULL);
+    return resident(p, 4096);
+}
+
+/* The last page of t's next array. */
+static const void *next_tail(const struct livetab *t)
+{
+    return (const char *)t->next + t->cap * 2 * sizeof *t->next - 4096;
+}
+
+/* A new table filled until its next array is mapped, the filler given it. */
+static void table_with_filler(struct livetab *t, uint64_t *n)
+{
+    livetab_init(t);
+    *n = 0;
+    fill_until_next_is_mapped(t, n, 0);
+    ck_assert(t->next_filled);
+}
+
 START_TEST(the_filler_thread_populates_a_next_array_ahead_of_the_insertions)
 {
     struct livetab t;
-    livetab_init(&t);
-    uint64_t n = 0;
-    fill_until_next_is_mapped(&t, &n, 0);
-    ck_assert(t.next_filled);
+    uint64_t n;
+    table_with_filler(&t, &n);
     /* No insertion from here: the main thread populates nothing more, so
-     * whatever becomes resident past next_ready is the filler's work. It
-     * runs under SCHED_IDLE, so give it time on a busy machine. */
+     * whatever becomes resident past next_ready is the filler's work. */
     size_t bytes = t.cap * 2 * sizeof *t.next;
-    const char *tail = (const char *)t.next + bytes - 4096;
-    struct timespec nap = {0, 10 * 1000 * 1000};
-    for (int i = 0; i < 3000 && !resident(tail, 4096); i++)
-        nanosleep(&nap, NULL);
+    bool populated = resident_within(next_tail(&t), 30);
     ck_assert_uint_lt(t.next_ready, bytes - 4096);
-    ck_assert_msg(resident(tail, 4096), "the last page of the next array (%zu bytes) was never populated",
-                  bytes);
+    ck_assert_msg(populated, "the last page of the next array (%zu bytes) was never populated", bytes);
     livetab_free(&t);
 }
 END_TEST
@@ -758,10 +777,8 @@ START_TEST(a_table_freed_while_the_filler_populates_its_next_array_is_given_back
      * a region before it is unmapped, and free for the next table. */
     for (int round = 0; round < 8; round++) {
         struct livetab t;
-        livetab_init(&t);
-        uint64_t n = 0;
-        fill_until_next_is_mapped(&t, &n, 0);
-        ck_assert_msg(t.next_filled, "round %d: the filler was not free for a new table", round);
+        uint64_t n;
+        table_with_filler(&t, &n); /* fails if the last round's table kept the filler */
         /* Free it once the filler is at work in it (its first page in),
          * most often in the middle of its first chunk. */
         struct timespec start, now;
@@ -777,10 +794,8 @@ END_TEST
 START_TEST(a_child_forked_while_the_filler_populates_grows_its_table_without_it)
 {
     struct livetab t;
-    livetab_init(&t);
-    uint64_t n = 0;
-    fill_until_next_is_mapped(&t, &n, 0);
-    ck_assert(t.next_filled);
+    uint64_t n;
+    table_with_filler(&t, &n);
     pid_t child = fork();
     ck_assert_int_ge(child, 0);
     if (child == 0) {
@@ -809,11 +824,7 @@ START_TEST(a_child_forked_while_the_filler_populates_grows_its_table_without_it)
         if (!fresh.next_filled)
             _exit(4);
         /* And that filler is a live thread: it populates the array. */
-        const char *tail = (const char *)fresh.next + fresh.cap * 2 * sizeof *fresh.next - 4096;
-        struct timespec nap = {0, 10 * 1000 * 1000};
-        for (int i = 0; i < 1500 && !resident(tail, 4096); i++)
-            nanosleep(&nap, NULL);
-        _exit(resident(tail, 4096) ? 0 : 5);
+        _exit(resident_within(next_tail(&fresh), 15) ? 0 : 5);
 #endif
     }
     int status = 0;
