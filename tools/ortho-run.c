@@ -637,13 +637,10 @@ struct run_proc_set {
     size_t count, capacity;
 };
 
-/* Adds pid (read from /proc) unless it is listed already or gone; false
- * only when memory runs out. */
-static bool run_proc_add(struct run_proc_set *set, pid_t pid)
+/* Appends pid (read from /proc) unless it is gone; false only when
+ * memory runs out. */
+static bool run_proc_push(struct run_proc_set *set, pid_t pid)
 {
-    for (size_t i = 0; i < set->count; i++)
-        if (set->procs[i].pid == pid)
-            return true;
     if (set->count == set->capacity) {
         size_t capacity = set->capacity ? set->capacity * 2 : 64;
         struct run_proc *grown = realloc(set->procs, capacity * sizeof *grown);
@@ -658,8 +655,8 @@ static bool run_proc_add(struct run_proc_set *set, pid_t pid)
 }
 
 /* Adds the children of every thread of pid, from the kernel's
- * /proc/PID/task/TID/children. false: memory ran out; a process or
- * thread gone meanwhile just has no children. */
+ * /proc/PID/task/TID/children, each once. false: memory ran out; a
+ * process or thread gone meanwhile just has no children. */
 static bool run_proc_add_children(struct run_proc_set *set, pid_t pid)
 {
     char path[96];
@@ -677,75 +674,69 @@ static bool run_proc_add_children(struct run_proc_set *set, pid_t pid)
         if (file == NULL)
             continue;
         int child;
-        while (ok && fscanf(file, "%d", &child) == 1)
-            ok = child <= 0 || run_proc_add(set, (pid_t)child);
+        while (ok && fscanf(file, "%d", &child) == 1) {
+            bool listed = child <= 0;
+            for (size_t i = 0; i < set->count && !listed; i++)
+                listed = set->procs[i].pid == child;
+            ok = listed || run_proc_push(set, (pid_t)child);
+        }
         fclose(file);
     }
     closedir(tasks);
     return ok;
 }
 
-/* Lists ortho-run's descendants, generation by generation from its own
- * children: a cost that follows the tree, not the machine (a shared
- * host's thousands of processes each cost three system calls of the full
- * scan, at every child that ends). NULL if the kernel cannot say. */
-static struct run_proc *run_proc_tree(size_t *count)
+/* Lists ortho-run's descendants into set, generation by generation from
+ * its own children: a cost that follows the tree, not the machine (a
+ * shared host's thousands of processes each cost three system calls of
+ * the full scan, at every child that ends). false: the kernel cannot say
+ * (no children files), or memory ran out. */
+static bool run_proc_tree(struct run_proc_set *set)
 {
     char own[64]; /* ortho-run's own main thread: there unless the kernel lacks the files */
     snprintf(own, sizeof own, "/proc/self/task/%d/children", (int)getpid());
     if (access(own, R_OK) != 0)
-        return NULL;
-    struct run_proc_set set = {0};
-    bool ok = run_proc_add_children(&set, getpid());
-    for (size_t i = 0; ok && i < set.count; i++)
-        ok = run_proc_add_children(&set, set.procs[i].pid);
-    if (!ok) {
-        free(set.procs);
-        return NULL;
-    }
-    if (set.procs == NULL)
-        set.procs = malloc(sizeof *set.procs); /* none: an empty list, not a failure */
-    if (set.procs != NULL)
-        qsort(set.procs, set.count, sizeof *set.procs, run_proc_compare);
-    *count = set.procs != NULL ? set.count : 0;
-    return set.procs;
+        return false;
+    bool ok = run_proc_add_children(set, getpid());
+    for (size_t i = 0; ok && i < set->count; i++)
+        ok = run_proc_add_children(set, set->procs[i].pid);
+    return ok;
 }
 
-/* Lists ortho-run's descendants (malloc'd, sorted by pid), or, on a
- * kernel without children files, every process on the system, among
- * which run_mark_descendants finds them; *count gets the length. Returns
- * NULL with *count 0 if /proc cannot be read. */
-static struct run_proc *run_proc_list(size_t *count)
+/* Lists every process on the system into set, as far as memory lasts. */
+static void run_proc_scan(struct run_proc_set *set)
 {
-    *count = 0;
-    struct run_proc *tree = run_proc_tree(count);
-    if (tree != NULL)
-        return tree;
     DIR *dir = opendir("/proc");
     if (dir == NULL)
-        return NULL;
-    size_t capacity = 256;
-    struct run_proc *procs = malloc(capacity * sizeof *procs);
+        return;
     struct dirent *entry;
-    while (procs != NULL && (entry = readdir(dir)) != NULL) {
+    while ((entry = readdir(dir)) != NULL) {
         char *end;
         long pid = strtol(entry->d_name, &end, 10);
         if (*end != '\0' || pid <= 0)
             continue;
-        if (*count == capacity) {
-            capacity *= 2;
-            struct run_proc *grown = realloc(procs, capacity * sizeof *procs);
-            if (grown == NULL)
-                break;
-            procs = grown;
-        }
-        if (run_proc_read((pid_t)pid, &procs[*count]))
-            (*count)++;
+        if (!run_proc_push(set, (pid_t)pid))
+            break;
     }
     closedir(dir);
-    if (procs != NULL)
-        qsort(procs, *count, sizeof *procs, run_proc_compare);
-    return procs;
+}
+
+/* Lists ortho-run's descendants (malloc'd, sorted by pid), or, on a
+ * kernel without children files, every process on the system, among
+ * which run_mark_descendants finds them; *count gets the length. NULL
+ * (with *count 0) when there is none or /proc cannot be read. */
+static struct run_proc *run_proc_list(size_t *count)
+{
+    struct run_proc_set set = {0};
+    if (!run_proc_tree(&set)) {
+        free(set.procs);
+        set = (struct run_proc_set){0};
+        run_proc_scan(&set);
+    }
+    if (set.count > 0)
+        qsort(set.procs, set.count, sizeof *set.procs, run_proc_compare);
+    *count = set.count;
+    return set.procs;
 }
 
 /* Marks in mine[] (count entries, false at first) ortho-run's living
