@@ -112,6 +112,12 @@ static void tables_release(void *p, size_t n, size_t size)
 
 #define TABLES_FILLER_CHUNK (2u << 20) /* a huge page: the unit the kernel zeroes anyway */
 
+/* Where the chunk claimed at `at` of a job `bytes` long ends. */
+static inline size_t tables_filler_chunk_end(size_t at, size_t bytes)
+{
+    return bytes - at < TABLES_FILLER_CHUNK ? bytes : at + TABLES_FILLER_CHUNK;
+}
+
 static struct {
     pthread_mutex_t lock;
     pthread_cond_t work;   /* a job was given */
@@ -145,8 +151,7 @@ static void *tables_filler_main(void *arg)
          * in the same hold: a release after this cannot miss it, and an
          * unmap waits for it (tables_filler_wait_out). */
         char *base = tables_filler.base;
-        size_t end = tables_filler.bytes - at < TABLES_FILLER_CHUNK ? tables_filler.bytes
-                                                                    : at + TABLES_FILLER_CHUNK;
+        size_t end = tables_filler_chunk_end(at, tables_filler.bytes);
         tables_filler.busy = true;
         tables_filler.in_hand = base;
         bool lower = tables_filler.boosted;
@@ -220,7 +225,7 @@ static bool tables_filler_start(char *base, size_t bytes)
  * has it (the child of a fork), all of [from, upto) here. */
 static void tables_filler_claim(char *base, size_t bytes, size_t from, size_t upto)
 {
-    /* base is only ever written by this thread (start, stop) or, in a
+    /* base is only ever written by this thread (start, release) or, in a
      * fork's child, before any other thread exists. */
     if (tables_filler.base != base) {
         tables_populate(base, from, upto);
@@ -230,7 +235,7 @@ static void tables_filler_claim(char *base, size_t bytes, size_t from, size_t up
         size_t at = atomic_fetch_add(&tables_filler.cursor, TABLES_FILLER_CHUNK);
         if (at >= bytes)
             break;
-        tables_populate(base, at, bytes - at < TABLES_FILLER_CHUNK ? bytes : at + TABLES_FILLER_CHUNK);
+        tables_populate(base, at, tables_filler_chunk_end(at, bytes));
     }
 }
 
@@ -463,8 +468,7 @@ static void livetab_prepare(struct livetab *t, size_t bytes)
         tables_filler_claim((char *)t->next, total, t->next_ready, end);
     else
         tables_populate((char *)t->next, t->next_ready, end);
-    if (end > t->next_ready)
-        t->next_ready = end;
+    t->next_ready = end;
 }
 
 /* Maps the next growth's array once the table is half full, and
