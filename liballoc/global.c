@@ -66,6 +66,7 @@ static void global_fork_prepare(void)
 static void global_fork_parent(void)
 {
     allocator_fork_parent(&global_allocator);
+    trace_port_fork_parent();
 }
 
 static void global_fork_child(void)

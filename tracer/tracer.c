@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -87,6 +88,8 @@ static struct {
     _Atomic int ack;         /* TRACER_ACK_*: where that answer stands */
     bool fork_child_attach;  /* fork child: detached, to attach (trace_port_fork_child) */
     uint32_t fork_parent_pid; /* and the parent image's pid, from its segment */
+    bool fork_gate_missed;   /* this image or an ancestor forked with an unwind in flight:
+                                the loader's lock may be held for good, so no stacks */
     char exe[SEGMENT_EXE_BYTES]; /* /proc/self/exe, for the main program's module */
     char cmdline[SEGMENT_CMDLINE_BYTES]; /* /proc/self/cmdline at start-up, for the segment */
     _Atomic unsigned long long known_adds; /* dl_iterate_phdr adds last announced */
@@ -104,6 +107,8 @@ struct tracer_thread {
     clock_view_t clock;  /* this thread's copy of the collector's calibration */
     stamp_window_t stamp;     /* ALLOC/FREE times between reads of the clock (stamp.h) */
     bool memo_ready;     /* memo emptied for this binding (tracer_memo_prepare) */
+    uint8_t in_gate;     /* inside the fork gate's unwind section (nesting depth) */
+    bool gate_missed;    /* this thread's last fork went past the gate (the child reads it) */
     stackmemo_bounds_t stack; /* where the stack memo may read; empty: memo off */
     stackmemo_t *memo;        /* this thread's stack memo (own mapping); NULL: none */
 };
@@ -527,6 +532,61 @@ static struct tracer_thread *tracer_self(void)
     return t;
 }
 
+/* ---- the fork gate --------------------------------------------------------
+ * glibc's dl_iterate_phdr holds a loader lock that fork does not reset: a
+ * thread inside it when another thread forks leaves the child a lock no
+ * one will release, and the child's first unwind (libunwind looks up
+ * every frame's unwind table with dl_iterate_phdr) or module check then
+ * hangs for good. The tracer's own unwinds and module checks run inside
+ * this gate, and fork waits until none is in flight: a Dekker pair of
+ * counters, one atomic add and one load per entry, only on the unwinding
+ * path (memo misses). The wait is bounded, since a thread may sit inside
+ * an unwind that a signal handler interrupted, or be stopped; a child
+ * forked past the bound traces without stacks and says so. The program's
+ * own calls of dl_iterate_phdr (an exception thrown, a dlopen) on other
+ * threads at the fork are not covered: the lock is glibc's. */
+#define TRACER_FORK_GATE_WAIT_NS (2ull * 1000000000ull)
+
+static _Atomic uint32_t tracer_gate_inside;  /* threads inside the gate */
+static _Atomic uint32_t tracer_gate_forking; /* forks between prepare and parent/child */
+
+static void tracer_gate_enter(struct tracer_thread *t)
+{
+    if (t->in_gate++ != 0)
+        return; /* nested (a signal handler's forced stack): already counted */
+    for (;;) {
+        atomic_fetch_add(&tracer_gate_inside, 1);
+        if (atomic_load(&tracer_gate_forking) == 0)
+            return;
+        atomic_fetch_sub(&tracer_gate_inside, 1);
+        while (atomic_load_explicit(&tracer_gate_forking, memory_order_relaxed) != 0)
+            sched_yield();
+    }
+}
+
+static void tracer_gate_leave(struct tracer_thread *t)
+{
+    if (--t->in_gate == 0)
+        atomic_fetch_sub_explicit(&tracer_gate_inside, 1, memory_order_release);
+}
+
+/* fork's prepare: closes the gate and waits (bounded) for the threads
+ * inside it. true when none is left but, perhaps, the forking thread. */
+static bool tracer_gate_close(void)
+{
+    atomic_fetch_add(&tracer_gate_forking, 1);
+    uint32_t own = tracer_self_state.in_gate != 0 ? 1u : 0u;
+    if (atomic_load(&tracer_gate_inside) == own)
+        return own == 0;
+    uint64_t deadline = prim_now_ns() + TRACER_FORK_GATE_WAIT_NS;
+    while (atomic_load(&tracer_gate_inside) != own) {
+        if (prim_now_ns() > deadline)
+            return false;
+        sched_yield();
+    }
+    return own == 0;
+}
+
 /* ---- modules ------------------------------------------------------------- */
 
 struct tracer_module_scan {
@@ -600,13 +660,17 @@ static int tracer_module_callback(struct dl_phdr_info *info, size_t size, void *
 static void tracer_check_modules(struct tracer_thread *t)
 {
     struct tracer_module_scan scan = {.thread = t, .announce = false, .first = true};
+    tracer_gate_enter(t);
     dl_iterate_phdr(tracer_module_callback, &scan);
+    tracer_gate_leave(t);
     unsigned long long known = atomic_load_explicit(&tracer.known_adds, memory_order_acquire);
     if (scan.adds == known && known != 0)
         return;
     scan.announce = true;
     scan.first = true;
+    tracer_gate_enter(t); /* may wait on a full ring inside: rare (a dlopen) */
     dl_iterate_phdr(tracer_module_callback, &scan);
+    tracer_gate_leave(t);
     atomic_store_explicit(&tracer.known_adds, scan.adds, memory_order_release);
 }
 
@@ -677,10 +741,14 @@ static ORTHO_NOINLINE uint32_t tracer_capture(struct tracer_thread *t, uint64_t 
     uint32_t known = memo != NULL ? stackmemo_find(memo, here, &t->stack) : 0;
     if (known != 0)
         return known;
+    if (ORTHO_UNLIKELY(tracer.fork_gate_missed))
+        return RECORD_STACK_NONE;
     int saved = errno; /* the unwinder and a new stack's definition may set it */
     void *pcs[TRACER_MAX_FRAMES + TRACER_EXTRA_FRAMES];
     int want = (int)tracer.depth + TRACER_EXTRA_FRAMES;
+    tracer_gate_enter(t);
     int n = tracer_unwind(t, pcs, want);
+    tracer_gate_leave(t);
     /* Our own frames come first; the stack starts at the allocating code. */
     int first = 0;
     while (first < n && (uintptr_t)pcs[first] >= tracer.own_lo && (uintptr_t)pcs[first] < tracer.own_hi)
@@ -1266,12 +1334,32 @@ static void tracer_start(void)
 
 void trace_port_fork_prepare(void)
 {
+    /* Closed whether tracing is on or not: a thread may still be in an
+     * unwind begun before tracing stopped. */
+    tracer_self_state.gate_missed = !tracer_gate_close();
     if (__atomic_load_n(&trace_port_on, __ATOMIC_RELAXED) && tracer.seg != NULL)
         atomic_fetch_add_explicit(&tracer.seg->forks_started, 1, memory_order_relaxed);
 }
 
+void trace_port_fork_parent(void)
+{
+    atomic_fetch_sub(&tracer_gate_forking, 1);
+}
+
 void trace_port_fork_child_detach(void)
 {
+    /* The forking thread is the only one left: the gate counts it alone. */
+    atomic_store(&tracer_gate_forking, 0);
+    atomic_store(&tracer_gate_inside, tracer_self_state.in_gate != 0 ? 1u : 0u);
+    if (tracer_self_state.gate_missed && !tracer.fork_gate_missed) {
+        tracer.fork_gate_missed = true;
+        struct report_line line;
+        report_begin(&line);
+        report_str(&line, "orthotope: this forked child records no call stacks: a thread of its "
+                          "parent was still unwinding at the fork and may hold the loader's lock "
+                          "for good; its allocations are traced without stacks");
+        report_emit(&line);
+    }
     tracer.fork_child_attach = __atomic_load_n(&trace_port_on, __ATOMIC_RELAXED);
     if (!tracer.fork_child_attach)
         return;

@@ -127,12 +127,13 @@ void trace_port_finish(void);
 /* The calling thread is exiting; its cache was flushed already. */
 void trace_port_thread_exit(void);
 
-/* fork(): before, in the parent; in the child (single-threaded), first
+/* fork(): before, and after in the parent; in the child (single-threaded), first
  * trace_port_fork_child_detach, before anything that may record an event
  * (the allocator's child handler retires the dead threads' caches, which
  * records their drains, and the rings are still the parent's, shared),
  * then trace_port_fork_child once the allocator is usable again. */
 void trace_port_fork_prepare(void);
+void trace_port_fork_parent(void);
 void trace_port_fork_child_detach(void);
 void trace_port_fork_child(void);
 
