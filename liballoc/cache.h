@@ -132,6 +132,23 @@ ORTHO_INLINE header_t *cache_live_small(const struct arena *arena, const void *p
     return ORTHO_LIKELY(header_is_live_small(h, cls)) ? h : NULL;
 }
 
+/* Takes back the live small block h, whose header cache_live_small
+ * returned (class cls), if its bin has room. false: its bin is full, nothing
+ * changed. */
+ORTHO_INLINE bool cache_keep_live_small(struct ortho_cache *cache, header_t *h, unsigned cls)
+{
+    struct bin *bin = &cache->bins[cls];
+    uint32_t count = bin_count(bin);
+    if (ORTHO_UNLIKELY(count >= bin->limit))
+        return false;
+    counter_bump(&cache->counters[cls].requested_net, -h->requested_bytes);
+    header_mark_freed_small(h, cls);
+    header_link(h, bin->head);
+    bin->head = h;
+    bin_set_count(bin, count + 1);
+    return true;
+}
+
 /* Takes back p if it is a live, non-over-aligned small block in the first
  * arena region and its bin has room, and, with `expected_size` (0: no
  * check), if that is the size it was asked for: a sized free (C++'s sized
@@ -147,16 +164,7 @@ ORTHO_INLINE bool cache_free_fast_sized(const struct arena *arena, struct ortho_
         return false;
     if (expected_size != 0 && ORTHO_UNLIKELY(h->requested_bytes != expected_size))
         return false;
-    struct bin *bin = &cache->bins[cls];
-    uint32_t count = bin_count(bin);
-    if (ORTHO_UNLIKELY(count >= bin->limit))
-        return false;
-    counter_bump(&cache->counters[cls].requested_net, -h->requested_bytes);
-    header_mark_freed_small(h, cls);
-    header_link(h, bin->head);
-    bin->head = h;
-    bin_set_count(bin, count + 1);
-    return true;
+    return cache_keep_live_small(cache, h, cls);
 }
 
 /* cache_free_fast_sized without a size to check (free, ortho_free). */

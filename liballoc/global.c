@@ -208,10 +208,27 @@ void *global_alloc_rest(void *p, size_t n, size_t align, trace_port_entry_t entr
     return p;
 }
 
+/* free with tracing on: the FREE is recorded before the block goes back
+ * (another thread may take it at once), and free's cheap check serves
+ * both; what it does not vouch for takes the full checks. */
+static ortho_status_t global_free_traced(void *p, struct free_failure *why)
+{
+    unsigned cls;
+    header_t *h = cache_live_small(&global_allocator.arena, p, &cls);
+    if (ORTHO_UNLIKELY(h == NULL)) {
+        global_trace_free(p, 0);
+        return global_free_slow(p, 0, why);
+    }
+    trace_port_free(p, h->requested_bytes, global_trace_class(h), &h->trace);
+    if (cache_keep_live_small(global_thread_cache, h, cls))
+        return ORTHO_OK;
+    return global_free_slow(p, 0, why);
+}
+
 ortho_status_t global_free_rest(void *p, struct free_failure *why)
 {
     if (ORTHO_UNLIKELY(trace_port_on))
-        global_trace_free(p, 0);
+        return global_free_traced(p, why);
     if (cache_free_fast(&global_allocator.arena, global_thread_cache, p))
         return ORTHO_OK;
     return global_free_slow(p, 0, why);
