@@ -16,13 +16,13 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <link.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
-#include <sched.h>
 #include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -1355,9 +1355,9 @@ void trace_port_fork_child_detach(void)
         tracer.fork_gate_missed = true;
         struct report_line line;
         report_begin(&line);
-        report_str(&line, "orthotope: this forked child records no call stacks: a thread of its "
-                          "parent was still unwinding at the fork and may hold the loader's lock "
-                          "for good; its allocations are traced without stacks");
+        report_str(&line, "orthotope: this forked child traces its allocations without call "
+                          "stacks: a thread of its parent was still unwinding at the fork and may "
+                          "hold the loader's lock for good");
         report_emit(&line);
     }
     tracer.fork_child_attach = __atomic_load_n(&trace_port_on, __ATOMIC_RELAXED);
