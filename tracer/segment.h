@@ -16,9 +16,13 @@
  * (SEGMENT_IDENTITY_BYTES). The collector is authenticated (same user) and
  * the process trusts what it writes.
  *
- * Many threads: an image starts with one segment of SEGMENT_FIRST_SLOTS
- * slots. When every slot is taken, the process makes another segment
- * (index 1, 2, ... each at least as large as all before it together),
+ * Many threads: an image starts with one segment of SEGMENT_LEAD_SLOTS
+ * slots, the largest rings, for its first threads (the main thread and
+ * the few a program starts first carry most of its allocations: a ring
+ * that absorbs a burst of frees spares them waits on the collector). When
+ * every slot is taken, the process makes another segment (index 1 of
+ * SEGMENT_MORE_SLOTS slots, then 2, ... each at least as large as all
+ * before it together, slots.h says their rings),
  * sealed like the first, and registers it the same way; the collector
  * accepts it only as the next index of a running image of that pid with
  * the same start time. The header fields past the identity (handshakes,
@@ -59,7 +63,8 @@
 #define SEGMENT_CMDLINE_BYTES 1536u /* segment_t.cmdline */
 #define SEGMENT_SLOT_HEADER_BYTES 128u
 #define SEGMENT_STACK_CACHE_ENTRIES 2048u /* per thread, direct-mapped */
-#define SEGMENT_FIRST_SLOTS 256u        /* slots of an image's segment 0 */
+#define SEGMENT_LEAD_SLOTS 4u           /* slots of an image's segment 0 */
+#define SEGMENT_MORE_SLOTS 256u         /* slots of segment 1; each later one doubles */
 #define SEGMENT_MAX_SLOTS 65536u        /* slots of any one segment, at most */
 #define SEGMENT_MAX_SEGMENTS 32u        /* segments of one image, at most */
 

@@ -1,6 +1,6 @@
 /* slots.c - the segments of this traced image and the slots in them: one
  * per thread that traces at once, with no fixed limit. The image starts
- * with segment 0 (SEGMENT_FIRST_SLOTS slots of the configured ring). A
+ * with segment 0 (SEGMENT_LEAD_SLOTS slots of the configured ring). A
  * thread that finds every slot taken makes the next segment - as many
  * slots as all before it together, with smaller rings (slots.h) - and
  * registers it with the collector the way segment 0 was (launch.c), while
@@ -52,9 +52,9 @@ _Static_assert(sizeof(_Atomic uint32_t) == sizeof(uint32_t), "growing is waited 
 uint32_t slots_segment_slots(uint32_t index)
 {
     if (index == 0)
-        return SEGMENT_FIRST_SLOTS;
+        return SEGMENT_LEAD_SLOTS;
     uint32_t shift = index - 1 < 16 ? index - 1 : 16;
-    uint64_t n = (uint64_t)SEGMENT_FIRST_SLOTS << shift;
+    uint64_t n = (uint64_t)SEGMENT_MORE_SLOTS << shift;
     return n < SEGMENT_MAX_SLOTS ? (uint32_t)n : SEGMENT_MAX_SLOTS;
 }
 
@@ -62,7 +62,8 @@ uint32_t slots_ring_capacity(uint32_t index, uint32_t first_capacity)
 {
     if (index == 0)
         return first_capacity;
-    uint32_t capacity = first_capacity / SLOTS_MORE_RING_DIVISOR;
+    uint32_t capacity =
+        first_capacity / (index == 1 ? SLOTS_MORE_RING_DIVISOR : SLOTS_MANY_RING_DIVISOR);
     if (capacity < SLOTS_MORE_MIN_CAPACITY)
         capacity = SLOTS_MORE_MIN_CAPACITY;
     return capacity < first_capacity ? capacity : first_capacity;

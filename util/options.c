@@ -91,10 +91,11 @@ const struct option_def options_table[] = {
      "wait: a full ring makes its thread wait (lossless); drop: never stall, count what is lost"},
     {"ORTHO_TRACE_INTERVAL_MS", OPTION_COUNT, OPTION_FIELD(trace_interval_ms), 250, 10, 60000, NULL,
      "time-series interval of the per-class counters in the database, milliseconds"},
-    {"ORTHO_TRACE_RING_SIZE", OPTION_BYTES, OPTION_FIELD(trace_ring_bytes), 512 * KiB, 4 * KiB,
+    {"ORTHO_TRACE_RING_SIZE", OPTION_BYTES, OPTION_FIELD(trace_ring_bytes), 4 * MiB, 4 * KiB,
      256 * MiB, NULL,
-     "per-thread trace ring in shared memory (rounded down to a power of two); threads past "
-     "the first 256 at once get a sixteenth of it, at least 32K"},
+     "trace ring in shared memory of each of the first 4 threads alive at once, the main "
+     "thread's among them (rounded down to a power of two); the next 256 get an eighth of it, "
+     "later ones a 128th, each at least 32K (and never more than this)"},
     {"ORTHO_TRACE_CLOCK", OPTION_CHOICE, OPTION_FIELD(trace_clock), OPTIONS_CLOCK_AUTO, 0, 2,
      options_clock_words,
      "auto: record times from the CPU's time-stamp counter where the kernel's clock uses it, "

@@ -258,7 +258,7 @@ a_segment_added_for_more_threads_must_follow_its_own_running_image)
   echo "ok: $got"
   wait_ended "$db"
   expect_eq "its image ended cleanly with the slots added" \
-    "$(q "$db" "select end_reason || '|' || trace_slots from processes")" "exit|$((256 + 4))"
+    "$(q "$db" "select end_reason || '|' || trace_slots from processes")" "exit|$((4 + 4))"
   expect_eq "the refusals in trace_health" \
     "$(q "$db" "select problem_count || '|' || problem_detail from trace_health where problem = 'bad_segment'")" \
     "3|uid $user_uid: its added trace segment does not follow its image's segments"

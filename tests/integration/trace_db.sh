@@ -316,7 +316,7 @@ readers_query_while_the_collector_writes)
   echo "ok: time series rows present"
   ;;
 three_hundred_threads_alive_together_are_all_counted)
-  # More threads at once than an image's first segment has slots (256):
+  # More threads at once than an image's first two segments have slots (4 + 256):
   # the image adds a segment instead of making them wait.
   together_counted 300
   ;;
@@ -327,20 +327,21 @@ threads_alive_together_in_drop_mode_get_rings_too)
   together_counted 300 ORTHO_TRACE_OVERFLOW=drop
   ;;
 threads_beyond_the_slots_that_can_be_added_are_counted_as_lost_in_drop_mode)
-  # With 16K rings, segments 0 and 1 (256 slots each, 12.7 MB) fit a 20 MB
-  # file size limit and segment 2 (512 slots) does not: 511 of the 600
-  # threads get a ring (the main thread has one), the rest count as lost.
+  # With 16K rings, segments 0 (4 slots, 0.2 MB) and 1 (256 slots, 12.7 MB)
+  # fit a 20 MB file size limit and segment 2 (512 slots, 25 MB) does not:
+  # 259 of the 600 threads get a ring (the main thread has one), the rest
+  # count as lost.
   db=$tmp/run.db
   out=$(ulimit -f 20000; ORTHO_TRACE_DB=$db ORTHO_TRACE_OVERFLOW=drop ORTHO_TRACE_RING_SIZE=16K \
     traced "$workload" together 600 2>"$tmp/err")
   expect_eq output "$out" "together done 600"
   expect_eq "one line" "$(grep -c 'cannot add trace slots for more threads (File too large)' "$tmp/err")|$(wc -l <"$tmp/err")" "1|1"
   wait_ended "$db"
-  expect_eq "slots" "$(q "$db" "select trace_slots from processes")" 512
+  expect_eq "slots" "$(q "$db" "select trace_slots from processes")" 260
   traced_threads=$(q "$db" "select allocs from size_histogram where requested_size=1235")
-  expect_eq "threads with a ring" "$traced_threads" 511
+  expect_eq "threads with a ring" "$traced_threads" 259
   # After the barrier threads end and free slots the others may take.
-  expect_eq "their second allocations" "$(q "$db" "select allocs between 511 and 600 from size_histogram where requested_size=1236")" 1
+  expect_eq "their second allocations" "$(q "$db" "select allocs between 259 and 600 from size_histogram where requested_size=1236")" 1
   expect_eq "the others' events counted as lost" "$(q "$db" "select lost_no_slot >= 4 * (600 - $traced_threads) from processes")" 1
   expect_eq "clean end" "$(q "$db" "select end_reason||'|'||dropped_records from processes")" "exit|0"
   ;;

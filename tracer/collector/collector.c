@@ -1076,8 +1076,11 @@ int collector_run(const struct collector_config *config)
                 collector_abandon(c, im);
                 continue;
             }
-            if (im->segs[0].geo.ring_capacity < smallest_ring)
-                smallest_ring = im->segs[0].geo.ring_capacity;
+            /* Segment 0 has the largest rings; the pacing below is for
+             * the smallest ring a thread of the image may be filling. */
+            for (uint32_t k = 0; k < im->seg_count; k++)
+                if (im->segs[k].geo.ring_capacity < smallest_ring)
+                    smallest_ring = im->segs[k].geo.ring_capacity;
             atomic_store_explicit(&im->seg->heartbeat_ns, now, memory_order_relaxed);
             if (now - im->coarse_ns >= COLLECTOR_COARSE_EVERY_NS) {
                 atomic_store_explicit(&im->seg->coarse_ns, now, memory_order_relaxed);
