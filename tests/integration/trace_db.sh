@@ -315,6 +315,21 @@ readers_query_while_the_collector_writes)
   [ "$(q "$db" "select count(*) from class_series where class_id=0")" -ge 3 ] || fail "the 2 s run has fewer than 3 B64 time-series rows"
   echo "ok: time series rows present"
   ;;
+four_threads_alive_share_the_first_segment_and_a_fifth_adds_the_next)
+  # Segment 0 has the 4 slots with the largest rings; the fifth thread
+  # alive at once makes segment 1 (256 slots).
+  db=$tmp/four.db
+  out=$(ORTHO_TRACE_DB=$db ORTHO_TRACE=1 LD_PRELOAD="$lib" "$workload" together 3)
+  expect_eq output "$out" "together done 3"
+  wait_ended "$db"
+  expect_eq "slots of four threads" "$(q "$db" "select trace_slots from processes")" 4
+  db=$tmp/five.db
+  out=$(ORTHO_TRACE_DB=$db ORTHO_TRACE=1 LD_PRELOAD="$lib" "$workload" together 4)
+  expect_eq output "$out" "together done 4"
+  wait_ended "$db"
+  expect_eq "slots of five threads" "$(q "$db" "select trace_slots from processes")" $((4 + 256))
+  expect_eq "every thread counted" "$(q "$db" "select count(*) from threads where thread_id != (select pid from processes)")" 4
+  ;;
 three_hundred_threads_alive_together_are_all_counted)
   # More threads at once than an image's first two segments have slots (4 + 256):
   # the image adds a segment instead of making them wait.
