@@ -1,8 +1,8 @@
 /* slots.c - the segments of this traced image and the slots in them: one
  * per thread that traces at once, with no fixed limit. The image starts
  * with segment 0 (SEGMENT_LEAD_SLOTS slots of the configured ring). A
- * thread that finds every slot taken makes the next segment - as many
- * slots as all before it together, with smaller rings (slots.h) - and
+ * thread that finds every slot taken makes the next segment - at least as
+ * many slots as all before it together, with smaller rings (slots.h) - and
  * registers it with the collector the way segment 0 was (launch.c), while
  * any other thread that finds none waits for it. Slots of exited threads
  * come back once the collector has drained and released them (segment.h:
