@@ -591,6 +591,21 @@ def run_program(cfg, wl, ortho_lib, ortho_run, tmp, serial):
             remove_db(db)
 
 
+def round_shares(runs, failed):
+    """ours / heaptrack within each round: (ortho-run - preload) /
+    (heaptrack - glibc) from the four runs of one round, which ran minutes
+    apart at most, so a slow stretch of the machine that lasts a round
+    weighs on both sides. None without heaptrack or after a failure."""
+    names = ("ortho-run", "preload", "heaptrack", "glibc")
+    if any(n in failed or n not in runs for n in names):
+        return None
+    shares = []
+    for ours, pre, ht, base in zip(*(runs[n] for n in names)):
+        if ht["seconds"] - base["seconds"] > 0:
+            shares.append((ours["seconds"] - pre["seconds"]) / (ht["seconds"] - base["seconds"]))
+    return shares or None
+
+
 def program_rows(workloads, configs, ortho_lib, ortho_run, tmp, rounds, failures):
     """Every program under every configuration, `rounds` times, interleaved
     in a rotating order; one row per program: (name, {config: median s},
@@ -612,7 +627,8 @@ def program_rows(workloads, configs, ortho_lib, ortho_run, tmp, rounds, failures
         cpu = {c.name: med(c.name, "cpu") for c in configs}
         allocs = {c.name: med(c.name, "allocs") for c in configs}
         rows.append((wl.name, secs, cpu, allocs, med("ortho-run", "records"),
-                     med("ortho-run", "wait_ms"), med("ortho-run", "lag_ms")))
+                     med("ortho-run", "wait_ms"), med("ortho-run", "lag_ms"),
+                     round_shares(runs, failed)))
         print("%-52s %s" % (wl.name[:52], "  ".join("%s %s" % (n, fmt_s(secs[n])) for n in secs)),
               flush=True)
     return rows
@@ -633,7 +649,9 @@ def program_table(rows, configs, failures, rounds, build, load):
            "ns/record: ortho-run's added time over the records in its database; CPU ns/record: "
            "the same for CPU time of the whole tree (program, collector, ortho-run). "
            "Ring waits: the time the program's threads waited on full rings "
-           "(processes.ring_wait_ns); worst lag: max_lag_ns (ortho-run with stacks)."
+           "(processes.ring_wait_ns); worst lag: max_lag_ns (ortho-run with stacks). "
+           "Per round: the same share from the four runs of each round alone, its median "
+           "and range over the rounds."
            % (rounds, DEFAULT_STACK_DEPTH)]
     libc_name, libc_version = platform.libc_ver()
     versions = ["%s %s" % (libc_name, libc_version)] if libc_version else []
@@ -645,11 +663,11 @@ def program_table(rows, configs, failures, rounds, build, load):
         out.append("Versions: " + ", ".join(versions) + ".")
     out.append("")
     out.append("| program | preload s | ortho-run s | ortho-run, no stacks s | glibc s | "
-               "heaptrack s | ours / heaptrack, added time (no stacks) | records | "
-               "ns/record | CPU ns/record | ring waits ms | worst lag ms | "
+               "heaptrack s | ours / heaptrack, added time (no stacks) | per round: median "
+               "[range] | records | ns/record | CPU ns/record | ring waits ms | worst lag ms | "
                "allocations: ours / heaptrack |")
-    out.append("| --- |" + " ---: |" * 12)
-    for name, secs, cpu, allocs, records, wait_ms, lag_ms in rows:
+    out.append("| --- |" + " ---: |" * 13)
+    for name, secs, cpu, allocs, records, wait_ms, lag_ms, rounds_share in rows:
         def added(n, base):
             if secs.get(n) is None or secs.get(base) is None:
                 return None
@@ -666,11 +684,13 @@ def program_table(rows, configs, failures, rounds, build, load):
         a_ours, a_ht = allocs.get("ortho-run"), allocs.get("heaptrack")
         count = "%s / %s" % ("{:,}".format(int(a_ours)) if a_ours is not None else "n/a",
                              "{:,}".format(int(a_ht)) if a_ht is not None else "n/a")
-        out.append("| %s | %s | %s | %s | %s | %s | %s (%s) | %s | %s | %s | %s | %s | %s |"
+        per_round = ("n/a" if not rounds_share else "%.2f [%.2f-%.2f]" % (
+            statistics.median(rounds_share), min(rounds_share), max(rounds_share)))
+        out.append("| %s | %s | %s | %s | %s | %s | %s (%s) | %s | %s | %s | %s | %s | %s | %s |"
                    % (name, fmt_s(secs.get("preload")), fmt_s(secs.get("ortho-run")),
                       fmt_s(secs.get("ortho-run, no stacks")), fmt_s(secs.get("glibc")),
                       fmt_s(secs.get("heaptrack")) if have_ht else "n/a", share(ours),
-                      share(bare), "{:,}".format(int(records)) if records else "n/a",
+                      share(bare), per_round, "{:,}".format(int(records)) if records else "n/a",
                       fmt_ns(per), fmt_ns(cpu_per), fmt_ns(wait_ms), fmt_ns(lag_ms), count))
     if not have_ht:
         out.append("")
