@@ -606,6 +606,19 @@ def round_shares(runs, failed):
     return shares or None
 
 
+def fastest_share(runs, failed):
+    """ours / heaptrack from each configuration's fastest run: noise here
+    only ever adds time (one virtual CPU runs slow for stretches, see
+    bench/README.md), so the fastest run is the one it touched least.
+    None without heaptrack or after a failure."""
+    names = ("ortho-run", "preload", "heaptrack", "glibc")
+    if any(n in failed or not runs.get(n) for n in names):
+        return None
+    best = {n: min(x["seconds"] for x in runs[n]) for n in names}
+    ht = best["heaptrack"] - best["glibc"]
+    return (best["ortho-run"] - best["preload"]) / ht if ht > 0 else None
+
+
 def program_rows(workloads, configs, ortho_lib, ortho_run, tmp, rounds, failures):
     """Every program under every configuration, `rounds` times, interleaved
     in a rotating order; one row per program: (name, {config: median s},
@@ -628,7 +641,7 @@ def program_rows(workloads, configs, ortho_lib, ortho_run, tmp, rounds, failures
         allocs = {c.name: med(c.name, "allocs") for c in configs}
         rows.append((wl.name, secs, cpu, allocs, med("ortho-run", "records"),
                      med("ortho-run", "wait_ms"), med("ortho-run", "lag_ms"),
-                     round_shares(runs, failed)))
+                     round_shares(runs, failed), fastest_share(runs, failed)))
         print("%-52s %s" % (wl.name[:52], "  ".join("%s %s" % (n, fmt_s(secs[n])) for n in secs)),
               flush=True)
     return rows
@@ -651,7 +664,8 @@ def program_table(rows, configs, failures, rounds, build, load):
            "Ring waits: the time the program's threads waited on full rings "
            "(processes.ring_wait_ns); worst lag: max_lag_ns (ortho-run with stacks). "
            "Per round: the same share from the four runs of each round alone, its median "
-           "and range over the rounds."
+           "and range over the rounds. Fastest runs: the same share from each "
+           "configuration's fastest run."
            % (rounds, DEFAULT_STACK_DEPTH)]
     libc_name, libc_version = platform.libc_ver()
     versions = ["%s %s" % (libc_name, libc_version)] if libc_version else []
@@ -664,10 +678,10 @@ def program_table(rows, configs, failures, rounds, build, load):
     out.append("")
     out.append("| program | preload s | ortho-run s | ortho-run, no stacks s | glibc s | "
                "heaptrack s | ours / heaptrack, added time (no stacks) | per round: median "
-               "[range] | records | ns/record | CPU ns/record | ring waits ms | worst lag ms | "
-               "allocations: ours / heaptrack |")
-    out.append("| --- |" + " ---: |" * 13)
-    for name, secs, cpu, allocs, records, wait_ms, lag_ms, rounds_share in rows:
+               "[range] | fastest runs | records | ns/record | CPU ns/record | ring waits ms | "
+               "worst lag ms | allocations: ours / heaptrack |")
+    out.append("| --- |" + " ---: |" * 14)
+    for name, secs, cpu, allocs, records, wait_ms, lag_ms, rounds_share, fastest in rows:
         def added(n, base):
             if secs.get(n) is None or secs.get(base) is None:
                 return None
@@ -686,11 +700,12 @@ def program_table(rows, configs, failures, rounds, build, load):
                              "{:,}".format(int(a_ht)) if a_ht is not None else "n/a")
         per_round = ("n/a" if not rounds_share else "%.2f [%.2f-%.2f]" % (
             statistics.median(rounds_share), min(rounds_share), max(rounds_share)))
-        out.append("| %s | %s | %s | %s | %s | %s | %s (%s) | %s | %s | %s | %s | %s | %s | %s |"
+        out.append("| %s | %s | %s | %s | %s | %s | %s (%s) | %s | %s | %s | %s | %s | %s | %s | %s |"
                    % (name, fmt_s(secs.get("preload")), fmt_s(secs.get("ortho-run")),
                       fmt_s(secs.get("ortho-run, no stacks")), fmt_s(secs.get("glibc")),
                       fmt_s(secs.get("heaptrack")) if have_ht else "n/a", share(ours),
-                      share(bare), per_round, "{:,}".format(int(records)) if records else "n/a",
+                      share(bare), per_round, "n/a" if fastest is None else "%.2f" % fastest,
+                      "{:,}".format(int(records)) if records else "n/a",
                       fmt_ns(per), fmt_ns(cpu_per), fmt_ns(wait_ms), fmt_ns(lag_ms), count))
     if not have_ht:
         out.append("")
