@@ -591,19 +591,27 @@ def run_program(cfg, wl, ortho_lib, ortho_run, tmp, serial):
             remove_db(db)
 
 
+# The four configurations the key figure is made of, in the order of
+# share_of's arguments: (ortho-run - preload) / (heaptrack - glibc).
+SHARE_CONFIGS = ("ortho-run", "preload", "heaptrack", "glibc")
+
+
+def share_of(ours, pre, ht, base):
+    """ours / heaptrack from four times in seconds; None if heaptrack added
+    nothing."""
+    return (ours - pre) / (ht - base) if ht - base > 0 else None
+
+
 def round_shares(runs, failed):
-    """ours / heaptrack within each round: (ortho-run - preload) /
-    (heaptrack - glibc) from the four runs of one round, which ran minutes
-    apart at most, so a slow stretch of the machine that lasts a round
-    weighs on both sides. None without heaptrack or after a failure."""
-    names = ("ortho-run", "preload", "heaptrack", "glibc")
-    if any(n in failed or n not in runs for n in names):
+    """ours / heaptrack within each round, from the four runs of one round,
+    which ran minutes apart at most, so a slow stretch of the machine that
+    lasts a round weighs on both sides. None without heaptrack or after a
+    failure."""
+    if any(n in failed or n not in runs for n in SHARE_CONFIGS):
         return None
-    shares = []
-    for ours, pre, ht, base in zip(*(runs[n] for n in names)):
-        if ht["seconds"] - base["seconds"] > 0:
-            shares.append((ours["seconds"] - pre["seconds"]) / (ht["seconds"] - base["seconds"]))
-    return shares or None
+    shares = [share_of(*(r["seconds"] for r in one_round))
+              for one_round in zip(*(runs[n] for n in SHARE_CONFIGS))]
+    return [v for v in shares if v is not None] or None
 
 
 def fastest_share(runs, failed):
@@ -611,12 +619,9 @@ def fastest_share(runs, failed):
     only ever adds time (one virtual CPU runs slow for stretches, see
     bench/README.md), so the fastest run is the one it touched least.
     None without heaptrack or after a failure."""
-    names = ("ortho-run", "preload", "heaptrack", "glibc")
-    if any(n in failed or not runs.get(n) for n in names):
+    if any(n in failed or not runs.get(n) for n in SHARE_CONFIGS):
         return None
-    best = {n: min(x["seconds"] for x in runs[n]) for n in names}
-    ht = best["heaptrack"] - best["glibc"]
-    return (best["ortho-run"] - best["preload"]) / ht if ht > 0 else None
+    return share_of(*(min(x["seconds"] for x in runs[n]) for n in SHARE_CONFIGS))
 
 
 def program_rows(workloads, configs, ortho_lib, ortho_run, tmp, rounds, failures):
