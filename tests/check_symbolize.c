@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -484,6 +485,87 @@ START_TEST(a_libc_pc_has_a_source_line_exactly_when_its_separate_debug_file_is_i
         ck_assert_uint_eq(f.line, 0);
     }
     symbolizer_destroy(s);
+}
+END_TEST
+
+/* Whether libdebuginfod is loaded in this process (never loads it). */
+static bool debuginfod_loaded(void)
+{
+    void *h = dlopen("libdebuginfod.so.1", RTLD_LAZY | RTLD_NOLOAD);
+    if (h != NULL)
+        dlclose(h);
+    return h != NULL;
+}
+
+/* Whether libdebuginfod is installed, asked of a child so that this
+ * process never loads it. */
+static bool debuginfod_installed(void)
+{
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0)
+        _exit(dlopen("libdebuginfod.so.1", RTLD_LAZY) != NULL ? 0 : 1);
+    int status = 0;
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* A pc in libsqlite3, which the tests need without a separate debug file:
+ * naming it makes the collector look for one. */
+static uintptr_t pc_without_debug_file(struct module_query *q)
+{
+    uintptr_t pc = library_function("libsqlite3.so.0", "sqlite3_libversion");
+    *q = module_of(pc);
+    char debug_path[PATH_MAX];
+    build_id_debug_path(q, debug_path, sizeof debug_path);
+    ck_assert_msg(q->build_id_size > 0 && access(debug_path, F_OK) != 0,
+                  "this test needs libsqlite3 without a debug file, and %s exists", debug_path);
+    return pc;
+}
+
+START_TEST(without_debuginfod_urls_a_module_without_a_debug_file_is_named_without_loading_libdebuginfod)
+{
+    unsetenv("DEBUGINFOD_URLS");
+    struct module_query q;
+    uintptr_t pc = pc_without_debug_file(&q);
+    ck_assert_msg(!debuginfod_loaded(), "libdebuginfod was loaded before the test");
+    struct symbolizer *s = symbolizer_create();
+    ck_assert_ptr_nonnull(s);
+    ck_assert(symbolizer_add_module(s, q.path, q.load_bias));
+    sym_frame_t f;
+    ck_assert(symbolizer_lookup(s, pc, false, &f));
+    ck_assert_ptr_nonnull(f.function);
+    ck_assert_str_eq(f.function, "sqlite3_libversion");
+    ck_assert_ptr_null(f.file);
+    ck_assert(!debuginfod_loaded());
+    symbolizer_destroy(s);
+}
+END_TEST
+
+START_TEST(with_debuginfod_urls_set_a_module_without_a_debug_file_is_asked_of_debuginfod)
+{
+    if (!debuginfod_installed())
+        return; /* nothing to ask with: elfutils then searches local files only */
+    char cache[] = "/tmp/check_symbolize_debuginfod.XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(cache));
+    /* A port nothing listens on: the request is refused at once. */
+    setenv("DEBUGINFOD_URLS", "http://127.0.0.1:1/", 1);
+    setenv("DEBUGINFOD_CACHE_PATH", cache, 1);
+    setenv("DEBUGINFOD_TIMEOUT", "2", 1);
+    struct module_query q;
+    uintptr_t pc = pc_without_debug_file(&q);
+    ck_assert(!debuginfod_loaded());
+    struct symbolizer *s = symbolizer_create();
+    ck_assert_ptr_nonnull(s);
+    ck_assert(symbolizer_add_module(s, q.path, q.load_bias));
+    sym_frame_t f;
+    ck_assert(symbolizer_lookup(s, pc, false, &f));
+    ck_assert_str_eq(f.function, "sqlite3_libversion");
+    ck_assert(debuginfod_loaded());
+    symbolizer_destroy(s);
+    char cmd[PATH_MAX + 16];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", cache);
+    ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST
 
@@ -950,6 +1032,9 @@ static Suite *symbolize_suite(void)
     tcase_add_test(libs, a_versioned_libc_symbol_is_named_without_its_version);
     tcase_add_test(libs, a_libc_pc_has_a_source_line_exactly_when_its_separate_debug_file_is_installed);
     tcase_add_test(libs, a_mangled_cxx_symbol_is_demangled);
+    tcase_add_test(libs,
+                   without_debuginfod_urls_a_module_without_a_debug_file_is_named_without_loading_libdebuginfod);
+    tcase_add_test(libs, with_debuginfod_urls_set_a_module_without_a_debug_file_is_asked_of_debuginfod);
     tcase_add_test(libs, a_module_added_after_lookups_began_is_found);
     suite_add_tcase(s, libs);
 

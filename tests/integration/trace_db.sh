@@ -640,6 +640,41 @@ a_stripped_program_is_named_from_its_debug_file_found_by_build_id)
   expect_eq "leaks at leak_site_one" "$(q "$db" "select count(*)||'|'||sum(requested_size) from leaks where function='leak_site_one'")" "10|90010"
   expect_eq "leak site file:line" "$(q "$db" "select distinct file like '%trace_workload.c' and line > 0 from leaks where function='leak_site_one'")" 1
   ;;
+a_stripped_program_is_named_from_its_debug_file_found_by_debuglink)
+  # The objcopy --add-gnu-debuglink layout: the debug file named in the
+  # program, beside it, then in its .debug/ subdirectory. A file of that
+  # name from another build (same symbols, another build id) is refused.
+  need_binutils
+  dir=$(cd "$tmp" && pwd -P)
+  objcopy --only-keep-debug "$workload" "$dir/prog.debug"
+  strip --strip-all -o "$dir/prog" "$workload"
+  (cd "$dir" && objcopy --add-gnu-debuglink=prog.debug prog)
+  leaks_at_site_one() {
+    local db=$1
+    wait_ended "$db"
+    q "$db" "select count(*)||'|'||coalesce(sum(requested_size),0)||'|'||count(distinct file like '%trace_workload.c' and line > 0) from leaks where function='leak_site_one'"
+  }
+  out=$(ORTHO_TRACE_DB=$dir/beside.db traced "$dir/prog" counts)
+  expect_eq "program output" "$out" "counts done"
+  expect_eq "leak_site_one, debug file beside the program" "$(leaks_at_site_one "$dir/beside.db")" "10|90010|1"
+  mkdir "$dir/.debug"
+  mv "$dir/prog.debug" "$dir/.debug/prog.debug"
+  out=$(ORTHO_TRACE_DB=$dir/subdir.db traced "$dir/prog" counts)
+  expect_eq "leak_site_one, debug file in .debug/" "$(leaks_at_site_one "$dir/subdir.db")" "10|90010|1"
+  # The decoy: the same debug file with its build id changed.
+  id=$(readelf -n "$workload" | awk '/Build ID:/ { print $3 }')
+  [ -n "$id" ] || fail "the workload has no build id"
+  python3 - "$dir/.debug/prog.debug" "$id" <<'PY'
+import sys
+path, hexid = sys.argv[1], bytes.fromhex(sys.argv[2])
+data = open(path, 'rb').read()
+assert data.count(hexid) == 1, 'the build id is not found once in the debug file'
+open(path, 'wb').write(data.replace(hexid, bytes(b ^ 0xff for b in hexid)))
+PY
+  out=$(ORTHO_TRACE_DB=$dir/decoy.db traced "$dir/prog" counts)
+  expect_eq "program output with the decoy" "$out" "counts done"
+  expect_eq "leak_site_one with another build's debug file" "$(leaks_at_site_one "$dir/decoy.db")" "0|0|0"
+  ;;
 a_plugin_opened_by_a_relative_path_is_named)
   # dlopen("./libplugin.so") from the plugin's own directory: the loader
   # knows it only by that relative name. A stripped copy, so its exported

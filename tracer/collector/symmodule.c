@@ -7,7 +7,12 @@
  * callbacks find by build-id or .gnu_debuglink under the directories of
  * ORTHO_TRACE_DEBUG_PATH, then /usr/lib/debug (and via debuginfod when
  * DEBUGINFOD_URLS is set in the collector's environment, as in every
- * elfutils tool).
+ * elfutils tool). Without DEBUGINFOD_URLS the search is our own
+ * (find_local_debuginfo): elfutils 0.188's standard one loads
+ * libdebuginfod, and with it some 46 shared objects (curl, TLS, LDAP),
+ * the first time a module has no local debug file, URLs or not - about
+ * 20 ms of every traced run's naming, and code the collector never
+ * needs.
  *
  * What outlives a session (it is closed to bound descriptors): the sorted
  * function index, whose names are copied out of the file's string table
@@ -37,6 +42,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +135,7 @@ struct sym_module {
 struct sym_modules {
     Dwfl_Callbacks callbacks;  /* dwfl's, which point at debug_path */
     char *debug_path;          /* where separate debug files are looked for */
+    bool debuginfod;           /* DEBUGINFOD_URLS set: dwfl's standard search, servers too */
     struct sym_module **all;   /* every module, unordered */
     size_t count, cap;
     struct sym_module *lru_head, *lru_tail;
@@ -514,6 +521,10 @@ static bool module_session(struct sym_modules *r, struct sym_module *m, bool *no
         dwfl_report_begin(dwfl);
         mod = dwfl_report_elf(dwfl, m->path, m->path, fd, 0, true);
         dwfl_report_end(dwfl, NULL, NULL);
+        void **userdata = NULL;
+        if (mod != NULL && dwfl_module_info(mod, &userdata, NULL, NULL, NULL, NULL, NULL, NULL) &&
+            userdata != NULL)
+            *userdata = r; /* for find_local_debuginfo: the debug path */
     }
     if (mod == NULL) {
         close(fd); /* dwfl consumes fd only on success */
@@ -857,6 +868,93 @@ void sym_module_lookup(struct sym_modules *r, struct sym_module *m, uint64_t pc,
     frame_cache_insert(m, pc, return_address, &f);
 }
 
+/* ---- separate debug files -------------------------------------------------- */
+
+/* Whether the ELF file open at fd carries the build id bits[0..len). */
+static bool debug_file_matches(int fd, const unsigned char *bits, int len)
+{
+    Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+    if (elf == NULL)
+        return false;
+    const void *id = NULL;
+    ssize_t id_len = dwelf_elf_gnu_build_id(elf, &id);
+    bool same = id_len == (ssize_t)len && id != NULL && memcmp(id, bits, (size_t)len) == 0;
+    elf_end(elf);
+    return same;
+}
+
+/* The .gnu_debuglink search, for a module with a build id: for each
+ * directory D of the debug path, `link` in D (absolute: under D, at the
+ * module's own directory's path, as gdb lays out /usr/lib/debug), in the
+ * module's directory (an empty D) or in a subdirectory of it (a relative
+ * D, ".debug"). A candidate counts only with the module's build id (so
+ * never a stale or foreign file of the same name) and only if it is not
+ * the module file itself. The fd, its path malloc'd in *found; else -1. */
+static int find_debuglink(const char *debug_path, const char *file_name, const char *link,
+                          const unsigned char *bits, int len, char **found)
+{
+    const char *slash = strrchr(file_name, '/');
+    if (slash == NULL || strchr(link, '/') != NULL)
+        return -1;
+    size_t dir_len = (size_t)(slash - file_name); /* without the slash; 0 for "/prog" */
+    struct stat main_st;
+    if (stat(file_name, &main_st) != 0)
+        return -1;
+    char path[PATH_MAX];
+    for (const char *at = debug_path; at != NULL;) {
+        const char *end = strchr(at, ':');
+        size_t n = end != NULL ? (size_t)(end - at) : strlen(at);
+        int w;
+        if (n == 0)
+            w = snprintf(path, sizeof path, "%.*s/%s", (int)dir_len, file_name, link);
+        else if (at[0] == '/')
+            w = snprintf(path, sizeof path, "%.*s%.*s/%s", (int)n, at, (int)dir_len, file_name, link);
+        else
+            w = snprintf(path, sizeof path, "%.*s/%.*s/%s", (int)dir_len, file_name, (int)n, at, link);
+        at = end != NULL ? end + 1 : NULL;
+        if (w < 0 || (size_t)w >= sizeof path)
+            continue;
+        int fd = module_open(path);
+        if (fd < 0)
+            continue;
+        struct stat st;
+        if (fstat(fd, &st) == 0 && !(st.st_dev == main_st.st_dev && st.st_ino == main_st.st_ino) &&
+            debug_file_matches(fd, bits, len) && (*found = strdup(path)) != NULL)
+            return fd;
+        close(fd);
+    }
+    return -1;
+}
+
+/* dwfl's find_debuginfo callback. With DEBUGINFOD_URLS set, dwfl's
+ * standard search (local files, then the servers). Without, local files
+ * only, the same places: by build id under each directory of the debug
+ * path (dwfl's own lookup, which never loads libdebuginfod), then by
+ * .gnu_debuglink (find_debuglink). A module without a build id, which
+ * only the debug link's CRC can match to its file, also takes the
+ * standard search. */
+static int find_local_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+                                Dwarf_Addr base, const char *file_name, const char *debuglink_file,
+                                GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+    const struct sym_modules *r = userdata != NULL ? *userdata : NULL;
+    if (r == NULL || r->debuginfod)
+        return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name,
+                                            debuglink_file, debuglink_crc, debuginfo_file_name);
+    const unsigned char *bits = NULL;
+    GElf_Addr vaddr = 0;
+    int len = dwfl_module_build_id(mod, &bits, &vaddr);
+    if (len <= 0)
+        return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name,
+                                            debuglink_file, debuglink_crc, debuginfo_file_name);
+    int fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+                                          debuglink_crc, debuginfo_file_name);
+    if (fd >= 0 || file_name == NULL || debuglink_file == NULL)
+        return fd;
+    return find_debuglink(r->debug_path, file_name, debuglink_file, bits, len,
+                          debuginfo_file_name);
+}
+
 /* ---- the registry ---------------------------------------------------------- */
 
 static size_t open_cap_default(void)
@@ -876,8 +974,8 @@ struct sym_modules *sym_modules_create(size_t open_cap)
     elf_version(EV_CURRENT); /* libelf refuses to work until told the version */
     r->open_cap = open_cap != 0 ? open_cap : open_cap_default();
     r->users = 1;
-    /* Standard callbacks: find_debuginfo looks for separate debug files by
-     * build-id and .gnu_debuglink along debug_path; symbols of a
+    /* find_debuginfo looks for separate debug files by build-id and
+     * .gnu_debuglink along debug_path (find_local_debuginfo); symbols of a
      * MiniDebugInfo section (.gnu_debugdata) come with the module's own
      * symbol table. find_elf is never used for modules reported with
      * dwfl_report_elf, but dwfl expects one. */
@@ -886,9 +984,11 @@ struct sym_modules *sym_modules_create(size_t open_cap)
         free(r);
         return NULL;
     }
+    const char *urls = getenv("DEBUGINFOD_URLS");
+    r->debuginfod = urls != NULL && urls[0] != '\0';
     r->callbacks = (Dwfl_Callbacks){
         .find_elf = dwfl_build_id_find_elf,
-        .find_debuginfo = dwfl_standard_find_debuginfo,
+        .find_debuginfo = find_local_debuginfo,
         .section_address = dwfl_offline_section_address,
         .debuginfo_path = &r->debug_path,
     };
