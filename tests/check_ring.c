@@ -526,11 +526,12 @@ START_TEST(a_blocking_push_gives_up_when_the_consumer_is_gone)
         record_t r = seq_record(i);
         ck_assert(ring_push_blocking(ring, &r, NULL, NULL)); /* room: no wait */
     }
-    /* Enough calls to go through the spin, yield and sleep phases. */
-    struct give_up_after g = {0, 80};
+    /* Enough calls to go through the spin, yield and sleep phases, the
+     * sleeps up to their longest (10, 20, 40, 80, then 160 ms). */
+    struct give_up_after g = {0, 12};
     record_t r = seq_record(4);
     ck_assert(!ring_push_blocking(ring, &r, give_up_counting, &g));
-    ck_assert_uint_eq(g.calls, 80);
+    ck_assert_uint_eq(g.calls, 12);
     ck_assert_uint_eq(ring_dropped(ring), 1); /* the record given up on is counted */
     record_t out[4];
     ck_assert_uint_eq(ring_pop_batch(ring, out, 4), 4);
@@ -684,6 +685,40 @@ START_TEST(a_consumer_that_knows_the_capacity_reads_only_its_slots_whatever_the_
 }
 END_TEST
 
+/* Says the consumer is gone once `limit_ns` have passed since `start_ns`,
+ * counting the calls until then. */
+struct give_up_later {
+    uint64_t start_ns, limit_ns;
+    unsigned calls;
+};
+
+static bool give_up_after_time(void *arg)
+{
+    struct give_up_later *g = arg;
+    g->calls++;
+    return prim_now_ns() - g->start_ns >= g->limit_ns;
+}
+
+START_TEST(a_long_wait_sleeps_longer_and_longer_between_checks)
+{
+    /* A second on a consumer that never pops: 4 yields, then sleeps of 10,
+     * 20, 40, 80 and 160 ms, so about 14 checks. A thousand waiting
+     * processes each woken every 10 ms took the CPU from the collector. */
+    size_t bytes;
+    void *mem = ring_memory(4, &bytes);
+    ring_t *ring = ring_init(mem, bytes, 4);
+    for (uint64_t i = 0; i < 4; i++) {
+        record_t r = seq_record(i);
+        ck_assert(ring_push_blocking(ring, &r, NULL, NULL));
+    }
+    struct give_up_later g = {prim_now_ns(), 1000000000ull, 0};
+    record_t r = seq_record(4);
+    ck_assert(!ring_push_blocking(ring, &r, give_up_after_time, &g));
+    ck_assert_msg(g.calls >= 5 && g.calls <= 30, "%u checks in a second's wait", g.calls);
+    free(mem);
+}
+END_TEST
+
 Suite *ring_suite(void)
 {
     Suite *s = suite_create("ring");
@@ -701,6 +736,7 @@ Suite *ring_suite(void)
     tcase_add_test(tc, a_framed_event_is_all_or_nothing_when_only_the_head_fits);
     tcase_add_test(tc, a_batch_never_ends_inside_a_framed_event);
     tcase_add_test(tc, a_blocking_push_gives_up_when_the_consumer_is_gone);
+    tcase_add_test(tc, a_long_wait_sleeps_longer_and_longer_between_checks);
     tcase_add_test(tc, a_consumer_that_knows_the_capacity_reads_only_its_slots_whatever_the_header_says);
     suite_add_tcase(s, tc);
     TCase *tc_conc = tcase_create("concurrent");

@@ -219,6 +219,19 @@ bool launch_collector(const struct launch_request *req, char *sock_name, size_t 
     return false;
 }
 
+bool launch_started_by(const char *sock_name, uint32_t pid)
+{
+    static const char prefix[] = "orthotope-";
+    if (strncmp(sock_name, prefix, sizeof prefix - 1) != 0)
+        return false;
+    const char *at = sock_name + sizeof prefix - 1;
+    uint64_t value = 0;
+    size_t digits = 0;
+    for (; *at >= '0' && *at <= '9' && digits < 10; at++, digits++)
+        value = value * 10 + (uint64_t)(*at - '0');
+    return digits > 0 && *at == '-' && value == pid;
+}
+
 int launch_register_send(const char *sock_name, int memfd, uint64_t seg_bytes,
                          struct launch_pending *out)
 {

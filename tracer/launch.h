@@ -39,6 +39,12 @@ bool launch_find_collector(const char *configured, char *path, size_t cap);
  * was printed (by us or by the collector). */
 bool launch_collector(const struct launch_request *req, char *sock_name, size_t sock_cap);
 
+/* Whether the collector at sock_name (a name launch_collector made:
+ * orthotope-PID-NS) was started by process `pid`: an image that finds it
+ * so is the tree's first process after an exec (env, a shell's exec,
+ * pyenv's shims), not a child. A name of another form says no. */
+bool launch_started_by(const char *sock_name, uint32_t pid);
+
 /* Sends the segment's memfd to the collector listening at sock_name and
  * waits for its ack. 0 and *collector_pid set, or an errno value (EPERM:
  * the listener is not of this process's user; nothing was sent). */

@@ -21,11 +21,17 @@
  * until the consumer pops, so neither a stalled collector nor thousands of
  * waiting threads cost the CPU the collector needs. give_up is asked
  * after every round once spinning is over; a sleep ends by itself after
- * RING_WAIT_SLEEP_NS. */
+ * RING_WAIT_SLEEP_NS, doubled for each sleep of the same wait up to
+ * RING_WAIT_SLEEP_MAX_NS. The pop wakes the sleeper; the timeout is only
+ * there to ask give_up again. At a fixed 10 ms, a thousand busy processes
+ * waiting on one collector woke 100,000 times a second between pops (a
+ * system call or two each, and a context switch) and took 95% of the
+ * CPU from the collector they were waiting for (bench/README.md). */
 #define RING_WAIT_SPINS 128         /* pause instructions per spin round */
 #define RING_WAIT_SPIN_ROUNDS 4     /* rounds of pure spinning before yielding */
 #define RING_WAIT_YIELD_ROUNDS 4    /* rounds ending in sched_yield before sleeping */
-#define RING_WAIT_SLEEP_NS 10000000ull /* longest sleep per round: 10 ms */
+#define RING_WAIT_SLEEP_NS 10000000ull      /* first sleep of a wait: 10 ms */
+#define RING_WAIT_SLEEP_MAX_NS 160000000ull /* longest sleep: 160 ms */
 
 static bool ring_capacity_ok(size_t capacity)
 {
@@ -183,18 +189,18 @@ bool ring_push_or_drop_n(ring_t *ring, const record_t *recs, size_t n)
     return false;
 }
 
-/* Sleeps until the consumer has popped (or RING_WAIT_SLEEP_NS), unless
+/* Sleeps until the consumer has popped (or timeout_ns), unless
  * `need` slots are free already. The store of `sleeping` and the load of
  * tail, and the consumer's store of tail and load of `sleeping`, are each
  * ordered by a full fence: one side always sees the other, so the consumer
  * never pops without waking a producer that went to sleep on a full ring. */
-static void ring_sleep(ring_t *ring, uint64_t need)
+static void ring_sleep(ring_t *ring, uint64_t need, uint64_t timeout_ns)
 {
     atomic_store_explicit(&ring->sleeping, 1, memory_order_relaxed);
     atomic_thread_fence(memory_order_seq_cst);
     uint64_t head = atomic_load_explicit(&ring->head, memory_order_relaxed); /* ours */
     if (ring_room(ring, head, need) < need)
-        prim_wait_while((const uint32_t *)&ring->sleeping, 1, RING_WAIT_SLEEP_NS, true);
+        prim_wait_while((const uint32_t *)&ring->sleeping, 1, timeout_ns, true);
     atomic_store_explicit(&ring->sleeping, 0, memory_order_relaxed);
 }
 
@@ -220,6 +226,7 @@ bool ring_push_blocking_n(ring_t *ring, const record_t *recs, size_t n, ring_giv
     atomic_store_explicit(&ring->waits, atomic_load_explicit(&ring->waits, memory_order_relaxed) + 1,
                           memory_order_relaxed);
     bool pushed = false;
+    uint64_t sleep_ns = RING_WAIT_SLEEP_NS;
     for (unsigned round = 0; !pushed; round++) {
         for (unsigned spin = 0; spin < RING_WAIT_SPINS; spin++) {
             if (ring_push_core(ring, recs, n)) {
@@ -238,7 +245,9 @@ bool ring_push_blocking_n(ring_t *ring, const record_t *recs, size_t n, ring_giv
         if (round < RING_WAIT_SPIN_ROUNDS + RING_WAIT_YIELD_ROUNDS) {
             sched_yield();
         } else {
-            ring_sleep(ring, n + (ring->drops_pending != 0));
+            ring_sleep(ring, n + (ring->drops_pending != 0), sleep_ns);
+            if (sleep_ns < RING_WAIT_SLEEP_MAX_NS)
+                sleep_ns *= 2;
         }
     }
     uint64_t waited = prim_now_ns() - start_ns;

@@ -58,12 +58,12 @@ uint32_t slots_segment_slots(uint32_t index)
     return n < SEGMENT_MAX_SLOTS ? (uint32_t)n : SEGMENT_MAX_SLOTS;
 }
 
-uint32_t slots_ring_capacity(uint32_t index, uint32_t first_capacity)
+uint32_t slots_ring_capacity(uint32_t index, uint32_t first_capacity, bool joined)
 {
-    if (index == 0)
+    if (index == 0 && !joined)
         return first_capacity;
     uint32_t capacity =
-        first_capacity / (index == 1 ? SLOTS_MORE_RING_DIVISOR : SLOTS_MANY_RING_DIVISOR);
+        first_capacity / (index <= 1 ? SLOTS_MORE_RING_DIVISOR : SLOTS_MANY_RING_DIVISOR);
     if (capacity < SLOTS_MORE_MIN_CAPACITY)
         capacity = SLOTS_MORE_MIN_CAPACITY;
     return capacity < first_capacity ? capacity : first_capacity;
@@ -80,9 +80,9 @@ static uint32_t slots_count_for(uint32_t index, uint32_t capacity)
     return (uint32_t)count;
 }
 
-size_t slots_segment_bytes(uint32_t index, uint32_t first_capacity)
+size_t slots_segment_bytes(uint32_t index, uint32_t first_capacity, bool joined)
 {
-    uint32_t capacity = slots_ring_capacity(index, first_capacity);
+    uint32_t capacity = slots_ring_capacity(index, first_capacity, joined);
     return SEGMENT_HEADER_BYTES +
            (size_t)slots_count_for(index, capacity) * segment_slot_bytes(capacity);
 }
@@ -95,12 +95,12 @@ bool slots_fit_file_limit(size_t bytes)
 }
 
 segment_t *slots_make_segment(const segment_t *proto, uint32_t index, uint32_t first_capacity,
-                              size_t *bytes_out, int *memfd_out)
+                              bool joined, size_t *bytes_out, int *memfd_out)
 {
-    uint32_t capacity = slots_ring_capacity(index, first_capacity);
+    uint32_t capacity = slots_ring_capacity(index, first_capacity, joined);
     size_t slot_bytes = segment_slot_bytes(capacity);
     uint32_t count = slots_count_for(index, capacity);
-    size_t bytes = slots_segment_bytes(index, first_capacity);
+    size_t bytes = slots_segment_bytes(index, first_capacity, joined);
     if (!slots_fit_file_limit(bytes)) {
         errno = EFBIG;
         return NULL;
@@ -259,7 +259,7 @@ bool slots_exits_pending(void)
     return atomic_load_explicit(&slots.exits, memory_order_relaxed) != 0;
 }
 
-enum slots_growth slots_grow(const segment_t *proto, uint32_t first_capacity,
+enum slots_growth slots_grow(const segment_t *proto, uint32_t first_capacity, bool joined,
                              const char *sock_name, int *err)
 {
     *err = 0;
@@ -285,7 +285,7 @@ enum slots_growth slots_grow(const segment_t *proto, uint32_t first_capacity,
         } else {
             size_t bytes;
             int memfd;
-            segment_t *seg = slots_make_segment(proto, count, first_capacity, &bytes, &memfd);
+            segment_t *seg = slots_make_segment(proto, count, first_capacity, joined, &bytes, &memfd);
             if (seg == NULL) {
                 *err = errno;
             } else {

@@ -16,7 +16,11 @@
  * configured ring (ORTHO_TRACE_RING_SIZE, 4 MiB by default) for the first
  * SEGMENT_LEAD_SLOTS threads: segment 1 (the next 256 threads) an eighth
  * of it, later segments a 128th, each at least SLOTS_MORE_MIN_CAPACITY and
- * never more than the first's. By default that is 512 KiB and 32 KiB: a
+ * never more than the first's. An image that joins a tree (forked, or
+ * exec'd by another process: `joined`) has segment 1's rings in segment 0
+ * too: a build of a thousand busy compilers holds 512 KiB a compiler, not
+ * 4 MiB (4 GiB in all, measured), while the program ortho-run starts, the
+ * one that usually matters, keeps the large ring. By default that is 512 KiB and 32 KiB: a
  * program with thousands of threads keeps the shared memory of its rings
  * in the hundreds of MiB at worst, while the main thread, which in most
  * programs makes most allocations, rides out a burst of frees (python3
@@ -36,13 +40,13 @@ struct slots_claim {
     uint32_t ring_capacity; /* records */
 };
 
-/* Slots of segment `index` and its ring capacity, given the first
- * segment's capacity (first_capacity records). */
+/* Slots of segment `index` and its ring capacity, given the configured
+ * capacity (first_capacity records) and whether the image joined a tree. */
 uint32_t slots_segment_slots(uint32_t index);
-uint32_t slots_ring_capacity(uint32_t index, uint32_t first_capacity);
+uint32_t slots_ring_capacity(uint32_t index, uint32_t first_capacity, bool joined);
 /* Bytes of segment `index`, and whether that fits the file size limit
  * (ulimit -f: a memfd grown past it kills the program with SIGXFSZ). */
-size_t slots_segment_bytes(uint32_t index, uint32_t first_capacity);
+size_t slots_segment_bytes(uint32_t index, uint32_t first_capacity, bool joined);
 bool slots_fit_file_limit(size_t bytes);
 
 /* Creates and maps segment `index` of this image: proto's identity and
@@ -51,7 +55,7 @@ bool slots_fit_file_limit(size_t bytes);
  * and closes it) and the size to *bytes. NULL, errno set: no memory, or
  * the segment would pass the file size limit (EFBIG). */
 segment_t *slots_make_segment(const segment_t *proto, uint32_t index, uint32_t first_capacity,
-                              size_t *bytes, int *memfd);
+                              bool joined, size_t *bytes, int *memfd);
 
 /* Makes seg (bytes long, index 0) the image's only segment, forgetting
  * (not unmapping) any before: a fork child's mappings are gone with
@@ -86,7 +90,7 @@ enum slots_growth {
  * maximum, the file size limit, no memory, the collector refused) no
  * segment is tried again: the first failure is SLOTS_FAILED, every one
  * after it SLOTS_FULL. */
-enum slots_growth slots_grow(const segment_t *proto, uint32_t first_capacity,
+enum slots_growth slots_grow(const segment_t *proto, uint32_t first_capacity, bool joined,
                              const char *sock_name, int *err);
 
 #endif

@@ -77,7 +77,8 @@ static struct {
     bool drop;               /* ORTHO_TRACE_OVERFLOW=drop */
     bool exit_nowait;        /* ORTHO_TRACE_EXIT=nowait */
     uint32_t mode;           /* SEGMENT_MODE_* */
-    uint32_t ring_capacity;  /* records */
+    uint32_t ring_capacity;  /* records: the configured ring (slots.h) */
+    bool joined;             /* this image joined a tree: smaller lead rings (slots.h) */
     uintptr_t own_lo, own_hi; /* this library's text: frames to skip */
     bool tsc;                /* record times from the time-stamp counter (clock.h) */
     uint32_t clock_window;   /* ALLOC/FREE records per clock read: 1 or STAMP_WINDOW */
@@ -488,7 +489,7 @@ static struct tracer_thread *tracer_bind(struct tracer_thread *t)
         }
         int err;
         enum slots_growth growth =
-            slots_grow(&tracer.proto, tracer.ring_capacity, tracer.sock_name, &err);
+            slots_grow(&tracer.proto, tracer.ring_capacity, tracer.joined, tracer.sock_name, &err);
         if (growth == SLOTS_GREW)
             continue;
         if (growth == SLOTS_FAILED)
@@ -1115,8 +1116,14 @@ static bool tracer_make_segment(unsigned via, uint32_t ppid, int *memfd_out)
     struct timespec rt;
     clock_gettime(CLOCK_REALTIME, &rt);
     proto->start_realtime_ns = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
+    /* Only the tree's first process (also after it execs) keeps the
+     * configured ring for its first threads; images it forks or execs
+     * take segment 1's (slots.h). */
+    tracer.joined = via == SEGMENT_VIA_FORK ||
+                    (via == SEGMENT_VIA_EXEC && !launch_started_by(tracer.sock_name, proto->pid));
     size_t bytes;
-    segment_t *seg = slots_make_segment(proto, 0, tracer.ring_capacity, &bytes, memfd_out);
+    segment_t *seg =
+        slots_make_segment(proto, 0, tracer.ring_capacity, tracer.joined, &bytes, memfd_out);
     if (seg == NULL)
         return false;
     tracer.seg = seg;
@@ -1266,7 +1273,7 @@ static bool tracer_setup(void)
         pow2 *= 2;
     tracer.ring_capacity = pow2 < 512 ? 512 : pow2;
     /* Refused before a collector is started for nothing. */
-    if (!slots_fit_file_limit(slots_segment_bytes(0, tracer.ring_capacity))) {
+    if (!slots_fit_file_limit(slots_segment_bytes(0, tracer.ring_capacity, false))) {
         launch_report_off("the shared trace segment would exceed the file size limit (ulimit -f)",
                           NULL, 0, "raise the limit or lower ORTHO_TRACE_RING_SIZE");
         return false;

@@ -94,8 +94,10 @@ const struct option_def options_table[] = {
     {"ORTHO_TRACE_RING_SIZE", OPTION_BYTES, OPTION_FIELD(trace_ring_bytes), 4 * MiB, 4 * KiB,
      256 * MiB, NULL,
      "trace ring in shared memory of each of the first 4 threads alive at once, the main "
-     "thread's among them (rounded down to a power of two); the next 256 get an eighth of it, "
-     "later ones a 128th, each at least 32K (and never more than this)"},
+     "thread's among them (rounded down to a power of two), in the program the tree starts "
+     "with; the next 256 get an eighth of it, later ones a 128th, and programs it forks or "
+     "execs an eighth for their first 4 threads too, each at least 32K (and never more than "
+     "this)"},
     {"ORTHO_TRACE_CLOCK", OPTION_CHOICE, OPTION_FIELD(trace_clock), OPTIONS_CLOCK_AUTO, 0, 2,
      options_clock_words,
      "auto: record times from the CPU's time-stamp counter where the kernel's clock uses it, "

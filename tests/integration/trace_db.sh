@@ -330,6 +330,32 @@ four_threads_alive_share_the_first_segment_and_a_fifth_adds_the_next)
   expect_eq "slots of five threads" "$(q "$db" "select trace_slots from processes")" $((4 + 256))
   expect_eq "every thread counted" "$(q "$db" "select count(*) from threads where thread_id != (select pid from processes)")" 4
   ;;
+only_the_first_program_of_a_tree_keeps_the_large_rings)
+  # The program the tree starts with (also once it has exec'd another
+  # program in place) maps segment 0 with four 4 MiB rings; a program it
+  # forks and execs maps four 512 KiB ones. Each cat prints its own maps.
+  segment_kib() { # the size of the first orthotope-trace mapping in a maps dump
+    local range rest
+    while read -r range rest; do
+      case $rest in *orthotope-trace*) echo $(((16#${range#*-} - 16#${range%-*}) / 1024)); return ;; esac
+    done
+  }
+  db=$tmp/root.db
+  root=$(ORTHO_TRACE_DB=$db traced cat /proc/self/maps | segment_kib)
+  wait_ended "$db"
+  db=$tmp/exec.db
+  in_place=$(ORTHO_TRACE_DB=$db traced sh -c 'exec cat /proc/self/maps' | segment_kib)
+  wait_ended "$db"
+  db=$tmp/child.db
+  child=$(ORTHO_TRACE_DB=$db traced sh -c 'cat /proc/self/maps; true' | segment_kib)
+  wait_ended "$db"
+  expect_eq "processes of the forked child's tree" "$(q "$db" "select count(*) from processes")" 2
+  [ "${root:-0}" -ge $((4 * 4096)) ] || fail "the first program's segment 0 is ${root:-no} KiB, want 4 rings of 4 MiB"
+  [ "${in_place:-0}" -ge $((4 * 4096)) ] || fail "after exec in place, segment 0 is ${in_place:-no} KiB, want 4 rings of 4 MiB"
+  [ "${child:-0}" -ge $((4 * 512)) ] && [ "$child" -lt $((4 * 1024)) ] ||
+    fail "a child's segment 0 is ${child:-no} KiB, want 4 rings of 512 KiB"
+  echo "ok: segment 0 of the first program $root KiB, after exec $in_place KiB, of a child $child KiB"
+  ;;
 three_hundred_threads_alive_together_are_all_counted)
   # More threads at once than an image's first two segments have slots (4 + 256):
   # the image adds a segment instead of making them wait.
