@@ -12,6 +12,11 @@ returns - a run whose database is not complete then fails loudly:
 - exec loop: `bash -c 'i=0; while [ $i -lt N ]; do /bin/true; ...'`: N
   fork+exec images of /bin/true (2 N + 1 rows, all ended), against the
   same command run plain (no preload, untraced).
+- busy tree: bench/trace_tree.c's `busy N P`, N children alive at once,
+  each making P malloc/free pairs (a build of N busy compilers, or a
+  pre-fork server's workers): every allocation must be in the database
+  (N P + the parent's), and the growth of the system's shared memory
+  (Shmem) while all are alive is the rings they hold.
 
 For each: ortho-run's wall time (until the database is complete), the
 collector's peak RSS (VmHWM) and the most descriptors it held at once, both
@@ -42,6 +47,8 @@ from trace_bench import RunFailed, collectors_of, remove_db  # noqa: E402
 
 FORKS, QUICK_FORKS = 1000, 100
 EXECS, QUICK_EXECS = 500, 50
+BUSY, QUICK_BUSY = 1000, 20
+BUSY_PAIRS, QUICK_BUSY_PAIRS = 150000, 20000
 SAMPLE_S = 0.002
 TARGET_RSS_MIB = 300
 TARGET_FDS = 256
@@ -179,6 +186,27 @@ def exec_rows(build, tmp, n, rounds):
     return runs
 
 
+def busy_rows(build, tmp, n, pairs, rounds):
+    run_usage = os.path.join(build, "bench", "run-usage")
+    ortho_run = os.path.join(build, "bin", "ortho-run")
+    prog = os.path.join(build, "bench", "trace-tree")
+    runs = []
+    for _ in range(rounds):
+        db = os.path.join(tmp, "busy.db")
+        secs, kib, fds, out, cpu = traced(run_usage, ortho_run, [prog, "busy", str(n), str(pairs)], db)
+        facts = dict(word.split("=", 1) for word in out.decode().split())
+        if facts.get("busy") != str(n) or facts.get("failed") != "0":
+            raise RunFailed("busy tree: output %r" % out)
+        check_rows(db, {"root": 1, "fork": n}, "busy tree")
+        allocs, dropped = query(db, "SELECT (SELECT sum(allocs) FROM class_totals), "
+                                    "(SELECT sum(dropped_records) FROM processes)")[0]
+        if dropped or allocs < n * pairs or allocs > n * pairs + 1000:
+            raise RunFailed("busy tree: %s allocations (%s dropped), want %d and the parent's"
+                            % (allocs, dropped, n * pairs))
+        runs.append((secs, kib, fds, cpu, int(facts["shmem_kib"])))
+    return runs
+
+
 def med(values):
     return statistics.median(values)
 
@@ -187,7 +215,7 @@ def mib(kib):
     return "%.0f MiB" % (kib / 1024.0)
 
 
-def table(forks, fork_runs, execs, exec_runs):
+def table(forks, fork_runs, execs, exec_runs, busy, pairs, busy_runs):
     lines = ["| load | images | untraced s | traced s (ortho-run, DB complete) | traced / untraced | "
              "collector peak RSS | collector max fds | collector CPU s |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
@@ -199,6 +227,11 @@ def table(forks, fork_runs, execs, exec_runs):
     lines.append("| exec loop: bash, %d x /bin/true | %d | %.2f | %.2f | %.2fx | %s | %d | %.2f |" % (
         execs, 2 * execs + 1, plain, secs, secs / plain, mib(max(r[2] for r in exec_runs)),
         max(r[3] for r in exec_runs), med([r[4] for r in exec_runs])))
+    lines.append("| busy tree: %d children alive at once, %d malloc/free pairs each; rings: %s of "
+                 "shared memory | %d | - | %.2f | - | %s | %d | %.2f |" % (
+                     busy, pairs, mib(max(r[4] for r in busy_runs)), busy + 1,
+                     med([r[0] for r in busy_runs]), mib(max(r[1] for r in busy_runs)),
+                     max(r[2] for r in busy_runs), med([r[3] for r in busy_runs])))
     return "\n".join(lines)
 
 
@@ -216,10 +249,13 @@ def main():
     rounds = args.rounds or (1 if args.quick else 3)
     forks = QUICK_FORKS if args.quick else FORKS
     execs = QUICK_EXECS if args.quick else EXECS
+    busy = QUICK_BUSY if args.quick else BUSY
+    pairs = QUICK_BUSY_PAIRS if args.quick else BUSY_PAIRS
     with tempfile.TemporaryDirectory(prefix="trace-tree-") as tmp:
         try:
             fork_runs = fork_rows(build, tmp, forks, rounds)
             exec_runs = exec_rows(build, tmp, execs, rounds)
+            busy_runs = busy_rows(build, tmp, busy, pairs, rounds)
         except RunFailed as failure:
             sys.exit("trace_tree.py: %s" % failure)
     print("Machine: %s; load average %.1f when done." % (machine_line(build), os.getloadavg()[0]))
@@ -228,7 +264,7 @@ def main():
           "collector peak RSS <= %d MiB, <= %d descriptors, exec loop <= %.0fx untraced."
           % (rounds, TARGET_RSS_MIB, TARGET_FDS, TARGET_EXEC_RATIO))
     print()
-    print(table(forks, fork_runs, execs, exec_runs))
+    print(table(forks, fork_runs, execs, exec_runs, busy, pairs, busy_runs))
 
 
 if __name__ == "__main__":
