@@ -162,7 +162,8 @@ int main(int argc, char **argv)
     }
     fprintf(stderr, "usage: trace-tree forks N | busy N PAIRS\n"
                     "  forks: N children (1-%d) forked at once by a parent of 4 threads\n"
-                    "  busy: N children alive at once, each making PAIRS (1-%d) malloc/free pairs\n",
+                    "  busy: N children alive at once, each making PAIRS (1-%d) malloc/free\n"
+                    "  pairs\n",
             TREE_MAX_FORKS, TREE_MAX_PAIRS);
     return 2;
 }

@@ -39,7 +39,8 @@ START_TEST(later_segments_double_their_slots_and_get_a_128th_of_the_ring)
     ck_assert_uint_eq(slots_segment_slots(SEGMENT_MAX_SEGMENTS - 1), SEGMENT_MAX_SLOTS);
     /* 4 MiB / 128: 32 KiB, as later threads had before. */
     ck_assert_uint_eq(slots_ring_capacity(2, DEFAULT_CAPACITY, false) * RECORD_BYTES, 32u * 1024);
-    ck_assert_uint_eq(slots_ring_capacity(7, DEFAULT_CAPACITY, false), slots_ring_capacity(2, DEFAULT_CAPACITY, false));
+    ck_assert_uint_eq(slots_ring_capacity(7, DEFAULT_CAPACITY, false),
+                      slots_ring_capacity(2, DEFAULT_CAPACITY, false));
     /* 256 MiB, the largest ring allowed: a 128th is 2 MiB. */
     uint32_t largest = 256u * 1024 * 1024 / RECORD_BYTES;
     ck_assert_uint_eq(slots_ring_capacity(2, largest, false), largest / 128);

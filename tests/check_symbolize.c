@@ -523,7 +523,7 @@ static uintptr_t pc_without_debug_file(struct module_query *q)
     return pc;
 }
 
-START_TEST(without_debuginfod_urls_a_module_without_a_debug_file_is_named_without_loading_libdebuginfod)
+START_TEST(without_debuginfod_urls_a_module_lacking_debug_files_never_loads_libdebuginfod)
 {
     unsetenv("DEBUGINFOD_URLS");
     struct module_query q;
@@ -542,7 +542,7 @@ START_TEST(without_debuginfod_urls_a_module_without_a_debug_file_is_named_withou
 }
 END_TEST
 
-START_TEST(with_debuginfod_urls_set_a_module_without_a_debug_file_is_asked_of_debuginfod)
+START_TEST(with_debuginfod_urls_a_module_lacking_debug_files_is_asked_of_debuginfod)
 {
     if (!debuginfod_installed())
         return; /* nothing to ask with: elfutils then searches local files only */
@@ -1033,8 +1033,8 @@ static Suite *symbolize_suite(void)
     tcase_add_test(libs, a_libc_pc_has_a_source_line_exactly_when_its_separate_debug_file_is_installed);
     tcase_add_test(libs, a_mangled_cxx_symbol_is_demangled);
     tcase_add_test(libs,
-                   without_debuginfod_urls_a_module_without_a_debug_file_is_named_without_loading_libdebuginfod);
-    tcase_add_test(libs, with_debuginfod_urls_set_a_module_without_a_debug_file_is_asked_of_debuginfod);
+                   without_debuginfod_urls_a_module_lacking_debug_files_never_loads_libdebuginfod);
+    tcase_add_test(libs, with_debuginfod_urls_a_module_lacking_debug_files_is_asked_of_debuginfod);
     tcase_add_test(libs, a_module_added_after_lookups_began_is_found);
     suite_add_tcase(s, libs);
 

@@ -285,7 +285,8 @@ enum slots_growth slots_grow(const segment_t *proto, uint32_t first_capacity, bo
         } else {
             size_t bytes;
             int memfd;
-            segment_t *seg = slots_make_segment(proto, count, first_capacity, joined, &bytes, &memfd);
+            segment_t *seg =
+                slots_make_segment(proto, count, first_capacity, joined, &bytes, &memfd);
             if (seg == NULL) {
                 *err = errno;
             } else {

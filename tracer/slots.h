@@ -16,16 +16,17 @@
  * configured ring (ORTHO_TRACE_RING_SIZE, 4 MiB by default) for the first
  * SEGMENT_LEAD_SLOTS threads: segment 1 (the next 256 threads) an eighth
  * of it, later segments a 128th, each at least SLOTS_MORE_MIN_CAPACITY and
- * never more than the first's. An image that joins a tree (forked, or
- * exec'd by another process: `joined`) has segment 1's rings in segment 0
- * too: a build of a thousand busy compilers holds 512 KiB a compiler, not
- * 4 MiB (4 GiB in all, measured), while the program ortho-run starts, the
- * one that usually matters, keeps the large ring. By default that is 512 KiB and 32 KiB: a
+ * never more than the first's. By default that is 512 KiB and 32 KiB: a
  * program with thousands of threads keeps the shared memory of its rings
  * in the hundreds of MiB at worst, while the main thread, which in most
  * programs makes most allocations, rides out a burst of frees (python3
  * dropping a pass's objects) without waiting on the collector: its ring
- * waits fell from 160 ms to 26 ms (tracing python3, bench/README.md). */
+ * waits fell from 160 ms to 26 ms (tracing python3, bench/README.md).
+ * An image that joins a tree (forked, or exec'd by another process:
+ * `joined`) has segment 1's rings in segment 0 too: a thousand busy
+ * children hold 512 KiB each, not 4 MiB (4 GiB in all, measured), while
+ * the program the tree starts with, the one that usually matters, keeps
+ * the large ring. */
 #define SLOTS_MORE_RING_DIVISOR 8u
 #define SLOTS_MANY_RING_DIVISOR 128u
 #define SLOTS_MORE_MIN_CAPACITY 1024u

@@ -9,10 +9,9 @@
  * DEBUGINFOD_URLS is set in the collector's environment, as in every
  * elfutils tool). Without DEBUGINFOD_URLS the search is our own
  * (find_local_debuginfo): elfutils 0.188's standard one loads
- * libdebuginfod, and with it some 46 shared objects (curl, TLS, LDAP),
- * the first time a module has no local debug file, URLs or not - about
- * 20 ms of every traced run's naming, and code the collector never
- * needs.
+ * libdebuginfod, and with it some 30 more shared objects (curl, TLS,
+ * LDAP), the first time a module has no local debug file, URLs or not:
+ * code the collector never needs, loaded into every collector.
  *
  * What outlives a session (it is closed to bound descriptors): the sorted
  * function index, whose names are copied out of the file's string table
@@ -904,13 +903,13 @@ static int find_debuglink(const char *debug_path, const char *file_name, const c
     for (const char *at = debug_path; at != NULL;) {
         const char *end = strchr(at, ':');
         size_t n = end != NULL ? (size_t)(end - at) : strlen(at);
-        int w;
+        int w, d = (int)dir_len, e = (int)n;
         if (n == 0)
-            w = snprintf(path, sizeof path, "%.*s/%s", (int)dir_len, file_name, link);
+            w = snprintf(path, sizeof path, "%.*s/%s", d, file_name, link);
         else if (at[0] == '/')
-            w = snprintf(path, sizeof path, "%.*s%.*s/%s", (int)n, at, (int)dir_len, file_name, link);
+            w = snprintf(path, sizeof path, "%.*s%.*s/%s", e, at, d, file_name, link);
         else
-            w = snprintf(path, sizeof path, "%.*s/%.*s/%s", (int)dir_len, file_name, (int)n, at, link);
+            w = snprintf(path, sizeof path, "%.*s/%.*s/%s", d, file_name, e, at, link);
         at = end != NULL ? end + 1 : NULL;
         if (w < 0 || (size_t)w >= sizeof path)
             continue;
