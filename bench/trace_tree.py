@@ -150,10 +150,14 @@ def check_rows(db, want, what):
         raise RunFailed("%s: %d stacks without frames when ortho-run returned" % (what, unwritten))
 
 
+def tools(build):
+    """run-usage, ortho-run and trace-tree of the build."""
+    return (os.path.join(build, "bench", "run-usage"), os.path.join(build, "bin", "ortho-run"),
+            os.path.join(build, "bench", "trace-tree"))
+
+
 def fork_rows(build, tmp, n, rounds):
-    run_usage = os.path.join(build, "bench", "run-usage")
-    ortho_run = os.path.join(build, "bin", "ortho-run")
-    prog = os.path.join(build, "bench", "trace-tree")
+    run_usage, ortho_run, prog = tools(build)
     runs = []
     for _ in range(rounds):
         db = os.path.join(tmp, "forks.db")
@@ -170,8 +174,7 @@ def fork_rows(build, tmp, n, rounds):
 
 
 def exec_rows(build, tmp, n, rounds):
-    run_usage = os.path.join(build, "bench", "run-usage")
-    ortho_run = os.path.join(build, "bin", "ortho-run")
+    run_usage, ortho_run, _ = tools(build)
     loop = ["/bin/bash", "-c",
             "i=0; while [ $i -lt %d ]; do /bin/true; i=$((i + 1)); done" % n]
     runs = []
@@ -187,9 +190,7 @@ def exec_rows(build, tmp, n, rounds):
 
 
 def busy_rows(build, tmp, n, pairs, rounds):
-    run_usage = os.path.join(build, "bench", "run-usage")
-    ortho_run = os.path.join(build, "bin", "ortho-run")
-    prog = os.path.join(build, "bench", "trace-tree")
+    run_usage, ortho_run, prog = tools(build)
     runs = []
     for _ in range(rounds):
         db = os.path.join(tmp, "busy.db")

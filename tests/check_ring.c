@@ -517,15 +517,25 @@ static bool give_up_counting(void *arg)
     return ++g->calls >= g->after;
 }
 
-START_TEST(a_blocking_push_gives_up_when_the_consumer_is_gone)
+/* A ring of 4 records, filled by blocking pushes that found room (no
+ * wait); its memory in *mem. */
+static ring_t *full_ring_of_four(void **mem)
 {
     size_t bytes;
-    void *mem = ring_memory(4, &bytes);
-    ring_t *ring = ring_init(mem, bytes, 4);
+    *mem = ring_memory(4, &bytes);
+    ring_t *ring = ring_init(*mem, bytes, 4);
     for (uint64_t i = 0; i < 4; i++) {
         record_t r = seq_record(i);
-        ck_assert(ring_push_blocking(ring, &r, NULL, NULL)); /* room: no wait */
+        ck_assert(ring_push_blocking(ring, &r, NULL, NULL));
     }
+    ck_assert_uint_eq(ring_waits(ring), 0);
+    return ring;
+}
+
+START_TEST(a_blocking_push_gives_up_when_the_consumer_is_gone)
+{
+    void *mem;
+    ring_t *ring = full_ring_of_four(&mem);
     /* Enough calls to go through the spin, yield and sleep phases, the
      * sleeps up to their longest (10, 20, 40, 80, then 160 ms). */
     struct give_up_after g = {0, 12};
@@ -704,13 +714,8 @@ START_TEST(a_long_wait_sleeps_longer_and_longer_between_checks)
     /* A second on a consumer that never pops: 4 yields, then sleeps of 10,
      * 20, 40, 80 and 160 ms, so about 14 checks. A thousand waiting
      * processes each woken every 10 ms took the CPU from the collector. */
-    size_t bytes;
-    void *mem = ring_memory(4, &bytes);
-    ring_t *ring = ring_init(mem, bytes, 4);
-    for (uint64_t i = 0; i < 4; i++) {
-        record_t r = seq_record(i);
-        ck_assert(ring_push_blocking(ring, &r, NULL, NULL));
-    }
+    void *mem;
+    ring_t *ring = full_ring_of_four(&mem);
     struct give_up_later g = {prim_now_ns(), 1000000000ull, 0};
     record_t r = seq_record(4);
     ck_assert(!ring_push_blocking(ring, &r, give_up_after_time, &g));
