@@ -1272,12 +1272,6 @@ static bool tracer_setup(void)
     while ((uint64_t)pow2 * 2 <= capacity && pow2 < (1u << 23))
         pow2 *= 2;
     tracer.ring_capacity = pow2 < 512 ? 512 : pow2;
-    /* Refused before a collector is started for nothing. */
-    if (!slots_fit_file_limit(slots_segment_bytes(0, tracer.ring_capacity, false))) {
-        launch_report_off("the shared trace segment would exceed the file size limit (ulimit -f)",
-                          NULL, 0, "raise the limit or lower ORTHO_TRACE_RING_SIZE");
-        return false;
-    }
     dl_iterate_phdr(tracer_own_range_callback, NULL);
     tracer.tsc = tracer_tsc_usable(opts);
     /* Interpolated times only where every path a block takes between
@@ -1299,6 +1293,15 @@ static bool tracer_setup(void)
         memcpy(tracer.sock_name, sock, strlen(sock) + 1);
     } else {
         via = SEGMENT_VIA_ROOT;
+        /* Refused before a collector is started for nothing. An image that
+         * joins a tree makes smaller rings (slots.h): tracer_attach tells
+         * it the same if even those do not fit. */
+        if (!slots_fit_file_limit(slots_segment_bytes(0, tracer.ring_capacity, false))) {
+            launch_report_off("the shared trace segment would exceed the file size limit "
+                              "(ulimit -f)",
+                              NULL, 0, "raise the limit or lower ORTHO_TRACE_RING_SIZE");
+            return false;
+        }
         char collector[1024], db[1024];
         if (!launch_find_collector((const char *)(uintptr_t)opts->trace_collector, collector,
                                    sizeof collector)) {

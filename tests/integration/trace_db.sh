@@ -350,11 +350,21 @@ only_the_first_program_of_a_tree_keeps_the_large_rings)
   child=$(ORTHO_TRACE_DB=$db traced sh -c 'cat /proc/self/maps; true' | segment_kib)
   wait_ended "$db"
   expect_eq "processes of the forked child's tree" "$(q "$db" "select count(*) from processes")" 2
+  # A child under a file size limit its own segment fits (8 MiB: its 2 MiB,
+  # not the first program's 16 MiB) is traced; set inside the tree, after
+  # the first program has started.
+  db=$tmp/limited.db
+  limited=$(ORTHO_TRACE_DB=$db traced bash -c 'ulimit -f 8192; cat /proc/self/maps; true' 2>"$tmp/limited.err" | segment_kib)
+  wait_ended "$db"
+  expect_eq "warnings of the limited child" "$(cat "$tmp/limited.err")" ""
+  # bash, its fork child, and cat exec'd in that child.
+  expect_eq "images of the limited tree" "$(q "$db" "select group_concat(via, ',') from (select via from processes order by via)")" "exec,fork,root"
   [ "${root:-0}" -ge $((4 * 4096)) ] || fail "the first program's segment 0 is ${root:-no} KiB, want 4 rings of 4 MiB"
   [ "${in_place:-0}" -ge $((4 * 4096)) ] || fail "after exec in place, segment 0 is ${in_place:-no} KiB, want 4 rings of 4 MiB"
   [ "${child:-0}" -ge $((4 * 512)) ] && [ "$child" -lt $((4 * 1024)) ] ||
     fail "a child's segment 0 is ${child:-no} KiB, want 4 rings of 512 KiB"
-  echo "ok: segment 0 of the first program $root KiB, after exec $in_place KiB, of a child $child KiB"
+  [ "${limited:-0}" -eq "$child" ] || fail "a child under an 8 MiB file size limit has segment 0 of ${limited:-no} KiB, want $child"
+  echo "ok: segment 0 of the first program $root KiB, after exec $in_place KiB, of a child $child KiB, of a limited child $limited KiB"
   ;;
 three_hundred_threads_alive_together_are_all_counted)
   # More threads at once than an image's first two segments have slots (4 + 256):
