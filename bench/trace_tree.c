@@ -15,6 +15,7 @@
  * grows is the number of process images the collector sees, not the rate
  * of records: the tree a build or a test runner makes. Plain malloc/free,
  * nothing of orthotope linked: the preload decides who serves it. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,10 +97,11 @@ static unsigned long tree_shmem_kib(void)
     return kib;
 }
 
+/* Reads one byte (or end of file) from fd, again if a signal cut in. */
 static void tree_read_byte(int fd)
 {
     char c;
-    while (read(fd, &c, 1) < 0) {
+    while (read(fd, &c, 1) < 0 && errno == EINTR) {
     }
 }
 

@@ -37,6 +37,10 @@
 
 extern char **environ;
 
+/* How every collector socket name this library makes begins: orthotope-PID-NS
+ * (launch_collector), which launch_started_by reads back. */
+#define LAUNCH_SOCK_PREFIX "orthotope-"
+
 /* Copies src into dst (cap bytes, always NUL-terminated); false if cut. */
 static bool launch_copy(char *dst, size_t cap, const char *src)
 {
@@ -169,7 +173,7 @@ bool launch_collector(const struct launch_request *req, char *sock_name, size_t 
     launch_u64(ns_text, prim_now_ns());
     struct report_line name;
     report_begin(&name);
-    report_str(&name, "orthotope-");
+    report_str(&name, LAUNCH_SOCK_PREFIX);
     report_str(&name, pid_text);
     report_str(&name, "-");
     report_str(&name, ns_text);
@@ -221,10 +225,9 @@ bool launch_collector(const struct launch_request *req, char *sock_name, size_t 
 
 bool launch_started_by(const char *sock_name, uint32_t pid)
 {
-    static const char prefix[] = "orthotope-";
-    if (strncmp(sock_name, prefix, sizeof prefix - 1) != 0)
+    if (strncmp(sock_name, LAUNCH_SOCK_PREFIX, sizeof LAUNCH_SOCK_PREFIX - 1) != 0)
         return false;
-    const char *at = sock_name + sizeof prefix - 1;
+    const char *at = sock_name + sizeof LAUNCH_SOCK_PREFIX - 1;
     uint64_t value = 0;
     size_t digits = 0;
     for (; *at >= '0' && *at <= '9' && digits < 10; at++, digits++)

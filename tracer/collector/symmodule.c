@@ -937,12 +937,9 @@ static int find_local_debuginfo(Dwfl_Module *mod, void **userdata, const char *m
                                 GElf_Word debuglink_crc, char **debuginfo_file_name)
 {
     const struct sym_modules *r = userdata != NULL ? *userdata : NULL;
-    if (r == NULL || r->debuginfod)
-        return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name,
-                                            debuglink_file, debuglink_crc, debuginfo_file_name);
     const unsigned char *bits = NULL;
     GElf_Addr vaddr = 0;
-    int len = dwfl_module_build_id(mod, &bits, &vaddr);
+    int len = r != NULL && !r->debuginfod ? dwfl_module_build_id(mod, &bits, &vaddr) : 0;
     if (len <= 0)
         return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name,
                                             debuglink_file, debuglink_crc, debuginfo_file_name);
