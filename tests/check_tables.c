@@ -113,8 +113,9 @@ static void u64map_check_probing(const struct u64map *m)
             continue;
         occupied++;
         for (size_t j = u64map_home_of(m->cap, m->keys[i]); j != i; j = (j + 1) & (m->cap - 1))
-            ck_assert_msg(m->keys[j] != 0, "key %llx at %zu is cut off from its home by empty slot %zu",
-                          (unsigned long long)m->keys[i], i, j);
+            if (m->keys[j] == 0) /* Check only on failure, as in livetab_check_array */
+                ck_abort_msg("key %llx at %zu is cut off from its home by empty slot %zu",
+                             (unsigned long long)m->keys[i], i, j);
     }
     ck_assert_uint_eq(occupied, m->count);
 }
@@ -275,23 +276,31 @@ static struct live_slot entry_numbered(uint64_t addr, uint64_t alloc_ts, uint64_
     return (struct live_slot){.addr = addr, .alloc_ts = alloc_ts, .word = {i, i * 3 + 1}};
 }
 
+/* A plain comparison, Check only on failure: it runs for every entry of
+ * tables of 100,000, where a ck_assert each (a progress mark written per
+ * call) took most of the suite's time. */
 static void entry_check(const struct live_slot *found, const struct live_slot *want)
 {
-    ck_assert_ptr_nonnull(found);
-    ck_assert_uint_eq(found->addr, want->addr);
-    ck_assert_uint_eq(found->alloc_ts, want->alloc_ts);
-    ck_assert_uint_eq(found->word[0], want->word[0]);
-    ck_assert_uint_eq(found->word[1], want->word[1]);
+    if (found == NULL)
+        ck_abort_msg("entry %llx/%llu not found", (unsigned long long)want->addr,
+                     (unsigned long long)want->alloc_ts);
+    if (found->addr != want->addr || found->alloc_ts != want->alloc_ts ||
+        found->word[0] != want->word[0] || found->word[1] != want->word[1])
+        ck_abort_msg("looked up %llx/%llu (entry %llu), found %llx/%llu (entry %llu)",
+                     (unsigned long long)want->addr, (unsigned long long)want->alloc_ts,
+                     (unsigned long long)want->word[0], (unsigned long long)found->addr,
+                     (unsigned long long)found->alloc_ts, (unsigned long long)found->word[0]);
 }
 
 /* Home slot of (addr, alloc_ts) in a livetab of capacity cap; scratch is
  * an empty table of that capacity, left empty again. */
 static size_t livetab_home_in(struct livetab *scratch, uint64_t addr, uint64_t alloc_ts)
 {
-    ck_assert_uint_eq(scratch->count, 0);
     struct live_slot e = {.addr = addr, .alloc_ts = alloc_ts};
-    struct live_slot *at = livetab_insert(scratch, &e);
-    ck_assert_ptr_nonnull(at);
+    struct live_slot *at = scratch->count == 0 ? livetab_insert(scratch, &e) : NULL;
+    if (at == NULL) /* called once per entry by the checks: Check only on failure */
+        ck_abort_msg("no home found for %llx in a scratch table of %zu entries",
+                     (unsigned long long)addr, scratch->count);
     size_t home = (size_t)(at - scratch->slots);
     livetab_remove(scratch, at);
     return home;
@@ -314,32 +323,42 @@ static void livetab_scratch_free(struct livetab *t)
 }
 
 /* The probing invariant over one array of a table: every slot between
- * an entry's home and its place is occupied. Returns the entries. */
-static size_t livetab_check_array(const struct live_slot *slots, size_t cap)
+ * an entry's home and its place is occupied (by an entry or a
+ * tombstone). Returns the entries; *tombs gets the tombstones. */
+static size_t livetab_check_array(const struct live_slot *slots, size_t cap, size_t *tombs)
 {
     struct livetab scratch = livetab_scratch(cap);
     size_t occupied = 0;
+    *tombs = 0;
     for (size_t i = 0; i < cap; i++) {
-        if (slots[i].addr == 0)
+        if (slots[i].addr == LIVETAB_TOMB)
+            (*tombs)++;
+        if (slots[i].addr <= LIVETAB_TOMB)
             continue;
         occupied++;
         size_t home = livetab_home_in(&scratch, slots[i].addr, slots[i].alloc_ts);
+        /* A plain test, and Check only on failure: a ck_assert per slot
+         * walked (each writes a progress mark) cost seconds here. */
         for (size_t j = home; j != i; j = (j + 1) & (cap - 1))
-            ck_assert_msg(slots[j].addr != 0,
-                          "entry at slot %zu is cut off from its home %zu by empty slot %zu", i, home, j);
+            if (slots[j].addr == 0)
+                ck_abort_msg("entry at slot %zu is cut off from its home %zu by empty slot %zu", i,
+                             home, j);
     }
     livetab_scratch_free(&scratch);
     return occupied;
 }
 
 /* The probing invariant over the whole table - both arrays while it
- * grows - and count = occupied slots. */
+ * grows - count = the entries, and tombs = the current array's
+ * tombstones. */
 static void livetab_check_probing(const struct livetab *t)
 {
-    size_t occupied = livetab_check_array(t->slots, t->cap);
+    size_t tombs, old_tombs;
+    size_t occupied = livetab_check_array(t->slots, t->cap, &tombs);
     if (t->old != NULL)
-        occupied += livetab_check_array(t->old, t->old_cap);
+        occupied += livetab_check_array(t->old, t->old_cap, &old_tombs);
     ck_assert_uint_eq(occupied, t->count);
+    ck_assert_uint_eq(tombs, t->tombs);
 }
 
 START_TEST(an_empty_live_table_finds_nothing)
@@ -477,6 +496,95 @@ START_TEST(the_blocks_of_one_page_sit_in_neighbouring_slots)
 }
 END_TEST
 
+/* Builds a table of n entries: pages of 32 blocks of 128 bytes, whose
+ * homes crowd into long probe runs (livetab_home), entry i at time i + 1. */
+static struct live_slot paged_entry(uint64_t i)
+{
+    return entry_numbered(0x7f0000000000u + (i / 32) * 4096 + 64 + (i % 32) * 128, i + 1, i);
+}
+
+/* A removal leaves a tombstone where a probe may pass: no other entry
+ * moves, so a pointer to one stays good, and the run is not walked. */
+START_TEST(a_removal_moves_no_other_entry)
+{
+    struct livetab t;
+    livetab_init(&t);
+    enum { N = 20000 };
+    for (uint64_t i = 0; i < N; i++) {
+        struct live_slot e = paged_entry(i);
+        ck_assert_ptr_nonnull(livetab_insert(&t, &e));
+    }
+    ck_assert_ptr_null(t.old); /* no growth under way: slots stay put */
+    struct live_slot **at = malloc(N * sizeof *at);
+    ck_assert_ptr_nonnull(at);
+    for (uint64_t i = 0; i < N; i++)
+        at[i] = livetab_find(&t, paged_entry(i).addr, i + 1);
+    for (uint64_t i = 0; i < N; i += 3) /* a third of them, from the middle of runs too */
+        livetab_remove(&t, at[i]);
+    ck_assert_uint_gt(t.tombs, 0);
+    for (uint64_t i = 0; i < N; i++) {
+        struct live_slot want = paged_entry(i);
+        struct live_slot *found = livetab_find(&t, want.addr, want.alloc_ts);
+        if (i % 3 == 0) {
+            if (found != NULL)
+                ck_abort_msg("entry %llu found after its removal", (unsigned long long)i);
+        } else if (found != at[i]) {
+            ck_abort_msg("entry %llu moved from slot %td to %td", (unsigned long long)i,
+                         at[i] - t.slots, found ? found - t.slots : (ptrdiff_t)-1);
+        }
+    }
+    livetab_check_probing(&t);
+    free(at);
+    livetab_free(&t);
+}
+END_TEST
+
+/* Allocations and frees around a steady live count, ten tables' worth:
+ * the tombstones they leave are purged in place when they and the entries
+ * fill the table to 3/4, so it never grows past the size its live count
+ * needs, and every entry stays findable through the purges. */
+START_TEST(a_steady_churn_purges_tombstones_instead_of_growing)
+{
+    struct livetab t;
+    livetab_init(&t);
+    enum { LIVE = 7000 }; /* 43% of the 16,384 slots it grows to */
+    uint64_t *live = malloc(LIVE * sizeof *live);
+    ck_assert_ptr_nonnull(live);
+    for (uint64_t i = 0; i < LIVE; i++) {
+        struct live_slot e = paged_entry(i);
+        ck_assert_ptr_nonnull(livetab_insert(&t, &e));
+        live[i] = i;
+    }
+    size_t cap = t.cap, purges = 0, last_tombs = t.tombs;
+    rng_seed(0x5eed0007);
+    for (uint64_t next = LIVE; next < LIVE + 10 * (uint64_t)cap; next++) {
+        size_t k = (size_t)(rng_next() % LIVE); /* free a random live one... */
+        struct live_slot gone = paged_entry(live[k]);
+        struct live_slot *e = livetab_find(&t, gone.addr, gone.alloc_ts);
+        if (e == NULL)
+            ck_abort_msg("live entry %llu not found", (unsigned long long)live[k]);
+        livetab_remove(&t, e);
+        struct live_slot fresh = paged_entry(next); /* ...and allocate a new one */
+        ck_assert_ptr_nonnull(livetab_insert(&t, &fresh));
+        live[k] = next;
+        if (t.tombs == 0 && last_tombs > cap / 8) /* all gone at once: a purge */
+            purges++;
+        last_tombs = t.tombs;
+        if ((t.count + t.tombs) * 4 > t.cap * 3)
+            ck_abort_msg("%zu entries and %zu tombstones in %zu slots", t.count, t.tombs, t.cap);
+    }
+    ck_assert_uint_eq(t.cap, cap);
+    ck_assert_uint_gt(purges, 0);
+    for (uint64_t i = 0; i < LIVE; i++) {
+        struct live_slot want = paged_entry(live[i]);
+        entry_check(livetab_find(&t, want.addr, want.alloc_ts), &want);
+    }
+    livetab_check_probing(&t);
+    free(live);
+    livetab_free(&t);
+}
+END_TEST
+
 /* Keys no allocator produces - thousands of allocations of one address
  * live at once - share one probe run: slow, but every one is found. */
 START_TEST(thousands_of_entries_of_one_address_are_all_found)
@@ -595,7 +703,8 @@ START_TEST(removing_every_entry_in_a_shuffled_order_finds_each_survivor_until_no
         entry_check(e, &want);
         livetab_remove(&t, e);
         in[i] = false;
-        ck_assert_uint_eq(t.count, MANY_ENTRIES - k - 1);
+        if (t.count != MANY_ENTRIES - k - 1)
+            ck_abort_msg("%zu entries counted after %zu of %d removals", t.count, k + 1, MANY_ENTRIES);
         /* A full check at a few points: quarter, half, three quarters. */
         if ((k + 1) % (MANY_ENTRIES / 4) == 0) {
             for (size_t j = 0; j < MANY_ENTRIES; j++) {
@@ -852,6 +961,8 @@ Suite *tables_suite(void)
     tcase_add_test(live, a_removed_key_can_be_inserted_again_and_is_found_with_its_new_contents);
     tcase_add_test(live, a_live_table_grown_past_several_doublings_finds_every_entry);
     tcase_add_test(live, the_blocks_of_one_page_sit_in_neighbouring_slots);
+    tcase_add_test(live, a_removal_moves_no_other_entry);
+    tcase_add_test(live, a_steady_churn_purges_tombstones_instead_of_growing);
     tcase_add_test(live, thousands_of_entries_of_one_address_are_all_found);
     tcase_add_test(live, deleting_every_other_entry_of_a_dense_colliding_cluster_keeps_the_rest_findable);
     tcase_add_test(live, removing_every_entry_in_a_shuffled_order_finds_each_survivor_until_none_is_left);

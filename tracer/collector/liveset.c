@@ -125,8 +125,8 @@ bool liveset_take(struct liveset *s, uint64_t addr, uint64_t alloc_ts, bool pend
     if (((flags & LIVESET_PENDING) != 0) != pending)
         return false;
     struct live_slot copy = *head;
-    /* Removing one slot can move the other (a backward shift of its probe
-     * run): each is looked up just before it goes. */
+    /* Each slot is looked up just before it goes, so that nothing here
+     * depends on what a removal does to the other slots. */
     livetab_remove(&s->tab, head);
     struct live_slot *rest = NULL, rest_copy;
     if (flags & LIVESET_WIDE) {
@@ -169,8 +169,8 @@ size_t liveset_drop_pending(struct liveset *s)
 {
     if (s->pending == 0)
         return 0;
-    /* Keys first, removals after: a removal moves slots, which a walk of
-     * the table would then miss or see twice. */
+    /* Keys first, removals after: the walk never depends on what a
+     * removal does to the slots. */
     size_t count = 0, cap = 0;
     struct {
         uint64_t addr, alloc_ts;

@@ -350,13 +350,21 @@ void u64map_each(const struct u64map *m, void (*fn)(uint64_t key, uint64_t value
  * it. A program allocates and frees mostly near what it touched last (a
  * span carved in order, a free list of neighbours), so the table is walked
  * in runs of nearby slots, not at a random slot a record - which was a
- * cache and TLB miss per record once a million blocks were live. The
- * timestamp, which only tells apart the allocations of one address in
- * turn, stays out of the home: they share a probe run. */
+ * cache and TLB miss per record once a million blocks were live. Where
+ * pages' windows overlap the probe runs grow long (a table 70% full:
+ * about 20 slots from a slot to the end of its run), which is why a
+ * removal leaves a tombstone instead of shifting the run back
+ * (livetab_remove_in). Narrower windows shorten the runs but cost python3
+ * the neighbours its bursts of frees find together: at 1 or 2 KiB its
+ * waits on full rings rose by 40-90 ms (bench/README.md). The timestamp,
+ * which only tells apart the allocations of one address in turn, stays
+ * out of the home: they share a probe run. */
+#define LIVETAB_WINDOW_SHIFT 12 /* log2 of the stretch whose blocks are neighbours: a page */
 static inline size_t livetab_home(size_t cap, uint64_t addr, uint64_t ts)
 {
     (void)ts;
-    return (tables_home(addr >> 12, cap) + ((addr >> 6) & 63)) & (cap - 1);
+    size_t line = (size_t)(addr >> 6) & ((1u << (LIVETAB_WINDOW_SHIFT - 6)) - 1);
+    return (tables_home(addr >> LIVETAB_WINDOW_SHIFT, cap) + line) & (cap - 1);
 }
 
 #define LIVETAB_MIGRATE_STEP 8u /* old entries moved per insertion while a growth runs, at least */
@@ -392,40 +400,88 @@ static struct live_slot *livetab_find_in(struct live_slot *slots, size_t cap, ui
     }
 }
 
-/* Puts a copy of *e into the first free slot of its probe run. */
+/* Puts a copy of *e into the first free slot of its probe run: empty, or
+ * a tombstone (then one fewer in *tombs, if counted). */
 static struct live_slot *livetab_place(struct live_slot *slots, size_t cap,
-                                       const struct live_slot *e)
+                                       const struct live_slot *e, size_t *tombs)
 {
     size_t i = livetab_home(cap, e->addr, e->alloc_ts);
-    while (slots[i].addr != 0)
+    while (slots[i].addr > LIVETAB_TOMB)
         i = (i + 1) & (cap - 1);
+    if (slots[i].addr == LIVETAB_TOMB && tombs != NULL)
+        (*tombs)--;
     slots[i] = *e;
     return &slots[i];
 }
 
-/* Empties slot `hole` of slots[0..cap) and pulls later members of its
- * probe run back into it wherever the hole lies between their home and
- * where they sit (backward shift: no tombstones). */
-static void livetab_remove_in(struct live_slot *slots, size_t cap, size_t hole)
+/* Empties slot `hole` of slots[0..cap), counting tombstones made and
+ * cleared in *tombs (NULL: not counted). Another entry's probe may pass
+ * the hole, so it becomes a tombstone - unless the run ends right after
+ * it: then no probe needs it, nor the tombstones just before it, and all
+ * become empty. Nothing moves. Shifting the rest of the run back instead
+ * (no tombstones, as at first) walked 21 slots a removal in jq's table,
+ * whose runs are long (livetab_home): its 1.2 M frees at exit took 85-88
+ * ns each through the table alone, 60-61 with tombstones (live-replay,
+ * bench/README.md), and the program's waits on full rings went from
+ * 34-52 ms to 1-5. */
+static void livetab_remove_in(struct live_slot *slots, size_t cap, size_t hole, size_t *tombs)
 {
     size_t mask = cap - 1;
+    if (slots[(hole + 1) & mask].addr != 0) {
+        slots[hole].addr = LIVETAB_TOMB;
+        if (tombs != NULL)
+            (*tombs)++;
+        return;
+    }
     slots[hole].addr = 0;
-    for (size_t i = (hole + 1) & mask; slots[i].addr != 0; i = (i + 1) & mask) {
-        size_t home = livetab_home(cap, slots[i].addr, slots[i].alloc_ts);
-        bool movable = ((i - home) & mask) >= ((i - hole) & mask);
-        if (movable) {
-            slots[hole] = slots[i];
+    for (size_t i = (hole - 1) & mask; i != hole && slots[i].addr == LIVETAB_TOMB;
+         i = (i - 1) & mask) {
+        slots[i].addr = 0;
+        if (tombs != NULL)
+            (*tombs)--;
+    }
+}
+
+/* Clears every tombstone of the current array in place, in one pass (no
+ * growth may be under way): entries then sit where a probe from their
+ * home would reach them across the cleared slots. The walk starts at a
+ * slot that was empty before, which no probe run crosses, and goes round
+ * once in order; each entry moves to the first empty slot between its
+ * home and where it sits, if there is one. Entries before it are then
+ * settled (their runs lie before it), and the slot it leaves is reached
+ * later by every entry whose probe passes it. */
+static void livetab_purge(struct livetab *t)
+{
+    struct live_slot *slots = t->slots;
+    size_t cap = t->cap, mask = cap - 1, start = 0;
+    while (start < cap && slots[start].addr != 0)
+        start++;
+    if (start == cap)
+        return; /* no empty slot: cannot happen under the load limit */
+    for (size_t i = 0; i < cap; i++)
+        if (slots[i].addr == LIVETAB_TOMB)
             slots[i].addr = 0;
-            hole = i;
+    t->tombs = 0;
+    for (size_t k = 1; k < cap; k++) {
+        size_t i = (start + k) & mask;
+        if (slots[i].addr == 0)
+            continue;
+        for (size_t p = livetab_home(cap, slots[i].addr, slots[i].alloc_ts); p != i;
+             p = (p + 1) & mask) {
+            if (slots[p].addr == 0) {
+                slots[p] = slots[i];
+                slots[i].addr = 0;
+                break;
+            }
         }
     }
 }
 
 /* Moves at least `want` entries of the old array into the new one, and on
- * to the end of the run of occupied slots it is in: the part of the old
- * array already walked is then empty and ends at an empty slot, so every
- * probe run left there lies wholly in the part not walked yet and is found
- * as it was (a removal's backward shift stays inside its run too). */
+ * to the end of the run of occupied slots it is in (tombstones are
+ * cleared, not moved): the part of the old array already walked is then
+ * empty and ends at an empty slot, so every probe run left there lies
+ * wholly in the part not walked yet and is found as it was. */
 static void livetab_migrate(struct livetab *t, size_t want)
 {
     size_t moved = 0, mask = t->old_cap - 1;
@@ -435,9 +491,11 @@ static void livetab_migrate(struct livetab *t, size_t want)
             if (moved >= want)
                 break;
         } else {
-            livetab_place(t->slots, t->cap, s);
+            if (s->addr != LIVETAB_TOMB) {
+                livetab_place(t->slots, t->cap, s, &t->tombs);
+                moved++;
+            }
             s->addr = 0;
-            moved++;
         }
         t->old_done++;
     }
@@ -527,6 +585,7 @@ static bool livetab_grow(struct livetab *t)
         t->old_start++;
     t->slots = slots;
     t->cap = cap;
+    t->tombs = 0; /* the old array's are cleared as it is walked, not counted */
     if (t->old_cap == 0 || t->old_start == t->old_cap) { /* nothing to move, or no empty slot */
         t->old_start = 0;
         livetab_migrate(t, SIZE_MAX);
@@ -548,19 +607,29 @@ struct live_slot *livetab_insert(struct livetab *t, const struct live_slot *e)
         livetab_migrate(t, LIVETAB_MIGRATE_STEP);
     else
         livetab_prepare_step(t);
-    if ((t->count + 1) * 4 > t->cap * 3 && !livetab_grow(t))
-        return NULL;
+    /* Tombstones lengthen probes as entries do: at 3/4 full with both, a
+     * table at most half live is purged of them in place, which frees a
+     * quarter of it at least; a fuller one grows. */
+    if ((t->count + t->tombs + 1) * 4 > t->cap * 3) {
+        if ((t->count + 1) * 2 <= t->cap) {
+            if (t->old != NULL)
+                livetab_migrate(t, SIZE_MAX);
+            livetab_purge(t);
+        } else if (!livetab_grow(t)) {
+            return NULL;
+        }
+    }
     t->count++;
-    return livetab_place(t->slots, t->cap, e);
+    return livetab_place(t->slots, t->cap, e, &t->tombs);
 }
 
 void livetab_remove(struct livetab *t, struct live_slot *e)
 {
     t->count--;
     if (t->old != NULL && e >= t->old && e < t->old + t->old_cap)
-        livetab_remove_in(t->old, t->old_cap, (size_t)(e - t->old));
+        livetab_remove_in(t->old, t->old_cap, (size_t)(e - t->old), NULL);
     else
-        livetab_remove_in(t->slots, t->cap, (size_t)(e - t->slots));
+        livetab_remove_in(t->slots, t->cap, (size_t)(e - t->slots), &t->tombs);
 }
 
 void livetab_prefetch(const struct livetab *t, uint64_t addr)

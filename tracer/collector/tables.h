@@ -40,10 +40,14 @@ void u64map_each(const struct u64map *m, void (*fn)(uint64_t key, uint64_t value
  * made the table the collector's largest cost (python3, 3.4 million
  * blocks live: 470 MB of table, 42 ns a record in the table alone). */
 struct live_slot {
-    uint64_t addr;      /* 0 = empty slot */
+    uint64_t addr;      /* 0 = empty slot, LIVETAB_TOMB = a removed entry's tombstone */
     uint64_t alloc_ts;
     uint64_t word[2];   /* liveset.c's */
 };
+
+/* A removal leaves this in the slot's addr when a probe may pass it
+ * (tables.c): no key may be 0 or 1. */
+#define LIVETAB_TOMB 1u
 
 /* While it grows, the table is two arrays: entries are inserted into the
  * new one, and each insertion first moves a few of the old array's over;
@@ -53,6 +57,7 @@ struct livetab {
     struct live_slot *slots; /* the array insertions go to */
     size_t cap;
     size_t count;            /* entries in slots and old */
+    size_t tombs;            /* tombstones in slots (old's are not counted) */
     struct live_slot *old;   /* NULL, or the array being moved over */
     size_t old_cap;
     size_t old_start;        /* where the walk of old started (an empty slot) */
@@ -66,11 +71,11 @@ struct livetab {
 void livetab_init(struct livetab *t);
 void livetab_free(struct livetab *t);
 struct live_slot *livetab_find(const struct livetab *t, uint64_t addr, uint64_t alloc_ts);
-/* Inserts a copy of *e; the stored slot, or NULL on no memory. Moves
- * other slots (a growth): pointers from earlier calls are stale after. */
+/* Inserts a copy of *e (its addr neither 0 nor LIVETAB_TOMB); the stored
+ * slot, or NULL on no memory. Moves other slots (a growth, or a purge of
+ * tombstones): pointers from earlier calls are stale after. */
 struct live_slot *livetab_insert(struct livetab *t, const struct live_slot *e);
-/* Removes the slot (a pointer from find/insert); may move later slots of
- * its probe run. */
+/* Removes the slot (a pointer from find/insert); moves no other slot. */
 void livetab_remove(struct livetab *t, struct live_slot *e);
 /* Asks the CPU to load the home slot of addr's blocks ahead of a find or
  * insert: the table is far larger than the caches, and a miss a record
