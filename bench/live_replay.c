@@ -21,9 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "liveset.h"
+#include "measure.h"
 
 #define REPLAY_PREFETCH_AHEAD 24u /* as INGEST_PREFETCH_AHEAD in ingest.c */
 #define REPLAY_ROUNDS 3
@@ -44,13 +44,6 @@ struct replay {
     uint64_t payload[CLASS_TABLE_MAX];
     unsigned classes;
 };
-
-static double replay_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 static int replay_by_time(const void *a, const void *b)
 {
@@ -136,18 +129,19 @@ static int replay_load(struct replay *r, const char *path, int64_t process_id)
     return 0;
 }
 
-/* One replay in a fresh table: seconds for all events and for the tail
- * from event `tail_from` on; -1 in all if a FREE found no allocation. */
+/* One replay in a fresh table: nanoseconds for all events and for the
+ * tail from event `tail_from` on; -1 in all if a FREE found no
+ * allocation. */
 static void replay_once(const struct replay *r, size_t tail_from, double *all, double *tail)
 {
     struct liveset s;
     liveset_init(&s);
     liveset_set_classes(&s, r->payload, r->classes);
-    double start = replay_now(), tail_start = start;
+    uint64_t start = measure_now_ns(), tail_start = start;
     for (size_t i = 0; i < r->count; i++) {
         const struct replay_event *e = &r->events[i];
         if (i == tail_from)
-            tail_start = replay_now();
+            tail_start = measure_now_ns();
         if (i + REPLAY_PREFETCH_AHEAD < r->count)
             liveset_prefetch(&s, r->events[i + REPLAY_PREFETCH_AHEAD].addr);
         if (!e->is_free) {
@@ -164,9 +158,9 @@ static void replay_once(const struct replay *r, size_t tail_from, double *all, d
             }
         }
     }
-    double end = replay_now();
-    *all = end - start;
-    *tail = end - tail_start;
+    uint64_t end = measure_now_ns();
+    *all = (double)(end - start);
+    *tail = (double)(end - tail_start);
     liveset_free(&s);
 }
 
@@ -201,8 +195,8 @@ int main(int argc, char **argv)
     qsort(all, REPLAY_ROUNDS, sizeof *all, replay_by_value);
     qsort(last, REPLAY_ROUNDS, sizeof *last, replay_by_value);
     printf("records %zu: %.1f ns a record; last %zu: %.1f ns a record (median of %d replays)\n",
-           r.count, all[REPLAY_ROUNDS / 2] / (double)r.count * 1e9, tail,
-           last[REPLAY_ROUNDS / 2] / (double)(tail ? tail : 1) * 1e9, REPLAY_ROUNDS);
+           r.count, all[REPLAY_ROUNDS / 2] / (double)r.count, tail,
+           last[REPLAY_ROUNDS / 2] / (double)(tail ? tail : 1), REPLAY_ROUNDS);
     free(r.events);
     return 0;
 }
