@@ -442,6 +442,16 @@ static void livetab_remove_in(struct live_slot *slots, size_t cap, size_t hole, 
     }
 }
 
+/* The first empty slot of slots[0..cap), or cap if none: where a walk
+ * round the array starts, since no probe run crosses an empty slot. */
+static size_t livetab_first_empty(const struct live_slot *slots, size_t cap)
+{
+    size_t i = 0;
+    while (i < cap && slots[i].addr != 0)
+        i++;
+    return i;
+}
+
 /* Clears every tombstone of the current array in place, in one pass (no
  * growth may be under way): entries then sit where a probe from their
  * home would reach them across the cleared slots. The walk starts at a
@@ -453,9 +463,7 @@ static void livetab_remove_in(struct live_slot *slots, size_t cap, size_t hole, 
 static void livetab_purge(struct livetab *t)
 {
     struct live_slot *slots = t->slots;
-    size_t cap = t->cap, mask = cap - 1, start = 0;
-    while (start < cap && slots[start].addr != 0)
-        start++;
+    size_t cap = t->cap, mask = cap - 1, start = livetab_first_empty(slots, cap);
     if (start == cap)
         return; /* no empty slot: cannot happen under the load limit */
     for (size_t i = 0; i < cap; i++)
@@ -579,10 +587,8 @@ static bool livetab_grow(struct livetab *t)
     t->old = t->slots;
     t->old_cap = t->cap;
     t->old_done = 0;
-    t->old_start = 0;
     /* The walk starts at an empty slot, so that no run crosses it. */
-    while (t->old_start < t->old_cap && t->old[t->old_start].addr != 0)
-        t->old_start++;
+    t->old_start = livetab_first_empty(t->old, t->old_cap);
     t->slots = slots;
     t->cap = cap;
     t->tombs = 0; /* the old array's are cleared as it is walked, not counted */
