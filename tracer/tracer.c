@@ -1131,6 +1131,13 @@ static bool tracer_make_segment(unsigned via, uint32_t ppid, int *memfd_out)
     return true;
 }
 
+/* The one line for a segment the file size limit (ulimit -f) refuses. */
+static void tracer_report_file_limit(void)
+{
+    launch_report_off("the shared trace segment would exceed the file size limit (ulimit -f)",
+                      NULL, 0, "raise the limit or lower ORTHO_TRACE_RING_SIZE");
+}
+
 /* Makes a segment for this image and hands it to the collector at
  * tracer.sock_name. On failure prints one line; tracing stays off. */
 static bool tracer_attach(unsigned via, uint32_t ppid)
@@ -1138,8 +1145,7 @@ static bool tracer_attach(unsigned via, uint32_t ppid)
     int memfd;
     if (!tracer_make_segment(via, ppid, &memfd)) {
         if (errno == EFBIG)
-            launch_report_off("the shared trace segment would exceed the file size limit (ulimit -f)",
-                              NULL, 0, "raise the limit or lower ORTHO_TRACE_RING_SIZE");
+            tracer_report_file_limit();
         else
             launch_report_off("cannot create the shared trace segment", NULL, errno, NULL);
         return false;
@@ -1297,9 +1303,7 @@ static bool tracer_setup(void)
          * joins a tree makes smaller rings (slots.h): tracer_attach tells
          * it the same if even those do not fit. */
         if (!slots_fit_file_limit(slots_segment_bytes(0, tracer.ring_capacity, false))) {
-            launch_report_off("the shared trace segment would exceed the file size limit "
-                              "(ulimit -f)",
-                              NULL, 0, "raise the limit or lower ORTHO_TRACE_RING_SIZE");
+            tracer_report_file_limit();
             return false;
         }
         char collector[1024], db[1024];
