@@ -384,27 +384,34 @@ def set_reference(wl, tmp):
     wl.reference = out.decode(errors="replace")
 
 
+def run_round(wl, configs, r, state, failures, run_one):
+    """Round `r` of workload `wl`: every config of `configs` once, in an
+    order that rotates each round. state is (runs {config name: [results]},
+    failed names, [serial number reached]); a config whose run fails is
+    added to the failed names, noted in `failures` and skipped from then
+    on. run_one(cfg, serial) does one run."""
+    runs, failed, serial = state
+    shift = r % len(configs)
+    for cfg in configs[shift:] + configs[:shift]:
+        if cfg.name in failed:
+            continue
+        serial[0] += 1
+        try:
+            runs[cfg.name].append(run_one(cfg, serial[0]))
+        except RunFailed as err:
+            failed.add(cfg.name)
+            failures.append("%s under %s: %s" % (wl.name, cfg.name, err))
+            print("FAILED %s under %s: %s" % (wl.name, cfg.name, err), file=sys.stderr)
+
+
 def run_rounds(wl, configs, rounds, serial, failures, run_one):
     """Runs every config of `configs` `rounds` times on workload `wl`,
-    interleaved round-robin in an order that rotates each round; a config
-    whose run fails is dropped from the later rounds and noted in
-    `failures`. run_one(cfg, serial) does one run. Returns ({config name:
+    interleaved round-robin (run_round). Returns ({config name:
     [results]}, failed names, the serial number reached)."""
-    runs = {c.name: [] for c in configs}
-    failed = set()
+    state = ({c.name: [] for c in configs}, set(), [serial])
     for r in range(rounds):
-        shift = r % len(configs)
-        for cfg in configs[shift:] + configs[:shift]:
-            if cfg.name in failed:
-                continue
-            serial += 1
-            try:
-                runs[cfg.name].append(run_one(cfg, serial))
-            except RunFailed as err:
-                failed.add(cfg.name)
-                failures.append("%s under %s: %s" % (wl.name, cfg.name, err))
-                print("FAILED %s under %s: %s" % (wl.name, cfg.name, err), file=sys.stderr)
-    return runs, failed, serial
+        run_round(wl, configs, r, state, failures, run_one)
+    return state[0], state[1], state[2][0]
 
 
 def workload_rows(workloads, configs, ortho_lib, tmp, rounds, failures):
@@ -604,7 +611,7 @@ def share_of(ours, pre, ht, base):
 
 def round_shares(runs, failed):
     """ours / heaptrack within each round, from the four runs of one round,
-    which ran minutes apart at most, so a slow stretch of the machine that
+    which ran one after the other, so a slow stretch of the machine that
     lasts a round weighs on both sides. None without heaptrack or after a
     failure."""
     if any(n in failed or n not in runs for n in SHARE_CONFIGS):
@@ -625,19 +632,27 @@ def fastest_share(runs, failed):
 
 
 def program_rows(workloads, configs, ortho_lib, ortho_run, tmp, rounds, failures):
-    """Every program under every configuration, `rounds` times, interleaved
-    in a rotating order; one row per program: (name, {config: median s},
+    """Every program under every configuration, `rounds` times. A round
+    runs every program once under each configuration (run_round's rotating
+    order), one program after the other, so each program's runs spread
+    over the whole benchmark: a slow stretch of the machine, which here
+    lasts minutes, falls on a few rounds of every program rather than on
+    all rounds of one. One row per program: (name, {config: median s},
     {config: median CPU s}, {config: median allocations}, median records,
     and with stacks the median time the program waited on full rings and
-    the median worst lag, ms)."""
-    rows = []
-    serial = 0
+    the median worst lag, ms, then the per-round shares and the share of
+    the fastest runs)."""
     for wl in workloads:
         set_reference(wl, tmp)
-        runs, failed, serial = run_rounds(
-            wl, configs, rounds, serial, failures,
-            lambda cfg, n: run_program(cfg, wl, ortho_lib, ortho_run, tmp, n))
-
+    serial = [0]  # one count over every program: each run's files get their own number
+    states = [({c.name: [] for c in configs}, set(), serial) for _ in workloads]
+    for r in range(rounds):
+        for wl, state in zip(workloads, states):
+            run_round(wl, configs, r, state, failures,
+                      lambda cfg, n, wl=wl: run_program(cfg, wl, ortho_lib, ortho_run, tmp, n))
+        print("round %d of %d done" % (r + 1, rounds), flush=True)
+    rows = []
+    for wl, (runs, failed, _) in zip(workloads, states):
         def med(name, key):
             v = [x[key] for x in runs[name] if x.get(key) is not None]
             return statistics.median(v) if v and name not in failed else None
@@ -657,8 +672,9 @@ def program_table(rows, configs, failures, rounds, build, load):
     have_ht = "heaptrack" in names
     out = ["Machine: %s. Load average (1 min) %.2f at the start, %.2f at the end."
            % (machine_line(build), load[0], load[1]),
-           "Each time: median of %d runs, wall seconds from start to exit, configurations "
-           "interleaved round-robin in a rotating order. preload: LD_PRELOAD=liborthotope.so, "
+           "Each time: median of %d runs, wall seconds from start to exit. A round runs "
+           "every program once under each configuration, in an order that rotates each "
+           "round, one program after the other. preload: LD_PRELOAD=liborthotope.so, "
            "untraced. ortho-run: `ortho-run -o DB -- PROGRAM` (stacks at the default depth %d) "
            "and `ortho-run --stacks 0`; ortho-run returns once the database is complete, and "
            "every database was checked (all processes ended, 0 dropped, the depth asked for). "
