@@ -32,6 +32,7 @@ Usage: python3 bench/trace_bench.py --build BUILD [--quick] [--rounds N] [--skip
        python3 bench/trace_bench.py --build BUILD --programs NAME,... [--quick] [--rounds N]
 """
 import argparse
+import json
 import os
 import platform
 import re
@@ -206,10 +207,11 @@ def make_workloads(build, tmp, scale):
 
 # ---- running one program -----------------------------------------------------
 
-def run_timed(argv, cwd, preload, extra_env=None, stdin=None):
+def run_timed(argv, cwd, preload, extra_env=None, stdin=None, span=None):
     """Runs argv with `preload` as LD_PRELOAD (None: none), `extra_env`
     added to the environment and the file `stdin` (None: nothing) as its
-    input; returns (seconds, exit code, stdout, stderr)."""
+    input; returns (seconds, exit code, stdout, stderr). A list `span` gets
+    the CLOCK_MONOTONIC seconds of the start and of the return."""
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
     if preload:
@@ -221,6 +223,8 @@ def run_timed(argv, cwd, preload, extra_env=None, stdin=None):
             code = subprocess.run(argv, cwd=cwd, env=env, stdin=in_file, stdout=out_file,
                                   stderr=err_file).returncode
             seconds = time.monotonic() - start
+        if span is not None:
+            span[:] = [start, start + seconds]
         out_file.seek(0)
         err_file.seek(0)
         return seconds, code, out_file.read(), err_file.read()
@@ -397,7 +401,9 @@ def run_round(wl, configs, r, state, failures, run_one):
             continue
         serial[0] += 1
         try:
-            runs[cfg.name].append(run_one(cfg, serial[0]))
+            result = run_one(cfg, serial[0])
+            result.update(round=r + 1, serial=serial[0])
+            runs[cfg.name].append(result)
         except RunFailed as err:
             failed.add(cfg.name)
             failures.append("%s under %s: %s" % (wl.name, cfg.name, err))
@@ -562,7 +568,8 @@ def run_program(cfg, wl, ortho_lib, ortho_run, tmp, serial):
             opts += ["--stacks", str(cfg.stacks)]
         argv = [ortho_run] + opts + ["--"] + argv
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    seconds, code, out, err = run_timed(argv, wl.cwd or tmp, preload, env, wl.stdin)
+    span = []
+    seconds, code, out, err = run_timed(argv, wl.cwd or tmp, preload, env, wl.stdin, span)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = {"seconds": seconds,
               "cpu": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)}
@@ -588,10 +595,17 @@ def run_program(cfg, wl, ortho_lib, ortho_run, tmp, serial):
             result["records"], result["allocs"], _ = check_database(db, env_cfg)
             con = sqlite3.connect(db, timeout=10)
             try:
-                result["wait_ms"], result["lag_ms"] = con.execute(
-                    "SELECT sum(ring_wait_ns) / 1e6, max(max_lag_ns) / 1e6 FROM processes").fetchone()
+                result["wait_ms"], result["lag_ms"], first_ns, last_ns = con.execute(
+                    "SELECT sum(ring_wait_ns) / 1e6, max(max_lag_ns) / 1e6, min(start_ns), "
+                    "max(end_ns) FROM processes").fetchone()
             finally:
                 con.close()
+            # The database's times are CLOCK_MONOTONIC, as time.monotonic():
+            # from ortho-run's start to the program's, and from the
+            # program's end to ortho-run's return.
+            if first_ns and last_ns:
+                result["start_ms"] = (first_ns / 1e9 - span[0]) * 1e3
+                result["tail_ms"] = (span[1] - last_ns / 1e9) * 1e3
         return result
     finally:
         if cfg.kind == "ortho-run":
@@ -651,8 +665,9 @@ def program_rows(workloads, configs, ortho_lib, ortho_run, tmp, rounds, failures
             run_round(wl, configs, r, state, failures,
                       lambda cfg, n, wl=wl: run_program(cfg, wl, ortho_lib, ortho_run, tmp, n))
         print("round %d of %d done" % (r + 1, rounds), flush=True)
-    rows = []
+    rows, raw = [], []
     for wl, (runs, failed, _) in zip(workloads, states):
+        raw += [dict(x, program=wl.name, config=n) for n, v in runs.items() for x in v]
         def med(name, key):
             v = [x[key] for x in runs[name] if x.get(key) is not None]
             return statistics.median(v) if v and name not in failed else None
@@ -664,7 +679,12 @@ def program_rows(workloads, configs, ortho_lib, ortho_run, tmp, rounds, failures
                      round_shares(runs, failed), fastest_share(runs, failed)))
         print("%-52s %s" % (wl.name[:52], "  ".join("%s %s" % (n, fmt_s(secs[n])) for n in secs)),
               flush=True)
-    return rows
+        for n in ("ortho-run", "ortho-run, no stacks"):
+            if med(n, "start_ms") is not None and med(n, "tail_ms") is not None:
+                print("    %s: %.1f ms from ortho-run's start to the program's, %.1f ms from "
+                      "its end to ortho-run's return (medians)"
+                      % (n, med(n, "start_ms"), med(n, "tail_ms")), flush=True)
+    return rows, sorted(raw, key=lambda x: x["serial"])
 
 
 def program_table(rows, configs, failures, rounds, build, load):
@@ -752,7 +772,11 @@ def programs_main(args, names, ortho_lib, scale):
     load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="trace-bench-") as tmp:
         workloads = program_workloads(names, tmp, scale)
-        rows = program_rows(workloads, configs, ortho_lib, ortho_run, tmp, rounds, failures)
+        rows, raw = program_rows(workloads, configs, ortho_lib, ortho_run, tmp, rounds, failures)
+    if args.runs_json:
+        with open(args.runs_json, "w") as f:
+            json.dump(raw, f, indent=1)
+        print("every run, in the order run: %s" % args.runs_json)
     table = program_table(rows, configs, failures, rounds, args.build,
                           (load_start, os.getloadavg()[0]))
     print()
@@ -908,6 +932,9 @@ def main():
                         help="instead, time these programs of the real-program set "
                         "(programs.py: %s) through ortho-run against heaptrack, in a table "
                         "of their own" % ",".join(programs.NAMES))
+    parser.add_argument("--runs-json", metavar="FILE",
+                        help="with --programs: also write every run (program, configuration, "
+                        "round, order, seconds, CPU seconds, records) to FILE as JSON")
     args = parser.parse_args()
     extra = args.programs.split(",") if args.programs else []
     unknown = [n for n in extra if n not in programs.NAMES]
