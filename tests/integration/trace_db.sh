@@ -335,10 +335,14 @@ only_the_first_program_of_a_tree_keeps_the_large_rings)
   # program in place) maps segment 0 with four 4 MiB rings; a program it
   # forks and execs maps four 512 KiB ones. Each cat prints its own maps.
   segment_kib() { # the size of the first orthotope-trace mapping in a maps dump
-    local range rest
+    # Reads to the end: a reader that stopped at the match could close the
+    # pipe while cat still wrote, and cat's SIGPIPE then failed the test
+    # (pipefail) without a word, now and then on a loaded machine.
+    local range rest kib=
     while read -r range rest; do
-      case $rest in *orthotope-trace*) echo $(((16#${range#*-} - 16#${range%-*}) / 1024)); return ;; esac
+      case $rest in *orthotope-trace*) [ -n "$kib" ] || kib=$(((16#${range#*-} - 16#${range%-*}) / 1024)) ;; esac
     done
+    echo "$kib"
   }
   db=$tmp/root.db
   root=$(ORTHO_TRACE_DB=$db traced cat /proc/self/maps | segment_kib)
