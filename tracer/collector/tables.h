@@ -1,11 +1,13 @@
 /* tables.h - the collector's two hash tables, both open addressing with
- * linear probing and backward-shift deletion (no tombstones, so a table
- * that churns millions of entries stays as fast as a fresh one):
+ * linear probing:
  *   u64map  - a 64-bit key (never 0) to a 64-bit value: sizes, thread pairs,
- *             stack hashes;
+ *             stack hashes; entries are never removed;
  *   livetab - 32-byte slots keyed by (address, allocation timestamp),
  *             the pair that names one allocation exactly (record.h);
- *             liveset.h keeps the live allocations in one.
+ *             liveset.h keeps the live allocations in one. A removal
+ *             leaves a tombstone, and a table whose tombstones pile up is
+ *             purged of them in place (tables.c), so a table that churns
+ *             millions of entries stays as fast as a fresh one.
  * They live in the collector, a normal process: plain malloc is fine.
  * One thread uses all of them (the collector's main one); a livetab's
  * growth is helped by a thread of tables.c's own, which only populates
