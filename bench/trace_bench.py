@@ -680,10 +680,10 @@ def program_rows(workloads, configs, ortho_lib, ortho_run, tmp, rounds, failures
         print("%-52s %s" % (wl.name[:52], "  ".join("%s %s" % (n, fmt_s(secs[n])) for n in secs)),
               flush=True)
         for n in ("ortho-run", "ortho-run, no stacks"):
-            if med(n, "start_ms") is not None and med(n, "tail_ms") is not None:
+            start, tail = med(n, "start_ms"), med(n, "tail_ms")
+            if start is not None and tail is not None:
                 print("    %s: %.1f ms from ortho-run's start to the program's, %.1f ms from "
-                      "its end to ortho-run's return (medians)"
-                      % (n, med(n, "start_ms"), med(n, "tail_ms")), flush=True)
+                      "its end to ortho-run's return (medians)" % (n, start, tail), flush=True)
     return rows, sorted(raw, key=lambda x: x["serial"])
 
 
