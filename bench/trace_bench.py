@@ -5,7 +5,7 @@ Owns the two tracing tables of bench/README.md. The first times whole
 programs (ortho-bench's 64-byte churn and embedding batch, a python3 +
 numpy pipeline, a scripted sqlite3 session, and a process tree: make -j2
 running gcc on four small C files) under five configurations,
-interleaved round-robin in a rotating order: glibc untraced, heaptrack on
+interleaved in a balanced order (balanced_order): glibc untraced, heaptrack on
 glibc, the orthotope preload untraced, and the preload with ORTHO_TRACE=1
 without and with stacks. Each traced time runs to the program's own exit,
 which includes its wait for the collector to commit; each heaptrack time
@@ -388,15 +388,36 @@ def set_reference(wl, tmp):
     wl.reference = out.decode(errors="replace")
 
 
+def balanced_order(n, r):
+    """The order of n configurations in round r, from a Williams design: a
+    first row 0, 1, n-1, 2, n-2, ..., shifted by one each round, and for
+    an odd n each row also reversed. Over its n rows (2n for an odd n)
+    every configuration follows every other equally often. A plain
+    rotation keeps one cyclic order, so a configuration follows the same
+    one in every round but one in n: here the run after heaptrack's (its
+    data file written and compressed) landed on `ortho-run` with stacks in
+    every rotation that started there."""
+    first, low, high = [0], 1, n - 1
+    while len(first) < n:
+        first.append(low)
+        low += 1
+        if len(first) < n:
+            first.append(high)
+            high -= 1
+    rows = [[(x + k) % n for x in first] for k in range(n)]
+    if n % 2:
+        rows += [row[::-1] for row in rows]
+    return rows[r % len(rows)]
+
+
 def run_round(wl, configs, r, state, failures, run_one):
-    """Round `r` of workload `wl`: every config of `configs` once, in an
-    order that rotates each round. state is (runs {config name: [results]},
-    failed names, [serial number reached]); a config whose run fails is
-    added to the failed names, noted in `failures` and skipped from then
-    on. run_one(cfg, serial) does one run."""
+    """Round `r` of workload `wl`: every config of `configs` once, in the
+    order balanced_order gives round r. state is (runs {config name:
+    [results]}, failed names, [serial number reached]); a config whose run
+    fails is added to the failed names, noted in `failures` and skipped
+    from then on. run_one(cfg, serial) does one run."""
     runs, failed, serial = state
-    shift = r % len(configs)
-    for cfg in configs[shift:] + configs[:shift]:
+    for cfg in (configs[i] for i in balanced_order(len(configs), r)):
         if cfg.name in failed:
             continue
         serial[0] += 1
@@ -455,7 +476,8 @@ def workload_table(rows, configs, notes, failures, rounds, build, load):
     out = ["Machine: %s. Load average (1 min) %.2f at the start, %.2f at the end."
            % (machine_line(build), load[0], load[1]),
            "Each time: median of %d runs, wall seconds of the whole program from start "
-           "to exit, configurations interleaved round-robin in a rotating order. "
+           "to exit, configurations interleaved in a balanced order: over 2 x their number "
+           "of rounds each follows every other equally often. "
            "Traced runs (ORTHO_TRACE=1, wait mode; stacks at the default depth %d or "
            "ORTHO_TRACE_STACKS=0) include the program's wait at exit for the collector "
            "to commit; every traced database was checked complete (all processes ended, "
@@ -647,7 +669,7 @@ def fastest_share(runs, failed):
 
 def program_rows(workloads, configs, ortho_lib, ortho_run, tmp, rounds, failures):
     """Every program under every configuration, `rounds` times. A round
-    runs every program once under each configuration (run_round's rotating
+    runs every program once under each configuration (run_round's balanced
     order), one program after the other, so each program's runs spread
     over the whole benchmark: a slow stretch of the machine, which here
     lasts minutes, falls on a few rounds of every program rather than on
@@ -693,8 +715,9 @@ def program_table(rows, configs, failures, rounds, build, load):
     out = ["Machine: %s. Load average (1 min) %.2f at the start, %.2f at the end."
            % (machine_line(build), load[0], load[1]),
            "Each time: median of %d runs, wall seconds from start to exit. A round runs "
-           "every program once under each configuration, in an order that rotates each "
-           "round, one program after the other. preload: LD_PRELOAD=liborthotope.so, "
+           "every program once under each configuration, one program after the other; a "
+           "program's configurations run in a balanced order (over %d rounds each follows "
+           "every other twice). preload: LD_PRELOAD=liborthotope.so, "
            "untraced. ortho-run: `ortho-run -o DB -- PROGRAM` (stacks at the default depth %d) "
            "and `ortho-run --stacks 0`; ortho-run returns once the database is complete, and "
            "every database was checked (all processes ended, 0 dropped, the depth asked for). "
@@ -707,7 +730,7 @@ def program_table(rows, configs, failures, rounds, build, load):
            "Per round: the same share from the four runs of each round alone, its median "
            "and range over the rounds. Fastest runs: the same share from each "
            "configuration's fastest run."
-           % (rounds, DEFAULT_STACK_DEPTH)]
+           % (rounds, 2 * len(configs), DEFAULT_STACK_DEPTH)]
     libc_name, libc_version = platform.libc_ver()
     versions = ["%s %s" % (libc_name, libc_version)] if libc_version else []
     if have_ht:
