@@ -394,9 +394,10 @@ def balanced_order(n, r):
     an odd n each row also reversed. Over its n rows (2n for an odd n)
     every configuration follows every other equally often. A plain
     rotation keeps one cyclic order, so a configuration follows the same
-    one in every round but one in n: here the run after heaptrack's (its
-    data file written and compressed) landed on `ortho-run` with stacks in
-    every rotation that started there."""
+    one in every round but one in n: heaptrack's run was followed by
+    preload's inside a round and by `ortho-run` with stacks across the
+    start of one, never by the others (bench/README.md, A balanced
+    order)."""
     first, low, high = [0], 1, n - 1
     while len(first) < n:
         first.append(low)
