@@ -434,7 +434,7 @@ def run_round(wl, configs, r, state, failures, run_one):
 
 def run_rounds(wl, configs, rounds, serial, failures, run_one):
     """Runs every config of `configs` `rounds` times on workload `wl`,
-    interleaved round-robin (run_round). Returns ({config name:
+    interleaved in run_round's balanced order. Returns ({config name:
     [results]}, failed names, the serial number reached)."""
     state = ({c.name: [] for c in configs}, set(), [serial])
     for r in range(rounds):
@@ -958,8 +958,12 @@ def main():
                         "of their own" % ",".join(programs.NAMES))
     parser.add_argument("--runs-json", metavar="FILE",
                         help="with --programs: also write every run (program, configuration, "
-                        "round, order, seconds, CPU seconds, records) to FILE as JSON")
+                        "round, order, seconds, CPU seconds, records; for ortho-run also ring "
+                        "waits, worst lag, start and tail) to FILE as JSON")
     args = parser.parse_args()
+    if args.runs_json and not args.programs:
+        sys.exit("trace_bench.py: --runs-json writes the runs of the program table only; "
+                 "add --programs NAME,... or leave --runs-json out")
     extra = args.programs.split(",") if args.programs else []
     unknown = [n for n in extra if n not in programs.NAMES]
     if unknown:
