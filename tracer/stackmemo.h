@@ -70,6 +70,7 @@ typedef struct stackmemo {
     stackmemo_tag_t tags[STACKMEMO_SETS][STACKMEMO_WAYS];
     stackmemo_entry_t entries[STACKMEMO_SETS][STACKMEMO_WAYS];
     uint8_t next_way[STACKMEMO_SETS];             /* round-robin replacement per set */
+    uint8_t last_hit[STACKMEMO_SETS];             /* the way that hit last in each set: tried first */
     uint64_t seen[STACKMEMO_ID_BITS / 64];        /* ids captured once (stackmemo_offer) */
     uint64_t unlearnable[STACKMEMO_ID_BITS / 64]; /* ids whose scan failed */
 } stackmemo_t;
@@ -85,8 +86,9 @@ typedef struct stackmemo_bounds {
 bool stackmemo_thread_bounds(stackmemo_bounds_t *bounds);
 
 /* The stack id learned for `here` whose every slot still holds its return
- * address, or 0 (miss). */
-uint32_t stackmemo_find(const stackmemo_t *memo, uintptr_t here, const stackmemo_bounds_t *bounds);
+ * address, or 0 (miss). Tries first the way of the set that hit last (an
+ * allocation site tends to repeat), and remembers the way that hits. */
+uint32_t stackmemo_find(stackmemo_t *memo, uintptr_t here, const stackmemo_bounds_t *bounds);
 
 /* Learns the chain of return addresses `ras[0..count)` (innermost first, as
  * an unwinder lists them above the capturing frame) for `here` and `id`:
