@@ -73,6 +73,30 @@ START_TEST(a_changed_return_address_in_any_slot_is_a_miss)
 }
 END_TEST
 
+START_TEST(every_slot_of_chains_of_one_to_eleven_frames_is_checked)
+{
+    /* The slots are checked four at a time, then one by one: a change in
+     * any of them, in a group of four or in the rest, must be a miss. */
+    for (int n = 1; n <= 11; n++) {
+        void *ras[11];
+        size_t words[11];
+        for (int i = 0; i < n; i++) {
+            ras[i] = ra(1 + (unsigned)i);
+            words[i] = 3 + 7 * (size_t)i;
+        }
+        for (int changed = 0; changed < n; changed++) {
+            reset();
+            place(ras, words, n);
+            ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, ras, n, n - 1, 40));
+            ck_assert_uint_eq(stackmemo_find(&memo, anchor(0), &bounds), 40);
+            stack[words[changed]] ^= 0x100;
+            ck_assert_msg(stackmemo_find(&memo, anchor(0), &bounds) == 0,
+                          "chain of %d, slot %d changed, still a hit", n, changed);
+        }
+    }
+}
+END_TEST
+
 START_TEST(a_changed_key_slot_is_a_miss_whichever_slot_is_the_key)
 {
     void *ras[] = {ra(1), ra(2), ra(3)};
@@ -276,6 +300,7 @@ Suite *stackmemo_suite(void)
     TCase *tc = tcase_create("memo");
     tcase_add_test(tc, a_learned_chain_is_found_again_at_the_same_anchor);
     tcase_add_test(tc, a_changed_return_address_in_any_slot_is_a_miss);
+    tcase_add_test(tc, every_slot_of_chains_of_one_to_eleven_frames_is_checked);
     tcase_add_test(tc, a_changed_key_slot_is_a_miss_whichever_slot_is_the_key);
     tcase_add_test(tc, another_anchor_is_a_miss_even_over_the_same_chain);
     tcase_add_test(tc, an_anchor_outside_the_bounds_is_neither_learned_nor_found);
