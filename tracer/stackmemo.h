@@ -70,7 +70,7 @@ typedef struct stackmemo {
     stackmemo_tag_t tags[STACKMEMO_SETS][STACKMEMO_WAYS];
     stackmemo_entry_t entries[STACKMEMO_SETS][STACKMEMO_WAYS];
     uint8_t next_way[STACKMEMO_SETS];             /* round-robin replacement per set */
-    uint8_t last_hit[STACKMEMO_SETS];             /* the way that hit last in each set: tried first */
+    uint8_t last_hit[STACKMEMO_SETS];             /* the way that hit last per set: tried first */
     uint64_t seen[STACKMEMO_ID_BITS / 64];        /* ids captured once (stackmemo_offer) */
     uint64_t unlearnable[STACKMEMO_ID_BITS / 64]; /* ids whose scan failed */
 } stackmemo_t;
