@@ -51,10 +51,13 @@ static bool stackmemo_inside(const stackmemo_bounds_t *bounds, uintptr_t here)
     return bounds->hi != 0 && here >= bounds->lo && here < bounds->hi;
 }
 
-/* The stack word at here + offset, XOR what the memo expects there: 0
- * while it still holds that return address. */
-#define STACKMEMO_DIFF(e, here, i) \
-    (*(const volatile uint64_t *)((here) + (e)->offset[i]) ^ (e)->value[i])
+/* The stack word of e's slot i, XOR the return address the memo expects
+ * there: 0 while the slot still holds it. */
+STACKMEMO_NO_ASAN ORTHO_INLINE uint64_t stackmemo_slot_diff(const stackmemo_entry_t *e,
+                                                            uintptr_t here, uint32_t i)
+{
+    return *(const volatile uint64_t *)(here + e->offset[i]) ^ e->value[i];
+}
 
 /* Whether every slot of e still holds its return address. Four slots are
  * folded into one test at a time: a hit, the common case, checks every
@@ -64,12 +67,12 @@ STACKMEMO_NO_ASAN ORTHO_INLINE bool stackmemo_holds(const stackmemo_entry_t *e, 
 {
     uint32_t n = e->count, i = 0;
     for (; i + 4 <= n; i += 4)
-        if ((STACKMEMO_DIFF(e, here, i) | STACKMEMO_DIFF(e, here, i + 1) |
-             STACKMEMO_DIFF(e, here, i + 2) | STACKMEMO_DIFF(e, here, i + 3)) != 0)
+        if ((stackmemo_slot_diff(e, here, i) | stackmemo_slot_diff(e, here, i + 1) |
+             stackmemo_slot_diff(e, here, i + 2) | stackmemo_slot_diff(e, here, i + 3)) != 0)
             return false;
     uint64_t diff = 0;
     for (; i < n; i++)
-        diff |= STACKMEMO_DIFF(e, here, i);
+        diff |= stackmemo_slot_diff(e, here, i);
     return diff == 0;
 }
 
