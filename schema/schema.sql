@@ -16,7 +16,8 @@
 -- Added within version 2 (older version-2 files lack them): the
 -- processes columns from trace_slots on, threads.ring_waits and
 -- ring_wait_ns, table corruption_groups and view corruption_summary,
--- table alloc_calls and view call_totals. A reader that uses one of them
+-- table alloc_calls and view call_totals, processes.stack_unwinds and
+-- threads.stack_unwinds (and trace_health's). A reader that uses one of them
 -- checks sqlite_master first and reads an older file without it.
 --
 -- Bump user_version on any incompatible change; readers refuse versions
@@ -77,7 +78,9 @@ CREATE TABLE processes (
     ring_wait_ns      INTEGER NOT NULL DEFAULT 0,  --   the program out-ran the collector, this long
     max_visit_gap_ns  INTEGER NOT NULL DEFAULT 0,  -- longest the collector did not look at its rings
     corruption_events INTEGER NOT NULL DEFAULT 0,  -- every corruption event, counted
-    corruption_aggregated INTEGER NOT NULL DEFAULT 0 -- of them, past the 10,000 kept one by one
+    corruption_aggregated INTEGER NOT NULL DEFAULT 0, -- of them, past the 10,000 kept one by one
+    stack_unwinds     INTEGER NOT NULL DEFAULT 0   -- stacks unwound: allocations the stack memo
+                                                   -- could not name from a stack seen before
 );
 
 CREATE TABLE threads (
@@ -95,6 +98,7 @@ CREATE TABLE threads (
     dropped_records    INTEGER NOT NULL DEFAULT 0,
     ring_waits         INTEGER NOT NULL DEFAULT 0,  -- pushes that waited on its full ring
     ring_wait_ns       INTEGER NOT NULL DEFAULT 0,  -- time they waited
+    stack_unwinds      INTEGER NOT NULL DEFAULT 0,  -- stacks it unwound (the stack memo missed)
     PRIMARY KEY (process_id, thread_id, start_ns)
 ) WITHOUT ROWID;
 
@@ -512,10 +516,10 @@ SELECT p.process_id, p.pid, p.records, p.dropped_records, p.lost_no_slot, p.stac
        p.stacks_truncated, p.untracked_frees, p.sample_bytes, p.stack_depth, p.overflow,
        p.max_lag_ns, h.kind AS problem, h.count AS problem_count, h.detail AS problem_detail,
        p.trace_slots, p.late_batches, p.ring_waits, p.ring_wait_ns, p.max_visit_gap_ns,
-       p.corruption_events, p.corruption_aggregated
+       p.corruption_events, p.corruption_aggregated, p.stack_unwinds
 FROM processes p LEFT JOIN health_events h ON h.process_id = p.process_id
 UNION ALL
 SELECT NULL, h.pid, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
        h.kind, h.count, 'uid ' || h.uid || ': ' || h.detail,
-       NULL, NULL, NULL, NULL, NULL, NULL, NULL
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
 FROM health_events h WHERE h.process_id IS NULL;

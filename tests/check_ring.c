@@ -532,6 +532,20 @@ static ring_t *full_ring_of_four(void **mem)
     return ring;
 }
 
+START_TEST(unwinds_counted_by_the_producer_start_at_zero_and_reach_the_consumer)
+{
+    size_t bytes;
+    void *mem = ring_memory(4, &bytes);
+    memset(mem, 0xa5, bytes); /* a reused slot's old bytes */
+    ring_t *ring = ring_init(mem, bytes, 4);
+    ck_assert_uint_eq(ring_unwinds(ring), 0);
+    for (int i = 0; i < 3; i++)
+        ring_count_unwind(ring);
+    ck_assert_uint_eq(ring_unwinds(ring_attach(mem, bytes)), 3);
+    free(mem);
+}
+END_TEST
+
 START_TEST(a_blocking_push_gives_up_when_the_consumer_is_gone)
 {
     void *mem;
@@ -732,6 +746,7 @@ Suite *ring_suite(void)
     tcase_add_test(tc, init_rejects_memory_too_small_misaligned_or_null);
     tcase_add_test(tc, attach_accepts_an_initialised_ring_and_rejects_a_smashed_one);
     tcase_add_test(tc, pushed_records_pop_in_order_with_identical_content);
+    tcase_add_test(tc, unwinds_counted_by_the_producer_start_at_zero_and_reach_the_consumer);
     tcase_add_test(tc, free_records_name_the_allocation_they_undo_by_its_timestamp);
     tcase_add_test(tc, records_built_as_words_keep_every_field_in_its_place);
     tcase_add_test(tc, a_record_pushed_as_words_pops_intact_and_the_push_declines_when_full);

@@ -61,7 +61,6 @@ ring_t *ring_init(void *mem, size_t bytes, size_t capacity)
     ring->capacity = (uint32_t)capacity;
     ring->slots_offset = (uint32_t)sizeof(ring_t);
     memset(ring->pad0, 0, sizeof ring->pad0);
-    memset(ring->pad1, 0, sizeof ring->pad1);
     memset(ring->pad2, 0, sizeof ring->pad2);
     atomic_store_explicit(&ring->producer_pid, (uint32_t)getpid(), memory_order_relaxed);
     atomic_store_explicit(&ring->producer_tid, prim_thread_id(), memory_order_relaxed);
@@ -69,6 +68,7 @@ ring_t *ring_init(void *mem, size_t bytes, size_t capacity)
     atomic_store_explicit(&ring->dropped_records, 0, memory_order_relaxed);
     atomic_store_explicit(&ring->waits, 0, memory_order_relaxed);
     atomic_store_explicit(&ring->wait_ns, 0, memory_order_relaxed);
+    atomic_store_explicit(&ring->unwinds, 0, memory_order_relaxed);
     atomic_store_explicit(&ring->sleeping, 0, memory_order_relaxed);
     ring->reserved1 = 0;
     ring->cached_tail = 0;
@@ -351,6 +351,11 @@ uint64_t ring_dropped(const ring_t *ring)
 uint64_t ring_waits(const ring_t *ring)
 {
     return atomic_load_explicit(&ring->waits, memory_order_relaxed);
+}
+
+uint64_t ring_unwinds(const ring_t *ring)
+{
+    return atomic_load_explicit(&ring->unwinds, memory_order_relaxed);
 }
 
 uint64_t ring_wait_ns(const ring_t *ring)

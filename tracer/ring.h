@@ -42,7 +42,7 @@
 #include "record.h"
 
 #define RING_MAGIC 0x474e4952u       /* "RING" in little-endian memory */
-#define RING_VERSION 2u              /* bump on any layout change of ring_t or record_t (2: waits) */
+#define RING_VERSION 3u              /* bump on any layout change of ring_t or record_t (2: waits, 3: unwinds) */
 #define RING_LINE_BYTES 64           /* cache line: what the header fields are padded to */
 #define RING_MIN_CAPACITY 2u         /* room for a DROPPED marker plus one record */
 #define RING_MAX_CAPACITY (1u << 30) /* records; keeps ring_bytes_for far from overflow */
@@ -79,7 +79,7 @@ typedef struct ring {
     _Atomic uint64_t wait_ns;         /* time those pushes waited for room, ns */
     _Atomic uint32_t sleeping;        /* 1: the producer sleeps until the consumer pops (a futex) */
     uint32_t reserved1;
-    uint8_t pad1[RING_LINE_BYTES - 7 * sizeof(uint64_t)];
+    _Atomic uint64_t unwinds;         /* stacks the thread unwound: its stack memo missed */
 
     /* Line 2: written by the consumer only. */
     _Atomic uint64_t tail;  /* records ever consumed (consumer index) */
@@ -92,6 +92,8 @@ typedef struct ring {
 _Static_assert(sizeof(ring_t) == 3 * RING_LINE_BYTES, "ring header is three cache lines");
 _Static_assert(offsetof(ring_t, head) == RING_LINE_BYTES, "head starts the producer line");
 _Static_assert(offsetof(ring_t, tail) == 2 * RING_LINE_BYTES, "tail starts the consumer line");
+_Static_assert(offsetof(ring_t, unwinds) + sizeof(uint64_t) == 2 * RING_LINE_BYTES,
+               "the producer line is full: a new producer field needs a new line");
 
 /* Gives up a blocking push: return true when waiting is pointless (the
  * consumer process is gone, the program is exiting). Called from the
@@ -226,6 +228,14 @@ uint64_t ring_dropped(const ring_t *ring);
  * (either side may read): how often and how long the producer out-ran its
  * consumer. */
 uint64_t ring_waits(const ring_t *ring);
+uint64_t ring_unwinds(const ring_t *ring);
+
+/* Counts one unwound stack of the producer's (the only writer). */
+static inline void ring_count_unwind(ring_t *ring)
+{
+    atomic_store_explicit(&ring->unwinds, atomic_load_explicit(&ring->unwinds, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
 uint64_t ring_wait_ns(const ring_t *ring);
 
 /* Invariant check for tests and the collector: header fields consistent

@@ -1,26 +1,13 @@
 /* stackmemo.c - the stack memo of stackmemo.h: learning where a chain of
- * return addresses lies on the stack, and checking it again. The reads of
- * stack words belong to other functions' frames, so AddressSanitizer must
- * not instrument them (an instrumented caller's redzones are ordinary
- * memory here, only read). */
+ * return addresses lies on the stack (checking it again, on every traced
+ * allocation, is inlined from the header). The scan reads stack words of
+ * other functions' frames, so AddressSanitizer must not instrument it (an
+ * instrumented caller's redzones are ordinary memory here, only read). */
 #define _GNU_SOURCE
 #include "stackmemo.h"
 
-#include "compiler.h"
-
 #include <pthread.h>
 #include <string.h>
-
-#if defined(__SANITIZE_ADDRESS__)
-#define STACKMEMO_NO_ASAN __attribute__((no_sanitize_address))
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define STACKMEMO_NO_ASAN __attribute__((no_sanitize_address))
-#endif
-#endif
-#ifndef STACKMEMO_NO_ASAN
-#define STACKMEMO_NO_ASAN
-#endif
 
 bool stackmemo_thread_bounds(stackmemo_bounds_t *bounds)
 {
@@ -39,72 +26,10 @@ bool stackmemo_thread_bounds(stackmemo_bounds_t *bounds)
     return true;
 }
 
-/* The set an anchor maps to. Anchors differ by whole frames (multiples of
- * 16 bytes), hence the shifts. */
-static unsigned stackmemo_set(uintptr_t here)
+STACKMEMO_NO_ASAN ORTHO_NOINLINE uint32_t stackmemo_find_other_ways(stackmemo_t *memo, unsigned set,
+                                                                   uintptr_t here)
 {
-    return (unsigned)((here >> 4) ^ (here >> 9)) & (STACKMEMO_SETS - 1);
-}
-
-static bool stackmemo_inside(const stackmemo_bounds_t *bounds, uintptr_t here)
-{
-    return bounds->hi != 0 && here >= bounds->lo && here < bounds->hi;
-}
-
-/* The stack word of e's slot i, XOR the return address the memo expects
- * there: 0 while the slot still holds it. */
-STACKMEMO_NO_ASAN ORTHO_INLINE uint64_t stackmemo_slot_diff(const stackmemo_entry_t *e,
-                                                            uintptr_t here, uint32_t i)
-{
-    return *(const volatile uint64_t *)(here + e->offset[i]) ^ e->value[i];
-}
-
-/* Whether every slot of e still holds its return address. Four slots are
- * folded into one test at a time: a hit, the common case, checks every
- * slot anyway, and with a branch per slot the checks were 135 of the 214
- * instructions of a find (jq under cachegrind, some 20 slots a find). */
-STACKMEMO_NO_ASAN ORTHO_INLINE bool stackmemo_holds(const stackmemo_entry_t *e, uintptr_t here)
-{
-    uint32_t n = e->count, i = 0;
-    for (; i + 4 <= n; i += 4)
-        if ((stackmemo_slot_diff(e, here, i) | stackmemo_slot_diff(e, here, i + 1) |
-             stackmemo_slot_diff(e, here, i + 2) | stackmemo_slot_diff(e, here, i + 3)) != 0)
-            return false;
-    uint64_t diff = 0;
-    for (; i < n; i++)
-        diff |= stackmemo_slot_diff(e, here, i);
-    return diff == 0;
-}
-
-/* The low half of the stack word at here + offset. */
-STACKMEMO_NO_ASAN ORTHO_INLINE uint32_t stackmemo_key_at(uintptr_t here, uint32_t offset)
-{
-    return (uint32_t)*(const volatile uint64_t *)(here + offset);
-}
-
-/* Whether way `way` of `set` holds a chain that is on the stack at here.
- * Inlined, with what it calls, into stackmemo_find, so that trying a way
- * is no call; not instrumented, like the reads it is made of (an ASan
- * build could not inline them into it otherwise). */
-STACKMEMO_NO_ASAN ORTHO_INLINE bool stackmemo_way_hits(const stackmemo_t *memo, unsigned set,
-                                                       unsigned way, uintptr_t here)
-{
-    const stackmemo_tag_t *tag = &memo->tags[set][way];
-    return tag->here == here && stackmemo_key_at(here, tag->key_offset) == tag->key_low &&
-           stackmemo_holds(&memo->entries[set][way], here);
-}
-
-STACKMEMO_NO_ASAN uint32_t stackmemo_find(stackmemo_t *memo, uintptr_t here,
-                                          const stackmemo_bounds_t *bounds)
-{
-    if (!stackmemo_inside(bounds, here))
-        return 0;
-    unsigned set = stackmemo_set(here);
-    /* The last hit first: without it a find walked 8 of the 16 ways on
-     * average (jq), most of them other call sites at the same depth. */
     unsigned last = memo->last_hit[set];
-    if (stackmemo_way_hits(memo, set, last, here))
-        return memo->entries[set][last].id;
     for (unsigned way = 0; way < STACKMEMO_WAYS; way++) {
         if (way == last || !stackmemo_way_hits(memo, set, way, here))
             continue;
@@ -135,7 +60,14 @@ STACKMEMO_NO_ASAN static bool stackmemo_locate(stackmemo_entry_t *e, uintptr_t h
         e->value[i] = want;
         at += 8;
     }
-    e->count = (uint32_t)count;
+    /* Whole groups for stackmemo_holds: the last slot again, which holds
+     * whenever the last slot does. */
+    uint32_t padded = ((uint32_t)count + STACKMEMO_GROUP - 1) / STACKMEMO_GROUP * STACKMEMO_GROUP;
+    for (uint32_t i = (uint32_t)count; i < padded; i++) {
+        e->offset[i] = e->offset[count - 1];
+        e->value[i] = e->value[count - 1];
+    }
+    e->count = padded;
     return true;
 }
 

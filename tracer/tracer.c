@@ -403,7 +403,7 @@ static int64_t tracer_next_sample_gap(segment_slot_t *slot)
  * thread's life, and in a fork child, whose thread runs on the same stack
  * at the same address: finding them costs the main thread a read of
  * /proc/self/maps (glibc's pthread_getattr_np). */
-static void tracer_memo_prepare(struct tracer_thread *t)
+static ORTHO_NOINLINE void tracer_memo_prepare(struct tracer_thread *t)
 {
     int saved = errno; /* mapping and pthread_getattr_np may set it; malloc's caller must not see it */
     t->memo_ready = true;
@@ -717,14 +717,54 @@ ORTHO_INLINE int tracer_unwind(const struct tracer_thread *t, void **pcs, int wa
     return n;
 }
 
+/* tracer_capture after the memo missed: unwinds the stack, names it (and
+ * defines it to the collector if new) and offers the chain to the memo.
+ * `here` is tracer_capture's frame, the memo's anchor; this function's
+ * own frame lies below it, so of the unwound addresses pcs[0] is in this
+ * function, pcs[1] the return into tracer_capture (a slot below the
+ * anchor) and pcs[2] the first return address above it. Kept out of
+ * tracer_capture so that a memo hit pays for none of this frame's 3 KiB
+ * and saved registers. */
+static ORTHO_NOINLINE uint32_t tracer_capture_unwind(struct tracer_thread *t, uintptr_t here,
+                                                     bool force)
+{
+    stackmemo_t *memo = t->memo_ready ? t->memo : NULL;
+    if (ORTHO_UNLIKELY(tracer.fork_gate_missed))
+        return RECORD_STACK_NONE;
+    int saved = errno; /* the unwinder and a new stack's definition may set it */
+    void *pcs[TRACER_MAX_FRAMES + TRACER_EXTRA_FRAMES];
+    int want = (int)tracer.depth + TRACER_EXTRA_FRAMES;
+    tracer_gate_enter(t);
+    int n = tracer_unwind(t, pcs, want);
+    tracer_gate_leave(t);
+    ring_count_unwind(t->ring); /* stack_unwinds: how often the memo missed */
+    /* Our own frames come first; the stack starts at the allocating code. */
+    int first = 0;
+    while (first < n && (uintptr_t)pcs[first] >= tracer.own_lo && (uintptr_t)pcs[first] < tracer.own_hi)
+        first++;
+    uint32_t id = tracer_stack_id(t, pcs, first, n, want);
+    /* The memo learns the return addresses above the anchor, pcs[2] on,
+     * keyed by the return address into the allocating code, pcs[first]:
+     * the frames the id names and one more (which says whether the stack
+     * was cut), not the rest the unwind asked for (TRACER_EXTRA_FRAMES
+     * more): each is a slot every later hit checks. */
+    int learn = n - 2 < first - 1 + (int)tracer.depth ? n - 2 : first - 1 + (int)tracer.depth;
+    if (memo != NULL && !force && id != RECORD_STACK_NONE && first >= 2 && learn > 0)
+        stackmemo_offer(memo, here, &t->stack, pcs + 2, learn, first - 2, id);
+    errno = saved;
+    return id;
+}
+
 /* The stack id for the current call (stacks on): 0 if the sampler skips
  * this allocation of `bytes`. Defines new stacks to the collector. Not
- * inlined: the memo's anchor is this function's own frame. */
+ * inlined: the memo's anchor is this function's own frame. A memo hit
+ * returns from here, with the memo's check inlined; the rest is
+ * tracer_capture_unwind's. */
 static ORTHO_NOINLINE uint32_t tracer_capture(struct tracer_thread *t, uint64_t bytes, bool force,
                                               unsigned *flags)
 {
-    segment_slot_t *slot = t->slot;
     if (tracer.sample_bytes != 0 && !force) {
+        segment_slot_t *slot = t->slot;
         slot->sample_countdown -= (int64_t)(bytes < INT64_MAX ? bytes : INT64_MAX);
         if (slot->sample_countdown > 0)
             return RECORD_STACK_NONE;
@@ -735,36 +775,21 @@ static ORTHO_NOINLINE uint32_t tracer_capture(struct tracer_thread *t, uint64_t 
      * it at the same place. A hit names the stack without unwinding. */
     uintptr_t here = (uintptr_t)__builtin_frame_address(0);
     /* A forced stack (a corruption report) may come from a signal
-     * handler: it does without the memo rather than read /proc there. */
-    if (!t->memo_ready && !force)
-        tracer_memo_prepare(t);
-    stackmemo_t *memo = t->memo_ready ? t->memo : NULL;
-    uint32_t known = memo != NULL ? stackmemo_find(memo, here, &t->stack) : 0;
-    if (known != 0)
-        return known;
-    if (ORTHO_UNLIKELY(tracer.fork_gate_missed))
-        return RECORD_STACK_NONE;
-    int saved = errno; /* the unwinder and a new stack's definition may set it */
-    void *pcs[TRACER_MAX_FRAMES + TRACER_EXTRA_FRAMES];
-    int want = (int)tracer.depth + TRACER_EXTRA_FRAMES;
-    tracer_gate_enter(t);
-    int n = tracer_unwind(t, pcs, want);
-    tracer_gate_leave(t);
-    /* Our own frames come first; the stack starts at the allocating code. */
-    int first = 0;
-    while (first < n && (uintptr_t)pcs[first] >= tracer.own_lo && (uintptr_t)pcs[first] < tracer.own_hi)
-        first++;
-    uint32_t id = tracer_stack_id(t, pcs, first, n, want);
-    /* pcs[0] is where this function called the unwinder; the return
-     * addresses above this frame start at pcs[1]. The memo's key is the
-     * return address into the allocating code, pcs[first]. It learns the
-     * frames the id names and one more (which says whether the stack was
-     * cut), not the rest the unwind asked for (TRACER_EXTRA_FRAMES
-     * more): each is a slot every later hit checks. */
-    int learn = n - 1 < first + (int)tracer.depth ? n - 1 : first + (int)tracer.depth;
-    if (memo != NULL && id != RECORD_STACK_NONE && n > 1)
-        stackmemo_offer(memo, here, &t->stack, pcs + 1, learn, first - 1, id);
-    errno = saved;
+     * handler: it does without the memo, neither reading /proc to set it
+     * up nor touching one the interrupted code may be writing. */
+    if (ORTHO_LIKELY(!force)) {
+        if (ORTHO_UNLIKELY(!t->memo_ready))
+            tracer_memo_prepare(t);
+        if (ORTHO_LIKELY(t->memo != NULL)) { /* NULL: it could not be mapped */
+            uint32_t known = stackmemo_find(t->memo, here, &t->stack);
+            if (ORTHO_LIKELY(known != 0))
+                return known;
+        }
+    }
+    uint32_t id = tracer_capture_unwind(t, here, force);
+    /* Not a tail call: tracer_capture_unwind counts on this frame being
+     * where the memo's anchor says, under its own. */
+    __asm__ volatile("" : "+r"(id));
     return id;
 }
 

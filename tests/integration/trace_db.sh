@@ -606,6 +606,14 @@ every_call_path_keeps_its_own_stack_when_stacks_repeat)
         and f.function = 'shape_recurse') k from sites s) where k > 0 group by k order by k)")" "2:300 3:300 4:300 5:300"
   expect_eq "variable-length frames" "$(by_function 1 'shape_vla')" "shape_vla:1200"
   expect_eq "no other caller of the variable-length leaf" "$(by_function 0 'shape_vla_leaf')" "shape_vla_leaf:1200"
+  # And the memo named them: each thread unwound its 15 paths (each twice
+  # before the memo learns it, and once per layout of the variable frame)
+  # and its set-up's allocations, not its 2400 allocations.
+  expect_eq "the threads' unwinds add up" "$(q "$db" "select sum(stack_unwinds) from threads")" \
+    "$(q "$db" "select stack_unwinds from processes")"
+  q "$db" "select thread_id, allocs, stack_unwinds from threads"
+  expect_eq "each thread unwound, but a few dozen times" \
+    "$(q "$db" "select count(*) from threads where allocs >= 2400 and stack_unwinds between 15 and 120")" 2
   ;;
 a_leak_through_an_allocation_wrapper_names_the_wrappers_caller)
   db=$tmp/run.db

@@ -738,6 +738,12 @@ static size_t collector_drain_slot(struct collector *c, struct image *im, struct
         }
         ts->dirty = true;
     }
+    uint64_t unwinds = ring_unwinds(ring);
+    if (unwinds > ts->stack_unwinds) {
+        im->st->stack_unwinds += unwinds - ts->stack_unwinds;
+        ts->stack_unwinds = unwinds;
+        ts->dirty = true;
+    }
     bool closed = atomic_load_explicit(&ring->state, memory_order_acquire) == RING_STATE_CLOSED;
     bool dead = false;
     if (!closed && check_dead && got == 0) {

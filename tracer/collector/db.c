@@ -42,7 +42,7 @@ static const char *const db_statements[STMT_COUNT] = {
         "UPDATE processes SET records=?, dropped_records=?, stacks=?, stacks_truncated=?, "
         "untracked_frees=?, max_lag_ns=?, last_ts_ns=?, trace_slots=?, late_batches=?, "
         "ring_waits=?, ring_wait_ns=?, max_visit_gap_ns=?, corruption_events=?, "
-        "corruption_aggregated=? WHERE process_id=?",
+        "corruption_aggregated=?, stack_unwinds=? WHERE process_id=?",
     [STMT_PROCESS_END] =
         "UPDATE processes SET end_ns=?, end_reason=?, lost_no_slot=? WHERE process_id=?",
     [STMT_CLASS] =
@@ -50,7 +50,7 @@ static const char *const db_statements[STMT_COUNT] = {
     [STMT_SERIES] = "INSERT OR REPLACE INTO class_series VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [STMT_SITE] = "INSERT OR REPLACE INTO sites VALUES (?,?,?,?,?,?,?,?,?,?,?)",
     [STMT_STACK] = "INSERT OR REPLACE INTO stacks VALUES (?,?,?,?,?,?,?)",
-    [STMT_THREAD] = "INSERT OR REPLACE INTO threads VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [STMT_THREAD] = "INSERT OR REPLACE INTO threads VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [STMT_SIZE] = "INSERT OR REPLACE INTO size_histogram VALUES (?,?,?,?)",
     [STMT_LIFETIME] = "INSERT OR REPLACE INTO lifetimes VALUES (?,?,?,?,?)",
     [STMT_PAIR] = "INSERT OR REPLACE INTO thread_pairs VALUES (?,?,?,?,?)",
@@ -537,8 +537,8 @@ static void db_write_threads(struct db *db, int64_t pid, struct proc_state *p)
                              (sqlite3_int64)t->alloc_bytes, (sqlite3_int64)t->freed_bytes,
                              (sqlite3_int64)t->cross_thread_frees, (sqlite3_int64)t->records,
                              (sqlite3_int64)t->dropped, (sqlite3_int64)t->ring_waits,
-                             (sqlite3_int64)t->ring_wait_ns};
-        db_bind_int64s(s, 6, v, 9);
+                             (sqlite3_int64)t->ring_wait_ns, (sqlite3_int64)t->stack_unwinds};
+        db_bind_int64s(s, 6, v, 10);
         db_step(db, s);
         t->dirty = false;
         t->row_written = true;
@@ -672,8 +672,9 @@ void db_write_state(struct db *db, int64_t process_id, struct proc_state *p, uin
                          (sqlite3_int64)p->late_batches, (sqlite3_int64)p->ring_waits,
                          (sqlite3_int64)p->ring_wait_ns, (sqlite3_int64)p->max_visit_gap_ns,
                          (sqlite3_int64)p->corruption_events,
-                         (sqlite3_int64)p->corruption_aggregated, process_id};
-    db_bind_int64s(s, 1, v, 15);
+                         (sqlite3_int64)p->corruption_aggregated,
+                         (sqlite3_int64)p->stack_unwinds, process_id};
+    db_bind_int64s(s, 1, v, 16);
     db_step(db, s);
 }
 

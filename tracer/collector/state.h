@@ -102,6 +102,7 @@ struct thread_state {
     uint64_t start_ns, end_ns;
     uint64_t allocs, frees, alloc_bytes, freed_bytes, cross_thread_frees, records, dropped;
     uint64_t ring_waits, ring_wait_ns; /* its full-ring waits (lossless), as its ring counts them */
+    uint64_t stack_unwinds;            /* stacks it unwound (its stack memo missed), as its ring counts them */
     bool dirty;
     bool row_written;  /* its row is in the database under start_ns: the key stays */
 };
@@ -210,6 +211,7 @@ struct proc_state {
      * did not visit this image's rings). late_batches: batches read more
      * than the budget after their newest event. */
     uint64_t ring_waits, ring_wait_ns, late_batches, max_visit_gap_ns;
+    uint64_t stack_unwinds;  /* stacks its threads unwound: allocations the stack memo missed */
     uint64_t slots;          /* thread slots the image's segments hold */
 };
 
