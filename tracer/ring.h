@@ -153,19 +153,33 @@ static inline bool ring_push_fast(ring_t *ring, const record_t *recs, size_t n)
     return true;
 }
 
-/* ring_push_fast for one record given as words (record_words_t): each
- * word is stored into the slot as it is, never staged in memory first. */
-static inline bool ring_push_fast_words(ring_t *ring, record_words_t w)
+/* The producer's own head (it is the only writer), for ring_fast_room. */
+static inline uint64_t ring_head_mine(const ring_t *ring)
 {
-    uint64_t head = atomic_load_explicit(&ring->head, memory_order_relaxed); /* ours */
-    if (!ring_fast_room(ring, head, 1))
-        return false;
+    return atomic_load_explicit(&ring->head, memory_order_relaxed);
+}
+
+/* Writes one record given as words into slot `head` and publishes it;
+ * head is ring_head_mine's, and ring_fast_room said yes for it. */
+static inline void ring_put_words(ring_t *ring, uint64_t head, record_words_t w)
+{
     char *slot = (char *)&ring_slots(ring)[head & (ring->capacity - 1)];
     memcpy(slot, &w.w[0], 8);
     memcpy(slot + 8, &w.w[1], 8);
     memcpy(slot + 16, &w.w[2], 8);
     memcpy(slot + 24, &w.w[3], 8);
+    /* Release: the slot writes happen-before the consumer sees this head. */
     atomic_store_explicit(&ring->head, head + 1, memory_order_release);
+}
+
+/* ring_push_fast for one record given as words (record_words_t): each
+ * word is stored into the slot as it is, never staged in memory first. */
+static inline bool ring_push_fast_words(ring_t *ring, record_words_t w)
+{
+    uint64_t head = ring_head_mine(ring);
+    if (!ring_fast_room(ring, head, 1))
+        return false;
+    ring_put_words(ring, head, w);
     return true;
 }
 

@@ -53,20 +53,35 @@ static inline void stamp_init(stamp_window_t *w, uint32_t window)
     *w = (stamp_window_t){.window = window != 0 ? window : 1};
 }
 
+/* stamp_guess's answer without its effects, for a caller that may still
+ * back out (tracer.c's free fast path): the next guess, or 0 where
+ * stamp_guess gives none. stamp_take then makes it handed out. */
+static inline uint64_t stamp_peek(const stamp_window_t *w, uint64_t floor_ns)
+{
+    if (w->left == 0)
+        return 0;
+    uint64_t guess = w->guess_ns + w->step_ns;
+    return guess + STAMP_FLOOR_SLACK_NS < floor_ns ? 0 : guess;
+}
+
+static inline void stamp_take(stamp_window_t *w, uint64_t guess)
+{
+    w->left--;
+    w->guess_ns = guess;
+}
+
 /* The next guess, or 0 when the clock must be read: the window is used
  * up, or the guess trails floor_ns (the coarse clock; 0: none) by more
  * than the slack. */
 static inline uint64_t stamp_guess(stamp_window_t *w, uint64_t floor_ns)
 {
-    if (w->left == 0)
-        return 0;
-    uint64_t guess = w->guess_ns + w->step_ns;
-    if (guess + STAMP_FLOOR_SLACK_NS < floor_ns) {
-        w->paused = true;
+    uint64_t guess = stamp_peek(w, floor_ns);
+    if (guess == 0) {
+        if (w->left != 0)
+            w->paused = true; /* the guess trailed the floor */
         return 0;
     }
-    w->left--;
-    w->guess_ns = guess;
+    stamp_take(w, guess);
     return guess;
 }
 
@@ -89,10 +104,14 @@ static inline void stamp_restart(stamp_window_t *w, uint64_t now, bool keep_step
 
 /* ts made the thread's next time: later than *last, every time it handed
  * out or adopted before. */
+static inline uint64_t stamp_next(uint64_t last, uint64_t ts)
+{
+    return ts <= last ? last + 1 : ts;
+}
+
 static inline uint64_t stamp_advance(uint64_t *last, uint64_t ts)
 {
-    if (ts <= *last)
-        ts = *last + 1;
+    ts = stamp_next(*last, ts);
     *last = ts;
     return ts;
 }
