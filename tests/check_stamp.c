@@ -4,6 +4,7 @@
  * coarse clock forces a read; times only increase; and a time that must
  * pass another thread's does, unless that one is too far ahead to be a
  * clock's. The clock readings are plain numbers here. */
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "check_support.h"
@@ -101,6 +102,37 @@ START_TEST(a_guess_within_the_slack_of_the_coarse_clock_stands)
 }
 END_TEST
 
+/* Whether two windows are in the same state, field by field. */
+static bool same_window(const stamp_window_t *a, const stamp_window_t *b)
+{
+    return a->read_ns == b->read_ns && a->guess_ns == b->guess_ns && a->step_ns == b->step_ns &&
+           a->left == b->left && a->window == b->window && a->paused == b->paused;
+}
+
+START_TEST(a_peeked_guess_changes_nothing_until_it_is_taken)
+{
+    /* The tracer's free fast path peeks, may back out, and then the
+     * general path guesses: both must see the same window. */
+    stamp_window_t w, same;
+    window_at_100_ns_a_record(&w);
+    same = w;
+    ck_assert_uint_eq(stamp_peek(&w, 0), 1500);
+    ck_assert_uint_eq(stamp_peek(&w, 0), 1500);
+    ck_assert(same_window(&w, &same));
+    /* Taking it is stamp_guess. */
+    stamp_take(&w, 1500);
+    ck_assert_uint_eq(stamp_guess(&same, 0), 1500);
+    ck_assert(same_window(&w, &same));
+    /* Where stamp_guess gives none, peeking gives none either and leaves
+     * the pause for stamp_guess to see. */
+    uint64_t far = 1600 + STAMP_FLOOR_SLACK_NS + 1;
+    ck_assert_uint_eq(stamp_peek(&w, far), 0);
+    ck_assert(!w.paused);
+    ck_assert_uint_eq(stamp_guess(&w, far), 0);
+    ck_assert(w.paused);
+}
+END_TEST
+
 START_TEST(a_window_of_one_reads_for_every_record)
 {
     stamp_window_t w;
@@ -170,6 +202,7 @@ static Suite *stamp_suite(void)
     tcase_add_test(tc, a_slow_window_cannot_make_the_next_run_far_ahead);
     tcase_add_test(tc, a_guess_that_trails_the_coarse_clock_forces_a_read_and_keeps_the_step);
     tcase_add_test(tc, a_guess_within_the_slack_of_the_coarse_clock_stands);
+    tcase_add_test(tc, a_peeked_guess_changes_nothing_until_it_is_taken);
     tcase_add_test(tc, a_window_of_one_reads_for_every_record);
     tcase_add_test(tc, a_reading_out_of_turn_starts_a_window_and_keeps_the_step);
     suite_add_tcase(s, tc);
