@@ -45,8 +45,8 @@ ORTHO_INLINE unsigned global_trace_class(const header_t *h)
 }
 
 /* Tells the tracer that p was just handed out through `entry` (p may be
- * NULL: nothing). Call only while trace_port_on. */
-void global_trace_alloc(void *p, trace_port_entry_t entry);
+ * NULL: nothing), and returns p. Call only while trace_port_on. */
+void *global_trace_alloc(void *p, trace_port_entry_t entry);
 /* Tells the tracer that p is about to be freed with `expected_size` (0:
  * unsized) if the free will accept it; a free that will be refused is not
  * a free. Call only while trace_port_on. */

@@ -935,14 +935,15 @@ ORTHO_INLINE void tracer_record_alloc(struct tracer_thread *t, void *p, uint64_t
  * found it without saving it: nothing on their common path can change it,
  * and the parts that can (binding a slot, unwinding, waiting on a full
  * ring) save it themselves. */
-void trace_port_alloc(void *p, uint64_t requested, uint64_t usable, unsigned cls,
-                      trace_port_entry_t entry, trace_port_tag_t *tag)
+void *trace_port_alloc(void *p, uint64_t requested, uint64_t usable, unsigned cls,
+                       trace_port_entry_t entry, trace_port_tag_t *tag)
 {
     struct tracer_thread *t = tracer_enter();
     if (t != NULL) {
         tracer_record_alloc(t, p, requested, usable, cls, entry, tag, NULL);
         tracer_leave(t);
     }
+    return p;
 }
 
 /* trace_port_free's general path: binding the thread, reading the clock,

@@ -85,8 +85,10 @@ typedef enum {
 
 /* p (user pointer) was just handed out through `entry`: `requested` bytes
  * asked for, `usable` bytes it may use, in class `cls` (or
- * TRACE_PORT_CLASS_LARGE). The hook fills *tag. */
-void trace_port_alloc(void *p, uint64_t requested, uint64_t usable, unsigned cls,
+ * TRACE_PORT_CLASS_LARGE). The hook fills *tag, and returns p, so that an
+ * allocator path that ends in the hook can end in a tail call (no frame
+ * of its own to keep p in). */
+void *trace_port_alloc(void *p, uint64_t requested, uint64_t usable, unsigned cls,
                       trace_port_entry_t entry, trace_port_tag_t *tag);
 
 /* p, a live block the allocator has validated and is about to free, with
