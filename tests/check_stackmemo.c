@@ -220,6 +220,43 @@ START_TEST(two_chains_at_one_anchor_are_both_remembered)
 }
 END_TEST
 
+START_TEST(three_call_sites_taking_turns_at_one_anchor_are_each_found)
+{
+    /* The way that hit last is tried first, the one before it second, the
+     * rest after: whichever order the sites come in, each finds its own. */
+    reset();
+    size_t words[] = {2, 8};
+    for (unsigned k = 0; k < 3; k++) {
+        void *chain[] = {ra(1), ra(200 + k)};
+        place(chain, words, 2);
+        ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, chain, 2, 1, 60 + k));
+    }
+    const unsigned order[] = {0, 1, 0, 1, 2, 2, 0, 2, 1, 1, 0, 0, 2, 1, 2, 0};
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        void *chain[] = {ra(1), ra(200 + order[i])};
+        place(chain, words, 2);
+        ck_assert_msg(stackmemo_find(&memo, anchor(0), &bounds) == 60 + order[i],
+                      "turn %zu: site %u not found", i, order[i]);
+    }
+    void *other[] = {ra(1), ra(299)};
+    place(other, words, 2);
+    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0), &bounds), 0);
+}
+END_TEST
+
+START_TEST(an_anchor_that_is_not_word_aligned_is_neither_learned_nor_found)
+{
+    reset();
+    void *ras[] = {ra(1)};
+    size_t words[] = {4};
+    place(ras, words, 1);
+    ck_assert(!stackmemo_learn(&memo, anchor(0) + 4, &bounds, ras, 1, 0, 3));
+    ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, ras, 1, 0, 3));
+    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0) + 4, &bounds), 0);
+    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0), &bounds), 3);
+}
+END_TEST
+
 START_TEST(a_full_set_replaces_its_oldest_way_first)
 {
     reset();
@@ -309,6 +346,8 @@ Suite *stackmemo_suite(void)
     tcase_add_test(tc, an_empty_or_too_long_chain_or_id_0_is_not_learned);
     tcase_add_test(tc, a_return_address_seen_twice_is_found_at_its_own_slot_above_the_last);
     tcase_add_test(tc, two_chains_at_one_anchor_are_both_remembered);
+    tcase_add_test(tc, three_call_sites_taking_turns_at_one_anchor_are_each_found);
+    tcase_add_test(tc, an_anchor_that_is_not_word_aligned_is_neither_learned_nor_found);
     tcase_add_test(tc, a_full_set_replaces_its_oldest_way_first);
     tcase_add_test(tc, a_stack_is_offered_for_learning_on_its_second_capture);
     tcase_add_test(tc, a_stack_whose_scan_failed_is_not_scanned_again);

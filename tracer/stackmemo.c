@@ -29,10 +29,16 @@ bool stackmemo_thread_bounds(stackmemo_bounds_t *bounds)
 STACKMEMO_NO_ASAN ORTHO_NOINLINE uint32_t stackmemo_find_other_ways(stackmemo_t *memo, unsigned set,
                                                                    uintptr_t here)
 {
-    unsigned last = memo->last_hit[set];
+    unsigned last = memo->last_hit[set], prev = memo->prev_hit[set];
+    if (prev != last && stackmemo_way_hits(memo, set, prev, here)) {
+        memo->prev_hit[set] = (uint8_t)last;
+        memo->last_hit[set] = (uint8_t)prev;
+        return memo->entries[set][prev].id;
+    }
     for (unsigned way = 0; way < STACKMEMO_WAYS; way++) {
-        if (way == last || !stackmemo_way_hits(memo, set, way, here))
+        if (way == last || way == prev || !stackmemo_way_hits(memo, set, way, here))
             continue;
+        memo->prev_hit[set] = (uint8_t)last;
         memo->last_hit[set] = (uint8_t)way;
         return memo->entries[set][way].id;
     }
@@ -40,13 +46,13 @@ STACKMEMO_NO_ASAN ORTHO_NOINLINE uint32_t stackmemo_find_other_ways(stackmemo_t 
 }
 
 /* Finds each return address of ras above the previous one's slot, filling
- * e's offsets and values. false if one is missing within the scan limit or
+ * e's slots (in words) and values. false if one is missing within the scan limit or
  * the stack's top. */
 STACKMEMO_NO_ASAN static bool stackmemo_locate(stackmemo_entry_t *e, uintptr_t here,
                                                uintptr_t top, void *const *ras, int count)
 {
-    /* Word-aligned start: return addresses are stored 8-byte aligned. */
-    uintptr_t at = (here + 7) & ~(uintptr_t)7;
+    /* here is word-aligned (stackmemo_inside), as return addresses are. */
+    uintptr_t at = here;
     for (int i = 0; i < count; i++) {
         uint64_t want = (uint64_t)(uintptr_t)ras[i];
         uintptr_t limit = at + (uintptr_t)STACKMEMO_SCAN_WORDS * 8;
@@ -54,9 +60,9 @@ STACKMEMO_NO_ASAN static bool stackmemo_locate(stackmemo_entry_t *e, uintptr_t h
             limit = top - 8;
         while (at <= limit && *(const volatile uint64_t *)at != want)
             at += 8;
-        if (at > limit || at - here > UINT32_MAX)
+        if (at > limit || (at - here) / 8 > UINT32_MAX)
             return false;
-        e->offset[i] = (uint32_t)(at - here);
+        e->word[i] = (uint32_t)((at - here) / 8);
         e->value[i] = want;
         at += 8;
     }
@@ -64,7 +70,7 @@ STACKMEMO_NO_ASAN static bool stackmemo_locate(stackmemo_entry_t *e, uintptr_t h
      * whenever the last slot does. */
     uint32_t padded = ((uint32_t)count + STACKMEMO_GROUP - 1) / STACKMEMO_GROUP * STACKMEMO_GROUP;
     for (uint32_t i = (uint32_t)count; i < padded; i++) {
-        e->offset[i] = e->offset[count - 1];
+        e->word[i] = e->word[count - 1];
         e->value[i] = e->value[count - 1];
     }
     e->count = padded;
@@ -95,7 +101,7 @@ bool stackmemo_learn(stackmemo_t *memo, uintptr_t here, const stackmemo_bounds_t
     if (!stackmemo_locate(e, here, bounds->hi, ras, count))
         return false;
     e->id = id;
-    tag->key_offset = e->offset[key];
+    tag->key_word = e->word[key];
     tag->key_low = (uint32_t)e->value[key];
     tag->here = here;
     memo->next_way[set] = (uint8_t)((way + 1) % STACKMEMO_WAYS);

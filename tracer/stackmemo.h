@@ -60,7 +60,7 @@ _Static_assert(STACKMEMO_MAX_FRAMES % STACKMEMO_GROUP == 0, "a full chain is who
 typedef struct stackmemo_entry {
     uint32_t id;                            /* stack id to reuse */
     uint32_t count;                         /* slots to check: a multiple of STACKMEMO_GROUP */
-    uint32_t offset[STACKMEMO_MAX_FRAMES];  /* slot address - here, bytes */
+    uint32_t word[STACKMEMO_MAX_FRAMES];    /* (slot address - here) / 8: here is word-aligned */
     uint64_t value[STACKMEMO_MAX_FRAMES];   /* the return address found there */
 } stackmemo_entry_t;
 
@@ -69,7 +69,7 @@ typedef struct stackmemo_entry {
  * call sites at the same depth apart). */
 typedef struct stackmemo_tag {
     uint64_t here;       /* anchor; 0: empty way */
-    uint32_t key_offset; /* key slot - here, bytes */
+    uint32_t key_word;   /* (key slot - here) / 8 */
     uint32_t key_low;    /* low half of the return address in the key slot */
 } stackmemo_tag_t;
 
@@ -78,6 +78,7 @@ typedef struct stackmemo {
     stackmemo_entry_t entries[STACKMEMO_SETS][STACKMEMO_WAYS];
     uint8_t next_way[STACKMEMO_SETS];             /* round-robin replacement per set */
     uint8_t last_hit[STACKMEMO_SETS];             /* the way that hit last per set: tried first */
+    uint8_t prev_hit[STACKMEMO_SETS];             /* the one that hit before it: tried second */
     uint64_t seen[STACKMEMO_ID_BITS / 64];        /* ids captured once (stackmemo_offer) */
     uint64_t unlearnable[STACKMEMO_ID_BITS / 64]; /* ids whose scan failed */
 } stackmemo_t;
@@ -137,9 +138,26 @@ STACKMEMO_INLINE unsigned stackmemo_set(uintptr_t here)
     return (unsigned)((here >> 4) ^ (here >> 9)) & (STACKMEMO_SETS - 1);
 }
 
+/* Whether the memo may use `here`: inside the bounds, and word-aligned (a
+ * frame address always is), as slots are counted in words from it. */
 STACKMEMO_INLINE bool stackmemo_inside(const stackmemo_bounds_t *bounds, uintptr_t here)
 {
-    return bounds->hi != 0 && here >= bounds->lo && here < bounds->hi;
+    return bounds->hi != 0 && here >= bounds->lo && here < bounds->hi && here % 8 == 0;
+}
+
+/* A stack word as the memo reads it: whatever the frame's owner stored
+ * there (a return address, or a local of any type), hence may_alias. */
+typedef uint64_t __attribute__((may_alias)) stackmemo_word_t;
+
+/* The stack word `word` words above here (a word-aligned anchor). Slots
+ * are kept in words, not bytes, so that the read is one instruction
+ * (here + 8 x word is an x86 address mode): a byte offset needed an add
+ * too, a fifth of each slot's check. Not volatile, which made GCC compute
+ * each address apart from its load: nothing between the reads of one
+ * find writes the stack words they read (the callers' frames). */
+STACKMEMO_INLINE uint64_t stackmemo_word_at(uintptr_t here, uint32_t word)
+{
+    return ((const stackmemo_word_t *)here)[word];
 }
 
 /* The stack word of e's slot i, XOR the return address the memo expects
@@ -147,7 +165,7 @@ STACKMEMO_INLINE bool stackmemo_inside(const stackmemo_bounds_t *bounds, uintptr
 STACKMEMO_INLINE uint64_t stackmemo_slot_diff(const stackmemo_entry_t *e, uintptr_t here,
                                               uint32_t i)
 {
-    return *(const volatile uint64_t *)(here + e->offset[i]) ^ e->value[i];
+    return stackmemo_word_at(here, e->word[i]) ^ e->value[i];
 }
 
 /* Whether every slot of e still holds its return address. A group of four
@@ -164,24 +182,20 @@ STACKMEMO_INLINE bool stackmemo_holds(const stackmemo_entry_t *e, uintptr_t here
     return true;
 }
 
-/* The low half of the stack word at here + offset. */
-STACKMEMO_INLINE uint32_t stackmemo_key_at(uintptr_t here, uint32_t offset)
-{
-    return (uint32_t)*(const volatile uint64_t *)(here + offset);
-}
-
 /* Whether way `way` of `set` holds a chain that is on the stack at here. */
 STACKMEMO_INLINE bool stackmemo_way_hits(const stackmemo_t *memo, unsigned set, unsigned way,
                                          uintptr_t here)
 {
     const stackmemo_tag_t *tag = &memo->tags[set][way];
-    return tag->here == here && stackmemo_key_at(here, tag->key_offset) == tag->key_low &&
+    return tag->here == here && (uint32_t)stackmemo_word_at(here, tag->key_word) == tag->key_low &&
            stackmemo_holds(&memo->entries[set][way], here);
 }
 
-/* stackmemo_find past the way that hit last: tries the set's other ways,
- * and remembers the one that hits. Out of line: the common find never
- * needs it, and its loop would cost that find saved registers. */
+/* stackmemo_find past the way that hit last: tries the one that hit before
+ * it (two call sites taking turns at one anchor, as sqlite3's do), then
+ * the set's other ways, and remembers the one that hits. Out of line: the
+ * common find never needs it, and its loop would cost that find saved
+ * registers. */
 uint32_t stackmemo_find_other_ways(stackmemo_t *memo, unsigned set, uintptr_t here);
 
 /* The stack id learned for `here` whose every slot still holds its return
