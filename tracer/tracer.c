@@ -269,8 +269,7 @@ static inline uint64_t tracer_stamp(struct tracer_thread *t)
 /* tracer_after when ts does not pass `other`: the thread's guesses may
  * trail (by up to the coarse clock's age, which grows when the collector
  * gets no CPU), so the clock is read. */
-static ORTHO_NOINLINE uint64_t tracer_after_slow(struct tracer_thread *t, uint64_t ts,
-                                                 uint64_t other)
+static ORTHO_COLD uint64_t tracer_after_slow(struct tracer_thread *t, uint64_t ts, uint64_t other)
 {
     uint64_t now = tracer_clock(t);
     stamp_restart(&t->stamp, now, true);
@@ -313,7 +312,7 @@ static void tracer_adopt_handoff(struct tracer_thread *t)
 
 /* tracer_push when the inline push could not: a full ring (wait or drop),
  * a pending drop marker, a wrap, a framed event. Waiting may set errno. */
-static ORTHO_NOINLINE void tracer_push_slow(struct tracer_thread *t, const record_t *recs, size_t n)
+static ORTHO_COLD void tracer_push_slow(struct tracer_thread *t, const record_t *recs, size_t n)
 {
     int saved = errno;
     if (tracer.drop)
@@ -383,7 +382,7 @@ static double tracer_ln(double x)
 
 /* Bytes to the next sampled allocation: exponential with mean sample_bytes,
  * as heapprofd and jemalloc do, so every byte has the same chance. */
-static int64_t tracer_next_sample_gap(segment_slot_t *slot)
+static ORTHO_COLD int64_t tracer_next_sample_gap(segment_slot_t *slot)
 {
     double u = tracer_uniform(&slot->rng);
     if (u <= 0.0)
@@ -403,7 +402,7 @@ static int64_t tracer_next_sample_gap(segment_slot_t *slot)
  * thread's life, and in a fork child, whose thread runs on the same stack
  * at the same address: finding them costs the main thread a read of
  * /proc/self/maps (glibc's pthread_getattr_np). */
-static ORTHO_NOINLINE void tracer_memo_prepare(struct tracer_thread *t)
+static ORTHO_COLD void tracer_memo_prepare(struct tracer_thread *t)
 {
     int saved = errno; /* mapping and pthread_getattr_np may set it; malloc's caller must not see it */
     t->memo_ready = true;
@@ -468,7 +467,7 @@ static struct tracer_thread *tracer_bind_slot(struct tracer_thread *t, uint32_t 
 /* Claims a free slot for the calling thread, adding a segment when every
  * slot is taken; NULL if none can be had (drop mode: counted) or tracing
  * stopped while waiting for one. */
-static struct tracer_thread *tracer_bind(struct tracer_thread *t)
+static ORTHO_COLD struct tracer_thread *tracer_bind(struct tracer_thread *t)
 {
     segment_t *seg = tracer.seg;
     uint32_t tid = prim_thread_id();
@@ -725,8 +724,7 @@ ORTHO_INLINE int tracer_unwind(const struct tracer_thread *t, void **pcs, int wa
  * the hook (a slot below the anchor) and pcs[2] the first return address
  * above it. Kept out of the hooks so that a memo hit pays for none of
  * this frame's 3 KiB and saved registers. */
-static ORTHO_NOINLINE uint32_t tracer_capture_unwind(struct tracer_thread *t, uintptr_t here,
-                                                     bool force)
+static ORTHO_COLD uint32_t tracer_capture_unwind(struct tracer_thread *t, uintptr_t here, bool force)
 {
     stackmemo_t *memo = t->memo_ready ? t->memo : NULL;
     if (ORTHO_UNLIKELY(tracer.fork_gate_missed))
