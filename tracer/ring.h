@@ -242,6 +242,10 @@ uint64_t ring_dropped(const ring_t *ring);
  * (either side may read): how often and how long the producer out-ran its
  * consumer. */
 uint64_t ring_waits(const ring_t *ring);
+uint64_t ring_wait_ns(const ring_t *ring);
+
+/* The stacks the producer unwound because its stack memo missed (either
+ * side may read: the collector stores it as stack_unwinds). */
 uint64_t ring_unwinds(const ring_t *ring);
 
 /* Counts one unwound stack of the producer's (the only writer). */
@@ -250,7 +254,6 @@ static inline void ring_count_unwind(ring_t *ring)
     atomic_store_explicit(&ring->unwinds, atomic_load_explicit(&ring->unwinds, memory_order_relaxed) + 1,
                           memory_order_relaxed);
 }
-uint64_t ring_wait_ns(const ring_t *ring);
 
 /* Invariant check for tests and the collector: header fields consistent
  * and 0 <= head - tail <= capacity. Call it from the consumer (or with the

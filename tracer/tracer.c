@@ -760,11 +760,12 @@ static ORTHO_COLD uint32_t tracer_capture_unwind(struct tracer_thread *t, uintpt
  * function of its own, its call, prologue and epilogue were some 20
  * instructions an allocation, jq). The rest is tracer_capture_unwind's.
  *
- * Why any hook's frame serves as the anchor, for one memo: a frame
- * address is where the hook's caller's return address sits below (the
- * frame pointer, which __builtin_frame_address makes the hook keep), so
- * whichever hook captures at a given address, the memo's first slot
- * names the code that called it, and each further slot its caller. */
+ * Why the frame of any function it is inlined into serves as the anchor
+ * of one memo: that function's caller's return address sits just above
+ * its frame address (the frame pointer, which __builtin_frame_address
+ * makes it keep), so whichever function captures at a given address, the
+ * memo's first slot names the code that called it, and each further slot
+ * that code's caller. */
 ORTHO_INLINE uint32_t tracer_capture(struct tracer_thread *t, uint64_t bytes, bool force,
                                      unsigned *flags)
 {
@@ -776,8 +777,8 @@ ORTHO_INLINE uint32_t tracer_capture(struct tracer_thread *t, uint64_t bytes, bo
         slot->sample_countdown = tracer_next_sample_gap(slot);
         *flags |= RECORD_FLAG_SAMPLED;
     }
-    /* The memo is keyed by this frame's address: the same call path puts
-     * it at the same place. A hit names the stack without unwinding. */
+    /* The memo is keyed by the hook's frame address: the same call path
+     * puts it at the same place. A hit names the stack without unwinding. */
     uintptr_t here = (uintptr_t)__builtin_frame_address(0);
     /* A forced stack (a corruption report) may come from a signal
      * handler: it does without the memo, neither reading /proc to set it
