@@ -173,6 +173,7 @@ STACKMEMO_INLINE uint64_t stackmemo_slot_diff(const stackmemo_entry_t *e, uintpt
  * with a branch per slot the checks were 135 of the 214 instructions of a
  * find (jq, some 20 slots a find). The chain is padded to whole groups
  * (stackmemo_locate), so there is no remainder to check one by one. */
+_Static_assert(STACKMEMO_GROUP == 4, "stackmemo_holds tests four slots at a time");
 STACKMEMO_INLINE bool stackmemo_holds(const stackmemo_entry_t *e, uintptr_t here)
 {
     for (uint32_t i = 0; i < e->count; i += STACKMEMO_GROUP)

@@ -850,12 +850,19 @@ static uint32_t tracer_stack_id(struct tracer_thread *t, void *const *pcs, int f
 
 /* ---- hooks --------------------------------------------------------------- */
 
+/* Whether a call on this thread must not be traced: it is nested inside a
+ * hook, or tracing is off. */
+ORTHO_INLINE bool tracer_quiet(const struct tracer_thread *t)
+{
+    return t->busy || !__atomic_load_n(&trace_port_on, __ATOMIC_RELAXED);
+}
+
 /* Enters a hook: the thread's binding, or NULL when this call must not be
- * traced (nested inside a hook, tracing off, no slot). */
+ * traced (tracer_quiet, or no slot). */
 ORTHO_INLINE struct tracer_thread *tracer_enter(void)
 {
     struct tracer_thread *t = &tracer_self_state;
-    if (t->busy || !__atomic_load_n(&trace_port_on, __ATOMIC_RELAXED))
+    if (tracer_quiet(t))
         return NULL;
     t->busy = 1;
     if (tracer_self() == NULL) {
@@ -941,14 +948,23 @@ ORTHO_INLINE void tracer_record_alloc(struct tracer_thread *t, void *p, uint64_t
  * The class and the entry point share one argument (the class in the low
  * 16 bits), so that trace_port_alloc passes its six in registers and ends
  * in a jump here. Its frame is the memo's anchor. */
+#define TRACER_CLASS_BITS 16u
+
+/* tracer_alloc_hook's class-and-entry argument. */
+ORTHO_INLINE unsigned tracer_class_entry(unsigned cls, unsigned entry)
+{
+    return (cls & ((1u << TRACER_CLASS_BITS) - 1)) | entry << TRACER_CLASS_BITS;
+}
+
 static ORTHO_NOINLINE void *tracer_alloc_hook(void *p, uint64_t requested, uint64_t usable,
                                               unsigned cls_entry, trace_port_tag_t *tag,
                                               const record_realloc_from_t *from)
 {
     struct tracer_thread *t = tracer_enter();
     if (t != NULL) {
-        tracer_record_alloc(t, p, requested, usable, cls_entry & 0xffffu, cls_entry >> 16, tag,
-                            from);
+        tracer_record_alloc(t, p, requested, usable,
+                            cls_entry & ((1u << TRACER_CLASS_BITS) - 1),
+                            cls_entry >> TRACER_CLASS_BITS, tag, from);
         tracer_leave(t);
     }
     return p;
@@ -957,8 +973,7 @@ static ORTHO_NOINLINE void *tracer_alloc_hook(void *p, uint64_t requested, uint6
 void *trace_port_alloc(void *p, uint64_t requested, uint64_t usable, unsigned cls,
                        trace_port_entry_t entry, trace_port_tag_t *tag)
 {
-    return tracer_alloc_hook(p, requested, usable, (cls & 0xffffu) | (unsigned)entry << 16, tag,
-                             NULL);
+    return tracer_alloc_hook(p, requested, usable, tracer_class_entry(cls, entry), tag, NULL);
 }
 
 /* trace_port_free's general path: binding the thread, reading the clock,
@@ -1011,7 +1026,7 @@ void trace_port_free(const void *p, uint64_t requested, unsigned cls, const trac
 {
     (void)requested; /* the collector knows it from the ALLOC */
     struct tracer_thread *t = &tracer_self_state;
-    if (t->busy || !__atomic_load_n(&trace_port_on, __ATOMIC_RELAXED))
+    if (tracer_quiet(t))
         return;
     /* busy while the record is written: a signal handler's free in the
      * middle must not write the same slot. */
@@ -1025,14 +1040,12 @@ void trace_port_free(const void *p, uint64_t requested, unsigned cls, const trac
 void trace_port_resized(void *p, uint64_t requested, uint64_t usable, unsigned cls,
                         trace_port_tag_t *tag, const trace_port_tag_t *old, unsigned old_cls)
 {
-    if (tracer_self_state.busy || !__atomic_load_n(&trace_port_on, __ATOMIC_RELAXED))
-        return;
     record_realloc_from_t from = {.old_addr = (uint64_t)(uintptr_t)p,
                                   .old_alloc_ts_ns = old->alloc_ts_ns,
                                   .new_usable_bytes = usable,
                                   .old_class_index = (uint8_t)tracer_record_class(old_cls)};
-    tracer_alloc_hook(p, requested, usable, (cls & 0xffffu) | (unsigned)RECORD_ENTRY_REALLOC << 16,
-                      tag, &from);
+    tracer_alloc_hook(p, requested, usable, tracer_class_entry(cls, RECORD_ENTRY_REALLOC), tag,
+                      &from);
 }
 
 /* The record kind of each trace port event. */
@@ -1126,7 +1139,7 @@ void trace_port_corruption(const char *call, const char *kind, const void *p, un
 void trace_port_thread_exit(void)
 {
     struct tracer_thread *t = &tracer_self_state;
-    if (!tracer_bound(t) || t->busy || !__atomic_load_n(&trace_port_on, __ATOMIC_RELAXED))
+    if (!tracer_bound(t) || tracer_quiet(t))
         return;
     t->busy = 1;
     tracer_push_thread_record(t, RECORD_THREAD_EXIT);

@@ -676,6 +676,19 @@ static void collector_give_back(segment_slot_t *slot, const segment_geometry_t *
         madvise((void *)lo, hi - lo, MADV_REMOVE);
 }
 
+/* Adds to *total what a counter its producer keeps in its ring grew by
+ * since *seen, the last reading, which becomes `now`. Only growth counts:
+ * the ring is the program's memory, and a smaller value (overwritten) is
+ * not believed. true if it grew. */
+static bool collector_take_growth(uint64_t now, uint64_t *seen, uint64_t *total)
+{
+    if (now <= *seen)
+        return false;
+    *total += now - *seen;
+    *seen = now;
+    return true;
+}
+
 /* Drains one batch from slot `index` of im's segment s. A ring whose
  * header no longer describes the ring registered sets im->damage and
  * gives nothing. */
@@ -724,26 +737,14 @@ static size_t collector_drain_slot(struct collector *c, struct image *im, struct
         ts->dropped = dropped;
         ts->dirty = true;
     }
-    /* How often and how long the thread waited on its full ring: the
-     * process's counts, so only growth is believed. */
-    uint64_t waits = ring_waits(ring), wait_ns = ring_wait_ns(ring);
-    if (waits > ts->ring_waits || wait_ns > ts->ring_wait_ns) {
-        if (waits > ts->ring_waits) {
-            im->st->ring_waits += waits - ts->ring_waits;
-            ts->ring_waits = waits;
-        }
-        if (wait_ns > ts->ring_wait_ns) {
-            im->st->ring_wait_ns += wait_ns - ts->ring_wait_ns;
-            ts->ring_wait_ns = wait_ns;
-        }
+    /* How often and how long the thread waited on its full ring, and how
+     * often it unwound a stack: the process's counts, so only growth is
+     * believed. */
+    bool grew = collector_take_growth(ring_waits(ring), &ts->ring_waits, &im->st->ring_waits);
+    grew |= collector_take_growth(ring_wait_ns(ring), &ts->ring_wait_ns, &im->st->ring_wait_ns);
+    grew |= collector_take_growth(ring_unwinds(ring), &ts->stack_unwinds, &im->st->stack_unwinds);
+    if (grew)
         ts->dirty = true;
-    }
-    uint64_t unwinds = ring_unwinds(ring);
-    if (unwinds > ts->stack_unwinds) {
-        im->st->stack_unwinds += unwinds - ts->stack_unwinds;
-        ts->stack_unwinds = unwinds;
-        ts->dirty = true;
-    }
     bool closed = atomic_load_explicit(&ring->state, memory_order_acquire) == RING_STATE_CLOSED;
     bool dead = false;
     if (!closed && check_dead && got == 0) {
