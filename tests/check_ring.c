@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "check_support.h"
+#include "lock.h" /* lock_cpu_relax */
 #include "prim.h"
 #include "record.h"
 #include "ring.h"
@@ -29,6 +30,9 @@
 #define THREADED_FRAME_EVERY 4096   /* every so many records, also push a framed event */
 #define THREADED_FRAME_PAYLOAD 3    /* continuation records in those events */
 #define POP_MAX (1 + RECORD_PAYLOAD_RECORDS_MAX) /* always enough for a whole event */
+#define WINDOWED_CAPACITY (4 * RING_WINDOW) /* a ring the producer rewinds */
+#define WINDOWED_THREADED_CAPACITY (16 * RING_WINDOW) /* four waits before it stops rewinding */
+#define WINDOWED_RECORDS 3000000ull /* records the windowed two-thread test moves */
 #define FORK_RECORDS 200000ull
 #define FORK_CAPACITY 256
 
@@ -399,6 +403,11 @@ END_TEST
  * every THREADED_FRAME_EVERY; the consumer checks every one. */
 struct threaded_run {
     ring_t *ring;
+    uint64_t records;            /* to move: THREADED_RECORDS unless set */
+    bool fast_first;             /* the producer tries the inline push first */
+    bool consumer_naps;          /* the consumer sleeps once, so the ring fills */
+    unsigned producer_work;      /* pause instructions a record: a program is slower than its collector */
+    uint64_t skips_seen;         /* windows the producer came back from, seen by the consumer */
     atomic_bool consumer_failed; /* set when the consumer stops early */
     uint64_t consumed;           /* sequence records seen, records */
     uint64_t frames;             /* framed events seen, events */
@@ -425,9 +434,12 @@ static void threaded_frame(record_t frame[1 + THREADED_FRAME_PAYLOAD], uint64_t 
 static void *threaded_producer(void *arg)
 {
     struct threaded_run *run = arg;
-    for (uint64_t seq = 0; seq < THREADED_RECORDS; seq++) {
+    for (uint64_t seq = 0; seq < run->records; seq++) {
         record_t r = seq_record(seq);
-        if (!ring_push_blocking(run->ring, &r, threaded_consumer_gone, run))
+        for (unsigned k = 0; k < run->producer_work; k++)
+            lock_cpu_relax();
+        if (!(run->fast_first && ring_push_fast(run->ring, &r, 1)) &&
+            !ring_push_blocking(run->ring, &r, threaded_consumer_gone, run))
             break;
         if (seq % THREADED_FRAME_EVERY == THREADED_FRAME_EVERY - 1) {
             record_t frame[1 + THREADED_FRAME_PAYLOAD];
@@ -445,9 +457,18 @@ static void *threaded_consumer(void *arg)
 {
     struct threaded_run *run = arg;
     static record_t out[POP_MAX];
-    uint64_t next = 0;
+    uint64_t next = 0, since_nap = 0;
     for (;;) {
+        uint64_t tail_before = atomic_load(&run->ring->tail);
         size_t got = ring_pop_batch(run->ring, out, POP_MAX);
+        if (got > 0 && atomic_load(&run->ring->tail) - tail_before > got)
+            run->skips_seen++; /* the pop stepped over the rest of a lap */
+        since_nap += got;
+        if (run->consumer_naps && since_nap >= 1000000) {
+            run->consumer_naps = false; /* once, until the producer has filled the ring and waits */
+            for (unsigned ms = 0; ms < 5000 && ring_waits(run->ring) == 0; ms++)
+                usleep(1000);
+        }
         if (got == 0) {
             if (ring_is_drained(run->ring))
                 return NULL;
@@ -489,6 +510,7 @@ START_TEST(a_producer_and_a_consumer_thread_move_ten_million_records_in_order)
     static struct threaded_run run;
     memset(&run, 0, sizeof run);
     run.ring = ring_init(mem, bytes, THREADED_CAPACITY);
+    run.records = THREADED_RECORDS;
     pthread_t producer, consumer;
     ck_assert_int_eq(pthread_create(&consumer, NULL, threaded_consumer, &run), 0);
     ck_assert_int_eq(pthread_create(&producer, NULL, threaded_producer, &run), 0);
@@ -501,6 +523,169 @@ START_TEST(a_producer_and_a_consumer_thread_move_ten_million_records_in_order)
     ck_assert(ring_is_drained(run.ring));
     ck_assert(ring_release(run.ring));
     ck_assert_uint_eq(atomic_load(&run.ring->state), RING_STATE_FREE);
+    free(mem);
+}
+END_TEST
+
+/* The same two threads over a ring of sixteen windows, the producer trying
+ * the inline push first and the consumer napping once: the
+ * producer goes back to the start whenever the consumer is close behind
+ * and runs on through the whole ring when it is not; every record and
+ * framed event still arrives once, in order. */
+START_TEST(two_threads_move_every_record_in_order_through_a_ring_that_rewinds)
+{
+    size_t bytes;
+    void *mem = ring_memory(WINDOWED_THREADED_CAPACITY, &bytes);
+    static struct threaded_run run;
+    memset(&run, 0, sizeof run);
+    run.ring = ring_init(mem, bytes, WINDOWED_THREADED_CAPACITY);
+    run.records = WINDOWED_RECORDS;
+    run.fast_first = true;
+    run.consumer_naps = true;
+    run.producer_work = 16;
+    pthread_t producer, consumer;
+    ck_assert_int_eq(pthread_create(&consumer, NULL, threaded_consumer, &run), 0);
+    ck_assert_int_eq(pthread_create(&producer, NULL, threaded_producer, &run), 0);
+    pthread_join(producer, NULL);
+    pthread_join(consumer, NULL);
+    ck_assert_msg(!atomic_load(&run.consumer_failed), "consumer: %s", run.error);
+    ck_assert_uint_eq(run.consumed, WINDOWED_RECORDS);
+    ck_assert_uint_eq(run.frames, WINDOWED_RECORDS / THREADED_FRAME_EVERY);
+    ck_assert_uint_gt(run.skips_seen, 0);        /* it went back to the start */
+    ck_assert_uint_gt(ring_waits(run.ring), 0);  /* and ran full while the consumer napped */
+    ck_assert_uint_eq(ring_dropped(run.ring), 0);
+    ck_assert(ring_is_drained(run.ring));
+    free(mem);
+}
+END_TEST
+
+/* Pushes `count` sequence records from `*seq` on, inline where it may and
+ * by the slow push where not, popping (and checking) whenever `every`
+ * records are waiting; returns the highest slot written. */
+static uint64_t push_and_keep_up(ring_t *ring, uint64_t *seq, uint64_t *popped, uint64_t count,
+                                 uint64_t every)
+{
+    static record_t out[256];
+    uint64_t highest = 0;
+    for (uint64_t i = 0; i < count; i++, (*seq)++) {
+        record_t r = seq_record(*seq);
+        if (!ring_push_fast(ring, &r, 1))
+            ck_assert(ring_try_push(ring, &r));
+        uint64_t slot = (ring_head_mine(ring) - 1) & (ring->capacity - 1);
+        if (slot > highest)
+            highest = slot;
+        while (ring_head_mine(ring) - atomic_load(&ring->tail) >= every) {
+            size_t got = ring_pop_batch(ring, out, 256);
+            ck_assert_uint_gt(got, 0);
+            for (size_t k = 0; k < got; k++, (*popped)++)
+                ck_assert_msg(seq_record_ok(&out[k], *popped), "record %llu", (unsigned long long)*popped);
+        }
+    }
+    return highest;
+}
+
+START_TEST(a_producer_whose_consumer_keeps_up_writes_only_the_first_window)
+{
+    size_t bytes;
+    void *mem = ring_memory(WINDOWED_CAPACITY, &bytes);
+    ring_t *ring = ring_init(mem, bytes, WINDOWED_CAPACITY);
+    uint64_t seq = 0, popped = 0;
+    /* Ten rings' worth, the consumer never more than 64 records behind. */
+    uint64_t highest = push_and_keep_up(ring, &seq, &popped, 10ull * WINDOWED_CAPACITY, 64);
+    ck_assert_uint_lt(highest, RING_WINDOW);
+    ck_assert_uint_gt(ring_head_mine(ring), 10ull * WINDOWED_CAPACITY); /* it did skip */
+    /* A consumer half a window behind at a boundary is not close enough:
+     * the producer runs on into the second window. */
+    highest = push_and_keep_up(ring, &seq, &popped, 3ull * RING_WINDOW, RING_WINDOW / 2);
+    ck_assert_uint_ge(highest, RING_WINDOW);
+    free(mem);
+}
+END_TEST
+
+/* A give_up that plays the consumer: pops what is there, then says go on. */
+struct popping_consumer {
+    ring_t *ring;
+    uint64_t popped;
+};
+
+static bool give_up_after_popping(void *arg)
+{
+    struct popping_consumer *c = arg;
+    static record_t out[256];
+    size_t got;
+    while ((got = ring_pop_batch(c->ring, out, 256)) > 0)
+        for (size_t k = 0; k < got; k++, c->popped++)
+            ck_assert(seq_record_ok(&out[k], c->popped));
+    return false;
+}
+
+/* Fills the ring with nobody popping; the push after that waits until its
+ * give_up (the consumer here) pops everything. */
+static void fill_and_wait(ring_t *ring, uint64_t *seq, struct popping_consumer *consumer)
+{
+    while (ring_head_mine(ring) - atomic_load(&ring->tail) < ring->capacity) {
+        record_t r = seq_record((*seq)++);
+        ck_assert(ring_try_push(ring, &r));
+    }
+    record_t r = seq_record((*seq)++);
+    ck_assert(ring_push_blocking(ring, &r, give_up_after_popping, consumer));
+}
+
+START_TEST(each_wait_for_room_doubles_the_window_the_producer_cycles_through)
+{
+    size_t bytes;
+    void *mem = ring_memory(WINDOWED_CAPACITY, &bytes);
+    ring_t *ring = ring_init(mem, bytes, WINDOWED_CAPACITY);
+    uint64_t seq = 0;
+    struct popping_consumer consumer = {.ring = ring};
+    fill_and_wait(ring, &seq, &consumer);
+    ck_assert_uint_eq(ring_waits(ring), 1);
+    /* Two windows now, the consumer close behind: the producer rewinds
+     * at the end of the second. */
+    uint64_t highest = push_and_keep_up(ring, &seq, &consumer.popped, 4ull * WINDOWED_CAPACITY, 64);
+    ck_assert_uint_ge(highest, RING_WINDOW);
+    ck_assert_uint_lt(highest, 2 * RING_WINDOW);
+    /* After a second wait, four windows: the whole ring. */
+    fill_and_wait(ring, &seq, &consumer);
+    ck_assert_uint_eq(ring_waits(ring), 2);
+    highest = push_and_keep_up(ring, &seq, &consumer.popped, 2ull * WINDOWED_CAPACITY, 64);
+    ck_assert_uint_eq(highest, WINDOWED_CAPACITY - 1);
+    free(mem);
+}
+END_TEST
+
+/* Slots the consumer must not take for a SKIP: one whose skip the head
+ * does not cover (not published by the producer, which publishes a SKIP
+ * with the event after it), and a continuation record that happens to
+ * carry the SKIP kind byte at a window boundary (data, not a marker). */
+START_TEST(a_skip_is_taken_only_where_the_producer_could_have_written_one)
+{
+    size_t bytes;
+    void *mem = ring_memory(WINDOWED_CAPACITY, &bytes);
+    ring_t *ring = ring_init(mem, bytes, WINDOWED_CAPACITY);
+    static record_t out[POP_MAX];
+    /* The consumer at the first window boundary, head two records past it. */
+    atomic_store(&ring->head, RING_WINDOW);
+    atomic_store(&ring->tail, RING_WINDOW);
+    record_t *slots = ring_slots(ring);
+    slots[RING_WINDOW] = (record_t){.kind = RECORD_SKIP};
+    slots[RING_WINDOW + 1] = seq_record(7);
+    atomic_store(&ring->head, RING_WINDOW + 2);
+    ck_assert_uint_eq(ring_pop_batch(ring, out, POP_MAX), 0);
+    ck_assert_uint_eq(atomic_load(&ring->tail), RING_WINDOW); /* nothing taken */
+    /* An event whose continuation sits on the boundary: delivered whole. */
+    atomic_store(&ring->head, RING_WINDOW - 1);
+    atomic_store(&ring->tail, RING_WINDOW - 1);
+    ring->cached_head = RING_WINDOW - 1;
+    record_t head = seq_record(9);
+    head.payload_records = 1;
+    slots[RING_WINDOW - 1] = head;
+    slots[RING_WINDOW] = (record_t){.kind = RECORD_SKIP, .addr = 42};
+    atomic_store(&ring->head, RING_WINDOW + 1);
+    ck_assert_uint_eq(ring_pop_batch(ring, out, POP_MAX), 2);
+    ck_assert_uint_eq(out[1].kind, RECORD_SKIP);
+    ck_assert_uint_eq(out[1].addr, 42);
+    ck_assert_uint_eq(atomic_load(&ring->tail), RING_WINDOW + 1);
     free(mem);
 }
 END_TEST
@@ -758,10 +943,14 @@ Suite *ring_suite(void)
     tcase_add_test(tc, a_blocking_push_gives_up_when_the_consumer_is_gone);
     tcase_add_test(tc, a_long_wait_sleeps_longer_and_longer_between_checks);
     tcase_add_test(tc, a_consumer_that_knows_the_capacity_reads_only_its_slots_whatever_the_header_says);
+    tcase_add_test(tc, a_producer_whose_consumer_keeps_up_writes_only_the_first_window);
+    tcase_add_test(tc, each_wait_for_room_doubles_the_window_the_producer_cycles_through);
+    tcase_add_test(tc, a_skip_is_taken_only_where_the_producer_could_have_written_one);
     suite_add_tcase(s, tc);
     TCase *tc_conc = tcase_create("concurrent");
     tcase_set_timeout(tc_conc, 300);
     tcase_add_test(tc_conc, a_producer_and_a_consumer_thread_move_ten_million_records_in_order);
+    tcase_add_test(tc_conc, two_threads_move_every_record_in_order_through_a_ring_that_rewinds);
     tcase_add_test(tc_conc, a_forked_child_consumes_a_ring_in_a_shared_mapping);
     tcase_add_test(tc_conc, a_push_that_waits_on_a_full_ring_is_counted_with_the_time_it_waited);
     suite_add_tcase(s, tc_conc);

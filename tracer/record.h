@@ -35,7 +35,8 @@
     X(MODULE_LOAD, 13)       \
     X(STACK_DEF, 14)         \
     X(DROPPED, 15)           \
-    X(PROCESS_INFO, 16)
+    X(PROCESS_INFO, 16)      \
+    X(SKIP, 17)
 
 typedef enum {
     RECORD_KIND_NONE = 0, /* never sent; a zeroed slot reads as this */
@@ -63,6 +64,7 @@ typedef enum {
  *   STACK_DEF     -      id defined    -              payload_bytes         uint64_t PCs, innermost first
  *   DROPPED       -      -             -              count (records lost)  -
  *   PROCESS_INFO  -      -             -              count (= an info key) -
+ *   SKIP          -      -             -              -                     -  (5)
  *
  * ts_ns (CLOCK_MONOTONIC) is set for every kind; per ring it never goes
  * backwards, and an ALLOC's ts_ns is also stamped into the block header, so
@@ -78,6 +80,8 @@ typedef enum {
  * blocks carved before then (no span of its own). (4) For CORRUPTION the
  * allocating thread and stack as the header told them sit in the payload
  * (record_corruption_t), followed by the kind's and the call's names.
+ * (5) SKIP is the ring's own (ring.h, Windows): the rest of the lap holds
+ * nothing; the consumer's pop takes it and never hands it on.
  * "-" in the class column means RECORD_CLASS_NONE. A DROPPED record is
  * written by the ring itself in front of the next record that fits after a
  * loss (see ring.h). The class of large blocks is RECORD_CLASS_LARGE. */

@@ -46,6 +46,8 @@ size_t ring_bytes_for(size_t capacity)
     return sizeof(ring_t) + capacity * sizeof(record_t);
 }
 
+static void ring_set_limit(ring_t *ring, uint64_t head, uint64_t tail);
+
 ring_t *ring_init(void *mem, size_t bytes, size_t capacity)
 {
     size_t need = ring_bytes_for(capacity);
@@ -70,9 +72,9 @@ ring_t *ring_init(void *mem, size_t bytes, size_t capacity)
     atomic_store_explicit(&ring->wait_ns, 0, memory_order_relaxed);
     atomic_store_explicit(&ring->unwinds, 0, memory_order_relaxed);
     atomic_store_explicit(&ring->sleeping, 0, memory_order_relaxed);
-    ring->reserved1 = 0;
-    ring->cached_tail = 0;
+    ring->window = (uint32_t)ring_window(capacity);
     ring->drops_pending = 0;
+    ring_set_limit(ring, 0, 0);
     atomic_store_explicit(&ring->tail, 0, memory_order_relaxed);
     ring->cached_head = 0;
     atomic_store_explicit(&ring->state, RING_STATE_ACTIVE, memory_order_release);
@@ -99,19 +101,49 @@ void ring_set_producer(ring_t *ring, uint32_t pid, uint32_t tid)
     atomic_store_explicit(&ring->producer_tid, tid, memory_order_relaxed);
 }
 
-/* Free slots as far as the producer can tell, re-reading tail only when the
- * cached copy says there are fewer than `need`: that keeps the producer off
- * the consumer's cache line on nearly every push. */
-static inline uint64_t ring_room(ring_t *ring, uint64_t head, uint64_t need)
+/* The consumer's tail, for the producer. Acquire pairs with the consumer's
+ * release of tail: its reads of the slots we are about to overwrite are
+ * finished. Read only off the fast path (about once a window), which keeps
+ * the producer off the consumer's cache line. */
+static inline uint64_t ring_tail_seen(ring_t *ring)
 {
-    uint64_t room = ring->capacity - (head - ring->cached_tail);
-    if (room < need) {
-        /* Acquire pairs with the consumer's release of tail: its reads of
-         * the slots we are about to overwrite are finished. */
-        ring->cached_tail = atomic_load_explicit(&ring->tail, memory_order_acquire);
-        room = ring->capacity - (head - ring->cached_tail);
-    }
-    return room;
+    return atomic_load_explicit(&ring->tail, memory_order_acquire);
+}
+
+/* Sets the fast path's limit (ring_fast_room) for a producer at `head` that
+ * saw `tail`: the end of the room, or the next boundary of its window if
+ * that comes first. A head on a boundary is its own limit, so the slow path
+ * decides there whether to go back, except at a lap's start: nothing is
+ * decided there. 0 while a DROPPED marker waits: the slow path writes it. */
+static void ring_set_limit(ring_t *ring, uint64_t head, uint64_t tail)
+{
+    uint64_t step = ring->window;
+    uint64_t boundary = (head + step - 1) & ~(step - 1);
+    if (boundary == head && (head & (ring->capacity - 1)) == 0)
+        boundary = head + step;
+    uint64_t room_end = tail + ring->capacity;
+    ring->limit = ring->drops_pending != 0 ? 0 : (boundary < room_end ? boundary : room_end);
+}
+
+/* At a boundary of the producer's window (not a lap's start), with the
+ * consumer less than a quarter window behind and room for `need` at the
+ * lap's start: writes a
+ * SKIP at head and returns the next lap's first index, where the event
+ * goes instead; otherwise returns head. Nothing is published here: the
+ * SKIP becomes visible with the event behind it, in one store of head. */
+static uint64_t ring_rewind(ring_t *ring, uint64_t head, uint64_t tail, uint64_t need)
+{
+    uint64_t capacity = ring->capacity;
+    uint64_t window = ring->window;
+    uint64_t slot = head & (capacity - 1);
+    if (window >= capacity || slot == 0 || (slot & (window - 1)) != 0)
+        return head;
+    uint64_t lap_start = head - slot;
+    if (head - tail > window / 4 || tail < lap_start || tail - lap_start < need)
+        return head;
+    record_t skip = {.kind = RECORD_SKIP, .class_index = RECORD_CLASS_NONE};
+    ring_slots(ring)[slot] = skip;
+    return lap_start + capacity;
 }
 
 /* Writes recs[0..n) at index `at` onward, wrapping at the end of the slots. */
@@ -137,10 +169,14 @@ static bool ring_push_core(ring_t *ring, const record_t *recs, size_t n)
     if (n == 0 || n >= ring->capacity)
         return false;
     uint64_t head = atomic_load_explicit(&ring->head, memory_order_relaxed); /* ours */
+    uint64_t tail = ring_tail_seen(ring);
     uint64_t pending = ring->drops_pending;
     uint64_t need = n + (pending != 0);
-    if (ring_room(ring, head, need) < need)
+    head = ring_rewind(ring, head, tail, need);
+    if (ring->capacity - (head - tail) < need) {
+        ring_set_limit(ring, head, tail);
         return false;
+    }
     if (pending != 0) {
         /* Stamped with the next event's time: the loss happened before it. */
         record_t marker = {.kind = RECORD_DROPPED, .class_index = RECORD_CLASS_NONE,
@@ -151,9 +187,10 @@ static bool ring_push_core(ring_t *ring, const record_t *recs, size_t n)
         ring->drops_pending = 0;
     }
     ring_write_slots(ring, head, recs, n);
-    /* Release: the slot writes above happen-before the consumer's acquire
-     * load that sees this head. */
+    /* Release: the slot writes above (and a SKIP) happen-before the
+     * consumer's acquire load that sees this head. */
     atomic_store_explicit(&ring->head, head + n, memory_order_release);
+    ring_set_limit(ring, head + n, tail);
     return true;
 }
 
@@ -164,6 +201,7 @@ static void ring_count_drops(ring_t *ring, size_t n)
     uint64_t total = atomic_load_explicit(&ring->dropped_records, memory_order_relaxed);
     atomic_store_explicit(&ring->dropped_records, total + n, memory_order_relaxed);
     ring->drops_pending += n;
+    ring->limit = 0; /* the marker goes first, from the slow path */
 }
 
 bool ring_try_push(ring_t *ring, const record_t *rec)
@@ -199,7 +237,7 @@ static void ring_sleep(ring_t *ring, uint64_t need, uint64_t timeout_ns)
     atomic_store_explicit(&ring->sleeping, 1, memory_order_relaxed);
     atomic_thread_fence(memory_order_seq_cst);
     uint64_t head = atomic_load_explicit(&ring->head, memory_order_relaxed); /* ours */
-    if (ring_room(ring, head, need) < need)
+    if (ring->capacity - (head - ring_tail_seen(ring)) < need)
         prim_wait_while((const uint32_t *)&ring->sleeping, 1, timeout_ns, true);
     atomic_store_explicit(&ring->sleeping, 0, memory_order_relaxed);
 }
@@ -221,7 +259,10 @@ bool ring_push_blocking_n(ring_t *ring, const record_t *recs, size_t n, ring_giv
     if (ring_push_core(ring, recs, n))
         return true;
     /* Full: the consumer is behind. The wait is counted (only the
-     * producer writes these, so load and store suffice). */
+     * producer writes these, so load and store suffice), and the window
+     * doubles: it was not room enough for this consumer's pauses. */
+    if (ring->window < ring->capacity)
+        ring->window *= 2;
     uint64_t start_ns = prim_now_ns();
     atomic_store_explicit(&ring->waits, atomic_load_explicit(&ring->waits, memory_order_relaxed) + 1,
                           memory_order_relaxed);
@@ -289,35 +330,51 @@ size_t ring_pop_batch_sized(ring_t *ring, uint32_t capacity, record_t *out, size
     }
     if (avail > capacity)
         return 0; /* the producer's side of the header was overwritten */
-    size_t n = avail < max ? (size_t)avail : max;
-    if (n == 0)
-        return 0;
+    uint64_t head = tail + avail;
     /* Every index below is taken modulo the caller's capacity, never the
-     * header's: the slots read lie within the ring it knows. */
+     * header's: the slots read lie within the ring it knows. Copies stop at
+     * window boundaries, where the producer may have gone back to the
+     * start: a SKIP there is taken (and the stale rest of the lap never
+     * copied) only at the start of an event. Frame lengths are read from
+     * our copy (a wild write in the traced process could change the
+     * slots; our copy cannot change under us). Events are published
+     * whole, so only max can cut one. */
     const record_t *slots = ring_slots(ring);
     uint64_t mask = (uint64_t)capacity - 1;
-    size_t first = (size_t)(tail & mask);
-    size_t run = (size_t)capacity - first;
-    if (run > n)
-        run = n;
-    memcpy(out, &slots[first], run * sizeof(record_t));
-    if (run < n)
-        memcpy(out + run, &slots[0], (n - run) * sizeof(record_t));
-    /* Cut at the last whole event, reading the frame lengths from our copy
-     * (the producer may not touch these slots yet, but a wild write in the
-     * traced process could; our copy cannot change under us). Events are
-     * published whole, so only max can cut one. */
-    size_t whole = 0;
-    while (whole < n) {
-        size_t span = 1 + (size_t)out[whole].payload_records;
-        if (whole + span > n)
-            break;
-        whole += span;
+    uint64_t window = ring_window(capacity);
+    uint64_t at = tail;  /* the next slot to copy */
+    size_t got = 0;      /* records copied */
+    size_t whole = 0;    /* of them, those of whole events */
+    while (got < max && at < head) {
+        uint64_t slot = at & mask;
+        if (whole == got && window < capacity && slot != 0 && (slot & (window - 1)) == 0 &&
+            slots[slot].kind == RECORD_SKIP) {
+            uint64_t skip = capacity - slot;
+            if (skip > head - at)
+                break; /* not the producer's: it publishes a SKIP with what follows */
+            at += skip;
+            continue;
+        }
+        uint64_t take = window - (slot & (window - 1));
+        if (take > max - got)
+            take = max - got;
+        if (take > head - at)
+            take = head - at;
+        memcpy(out + got, &slots[slot], (size_t)take * sizeof(record_t));
+        got += (size_t)take;
+        at += take;
+        while (whole < got) {
+            size_t span = 1 + (size_t)out[whole].payload_records;
+            if (whole + span > got)
+                break;
+            whole += span;
+        }
     }
-    if (whole == 0)
+    uint64_t done = at - (got - whole); /* past the last whole event (and any SKIP before it) */
+    if (done == tail)
         return 0;
     /* Release: our copies are done before the producer may reuse the slots. */
-    atomic_store_explicit(&ring->tail, tail + whole, memory_order_release);
+    atomic_store_explicit(&ring->tail, done, memory_order_release);
     return whole;
 }
 
