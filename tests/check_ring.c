@@ -654,6 +654,35 @@ START_TEST(each_wait_for_room_doubles_the_window_the_producer_cycles_through)
 }
 END_TEST
 
+START_TEST(a_drop_on_a_full_ring_doubles_the_window_as_a_wait_does)
+{
+    size_t bytes;
+    void *mem = ring_memory(WINDOWED_CAPACITY, &bytes);
+    ring_t *ring = ring_init(mem, bytes, WINDOWED_CAPACITY);
+    uint64_t seq = 0;
+    struct popping_consumer consumer = {.ring = ring};
+    while (ring_head_mine(ring) < WINDOWED_CAPACITY) {
+        record_t r = seq_record(seq++);
+        ck_assert(ring_try_push(ring, &r));
+    }
+    record_t lost = seq_record(999999);
+    ck_assert(!ring_push_or_drop(ring, &lost));
+    ck_assert_uint_eq(ring_dropped(ring), 1);
+    give_up_after_popping(&consumer);
+    /* The DROPPED marker comes first; then the consumer keeps up. */
+    record_t r = seq_record(seq++);
+    ck_assert(ring_push_or_drop(ring, &r));
+    record_t out[2];
+    ck_assert_uint_eq(ring_pop_batch(ring, out, 2), 2);
+    ck_assert_uint_eq(out[0].kind, RECORD_DROPPED);
+    ck_assert(seq_record_ok(&out[1], consumer.popped++));
+    uint64_t highest = push_and_keep_up(ring, &seq, &consumer.popped, 4ull * WINDOWED_CAPACITY, 64);
+    ck_assert_uint_ge(highest, RING_WINDOW);
+    ck_assert_uint_lt(highest, 2 * RING_WINDOW);
+    free(mem);
+}
+END_TEST
+
 /* Slots the consumer must not take for a SKIP: one whose skip the head
  * does not cover (not published by the producer, which publishes a SKIP
  * with the event after it), and a continuation record that happens to
@@ -945,6 +974,7 @@ Suite *ring_suite(void)
     tcase_add_test(tc, a_consumer_that_knows_the_capacity_reads_only_its_slots_whatever_the_header_says);
     tcase_add_test(tc, a_producer_whose_consumer_keeps_up_writes_only_the_first_window);
     tcase_add_test(tc, each_wait_for_room_doubles_the_window_the_producer_cycles_through);
+    tcase_add_test(tc, a_drop_on_a_full_ring_doubles_the_window_as_a_wait_does);
     tcase_add_test(tc, a_skip_is_taken_only_where_the_producer_could_have_written_one);
     suite_add_tcase(s, tc);
     TCase *tc_conc = tcase_create("concurrent");

@@ -194,6 +194,14 @@ static bool ring_push_core(ring_t *ring, const record_t *recs, size_t n)
     return true;
 }
 
+/* The ring was full: doubles the producer's window (up to the whole ring),
+ * as it was not room enough for this consumer's pauses. */
+static void ring_widen(ring_t *ring)
+{
+    if (ring->window < ring->capacity)
+        ring->window *= 2;
+}
+
 /* Counts n records lost. Only the producer writes the counter, so a plain
  * load and store suffice; atomic so the collector may read it any time. */
 static void ring_count_drops(ring_t *ring, size_t n)
@@ -224,6 +232,7 @@ bool ring_push_or_drop_n(ring_t *ring, const record_t *recs, size_t n)
     if (ring_push_core(ring, recs, n))
         return true;
     ring_count_drops(ring, n);
+    ring_widen(ring);
     return false;
 }
 
@@ -259,10 +268,8 @@ bool ring_push_blocking_n(ring_t *ring, const record_t *recs, size_t n, ring_giv
     if (ring_push_core(ring, recs, n))
         return true;
     /* Full: the consumer is behind. The wait is counted (only the
-     * producer writes these, so load and store suffice), and the window
-     * doubles: it was not room enough for this consumer's pauses. */
-    if (ring->window < ring->capacity)
-        ring->window *= 2;
+     * producer writes these, so load and store suffice). */
+    ring_widen(ring);
     uint64_t start_ns = prim_now_ns();
     atomic_store_explicit(&ring->waits, atomic_load_explicit(&ring->waits, memory_order_relaxed) + 1,
                           memory_order_relaxed);

@@ -10,28 +10,29 @@
  * writes slots, then publishes head with release; the consumer reads head
  * with acquire, copies, then publishes tail with release; the producer reads
  * tail with acquire (only off its fast path: at a window boundary, or when
- * the room it knew of is used up) before reusing slots.
+ * the room it knew of is used up) before reusing slots. A producer that has
+ * waited a while on a full ring sleeps on `sleeping` (a futex in the shared
+ * memory); the consumer wakes it when it pops: thousands of waiting threads
+ * polling would take the CPU the consumer needs. head and the producer's
+ * private state share one 64-byte line, tail and the consumer's another, so
+ * neither side writes the other's.
  *
  * Windows: a ring of at least two windows (RING_WINDOW records) is written
- * a window at a time. At each window boundary the producer looks at tail;
- * if the consumer is close behind, it writes a SKIP record there and goes
- * back to slot 0 (the index jumps to the next lap), so a thread whose
+ * a window at a time. At each boundary of its window the producer looks at
+ * tail; if the consumer is close behind, it writes a SKIP record there and
+ * goes back to slot 0 (the index jumps to the next lap), so a thread whose
  * collector keeps up writes the same first window over and over. Why: the
  * slots a producer cycles through stay in the shared cache, and a 4 MiB
  * ring cycled whole took an eighth of a 32 MiB L3 from the program (sqlite3
- * under cachegrind: 1.4 M more misses to memory; 0.08 M with the first
- * window only). The rest of the ring is there for bursts and stalls: each
- * time the producer has had to wait for room its window doubles, up to the
- * whole ring, so a thread whose collector falls behind by more (python3's
- * 5 M records a second through a 10-20 ms collector stall) soon runs
- * through all of it, as before windows. The consumer honours a SKIP only
- * where a producer may write one: at the start of an event on a
- * RING_WINDOW boundary other than slot 0, published in full (its skip ends
- * at or before head). A producer that has waited a while on a full ring sleeps
- * on `sleeping` (a futex in the shared memory); the consumer wakes it when
- * it pops: thousands of waiting threads polling would take the CPU the
- * consumer needs. head and the producer's private state share one 64-byte
- * line, tail and the consumer's another, so neither side writes the other's.
+ * under cachegrind: 1.4 M more misses to memory than untraced; 0.2 M with
+ * windows). The rest of the ring is there for bursts and stalls: each time
+ * the producer has found the ring full (it waited, or dropped) its window
+ * doubles, up to the whole ring, so a thread whose collector falls further
+ * behind (python3's 5 M records a second through a 10-20 ms pause of the
+ * collector) soon runs through all of it, as before windows. The consumer
+ * honours a SKIP only where a producer may write one: at the start of an
+ * event on a RING_WINDOW boundary other than slot 0, published in full (its
+ * skip ends at or before head).
  *
  * Rules: exactly one producer thread and one consumer at a time. Pushes take
  * no lock, never call malloc, and make no syscall except the waiting in
