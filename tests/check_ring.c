@@ -503,24 +503,40 @@ fail:
     return NULL;
 }
 
-START_TEST(a_producer_and_a_consumer_thread_move_ten_million_records_in_order)
+/* A fresh run of `records` over a new ring of `capacity` (its memory,
+ * which the caller frees, in *mem). */
+static void threaded_prepare(struct threaded_run *run, size_t capacity, uint64_t records, void **mem)
 {
     size_t bytes;
-    void *mem = ring_memory(THREADED_CAPACITY, &bytes);
-    static struct threaded_run run;
-    memset(&run, 0, sizeof run);
-    run.ring = ring_init(mem, bytes, THREADED_CAPACITY);
-    run.records = THREADED_RECORDS;
+    *mem = ring_memory(capacity, &bytes);
+    memset(run, 0, sizeof *run);
+    run->ring = ring_init(*mem, bytes, capacity);
+    run->records = records;
+}
+
+/* Runs the producer and the consumer thread over run->ring until both
+ * are done; every record and framed event must have arrived once, in
+ * order, none dropped, the ring drained. */
+static void threaded_move(struct threaded_run *run)
+{
     pthread_t producer, consumer;
-    ck_assert_int_eq(pthread_create(&consumer, NULL, threaded_consumer, &run), 0);
-    ck_assert_int_eq(pthread_create(&producer, NULL, threaded_producer, &run), 0);
+    ck_assert_int_eq(pthread_create(&consumer, NULL, threaded_consumer, run), 0);
+    ck_assert_int_eq(pthread_create(&producer, NULL, threaded_producer, run), 0);
     pthread_join(producer, NULL);
     pthread_join(consumer, NULL);
-    ck_assert_msg(!atomic_load(&run.consumer_failed), "consumer: %s", run.error);
-    ck_assert_uint_eq(run.consumed, THREADED_RECORDS);
-    ck_assert_uint_eq(run.frames, THREADED_RECORDS / THREADED_FRAME_EVERY);
-    ck_assert_uint_eq(ring_dropped(run.ring), 0);
-    ck_assert(ring_is_drained(run.ring));
+    ck_assert_msg(!atomic_load(&run->consumer_failed), "consumer: %s", run->error);
+    ck_assert_uint_eq(run->consumed, run->records);
+    ck_assert_uint_eq(run->frames, run->records / THREADED_FRAME_EVERY);
+    ck_assert_uint_eq(ring_dropped(run->ring), 0);
+    ck_assert(ring_is_drained(run->ring));
+}
+
+START_TEST(a_producer_and_a_consumer_thread_move_ten_million_records_in_order)
+{
+    static struct threaded_run run;
+    void *mem;
+    threaded_prepare(&run, THREADED_CAPACITY, THREADED_RECORDS, &mem);
+    threaded_move(&run);
     ck_assert(ring_release(run.ring));
     ck_assert_uint_eq(atomic_load(&run.ring->state), RING_STATE_FREE);
     free(mem);
@@ -534,30 +550,26 @@ END_TEST
  * framed event still arrives once, in order. */
 START_TEST(two_threads_move_every_record_in_order_through_a_ring_that_rewinds)
 {
-    size_t bytes;
-    void *mem = ring_memory(WINDOWED_THREADED_CAPACITY, &bytes);
     static struct threaded_run run;
-    memset(&run, 0, sizeof run);
-    run.ring = ring_init(mem, bytes, WINDOWED_THREADED_CAPACITY);
-    run.records = WINDOWED_RECORDS;
+    void *mem;
+    threaded_prepare(&run, WINDOWED_THREADED_CAPACITY, WINDOWED_RECORDS, &mem);
     run.fast_first = true;
     run.consumer_naps = true;
     run.producer_work = 16;
-    pthread_t producer, consumer;
-    ck_assert_int_eq(pthread_create(&consumer, NULL, threaded_consumer, &run), 0);
-    ck_assert_int_eq(pthread_create(&producer, NULL, threaded_producer, &run), 0);
-    pthread_join(producer, NULL);
-    pthread_join(consumer, NULL);
-    ck_assert_msg(!atomic_load(&run.consumer_failed), "consumer: %s", run.error);
-    ck_assert_uint_eq(run.consumed, WINDOWED_RECORDS);
-    ck_assert_uint_eq(run.frames, WINDOWED_RECORDS / THREADED_FRAME_EVERY);
+    threaded_move(&run);
     ck_assert_uint_gt(run.skips_seen, 0);        /* it went back to the start */
     ck_assert_uint_gt(ring_waits(run.ring), 0);  /* and ran full while the consumer napped */
-    ck_assert_uint_eq(ring_dropped(run.ring), 0);
-    ck_assert(ring_is_drained(run.ring));
     free(mem);
 }
 END_TEST
+
+/* A ring of WINDOWED_CAPACITY records; its memory in *mem. */
+static ring_t *windowed_ring(void **mem)
+{
+    size_t bytes;
+    *mem = ring_memory(WINDOWED_CAPACITY, &bytes);
+    return ring_init(*mem, bytes, WINDOWED_CAPACITY);
+}
 
 /* Pushes `count` sequence records from `*seq` on, inline where it may and
  * by the slow push where not, popping (and checking) whenever `every`
@@ -586,9 +598,8 @@ static uint64_t push_and_keep_up(ring_t *ring, uint64_t *seq, uint64_t *popped, 
 
 START_TEST(a_producer_whose_consumer_keeps_up_writes_only_the_first_window)
 {
-    size_t bytes;
-    void *mem = ring_memory(WINDOWED_CAPACITY, &bytes);
-    ring_t *ring = ring_init(mem, bytes, WINDOWED_CAPACITY);
+    void *mem;
+    ring_t *ring = windowed_ring(&mem);
     uint64_t seq = 0, popped = 0;
     /* Ten rings' worth, the consumer never more than 64 records behind. */
     uint64_t highest = push_and_keep_up(ring, &seq, &popped, 10ull * WINDOWED_CAPACITY, 64);
@@ -619,36 +630,46 @@ static bool give_up_after_popping(void *arg)
     return false;
 }
 
-/* Fills the ring with nobody popping; the push after that waits until its
- * give_up (the consumer here) pops everything. */
-static void fill_and_wait(ring_t *ring, uint64_t *seq, struct popping_consumer *consumer)
+/* Fills the ring with nobody popping. */
+static void fill_ring(ring_t *ring, uint64_t *seq)
 {
     while (ring_head_mine(ring) - atomic_load(&ring->tail) < ring->capacity) {
         record_t r = seq_record((*seq)++);
         ck_assert(ring_try_push(ring, &r));
     }
+}
+
+/* Fills the ring; the push after that waits until its give_up (the
+ * consumer here) pops everything. */
+static void fill_and_wait(ring_t *ring, uint64_t *seq, struct popping_consumer *consumer)
+{
+    fill_ring(ring, seq);
     record_t r = seq_record((*seq)++);
     ck_assert(ring_push_blocking(ring, &r, give_up_after_popping, consumer));
 }
 
+/* With the consumer close behind, a producer whose window has doubled once
+ * goes back to the start at the end of its second window. */
+static void assert_cycles_through_two_windows(ring_t *ring, uint64_t *seq, uint64_t *popped)
+{
+    uint64_t highest = push_and_keep_up(ring, seq, popped, 4ull * WINDOWED_CAPACITY, 64);
+    ck_assert_uint_ge(highest, RING_WINDOW);
+    ck_assert_uint_lt(highest, 2 * RING_WINDOW);
+}
+
 START_TEST(each_wait_for_room_doubles_the_window_the_producer_cycles_through)
 {
-    size_t bytes;
-    void *mem = ring_memory(WINDOWED_CAPACITY, &bytes);
-    ring_t *ring = ring_init(mem, bytes, WINDOWED_CAPACITY);
+    void *mem;
+    ring_t *ring = windowed_ring(&mem);
     uint64_t seq = 0;
     struct popping_consumer consumer = {.ring = ring};
     fill_and_wait(ring, &seq, &consumer);
     ck_assert_uint_eq(ring_waits(ring), 1);
-    /* Two windows now, the consumer close behind: the producer rewinds
-     * at the end of the second. */
-    uint64_t highest = push_and_keep_up(ring, &seq, &consumer.popped, 4ull * WINDOWED_CAPACITY, 64);
-    ck_assert_uint_ge(highest, RING_WINDOW);
-    ck_assert_uint_lt(highest, 2 * RING_WINDOW);
+    assert_cycles_through_two_windows(ring, &seq, &consumer.popped);
     /* After a second wait, four windows: the whole ring. */
     fill_and_wait(ring, &seq, &consumer);
     ck_assert_uint_eq(ring_waits(ring), 2);
-    highest = push_and_keep_up(ring, &seq, &consumer.popped, 2ull * WINDOWED_CAPACITY, 64);
+    uint64_t highest = push_and_keep_up(ring, &seq, &consumer.popped, 2ull * WINDOWED_CAPACITY, 64);
     ck_assert_uint_eq(highest, WINDOWED_CAPACITY - 1);
     free(mem);
 }
@@ -656,15 +677,11 @@ END_TEST
 
 START_TEST(a_drop_on_a_full_ring_doubles_the_window_as_a_wait_does)
 {
-    size_t bytes;
-    void *mem = ring_memory(WINDOWED_CAPACITY, &bytes);
-    ring_t *ring = ring_init(mem, bytes, WINDOWED_CAPACITY);
+    void *mem;
+    ring_t *ring = windowed_ring(&mem);
     uint64_t seq = 0;
     struct popping_consumer consumer = {.ring = ring};
-    while (ring_head_mine(ring) < WINDOWED_CAPACITY) {
-        record_t r = seq_record(seq++);
-        ck_assert(ring_try_push(ring, &r));
-    }
+    fill_ring(ring, &seq);
     record_t lost = seq_record(999999);
     ck_assert(!ring_push_or_drop(ring, &lost));
     ck_assert_uint_eq(ring_dropped(ring), 1);
@@ -676,9 +693,7 @@ START_TEST(a_drop_on_a_full_ring_doubles_the_window_as_a_wait_does)
     ck_assert_uint_eq(ring_pop_batch(ring, out, 2), 2);
     ck_assert_uint_eq(out[0].kind, RECORD_DROPPED);
     ck_assert(seq_record_ok(&out[1], consumer.popped++));
-    uint64_t highest = push_and_keep_up(ring, &seq, &consumer.popped, 4ull * WINDOWED_CAPACITY, 64);
-    ck_assert_uint_ge(highest, RING_WINDOW);
-    ck_assert_uint_lt(highest, 2 * RING_WINDOW);
+    assert_cycles_through_two_windows(ring, &seq, &consumer.popped);
     free(mem);
 }
 END_TEST
@@ -689,9 +704,8 @@ END_TEST
  * carry the SKIP kind byte at a window boundary (data, not a marker). */
 START_TEST(a_skip_is_taken_only_where_the_producer_could_have_written_one)
 {
-    size_t bytes;
-    void *mem = ring_memory(WINDOWED_CAPACITY, &bytes);
-    ring_t *ring = ring_init(mem, bytes, WINDOWED_CAPACITY);
+    void *mem;
+    ring_t *ring = windowed_ring(&mem);
     static record_t out[POP_MAX];
     /* The consumer at the first window boundary, head two records past it. */
     atomic_store(&ring->head, RING_WINDOW);
