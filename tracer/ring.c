@@ -127,10 +127,10 @@ static void ring_set_limit(ring_t *ring, uint64_t head, uint64_t tail)
 
 /* At a boundary of the producer's window (not a lap's start), with the
  * consumer less than a quarter window behind and room for `need` at the
- * lap's start: writes a
- * SKIP at head and returns the next lap's first index, where the event
- * goes instead; otherwise returns head. Nothing is published here: the
- * SKIP becomes visible with the event behind it, in one store of head. */
+ * lap's start: writes a SKIP at head and returns the next lap's first
+ * index, where the event goes instead; otherwise returns head. Nothing is
+ * published here: the SKIP becomes visible with the event behind it, in
+ * one store of head. */
 static uint64_t ring_rewind(ring_t *ring, uint64_t head, uint64_t tail, uint64_t need)
 {
     uint64_t capacity = ring->capacity;

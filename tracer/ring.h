@@ -97,7 +97,7 @@ typedef struct ring {
     _Atomic uint64_t waits;           /* blocking pushes that found the ring full */
     _Atomic uint64_t wait_ns;         /* time those pushes waited for room, ns */
     _Atomic uint32_t sleeping;        /* 1: the producer sleeps until the consumer pops (a futex) */
-    uint32_t window;                  /* producer's window, records: doubles at each wait (Windows) */
+    uint32_t window;                  /* producer's window, records: doubles when full (Windows) */
     _Atomic uint64_t unwinds;         /* stacks the thread unwound: its stack memo missed */
 
     /* Line 2: written by the consumer only. */
