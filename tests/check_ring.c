@@ -403,7 +403,7 @@ END_TEST
  * every THREADED_FRAME_EVERY; the consumer checks every one. */
 struct threaded_run {
     ring_t *ring;
-    uint64_t records;            /* to move: THREADED_RECORDS unless set */
+    uint64_t records;            /* sequence records to move */
     bool fast_first;             /* the producer tries the inline push first */
     bool consumer_naps;          /* the consumer sleeps once, so the ring fills */
     unsigned producer_work;      /* pause instructions a record: a program is slower than its collector */
