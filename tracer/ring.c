@@ -354,12 +354,12 @@ size_t ring_pop_batch_sized(ring_t *ring, uint32_t capacity, record_t *out, size
     size_t whole = 0;    /* of them, those of whole events */
     while (got < max && at < head) {
         uint64_t slot = at & mask;
+        /* A SKIP that head does not cover is not the producer's (it
+         * publishes a SKIP with what follows): a wild write, passed on as
+         * data like any other, so the ring goes on. */
         if (whole == got && window < capacity && slot != 0 && (slot & (window - 1)) == 0 &&
-            slots[slot].kind == RECORD_SKIP) {
-            uint64_t skip = capacity - slot;
-            if (skip > head - at)
-                break; /* not the producer's: it publishes a SKIP with what follows */
-            at += skip;
+            slots[slot].kind == RECORD_SKIP && capacity - slot <= head - at) {
+            at += capacity - slot;
             continue;
         }
         uint64_t take = window - (slot & (window - 1));

@@ -32,7 +32,8 @@
  * collector) soon runs through all of it, as before windows. The consumer
  * honours a SKIP only where a producer may write one: at the start of an
  * event on a RING_WINDOW boundary other than slot 0, published in full (its
- * skip ends at or before head).
+ * skip ends at or before head). Any other is passed on as data (the
+ * collector ignores the kind), so a wild write cannot stall the ring.
  *
  * Rules: exactly one producer thread and one consumer at a time. Pushes take
  * no lock, never call malloc, and make no syscall except the waiting in
