@@ -110,6 +110,12 @@ static inline uint64_t ring_tail_seen(ring_t *ring)
     return atomic_load_explicit(&ring->tail, memory_order_acquire);
 }
 
+/* Free slots for a producer at `head` that saw `tail`. */
+static inline uint64_t ring_room(const ring_t *ring, uint64_t head, uint64_t tail)
+{
+    return ring->capacity - (head - tail);
+}
+
 /* Sets the fast path's limit (ring_fast_room) for a producer at `head` that
  * saw `tail`: the end of the room, or the next boundary of its window if
  * that comes first. A head on a boundary is its own limit, so the slow path
@@ -173,7 +179,7 @@ static bool ring_push_core(ring_t *ring, const record_t *recs, size_t n)
     uint64_t pending = ring->drops_pending;
     uint64_t need = n + (pending != 0);
     head = ring_rewind(ring, head, tail, need);
-    if (ring->capacity - (head - tail) < need) {
+    if (ring_room(ring, head, tail) < need) {
         ring_set_limit(ring, head, tail);
         return false;
     }
@@ -246,7 +252,7 @@ static void ring_sleep(ring_t *ring, uint64_t need, uint64_t timeout_ns)
     atomic_store_explicit(&ring->sleeping, 1, memory_order_relaxed);
     atomic_thread_fence(memory_order_seq_cst);
     uint64_t head = atomic_load_explicit(&ring->head, memory_order_relaxed); /* ours */
-    if (ring->capacity - (head - ring_tail_seen(ring)) < need)
+    if (ring_room(ring, head, ring_tail_seen(ring)) < need)
         prim_wait_while((const uint32_t *)&ring->sleeping, 1, timeout_ns, true);
     atomic_store_explicit(&ring->sleeping, 0, memory_order_relaxed);
 }

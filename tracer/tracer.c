@@ -310,8 +310,9 @@ static void tracer_adopt_handoff(struct tracer_thread *t)
         t->slot->last_ts_ns = ts;
 }
 
-/* tracer_push when the inline push could not: a full ring (wait or drop),
- * a pending drop marker, a wrap, a framed event. Waiting may set errno. */
+/* tracer_push when the inline push could not: the end of the room it knew
+ * of (a full ring: wait or drop), a window boundary, a pending drop marker,
+ * a framed event. Waiting may set errno. */
 static ORTHO_COLD void tracer_push_slow(struct tracer_thread *t, const record_t *recs, size_t n)
 {
     int saved = errno;
@@ -941,21 +942,22 @@ ORTHO_INLINE void tracer_record_alloc(struct tracer_thread *t, void *p, uint64_t
  * found it without saving it: nothing on their common path can change it,
  * and the parts that can (binding a slot, unwinding, waiting on a full
  * ring) save it themselves. */
-/* The body of both allocation hooks, out of line: one copy of the stack
- * capture and its memo check in the instruction cache, not one in each
- * hook. In sqlite3, which allocates and resizes in place in turn, the
- * resize hook's copy was 13 instruction-cache misses a call (cachegrind).
- * The class and the entry point share one argument (the class in the low
- * 16 bits), so that trace_port_alloc passes its six in registers and ends
- * in a jump here. Its frame is the memo's anchor. */
+
+/* tracer_alloc_hook's class and entry point share one argument, the class
+ * in the low TRACER_CLASS_BITS bits (tracer_class_entry packs them). */
 #define TRACER_CLASS_BITS 16u
 
-/* tracer_alloc_hook's class-and-entry argument. */
 ORTHO_INLINE unsigned tracer_class_entry(unsigned cls, unsigned entry)
 {
     return (cls & ((1u << TRACER_CLASS_BITS) - 1)) | entry << TRACER_CLASS_BITS;
 }
 
+/* The body of both allocation hooks, out of line: one copy of the stack
+ * capture and its memo check in the instruction cache, not one in each
+ * hook. In sqlite3, which allocates and resizes in place in turn, the
+ * resize hook's copy was 13 instruction-cache misses a call (cachegrind).
+ * Class and entry in one argument let trace_port_alloc pass its six in
+ * registers and end in a jump here. Its frame is the memo's anchor. */
 static ORTHO_NOINLINE void *tracer_alloc_hook(void *p, uint64_t requested, uint64_t usable,
                                               unsigned cls_entry, trace_port_tag_t *tag,
                                               const record_realloc_from_t *from)
