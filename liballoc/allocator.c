@@ -59,7 +59,8 @@ bool allocator_setup(struct ortho_allocator *a, const ortho_config_t *config)
         a->pool_retain_blocks[cls] = config->pool_retain_bytes / block;
     }
     large_init(&a->large, config->large_retain_bytes, config->large_retain_count);
-    return arena_init(&a->arena, config->arena_region_bytes, config->arena_max_regions);
+    return arena_init(&a->arena, config->arena_region_bytes, config->arena_max_regions,
+                      config->huge_pages != 0);
 }
 
 uint32_t allocator_cache_limit(const struct ortho_allocator *a, const struct ortho_cache *cache,

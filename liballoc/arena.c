@@ -18,7 +18,8 @@ static size_t arena_round_up(size_t value, size_t multiple)
 /* Reserves region `index`. Caller holds the lock or is initialising. */
 static bool arena_add_region(struct arena *arena, unsigned index)
 {
-    void *base = prim_reserve(arena->region_bytes);
+    void *base = arena->huge_pages ? prim_reserve_huge(arena->region_bytes)
+                                   : prim_reserve(arena->region_bytes);
     if (base == NULL)
         return false;
     struct arena_region *region = &arena->regions[index];
@@ -31,9 +32,10 @@ static bool arena_add_region(struct arena *arena, unsigned index)
     return true;
 }
 
-bool arena_init(struct arena *arena, size_t region_bytes, uint32_t max_regions)
+bool arena_init(struct arena *arena, size_t region_bytes, uint32_t max_regions, bool huge_pages)
 {
     memset(arena, 0, sizeof *arena);
+    arena->huge_pages = huge_pages;
     arena->region_bytes = arena_round_up(region_bytes, prim_page_size());
     arena->max_regions = max_regions > ARENA_REGION_LIMIT ? ARENA_REGION_LIMIT : max_regions;
     return arena_add_region(arena, 0);

@@ -34,6 +34,7 @@ struct arena {
     lock_t lock;                    /* guards carving, commit and growth */
     size_t region_bytes;            /* reservation size of each new region */
     uint32_t max_regions;           /* growth limit from the config */
+    bool huge_pages;                /* regions reserved with prim_reserve_huge */
     atomic_uint region_count;       /* regions[0..count) are valid */
     atomic_uint_fast64_t released_bytes; /* returned with madvise, total */
     atomic_uint_fast64_t carved_total_bytes; /* carved over all regions */
@@ -41,8 +42,9 @@ struct arena {
 };
 
 /* Sets up an arena and reserves its first region. false if the OS refuses
- * the reservation (nothing is left mapped). */
-bool arena_init(struct arena *arena, size_t region_bytes, uint32_t max_regions);
+ * the reservation (nothing is left mapped). huge_pages: every region is
+ * aligned to and marked for transparent huge pages (ORTHO_HUGE_PAGES). */
+bool arena_init(struct arena *arena, size_t region_bytes, uint32_t max_regions, bool huge_pages);
 /* Unmaps every region. */
 void arena_destroy(struct arena *arena);
 

@@ -7,12 +7,17 @@
  * returning NULL without crashing (max_regions 1, and 3 full regions);
  * reservation failures injected with prim_fail_next_maps failing init and
  * growth cleanly; arena_release counting only whole pages and leaving them
- * reading zero; arena_usage adding up; and destroy. Each test builds its own
- * arena and destroys it. */
+ * reading zero; arena_usage adding up; and destroy. With huge pages asked
+ * for, every region starts on a 2 MiB boundary and its mapping carries the
+ * kernel's huge-page advice (VmFlags "hg" in /proc/self/smaps), and carving
+ * and growth work as before. Each test builds its own arena and destroys
+ * it. */
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "arena.h"
 #include "check_support.h"
@@ -26,7 +31,7 @@ static bool arena_live;    /* arena_init succeeded: teardown destroys */
 
 static void init_arena(uint32_t max_regions)
 {
-    ck_assert_msg(arena_init(&arena, REGION_BYTES, max_regions), "arena_init refused 64 MiB");
+    ck_assert_msg(arena_init(&arena, REGION_BYTES, max_regions, false), "arena_init refused 64 MiB");
     arena_live = true;
 }
 
@@ -68,7 +73,7 @@ END_TEST
 
 START_TEST(a_region_size_is_rounded_up_to_whole_pages)
 {
-    ck_assert(arena_init(&arena, REGION_BYTES + 1, 1));
+    ck_assert(arena_init(&arena, REGION_BYTES + 1, 1, false));
     arena_live = true;
     ck_assert_uint_eq(usage().reserved_bytes, REGION_BYTES + prim_page_size());
 }
@@ -84,7 +89,7 @@ END_TEST
 START_TEST(init_fails_cleanly_when_the_reservation_is_refused)
 {
     prim_fail_next_maps(1);
-    ck_assert(!arena_init(&arena, REGION_BYTES, 3));
+    ck_assert(!arena_init(&arena, REGION_BYTES, 3, false));
     ck_assert_uint_eq(usage().regions, 0);
     int on_stack;
     ck_assert_int_eq(arena_region_of(&arena, &on_stack), -1);
@@ -448,6 +453,99 @@ START_TEST(destroy_forgets_every_region)
 }
 END_TEST
 
+/* ---- huge pages ---------------------------------------------------------- */
+
+/* Whether the mapping that holds p carries flag (a two-letter VmFlags
+ * word of /proc/self/smaps). Fails the test if p is in no mapping. */
+static bool mapping_has_flag(const void *p, const char *flag)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    ck_assert_ptr_nonnull(f);
+    char line[512];
+    bool inside = false, found = false, seen = false;
+    while (fgets(line, sizeof line, f) != NULL) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+            inside = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+            seen |= inside;
+        } else if (inside && strncmp(line, "VmFlags:", 8) == 0) {
+            char word[4];
+            snprintf(word, sizeof word, "%s", flag);
+            for (char *at = line + 8; (at = strstr(at, word)) != NULL; at += 2)
+                if (at[-1] == ' ' && (at[2] == ' ' || at[2] == '\n'))
+                    found = true;
+        }
+    }
+    fclose(f);
+    ck_assert_msg(seen, "%p is in no mapping of /proc/self/smaps", p);
+    return found;
+}
+
+/* Whether this kernel has transparent huge pages at all: without them
+ * madvise(MADV_HUGEPAGE) is refused and no mapping can carry "hg". */
+static bool kernel_has_huge_pages(void)
+{
+    return access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) == 0;
+}
+
+START_TEST(an_arena_asked_for_huge_pages_starts_its_regions_on_a_2m_boundary)
+{
+    ck_assert(arena_init(&arena, REGION_BYTES, 2, true));
+    arena_live = true;
+    ck_assert_uint_eq((uintptr_t)arena.regions[0].base % PRIM_HUGE_PAGE, 0);
+    ck_assert_uint_eq(usage().reserved_bytes, REGION_BYTES);
+    fill_region();
+    ck_assert_ptr_nonnull(arena_carve(&arena, 64 * 1024));
+    ck_assert_uint_eq(usage().regions, 2);
+    ck_assert_uint_eq((uintptr_t)arena.regions[1].base % PRIM_HUGE_PAGE, 0);
+}
+END_TEST
+
+START_TEST(an_arena_asked_for_huge_pages_marks_its_mapping_for_them)
+{
+    ck_assert(arena_init(&arena, REGION_BYTES, 1, true));
+    arena_live = true;
+    char *span = arena_carve(&arena, 1 * MiB);
+    ck_assert_ptr_nonnull(span);
+    /* Both the committed part and the part still reserved carry it: the
+     * advice was given to the whole reservation, before any commit split it. */
+    ck_assert(mapping_has_flag(span, "hg") == kernel_has_huge_pages());
+    ck_assert(mapping_has_flag(arena.regions[0].base + REGION_BYTES - 4096, "hg") ==
+              kernel_has_huge_pages());
+}
+END_TEST
+
+START_TEST(an_arena_not_asked_for_huge_pages_leaves_its_mapping_without_the_advice)
+{
+    init_arena(1);
+    char *span = arena_carve(&arena, 1 * MiB);
+    ck_assert_ptr_nonnull(span);
+    ck_assert(!mapping_has_flag(span, "hg"));
+}
+END_TEST
+
+START_TEST(huge_page_regions_hold_writable_zeroed_memory_owned_by_their_region)
+{
+    ck_assert(arena_init(&arena, REGION_BYTES, 1, true));
+    arena_live = true;
+    char *span = arena_carve(&arena, 3 * MiB);
+    ck_assert_ptr_nonnull(span);
+    for (size_t at = 0; at < 3 * MiB; at += 4096)
+        ck_assert_int_eq(span[at], 0);
+    memset(span, 0x5a, 3 * MiB);
+    ck_assert_int_eq(span[3 * MiB - 1], 0x5a);
+    ck_assert_int_eq(arena_region_of(&arena, span + 64), 0);
+}
+END_TEST
+
+START_TEST(a_huge_page_arena_fails_cleanly_when_the_reservation_is_refused)
+{
+    prim_fail_next_maps(1);
+    ck_assert(!arena_init(&arena, REGION_BYTES, 3, true));
+    ck_assert_uint_eq(usage().regions, 0);
+}
+END_TEST
+
 Suite *arena_suite(void)
 {
     Suite *s = suite_create("arena");
@@ -503,6 +601,15 @@ Suite *arena_suite(void)
     tcase_add_test(release, only_whole_pages_inside_the_range_are_released);
     tcase_add_test(release, a_range_inside_one_page_releases_nothing);
     suite_add_tcase(s, release);
+
+    TCase *huge = tcase_create("huge pages");
+    tcase_add_checked_fixture(huge, NULL, teardown_arena);
+    tcase_add_test(huge, an_arena_asked_for_huge_pages_starts_its_regions_on_a_2m_boundary);
+    tcase_add_test(huge, an_arena_asked_for_huge_pages_marks_its_mapping_for_them);
+    tcase_add_test(huge, an_arena_not_asked_for_huge_pages_leaves_its_mapping_without_the_advice);
+    tcase_add_test(huge, huge_page_regions_hold_writable_zeroed_memory_owned_by_their_region);
+    tcase_add_test(huge, a_huge_page_arena_fails_cleanly_when_the_reservation_is_refused);
+    suite_add_tcase(s, huge);
 
     TCase *totals = tcase_create("usage");
     tcase_add_checked_fixture(totals, NULL, teardown_arena);

@@ -342,6 +342,27 @@ START_TEST(a_valid_count_in_the_environment_replaces_the_default)
 }
 END_TEST
 
+START_TEST(huge_pages_are_asked_for_when_ortho_huge_pages_is_1)
+{
+    setenv("ORTHO_HUGE_PAGES", "1", 1);
+    struct options loaded;
+    options_load(&loaded);
+    ck_assert_uint_eq(loaded.config.huge_pages, 1);
+}
+END_TEST
+
+START_TEST(ortho_huge_pages_set_to_yes_warns_and_keeps_them_off)
+{
+    setenv("ORTHO_HUGE_PAGES", "yes", 1);
+    struct options loaded;
+    char err[4096];
+    load_capturing(&loaded, err, sizeof err);
+    ck_assert_uint_eq(loaded.config.huge_pages, 0);
+    ck_assert_msg(strstr(err, "ORTHO_HUGE_PAGES=\"yes\"") != NULL && strstr(err, "write 0 or 1") != NULL,
+                  "warning was: %s", err);
+}
+END_TEST
+
 START_TEST(a_valid_word_in_the_environment_replaces_the_default)
 {
     setenv("ORTHO_ON_CORRUPTION", "report", 1);
@@ -552,7 +573,7 @@ START_TEST(the_public_config_defaults_are_the_table_defaults)
                       (unsigned long long)def->default_value);
         checked++;
     }
-    ck_assert_uint_eq(checked, 9); /* every field of ortho_config_t */
+    ck_assert_uint_eq(checked, 10); /* every field of ortho_config_t */
 }
 END_TEST
 
@@ -567,6 +588,7 @@ START_TEST(the_documented_defaults_hold)
     ck_assert_uint_eq(config.pool_retain_bytes, 64 * MiB);
     ck_assert_uint_eq(config.large_retain_bytes, 256 * MiB);
     ck_assert_uint_eq(config.large_retain_count, 8);
+    ck_assert_uint_eq(config.huge_pages, 0);
 }
 END_TEST
 
@@ -601,6 +623,15 @@ START_TEST(zero_max_regions_fails_the_range_check)
     ortho_config_default(&config);
     config.arena_max_regions = 0;
     ck_assert_pstr_eq(options_check_config(&config), "ORTHO_ARENA_MAX_REGIONS");
+}
+END_TEST
+
+START_TEST(a_huge_pages_value_other_than_0_or_1_fails_the_range_check)
+{
+    ortho_config_t config;
+    ortho_config_default(&config);
+    config.huge_pages = 2;
+    ck_assert_pstr_eq(options_check_config(&config), "ORTHO_HUGE_PAGES");
 }
 END_TEST
 
@@ -842,6 +873,8 @@ Suite *options_suite(void)
     tcase_add_test(load, a_valid_byte_count_in_the_environment_replaces_the_default);
     tcase_add_test(load, a_valid_count_in_the_environment_replaces_the_default);
     tcase_add_test(load, a_valid_word_in_the_environment_replaces_the_default);
+    tcase_add_test(load, huge_pages_are_asked_for_when_ortho_huge_pages_is_1);
+    tcase_add_test(load, ortho_huge_pages_set_to_yes_warns_and_keeps_them_off);
     tcase_add_test(load, a_valid_value_prints_no_warning);
     tcase_add_test(load, a_bad_value_keeps_the_default);
     tcase_add_test(load, a_bad_value_prints_exactly_one_warning_line);
@@ -866,6 +899,7 @@ Suite *options_suite(void)
     tcase_add_test(defaults, a_region_smaller_than_64m_fails_the_range_check);
     tcase_add_test(defaults, zero_max_regions_fails_the_range_check);
     tcase_add_test(defaults, a_retain_count_above_64_fails_the_range_check);
+    tcase_add_test(defaults, a_huge_pages_value_other_than_0_or_1_fails_the_range_check);
     tcase_add_test(defaults, every_table_default_lies_within_its_range);
     tcase_add_test(defaults, every_option_is_named_ortho_something_exactly_once);
     tcase_add_test(defaults, every_option_has_a_one_line_doc);

@@ -32,6 +32,7 @@ static const char *const options_trace_words[] = {"0", "1", "full", NULL};
 static const char *const options_overflow_words[] = {"wait", "drop", NULL};
 static const char *const options_clock_words[] = {"auto", "monotonic", "exact", NULL};
 static const char *const options_exit_words[] = {"wait", "nowait", NULL};
+static const char *const options_switch_words[] = {"0", "1", NULL};
 
 #define CONFIG_FIELD(field) \
     offsetof(struct options, config.field), sizeof(((ortho_config_t *)0)->field)
@@ -61,6 +62,10 @@ const struct option_def options_table[] = {
      (uint64_t)1 << 46, NULL, "bytes of freed large (>16 MiB) mappings kept for reuse"},
     {"ORTHO_LARGE_RETAIN_COUNT", OPTION_COUNT, CONFIG_FIELD(large_retain_count), 8, 0, 64, NULL,
      "freed large mappings kept for reuse; beyond, the oldest is unmapped"},
+    {"ORTHO_HUGE_PAGES", OPTION_CHOICE, CONFIG_FIELD(huge_pages), 0, 0, 1, options_switch_words,
+     "1: the arena asks the kernel for transparent huge pages (madvise): fewer page faults and "
+     "TLB misses, for some more resident memory; 0: 4 KiB pages, unless the system gives huge "
+     "pages to every program"},
     {"ORTHO_CLASSES", OPTION_CLASSES, OPTION_FIELD(classes), 0, 0, 0, NULL,
      "size-class table: orthotope (the seed's 12 classes), general (68 classes, four per "
      "doubling), a list of payload sizes such as 64,128,384,1K,4K, or @FILE (from "

@@ -60,6 +60,27 @@ void *prim_reserve(size_t size)
     return p == MAP_FAILED ? NULL : p;
 }
 
+void *prim_reserve_huge(size_t size)
+{
+    /* Over-reserve by one huge page and trim both ends: the kernel only
+     * aligns large anonymous mappings to 2 MiB itself since Linux 6.7. */
+    if (size > SIZE_MAX - PRIM_HUGE_PAGE)
+        return NULL;
+    char *raw = prim_reserve(size + PRIM_HUGE_PAGE);
+    if (raw == NULL)
+        return NULL;
+    uintptr_t start = ((uintptr_t)raw + PRIM_HUGE_PAGE - 1) & ~(uintptr_t)(PRIM_HUGE_PAGE - 1);
+    size_t head = start - (uintptr_t)raw;
+    if (head > 0)
+        prim_unmap(raw, head);
+    if (PRIM_HUGE_PAGE - head > 0)
+        prim_unmap((char *)start + size, PRIM_HUGE_PAGE - head);
+    int saved = errno; /* EINVAL without THP in the kernel: 4 KiB pages, as without the hint */
+    (void)madvise((void *)start, size, MADV_HUGEPAGE);
+    errno = saved;
+    return (void *)start;
+}
+
 bool prim_commit(void *p, size_t size)
 {
     return mprotect(p, size, PROT_READ | PROT_WRITE) == 0;

@@ -15,6 +15,13 @@ size_t prim_page_size(void);
 
 /* Reserves `size` bytes of address space, inaccessible; NULL on failure. */
 void *prim_reserve(size_t size);
+/* As prim_reserve, but the start is a multiple of PRIM_HUGE_PAGE and the
+ * range is marked for transparent huge pages (madvise MADV_HUGEPAGE): the
+ * kernel then backs each 2 MiB of it that gets touched with one page and
+ * one TLB entry instead of 512, where it has them. A hint: a kernel
+ * without them (or with them set to never) gives 4 KiB pages. */
+void *prim_reserve_huge(size_t size);
+#define PRIM_HUGE_PAGE ((size_t)2 << 20)
 /* Makes [p, p+size) readable and writable; false on failure. */
 bool prim_commit(void *p, size_t size);
 /* Makes [p, p+size) inaccessible again (its contents are kept); false on
