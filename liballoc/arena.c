@@ -3,7 +3,11 @@
  * under arena->lock (slow path: a span feeds a whole cache refill), while
  * ownership checks read region_count and committed_bytes with atomics and
  * never block. Regions are only unmapped by arena_destroy, so a pointer that
- * passed an ownership check stays readable. */
+ * passed an ownership check stays readable. With huge pages asked for
+ * (ORTHO_HUGE_PAGES), a region is reserved 2 MiB-aligned and advised whole
+ * before any commit splits its mapping, so every part of it keeps the
+ * advice: carving is dense and sequential, which is what lets most of
+ * those pages be whole. */
 #include "arena.h"
 
 #include <string.h>
