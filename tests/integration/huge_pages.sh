@@ -21,6 +21,10 @@ off=$(advised ORTHO_HUGE_PAGES=0)
 default=$(advised)
 echo "mappings with huge-page advice: ORTHO_HUGE_PAGES=1: $on, =0: $off, unset: $default"
 status=0
+if [ "$on" -lt 1 ] || [ "$off" -ne 0 ] || [ "$default" -ne 0 ]; then
+    echo "--- a preloaded grep's mappings with ORTHO_HUGE_PAGES=1:"
+    env -u ORTHO_HUGE_PAGES LD_PRELOAD="$lib" ORTHO_HUGE_PAGES=1 grep -E '^[0-9a-f]+-|^VmFlags' /proc/self/smaps
+fi
 [ "$on" -ge 1 ] || { echo "FAIL: ORTHO_HUGE_PAGES=1 left every mapping without the advice"; status=1; }
 [ "$off" -eq 0 ] || { echo "FAIL: ORTHO_HUGE_PAGES=0 advised $off mappings"; status=1; }
 [ "$default" -eq 0 ] || { echo "FAIL: the default advised $default mappings"; status=1; }
