@@ -29,10 +29,16 @@
 static struct arena arena; /* static: 8 KiB of region slots */
 static bool arena_live;    /* arena_init succeeded: teardown destroys */
 
+static void init_arena_pages(uint32_t max_regions, bool huge_pages)
+{
+    ck_assert_msg(arena_init(&arena, REGION_BYTES, max_regions, huge_pages),
+                  "arena_init refused 64 MiB");
+    arena_live = true;
+}
+
 static void init_arena(uint32_t max_regions)
 {
-    ck_assert_msg(arena_init(&arena, REGION_BYTES, max_regions, false), "arena_init refused 64 MiB");
-    arena_live = true;
+    init_arena_pages(max_regions, false);
 }
 
 static void teardown_arena(void)
@@ -490,8 +496,7 @@ static bool kernel_has_huge_pages(void)
 
 START_TEST(an_arena_asked_for_huge_pages_starts_its_regions_on_a_2m_boundary)
 {
-    ck_assert(arena_init(&arena, REGION_BYTES, 2, true));
-    arena_live = true;
+    init_arena_pages(2, true);
     ck_assert_uint_eq((uintptr_t)arena.regions[0].base % PRIM_HUGE_PAGE, 0);
     ck_assert_uint_eq(usage().reserved_bytes, REGION_BYTES);
     fill_region();
@@ -503,8 +508,7 @@ END_TEST
 
 START_TEST(an_arena_asked_for_huge_pages_marks_its_mapping_for_them)
 {
-    ck_assert(arena_init(&arena, REGION_BYTES, 1, true));
-    arena_live = true;
+    init_arena_pages(1, true);
     char *span = arena_carve(&arena, 1 * MiB);
     ck_assert_ptr_nonnull(span);
     /* Both the committed part and the part still reserved carry it: the
@@ -526,8 +530,7 @@ END_TEST
 
 START_TEST(huge_page_regions_hold_writable_zeroed_memory_owned_by_their_region)
 {
-    ck_assert(arena_init(&arena, REGION_BYTES, 1, true));
-    arena_live = true;
+    init_arena_pages(1, true);
     char *span = arena_carve(&arena, 3 * MiB);
     ck_assert_ptr_nonnull(span);
     for (size_t at = 0; at < 3 * MiB; at += 4096)

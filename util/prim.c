@@ -70,11 +70,10 @@ void *prim_reserve_huge(size_t size)
     if (raw == NULL)
         return NULL;
     uintptr_t start = ((uintptr_t)raw + PRIM_HUGE_PAGE - 1) & ~(uintptr_t)(PRIM_HUGE_PAGE - 1);
-    size_t head = start - (uintptr_t)raw;
+    size_t head = start - (uintptr_t)raw; /* below one huge page, so the tail is never empty */
     if (head > 0)
         prim_unmap(raw, head);
-    if (PRIM_HUGE_PAGE - head > 0)
-        prim_unmap((char *)start + size, PRIM_HUGE_PAGE - head);
+    prim_unmap((char *)start + size, PRIM_HUGE_PAGE - head);
     int saved = errno; /* EINVAL without THP in the kernel: 4 KiB pages, as without the hint */
     (void)madvise((void *)start, size, MADV_HUGEPAGE);
     errno = saved;
