@@ -471,14 +471,13 @@ static bool mapping_has_flag(const void *p, const char *flag)
     bool inside = false, found = false, seen = false;
     while (fgets(line, sizeof line, f) != NULL) {
         unsigned long lo, hi;
-        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) { /* a mapping's first line */
             inside = (uintptr_t)p >= lo && (uintptr_t)p < hi;
             seen |= inside;
         } else if (inside && strncmp(line, "VmFlags:", 8) == 0) {
-            char word[4];
-            snprintf(word, sizeof word, "%s", flag);
-            for (char *at = line + 8; (at = strstr(at, word)) != NULL; at += 2)
-                if (at[-1] == ' ' && (at[2] == ' ' || at[2] == '\n'))
+            size_t len = strlen(flag);
+            for (char *at = line + 8; (at = strstr(at, flag)) != NULL; at += len)
+                if (at[-1] == ' ' && (at[len] == ' ' || at[len] == '\n'))
                     found = true;
         }
     }
