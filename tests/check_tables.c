@@ -843,6 +843,76 @@ START_TEST(the_filler_thread_populates_a_next_array_ahead_of_the_insertions)
 }
 END_TEST
 
+/* A table filled until the next array mapped at its half-full point is
+ * 32 MiB: sixteen of the filler's 2 MiB chunks. */
+static void table_with_a_large_next_array(struct livetab *t, uint64_t *n)
+{
+    livetab_init(t);
+    *n = 0;
+    while (t->next == NULL || t->cap * 2 * sizeof *t->next < (32u << 20)) {
+        struct live_slot e = growth_entry((*n)++);
+        ck_assert_ptr_nonnull(livetab_insert(t, &e));
+        ck_assert_uint_lt(*n, 1u << 22);
+    }
+    ck_assert(t->next_filled);
+}
+
+START_TEST(the_next_array_is_populated_as_far_as_the_table_has_filled_towards_its_growth)
+{
+    struct livetab t;
+    uint64_t n;
+    table_with_a_large_next_array(&t, &n);
+    size_t bytes = t.cap * 2 * sizeof *t.next;
+    ck_assert_uint_lt(t.next_ready, bytes / 16);
+    /* From half full to 5/8: half the way to the growth at 3/4. */
+    while (t.count < t.cap / 8 * 5) {
+        struct live_slot e = growth_entry(n++);
+        ck_assert_ptr_nonnull(livetab_insert(&t, &e));
+    }
+    ck_assert_uint_ge(t.next_ready + (64u << 10), bytes / 2);
+    ck_assert_uint_le(t.next_ready, bytes / 2);
+    /* Churn at that fill (blocks freed and allocated again at the same
+     * addresses, over and over, as a program in its steady state) adds
+     * nothing to populate: the table is no nearer its growth. Counting
+     * insertions, it populated the whole array. */
+    size_t ready = t.next_ready;
+    for (uint64_t round = 1; round <= 2; round++) {
+        for (uint64_t i = 0; i < n; i++) {
+            struct live_slot was = entry_numbered(0x7f0000000000 + i * 64, i + 1 + (round - 1) * n, i);
+            struct live_slot *e = livetab_find(&t, was.addr, was.alloc_ts);
+            ck_assert_ptr_nonnull(e);
+            livetab_remove(&t, e);
+            struct live_slot again = entry_numbered(was.addr, i + 1 + round * n, i);
+            ck_assert_ptr_nonnull(livetab_insert(&t, &again));
+        }
+    }
+    ck_assert_uint_eq(t.cap * 2 * sizeof *t.next, bytes); /* no growth came */
+    ck_assert_uint_le(t.next_ready, ready + (64u << 10));
+    livetab_free(&t);
+}
+END_TEST
+
+START_TEST(the_filler_stops_an_eighth_of_the_next_array_ahead_of_a_table_that_stops_filling)
+{
+    struct livetab t;
+    uint64_t n;
+    table_with_a_large_next_array(&t, &n);
+    size_t bytes = t.cap * 2 * sizeof *t.next;
+    const char *next = (const char *)t.next;
+    /* The filler gets to its lead (the table has asked for under a
+     * chunk)... */
+    ck_assert_msg(resident_within(next + bytes / 8 - 4096, 30),
+                  "the filler never populated the first eighth of the next array");
+    /* ...and no further, however long it is left to. */
+    struct timespec nap = {0, 300 * 1000 * 1000};
+    nanosleep(&nap, NULL);
+    ck_assert_msg(!resident(next + bytes / 8 + (2u << 20), 4096),
+                  "the filler populated past its lead, with the table no fuller");
+    ck_assert_msg(!resident(next_tail(&t), 4096), "the filler populated the whole next array");
+    livetab_free(&t);
+}
+END_TEST
+
 START_TEST(two_tables_growing_side_by_side_keep_every_entry_while_one_has_the_filler)
 {
     struct livetab a, b;
@@ -971,6 +1041,8 @@ Suite *tables_suite(void)
     TCase *filler = tcase_create("filler");
     tcase_set_timeout(filler, 60);
     tcase_add_test(filler, the_filler_thread_populates_a_next_array_ahead_of_the_insertions);
+    tcase_add_test(filler, the_next_array_is_populated_as_far_as_the_table_has_filled_towards_its_growth);
+    tcase_add_test(filler, the_filler_stops_an_eighth_of_the_next_array_ahead_of_a_table_that_stops_filling);
     tcase_add_test(filler, two_tables_growing_side_by_side_keep_every_entry_while_one_has_the_filler);
     tcase_add_test(filler, a_table_freed_while_the_filler_populates_its_next_array_is_given_back_at_once);
     tcase_add_test(filler, a_child_forked_while_the_filler_populates_grows_its_table_without_it);

@@ -95,7 +95,12 @@ static void tables_release(void *p, size_t n, size_t size)
  * waited for. So one background thread (the filler) populates the next
  * array of one table at a time, under SCHED_IDLE: it runs in the time the
  * collector's core would idle between passes, and never takes a core
- * from the traced program or from the collector itself. The collector's
+ * from the traced program or from the collector itself. It goes no
+ * further than a limit the table raises as it fills (livetab_prepare):
+ * a table that stops short of its growth leaves the rest of the array
+ * unpopulated. Unbounded, it populated all 128 MB of jq's last next
+ * array, which jq never grew into (the table now asks for 90 MB of it).
+ * The collector's
  * thread still paces itself through the array (livetab_prepare_step) and
  * populates whatever chunk the filler has not reached, so a starved
  * filler only costs what there was before. Population is a hint that
@@ -127,6 +132,7 @@ static struct {
     pid_t pid;             /* the process it runs in */
     char *base;            /* the job: bytes [0, bytes) from base; NULL: none */
     size_t bytes;
+    size_t limit;          /* the filler claims no chunk that starts at or past this */
     bool busy;             /* populating a chunk of in_hand, outside the lock */
     char *in_hand;         /* the array of that chunk (a job's base, maybe taken back since) */
     bool boosted;          /* raised to SCHED_OTHER by a waiter: back to SCHED_IDLE at the next chunk */
@@ -135,6 +141,20 @@ static struct {
                    .work = PTHREAD_COND_INITIALIZER,
                    .idle = PTHREAD_COND_INITIALIZER};
 
+/* The offset of the next chunk of the job for the filler, claimed; or
+ * SIZE_MAX if none is left below the limit. Under the lock. A chunk past
+ * the limit stays unclaimed, for the table's own thread if it gets there
+ * (tables_filler_claim). */
+static size_t tables_filler_take(void)
+{
+    size_t stop = tables_filler.limit < tables_filler.bytes ? tables_filler.limit : tables_filler.bytes;
+    size_t at = atomic_load(&tables_filler.cursor);
+    while (at < stop)
+        if (atomic_compare_exchange_weak(&tables_filler.cursor, &at, at + TABLES_FILLER_CHUNK))
+            return at;
+    return SIZE_MAX;
+}
+
 static void *tables_filler_main(void *arg)
 {
     (void)arg;
@@ -142,10 +162,8 @@ static void *tables_filler_main(void *arg)
     pthread_setschedparam(pthread_self(), SCHED_IDLE, &none);
     pthread_mutex_lock(&tables_filler.lock);
     for (;;) {
-        size_t at = 0;
-        while (tables_filler.base == NULL ||
-               (at = atomic_fetch_add(&tables_filler.cursor, TABLES_FILLER_CHUNK)) >=
-                   tables_filler.bytes)
+        size_t at = SIZE_MAX;
+        while (tables_filler.base == NULL || (at = tables_filler_take()) == SIZE_MAX)
             pthread_cond_wait(&tables_filler.work, &tables_filler.lock);
         /* Claimed under the lock, with the job checked, and marked in hand
          * in the same hold: a release after this cannot miss it, and an
@@ -189,10 +207,11 @@ static void tables_filler_check_fork(void)
     tables_filler.boosted = false;
 }
 
-/* Gives the filler [base, base + bytes), a table's next array. false: it
- * has another table's, or no thread could be started; the caller
- * populates on its own. */
-static bool tables_filler_start(char *base, size_t bytes)
+/* Gives the filler [base, base + bytes), a table's next array, to
+ * populate up to `limit` for now (tables_filler_allow). false: it has
+ * another table's, or no thread could be started; the caller populates
+ * on its own. */
+static bool tables_filler_start(char *base, size_t bytes, size_t limit)
 {
     bool taken = false;
     tables_filler_check_fork();
@@ -211,12 +230,26 @@ static bool tables_filler_start(char *base, size_t bytes)
     if (tables_filler.state == 1 && tables_filler.base == NULL) {
         tables_filler.base = base;
         tables_filler.bytes = bytes;
+        tables_filler.limit = limit;
         atomic_store(&tables_filler.cursor, 0);
         pthread_cond_signal(&tables_filler.work);
         taken = true;
     }
     pthread_mutex_unlock(&tables_filler.lock);
     return taken;
+}
+
+/* Lets the filler populate the job at base up to `limit`, if it still
+ * has that job and was held below it. */
+static void tables_filler_allow(const char *base, size_t limit)
+{
+    tables_filler_check_fork();
+    pthread_mutex_lock(&tables_filler.lock);
+    if (tables_filler.base == base && limit > tables_filler.limit) {
+        tables_filler.limit = limit;
+        pthread_cond_signal(&tables_filler.work);
+    }
+    pthread_mutex_unlock(&tables_filler.lock);
 }
 
 /* Populates [from, upto) of the next array at base (bytes long), on the
@@ -514,52 +547,68 @@ static void livetab_migrate(struct livetab *t, size_t want)
     }
 }
 
-/* Populates up to `bytes` more of the array the next growth will use.
- * Its pages are written at random once entries go in, and a fault each
- * (about a microsecond here) is dearer than populating them in bulk; but
- * populating 256 MB at the growth itself held the rings for 60 ms. So the
- * array is mapped when the table is half full and populated a slice per
- * insertion, done by the time it is 3/4 full and grows. Half, not 11/16:
- * a huge page of memory the machine has not used lately (the host backs
- * it on first touch) took 3-4 ms to populate, and one fell in nearly
- * every batch of 4,096 records while the window was cap/16 insertions;
- * over cap/4 they are spread four times thinner (python3's waits on full
- * rings: 302-600 ms -> 91-254 ms, 6 interleaved runs). */
+/* The filler may run this far ahead of what the table has asked for
+ * (livetab_prepare_step): an eighth of the next array, so that it is
+ * still ahead when the table fills in a burst, and never more than that
+ * beyond the point a table that stops filling reached. */
+#define LIVETAB_FILLER_LEAD_SHIFT 3
+
+/* Populates up to `bytes` more of the array the next growth will use
+ * (whole pages: madvise takes a page-aligned start), and lets the filler
+ * run its lead ahead of that. */
 static void livetab_prepare(struct livetab *t, size_t bytes)
 {
     size_t total = t->cap * 2 * sizeof *t->next;
-    /* Whole pages: madvise takes a page-aligned start. */
     size_t end = bytes >= total - t->next_ready ? total : (t->next_ready + bytes) & ~(size_t)4095;
-    if (t->next_filled)
+    if (t->next_filled) {
         tables_filler_claim((char *)t->next, total, t->next_ready, end);
-    else
+        tables_filler_allow((char *)t->next, end + (total >> LIVETAB_FILLER_LEAD_SHIFT));
+    } else {
         tables_populate((char *)t->next, t->next_ready, end);
+    }
     t->next_ready = end;
 }
 
-/* Maps the next growth's array once the table is half full, and
- * populates a slice of it per insertion (livetab_prepare). Only tables
- * whose next array is mapped apart (tables_alloc): smaller ones are a
- * calloc, cheap at once. */
+/* Maps the next growth's array once the table is half full, and has it
+ * populated as the table fills towards the growth, a slice at a time.
+ * Its pages are written at random once entries go in, and a fault each
+ * (about a microsecond here) is dearer than populating them in bulk; but
+ * populating 256 MB at the growth itself held the rings for 60 ms. A
+ * growth comes when the slots in use (entries and tombstones) reach 3/4
+ * of the table with more than half of them entries (livetab_insert), so
+ * the share of the array populated follows the slots in use from 1/2 to
+ * 3/4: all of it by the growth, in cap/4 steps at least, and no more
+ * than the table's fill calls for if it stops short of growing (jq: 90 MB
+ * of a 128 MB array it never grew into; counting insertions instead, its
+ * churn of frees and allocations populated all of it). Over 1/2 to 3/4
+ * and not 11/16 to 3/4: a huge page of memory the machine has not used
+ * lately (the host backs it on first touch) took 3-4 ms to populate, and
+ * one fell in nearly every batch of 4,096 records while the window was
+ * cap/16 insertions; over cap/4 they are spread four times thinner
+ * (python3's waits on full rings: 302-600 ms -> 91-254 ms, 6 interleaved
+ * runs). Only tables whose next array is mapped apart (tables_alloc):
+ * smaller ones are a calloc, cheap at once. */
 static void livetab_prepare_step(struct livetab *t)
 {
     size_t next_bytes = t->cap * 2 * sizeof *t->next;
+    size_t used = t->count + t->tombs + 1, half = t->cap / 2;
+    if (used <= half || next_bytes < TABLES_MAP_BYTES)
+        return;
     if (t->next == NULL) {
-        if (next_bytes < TABLES_MAP_BYTES || (t->count + 1) * 2 <= t->cap)
-            return;
         t->next = tables_alloc(t->cap * 2, sizeof *t->next, false);
         t->next_ready = 0;
         if (t->next == NULL)
             return; /* the growth will try again, populated at once */
-        t->next_filled = tables_filler_start((char *)t->next, next_bytes);
+        t->next_filled = tables_filler_start((char *)t->next, next_bytes,
+                                             next_bytes >> LIVETAB_FILLER_LEAD_SHIFT);
     }
-    /* cap/4 insertions at least between 1/2 and 3/4 full; 64 KiB at a
-     * time, as a call per page would cost more than the page. */
-    t->next_owed += next_bytes / (t->cap / 4) + 1;
-    if (t->next_owed >= LIVETAB_PREPARE_SLICE) {
-        livetab_prepare(t, t->next_owed);
-        t->next_owed = 0;
-    }
+    /* next_bytes over cap/4 slots: 8 slot sizes of the array a slot used. */
+    size_t due = (used - half) * 8 * sizeof *t->next;
+    if (due >= next_bytes)
+        due = next_bytes;
+    /* 64 KiB at a time, as a call per page would cost more than the page. */
+    if (due >= t->next_ready + LIVETAB_PREPARE_SLICE || (due == next_bytes && due > t->next_ready))
+        livetab_prepare(t, due - t->next_ready);
 }
 
 /* Starts a growth: a new array twice the size, the current one becoming
@@ -581,7 +630,7 @@ static bool livetab_grow(struct livetab *t)
         tables_filler_release((char *)t->next); /* it stays mapped, as slots */
     t->next_filled = false;
     t->next = NULL;
-    t->next_ready = t->next_owed = 0;
+    t->next_ready = 0;
     if (slots == NULL)
         return false;
     t->old = t->slots;

@@ -53,8 +53,8 @@ struct live_slot {
 
 /* While it grows, the table is two arrays: entries are inserted into the
  * new one, and each insertion first moves a few of the old array's over;
- * a find looks in both. count covers both. Before, from half full, each
- * insertion populates a slice of the new array (tables.c). */
+ * a find looks in both. count covers both. Before, from half full, the
+ * new array is populated as the table fills (tables.c). */
 struct livetab {
     struct live_slot *slots; /* the array insertions go to */
     size_t cap;
@@ -66,7 +66,6 @@ struct livetab {
     size_t old_done;         /* slots of old walked so far, from old_start */
     struct live_slot *next;  /* NULL, or the next growth's array (2 * cap), mapped early */
     size_t next_ready;       /* bytes of next populated so far */
-    size_t next_owed;        /* bytes to populate, gathered to a slice */
     bool next_filled;        /* the filler thread populates next too (tables.c) */
 };
 
