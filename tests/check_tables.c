@@ -819,12 +819,17 @@ static const void *next_tail(const struct livetab *t)
     return (const char *)t->next + t->cap * 2 * sizeof *t->next - 4096;
 }
 
-/* A new table filled until its next array is mapped, the filler given it. */
-static void table_with_filler(struct livetab *t, uint64_t *n)
+/* A new table filled until it has a next array of `min_bytes` or more
+ * mapped (at its half-full point), the filler given it. */
+static void table_with_filler(struct livetab *t, uint64_t *n, size_t min_bytes)
 {
     livetab_init(t);
     *n = 0;
-    fill_until_next_is_mapped(t, n, 0);
+    while (t->next == NULL || t->cap * 2 * sizeof *t->next < min_bytes) {
+        struct live_slot e = growth_entry((*n)++);
+        ck_assert_ptr_nonnull(livetab_insert(t, &e));
+        ck_assert_uint_lt(*n, 1u << 22);
+    }
     ck_assert(t->next_filled);
 }
 
@@ -832,7 +837,7 @@ START_TEST(the_filler_thread_populates_a_next_array_ahead_of_the_insertions)
 {
     struct livetab t;
     uint64_t n;
-    table_with_filler(&t, &n);
+    table_with_filler(&t, &n, 0);
     /* No insertion from here: the main thread populates nothing more, so
      * whatever becomes resident past next_ready is the filler's work. */
     size_t bytes = t.cap * 2 * sizeof *t.next;
@@ -843,25 +848,14 @@ START_TEST(the_filler_thread_populates_a_next_array_ahead_of_the_insertions)
 }
 END_TEST
 
-/* A table filled until the next array mapped at its half-full point is
- * 32 MiB: sixteen of the filler's 2 MiB chunks. */
-static void table_with_a_large_next_array(struct livetab *t, uint64_t *n)
-{
-    livetab_init(t);
-    *n = 0;
-    while (t->next == NULL || t->cap * 2 * sizeof *t->next < (32u << 20)) {
-        struct live_slot e = growth_entry((*n)++);
-        ck_assert_ptr_nonnull(livetab_insert(t, &e));
-        ck_assert_uint_lt(*n, 1u << 22);
-    }
-    ck_assert(t->next_filled);
-}
+/* A next array of sixteen of the filler's 2 MiB chunks. */
+#define LARGE_NEXT_BYTES (32u << 20)
 
 START_TEST(the_next_array_is_populated_as_far_as_the_table_has_filled_towards_its_growth)
 {
     struct livetab t;
     uint64_t n;
-    table_with_a_large_next_array(&t, &n);
+    table_with_filler(&t, &n, LARGE_NEXT_BYTES);
     size_t bytes = t.cap * 2 * sizeof *t.next;
     ck_assert_uint_lt(t.next_ready, bytes / 16);
     /* From half full to 5/8: half the way to the growth at 3/4. */
@@ -896,7 +890,7 @@ START_TEST(the_filler_stops_an_eighth_of_the_next_array_ahead_of_a_table_that_st
 {
     struct livetab t;
     uint64_t n;
-    table_with_a_large_next_array(&t, &n);
+    table_with_filler(&t, &n, LARGE_NEXT_BYTES);
     size_t bytes = t.cap * 2 * sizeof *t.next;
     const char *next = (const char *)t.next;
     /* The filler gets to its lead (the table has asked for under a
@@ -957,7 +951,7 @@ START_TEST(a_table_freed_while_the_filler_populates_its_next_array_is_given_back
     for (int round = 0; round < 8; round++) {
         struct livetab t;
         uint64_t n;
-        table_with_filler(&t, &n); /* fails if the last round's table kept the filler */
+        table_with_filler(&t, &n, 0); /* fails if the last round's table kept the filler */
         /* Free it once the filler is at work in it (its first page in),
          * most often in the middle of its first chunk. */
         struct timespec start, now;
@@ -974,7 +968,7 @@ START_TEST(a_child_forked_while_the_filler_populates_grows_its_table_without_it)
 {
     struct livetab t;
     uint64_t n;
-    table_with_filler(&t, &n);
+    table_with_filler(&t, &n, 0);
     pid_t child = fork();
     ck_assert_int_ge(child, 0);
     if (child == 0) {
