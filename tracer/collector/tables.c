@@ -547,11 +547,15 @@ static void livetab_migrate(struct livetab *t, size_t want)
     }
 }
 
-/* The filler may run this far ahead of what the table has asked for
- * (livetab_prepare_step): an eighth of the next array, so that it is
- * still ahead when the table fills in a burst, and never more than that
- * beyond the point a table that stops filling reached. */
-#define LIVETAB_FILLER_LEAD_SHIFT 3
+/* How far the filler may populate a next array of `total` bytes of
+ * which the table has asked for `asked` (livetab_prepare_step): an
+ * eighth of the array beyond it, so that it is still ahead when the
+ * table fills in a burst, and never more than that beyond the point a
+ * table that stops filling reached. */
+static inline size_t livetab_filler_limit(size_t asked, size_t total)
+{
+    return asked + total / 8;
+}
 
 /* Populates up to `bytes` more of the array the next growth will use
  * (whole pages: madvise takes a page-aligned start), and lets the filler
@@ -562,7 +566,7 @@ static void livetab_prepare(struct livetab *t, size_t bytes)
     size_t end = bytes >= total - t->next_ready ? total : (t->next_ready + bytes) & ~(size_t)4095;
     if (t->next_filled) {
         tables_filler_claim((char *)t->next, total, t->next_ready, end);
-        tables_filler_allow((char *)t->next, end + (total >> LIVETAB_FILLER_LEAD_SHIFT));
+        tables_filler_allow((char *)t->next, livetab_filler_limit(end, total));
     } else {
         tables_populate((char *)t->next, t->next_ready, end);
     }
@@ -600,7 +604,7 @@ static void livetab_prepare_step(struct livetab *t)
         if (t->next == NULL)
             return; /* the growth will try again, populated at once */
         t->next_filled = tables_filler_start((char *)t->next, next_bytes,
-                                             next_bytes >> LIVETAB_FILLER_LEAD_SHIFT);
+                                             livetab_filler_limit(0, next_bytes));
     }
     /* next_bytes over cap/4 slots: 8 slot sizes of the array a slot used. */
     size_t due = (used - half) * 8 * sizeof *t->next;
