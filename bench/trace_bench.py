@@ -807,8 +807,8 @@ def programs_main(args, names, ortho_lib, scale):
     print(table)
     if failures:
         print("\n%d run(s) FAILED (listed under the table)" % len(failures), file=sys.stderr)
-    if args.quick:
-        print("\n(--quick: bench/README.md left unchanged)")
+    if args.quick or scale != 1:
+        print("\n(%s: bench/README.md left unchanged)" % ("--quick" if args.quick else "--divide"))
         return 1 if failures else 0
     write_readme(table, PROGRAM_MARKERS[0], PROGRAM_MARKERS[1], "Tracing real programs")
     print("\nwrote the table into %s" % os.path.join(BENCH_DIR, "README.md"))
@@ -956,6 +956,10 @@ def main():
                         help="instead, time these programs of the real-program set "
                         "(programs.py: %s) through ortho-run against heaptrack, in a table "
                         "of their own" % ",".join(programs.NAMES))
+    parser.add_argument("--divide", type=int, metavar="N",
+                        help="with --programs: inputs at 1/N of their size, for rounds short "
+                        "enough that a slow stretch of the machine rarely splits one; the "
+                        "table is printed, README untouched")
     parser.add_argument("--runs-json", metavar="FILE",
                         help="with --programs: also write every run (program, configuration, "
                         "round, order, seconds, CPU seconds, records; for ortho-run also ring "
@@ -964,6 +968,9 @@ def main():
     if args.runs_json and not args.programs:
         sys.exit("trace_bench.py: --runs-json writes the runs of the program table only; "
                  "add --programs NAME,... or leave --runs-json out")
+    if args.divide is not None and (not args.programs or args.quick or args.divide < 1):
+        sys.exit("trace_bench.py: --divide N takes a whole N of at least 1, with --programs "
+                 "and without --quick (which divides by %d itself)" % QUICK_SCALE)
     extra = args.programs.split(",") if args.programs else []
     unknown = [n for n in extra if n not in programs.NAMES]
     if unknown:
@@ -982,7 +989,7 @@ def main():
     rounds = args.rounds or (QUICK_ROUNDS if args.quick else DEFAULT_ROUNDS)
     if rounds < 1:
         sys.exit("trace_bench.py: --rounds must be at least 1")
-    scale = QUICK_SCALE if args.quick else 1
+    scale = QUICK_SCALE if args.quick else (args.divide or 1)
     if extra:
         return programs_main(args, extra, ortho_lib, scale)
     configs, notes = list(CONFIGS), []
