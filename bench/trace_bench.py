@@ -17,7 +17,8 @@ instead of being timed. The second table floods the collector
 (bench/trace_flood.c, T threads of malloc/free pairs) in wait (lossless)
 and drop mode and reports records in the database per second of wall
 time. Full runs rewrite the tables between the trace:begin / trace:end and
-flood:begin / flood:end markers; --quick prints only. --programs runs
+flood:begin / flood:end markers; --quick prints only, as does --divide N
+(the program table at 1/N of its inputs). --programs runs
 instead a third table, programs of the real-program set (programs.py:
 perl, sqlite3, python3 with PYTHONMALLOC=malloc, tclsh, jq...) as a user
 traces them: through ortho-run, which returns once the database is
@@ -807,7 +808,7 @@ def programs_main(args, names, ortho_lib, scale):
     print(table)
     if failures:
         print("\n%d run(s) FAILED (listed under the table)" % len(failures), file=sys.stderr)
-    if args.quick or scale != 1:
+    if args.quick or args.divide is not None:
         print("\n(%s: bench/README.md left unchanged)" % ("--quick" if args.quick else "--divide"))
         return 1 if failures else 0
     write_readme(table, PROGRAM_MARKERS[0], PROGRAM_MARKERS[1], "Tracing real programs")
