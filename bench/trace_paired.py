@@ -47,11 +47,17 @@ def rounds_by_program(paths):
     return out
 
 
+def added_times(rounds):
+    """(ours, heaptrack's): the time each added within each round,
+    ortho-run - preload and heaptrack - glibc."""
+    return ([r["ortho-run"] - r["preload"] for r in rounds],
+            [r["heaptrack"] - r["glibc"] for r in rounds])
+
+
 def pooled_share(rounds, centre):
-    """centre (median or mean) of ortho-run - preload over the same of
-    heaptrack - glibc, within each round."""
-    ours = [r["ortho-run"] - r["preload"] for r in rounds]
-    theirs = [r["heaptrack"] - r["glibc"] for r in rounds]
+    """centre (median or mean) of our added times over the same of
+    heaptrack's."""
+    ours, theirs = added_times(rounds)
     return share_of(centre(ours), 0.0, centre(theirs), 0.0)
 
 
@@ -143,9 +149,10 @@ def main():
                 cells.append("%.2f" % share)
             else:
                 cells.append("%.2f [%.2f, %.2f]" % ((share,) + bounds))
-        ours = statistics.median(r["ortho-run"] - r["preload"] for r in rounds)
-        theirs = statistics.median(r["heaptrack"] - r["glibc"] for r in rounds)
-        print("| %s | %d | %.3f | %.3f | %s | %s |" % (program.split(":")[0], len(rounds), ours, theirs,
+        ours, theirs = added_times(rounds)
+        print("| %s | %d | %.3f | %.3f | %s | %s |" % (program.split(":")[0], len(rounds),
+                                                       statistics.median(ours),
+                                                       statistics.median(theirs),
                                                        cells[0], cells[1]))
 
 
