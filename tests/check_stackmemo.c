@@ -52,7 +52,7 @@ START_TEST(a_learned_chain_is_found_again_at_the_same_anchor)
     size_t words[] = {3, 10, 40};
     place(ras, words, 3);
     ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, ras, 3, 0, 77));
-    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0), &bounds), 77);
+    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0)), 77);
 }
 END_TEST
 
@@ -65,10 +65,10 @@ START_TEST(a_changed_return_address_in_any_slot_is_a_miss)
         place(ras, words, 4);
         ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, ras, 4, 0, 5));
         stack[words[changed]] = (uint64_t)(uintptr_t)ra(9);
-        ck_assert_msg(stackmemo_find(&memo, anchor(0), &bounds) == 0,
+        ck_assert_msg(stackmemo_find(&memo, anchor(0)) == 0,
                       "slot %d changed, still a hit", changed);
         stack[words[changed]] = (uint64_t)(uintptr_t)ras[changed];
-        ck_assert_uint_eq(stackmemo_find(&memo, anchor(0), &bounds), 5);
+        ck_assert_uint_eq(stackmemo_find(&memo, anchor(0)), 5);
     }
 }
 END_TEST
@@ -88,9 +88,9 @@ START_TEST(every_slot_of_chains_of_one_to_eleven_frames_is_checked)
             reset();
             place(ras, words, n);
             ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, ras, n, n - 1, 40));
-            ck_assert_uint_eq(stackmemo_find(&memo, anchor(0), &bounds), 40);
+            ck_assert_uint_eq(stackmemo_find(&memo, anchor(0)), 40);
             stack[words[changed]] ^= 0x100;
-            ck_assert_msg(stackmemo_find(&memo, anchor(0), &bounds) == 0,
+            ck_assert_msg(stackmemo_find(&memo, anchor(0)) == 0,
                           "chain of %d, slot %d changed, still a hit", n, changed);
         }
     }
@@ -105,9 +105,9 @@ START_TEST(a_changed_key_slot_is_a_miss_whichever_slot_is_the_key)
         reset();
         place(ras, words, 3);
         ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, ras, 3, key, 6));
-        ck_assert_uint_eq(stackmemo_find(&memo, anchor(0), &bounds), 6);
+        ck_assert_uint_eq(stackmemo_find(&memo, anchor(0)), 6);
         stack[words[key]] = (uint64_t)(uintptr_t)ra(8);
-        ck_assert_msg(stackmemo_find(&memo, anchor(0), &bounds) == 0, "key %d changed, still a hit",
+        ck_assert_msg(stackmemo_find(&memo, anchor(0)) == 0, "key %d changed, still a hit",
                       key);
     }
 }
@@ -120,25 +120,51 @@ START_TEST(another_anchor_is_a_miss_even_over_the_same_chain)
     size_t words[] = {20, 30};
     place(ras, words, 2);
     ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, ras, 2, 0, 9));
-    ck_assert_uint_eq(stackmemo_find(&memo, anchor(2), &bounds), 0);
+    ck_assert_uint_eq(stackmemo_find(&memo, anchor(2)), 0);
 }
 END_TEST
 
-START_TEST(an_anchor_outside_the_bounds_is_neither_learned_nor_found)
+START_TEST(an_anchor_outside_the_bounds_is_not_learned_so_never_found)
 {
+    /* A find reads stack words only at an anchor it learned, and learning
+     * takes an anchor only inside the thread's bounds. */
     reset();
     void *ras[] = {ra(1)};
     size_t words[] = {4};
     place(ras, words, 1);
-    ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, ras, 1, 0, 3));
     stackmemo_bounds_t elsewhere = {bounds.lo + 64, bounds.hi};
-    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0), &elsewhere), 0);
-    reset();
-    place(ras, words, 1);
     ck_assert(!stackmemo_learn(&memo, anchor(0), &elsewhere, ras, 1, 0, 3));
     stackmemo_bounds_t none = {0, 0};
     ck_assert(!stackmemo_learn(&memo, anchor(0), &none, ras, 1, 0, 3));
-    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0), &bounds), 0);
+    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0)), 0);
+    ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, ras, 1, 0, 3));
+    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0)), 3);
+}
+END_TEST
+
+START_TEST(a_way_rewritten_while_it_is_the_hot_one_finds_only_its_new_chain)
+{
+    /* Fill a set, make its first way the hot one, then learn one chain
+     * more: it replaces that very way. */
+    reset();
+    size_t words[] = {2, 8};
+    for (unsigned k = 0; k < STACKMEMO_WAYS; k++) {
+        void *chain[] = {ra(1), ra(100 + k)};
+        place(chain, words, 2);
+        ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, chain, 2, 0, 20 + k));
+    }
+    void *first[] = {ra(1), ra(100)};
+    place(first, words, 2);
+    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0)), 20);
+    void *newer[] = {ra(1), ra(500)};
+    place(newer, words, 2);
+    ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, newer, 2, 0, 90));
+    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0)), 90);
+    place(first, words, 2);
+    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0)), 0);
+    void *second[] = {ra(1), ra(101)};
+    place(second, words, 2);
+    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0)), 21);
 }
 END_TEST
 
@@ -149,7 +175,7 @@ START_TEST(a_return_address_farther_than_the_scan_limit_is_not_learned)
     size_t words[] = {1, 2 + STACKMEMO_SCAN_WORDS + 1};
     place(ras, words, 2);
     ck_assert(!stackmemo_learn(&memo, anchor(0), &bounds, ras, 2, 0, 4));
-    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0), &bounds), 0);
+    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0)), 0);
     /* Just within the limit it is found. */
     reset();
     size_t near[] = {1, 2 + STACKMEMO_SCAN_WORDS};
@@ -183,7 +209,7 @@ START_TEST(an_empty_or_too_long_chain_or_id_0_is_not_learned)
     ck_assert(!stackmemo_learn(&memo, anchor(0), &bounds, ras, STACKMEMO_MAX_FRAMES + 1, 0, 4));
     ck_assert(!stackmemo_learn(&memo, anchor(0), &bounds, ras, 3, 0, 0));
     ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, ras, STACKMEMO_MAX_FRAMES, 0, 4));
-    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0), &bounds), 4);
+    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0)), 4);
 }
 END_TEST
 
@@ -197,7 +223,7 @@ START_TEST(a_return_address_seen_twice_is_found_at_its_own_slot_above_the_last)
     place(ras, words, 3);
     ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, ras, 3, 0, 8));
     stack[11] = (uint64_t)(uintptr_t)ra(7); /* the outer copy changes */
-    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0), &bounds), 0);
+    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0)), 0);
 }
 END_TEST
 
@@ -212,11 +238,11 @@ START_TEST(two_chains_at_one_anchor_are_both_remembered)
     place(first, words, 2);
     ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, first, 2, 0, 11));
     place(second, words, 2);
-    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0), &bounds), 0);
+    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0)), 0);
     ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, second, 2, 0, 12));
-    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0), &bounds), 12);
+    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0)), 12);
     place(first, words, 2);
-    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0), &bounds), 11);
+    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0)), 11);
 }
 END_TEST
 
@@ -235,12 +261,12 @@ START_TEST(three_call_sites_taking_turns_at_one_anchor_are_each_found)
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
         void *chain[] = {ra(1), ra(200 + order[i])};
         place(chain, words, 2);
-        ck_assert_msg(stackmemo_find(&memo, anchor(0), &bounds) == 60 + order[i],
+        ck_assert_msg(stackmemo_find(&memo, anchor(0)) == 60 + order[i],
                       "turn %zu: site %u not found", i, order[i]);
     }
     void *other[] = {ra(1), ra(299)};
     place(other, words, 2);
-    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0), &bounds), 0);
+    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0)), 0);
 }
 END_TEST
 
@@ -252,8 +278,8 @@ START_TEST(an_anchor_that_is_not_word_aligned_is_neither_learned_nor_found)
     place(ras, words, 1);
     ck_assert(!stackmemo_learn(&memo, anchor(0) + 4, &bounds, ras, 1, 0, 3));
     ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, ras, 1, 0, 3));
-    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0) + 4, &bounds), 0);
-    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0), &bounds), 3);
+    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0) + 4), 0);
+    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0)), 3);
 }
 END_TEST
 
@@ -269,10 +295,10 @@ START_TEST(a_full_set_replaces_its_oldest_way_first)
     /* The first chain (id 20) was replaced; the second (21) is still there. */
     void *oldest[] = {ra(1), ra(100)};
     place(oldest, words, 2);
-    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0), &bounds), 0);
+    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0)), 0);
     void *kept[] = {ra(1), ra(101)};
     place(kept, words, 2);
-    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0), &bounds), 21);
+    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0)), 21);
 }
 END_TEST
 
@@ -283,9 +309,9 @@ START_TEST(a_stack_is_offered_for_learning_on_its_second_capture)
     size_t words[] = {3, 9};
     place(ras, words, 2);
     ck_assert(!stackmemo_offer(&memo, anchor(0), &bounds, ras, 2, 0, 31));
-    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0), &bounds), 0);
+    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0)), 0);
     ck_assert(stackmemo_offer(&memo, anchor(0), &bounds, ras, 2, 0, 31));
-    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0), &bounds), 31);
+    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0)), 31);
 }
 END_TEST
 
@@ -302,7 +328,7 @@ START_TEST(a_stack_whose_scan_failed_is_not_scanned_again)
     size_t near[] = {3, 9};
     place(ras, near, 2);
     ck_assert(!stackmemo_offer(&memo, anchor(0), &bounds, ras, 2, 0, 32));
-    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0), &bounds), 0);
+    ck_assert_uint_eq(stackmemo_find(&memo, anchor(0)), 0);
     /* Another id is learned as usual. */
     ck_assert(!stackmemo_offer(&memo, anchor(0), &bounds, ras, 2, 0, 33));
     ck_assert(stackmemo_offer(&memo, anchor(0), &bounds, ras, 2, 0, 33));
@@ -340,7 +366,8 @@ Suite *stackmemo_suite(void)
     tcase_add_test(tc, every_slot_of_chains_of_one_to_eleven_frames_is_checked);
     tcase_add_test(tc, a_changed_key_slot_is_a_miss_whichever_slot_is_the_key);
     tcase_add_test(tc, another_anchor_is_a_miss_even_over_the_same_chain);
-    tcase_add_test(tc, an_anchor_outside_the_bounds_is_neither_learned_nor_found);
+    tcase_add_test(tc, an_anchor_outside_the_bounds_is_not_learned_so_never_found);
+    tcase_add_test(tc, a_way_rewritten_while_it_is_the_hot_one_finds_only_its_new_chain);
     tcase_add_test(tc, a_return_address_farther_than_the_scan_limit_is_not_learned);
     tcase_add_test(tc, a_return_address_above_the_stack_top_is_not_learned);
     tcase_add_test(tc, an_empty_or_too_long_chain_or_id_0_is_not_learned);

@@ -26,20 +26,34 @@ bool stackmemo_thread_bounds(stackmemo_bounds_t *bounds)
     return true;
 }
 
+/* Makes way `way` of `set`, which holds a chain on the stack at here, the
+ * set's hot way, the one that was hot its second. */
+static void stackmemo_make_hot(stackmemo_t *memo, unsigned set, unsigned way, uintptr_t here)
+{
+    unsigned last = memo->last_hit[set];
+    if (way != last) {
+        memo->prev_hit[set] = (uint8_t)last;
+        memo->last_hit[set] = (uint8_t)way;
+    }
+    memo->hot[set] = &memo->entries[set][way];
+    memo->hot_here[set] = here;
+}
+
 STACKMEMO_NO_ASAN ORTHO_NOINLINE uint32_t stackmemo_find_other_ways(stackmemo_t *memo, unsigned set,
                                                                    uintptr_t here)
 {
     unsigned last = memo->last_hit[set], prev = memo->prev_hit[set];
+    /* The find tried the hot way only if its anchor is this one. */
+    bool tried_last = memo->hot_here[set] == here;
     if (prev != last && stackmemo_way_hits(memo, set, prev, here)) {
-        memo->prev_hit[set] = (uint8_t)last;
-        memo->last_hit[set] = (uint8_t)prev;
+        stackmemo_make_hot(memo, set, prev, here);
         return memo->entries[set][prev].id;
     }
     for (unsigned way = 0; way < STACKMEMO_WAYS; way++) {
-        if (way == last || way == prev || !stackmemo_way_hits(memo, set, way, here))
+        if ((way == last && tried_last) || (way == prev && prev != last) ||
+            !stackmemo_way_hits(memo, set, way, here))
             continue;
-        memo->prev_hit[set] = (uint8_t)last;
-        memo->last_hit[set] = (uint8_t)way;
+        stackmemo_make_hot(memo, set, way, here);
         return memo->entries[set][way].id;
     }
     return 0;
@@ -97,7 +111,9 @@ bool stackmemo_learn(stackmemo_t *memo, uintptr_t here, const stackmemo_bounds_t
     unsigned way = memo->next_way[set];
     stackmemo_tag_t *tag = &memo->tags[set][way];
     stackmemo_entry_t *e = &memo->entries[set][way];
-    tag->here = 0; /* invalid while being rewritten */
+    tag->here = 0; /* invalid while being rewritten, as a hot way too */
+    if (memo->hot[set] == e)
+        memo->hot_here[set] = 0;
     if (!stackmemo_locate(e, here, bounds->hi, ras, count))
         return false;
     e->id = id;

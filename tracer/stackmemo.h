@@ -76,8 +76,12 @@ typedef struct stackmemo_tag {
 typedef struct stackmemo {
     stackmemo_tag_t tags[STACKMEMO_SETS][STACKMEMO_WAYS];
     stackmemo_entry_t entries[STACKMEMO_SETS][STACKMEMO_WAYS];
+    /* The way that hit last per set, as the find tries it first: its
+     * anchor (0: none, or that way is being rewritten) and its entry. */
+    uintptr_t hot_here[STACKMEMO_SETS];
+    const stackmemo_entry_t *hot[STACKMEMO_SETS];
     uint8_t next_way[STACKMEMO_SETS];             /* round-robin replacement per set */
-    uint8_t last_hit[STACKMEMO_SETS];             /* the way that hit last per set: tried first */
+    uint8_t last_hit[STACKMEMO_SETS];             /* the way that hit last per set (hot) */
     uint8_t prev_hit[STACKMEMO_SETS];             /* the one that hit before it: tried second */
     uint64_t seen[STACKMEMO_ID_BITS / 64];        /* ids captured once (stackmemo_offer) */
     uint64_t unlearnable[STACKMEMO_ID_BITS / 64]; /* ids whose scan failed */
@@ -138,8 +142,11 @@ STACKMEMO_INLINE unsigned stackmemo_set(uintptr_t here)
     return (unsigned)((here >> 4) ^ (here >> 9)) & (STACKMEMO_SETS - 1);
 }
 
-/* Whether the memo may use `here`: inside the bounds, and word-aligned (a
- * frame address always is), as slots are counted in words from it. */
+/* Whether the memo may learn at `here`: inside the bounds, and
+ * word-aligned (a frame address always is), as slots are counted in words
+ * from it. A find needs no such test: it reads stack words only for an
+ * anchor equal to one learned, which passed it (a thread's bounds never
+ * change, and another stack cannot hold an address of this one). */
 STACKMEMO_INLINE bool stackmemo_inside(const stackmemo_bounds_t *bounds, uintptr_t here)
 {
     return bounds->hi != 0 && here >= bounds->lo && here < bounds->hi && here % 8 == 0;
@@ -194,25 +201,29 @@ STACKMEMO_INLINE bool stackmemo_way_hits(const stackmemo_t *memo, unsigned set, 
 
 /* stackmemo_find past the way that hit last: tries the one that hit before
  * it (two call sites taking turns at one anchor, as sqlite3's do), then
- * the set's other ways, and remembers the one that hits. Out of line: the
- * common find never needs it, and its loop would cost that find saved
- * registers. */
+ * the set's other ways (the last one too, unless the find tried it), and
+ * makes the one that hits the set's hot way. Out of line: the common find
+ * never needs it, and its loop would cost that find saved registers. */
 uint32_t stackmemo_find_other_ways(stackmemo_t *memo, unsigned set, uintptr_t here);
 
 /* The stack id learned for `here` whose every slot still holds its return
  * address, or 0 (miss). Tries first the way of the set that hit last (an
  * allocation site tends to repeat: without it a find walked 8 of the 16
  * ways on average in jq, most of them other call sites at the same
- * depth). */
-STACKMEMO_INLINE uint32_t stackmemo_find(stackmemo_t *memo, uintptr_t here,
-                                         const stackmemo_bounds_t *bounds)
+ * depth), kept as its anchor and a pointer to its entry so that the try
+ * is a compare and the slots' check: with the tag's key test, the bounds
+ * test and the entry found by its set and way, a find was about 100
+ * instructions (jq, chains of 8 slots under cachegrind), half of them
+ * before the first slot was read. The key test only saves time among
+ * other ways; here every slot, the key's among them, is checked anyway. */
+STACKMEMO_INLINE uint32_t stackmemo_find(stackmemo_t *memo, uintptr_t here)
 {
-    if (!stackmemo_inside(bounds, here))
-        return 0;
     unsigned set = stackmemo_set(here);
-    unsigned last = memo->last_hit[set];
-    if (ORTHO_LIKELY(stackmemo_way_hits(memo, set, last, here)))
-        return memo->entries[set][last].id;
+    if (ORTHO_LIKELY(memo->hot_here[set] == here)) {
+        const stackmemo_entry_t *e = memo->hot[set];
+        if (ORTHO_LIKELY(stackmemo_holds(e, here)))
+            return e->id;
+    }
     return stackmemo_find_other_ways(memo, set, here);
 }
 

@@ -788,7 +788,7 @@ ORTHO_INLINE uint32_t tracer_capture(struct tracer_thread *t, uint64_t bytes, bo
         if (ORTHO_UNLIKELY(!t->memo_ready))
             tracer_memo_prepare(t);
         if (ORTHO_LIKELY(t->memo != NULL)) { /* NULL: it could not be mapped */
-            uint32_t known = stackmemo_find(t->memo, here, &t->stack);
+            uint32_t known = stackmemo_find(t->memo, here);
             if (ORTHO_LIKELY(known != 0))
                 return known;
         }
