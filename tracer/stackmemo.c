@@ -26,8 +26,9 @@ bool stackmemo_thread_bounds(stackmemo_bounds_t *bounds)
     return true;
 }
 
-/* Makes way `way` of `set`, which holds a chain on the stack at here, the
- * set's hot way, the one that was hot its second. */
+/* Makes way `way` of `set`, whose chain is on the stack at here, the
+ * set's hot way; the way that was hot before it becomes the one tried
+ * second (prev_hit). */
 static void stackmemo_make_hot(stackmemo_t *memo, unsigned set, unsigned way, uintptr_t here)
 {
     unsigned last = memo->last_hit[set];
