@@ -142,17 +142,24 @@ START_TEST(an_anchor_outside_the_bounds_is_not_learned_so_never_found)
 }
 END_TEST
 
+/* Learns `count` chains at anchor 0, all in its set: chain k is ra(1)
+ * then ra(100 + k), at the given two words, with id 20 + k. */
+static void learn_chains(const size_t words[2], unsigned count)
+{
+    for (unsigned k = 0; k < count; k++) {
+        void *chain[] = {ra(1), ra(100 + k)};
+        place(chain, words, 2);
+        ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, chain, 2, 0, 20 + k));
+    }
+}
+
 START_TEST(a_way_rewritten_while_it_is_the_hot_one_finds_only_its_new_chain)
 {
     /* Fill a set, make its first way the hot one, then learn one chain
      * more: it replaces that very way. */
     reset();
     size_t words[] = {2, 8};
-    for (unsigned k = 0; k < STACKMEMO_WAYS; k++) {
-        void *chain[] = {ra(1), ra(100 + k)};
-        place(chain, words, 2);
-        ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, chain, 2, 0, 20 + k));
-    }
+    learn_chains(words, STACKMEMO_WAYS);
     void *first[] = {ra(1), ra(100)};
     place(first, words, 2);
     ck_assert_uint_eq(stackmemo_find(&memo, anchor(0)), 20);
@@ -287,11 +294,7 @@ START_TEST(a_full_set_replaces_its_oldest_way_first)
 {
     reset();
     size_t words[] = {2, 8};
-    for (unsigned k = 0; k <= STACKMEMO_WAYS; k++) {
-        void *chain[] = {ra(1), ra(100 + k)};
-        place(chain, words, 2);
-        ck_assert(stackmemo_learn(&memo, anchor(0), &bounds, chain, 2, 0, 20 + k));
-    }
+    learn_chains(words, STACKMEMO_WAYS + 1);
     /* The first chain (id 20) was replaced; the second (21) is still there. */
     void *oldest[] = {ra(1), ra(100)};
     place(oldest, words, 2);

@@ -26,16 +26,20 @@ bool stackmemo_thread_bounds(stackmemo_bounds_t *bounds)
     return true;
 }
 
+/* The way of `set` that hit last: the one its hot entry is. */
+static unsigned stackmemo_hot_way(const stackmemo_t *memo, unsigned set)
+{
+    return memo->hot[set] != NULL ? (unsigned)(memo->hot[set] - memo->entries[set]) : 0;
+}
+
 /* Makes way `way` of `set`, whose chain is on the stack at here, the
  * set's hot way; the way that was hot before it becomes the one tried
  * second (prev_hit). */
 static void stackmemo_make_hot(stackmemo_t *memo, unsigned set, unsigned way, uintptr_t here)
 {
-    unsigned last = memo->last_hit[set];
-    if (way != last) {
+    unsigned last = stackmemo_hot_way(memo, set);
+    if (way != last)
         memo->prev_hit[set] = (uint8_t)last;
-        memo->last_hit[set] = (uint8_t)way;
-    }
     memo->hot[set] = &memo->entries[set][way];
     memo->hot_here[set] = here;
 }
@@ -43,7 +47,7 @@ static void stackmemo_make_hot(stackmemo_t *memo, unsigned set, unsigned way, ui
 STACKMEMO_NO_ASAN ORTHO_NOINLINE uint32_t stackmemo_find_other_ways(stackmemo_t *memo, unsigned set,
                                                                    uintptr_t here)
 {
-    unsigned last = memo->last_hit[set], prev = memo->prev_hit[set];
+    unsigned last = stackmemo_hot_way(memo, set), prev = memo->prev_hit[set];
     /* The find tried the hot way only if its anchor is this one. */
     bool tried_last = memo->hot_here[set] == here;
     if (prev != last && stackmemo_way_hits(memo, set, prev, here)) {

@@ -76,13 +76,13 @@ typedef struct stackmemo_tag {
 typedef struct stackmemo {
     stackmemo_tag_t tags[STACKMEMO_SETS][STACKMEMO_WAYS];
     stackmemo_entry_t entries[STACKMEMO_SETS][STACKMEMO_WAYS];
-    /* The way that hit last per set, as the find tries it first: its
-     * anchor (0: none, or that way is being rewritten) and its entry. */
+    /* The way that hit last per set (its hot way), as the find tries it
+     * first: its anchor (0: none, or that way is being rewritten) and its
+     * entry (NULL: none yet, which counts as way 0). */
     uintptr_t hot_here[STACKMEMO_SETS];
     const stackmemo_entry_t *hot[STACKMEMO_SETS];
     uint8_t next_way[STACKMEMO_SETS];             /* round-robin replacement per set */
-    uint8_t last_hit[STACKMEMO_SETS];             /* the way that hit last per set (hot) */
-    uint8_t prev_hit[STACKMEMO_SETS];             /* the one that hit before it: tried second */
+    uint8_t prev_hit[STACKMEMO_SETS];             /* the way hot before the hot one: tried second */
     uint64_t seen[STACKMEMO_ID_BITS / 64];        /* ids captured once (stackmemo_offer) */
     uint64_t unlearnable[STACKMEMO_ID_BITS / 64]; /* ids whose scan failed */
 } stackmemo_t;
