@@ -569,6 +569,29 @@ START_TEST(with_debuginfod_urls_a_module_lacking_debug_files_is_asked_of_debugin
 }
 END_TEST
 
+static bool libstdcxx_loaded(void)
+{
+    void *h = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_NOLOAD);
+    if (h != NULL)
+        dlclose(h);
+    return h != NULL;
+}
+
+START_TEST(naming_c_functions_never_loads_the_cxx_demangler)
+{
+    /* UBSan's runtime links libstdc++: loaded already, nothing to learn. */
+    if (libstdcxx_loaded())
+        return;
+    uintptr_t pc = library_function("libc.so.6", "getpid");
+    struct module_query libc = module_of(pc);
+    ck_assert(symbolizer_add_module(sym, libc.path, libc.load_bias));
+    sym_frame_t f;
+    ck_assert(symbolizer_lookup(sym, pc, false, &f));
+    ck_assert_ptr_nonnull(f.function);
+    ck_assert(!libstdcxx_loaded());
+}
+END_TEST
+
 START_TEST(a_mangled_cxx_symbol_is_demangled)
 {
     uintptr_t pc = library_function("libstdc++.so.6", "_ZNKSt9exception4whatEv");
@@ -1031,6 +1054,7 @@ static Suite *symbolize_suite(void)
     tcase_add_test(libs, a_libc_function_resolves_to_its_name_in_libc);
     tcase_add_test(libs, a_versioned_libc_symbol_is_named_without_its_version);
     tcase_add_test(libs, a_libc_pc_has_a_source_line_exactly_when_its_separate_debug_file_is_installed);
+    tcase_add_test(libs, naming_c_functions_never_loads_the_cxx_demangler);
     tcase_add_test(libs, a_mangled_cxx_symbol_is_demangled);
     tcase_add_test(libs,
                    without_debuginfod_urls_a_module_lacking_debug_files_never_loads_libdebuginfod);

@@ -37,22 +37,38 @@
 #include <elfutils/libdw.h>
 #include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
+#include <dlfcn.h>
 #include <dwarf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* From libstdc++ (the collector links stdc++); the Itanium C++ ABI fixes its
- * name and contract: returns a malloc'd string, status 0 on success. */
-/* NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
-char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+/* The C++ demangler, __cxa_demangle (the Itanium C++ ABI fixes its name
+ * and contract: returns a malloc'd string, status 0 on success), taken from
+ * libstdc++ the first time a C++ name needs it. Linked instead, libstdc++
+ * was loaded and relocated at every collector's start, which the traced
+ * program waits for: 2.5-3 ms of each traced start here, for C programs
+ * that never need it. Without libstdc++ C++ names stay mangled. */
+typedef char *(*sym_demangle_fn)(const char *mangled, char *buf, size_t *len, int *status);
+static pthread_once_t sym_demangler_once = PTHREAD_ONCE_INIT;
+static sym_demangle_fn sym_demangler;
+
+static void sym_demangler_load(void)
+{
+    /* Kept loaded: the collector names C++ frames until it exits. */
+    void *lib = dlopen("libstdc++.so.6", RTLD_NOW | RTLD_LOCAL);
+    if (lib != NULL)
+        sym_demangler = (sym_demangle_fn)(uintptr_t)dlsym(lib, "__cxa_demangle");
+}
 
 #define FRAME_CACHE_MIN_SLOTS 256u /* first table size; power of two */
 #define STRING_POOL_MIN_SLOTS 64u  /* first table size; power of two */
@@ -257,8 +273,9 @@ static const char *string_pool_intern_symbol(struct string_pool *s, const char *
     }
     if (name == NULL || strncmp(name, "_Z", 2) != 0)
         return string_pool_intern(s, name);
+    pthread_once(&sym_demangler_once, sym_demangler_load);
     int status = -1;
-    char *demangled = __cxa_demangle(name, NULL, NULL, &status);
+    char *demangled = sym_demangler != NULL ? sym_demangler(name, NULL, NULL, &status) : NULL;
     const char *result = string_pool_intern(s, status == 0 && demangled ? demangled : name);
     free(demangled);
     return result;
