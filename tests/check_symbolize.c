@@ -420,14 +420,23 @@ END_TEST
 
 /* ---- shared libraries ------------------------------------------------------- */
 
+/* Names getpid's entry in libc with the fixture's symbolizer, libc added
+ * the way the traced process finds it; fills *f, returns libc. */
+static struct module_query name_getpid_in_libc(uintptr_t *pc, sym_frame_t *f)
+{
+    *pc = library_function("libc.so.6", "getpid");
+    struct module_query libc = module_of(*pc);
+    ck_assert(symbolizer_add_module(sym, libc.path, libc.load_bias));
+    ck_assert(symbolizer_lookup(sym, *pc, false, f));
+    ck_assert_ptr_nonnull(f->function);
+    return libc;
+}
+
 START_TEST(a_libc_function_resolves_to_its_name_in_libc)
 {
-    uintptr_t pc = library_function("libc.so.6", "getpid");
-    struct module_query libc = module_of(pc);
-    ck_assert(symbolizer_add_module(sym, libc.path, libc.load_bias));
+    uintptr_t pc;
     sym_frame_t f;
-    ck_assert(symbolizer_lookup(sym, pc, false, &f));
-    ck_assert_ptr_nonnull(f.function);
+    struct module_query libc = name_getpid_in_libc(&pc, &f);
     /* glibc defines getpid as an alias of __getpid; either name is right. */
     ck_assert_msg(strcmp(f.function, "getpid") == 0 || strcmp(f.function, "__getpid") == 0,
                   "function is %s", f.function);
@@ -488,13 +497,19 @@ START_TEST(a_libc_pc_has_a_source_line_exactly_when_its_separate_debug_file_is_i
 }
 END_TEST
 
-/* Whether libdebuginfod is loaded in this process (never loads it). */
-static bool debuginfod_loaded(void)
+/* Whether the shared library `soname` is loaded in this process (never
+ * loads it). */
+static bool library_loaded(const char *soname)
 {
-    void *h = dlopen("libdebuginfod.so.1", RTLD_LAZY | RTLD_NOLOAD);
+    void *h = dlopen(soname, RTLD_LAZY | RTLD_NOLOAD);
     if (h != NULL)
         dlclose(h);
     return h != NULL;
+}
+
+static bool debuginfod_loaded(void)
+{
+    return library_loaded("libdebuginfod.so.1");
 }
 
 /* Whether libdebuginfod is installed, asked of a child so that this
@@ -569,26 +584,15 @@ START_TEST(with_debuginfod_urls_a_module_lacking_debug_files_is_asked_of_debugin
 }
 END_TEST
 
-static bool libstdcxx_loaded(void)
-{
-    void *h = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_NOLOAD);
-    if (h != NULL)
-        dlclose(h);
-    return h != NULL;
-}
-
 START_TEST(naming_c_functions_never_loads_the_cxx_demangler)
 {
     /* UBSan's runtime links libstdc++: loaded already, nothing to learn. */
-    if (libstdcxx_loaded())
+    if (library_loaded("libstdc++.so.6"))
         return;
-    uintptr_t pc = library_function("libc.so.6", "getpid");
-    struct module_query libc = module_of(pc);
-    ck_assert(symbolizer_add_module(sym, libc.path, libc.load_bias));
+    uintptr_t pc;
     sym_frame_t f;
-    ck_assert(symbolizer_lookup(sym, pc, false, &f));
-    ck_assert_ptr_nonnull(f.function);
-    ck_assert(!libstdcxx_loaded());
+    name_getpid_in_libc(&pc, &f);
+    ck_assert(!library_loaded("libstdc++.so.6"));
 }
 END_TEST
 
