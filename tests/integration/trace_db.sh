@@ -739,6 +739,18 @@ a_plugin_opened_by_a_relative_path_is_named)
   expect_eq "leaks made in the plugin" "$(q "$db" "select count(*)||'|'||sum(requested_size) from leaks where function='plugin_make_greeting'")" "6|384"
   expect_eq "their frames' module" "$(q "$db" "select distinct f.module from leaks l join frames f using (process_id, stack_id) where f.level = 0 and l.function='plugin_make_greeting'")" "$dir/libplugin.so"
   ;;
+a_cxx_programs_functions_are_named_demangled)
+  # The collector loads libstdc++'s demangler only when it meets a C++
+  # name (symmodule.c): a C++ program's own functions (its templates and
+  # anonymous-namespace code, in .symtab as _Z names) must still read as
+  # C++ in its frames, and none as the mangled name.
+  [ -n "${IT_CXX_PROGRAM:-}" ] || fail "IT_CXX_PROGRAM (the program) is not set"
+  db=$tmp/cxx.db
+  "$ortho_run" -o "$db" --lib "$lib" -- "$IT_CXX_PROGRAM" >/dev/null 2>"$tmp/err" ||
+    fail "the C++ program failed under ortho-run: $(cat "$tmp/err")"
+  expect_eq "the program's frames named by a mangled name" "$(q "$db" "select count(*) from frames where function like '\_Z%' escape '\' and module like '%it_cxx_program'")" 0
+  expect_eq "the program has frames named as C++" "$(q "$db" "select count(*) > 0 from frames where function like '%::%(%' and module like '%it_cxx_program'")" 1
+  ;;
 cache_pool_and_carved_counts_match_the_allocators_own_after_cross_thread_frees)
   # Three producer threads hand 40,000 messages each to three consumers;
   # blocks go round through the consumers' caches and the central pool.
